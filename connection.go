@@ -1,0 +1,145 @@
+package linkvault
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// TokenIDBytes is the entropy of a tokenId: 192 bits.
+const TokenIDBytes = 24
+
+// NewTokenID returns a fresh random tokenId.
+func NewTokenID() string { return NewRandomID(TokenIDBytes) }
+
+// ConnectionStatus is the lifecycle state of a connection.
+type ConnectionStatus string
+
+const (
+	StatusActive         ConnectionStatus = "active"
+	StatusReauthRequired ConnectionStatus = "reauth_required"
+)
+
+// ConnectionIdentity is what makes a connection unique: the same user of the same client
+// connecting the same integration with the same scope gets the same tokenId.
+type ConnectionIdentity struct {
+	ClientID   string
+	UserID     string
+	BrokerType BrokerType
+	Scope      Permission
+}
+
+// Connection is one connected exchange account set, addressed by its persistent TokenID.
+// The credential is held only sealed; see Credential for the plaintext form.
+type Connection struct {
+	TokenID string
+	ConnectionIdentity
+	Status   ConnectionStatus
+	Accounts []Account
+
+	// SealedCredential is the AES-GCM ciphertext of EncodeCredential, bound to
+	// (ClientID, TokenID) as associated data, under data key KeyVersion.
+	SealedCredential []byte
+	KeyVersion       int
+
+	AccessExpiresAt  time.Time // zero: does not expire (Uphold-like)
+	RefreshExpiresAt time.Time // zero: unknown / none
+	// NextCheckAt is when the lifecycle engine should next look at the connection
+	// (refresh ahead of expiry, or periodic validation). Zero: never.
+	NextCheckAt  time.Time
+	FailureCount int    // consecutive transient failures
+	LastError    string // an ErrType* code, never upstream text
+
+	// Lease held by a lifecycle engine worker; empty owner means no lease.
+	LeaseOwner     string
+	LeaseExpiresAt time.Time
+
+	// Version increases on every write; updates must name the version they read
+	// (optimistic concurrency and lease fencing).
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Account is one account inside a connected integration, as shown to the app.
+type Account struct {
+	AccountID   string  `json:"accountId"`
+	AccountName string  `json:"accountName"`
+	Fund        float64 `json:"fund"`
+	Cash        float64 `json:"cash"`
+}
+
+// Credential is the plaintext credential of a connection. It exists only in memory: it is
+// sealed before it is stored, and its secrets never print.
+type Credential struct {
+	AccessToken  Secret
+	RefreshToken Secret
+	TokenType    string
+	Expiry       time.Time // access token / session expiry; zero = no expiry known
+	// RefreshExpiry is when the refresh token (or grant) lapses, if the provider says.
+	RefreshExpiry time.Time
+	// Subject is the provider's id for the user (not secret).
+	Subject string
+}
+
+// Expired reports whether the access part is expired at now, with skew of early margin.
+func (c Credential) Expired(now time.Time, skew time.Duration) bool {
+	return !c.Expiry.IsZero() && !now.Add(skew).Before(c.Expiry)
+}
+
+// CanRefresh reports whether the credential can be renewed without the user.
+func (c Credential) CanRefresh() bool { return !c.RefreshToken.IsZero() }
+
+type credentialWire struct {
+	V             int       `json:"v"`
+	AccessToken   string    `json:"at,omitempty"`
+	RefreshToken  string    `json:"rt,omitempty"`
+	TokenType     string    `json:"tt,omitempty"`
+	Expiry        time.Time `json:"exp,omitzero"`
+	RefreshExpiry time.Time `json:"rexp,omitzero"`
+	Subject       string    `json:"sub,omitempty"`
+}
+
+// EncodeCredential serialises c for sealing. The result holds plaintext secrets: pass it
+// straight to the sealer and never store or log it.
+func EncodeCredential(c Credential) []byte {
+	b, err := json.Marshal(credentialWire{
+		V: 1, AccessToken: c.AccessToken.Reveal(), RefreshToken: c.RefreshToken.Reveal(),
+		TokenType: c.TokenType, Expiry: c.Expiry, RefreshExpiry: c.RefreshExpiry, Subject: c.Subject,
+	})
+	if err != nil {
+		panic("linkvault: encode credential: " + err.Error()) // plain struct; cannot fail
+	}
+	return b
+}
+
+// DecodeCredential parses the output of EncodeCredential.
+func DecodeCredential(b []byte) (Credential, error) {
+	var w credentialWire
+	if err := json.Unmarshal(b, &w); err != nil || w.V != 1 {
+		return Credential{}, &Error{Status: StatusServerFailure, Type: ErrTypeInternal, Message: "Stored credential is unreadable."}
+	}
+	return Credential{
+		AccessToken: NewSecret(w.AccessToken), RefreshToken: NewSecret(w.RefreshToken),
+		TokenType: w.TokenType, Expiry: w.Expiry, RefreshExpiry: w.RefreshExpiry, Subject: w.Subject,
+	}, nil
+}
+
+// Event types delivered to a client's webhook.
+const (
+	EventConnectionCreated   = "connection.created"
+	EventReauthRequired      = "connection.reauth_required"
+	EventExpiryWarning       = "connection.expiry_warning"
+	EventConnectionRecovered = "connection.recovered"
+	EventConnectionRemoved   = "connection.removed"
+)
+
+// Event is a state change to notify a client of. Stores write events into their
+// transactional outbox in the same transaction as the state change they describe.
+type Event struct {
+	ID        string // unique, stable across delivery attempts (webhook-id)
+	ClientID  string
+	Type      string
+	TokenID   string
+	Data      json.RawMessage // event-specific JSON, never secrets
+	CreatedAt time.Time
+}

@@ -1,0 +1,136 @@
+package linkvault
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Status values of the Mesh response envelope. Every failure carries one of them;
+// internal/http maps each to exactly one HTTP status in a single table.
+const (
+	StatusOK               = "ok"
+	StatusServerFailure    = "serverFailure"
+	StatusPermissionDenied = "permissionDenied"
+	StatusBadRequest       = "badRequest"
+	StatusNotFound         = "notFound"
+	StatusConflict         = "conflict"
+	StatusTooManyRequests  = "tooManyRequest"
+	StatusLocked           = "locked"
+	// StatusUnauthorized is used for missing or wrong API credentials. On the wire it
+	// is reported as permissionDenied (the envelope has no separate value) with HTTP 401.
+	StatusUnauthorized = "unauthorized"
+)
+
+// Error types: the stable, machine-readable errorType of the envelope that callers branch on.
+const (
+	ErrTypeInvalidRequest     = "invalidRequest"
+	ErrTypeInvalidJSON        = "invalidJson"
+	ErrTypeBodyTooLarge       = "requestTooLarge"
+	ErrTypeUnauthorized       = "invalidClientCredentials"
+	ErrTypeScopeMismatch      = "scopeMismatch"
+	ErrTypeReadOnlyKey        = "readOnlyApiKey"
+	ErrTypeTokenNotFound      = "tokenNotFound"
+	ErrTypeNotFound           = "notFound"
+	ErrTypeUnknownBrokerType  = "unknownBrokerType"
+	ErrTypeReauthRequired     = "reauthenticationRequired"
+	ErrTypeProviderFailure    = "integrationUnavailable"
+	ErrTypeProviderRejected   = "integrationRejected"
+	ErrTypeRateLimited        = "rateLimited"
+	ErrTypeConflict           = "conflict"
+	ErrTypeLinkTokenInvalid   = "linkTokenInvalid"
+	ErrTypeInternal           = "internalError"
+	ErrTypeInsufficientFunds  = "insufficientFunds"
+	ErrTypeTransferNotAllowed = "transferNotAllowed"
+)
+
+// Error is the application error. Message is safe to show to the API caller: it never
+// contains secrets or text copied from an upstream provider.
+type Error struct {
+	Status     string        // one of the Status* constants
+	Type       string        // one of the ErrType* constants
+	Message    string        // for the developer calling the API
+	Display    string        // optional, for an end user
+	RetryAfter time.Duration // for StatusTooManyRequests
+	Err        error         // wrapped cause, for logs only; never rendered to clients
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s/%s: %s: %v", e.Status, e.Type, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%s/%s: %s", e.Status, e.Type, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf builds an *Error with a formatted message.
+func Errorf(status, errType, format string, args ...any) *Error {
+	return &Error{Status: status, Type: errType, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorStatus returns the envelope status of err; errors that are not *Error are serverFailure.
+func ErrorStatus(err error) string {
+	if err == nil {
+		return StatusOK
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Status
+	}
+	return StatusServerFailure
+}
+
+// ErrorType returns the errorType of err; errors that are not *Error are internalError.
+func ErrorType(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Type
+	}
+	return ErrTypeInternal
+}
+
+// ErrorMessage returns the client-safe message of err. Errors that are not *Error never
+// expose their text.
+func ErrorMessage(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "Internal error."
+}
+
+// Sentinel-like constructors for the common cases, so every layer words them the same.
+
+// ErrTokenNotFound is the one answer for a tokenId that does not exist, was removed, or
+// belongs to another client. It must stay byte-identical in all three cases.
+func ErrTokenNotFound() *Error {
+	return &Error{Status: StatusNotFound, Type: ErrTypeTokenNotFound, Message: "Token not found."}
+}
+
+// ErrNotFound reports that a record of the given kind does not exist.
+func ErrNotFound(kind string) *Error {
+	return &Error{Status: StatusNotFound, Type: ErrTypeNotFound, Message: kind + " not found."}
+}
+
+// ErrConflict reports a concurrent modification or a uniqueness violation.
+func ErrConflict(msg string) *Error {
+	return &Error{Status: StatusConflict, Type: ErrTypeConflict, Message: msg}
+}
+
+// ErrInvalid reports a bad request.
+func ErrInvalid(format string, args ...any) *Error {
+	return Errorf(StatusBadRequest, ErrTypeInvalidRequest, format, args...)
+}
+
+// IsNotFound reports whether err is a notFound error.
+func IsNotFound(err error) bool { return ErrorStatus(err) == StatusNotFound }
+
+// IsConflict reports whether err is a conflict error.
+func IsConflict(err error) bool { return ErrorStatus(err) == StatusConflict }

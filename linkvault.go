@@ -1,0 +1,150 @@
+// Package linkvault is the domain of the managed-token service: the types every layer
+// shares (clients, API keys, connections, credentials), the error codes that become the
+// Mesh response envelope, and the small interfaces between the layers. It depends on the
+// standard library only; concrete stores, crypto, providers and HTTP live in internal/
+// packages and are wired together in cmd/linkvault.
+package linkvault
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Permission is the power of an API key, and the scope of a connection created under it.
+type Permission string
+
+const (
+	PermissionRead  Permission = "read"
+	PermissionWrite Permission = "write"
+)
+
+// Valid reports whether p is a known permission.
+func (p Permission) Valid() bool { return p == PermissionRead || p == PermissionWrite }
+
+// Allows reports whether a credential of permission p may perform an operation that needs
+// permission need. Write implies read.
+func (p Permission) Allows(need Permission) bool {
+	return p == need || (p == PermissionWrite && need == PermissionRead)
+}
+
+// ParsePermission validates s.
+func ParsePermission(s string) (Permission, error) {
+	p := Permission(s)
+	if !p.Valid() {
+		return "", ErrInvalid("permission must be %q or %q", PermissionRead, PermissionWrite)
+	}
+	return p, nil
+}
+
+// BrokerType names an integration, with the exact strings of the Mesh wire contract.
+type BrokerType string
+
+const (
+	BrokerCoinbase BrokerType = "coinbase"
+	BrokerBinance  BrokerType = "binanceInternationalDirect"
+	BrokerUphold   BrokerType = "uphold"
+	BrokerSandbox  BrokerType = "sandbox"
+)
+
+// BrokerTypes lists every supported integration in catalog order.
+var BrokerTypes = []BrokerType{BrokerCoinbase, BrokerBinance, BrokerUphold, BrokerSandbox}
+
+// Valid reports whether b is a supported integration.
+func (b BrokerType) Valid() bool {
+	for _, t := range BrokerTypes {
+		if b == t {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseBrokerType validates s.
+func ParseBrokerType(s string) (BrokerType, error) {
+	b := BrokerType(s)
+	if !b.Valid() {
+		return "", Errorf(StatusBadRequest, ErrTypeUnknownBrokerType, "Unknown brokerType; expected one of coinbase, binanceInternationalDirect, uphold, sandbox.")
+	}
+	return b, nil
+}
+
+// MaxUserIDLength is the longest userId the API accepts (Mesh contract: 1..300 chars).
+const MaxUserIDLength = 300
+
+// ValidateUserID checks the userId rule of the wire contract.
+func ValidateUserID(userID string) error {
+	n := len([]rune(userID))
+	if n == 0 {
+		return ErrInvalid("userId is required.")
+	}
+	if n > MaxUserIDLength {
+		return ErrInvalid("userId must be at most %d characters.", MaxUserIDLength)
+	}
+	return nil
+}
+
+// Client is an application that uses linkvault. Its API keys authenticate it.
+type Client struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+	// WebhookURL is where events are delivered; empty disables delivery.
+	WebhookURL string
+}
+
+var clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// ValidateClientID checks that id is a plain identifier (what X-Client-Id carries).
+func ValidateClientID(id string) error {
+	if !clientIDPattern.MatchString(id) {
+		return ErrInvalid("client id must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'.")
+	}
+	return nil
+}
+
+// APIKey is one secret of a client. Only a hash of the secret is stored.
+type APIKey struct {
+	ID         string // public part, embedded in the secret so lookups need no scan
+	ClientID   string
+	Permission Permission
+	SecretHash []byte // SHA-256 of the full secret; compare in constant time
+	CreatedAt  time.Time
+	RevokedAt  time.Time // zero while valid
+}
+
+// Active reports whether the key may authenticate.
+func (k *APIKey) Active() bool { return k.RevokedAt.IsZero() }
+
+// DataKey is a client's data-encryption key, stored wrapped by a master key.
+type DataKey struct {
+	ClientID      string
+	Version       int    // increases per client; new ciphertexts use the highest
+	Wrapped       []byte // the key sealed by the master key
+	MasterVersion int    // which master key version wrapped it
+	CreatedAt     time.Time
+}
+
+// NewRandomID returns n random bytes in unpadded base64url: IDs and tokenIds never derive
+// from user data.
+func NewRandomID(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("linkvault: crypto/rand failed: %v", err)) // cannot happen on supported platforms
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Sealer encrypts credentials at rest. Implementations bind every ciphertext to
+// (clientID, tokenID) as associated data, so a ciphertext copied onto another row fails
+// to open.
+type Sealer interface {
+	// Seal encrypts plaintext under the client's current data key and returns the
+	// ciphertext and that key's version.
+	Seal(ctx context.Context, clientID, tokenID string, plaintext []byte) (ciphertext []byte, keyVersion int, err error)
+	// Open decrypts a ciphertext produced by Seal for the same client and tokenId.
+	Open(ctx context.Context, clientID, tokenID string, keyVersion int, ciphertext []byte) ([]byte, error)
+}
