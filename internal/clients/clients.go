@@ -1,0 +1,178 @@
+// Package clients manages the applications that use linkvault and their API keys, and
+// authenticates API requests by X-Client-Id / X-Client-Secret. Secrets are shown once at
+// creation, stored as SHA-256 hashes (they carry 256 bits of entropy, so a slow hash adds
+// nothing), and compared in constant time.
+package clients
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/linkvault/linkvault"
+)
+
+// Store is what the service needs from the database.
+type Store interface {
+	CreateClient(ctx context.Context, c *linkvault.Client) error
+	GetClient(ctx context.Context, id string) (*linkvault.Client, error)
+	ListClients(ctx context.Context) ([]*linkvault.Client, error)
+	CreateAPIKey(ctx context.Context, k *linkvault.APIKey) error
+	GetAPIKey(ctx context.Context, id string) (*linkvault.APIKey, error)
+	ListAPIKeys(ctx context.Context, clientID string) ([]*linkvault.APIKey, error)
+	RevokeAPIKey(ctx context.Context, clientID, id string, at time.Time) error
+}
+
+// secretPrefix starts every API secret, so leaked secrets are easy to scan for.
+const secretPrefix = "lvsk_"
+
+// Service manages clients and keys.
+type Service struct {
+	store Store
+	now   func() time.Time
+	keys  *keyCache
+	dummy []byte // hash compared against when the key id is unknown, to keep timing uniform
+}
+
+// New returns a Service. keyCacheTTL bounds how long a key revoked by another process
+// (CLI, another replica) may still authenticate here; 0 disables the cache.
+func New(store Store, now func() time.Time, keyCacheTTL time.Duration) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	d := sha256.Sum256([]byte("linkvault-unknown-key"))
+	return &Service{store: store, now: now, keys: newKeyCache(keyCacheTTL), dummy: d[:]}
+}
+
+// CreateClient registers a client. id is generated when empty.
+func (s *Service) CreateClient(ctx context.Context, id, name string) (*linkvault.Client, error) {
+	if id == "" {
+		id = "cl_" + randomHex(8)
+	}
+	if err := linkvault.ValidateClientID(id); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(name) == "" {
+		name = id
+	}
+	if len(name) > 200 {
+		return nil, linkvault.ErrInvalid("client name must be at most 200 characters.")
+	}
+	c := &linkvault.Client{ID: id, Name: name, CreatedAt: s.now()}
+	if err := s.store.CreateClient(ctx, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// NewKey is a created key with its secret, which is shown once and never stored.
+type NewKey struct {
+	Key    *linkvault.APIKey
+	Secret linkvault.Secret
+}
+
+// CreateKey creates an API key for the client with the given permission.
+func (s *Service) CreateKey(ctx context.Context, clientID string, perm linkvault.Permission) (*NewKey, error) {
+	if !perm.Valid() {
+		return nil, linkvault.ErrInvalid("permission must be read or write.")
+	}
+	if _, err := s.store.GetClient(ctx, clientID); err != nil {
+		return nil, err
+	}
+	id := randomHex(8)
+	secret := secretPrefix + id + "_" + linkvault.NewRandomID(32)
+	h := sha256.Sum256([]byte(secret))
+	k := &linkvault.APIKey{ID: id, ClientID: clientID, Permission: perm, SecretHash: h[:], CreatedAt: s.now()}
+	if err := s.store.CreateAPIKey(ctx, k); err != nil {
+		return nil, err
+	}
+	return &NewKey{Key: k, Secret: linkvault.NewSecret(secret)}, nil
+}
+
+// RevokeKey revokes a key at once in this process; elsewhere within the cache TTL.
+func (s *Service) RevokeKey(ctx context.Context, clientID, keyID string) error {
+	if err := s.store.RevokeAPIKey(ctx, clientID, keyID, s.now()); err != nil {
+		return err
+	}
+	s.keys.remove(keyID)
+	return nil
+}
+
+// Principal is an authenticated caller.
+type Principal struct {
+	ClientID   string
+	KeyID      string
+	Permission linkvault.Permission
+}
+
+// ErrUnauthorized is the single answer to every authentication failure.
+func ErrUnauthorized() *linkvault.Error {
+	return &linkvault.Error{Status: linkvault.StatusUnauthorized, Type: linkvault.ErrTypeUnauthorized,
+		Message: "Invalid X-Client-Id or X-Client-Secret."}
+}
+
+// Authenticate checks a client id and secret. Every failure returns ErrUnauthorized.
+func (s *Service) Authenticate(ctx context.Context, clientID string, secret linkvault.Secret) (*Principal, error) {
+	keyID, ok := parseKeyID(secret.Reveal())
+	if clientID == "" || !ok {
+		s.compare(s.dummy, secret)
+		return nil, ErrUnauthorized()
+	}
+	k, err := s.lookup(ctx, keyID)
+	if err != nil {
+		if linkvault.IsNotFound(err) {
+			s.compare(s.dummy, secret)
+			return nil, ErrUnauthorized()
+		}
+		return nil, err
+	}
+	match := s.compare(k.SecretHash, secret)
+	sameClient := subtle.ConstantTimeCompare([]byte(k.ClientID), []byte(clientID)) == 1
+	if !match || !sameClient || !k.Active() {
+		return nil, ErrUnauthorized()
+	}
+	return &Principal{ClientID: k.ClientID, KeyID: k.ID, Permission: k.Permission}, nil
+}
+
+func (s *Service) compare(hash []byte, secret linkvault.Secret) bool {
+	h := sha256.Sum256([]byte(secret.Reveal()))
+	return subtle.ConstantTimeCompare(h[:], hash) == 1
+}
+
+func (s *Service) lookup(ctx context.Context, keyID string) (*linkvault.APIKey, error) {
+	now := s.now()
+	if k, ok := s.keys.get(keyID, now); ok {
+		return k, nil
+	}
+	k, err := s.store.GetAPIKey(ctx, keyID)
+	if err != nil {
+		return nil, err
+	}
+	s.keys.put(k, now)
+	return k, nil
+}
+
+// parseKeyID extracts the key id from "lvsk_<16 hex>_<random>".
+func parseKeyID(secret string) (string, bool) {
+	rest, ok := strings.CutPrefix(secret, secretPrefix)
+	if !ok || len(rest) < 18 || rest[16] != '_' || len(secret) > 200 {
+		return "", false
+	}
+	id := rest[:16]
+	if _, err := hex.DecodeString(id); err != nil {
+		return "", false
+	}
+	return id, true
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("clients: crypto/rand: " + err.Error())
+	}
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,80 @@
+package http
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+
+	"github.com/linkvault/linkvault"
+)
+
+// decodeJSON reads exactly one JSON object from the body into v, bounded by the
+// server's body limit, and turns every failure into a clear badRequest.
+func (s *Server) decodeJSON(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return linkvault.Errorf(linkvault.StatusBadRequest, linkvault.ErrTypeInvalidJSON, "Content-Type must be application/json.")
+		}
+	}
+	return decodeJSONBody(r.Body, v)
+}
+
+// decodeJSONBody parses one JSON value from body into v. It is separate from the HTTP
+// plumbing so it can be fuzzed.
+func decodeJSONBody(body io.Reader, v any) error {
+	dec := json.NewDecoder(body)
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
+		if err != nil && isTooLarge(err) {
+			return jsonError(err)
+		}
+		return linkvault.Errorf(linkvault.StatusBadRequest, linkvault.ErrTypeInvalidJSON, "Request body must contain a single JSON object.")
+	}
+	return nil
+}
+
+func isTooLarge(err error) bool {
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe)
+}
+
+func jsonError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case isTooLarge(err):
+		return linkvault.Errorf(linkvault.StatusBadRequest, linkvault.ErrTypeBodyTooLarge, "Request body is too large.")
+	case errors.Is(err, io.EOF):
+		return linkvault.Errorf(linkvault.StatusBadRequest, linkvault.ErrTypeInvalidJSON, "Request body is empty; a JSON object is required.")
+	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF):
+		return linkvault.Errorf(linkvault.StatusBadRequest, linkvault.ErrTypeInvalidJSON, "Request body is not valid JSON.")
+	case errors.As(err, &typ):
+		if typ.Field != "" {
+			return linkvault.Errorf(linkvault.StatusBadRequest, linkvault.ErrTypeInvalidJSON, "Field %q must be of type %s.", typ.Field, jsonTypeName(typ.Type.Kind().String()))
+		}
+		return linkvault.Errorf(linkvault.StatusBadRequest, linkvault.ErrTypeInvalidJSON, "Request body must be a JSON object.")
+	default:
+		return linkvault.Errorf(linkvault.StatusBadRequest, linkvault.ErrTypeInvalidJSON, "Request body could not be read as JSON.")
+	}
+}
+
+func jsonTypeName(kind string) string {
+	switch kind {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "struct", "map":
+		return "object"
+	case "slice", "array":
+		return "array"
+	default:
+		return fmt.Sprintf("number (%s)", kind)
+	}
+}

@@ -1,0 +1,114 @@
+package http
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/linkvault/linkvault"
+)
+
+// Envelope is the Mesh response envelope wrapped around every API answer.
+type Envelope struct {
+	Status         string  `json:"status"`
+	Message        string  `json:"message"`
+	DisplayMessage *string `json:"displayMessage"`
+	ErrorType      string  `json:"errorType"`
+	Content        any     `json:"content"`
+}
+
+// httpStatus is the one table from an envelope status to an HTTP status code.
+var httpStatus = map[string]int{
+	linkvault.StatusOK:               http.StatusOK,
+	linkvault.StatusBadRequest:       http.StatusBadRequest,
+	linkvault.StatusUnauthorized:     http.StatusUnauthorized,
+	linkvault.StatusPermissionDenied: http.StatusForbidden,
+	linkvault.StatusNotFound:         http.StatusNotFound,
+	linkvault.StatusConflict:         http.StatusConflict,
+	linkvault.StatusLocked:           http.StatusLocked,
+	linkvault.StatusTooManyRequests:  http.StatusTooManyRequests,
+	linkvault.StatusServerFailure:    http.StatusInternalServerError,
+}
+
+// httpStatusByType refines the table for error types that have a more precise code.
+var httpStatusByType = map[string]int{
+	linkvault.ErrTypeBodyTooLarge:     http.StatusRequestEntityTooLarge,
+	linkvault.ErrTypeProviderFailure:  http.StatusBadGateway,
+	linkvault.ErrTypeRateLimited:      http.StatusTooManyRequests,
+	linkvault.ErrTypeProviderRejected: http.StatusUnprocessableEntity,
+}
+
+// wireStatus is the status string written on the wire; the envelope has no separate
+// "unauthorized" value, so it travels as permissionDenied (with HTTP 401).
+func wireStatus(status string) string {
+	if status == linkvault.StatusUnauthorized {
+		return linkvault.StatusPermissionDenied
+	}
+	if _, ok := httpStatus[status]; !ok {
+		return linkvault.StatusServerFailure
+	}
+	return status
+}
+
+// StatusCode returns the HTTP status for err.
+func StatusCode(err error) int {
+	if code, ok := httpStatusByType[linkvault.ErrorType(err)]; ok {
+		return code
+	}
+	if code, ok := httpStatus[linkvault.ErrorStatus(err)]; ok {
+		return code
+	}
+	return http.StatusInternalServerError
+}
+
+// writeOK writes a successful envelope.
+func writeOK(w http.ResponseWriter, content any) {
+	writeEnvelope(w, http.StatusOK, Envelope{Status: linkvault.StatusOK, Content: content})
+}
+
+// writeError writes err as an envelope. Errors that are not *linkvault.Error are
+// logged (they may carry internal detail) and answered with a generic message.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var e *linkvault.Error
+	if !errors.As(err, &e) {
+		s.log.ErrorContext(r.Context(), "internal error", "route", r.Pattern, "error", err)
+	} else if e.Status == linkvault.StatusServerFailure {
+		s.log.ErrorContext(r.Context(), "server failure", "route", r.Pattern, "type", e.Type, "error", e.Err)
+	}
+	writeErrorEnvelope(w, err)
+}
+
+func writeErrorEnvelope(w http.ResponseWriter, err error) {
+	env := Envelope{
+		Status:    wireStatus(linkvault.ErrorStatus(err)),
+		Message:   linkvault.ErrorMessage(err),
+		ErrorType: linkvault.ErrorType(err),
+	}
+	var e *linkvault.Error
+	if errors.As(err, &e) {
+		if e.Display != "" {
+			env.DisplayMessage = &e.Display
+		}
+		if e.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+		}
+	}
+	writeEnvelope(w, StatusCode(err), env)
+}
+
+func writeEnvelope(w http.ResponseWriter, code int, env Envelope) {
+	b, err := json.Marshal(env)
+	if err != nil {
+		// Content types are ours and always marshal; reaching this is a programming error.
+		code = http.StatusInternalServerError
+		b = []byte(`{"status":"serverFailure","message":"Internal error.","displayMessage":null,"errorType":"internalError","content":null}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_, _ = w.Write(append(b, '\n'))
+}

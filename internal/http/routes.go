@@ -1,0 +1,22 @@
+package http
+
+import (
+	"net/http"
+
+	"github.com/linkvault/linkvault"
+)
+
+// routes registers every endpoint. Handlers of each area live in their own file.
+func (s *Server) routes(mux *http.ServeMux) {
+	// Health.
+	mux.HandleFunc("GET /healthz", s.handleHealthz)
+	mux.HandleFunc("GET /readyz", s.handleReadyz)
+
+	// Managed tokens.
+	mux.Handle("DELETE /api/v1/account", s.api(linkvault.PermissionRead, s.handleRemoveAccount))
+
+	// Anything else under /api is a clear envelope error, not the mux's text answer.
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeErrorEnvelope(w, linkvault.ErrNotFound("Endpoint"))
+	})
+}

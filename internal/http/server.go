@@ -1,0 +1,201 @@
+// Package http serves linkvault over HTTP: the Mesh-compatible REST API with its
+// response envelope and API-key authentication, the Link UI, and health endpoints. The
+// mapping from error codes to HTTP status codes lives in one table (envelope.go).
+package http
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/clients"
+	"github.com/linkvault/linkvault/internal/vault"
+)
+
+// Config holds the server's limits and addresses.
+type Config struct {
+	Addr              string
+	BodyLimit         int64 // bytes per request body
+	MaxHeaderBytes    int
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	TLSCertFile       string
+	TLSKeyFile        string
+}
+
+func (c *Config) setDefaults() {
+	if c.BodyLimit <= 0 {
+		c.BodyLimit = 1 << 20
+	}
+	if c.MaxHeaderBytes <= 0 {
+		c.MaxHeaderBytes = 64 << 10
+	}
+	if c.ReadHeaderTimeout <= 0 {
+		c.ReadHeaderTimeout = 5 * time.Second
+	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = 15 * time.Second
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 60 * time.Second
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 120 * time.Second
+	}
+}
+
+// Authenticator checks API credentials.
+type Authenticator interface {
+	Authenticate(ctx context.Context, clientID string, secret linkvault.Secret) (*clients.Principal, error)
+}
+
+// Deps are the services the handlers call.
+type Deps struct {
+	Vault     *vault.Service
+	Auth      Authenticator
+	Providers linkvault.Providers
+	Logger    *slog.Logger
+	Now       func() time.Time
+	// Ready reports whether the server can take traffic (database reachable...).
+	Ready func(ctx context.Context) error
+}
+
+// Server is the HTTP server.
+type Server struct {
+	cfg     Config
+	deps    Deps
+	log     *slog.Logger
+	now     func() time.Time
+	handler http.Handler
+	srv     *http.Server
+	ln      net.Listener
+}
+
+// NewServer builds the server and its routes.
+func NewServer(cfg Config, deps Deps) *Server {
+	cfg.setDefaults()
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, now: deps.Now}
+	mux := http.NewServeMux()
+	s.routes(mux)
+	s.handler = s.recoverPanics(s.logRequests(mux))
+	return s
+}
+
+// Handler returns the root handler (for tests and embedding).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Listen binds the listening socket, so the caller knows the address before Serve.
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr is the bound address (after Listen).
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return s.cfg.Addr
+	}
+	return s.ln.Addr().String()
+}
+
+// Serve serves until ctx is done, then shuts down gracefully within grace.
+func (s *Server) Serve(ctx context.Context, grace time.Duration) error {
+	if s.ln == nil {
+		if err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	s.srv = &http.Server{
+		Handler:           s.handler,
+		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if s.cfg.TLSCertFile != "" {
+			s.srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+			errc <- s.srv.ServeTLS(s.ln, s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
+			return
+		}
+		errc <- s.srv.Serve(s.ln)
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	err := s.srv.Shutdown(sctx)
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	return err
+}
+
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				// The panic value may hold request data; log only that it happened and where.
+				s.log.ErrorContext(r.Context(), "panic in handler", "route", r.Pattern, "stack", string(debug.Stack()))
+				writeErrorEnvelope(w, &linkvault.Error{Status: linkvault.StatusServerFailure, Type: linkvault.ErrTypeInternal, Message: "Internal error."})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.code = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// logRequests logs one line per request at debug level. It logs the route pattern,
+// never the raw path or query (Link session ids and OAuth codes travel there).
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.log.Enabled(r.Context(), slog.LevelDebug) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		start := s.now()
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		s.log.DebugContext(r.Context(), "request", "method", r.Method, "route", r.Pattern,
+			"status", rec.code, "duration", s.now().Sub(start))
+	})
+}

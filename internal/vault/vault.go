@@ -1,0 +1,376 @@
+// Package vault is the token vault core: it creates or reuses a connection for a
+// (client, user, integration, scope), seals its credential, resolves a tokenId back into
+// a usable credential for the client that owns it, and removes connections for good.
+// It knows nothing of HTTP or of any particular database.
+package vault
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/linkvault/linkvault"
+)
+
+// Store is what the vault needs from the database.
+type Store interface {
+	CreateConnection(ctx context.Context, c *linkvault.Connection, events ...linkvault.Event) error
+	GetConnection(ctx context.Context, clientID, tokenID string) (*linkvault.Connection, error)
+	FindConnection(ctx context.Context, id linkvault.ConnectionIdentity) (*linkvault.Connection, error)
+	UpdateConnection(ctx context.Context, c *linkvault.Connection, events ...linkvault.Event) error
+	DeleteConnection(ctx context.Context, clientID, tokenID string, events ...linkvault.Event) error
+}
+
+// Revoker revokes a credential at its provider. Implemented by the provider registry.
+type Revoker interface {
+	Revoke(ctx context.Context, broker linkvault.BrokerType, c linkvault.Credential) error
+}
+
+// Policy decides when the lifecycle engine should next look at a connection.
+type Policy struct {
+	// RefreshAhead is how long before access expiry a refreshable credential is renewed.
+	RefreshAhead time.Duration
+	// ValidateEvery is the period of the cheap validation call for credentials that do
+	// not expire by time (Uphold-like).
+	ValidateEvery time.Duration
+	// WarnAhead is how long before a known, non-refreshable expiry the app is warned.
+	WarnAhead time.Duration
+}
+
+// DefaultPolicy is used when Config.Policy is zero.
+var DefaultPolicy = Policy{RefreshAhead: 5 * time.Minute, ValidateEvery: time.Hour, WarnAhead: 24 * time.Hour}
+
+// NextCheck returns when the engine should next look at a connection holding c.
+func (p Policy) NextCheck(now time.Time, c linkvault.Credential) time.Time {
+	switch {
+	case c.Expiry.IsZero():
+		return now.Add(p.ValidateEvery)
+	case c.CanRefresh():
+		t := c.Expiry.Add(-p.RefreshAhead)
+		if t.Before(now) {
+			return now
+		}
+		return t
+	default:
+		// Expiring and not refreshable (Binance-like session): look again when the
+		// warning is due, and at expiry to mark it re-auth-required.
+		if w := c.Expiry.Add(-p.WarnAhead); w.After(now) {
+			return w
+		}
+		if c.Expiry.After(now) {
+			return c.Expiry
+		}
+		return now
+	}
+}
+
+// Config configures a Service.
+type Config struct {
+	Store   Store
+	Sealer  linkvault.Sealer
+	Revoker Revoker // optional; nil skips provider revocation
+	Now     func() time.Time
+	Logger  *slog.Logger
+	Policy  Policy
+	// CacheSize bounds the resolve cache (entries); 0 disables caching.
+	CacheSize int
+	// CacheTTL bounds how stale a cached connection may be when another process
+	// changed it (other replicas, CLI). Local changes invalidate at once.
+	CacheTTL time.Duration
+}
+
+// Service is the vault. It is safe for concurrent use.
+type Service struct {
+	store   Store
+	sealer  linkvault.Sealer
+	revoker Revoker
+	now     func() time.Time
+	log     *slog.Logger
+	policy  Policy
+	cache   *resolveCache
+}
+
+// New returns a Service.
+func New(cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Policy == (Policy{}) {
+		cfg.Policy = DefaultPolicy
+	}
+	return &Service{
+		store: cfg.Store, sealer: cfg.Sealer, revoker: cfg.Revoker, now: cfg.Now,
+		log: cfg.Logger, policy: cfg.Policy, cache: newResolveCache(cfg.CacheSize, cfg.CacheTTL),
+	}
+}
+
+// Policy returns the scheduling policy in use.
+func (s *Service) Policy() Policy { return s.policy }
+
+// ConnectParams describes a successful authentication to an integration.
+type ConnectParams struct {
+	linkvault.ConnectionIdentity
+	Credential linkvault.Credential
+	Accounts   []linkvault.Account
+	// TokenID, when set, names the connection being re-authenticated: it must belong
+	// to the same identity, and keeps its tokenId.
+	TokenID string
+}
+
+// Connect creates the connection for the identity, or reuses the existing one (same
+// tokenId) with the new credential, marking it active again.
+func (s *Service) Connect(ctx context.Context, p ConnectParams) (*linkvault.Connection, error) {
+	if err := validateIdentity(p.ConnectionIdentity); err != nil {
+		return nil, err
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		existing, err := s.existingFor(ctx, p)
+		switch {
+		case err == nil:
+			c, err := s.reconnect(ctx, existing, p)
+			if linkvault.IsConflict(err) {
+				continue // someone else wrote the row meanwhile; read it again
+			}
+			return c, err
+		case linkvault.IsNotFound(err):
+			c, err := s.create(ctx, p)
+			if linkvault.IsConflict(err) {
+				continue // a concurrent connect created it; reuse it
+			}
+			return c, err
+		default:
+			return nil, err
+		}
+	}
+	return nil, linkvault.ErrConflict("The connection is being changed concurrently; try again.")
+}
+
+func (s *Service) existingFor(ctx context.Context, p ConnectParams) (*linkvault.Connection, error) {
+	if p.TokenID == "" {
+		return s.store.FindConnection(ctx, p.ConnectionIdentity)
+	}
+	c, err := s.store.GetConnection(ctx, p.ClientID, p.TokenID)
+	if err != nil {
+		return nil, err
+	}
+	if c.ConnectionIdentity != p.ConnectionIdentity {
+		// Re-authentication must be by the same user, integration and scope.
+		return nil, linkvault.ErrTokenNotFound()
+	}
+	return c, nil
+}
+
+func validateIdentity(id linkvault.ConnectionIdentity) error {
+	if id.ClientID == "" {
+		return linkvault.ErrInvalid("client is required.")
+	}
+	if err := linkvault.ValidateUserID(id.UserID); err != nil {
+		return err
+	}
+	if _, err := linkvault.ParseBrokerType(string(id.BrokerType)); err != nil {
+		return err
+	}
+	if !id.Scope.Valid() {
+		return linkvault.ErrInvalid("scope must be read or write.")
+	}
+	return nil
+}
+
+func (s *Service) create(ctx context.Context, p ConnectParams) (*linkvault.Connection, error) {
+	now := s.now()
+	c := &linkvault.Connection{
+		TokenID:            linkvault.NewTokenID(),
+		ConnectionIdentity: p.ConnectionIdentity,
+		Status:             linkvault.StatusActive,
+		Accounts:           p.Accounts,
+		CreatedAt:          now,
+		UpdatedAt:          now,
+	}
+	if err := s.setCredential(ctx, c, p.Credential, now); err != nil {
+		return nil, err
+	}
+	ev := s.Event(c, linkvault.EventConnectionCreated, nil)
+	if err := s.store.CreateConnection(ctx, c, ev); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (s *Service) reconnect(ctx context.Context, c *linkvault.Connection, p ConnectParams) (*linkvault.Connection, error) {
+	now := s.now()
+	wasReauth := c.Status == linkvault.StatusReauthRequired
+	c.Status = linkvault.StatusActive
+	if p.Accounts != nil {
+		c.Accounts = p.Accounts
+	}
+	c.FailureCount, c.LastError = 0, ""
+	c.LeaseOwner, c.LeaseExpiresAt = "", time.Time{}
+	if err := s.setCredential(ctx, c, p.Credential, now); err != nil {
+		return nil, err
+	}
+	var events []linkvault.Event
+	if wasReauth {
+		events = append(events, s.Event(c, linkvault.EventConnectionRecovered, nil))
+	}
+	s.cache.remove(c.ClientID, c.TokenID)
+	if err := s.store.UpdateConnection(ctx, c, events...); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// setCredential seals cred into c and sets the expiry and scheduling fields from it.
+func (s *Service) setCredential(ctx context.Context, c *linkvault.Connection, cred linkvault.Credential, now time.Time) error {
+	sealed, ver, err := s.sealer.Seal(ctx, c.ClientID, c.TokenID, linkvault.EncodeCredential(cred))
+	if err != nil {
+		return fmt.Errorf("vault: seal credential: %w", err)
+	}
+	c.SealedCredential, c.KeyVersion = sealed, ver
+	c.AccessExpiresAt, c.RefreshExpiresAt = cred.Expiry, cred.RefreshExpiry
+	c.NextCheckAt = s.policy.NextCheck(now, cred)
+	c.UpdatedAt = now
+	return nil
+}
+
+// Resolved is a connection with its credential opened.
+type Resolved struct {
+	Connection *linkvault.Connection
+	Credential linkvault.Credential
+}
+
+// Resolve returns the client's connection and its opened credential. A tokenId that
+// does not exist, was removed or belongs to another client yields the same
+// linkvault.ErrTokenNotFound.
+func (s *Service) Resolve(ctx context.Context, clientID, tokenID string) (*Resolved, error) {
+	if !plausibleTokenID(tokenID) {
+		return nil, linkvault.ErrTokenNotFound()
+	}
+	if r, ok := s.cache.get(clientID, tokenID, s.now()); ok {
+		return r, nil
+	}
+	c, err := s.store.GetConnection(ctx, clientID, tokenID)
+	if err != nil {
+		return nil, err
+	}
+	cred, err := s.Open(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	r := &Resolved{Connection: c, Credential: cred}
+	s.cache.put(clientID, tokenID, r, s.now())
+	return r, nil
+}
+
+// Open decrypts the credential sealed in c.
+func (s *Service) Open(ctx context.Context, c *linkvault.Connection) (linkvault.Credential, error) {
+	plain, err := s.sealer.Open(ctx, c.ClientID, c.TokenID, c.KeyVersion, c.SealedCredential)
+	if err != nil {
+		return linkvault.Credential{}, err
+	}
+	cred, err := linkvault.DecodeCredential(plain)
+	clear(plain)
+	return cred, err
+}
+
+// plausibleTokenID rejects values that can never be a tokenId without touching the
+// database; the answer is the same not-found as for any unknown tokenId.
+func plausibleTokenID(id string) bool {
+	if len(id) == 0 || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		b := id[i]
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Save writes a changed credential back (after a refresh) if c is still at the version
+// read; the caller must hold the connection's lease or single-flight slot.
+func (s *Service) Save(ctx context.Context, c *linkvault.Connection, cred linkvault.Credential, events ...linkvault.Event) error {
+	if err := s.setCredential(ctx, c, cred, s.now()); err != nil {
+		return err
+	}
+	s.cache.remove(c.ClientID, c.TokenID)
+	return s.store.UpdateConnection(ctx, c, events...)
+}
+
+// Update writes non-credential changes of c (status, schedule, lease) with the given events.
+func (s *Service) Update(ctx context.Context, c *linkvault.Connection, events ...linkvault.Event) error {
+	c.UpdatedAt = s.now()
+	s.cache.remove(c.ClientID, c.TokenID)
+	return s.store.UpdateConnection(ctx, c, events...)
+}
+
+// MarkReauthRequired flags the connection so that the next Link session asks the user
+// to authenticate again; the tokenId stays. reason is an ErrType* code.
+func (s *Service) MarkReauthRequired(ctx context.Context, c *linkvault.Connection, reason string) error {
+	if c.Status == linkvault.StatusReauthRequired {
+		return nil
+	}
+	c.Status = linkvault.StatusReauthRequired
+	c.LastError = reason
+	c.NextCheckAt = time.Time{}
+	c.LeaseOwner, c.LeaseExpiresAt = "", time.Time{}
+	return s.Update(ctx, c, s.Event(c, linkvault.EventReauthRequired, map[string]string{"reason": reason}))
+}
+
+// Remove revokes the credential at the provider where supported and physically deletes
+// the connection. Removal never fails because the provider is unreachable: the row is
+// deleted regardless (the user asked for the data to be gone) and the failed revocation
+// is logged without secrets.
+func (s *Service) Remove(ctx context.Context, clientID, tokenID string, broker linkvault.BrokerType) error {
+	if !plausibleTokenID(tokenID) {
+		return linkvault.ErrTokenNotFound()
+	}
+	c, err := s.store.GetConnection(ctx, clientID, tokenID)
+	if err != nil {
+		return err
+	}
+	if broker != "" && c.BrokerType != broker {
+		// Same answer as an unknown token: the pair (tokenId, type) does not exist.
+		return linkvault.ErrTokenNotFound()
+	}
+	if s.revoker != nil {
+		if cred, err := s.Open(ctx, c); err == nil {
+			if err := s.revoker.Revoke(ctx, c.BrokerType, cred); err != nil {
+				s.log.WarnContext(ctx, "provider revocation failed; deleting the connection anyway",
+					"broker", c.BrokerType, "error_kind", linkvault.ProviderErrorKindOf(err).String())
+			}
+		}
+	}
+	s.cache.remove(clientID, tokenID)
+	ev := s.Event(c, linkvault.EventConnectionRemoved, nil)
+	if err := s.store.DeleteConnection(ctx, clientID, tokenID, ev); err != nil {
+		return err
+	}
+	s.cache.remove(clientID, tokenID)
+	return nil
+}
+
+// Event builds an outbox event about c. data must not contain secrets.
+func (s *Service) Event(c *linkvault.Connection, typ string, data any) linkvault.Event {
+	payload := map[string]any{
+		"tokenId": c.TokenID, "userId": c.UserID, "brokerType": c.BrokerType,
+		"scope": c.Scope, "status": c.Status,
+	}
+	if data != nil {
+		payload["details"] = data
+	}
+	raw, err := json.Marshal(payload)
+	if err != nil {
+		panic(errors.New("vault: marshal event: " + err.Error())) // plain maps of strings; cannot fail
+	}
+	return linkvault.Event{
+		ID: "evt_" + linkvault.NewRandomID(16), ClientID: c.ClientID, Type: typ,
+		TokenID: c.TokenID, Data: raw, CreatedAt: s.now(),
+	}
+}
