@@ -134,3 +134,23 @@ func IsNotFound(err error) bool { return ErrorStatus(err) == StatusNotFound }
 
 // IsConflict reports whether err is a conflict error.
 func IsConflict(err error) bool { return ErrorStatus(err) == StatusConflict }
+
+// ErrReauthRequired tells the app that the provider refused the connection's credential
+// and the user must authenticate again through Link; the tokenId stays the same.
+func ErrReauthRequired() *Error {
+	return &Error{Status: StatusLocked, Type: ErrTypeReauthRequired,
+		Message: "The connection needs the user to re-authenticate: open Link with this tokenId in accessTokens; the tokenId stays the same.",
+		Display: "Please reconnect your account."}
+}
+
+// ErrScopeMismatch is the answer to a write call made with a read-scoped tokenId.
+func ErrScopeMismatch() *Error {
+	return &Error{Status: StatusPermissionDenied, Type: ErrTypeScopeMismatch,
+		Message: "This tokenId was created with read permission; write operations need a tokenId connected under a write API key."}
+}
+
+// ErrProviderUnavailable reports a transient provider failure that outlasted the retries.
+func ErrProviderUnavailable(retryAfter time.Duration) *Error {
+	return &Error{Status: StatusServerFailure, Type: ErrTypeProviderFailure, RetryAfter: retryAfter,
+		Message: "The integration is temporarily unavailable; retry later.", Display: "The exchange is not responding. Please try again shortly."}
+}
