@@ -64,6 +64,8 @@ type Deps struct {
 	Providers linkvault.Providers
 	Logger    *slog.Logger
 	Now       func() time.Time
+	// Lifecycle refreshes credentials on demand; nil uses credentials as stored.
+	Lifecycle Lifecycle
 	// Ready reports whether the server can take traffic (database reachable...).
 	Ready func(ctx context.Context) error
 }
