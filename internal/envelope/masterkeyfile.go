@@ -1,0 +1,158 @@
+package envelope
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// MasterKeyFileMode is the permission of key files this package writes.
+const MasterKeyFileMode fs.FileMode = 0o600
+
+const masterKeyFileHeader = `# linkvault master keys. Keep this file secret and backed up: without it no stored
+# credential can be decrypted. One key per line, v<N>:<base64 of 32 random bytes>;
+# the highest version is current. Add a version with "linkvault keys add", then
+# re-wrap data keys with "linkvault keys rotate"; remove an old version only after that.
+`
+
+// ReadMasterKeyFile reads and parses a master key file.
+func ReadMasterKeyFile(path string) (*MasterKeyring, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read master key file: %w", err)
+	}
+	defer clear(data)
+	m, err := LoadMasterKeyring(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// GenerateMasterKeyFile creates path with mode 0600 holding one fresh random key, v1,
+// unless the file already exists, in which case it is left untouched and created is
+// false. Used on the first run of "linkvault demo".
+func GenerateMasterKeyFile(path string) (created bool, err error) {
+	content, err := appendNewMasterKey([]byte(masterKeyFileHeader), 1)
+	if err != nil {
+		return false, err
+	}
+	defer clear(content)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, MasterKeyFileMode)
+	if errors.Is(err, fs.ErrExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("create master key file: %w", err)
+	}
+	if _, err := f.Write(content); err != nil {
+		f.Close()
+		os.Remove(path)
+		return false, fmt.Errorf("write master key file: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(path)
+		return false, fmt.Errorf("sync master key file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(path)
+		return false, fmt.Errorf("close master key file: %w", err)
+	}
+	syncDir(filepath.Dir(path))
+	return true, nil
+}
+
+// AddMasterKeyVersion appends a fresh random key with the next version to the key file
+// and returns that version. The file is replaced atomically (temporary file in the same
+// directory, then rename) and keeps mode 0600; its existing lines and comments are kept.
+// The new key becomes current for processes that load the file afterwards. Concurrent
+// calls on the same file are not coordinated: run one at a time.
+func AddMasterKeyVersion(path string) (newVersion int, err error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("read master key file: %w", err)
+	}
+	defer clear(data)
+	m, err := LoadMasterKeyring(data)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", path, err)
+	}
+	newVersion = m.Current() + 1
+	if newVersion > maxMasterVersion {
+		return 0, fmt.Errorf("%s: master key version limit reached", path)
+	}
+	content := bytes.Clone(data)
+	if len(content) > 0 && content[len(content)-1] != '\n' {
+		content = append(content, '\n')
+	}
+	content, err = appendNewMasterKey(content, newVersion)
+	if err != nil {
+		return 0, err
+	}
+	defer clear(content)
+	if err := replaceFile(path, content); err != nil {
+		return 0, err
+	}
+	return newVersion, nil
+}
+
+// appendNewMasterKey appends "v<version>:<base64 of fresh random key>\n".
+func appendNewMasterKey(dst []byte, version int) ([]byte, error) {
+	key := make([]byte, MasterKeySize)
+	defer clear(key)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("generate master key: %w", err)
+	}
+	dst = fmt.Appendf(dst, "v%d:", version)
+	dst = base64.StdEncoding.AppendEncode(dst, key)
+	return append(dst, '\n'), nil
+}
+
+// replaceFile writes content to a temporary file beside path and renames it over path.
+func replaceFile(path string, content []byte) (err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("create temporary key file: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := tmp.Chmod(MasterKeyFileMode); err != nil {
+		return fmt.Errorf("chmod temporary key file: %w", err)
+	}
+	if _, err := tmp.Write(content); err != nil {
+		return fmt.Errorf("write temporary key file: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("sync temporary key file: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("close temporary key file: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("replace master key file: %w", err)
+	}
+	syncDir(dir)
+	return nil
+}
+
+// syncDir makes a rename or create in dir durable, best effort: some platforms and
+// file systems cannot sync a directory, and the file itself is already synced.
+func syncDir(dir string) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return
+	}
+	_ = d.Sync()
+	_ = d.Close()
+}
