@@ -1,0 +1,169 @@
+// Package sqlite implements linkvault.Store on an embedded SQLite database (pure Go,
+// modernc.org/sqlite) in WAL mode. It is the default store of a single linkvault process.
+//
+// Writes go through a pool of exactly one connection whose transactions begin
+// IMMEDIATE, so writers queue in the process instead of failing with SQLITE_BUSY; reads
+// use a separate pool of read-only connections and scale with the cores. Deleted rows
+// are overwritten on disk (secure_delete), because removed credentials must not linger
+// in the file.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"runtime"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// Options configures Open. The zero value is a sensible default.
+type Options struct {
+	// SkipMigrations leaves the schema alone; call Migrate explicitly.
+	SkipMigrations bool
+	// ReadConns is the size of the read pool; 0 picks a value from GOMAXPROCS.
+	ReadConns int
+	// BusyTimeout is how long a connection waits on a lock held by another process
+	// before failing; 0 means 5s.
+	BusyTimeout time.Duration
+	// Now is the clock for timestamps the store sets itself (CreatedAt defaults,
+	// UpdatedAt); nil means time.Now.
+	Now func() time.Time
+	// Logger receives migration progress; nil discards.
+	Logger *slog.Logger
+}
+
+// DB is a SQLite-backed linkvault.Store.
+type DB struct {
+	path   string
+	writer *sql.DB // exactly one connection; BEGIN IMMEDIATE
+	reader *sql.DB // query_only connections
+	now    func() time.Time
+	logger *slog.Logger
+
+	readStmts sync.Map // query string -> *sql.Stmt prepared on reader
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens (creating if needed) the database file at path, applies the connection
+// pragmas and, unless opts.SkipMigrations, migrates the schema to the latest version.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: open: empty database path")
+	}
+	db := &DB{path: path, now: opts.Now, logger: opts.Logger}
+	if db.now == nil {
+		db.now = time.Now
+	}
+	if db.logger == nil {
+		db.logger = slog.New(slog.DiscardHandler)
+	}
+	busy := opts.BusyTimeout
+	if busy <= 0 {
+		busy = 5 * time.Second
+	}
+
+	var err error
+	// The writer is opened (and pinged) first so that it creates the file and switches
+	// it to WAL before any reader connects.
+	db.writer, err = sql.Open("sqlite", connectionDSN(path, busy, false))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open writer: %w", err)
+	}
+	db.writer.SetMaxOpenConns(1)
+	db.writer.SetMaxIdleConns(1)
+	db.writer.SetConnMaxLifetime(0)
+	db.writer.SetConnMaxIdleTime(0)
+	if err := db.writer.PingContext(ctx); err != nil {
+		_ = db.writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+
+	readConns := opts.ReadConns
+	if readConns <= 0 {
+		readConns = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	db.reader, err = sql.Open("sqlite", connectionDSN(path, busy, true))
+	if err != nil {
+		_ = db.writer.Close()
+		return nil, fmt.Errorf("sqlite: open reader: %w", err)
+	}
+	// Keep every reader connection alive: reopening one re-runs the pragmas and
+	// throws away its page cache.
+	db.reader.SetMaxOpenConns(readConns)
+	db.reader.SetMaxIdleConns(readConns)
+	db.reader.SetConnMaxLifetime(0)
+	db.reader.SetConnMaxIdleTime(0)
+	if err := db.reader.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("sqlite: open reader %s: %w", path, err)
+	}
+
+	if !opts.SkipMigrations {
+		if err := db.Migrate(ctx); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+// connectionDSN builds the modernc.org/sqlite DSN. The pragmas run on every new
+// connection of the pool.
+func connectionDSN(path string, busy time.Duration, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	// Overwrite deleted content so removed credentials do not survive in free pages.
+	q.Add("_pragma", "secure_delete(ON)")
+	if readOnly {
+		q.Add("_pragma", "query_only(ON)")
+	} else {
+		// BEGIN IMMEDIATE takes the write lock up front: a transaction that reads and
+		// then writes can never fail to upgrade its lock.
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Path returns the database file path.
+func (db *DB) Path() string { return db.path }
+
+// Close closes both pools. It is safe to call more than once.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		var errs []error
+		db.readStmts.Range(func(_, v any) bool {
+			errs = append(errs, v.(*sql.Stmt).Close())
+			return true
+		})
+		if db.reader != nil {
+			errs = append(errs, db.reader.Close())
+		}
+		if db.writer != nil {
+			errs = append(errs, db.writer.Close())
+		}
+		if err := errors.Join(errs...); err != nil {
+			db.closeErr = fmt.Errorf("sqlite: close: %w", err)
+		}
+	})
+	return db.closeErr
+}
+
+// migrationsFS is the embedded migrations directory, rooted at its contents.
+func migrationsFS() fs.FS {
+	sub, err := fs.Sub(embeddedMigrations, "migrations")
+	if err != nil {
+		panic("sqlite: embedded migrations: " + err.Error()) // fixed path; cannot fail
+	}
+	return sub
+}
