@@ -31,7 +31,7 @@ type MasterKeyring struct {
 func (m *MasterKeyring) Current() int { return m.current }
 
 // Versions returns the versions in the keyring, ascending.
-func (m *MasterKeyring) Versions() []int {
+func (m MasterKeyring) Versions() []int {
 	vs := make([]int, 0, len(m.aeads))
 	for v := range m.aeads {
 		vs = append(vs, v)
@@ -46,30 +46,27 @@ func (m *MasterKeyring) Has(v int) bool {
 	return ok
 }
 
+// The formatting methods below have value receivers so that a copied keyring value
+// redacts itself too.
+
 // String describes the keyring by its versions only.
-func (m *MasterKeyring) String() string {
-	if m == nil {
-		return "envelope.MasterKeyring(nil)"
-	}
+func (m MasterKeyring) String() string {
 	return fmt.Sprintf("envelope.MasterKeyring(current=v%d, versions=%v, keys=[redacted])", m.current, m.Versions())
 }
 
 // GoString implements fmt.GoStringer (%#v) without key material.
-func (m *MasterKeyring) GoString() string { return m.String() }
+func (m MasterKeyring) GoString() string { return m.String() }
 
 // Format implements fmt.Formatter so every verb prints the redacted description.
-func (m *MasterKeyring) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(m.String())) }
+func (m MasterKeyring) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(m.String())) }
 
 // LogValue implements slog.LogValuer.
-func (m *MasterKeyring) LogValue() slog.Value {
-	if m == nil {
-		return slog.StringValue("nil")
-	}
+func (m MasterKeyring) LogValue() slog.Value {
 	return slog.GroupValue(slog.Int("current", m.current), slog.Any("versions", m.Versions()))
 }
 
 // MarshalJSON describes the keyring by its versions only.
-func (m *MasterKeyring) MarshalJSON() ([]byte, error) {
+func (m MasterKeyring) MarshalJSON() ([]byte, error) {
 	return fmt.Appendf(nil, `{"current":%d,"versions":%s}`, m.current, versionsJSON(m.Versions())), nil
 }
 
