@@ -1,0 +1,144 @@
+package exchangesim
+
+import (
+	"errors"
+	"net/http"
+	"time"
+)
+
+// AdminPrefix is where every exchange serves its control API.
+const AdminPrefix = "/_sim/"
+
+// The admin API (JSON; for tests and browser tests on loopback):
+//
+//	GET  /_sim/                          this list
+//	GET  /_sim/stats                     Stats
+//	GET  /_sim/faults                    current faults
+//	PUT  /_sim/faults                    {errorRate, rateLimitRate, retryAfterSeconds, latencyMs, errorDetail}
+//	POST /_sim/users                     {username, password, mfaCode?, balances?} → 201, 409 if taken
+//	GET  /_sim/users/{username}          {username, balances}
+//	POST /_sim/users/{username}/revoke   revoke all the user's grants → {revoked}
+//	POST /_sim/users/{username}/password {password}
+//	POST /_sim/grants                    {username} → token response (MintGrant)
+//	POST /_sim/expire                    expire every access token / session now
+var adminEndpoints = []string{
+	"GET /_sim/stats", "GET /_sim/faults", "PUT /_sim/faults", "POST /_sim/users", "GET /_sim/users/{username}",
+	"POST /_sim/users/{username}/revoke", "POST /_sim/users/{username}/password", "POST /_sim/grants", "POST /_sim/expire",
+}
+
+// AdminEndpoints lists the admin API routes ("METHOD /path").
+func AdminEndpoints() []string { return append([]string(nil), adminEndpoints...) }
+
+// faultsWire is Faults with durations in plain numbers.
+type faultsWire struct {
+	ErrorRate         float64 `json:"errorRate"`
+	RateLimitRate     float64 `json:"rateLimitRate"`
+	RetryAfterSeconds int     `json:"retryAfterSeconds"`
+	LatencyMs         int     `json:"latencyMs"`
+	ErrorDetail       string  `json:"errorDetail,omitempty"`
+}
+
+func (e *Exchange) routeAdmin() {
+	e.mux.HandleFunc("GET /_sim/{$}", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"exchange": e.flavor, "endpoints": adminEndpoints})
+	})
+	e.mux.HandleFunc("GET /_sim/stats", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, e.Stats())
+	})
+	e.mux.HandleFunc("GET /_sim/faults", func(w http.ResponseWriter, _ *http.Request) {
+		f := e.Faults()
+		writeJSON(w, http.StatusOK, faultsWire{
+			ErrorRate: f.ErrorRate, RateLimitRate: f.RateLimitRate, RetryAfterSeconds: int(f.RetryAfter / time.Second),
+			LatencyMs: int(f.Latency / time.Millisecond), ErrorDetail: f.ErrorDetail,
+		})
+	})
+	setFaults := func(w http.ResponseWriter, r *http.Request) {
+		var fw faultsWire
+		if !readJSON(r, &fw) || fw.ErrorRate < 0 || fw.ErrorRate > 1 || fw.RateLimitRate < 0 || fw.RateLimitRate > 1 ||
+			fw.RetryAfterSeconds < 0 || fw.LatencyMs < 0 {
+			adminError(w, http.StatusBadRequest, "invalid faults")
+			return
+		}
+		e.SetFaults(Faults{
+			ErrorRate: fw.ErrorRate, RateLimitRate: fw.RateLimitRate, RetryAfter: time.Duration(fw.RetryAfterSeconds) * time.Second,
+			Latency: time.Duration(fw.LatencyMs) * time.Millisecond, ErrorDetail: fw.ErrorDetail,
+		})
+		w.WriteHeader(http.StatusNoContent)
+	}
+	e.mux.HandleFunc("PUT /_sim/faults", setFaults)
+	e.mux.HandleFunc("POST /_sim/faults", setFaults)
+	e.mux.HandleFunc("POST /_sim/users", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Username string             `json:"username"`
+			Password string             `json:"password"`
+			MFACode  string             `json:"mfaCode"`
+			Balances map[string]float64 `json:"balances"`
+		}
+		if !readJSON(r, &req) || req.Username == "" || req.Password == "" {
+			adminError(w, http.StatusBadRequest, "username and password are required")
+			return
+		}
+		err := e.CreateUser(User{Username: req.Username, Password: req.Password, MFACode: req.MFACode, Balances: req.Balances})
+		if errors.Is(err, ErrUserExists) {
+			adminError(w, http.StatusConflict, "user exists")
+			return
+		} else if err != nil {
+			adminError(w, http.StatusBadRequest, "invalid user")
+			return
+		}
+		writeJSON(w, http.StatusCreated, map[string]string{"username": req.Username})
+	})
+	e.mux.HandleFunc("GET /_sim/users/{username}", func(w http.ResponseWriter, r *http.Request) {
+		b, ok := e.Balances(r.PathValue("username"))
+		if !ok {
+			adminError(w, http.StatusNotFound, "unknown user")
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"username": r.PathValue("username"), "balances": b})
+	})
+	e.mux.HandleFunc("POST /_sim/users/{username}/revoke", func(w http.ResponseWriter, r *http.Request) {
+		n, err := e.RevokeUserGrants(r.PathValue("username"))
+		if err != nil {
+			adminError(w, http.StatusNotFound, "unknown user")
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]int{"revoked": n})
+	})
+	e.mux.HandleFunc("POST /_sim/users/{username}/password", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Password string `json:"password"`
+		}
+		if !readJSON(r, &req) || req.Password == "" {
+			adminError(w, http.StatusBadRequest, "password is required")
+			return
+		}
+		if err := e.ChangePassword(r.PathValue("username"), req.Password); err != nil {
+			adminError(w, http.StatusNotFound, "unknown user")
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	e.mux.HandleFunc("POST /_sim/grants", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Username string `json:"username"`
+		}
+		if !readJSON(r, &req) || req.Username == "" {
+			adminError(w, http.StatusBadRequest, "username is required")
+			return
+		}
+		tr, err := e.MintGrant(req.Username)
+		if err != nil {
+			adminError(w, http.StatusBadRequest, "cannot mint grant")
+			return
+		}
+		writeJSON(w, http.StatusOK, tr)
+	})
+	e.mux.HandleFunc("POST /_sim/expire", func(w http.ResponseWriter, _ *http.Request) {
+		e.ExpireAccessTokens()
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func adminError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}

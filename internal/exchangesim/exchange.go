@@ -1,0 +1,219 @@
+// Package exchangesim runs simulated cryptocurrency exchanges that speak the same
+// protocols as the real providers linkvault integrates with: an OAuth2 authorization
+// server with a consent page, refresh-token rotation with reuse detection and RFC 7009
+// revocation (Coinbase-like, Uphold-like and the sandbox), a credential login with an MFA
+// step and expiring sessions (Binance-like), and an accounts / holdings / transfer API
+// over per-user balances.
+//
+// Every exchange is a plain http.Handler holding its state in memory, so tests mount it
+// on an httptest.Server and the production HTTP path of the adapters is exercised end to
+// end. Faults (5xx, 429, latency, revoked grants, changed passwords, expired tokens) are
+// injected through Go methods or the small admin API under /_sim/. The simulator is a
+// test and demo tool: serve it on loopback only.
+package exchangesim
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Flavor selects which real exchange a simulated exchange imitates.
+type Flavor string
+
+const (
+	FlavorCoinbase Flavor = "coinbase"
+	FlavorUphold   Flavor = "uphold"
+	FlavorBinance  Flavor = "binance"
+	FlavorSandbox  Flavor = "sandbox"
+)
+
+// Demo defaults: the OAuth client the simulated exchanges accept unless configured
+// otherwise, and the MFA code of auto-provisioned users.
+const (
+	DemoClientID     = "linkvault-demo"
+	DemoClientSecret = "linkvault-demo-secret"
+	DefaultMFACode   = "123456"
+	// DefaultPassword is the password of users provisioned by MintGrant.
+	DefaultPassword = "password"
+)
+
+// NoExpiry as a TTL means "never expires by time".
+const NoExpiry time.Duration = -1
+
+// Config configures one simulated exchange. Zero fields take the flavor's defaults.
+type Config struct {
+	// ClientID and ClientSecret are the only OAuth client the exchange accepts
+	// (defaults DemoClientID / DemoClientSecret).
+	ClientID     string
+	ClientSecret string
+
+	// AccessTTL is the lifetime of access tokens (Binance: sessions). 0 takes the
+	// flavor default (Coinbase 1h, sandbox 5m, Binance 24h, Uphold NoExpiry).
+	AccessTTL time.Duration
+	// RefreshTTL is the lifetime of refresh tokens where the flavor issues them
+	// (Coinbase ~18 months, sandbox 30 days).
+	RefreshTTL time.Duration
+
+	// MFACode is the code of auto-provisioned users (default DefaultMFACode).
+	MFACode string
+	// DefaultBalances are given to auto-provisioned users (default DefaultBalances()).
+	DefaultBalances map[string]float64
+
+	// Now is the exchange's clock (default time.Now); tests pass a ManualClock.
+	Now func() time.Time
+	// Logger receives a line per injected fault and admin action (default: discard).
+	Logger *slog.Logger
+}
+
+// DefaultBalances returns the balances auto-provisioned users start with.
+func DefaultBalances() map[string]float64 {
+	return map[string]float64{"BTC": 1.5, "ETH": 12, "USDC": 5000, "SOL": 40, "USD": 1000}
+}
+
+func (c Config) withDefaults(f Flavor) Config {
+	if c.ClientID == "" {
+		c.ClientID = DemoClientID
+	}
+	if c.ClientSecret == "" {
+		c.ClientSecret = DemoClientSecret
+	}
+	if c.AccessTTL == 0 {
+		switch f {
+		case FlavorCoinbase:
+			c.AccessTTL = time.Hour
+		case FlavorSandbox:
+			c.AccessTTL = 5 * time.Minute
+		case FlavorBinance:
+			c.AccessTTL = 24 * time.Hour
+		case FlavorUphold:
+			c.AccessTTL = NoExpiry
+		}
+	}
+	if c.RefreshTTL == 0 {
+		switch f {
+		case FlavorCoinbase:
+			c.RefreshTTL = 18 * 30 * 24 * time.Hour
+		default:
+			c.RefreshTTL = 30 * 24 * time.Hour
+		}
+	}
+	if c.MFACode == "" {
+		c.MFACode = DefaultMFACode
+	}
+	if c.DefaultBalances == nil {
+		c.DefaultBalances = DefaultBalances()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return c
+}
+
+// Exchange is one simulated exchange. It is safe for concurrent use.
+type Exchange struct {
+	flavor Flavor
+	cfg    Config
+	now    func() time.Time
+	log    *slog.Logger
+	mux    *http.ServeMux
+
+	users      *userDirectory
+	grants     *grantStore
+	transfers  *transferBook
+	challenges *challengeStore
+	faults     faultState
+	stats      counters
+}
+
+func newExchange(f Flavor, cfg Config) *Exchange {
+	cfg = cfg.withDefaults(f)
+	e := &Exchange{
+		flavor:     f,
+		cfg:        cfg,
+		now:        cfg.Now,
+		log:        cfg.Logger.With("exchange", string(f)),
+		mux:        http.NewServeMux(),
+		users:      newUserDirectory(cfg.MFACode, cfg.DefaultBalances),
+		grants:     newGrantStore(),
+		transfers:  newTransferBook(),
+		challenges: newChallengeStore(),
+	}
+	e.routeAdmin()
+	return e
+}
+
+// NewCoinbase returns a Coinbase-like exchange: OAuth2 code flow with mandatory PKCE,
+// 1 h access tokens, rotating single-use refresh tokens with reuse detection, RFC 7009
+// revocation, and the v2 accounts / transactions API.
+func NewCoinbase(cfg Config) *Exchange {
+	e := newExchange(FlavorCoinbase, cfg)
+	e.routeOAuth("/oauth2/auth")
+	e.routeCoinbaseAPI()
+	return e
+}
+
+// NewSandbox returns the sandbox exchange. It speaks exactly the Coinbase-like protocol
+// (same paths and shapes) but with short-lived access tokens (5 min) and 30-day rotating
+// refresh tokens, so a demo exercises refresh within minutes.
+func NewSandbox(cfg Config) *Exchange {
+	e := newExchange(FlavorSandbox, cfg)
+	e.routeOAuth("/oauth2/auth")
+	e.routeCoinbaseAPI()
+	return e
+}
+
+// NewUphold returns an Uphold-like exchange: OAuth2 code flow (PKCE optional) at
+// /authorize/{clientID}, a token response with "expires_in": null and no refresh token;
+// tokens die only when the grant is revoked or the user's password changes.
+func NewUphold(cfg Config) *Exchange {
+	e := newExchange(FlavorUphold, cfg)
+	e.routeOAuth("/authorize/{client}")
+	e.routeUpholdAPI()
+	return e
+}
+
+// NewBinance returns a Binance-like exchange with a credential login (username and
+// password, then an MFA code) yielding an expiring session that cannot be refreshed.
+func NewBinance(cfg Config) *Exchange {
+	e := newExchange(FlavorBinance, cfg)
+	e.routeBinanceAPI()
+	return e
+}
+
+// Flavor reports which exchange e imitates.
+func (e *Exchange) Flavor() Flavor { return e.flavor }
+
+// ServeHTTP implements http.Handler.
+func (e *Exchange) ServeHTTP(w http.ResponseWriter, r *http.Request) { e.mux.ServeHTTP(w, r) }
+
+// killsTokensOnPasswordChange reports whether a password change invalidates the user's
+// outstanding tokens (true for Uphold-like tokens and Binance sessions).
+func (e *Exchange) killsTokensOnPasswordChange() bool {
+	return e.flavor == FlavorUphold || e.flavor == FlavorBinance
+}
+
+func (e *Exchange) issuesRefreshTokens() bool {
+	return e.flavor == FlavorCoinbase || e.flavor == FlavorSandbox
+}
+
+func (e *Exchange) requiresPKCE() bool {
+	return e.flavor == FlavorCoinbase || e.flavor == FlavorSandbox
+}
+
+// displayName is the name shown on the consent page.
+func (e *Exchange) displayName() string {
+	switch e.flavor {
+	case FlavorCoinbase:
+		return "Coinbase (simulated)"
+	case FlavorUphold:
+		return "Uphold (simulated)"
+	case FlavorBinance:
+		return "Binance (simulated)"
+	}
+	return "Sandbox Exchange"
+}

@@ -1,0 +1,91 @@
+package exchangesim
+
+import (
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// Faults are the failures an exchange injects into its token, revocation, login and API
+// endpoints (never into the consent page or the admin API).
+type Faults struct {
+	// ErrorRate is the fraction of calls answered with 503 (0..1).
+	ErrorRate float64 `json:"errorRate"`
+	// RateLimitRate is the fraction of calls answered with 429 and a Retry-After header.
+	RateLimitRate float64 `json:"rateLimitRate"`
+	// RetryAfter is the Retry-After of those 429s (default 1s; whole seconds).
+	RetryAfter time.Duration `json:"-"`
+	// Latency is added before every answer.
+	Latency time.Duration `json:"-"`
+	// ErrorDetail is extra text put into every error body, so tests can prove that
+	// adapters never echo upstream bodies.
+	ErrorDetail string `json:"errorDetail,omitempty"`
+}
+
+type faultState struct{ p atomic.Pointer[Faults] }
+
+func (f *faultState) load() Faults {
+	if p := f.p.Load(); p != nil {
+		return *p
+	}
+	return Faults{}
+}
+
+// SetFaults replaces the exchange's fault injection; the zero Faults turns it off.
+func (e *Exchange) SetFaults(f Faults) {
+	e.faults.p.Store(&f)
+	e.log.Info("faults set", "errorRate", f.ErrorRate, "rateLimitRate", f.RateLimitRate, "latency", f.Latency)
+}
+
+// Faults returns the current fault injection.
+func (e *Exchange) Faults() Faults { return e.faults.load() }
+
+// endpointClass says which counter a request increments.
+type endpointClass int
+
+const (
+	classToken endpointClass = iota + 1
+	classRevoke
+	classLogin
+	classAPI
+)
+
+// faulty wraps a handler with latency, 503 and 429 injection and call counting.
+func (e *Exchange) faulty(class endpointClass, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		switch class {
+		case classAPI:
+			e.stats.apiCalls.Add(1)
+		case classToken:
+			e.stats.tokenCalls.Add(1)
+		}
+		f := e.faults.load()
+		if f.Latency > 0 {
+			t := time.NewTimer(f.Latency)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return
+			}
+		}
+		if f.ErrorRate > 0 && rand.Float64() < f.ErrorRate {
+			e.stats.faults503.Add(1)
+			e.writeError(w, class, http.StatusServiceUnavailable, "temporarily_unavailable", "The service is temporarily unavailable.")
+			return
+		}
+		if f.RateLimitRate > 0 && rand.Float64() < f.RateLimitRate {
+			e.stats.faults429.Add(1)
+			secs := int(f.RetryAfter / time.Second)
+			if secs <= 0 {
+				secs = 1
+			}
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			e.writeError(w, class, http.StatusTooManyRequests, "rate_limit_exceeded", "Too many requests.")
+			return
+		}
+		h(w, r)
+	}
+}
