@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	mathrand "math/rand/v2"
 	"time"
 
 	"github.com/linkvault/linkvault"
@@ -129,15 +130,24 @@ func (s *Service) Connect(ctx context.Context, p ConnectParams) (*linkvault.Conn
 	if err := validateIdentity(p.ConnectionIdentity); err != nil {
 		return nil, err
 	}
-	for attempt := 0; attempt < 3; attempt++ {
+	for attempt := range maxConnectAttempts {
+		if attempt > 0 {
+			// Another writer changed the row between our read and write; back off a
+			// little (randomised, growing) and read it again.
+			if err := sleepCtx(ctx, time.Duration(1+mathrand.IntN(4*attempt))*time.Millisecond); err != nil {
+				return nil, err
+			}
+		}
 		existing, err := s.existingFor(ctx, p)
 		switch {
 		case err == nil:
 			c, err := s.reconnect(ctx, existing, p)
 			if linkvault.IsConflict(err) {
-				continue // someone else wrote the row meanwhile; read it again
+				continue
 			}
 			return c, err
+		case linkvault.IsNotFound(err) && p.TokenID != "":
+			return nil, err // re-authentication of a connection that is not this identity's
 		case linkvault.IsNotFound(err):
 			c, err := s.create(ctx, p)
 			if linkvault.IsConflict(err) {
@@ -149,6 +159,19 @@ func (s *Service) Connect(ctx context.Context, p ConnectParams) (*linkvault.Conn
 		}
 	}
 	return nil, linkvault.ErrConflict("The connection is being changed concurrently; try again.")
+}
+
+const maxConnectAttempts = 10
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 func (s *Service) existingFor(ctx context.Context, p ConnectParams) (*linkvault.Connection, error) {

@@ -1,0 +1,412 @@
+package vault_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/sqlite"
+	"github.com/linkvault/linkvault/internal/vault"
+)
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+type recordingRevoker struct {
+	mu      sync.Mutex
+	revoked []string
+	err     error
+}
+
+func (r *recordingRevoker) Revoke(_ context.Context, _ linkvault.BrokerType, c linkvault.Credential) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.revoked = append(r.revoked, c.AccessToken.Reveal())
+	return r.err
+}
+
+type env struct {
+	db      *sqlite.DB
+	vault   *vault.Service
+	clock   *fakeClock
+	revoker *recordingRevoker
+}
+
+func newMasterKeyring(t testing.TB) *envelope.MasterKeyring {
+	t.Helper()
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	m, err := envelope.LoadMasterKeyring([]byte("v1:" + base64.StdEncoding.EncodeToString(key) + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func newEnv(t *testing.T, cacheSize int) *env {
+	t.Helper()
+	db := sqlite.OpenTestDB(t)
+	clock := &fakeClock{t: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
+	for _, id := range []string{"app1", "app2"} {
+		if err := db.CreateClient(context.Background(), &linkvault.Client{ID: id, Name: id, CreatedAt: clock.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rev := &recordingRevoker{}
+	v := vault.New(vault.Config{
+		Store: db, Sealer: envelope.New(db, newMasterKeyring(t), clock.Now), Revoker: rev,
+		Now: clock.Now, CacheSize: cacheSize, CacheTTL: time.Minute,
+	})
+	return &env{db: db, vault: v, clock: clock, revoker: rev}
+}
+
+func cred(access string, expiry time.Time) linkvault.Credential {
+	return linkvault.Credential{AccessToken: linkvault.NewSecret(access), RefreshToken: linkvault.NewSecret("rt-" + access), Expiry: expiry}
+}
+
+func ident(client, user string, b linkvault.BrokerType, scope linkvault.Permission) linkvault.ConnectionIdentity {
+	return linkvault.ConnectionIdentity{ClientID: client, UserID: user, BrokerType: b, Scope: scope}
+}
+
+func TestConnectIdentityRules(t *testing.T) {
+	e := newEnv(t, 0)
+	ctx := context.Background()
+	base := ident("app1", "alice", linkvault.BrokerCoinbase, linkvault.PermissionRead)
+	first, err := e.vault.Connect(ctx, vault.ConnectParams{ConnectionIdentity: base, Credential: cred("a1", time.Time{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		id       linkvault.ConnectionIdentity
+		wantSame bool
+	}{
+		{"same user, same integration, same scope", base, true},
+		{"different user", ident("app1", "bob", linkvault.BrokerCoinbase, linkvault.PermissionRead), false},
+		{"different scope", ident("app1", "alice", linkvault.BrokerCoinbase, linkvault.PermissionWrite), false},
+		{"different integration", ident("app1", "alice", linkvault.BrokerUphold, linkvault.PermissionRead), false},
+		{"different client, same user id", ident("app2", "alice", linkvault.BrokerCoinbase, linkvault.PermissionRead), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := e.vault.Connect(ctx, vault.ConnectParams{ConnectionIdentity: tt.id, Credential: cred("x-"+tt.name, time.Time{})})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.TokenID == first.TokenID; got != tt.wantSame {
+				t.Fatalf("same tokenId = %v, want %v", got, tt.wantSame)
+			}
+			if len(c.TokenID) < 32 {
+				t.Fatalf("tokenId %q shorter than 192 bits of base64", c.TokenID)
+			}
+		})
+	}
+}
+
+func TestConnectRejectsBadIdentity(t *testing.T) {
+	e := newEnv(t, 0)
+	long := string(bytes.Repeat([]byte("u"), 301))
+	tests := []struct {
+		name string
+		id   linkvault.ConnectionIdentity
+	}{
+		{"empty user", ident("app1", "", linkvault.BrokerCoinbase, linkvault.PermissionRead)},
+		{"user over 300 chars", ident("app1", long, linkvault.BrokerCoinbase, linkvault.PermissionRead)},
+		{"unknown broker", ident("app1", "u", "kraken", linkvault.PermissionRead)},
+		{"bad scope", ident("app1", "u", linkvault.BrokerCoinbase, "admin")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.vault.Connect(context.Background(), vault.ConnectParams{ConnectionIdentity: tt.id, Credential: cred("a", time.Time{})})
+			if linkvault.ErrorStatus(err) != linkvault.StatusBadRequest {
+				t.Fatalf("err = %v, want badRequest", err)
+			}
+			if n, _ := e.db.CountConnections(context.Background()); n != 0 {
+				t.Fatalf("%d connections written for bad input", n)
+			}
+		})
+	}
+}
+
+func TestResolveIsolationAndRemoval(t *testing.T) {
+	for _, cacheSize := range []int{0, 100} {
+		e := newEnv(t, cacheSize)
+		ctx := context.Background()
+		c, err := e.vault.Connect(ctx, vault.ConnectParams{ConnectionIdentity: ident("app1", "alice", linkvault.BrokerCoinbase, linkvault.PermissionRead), Credential: cred("secret-access", time.Time{})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := e.vault.Resolve(ctx, "app1", c.TokenID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Credential.AccessToken.Reveal() != "secret-access" {
+			t.Fatal("resolved credential differs from the connected one")
+		}
+		_, errOther := e.vault.Resolve(ctx, "app2", c.TokenID)
+		_, errNever := e.vault.Resolve(ctx, "app1", linkvault.NewTokenID())
+		_, errJunk := e.vault.Resolve(ctx, "app1", "not a token/../")
+		if err := e.vault.Remove(ctx, "app1", c.TokenID, linkvault.BrokerCoinbase); err != nil {
+			t.Fatal(err)
+		}
+		_, errRemoved := e.vault.Resolve(ctx, "app1", c.TokenID)
+		errRemoveAgain := e.vault.Remove(ctx, "app1", c.TokenID, linkvault.BrokerCoinbase)
+		want := linkvault.ErrTokenNotFound().Error()
+		for name, err := range map[string]error{"other client": errOther, "never issued": errNever, "junk": errJunk, "removed": errRemoved, "removed twice": errRemoveAgain} {
+			if err == nil || err.Error() != want {
+				t.Errorf("cache=%d %s: err = %v, want %q", cacheSize, name, err, want)
+			}
+		}
+		if len(e.revoker.revoked) != 1 || e.revoker.revoked[0] != "secret-access" {
+			t.Errorf("provider revocations = %v, want the one credential", len(e.revoker.revoked))
+		}
+		if n, _ := e.db.CountConnections(ctx); n != 0 {
+			t.Errorf("connections after removal = %d, want 0", n)
+		}
+	}
+}
+
+func TestRemoveDeletesEvenWhenProviderRevocationFails(t *testing.T) {
+	e := newEnv(t, 0)
+	e.revoker.err = &linkvault.ProviderError{Kind: linkvault.ProviderTransient, Code: "http_503"}
+	ctx := context.Background()
+	c, err := e.vault.Connect(ctx, vault.ConnectParams{ConnectionIdentity: ident("app1", "u", linkvault.BrokerCoinbase, linkvault.PermissionRead), Credential: cred("a", time.Time{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.vault.Remove(ctx, "app1", c.TokenID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.GetConnection(ctx, "app1", c.TokenID); !linkvault.IsNotFound(err) {
+		t.Fatalf("connection still stored: %v", err)
+	}
+}
+
+func TestRemoveWithWrongBrokerTypeIsNotFound(t *testing.T) {
+	e := newEnv(t, 0)
+	ctx := context.Background()
+	c, err := e.vault.Connect(ctx, vault.ConnectParams{ConnectionIdentity: ident("app1", "u", linkvault.BrokerCoinbase, linkvault.PermissionRead), Credential: cred("a", time.Time{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = e.vault.Remove(ctx, "app1", c.TokenID, linkvault.BrokerUphold)
+	if err == nil || err.Error() != linkvault.ErrTokenNotFound().Error() {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := e.db.GetConnection(ctx, "app1", c.TokenID); err != nil {
+		t.Fatalf("connection must survive a mismatched removal: %v", err)
+	}
+}
+
+func TestReauthKeepsTokenID(t *testing.T) {
+	e := newEnv(t, 100)
+	ctx := context.Background()
+	id := ident("app1", "alice", linkvault.BrokerBinance, linkvault.PermissionWrite)
+	c, err := e.vault.Connect(ctx, vault.ConnectParams{ConnectionIdentity: id, Credential: cred("session-1", e.clock.Now().Add(time.Hour))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Second)
+	if err := e.vault.MarkReauthRequired(ctx, c, linkvault.ErrTypeReauthRequired); err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.vault.Resolve(ctx, "app1", c.TokenID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Connection.Status != linkvault.StatusReauthRequired {
+		t.Fatalf("status = %s", r.Connection.Status)
+	}
+	e.clock.Advance(time.Second)
+	again, err := e.vault.Connect(ctx, vault.ConnectParams{ConnectionIdentity: id, TokenID: c.TokenID, Credential: cred("session-2", e.clock.Now().Add(2*time.Hour))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.TokenID != c.TokenID || again.Status != linkvault.StatusActive {
+		t.Fatalf("after re-auth: tokenId changed=%v status=%s", again.TokenID != c.TokenID, again.Status)
+	}
+	r, err = e.vault.Resolve(ctx, "app1", c.TokenID)
+	if err != nil || r.Credential.AccessToken.Reveal() != "session-2" {
+		t.Fatalf("resolve after re-auth: %v", err)
+	}
+	events, err := e.db.PendingEvents(ctx, "app1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, ev := range events {
+		types = append(types, ev.Type)
+		if bytes.Contains(ev.Data, []byte("session-")) {
+			t.Fatalf("event %s carries credential material", ev.Type)
+		}
+	}
+	want := []string{linkvault.EventConnectionCreated, linkvault.EventReauthRequired, linkvault.EventConnectionRecovered}
+	if len(types) != len(want) {
+		t.Fatalf("events = %v, want %v", types, want)
+	}
+	for i := range want {
+		if types[i] != want[i] {
+			t.Fatalf("events = %v, want %v", types, want)
+		}
+	}
+}
+
+func TestReauthWithTokenOfAnotherIdentityIsRefused(t *testing.T) {
+	e := newEnv(t, 0)
+	ctx := context.Background()
+	c, err := e.vault.Connect(ctx, vault.ConnectParams{ConnectionIdentity: ident("app1", "alice", linkvault.BrokerCoinbase, linkvault.PermissionRead), Credential: cred("a", time.Time{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.vault.Connect(ctx, vault.ConnectParams{ConnectionIdentity: ident("app1", "mallory", linkvault.BrokerCoinbase, linkvault.PermissionRead), TokenID: c.TokenID, Credential: cred("m", time.Time{})})
+	if err == nil || err.Error() != linkvault.ErrTokenNotFound().Error() {
+		t.Fatalf("err = %v, want token not found", err)
+	}
+	r, err := e.vault.Resolve(ctx, "app1", c.TokenID)
+	if err != nil || r.Credential.AccessToken.Reveal() != "a" {
+		t.Fatalf("alice's credential was touched: %v", err)
+	}
+}
+
+func TestConcurrentConnectsOfOneIdentityShareATokenID(t *testing.T) {
+	e := newEnv(t, 0)
+	id := ident("app1", "alice", linkvault.BrokerSandbox, linkvault.PermissionRead)
+	const n = 8
+	tokens := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			c, err := e.vault.Connect(context.Background(), vault.ConnectParams{ConnectionIdentity: id, Credential: cred("a", time.Time{})})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			tokens[i] = c.TokenID
+		})
+	}
+	wg.Wait()
+	for _, tok := range tokens {
+		if tok != tokens[0] {
+			t.Fatalf("concurrent connects produced different tokenIds")
+		}
+	}
+}
+
+func TestResolveCacheExpiresAndHandsOutCopies(t *testing.T) {
+	e := newEnv(t, 10)
+	ctx := context.Background()
+	c, err := e.vault.Connect(ctx, vault.ConnectParams{ConnectionIdentity: ident("app1", "u", linkvault.BrokerCoinbase, linkvault.PermissionRead), Credential: cred("a", time.Time{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1, err := e.vault.Resolve(ctx, "app1", c.TokenID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1.Connection.Status = "scribbled"
+	r2, err := e.vault.Resolve(ctx, "app1", c.TokenID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r2.Connection.Status != linkvault.StatusActive {
+		t.Fatal("a caller's change leaked into the cache")
+	}
+	// Another process deletes the row behind the cache's back: within the TTL the
+	// cache answers, after it the store does.
+	if err := e.db.DeleteConnection(ctx, "app1", c.TokenID); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(2 * time.Minute)
+	if _, err := e.vault.Resolve(ctx, "app1", c.TokenID); !linkvault.IsNotFound(err) {
+		t.Fatalf("after TTL: err = %v, want not found", err)
+	}
+}
+
+// TestDatabaseFileHoldsNoPlaintext connects, refreshes and removes credentials with a
+// recognisable value and then searches every byte of the database files for it.
+func TestDatabaseFileHoldsNoPlaintext(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "lv.db")
+	db, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	if err := db.CreateClient(ctx, &linkvault.Client{ID: "app1", Name: "app1", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	v := vault.New(vault.Config{Store: db, Sealer: envelope.New(db, newMasterKeyring(t), time.Now)})
+	const marker = "PLAINTEXT-MARKER-4f1c9e"
+	keep, err := v.Connect(ctx, vault.ConnectParams{ConnectionIdentity: ident("app1", "u1", linkvault.BrokerCoinbase, linkvault.PermissionRead), Credential: cred(marker+"-kept", time.Now().Add(time.Hour))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, err := v.Connect(ctx, vault.ConnectParams{ConnectionIdentity: ident("app1", "u2", linkvault.BrokerCoinbase, linkvault.PermissionRead), Credential: cred(marker+"-removed", time.Now().Add(time.Hour))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Save(ctx, keep, cred(marker+"-rotated", time.Now().Add(2*time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Remove(ctx, "app1", gone.TokenID, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		b, err := os.ReadFile(path + suffix)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(marker)) {
+			t.Fatalf("plaintext credential found in %s", filepath.Base(path+suffix))
+		}
+	}
+}
+
+func TestPolicyNextCheck(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := vault.Policy{RefreshAhead: 5 * time.Minute, ValidateEvery: time.Hour, WarnAhead: 24 * time.Hour}
+	rt := linkvault.NewSecret("rt")
+	tests := []struct {
+		name string
+		c    linkvault.Credential
+		want time.Time
+	}{
+		{"non-expiring: validate periodically", linkvault.Credential{}, now.Add(time.Hour)},
+		{"refreshable: ahead of expiry", linkvault.Credential{RefreshToken: rt, Expiry: now.Add(time.Hour)}, now.Add(55 * time.Minute)},
+		{"refreshable, already inside the window: now", linkvault.Credential{RefreshToken: rt, Expiry: now.Add(time.Minute)}, now},
+		{"session far from expiry: at warning time", linkvault.Credential{Expiry: now.Add(48 * time.Hour)}, now.Add(24 * time.Hour)},
+		{"session inside warning window: at expiry", linkvault.Credential{Expiry: now.Add(time.Hour)}, now.Add(time.Hour)},
+		{"session expired: now", linkvault.Credential{Expiry: now.Add(-time.Hour)}, now},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := p.NextCheck(now, tt.c); !got.Equal(tt.want) {
+				t.Fatalf("NextCheck = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
