@@ -117,10 +117,12 @@ func (k *Keyring) Seal(ctx context.Context, clientID, tokenID string, plaintext 
 	if err != nil {
 		return nil, 0, sealError(err)
 	}
-	var aadBuf [aadBufSize]byte
-	aad := credentialAAD(aadBuf[:0], clientID, tokenID, version)
-	out := sealTo(make([]byte, 0, sealOverhead+len(plaintext)), aead, plaintext, aad)
-	return out, version, nil
+	// One allocation holds the ciphertext and, past its end, the associated data.
+	n := sealOverhead + len(plaintext)
+	buf := make([]byte, n, n+credentialAADSize(clientID, tokenID))
+	aad := credentialAAD(buf[n:], clientID, tokenID, version)
+	out := sealTo(buf[:0], aead, plaintext, aad)
+	return out[:n:n], version, nil
 }
 
 // Open decrypts a ciphertext produced by Seal for the same client, tokenId and data key
@@ -137,17 +139,19 @@ func (k *Keyring) Open(ctx context.Context, clientID, tokenID string, keyVersion
 			return nil, openError(err)
 		}
 	}
-	var aadBuf [aadBufSize]byte
-	aad := credentialAAD(aadBuf[:0], clientID, tokenID, keyVersion)
-	plaintext, err := openTo(nil, aead, ciphertext, aad)
+	if len(ciphertext) < sealOverhead {
+		return nil, openError(errMalformed)
+	}
+	// One allocation holds the plaintext and, past its end, the associated data.
+	n := len(ciphertext) - sealOverhead
+	buf := make([]byte, n, n+credentialAADSize(clientID, tokenID))
+	aad := credentialAAD(buf[n:], clientID, tokenID, keyVersion)
+	plaintext, err := openTo(buf[:0], aead, ciphertext, aad)
 	if err != nil {
 		return nil, openError(err)
 	}
-	return plaintext, nil
+	return plaintext[:n:n], nil
 }
-
-// aadBufSize fits the associated data of typical ids without growing.
-const aadBufSize = 160
 
 func sealError(cause error) error {
 	return &linkvault.Error{

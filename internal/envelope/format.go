@@ -54,6 +54,11 @@ func appendIntField(dst []byte, v int) []byte {
 	return binary.BigEndian.AppendUint64(dst, uint64(v))
 }
 
+// credentialAADSize is the length of credentialAAD's output.
+func credentialAADSize(clientID, tokenID string) int {
+	return 4*4 + len(credentialLabel) + len(clientID) + len(tokenID) + 8
+}
+
 // credentialAAD is the canonical encoding of
 // ("linkvault-credential-v1", clientID, tokenID, keyVersion).
 func credentialAAD(dst []byte, clientID, tokenID string, keyVersion int) []byte {
