@@ -167,3 +167,16 @@ func migrationsFS() fs.FS {
 	}
 	return sub
 }
+
+// Checkpoint copies the WAL into the database file and truncates the WAL to zero bytes.
+func (db *DB) Checkpoint(ctx context.Context) error {
+	var busy, logFrames, checkpointed int
+	err := db.writer.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &checkpointed)
+	if err != nil {
+		return fmt.Errorf("sqlite: checkpoint: %w", err)
+	}
+	if busy != 0 {
+		return errors.New("sqlite: checkpoint: blocked by a reader or writer")
+	}
+	return nil
+}

@@ -60,7 +60,8 @@ func (db *DB) queryRow(ctx context.Context, query string, args ...any) (*sql.Row
 	return s.QueryRowContext(ctx, args...), nil
 }
 
-// timeToDB encodes a required time as unix nanoseconds.
+// timeToDB encodes a required time as unix nanoseconds. Required times are always set
+// by the store before writing; a zero time would be stored as the unix epoch.
 func timeToDB(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
@@ -68,11 +69,8 @@ func timeToDB(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// timeFromDB decodes timeToDB; 0 is the zero time.
+// timeFromDB decodes timeToDB, in UTC.
 func timeFromDB(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
 	return time.Unix(0, n).UTC()
 }
 

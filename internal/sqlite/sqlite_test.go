@@ -1,0 +1,190 @@
+package sqlite_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/sqlite"
+	"github.com/linkvault/linkvault/internal/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Store { return sqlite.OpenTestDB(t) })
+}
+
+// TestTimesRoundTripExactly: SQLite keeps nanoseconds, so times come back identical.
+func TestTimesRoundTripExactly(t *testing.T) {
+	db := sqlite.OpenTestDB(t)
+	at := time.Date(2031, 1, 2, 3, 4, 5, 123456789, time.UTC)
+	c := &linkvault.Connection{
+		TokenID:            linkvault.NewTokenID(),
+		ConnectionIdentity: linkvault.ConnectionIdentity{ClientID: "c", UserID: "u", BrokerType: linkvault.BrokerSandbox, Scope: linkvault.PermissionRead},
+		Status:             linkvault.StatusActive,
+		AccessExpiresAt:    at, RefreshExpiresAt: at.Add(1), NextCheckAt: at.Add(2), CreatedAt: at.Add(3),
+	}
+	if err := db.CreateConnection(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.GetConnection(t.Context(), "c", c.TokenID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []struct {
+		name      string
+		got, want time.Time
+	}{
+		{"AccessExpiresAt", got.AccessExpiresAt, at},
+		{"RefreshExpiresAt", got.RefreshExpiresAt, at.Add(1)},
+		{"NextCheckAt", got.NextCheckAt, at.Add(2)},
+		{"CreatedAt", got.CreatedAt, at.Add(3)},
+	} {
+		if !p.got.Equal(p.want) {
+			t.Errorf("%s = %v, want exactly %v", p.name, p.got, p.want)
+		}
+	}
+}
+
+// TestDeletedCredentialLeavesNoTraceOnDisk proves secure_delete: after a connection is
+// deleted and the WAL checkpointed, its sealed bytes appear nowhere in the files.
+func TestDeletedCredentialLeavesNoTraceOnDisk(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "vault.db")
+	db, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	marker := []byte("MARKER-" + linkvault.NewRandomID(24) + "-SEALED-CREDENTIAL")
+	sealed := bytes.Repeat(marker, 4) // also exercises a cell larger than the marker alone
+	keep := &linkvault.Connection{
+		TokenID:            linkvault.NewTokenID(),
+		ConnectionIdentity: linkvault.ConnectionIdentity{ClientID: "c", UserID: "keep", BrokerType: linkvault.BrokerSandbox, Scope: linkvault.PermissionRead},
+		Status:             linkvault.StatusActive, SealedCredential: []byte("other credential"),
+	}
+	gone := &linkvault.Connection{
+		TokenID:            linkvault.NewTokenID(),
+		ConnectionIdentity: linkvault.ConnectionIdentity{ClientID: "c", UserID: "gone", BrokerType: linkvault.BrokerSandbox, Scope: linkvault.PermissionRead},
+		Status:             linkvault.StatusActive, SealedCredential: sealed,
+	}
+	for _, c := range []*linkvault.Connection{keep, gone} {
+		if err := db.CreateConnection(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkpoint(t, db)
+	if !filesContain(t, path, marker) {
+		t.Fatal("marker not found on disk before delete: the test would prove nothing")
+	}
+
+	if err := db.DeleteConnection(ctx, "c", gone.TokenID); err != nil {
+		t.Fatal(err)
+	}
+	checkpoint(t, db)
+	if filesContain(t, path, marker) {
+		t.Fatal("deleted sealed credential still present in the database files")
+	}
+	if _, err := db.GetConnection(ctx, "c", keep.TokenID); err != nil {
+		t.Fatalf("surviving connection: %v", err)
+	}
+}
+
+func checkpoint(t *testing.T, db *sqlite.DB) {
+	t.Helper()
+	if err := db.Checkpoint(t.Context()); err != nil {
+		t.Fatalf("checkpoint: %v", err)
+	}
+}
+
+// filesContain reports whether the database file or its -wal file contains b.
+func filesContain(t *testing.T, path string, b []byte) bool {
+	t.Helper()
+	for _, p := range []string{path, path + "-wal"} {
+		data, err := os.ReadFile(p)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(data, b) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestMigrationVersion(t *testing.T) {
+	db := sqlite.OpenTestDB(t)
+	got, err := db.MigrationVersion(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest, err := db.LatestMigrationVersion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got < 1 || got != latest {
+		t.Fatalf("MigrationVersion = %d, want the latest embedded version %d (>= 1)", got, latest)
+	}
+	// Migrating again is a no-op.
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatalf("second Migrate: %v", err)
+	}
+}
+
+func TestSkipMigrations(t *testing.T) {
+	ctx := t.Context()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "empty.db"), sqlite.Options{SkipMigrations: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if v, err := db.MigrationVersion(ctx); err != nil || v != 0 {
+		t.Fatalf("MigrationVersion of a fresh database = %d, %v; want 0", v, err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CountConnections(ctx); err != nil {
+		t.Fatalf("after Migrate: %v", err)
+	}
+}
+
+func BenchmarkGetConnection(b *testing.B) {
+	ctx := context.Background()
+	db := sqlite.OpenTestDB(b)
+	const n = 1000
+	ids := make([]string, n)
+	for i := range n {
+		c := &linkvault.Connection{
+			TokenID:            linkvault.NewTokenID(),
+			ConnectionIdentity: linkvault.ConnectionIdentity{ClientID: "client", UserID: linkvault.NewRandomID(8), BrokerType: linkvault.BrokerCoinbase, Scope: linkvault.PermissionRead},
+			Status:             linkvault.StatusActive,
+			Accounts:           []linkvault.Account{{AccountID: "a", AccountName: "Main", Fund: 1, Cash: 2}},
+			SealedCredential:   bytes.Repeat([]byte{0xAB}, 300),
+			AccessExpiresAt:    time.Now().Add(time.Hour),
+			NextCheckAt:        time.Now().Add(50 * time.Minute),
+		}
+		if err := db.CreateConnection(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = c.TokenID
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			if _, err := db.GetConnection(ctx, "client", ids[i%n]); err != nil {
+				b.Fatal(err)
+			}
+			i += 7
+		}
+	})
+}

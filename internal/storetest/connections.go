@@ -1,0 +1,236 @@
+package storetest
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/linkvault/linkvault"
+)
+
+func testConnectionRoundTrip(t *testing.T, s Store) {
+	ctx := t.Context()
+	c := newConnection("client-a", "user-1", linkvault.BrokerCoinbase, linkvault.PermissionRead)
+	c.FailureCount = 2
+	c.LastError = linkvault.ErrTypeProviderFailure
+	mustCreateConnection(t, s, c)
+	if c.Version != 1 {
+		t.Errorf("Version after create = %d, want 1", c.Version)
+	}
+	if !sameInstant(c.UpdatedAt, c.CreatedAt) {
+		t.Errorf("UpdatedAt after create = %v, want CreatedAt %v", c.UpdatedAt, c.CreatedAt)
+	}
+	checkConnection(t, c, mustGetConnection(t, s, "client-a", c.TokenID))
+
+	// A zero CreatedAt is filled in by the store.
+	d := newConnection("client-a", "user-2", linkvault.BrokerCoinbase, linkvault.PermissionRead)
+	d.CreatedAt = time.Time{}
+	mustCreateConnection(t, s, d)
+	if d.CreatedAt.IsZero() || d.UpdatedAt.IsZero() {
+		t.Errorf("CreatedAt/UpdatedAt not set by create: %v / %v", d.CreatedAt, d.UpdatedAt)
+	}
+	checkConnection(t, d, mustGetConnection(t, s, "client-a", d.TokenID))
+
+	if n, err := s.CountConnections(ctx); err != nil || n != 2 {
+		t.Errorf("CountConnections = %d, %v; want 2", n, err)
+	}
+}
+
+func testConnectionIdentityUnique(t *testing.T, s Store) {
+	ctx := t.Context()
+	first := mustCreateConnection(t, s, newConnection("client-a", "user-1", linkvault.BrokerCoinbase, linkvault.PermissionRead))
+
+	tests := []struct {
+		name     string
+		conn     *linkvault.Connection
+		conflict bool
+	}{
+		{"same identity, new tokenId", newConnection("client-a", "user-1", linkvault.BrokerCoinbase, linkvault.PermissionRead), true},
+		{"different scope", newConnection("client-a", "user-1", linkvault.BrokerCoinbase, linkvault.PermissionWrite), false},
+		{"different user", newConnection("client-a", "user-2", linkvault.BrokerCoinbase, linkvault.PermissionRead), false},
+		{"different broker", newConnection("client-a", "user-1", linkvault.BrokerUphold, linkvault.PermissionRead), false},
+		{"different client, same user id", newConnection("client-b", "user-1", linkvault.BrokerCoinbase, linkvault.PermissionRead), false},
+		{"same tokenId, other identity", func() *linkvault.Connection {
+			c := newConnection("client-a", "user-9", linkvault.BrokerSandbox, linkvault.PermissionRead)
+			c.TokenID = first.TokenID
+			return c
+		}(), true},
+	}
+	created := 1
+	for _, tt := range tests {
+		err := s.CreateConnection(ctx, tt.conn)
+		if tt.conflict {
+			requireStatus(t, tt.name, err, linkvault.StatusConflict)
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: CreateConnection: %v", tt.name, err)
+			continue
+		}
+		created++
+		if tt.conn.TokenID == first.TokenID {
+			t.Errorf("%s: reused the first tokenId", tt.name)
+		}
+	}
+	if n, err := s.CountConnections(ctx); err != nil || n != int64(created) {
+		t.Errorf("CountConnections = %d, %v; want %d", n, err, created)
+	}
+	// The conflicting creates left the original untouched.
+	checkConnection(t, first, mustGetConnection(t, s, "client-a", first.TokenID))
+}
+
+// testTokenNotFoundHasNoOracle checks that a never-issued tokenId, another client's
+// tokenId and a deleted tokenId all get byte-identical errors, on every operation.
+func testTokenNotFoundHasNoOracle(t *testing.T, s Store) {
+	ctx := t.Context()
+	mine := mustCreateConnection(t, s, newConnection("client-a", "user-1", linkvault.BrokerCoinbase, linkvault.PermissionRead))
+	theirs := mustCreateConnection(t, s, newConnection("client-b", "user-1", linkvault.BrokerCoinbase, linkvault.PermissionRead))
+	gone := mustCreateConnection(t, s, newConnection("client-a", "user-2", linkvault.BrokerCoinbase, linkvault.PermissionRead))
+	if err := s.DeleteConnection(ctx, "client-a", gone.TokenID); err != nil {
+		t.Fatalf("DeleteConnection: %v", err)
+	}
+
+	for _, tc := range []struct{ name, tokenID string }{
+		{"never issued", linkvault.NewTokenID()},
+		{"another client's", theirs.TokenID},
+		{"deleted", gone.TokenID},
+	} {
+		_, err := s.GetConnection(ctx, "client-a", tc.tokenID)
+		requireTokenNotFound(t, "GetConnection "+tc.name, err)
+		requireTokenNotFound(t, "DeleteConnection "+tc.name, s.DeleteConnection(ctx, "client-a", tc.tokenID))
+		probe := *mine
+		probe.TokenID = tc.tokenID
+		requireTokenNotFound(t, "UpdateConnection "+tc.name, s.UpdateConnection(ctx, &probe))
+	}
+	// The probes changed nothing.
+	checkConnection(t, theirs, mustGetConnection(t, s, "client-b", theirs.TokenID))
+	checkConnection(t, mine, mustGetConnection(t, s, "client-a", mine.TokenID))
+}
+
+func testFindAndListConnections(t *testing.T, s Store) {
+	ctx := t.Context()
+	var user1 []string
+	for _, c := range []*linkvault.Connection{
+		newConnection("client-a", "user-1", linkvault.BrokerCoinbase, linkvault.PermissionRead),
+		newConnection("client-a", "user-1", linkvault.BrokerCoinbase, linkvault.PermissionWrite),
+		newConnection("client-a", "user-1", linkvault.BrokerUphold, linkvault.PermissionRead),
+	} {
+		user1 = append(user1, mustCreateConnection(t, s, c).TokenID)
+	}
+	mustCreateConnection(t, s, newConnection("client-a", "user-2", linkvault.BrokerCoinbase, linkvault.PermissionRead))
+	mustCreateConnection(t, s, newConnection("client-b", "user-1", linkvault.BrokerCoinbase, linkvault.PermissionRead))
+
+	id := linkvault.ConnectionIdentity{ClientID: "client-a", UserID: "user-1", BrokerType: linkvault.BrokerCoinbase, Scope: linkvault.PermissionWrite}
+	found, err := s.FindConnection(ctx, id)
+	if err != nil {
+		t.Fatalf("FindConnection: %v", err)
+	}
+	if found.TokenID != user1[1] || found.ConnectionIdentity != id {
+		t.Errorf("FindConnection = %s %+v, want %s", found.TokenID, found.ConnectionIdentity, user1[1])
+	}
+	for _, missing := range []linkvault.ConnectionIdentity{
+		{ClientID: "client-a", UserID: "user-1", BrokerType: linkvault.BrokerBinance, Scope: linkvault.PermissionRead},
+		{ClientID: "client-a", UserID: "user-2", BrokerType: linkvault.BrokerCoinbase, Scope: linkvault.PermissionWrite},
+		{ClientID: "client-c", UserID: "user-1", BrokerType: linkvault.BrokerCoinbase, Scope: linkvault.PermissionRead},
+	} {
+		_, err := s.FindConnection(ctx, missing)
+		requireStatus(t, "FindConnection missing", err, linkvault.StatusNotFound)
+	}
+
+	list, err := s.ListUserConnections(ctx, "client-a", "user-1")
+	if err != nil {
+		t.Fatalf("ListUserConnections: %v", err)
+	}
+	var got []string
+	for _, c := range list {
+		if c.ClientID != "client-a" || c.UserID != "user-1" {
+			t.Errorf("ListUserConnections returned %+v", c.ConnectionIdentity)
+		}
+		got = append(got, c.TokenID)
+	}
+	slices.Sort(got)
+	slices.Sort(user1)
+	if !slices.Equal(got, user1) {
+		t.Errorf("ListUserConnections = %v, want %v", got, user1)
+	}
+	if list, err := s.ListUserConnections(ctx, "client-a", "user-404"); err != nil || len(list) != 0 {
+		t.Errorf("ListUserConnections(unknown user) = %d, %v; want none, nil", len(list), err)
+	}
+}
+
+func testUpdateConnection(t *testing.T, s Store) {
+	ctx := t.Context()
+	c := mustCreateConnection(t, s, newConnection("client-a", "user-1", linkvault.BrokerCoinbase, linkvault.PermissionRead))
+	stale := *c
+
+	c.Status = linkvault.StatusReauthRequired
+	c.Accounts = []linkvault.Account{{AccountID: "acc-2", AccountName: "Savings", Fund: 1, Cash: 0.5}}
+	c.SealedCredential = []byte("resealed")
+	c.KeyVersion = 2
+	c.AccessExpiresAt = t0.Add(2 * time.Hour)
+	c.RefreshExpiresAt = t0.Add(48 * time.Hour)
+	c.NextCheckAt = t0.Add(90 * time.Minute)
+	c.FailureCount = 3
+	c.LastError = linkvault.ErrTypeReauthRequired
+	c.LeaseOwner = "worker-1"
+	c.LeaseExpiresAt = t0.Add(time.Minute)
+	if err := s.UpdateConnection(ctx, c); err != nil {
+		t.Fatalf("UpdateConnection: %v", err)
+	}
+	if c.Version != 2 {
+		t.Errorf("Version after update = %d, want 2", c.Version)
+	}
+	if c.UpdatedAt.IsZero() {
+		t.Errorf("UpdatedAt not set by update")
+	}
+	checkConnection(t, c, mustGetConnection(t, s, "client-a", c.TokenID))
+
+	// A writer holding the old version loses, and changes nothing.
+	stale.Status = linkvault.StatusActive
+	stale.SealedCredential = []byte("lost update")
+	requireStatus(t, "UpdateConnection with stale version", s.UpdateConnection(ctx, &stale), linkvault.StatusConflict)
+	if stale.Version != 1 {
+		t.Errorf("failed update changed the caller's Version to %d", stale.Version)
+	}
+	checkConnection(t, c, mustGetConnection(t, s, "client-a", c.TokenID))
+
+	// Identity and CreatedAt are not mutable through UpdateConnection.
+	moved := *c
+	moved.UserID = "user-2"
+	moved.CreatedAt = t0.Add(-time.Hour)
+	if err := s.UpdateConnection(ctx, &moved); err != nil {
+		t.Fatalf("UpdateConnection: %v", err)
+	}
+	got := mustGetConnection(t, s, "client-a", c.TokenID)
+	if got.UserID != "user-1" || !sameInstant(got.CreatedAt, c.CreatedAt) || got.Version != 3 {
+		t.Errorf("after update: user %q created %v version %d; want user-1, %v, 3", got.UserID, got.CreatedAt, got.Version, c.CreatedAt)
+	}
+}
+
+func testDeleteConnection(t *testing.T, s Store) {
+	ctx := t.Context()
+	c := mustCreateConnection(t, s, newConnection("client-a", "user-1", linkvault.BrokerCoinbase, linkvault.PermissionRead))
+	keep := mustCreateConnection(t, s, newConnection("client-a", "user-1", linkvault.BrokerCoinbase, linkvault.PermissionWrite))
+
+	requireTokenNotFound(t, "DeleteConnection by another client", s.DeleteConnection(ctx, "client-b", c.TokenID))
+	mustGetConnection(t, s, "client-a", c.TokenID)
+
+	if err := s.DeleteConnection(ctx, "client-a", c.TokenID); err != nil {
+		t.Fatalf("DeleteConnection: %v", err)
+	}
+	_, err := s.GetConnection(ctx, "client-a", c.TokenID)
+	requireTokenNotFound(t, "GetConnection after delete", err)
+	requireTokenNotFound(t, "DeleteConnection twice", s.DeleteConnection(ctx, "client-a", c.TokenID))
+	_, err = s.FindConnection(ctx, c.ConnectionIdentity)
+	requireStatus(t, "FindConnection after delete", err, linkvault.StatusNotFound)
+	if n, err := s.CountConnections(ctx); err != nil || n != 1 {
+		t.Errorf("CountConnections after delete = %d, %v; want 1", n, err)
+	}
+	checkConnection(t, keep, mustGetConnection(t, s, "client-a", keep.TokenID))
+
+	// The identity is free again: a new connection gets a new tokenId, never the old one back.
+	again := newConnection("client-a", "user-1", linkvault.BrokerCoinbase, linkvault.PermissionRead)
+	mustCreateConnection(t, s, again)
+	_, err = s.GetConnection(ctx, "client-a", c.TokenID)
+	requireTokenNotFound(t, "old tokenId after reconnect", err)
+}

@@ -1,0 +1,151 @@
+package storetest
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/linkvault/linkvault"
+)
+
+// t0 is the suite's reference instant: nanoseconds set (to prove stores keep at least
+// microseconds) and a non-UTC zone (to prove stores compare instants, not wall clocks).
+var t0 = time.Date(2031, time.March, 14, 15, 9, 26, 535897932, time.FixedZone("UTC+05:30", 5*3600+1800))
+
+// sameInstant compares two times at microsecond precision.
+func sameInstant(a, b time.Time) bool {
+	if a.IsZero() || b.IsZero() {
+		return a.IsZero() && b.IsZero()
+	}
+	return a.Truncate(time.Microsecond).Equal(b.Truncate(time.Microsecond))
+}
+
+func checkTime(t *testing.T, field string, want, got time.Time) {
+	t.Helper()
+	if !sameInstant(want, got) {
+		t.Errorf("%s = %v, want %v", field, got, want)
+	}
+}
+
+func randomBytes(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// newConnection returns a fully populated connection not yet stored.
+func newConnection(clientID, userID string, broker linkvault.BrokerType, scope linkvault.Permission) *linkvault.Connection {
+	return &linkvault.Connection{
+		TokenID: linkvault.NewTokenID(),
+		ConnectionIdentity: linkvault.ConnectionIdentity{
+			ClientID: clientID, UserID: userID, BrokerType: broker, Scope: scope,
+		},
+		Status:           linkvault.StatusActive,
+		Accounts:         []linkvault.Account{{AccountID: "acc-1", AccountName: "Main", Fund: 12.5, Cash: 3.25}},
+		SealedCredential: []byte("sealed-credential-" + linkvault.NewRandomID(8)),
+		KeyVersion:       1,
+		AccessExpiresAt:  t0.Add(time.Hour),
+		RefreshExpiresAt: t0.Add(24 * time.Hour),
+		NextCheckAt:      t0.Add(50 * time.Minute),
+		CreatedAt:        t0,
+	}
+}
+
+func mustCreateConnection(t *testing.T, s Store, c *linkvault.Connection, events ...linkvault.Event) *linkvault.Connection {
+	t.Helper()
+	if err := s.CreateConnection(t.Context(), c, events...); err != nil {
+		t.Fatalf("CreateConnection: %v", err)
+	}
+	return c
+}
+
+func mustGetConnection(t *testing.T, s Store, clientID, tokenID string) *linkvault.Connection {
+	t.Helper()
+	c, err := s.GetConnection(t.Context(), clientID, tokenID)
+	if err != nil {
+		t.Fatalf("GetConnection(%q): %v", tokenID, err)
+	}
+	return c
+}
+
+func mustCreateClient(t *testing.T, s Store, id string) *linkvault.Client {
+	t.Helper()
+	c := &linkvault.Client{ID: id, Name: "Client " + id, CreatedAt: t0}
+	if err := s.CreateClient(t.Context(), c); err != nil {
+		t.Fatalf("CreateClient(%q): %v", id, err)
+	}
+	return c
+}
+
+// checkConnection compares every field of got with want.
+func checkConnection(t *testing.T, want, got *linkvault.Connection) {
+	t.Helper()
+	if got.TokenID != want.TokenID {
+		t.Errorf("TokenID = %q, want %q", got.TokenID, want.TokenID)
+	}
+	if got.ConnectionIdentity != want.ConnectionIdentity {
+		t.Errorf("identity = %+v, want %+v", got.ConnectionIdentity, want.ConnectionIdentity)
+	}
+	if got.Status != want.Status {
+		t.Errorf("Status = %q, want %q", got.Status, want.Status)
+	}
+	if !(len(got.Accounts) == 0 && len(want.Accounts) == 0) && !reflect.DeepEqual(got.Accounts, want.Accounts) {
+		t.Errorf("Accounts = %+v, want %+v", got.Accounts, want.Accounts)
+	}
+	if !bytes.Equal(got.SealedCredential, want.SealedCredential) {
+		t.Errorf("SealedCredential differs (%d bytes, want %d bytes)", len(got.SealedCredential), len(want.SealedCredential))
+	}
+	if got.KeyVersion != want.KeyVersion {
+		t.Errorf("KeyVersion = %d, want %d", got.KeyVersion, want.KeyVersion)
+	}
+	checkTime(t, "AccessExpiresAt", want.AccessExpiresAt, got.AccessExpiresAt)
+	checkTime(t, "RefreshExpiresAt", want.RefreshExpiresAt, got.RefreshExpiresAt)
+	checkTime(t, "NextCheckAt", want.NextCheckAt, got.NextCheckAt)
+	if got.FailureCount != want.FailureCount {
+		t.Errorf("FailureCount = %d, want %d", got.FailureCount, want.FailureCount)
+	}
+	if got.LastError != want.LastError {
+		t.Errorf("LastError = %q, want %q", got.LastError, want.LastError)
+	}
+	if got.LeaseOwner != want.LeaseOwner {
+		t.Errorf("LeaseOwner = %q, want %q", got.LeaseOwner, want.LeaseOwner)
+	}
+	checkTime(t, "LeaseExpiresAt", want.LeaseExpiresAt, got.LeaseExpiresAt)
+	if got.Version != want.Version {
+		t.Errorf("Version = %d, want %d", got.Version, want.Version)
+	}
+	checkTime(t, "CreatedAt", want.CreatedAt, got.CreatedAt)
+	checkTime(t, "UpdatedAt", want.UpdatedAt, got.UpdatedAt)
+}
+
+// requireStatus fails unless err is a *linkvault.Error with the given envelope status.
+func requireStatus(t *testing.T, op string, err error, status string) {
+	t.Helper()
+	var e *linkvault.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("%s: err = %v, want a *linkvault.Error with status %s", op, err, status)
+	}
+	if e.Status != status {
+		t.Fatalf("%s: status = %s (%v), want %s", op, e.Status, err, status)
+	}
+}
+
+// requireTokenNotFound fails unless err is exactly linkvault.ErrTokenNotFound(), field
+// for field and byte for byte.
+func requireTokenNotFound(t *testing.T, op string, err error) {
+	t.Helper()
+	want := linkvault.ErrTokenNotFound()
+	var e *linkvault.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("%s: err = %v, want %v", op, err, want)
+	}
+	if *e != *want || err.Error() != want.Error() {
+		t.Fatalf("%s: err = %#v, want exactly %#v", op, e, want)
+	}
+}

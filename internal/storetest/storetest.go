@@ -1,0 +1,63 @@
+// Package storetest is the conformance suite for linkvault.Store implementations. Each
+// store package runs it against a fresh database per behaviour:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) storetest.Store { return sqlite.OpenTestDB(t) })
+//	}
+//
+// Times are compared at microsecond precision, the finest PostgreSQL keeps.
+package storetest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/linkvault/linkvault"
+)
+
+// EventReader reads the transactional outbox, so the suite can check that events are
+// written with the state change they describe and never without it.
+type EventReader interface {
+	// PendingEvents returns the client's undelivered events, oldest first.
+	PendingEvents(ctx context.Context, clientID string) ([]linkvault.Event, error)
+}
+
+// Store is what the suite tests: the domain store plus outbox reads.
+type Store interface {
+	linkvault.Store
+	EventReader
+}
+
+// Run runs every conformance test. newStore must return an empty, migrated store that
+// is closed when the test ends; it is called once per sub-test, and sub-tests run in
+// parallel.
+func Run(t *testing.T, newStore func(t *testing.T) Store) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, s Store)
+	}{
+		{"Clients", testClients},
+		{"APIKeys", testAPIKeys},
+		{"DataKeys", testDataKeys},
+		{"DataKeyConcurrentRewrap", testDataKeyConcurrentRewrap},
+		{"ConnectionRoundTrip", testConnectionRoundTrip},
+		{"ConnectionIdentityUnique", testConnectionIdentityUnique},
+		{"TokenNotFoundHasNoOracle", testTokenNotFoundHasNoOracle},
+		{"FindAndListConnections", testFindAndListConnections},
+		{"UpdateConnectionCompareAndSwap", testUpdateConnection},
+		{"DeleteConnection", testDeleteConnection},
+		{"ClaimDueSelection", testClaimDueSelection},
+		{"ClaimConcurrentClaimersNeverShareRows", testClaimConcurrent},
+		{"ClaimLeaseExpiryFencesOldOwner", testClaimLeaseExpiry},
+		{"EventsWrittenAtomically", testEventsAtomic},
+		{"TimeRoundTrip", testTimeRoundTrip},
+		{"AccountsRoundTrip", testAccountsRoundTrip},
+		{"LargeSealedCredential", testLargeSealedCredential},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.run(t, newStore(t))
+		})
+	}
+}
