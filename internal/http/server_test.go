@@ -1,0 +1,206 @@
+package http_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/clients"
+	"github.com/linkvault/linkvault/internal/envelope"
+	lvhttp "github.com/linkvault/linkvault/internal/http"
+	"github.com/linkvault/linkvault/internal/sqlite"
+	"github.com/linkvault/linkvault/internal/vault"
+)
+
+type testServer struct {
+	url     string
+	db      *sqlite.DB
+	vault   *vault.Service
+	secrets map[string]string // client id -> write key secret
+}
+
+func newTestServer(t *testing.T, bodyLimit int64) *testServer {
+	t.Helper()
+	ctx := context.Background()
+	db := sqlite.OpenTestDB(t)
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	master, err := envelope.LoadMasterKeyring([]byte("v1:" + base64.StdEncoding.EncodeToString(key)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := vault.New(vault.Config{Store: db, Sealer: envelope.New(db, master, time.Now), CacheSize: 100, CacheTTL: time.Minute})
+	cs := clients.New(db, time.Now, time.Minute)
+	ts := &testServer{db: db, vault: v, secrets: map[string]string{}}
+	for _, id := range []string{"app1", "app2"} {
+		if _, err := cs.CreateClient(ctx, id, id); err != nil {
+			t.Fatal(err)
+		}
+		k, err := cs.CreateKey(ctx, id, linkvault.PermissionWrite)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts.secrets[id] = k.Secret.Reveal()
+	}
+	srv := lvhttp.NewServer(lvhttp.Config{BodyLimit: bodyLimit}, lvhttp.Deps{Vault: v, Auth: cs})
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	ts.url = hs.URL
+	return ts
+}
+
+func (ts *testServer) connect(t *testing.T, client, user string) string {
+	t.Helper()
+	c, err := ts.vault.Connect(context.Background(), vault.ConnectParams{
+		ConnectionIdentity: linkvault.ConnectionIdentity{ClientID: client, UserID: user, BrokerType: linkvault.BrokerCoinbase, Scope: linkvault.PermissionRead},
+		Credential:         linkvault.Credential{AccessToken: linkvault.NewSecret("at-" + user)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.TokenID
+}
+
+type response struct {
+	code int
+	body []byte
+	env  lvhttp.Envelope
+	hdr  http.Header
+}
+
+func (ts *testServer) do(t *testing.T, method, path string, headers map[string]string, body string) response {
+	t.Helper()
+	req, err := http.NewRequest(method, ts.url+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	var env lvhttp.Envelope
+	if err := json.Unmarshal(b, &env); err != nil {
+		t.Fatalf("%s %s: body is not an envelope: %q", method, path, b)
+	}
+	return response{code: res.StatusCode, body: b, env: env, hdr: res.Header}
+}
+
+func (ts *testServer) auth(client string) map[string]string {
+	return map[string]string{"X-Client-Id": client, "X-Client-Secret": ts.secrets[client], "Content-Type": "application/json"}
+}
+
+func TestAuthenticationFailures(t *testing.T) {
+	ts := newTestServer(t, 0)
+	body := `{"authToken":"x","type":"coinbase"}`
+	tests := []struct {
+		name    string
+		headers map[string]string
+		wantMsg string
+	}{
+		{"no headers", nil, "X-Client-Id and X-Client-Secret headers are required."},
+		{"no secret", map[string]string{"X-Client-Id": "app1"}, "X-Client-Id and X-Client-Secret headers are required."},
+		{"wrong secret", map[string]string{"X-Client-Id": "app1", "X-Client-Secret": "lvsk_0123456789abcdef_nope"}, "Invalid X-Client-Id or X-Client-Secret."},
+		{"other client's secret", map[string]string{"X-Client-Id": "app1", "X-Client-Secret": ts.secrets["app2"]}, "Invalid X-Client-Id or X-Client-Secret."},
+		{"unknown client", map[string]string{"X-Client-Id": "ghost", "X-Client-Secret": ts.secrets["app1"]}, "Invalid X-Client-Id or X-Client-Secret."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ts.do(t, "DELETE", "/api/v1/account", tt.headers, body)
+			if r.code != http.StatusUnauthorized || r.env.Status != "permissionDenied" || r.env.ErrorType != linkvault.ErrTypeUnauthorized || r.env.Message != tt.wantMsg {
+				t.Fatalf("got %d %s", r.code, r.body)
+			}
+		})
+	}
+}
+
+func TestBadInputGetsClearErrorsAndWritesNothing(t *testing.T) {
+	ts := newTestServer(t, 256)
+	tok := ts.connect(t, "app1", "alice")
+	h := ts.auth("app1")
+	textCT := ts.auth("app1")
+	textCT["Content-Type"] = "text/plain"
+	tests := []struct {
+		name     string
+		headers  map[string]string
+		body     string
+		wantCode int
+		wantType string
+	}{
+		{"malformed JSON", h, `{"authToken":`, 400, linkvault.ErrTypeInvalidJSON},
+		{"not JSON", h, `hello`, 400, linkvault.ErrTypeInvalidJSON},
+		{"empty body", h, ``, 400, linkvault.ErrTypeInvalidJSON},
+		{"array instead of object", h, `[1,2]`, 400, linkvault.ErrTypeInvalidJSON},
+		{"wrong field type", h, `{"authToken":5,"type":"coinbase"}`, 400, linkvault.ErrTypeInvalidJSON},
+		{"two objects", h, `{"authToken":"` + tok + `","type":"coinbase"}{}`, 400, linkvault.ErrTypeInvalidJSON},
+		{"unknown brokerType", h, `{"authToken":"` + tok + `","type":"kraken"}`, 400, linkvault.ErrTypeUnknownBrokerType},
+		{"missing authToken", h, `{"type":"coinbase"}`, 400, linkvault.ErrTypeInvalidRequest},
+		{"missing type", h, `{"authToken":"` + tok + `"}`, 400, linkvault.ErrTypeInvalidRequest},
+		{"wrong content type", textCT, `{"authToken":"` + tok + `","type":"coinbase"}`, 400, linkvault.ErrTypeInvalidJSON},
+		{"body over the limit", h, `{"authToken":"` + tok + `","type":"coinbase","pad":"` + strings.Repeat("x", 400) + `"}`, 413, linkvault.ErrTypeBodyTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ts.do(t, "DELETE", "/api/v1/account", tt.headers, tt.body)
+			if r.code != tt.wantCode || r.env.ErrorType != tt.wantType || r.env.Status != "badRequest" || r.env.Message == "" {
+				t.Fatalf("got %d %s", r.code, r.body)
+			}
+			if _, err := ts.db.GetConnection(context.Background(), "app1", tok); err != nil {
+				t.Fatalf("connection changed by a bad request: %v", err)
+			}
+		})
+	}
+}
+
+// TestNotFoundAnswersAreIdentical checks there is no oracle: another client's tokenId, a
+// removed one and one never issued produce byte-identical responses.
+func TestNotFoundAnswersAreIdentical(t *testing.T) {
+	ts := newTestServer(t, 0)
+	mine := ts.connect(t, "app1", "alice")
+	theirs := ts.connect(t, "app2", "bob")
+	del := func(tok string) response {
+		return ts.do(t, "DELETE", "/api/v1/account", ts.auth("app1"), `{"authToken":"`+tok+`","type":"coinbase"}`)
+	}
+	if r := del(mine); r.code != 200 || r.env.Status != "ok" {
+		t.Fatalf("remove: %d %s", r.code, r.body)
+	}
+	answers := map[string]response{
+		"removed":        del(mine),
+		"other client's": del(theirs),
+		"never issued":   del(linkvault.NewTokenID()),
+		"garbage":        del("../../etc/passwd"),
+	}
+	ref := answers["never issued"]
+	if ref.code != 404 || ref.env.Status != "notFound" {
+		t.Fatalf("never issued: %d %s", ref.code, ref.body)
+	}
+	for name, r := range answers {
+		if r.code != ref.code || !bytes.Equal(r.body, ref.body) {
+			t.Errorf("%s: %d %s differs from %d %s", name, r.code, r.body, ref.code, ref.body)
+		}
+	}
+	if _, err := ts.db.GetConnection(context.Background(), "app2", theirs); err != nil {
+		t.Fatalf("app1 removed app2's connection: %v", err)
+	}
+}
+
+func TestUnknownAPIPathIsAnEnvelope(t *testing.T) {
+	ts := newTestServer(t, 0)
+	r := ts.do(t, "GET", "/api/v1/nope", nil, "")
+	if r.code != 404 || r.env.Status != "notFound" {
+		t.Fatalf("got %d %s", r.code, r.body)
+	}
+}
