@@ -11,6 +11,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// Health.
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
+	if s.deps.Metrics != nil {
+		mux.Handle("GET /metrics", s.deps.Metrics)
+	}
 
 	// Managed tokens.
 	mux.Handle("DELETE /api/v1/account", s.api(linkvault.PermissionRead, s.handleRemoveAccount))

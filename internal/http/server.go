@@ -66,6 +66,8 @@ type Deps struct {
 	Now       func() time.Time
 	// Lifecycle refreshes credentials on demand; nil uses credentials as stored.
 	Lifecycle Lifecycle
+	// Metrics serves GET /metrics (Prometheus text format); nil disables the route.
+	Metrics http.Handler
 	// Ready reports whether the server can take traffic (database reachable...).
 	Ready func(ctx context.Context) error
 }
