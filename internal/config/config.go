@@ -1,0 +1,423 @@
+// Package config holds linkvault's settings: the Config struct, its defaults, loading
+// from an optional JSON file overridden by LINKVAULT_* environment variables, and
+// validation that reports every problem at once.
+//
+// Every secret setting is a linkvault.Secret, so a Config can be printed, logged or
+// marshalled without revealing it, and every secret has a *_FILE twin: set
+// LINKVAULT_DATABASE_URL or LINKVAULT_DATABASE_URL_FILE (a path whose content is the
+// value, e.g. a mounted container secret), never both. In the JSON file the twin of key
+// "url" is "urlFile".
+//
+// Each field's doc comment names its environment variable and JSON key; EnvVars lists
+// them all with a one-line description for "linkvault serve -help" and the operations
+// documentation.
+package config
+
+import (
+	"log/slog"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/linkvault/linkvault"
+)
+
+// Struct tags used by the loader:
+//
+//	json:  the key in the config file (nested objects follow the struct nesting)
+//	env:   on a leaf, the environment variable name without the prefix of its parents;
+//	       on a struct, a prefix added to every variable inside it
+//	help:  on a leaf, the one-line description listed by EnvVars; on a struct, a label
+//	       put before the descriptions inside it
+//	twin:  "none" on a secret that has no automatic *_FILE twin (see MasterKey)
+
+// Config is the complete configuration of a linkvault process.
+type Config struct {
+	// ListenAddr is the host:port the HTTP server listens on.
+	// Env LINKVAULT_LISTEN_ADDR, file "listenAddr". Default 127.0.0.1:8080.
+	ListenAddr string `json:"listenAddr" env:"LISTEN_ADDR" help:"host:port the HTTP server listens on"`
+
+	// PublicURL is the absolute base URL clients and browsers reach this server at,
+	// used to build Link URLs and OAuth redirect URLs (e.g. https://vault.example.com).
+	// Env LINKVAULT_PUBLIC_URL, file "publicUrl". Default: derived from ListenAddr (see
+	// PublicBaseURL).
+	PublicURL string `json:"publicUrl" env:"PUBLIC_URL" help:"absolute base URL of this server, used in Link and OAuth redirect URLs (default derived from the listen address)"`
+
+	// Database selects and locates the store.
+	Database Database `json:"database"`
+
+	// MasterKey is the master keyring text itself (lines or space-separated entries
+	// v<N>:<base64 of 32 bytes>). Env LINKVAULT_MASTER_KEY, file "masterKey".
+	// Mutually exclusive with MasterKeyFile, which is its *_FILE twin; unlike other
+	// twins the file is read by the envelope package (it also writes new versions to it).
+	MasterKey linkvault.Secret `json:"masterKey" env:"MASTER_KEY" twin:"none" help:"master keyring text, entries v<N>:<base64 of 32 bytes> (secret)"`
+
+	// MasterKeyFile is the path of the master key file (mode 0600).
+	// Env LINKVAULT_MASTER_KEY_FILE, file "masterKeyFile". Default for sqlite when
+	// MasterKey is unset: linkvault.key beside the database file (see MasterKeyPath).
+	MasterKeyFile string `json:"masterKeyFile" env:"MASTER_KEY_FILE" help:"path of the master key file (default for sqlite: linkvault.key beside the database)"`
+
+	// Log configures the process log.
+	Log Log `json:"log" env:"LOG_"`
+
+	// TLS enables HTTPS when both files are set.
+	TLS TLS `json:"tls" env:"TLS_"`
+
+	// HTTP bounds requests and connections of the HTTP server.
+	HTTP HTTP `json:"http" env:"HTTP_"`
+
+	// Link configures Link UI sessions.
+	Link Link `json:"link" env:"LINK_"`
+
+	// Providers holds the endpoint and OAuth client settings of each integration.
+	Providers Providers `json:"providers"`
+
+	// Refresh configures the lifecycle engine that refreshes and validates credentials.
+	Refresh Refresh `json:"refresh" env:"REFRESH_"`
+
+	// ResolveCache configures the in-memory cache of resolved credentials.
+	ResolveCache ResolveCache `json:"resolveCache" env:"RESOLVE_CACHE_"`
+
+	// RateLimit configures per-minute request limits.
+	RateLimit RateLimit `json:"rateLimit" env:"RATE_LIMIT_"`
+
+	// Webhook configures event delivery to clients.
+	Webhook Webhook `json:"webhook" env:"WEBHOOK_"`
+
+	// Metrics configures the Prometheus metrics endpoint.
+	Metrics Metrics `json:"metrics" env:"METRICS_"`
+}
+
+// Database drivers.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// Database selects and locates the store.
+type Database struct {
+	// Driver is "sqlite" (embedded, one process) or "postgres" (several replicas).
+	// Env LINKVAULT_DATABASE_DRIVER, file "database.driver". Default sqlite.
+	Driver string `json:"driver" env:"DATABASE_DRIVER" help:"database driver: sqlite or postgres"`
+
+	// SQLitePath is the SQLite database file. Env LINKVAULT_SQLITE_PATH, file
+	// "database.sqlitePath". Default linkvault.db.
+	SQLitePath string `json:"sqlitePath" env:"SQLITE_PATH" help:"SQLite database file (driver sqlite)"`
+
+	// URL is the PostgreSQL connection string (postgres://user:pass@host/db?sslmode=...).
+	// Env LINKVAULT_DATABASE_URL or LINKVAULT_DATABASE_URL_FILE, file "database.url" or
+	// "database.urlFile". Required for postgres.
+	URL linkvault.Secret `json:"url" env:"DATABASE_URL" help:"PostgreSQL connection URL (driver postgres; secret)"`
+}
+
+// Log formats.
+const (
+	LogFormatText = "text"
+	LogFormatJSON = "json"
+)
+
+// Log configures the process log.
+type Log struct {
+	// Level is debug, info, warn or error. Env LINKVAULT_LOG_LEVEL, file "log.level".
+	// Default info.
+	Level slog.Level `json:"level" env:"LEVEL" help:"log level: debug, info, warn or error"`
+
+	// Format is text or json. Env LINKVAULT_LOG_FORMAT, file "log.format". Default text.
+	Format string `json:"format" env:"FORMAT" help:"log format: text or json"`
+}
+
+// TLS enables HTTPS when both files are set; set both or neither.
+type TLS struct {
+	// CertFile is the PEM certificate chain. Env LINKVAULT_TLS_CERT_FILE, file
+	// "tls.certFile".
+	CertFile string `json:"certFile" env:"CERT_FILE" help:"PEM certificate chain; enables HTTPS together with LINKVAULT_TLS_KEY_FILE"`
+
+	// KeyFile is the PEM private key. Env LINKVAULT_TLS_KEY_FILE, file "tls.keyFile".
+	KeyFile string `json:"keyFile" env:"KEY_FILE" help:"PEM private key of the certificate"`
+}
+
+// Enabled reports whether HTTPS is configured.
+func (t TLS) Enabled() bool { return t.CertFile != "" && t.KeyFile != "" }
+
+// HTTP bounds requests and connections of the HTTP server.
+type HTTP struct {
+	// MaxBodyBytes is the largest accepted request body.
+	// Env LINKVAULT_HTTP_MAX_BODY_BYTES, file "http.maxBodyBytes". Default 1048576 (1 MiB).
+	MaxBodyBytes int64 `json:"maxBodyBytes" env:"MAX_BODY_BYTES" help:"largest accepted request body, in bytes"`
+
+	// MaxHeaderBytes is the largest accepted request header block.
+	// Env LINKVAULT_HTTP_MAX_HEADER_BYTES, file "http.maxHeaderBytes". Default 65536.
+	MaxHeaderBytes int `json:"maxHeaderBytes" env:"MAX_HEADER_BYTES" help:"largest accepted request header block, in bytes"`
+
+	// ReadHeaderTimeout bounds reading request headers.
+	// Env LINKVAULT_HTTP_READ_HEADER_TIMEOUT, file "http.readHeaderTimeout". Default 5s.
+	ReadHeaderTimeout time.Duration `json:"readHeaderTimeout" env:"READ_HEADER_TIMEOUT" help:"time allowed to read request headers"`
+
+	// ReadTimeout bounds reading a whole request.
+	// Env LINKVAULT_HTTP_READ_TIMEOUT, file "http.readTimeout". Default 15s.
+	ReadTimeout time.Duration `json:"readTimeout" env:"READ_TIMEOUT" help:"time allowed to read a whole request"`
+
+	// WriteTimeout bounds writing a response (and so a handler's run time).
+	// Env LINKVAULT_HTTP_WRITE_TIMEOUT, file "http.writeTimeout". Default 30s.
+	WriteTimeout time.Duration `json:"writeTimeout" env:"WRITE_TIMEOUT" help:"time allowed to handle a request and write the response"`
+
+	// IdleTimeout bounds how long a keep-alive connection waits for the next request.
+	// Env LINKVAULT_HTTP_IDLE_TIMEOUT, file "http.idleTimeout". Default 2m.
+	IdleTimeout time.Duration `json:"idleTimeout" env:"IDLE_TIMEOUT" help:"how long an idle keep-alive connection stays open"`
+
+	// ShutdownGrace is how long a stopping server waits for in-flight requests.
+	// Env LINKVAULT_HTTP_SHUTDOWN_GRACE, file "http.shutdownGrace". Default 20s.
+	ShutdownGrace time.Duration `json:"shutdownGrace" env:"SHUTDOWN_GRACE" help:"how long shutdown waits for in-flight requests"`
+}
+
+// Link configures Link UI sessions.
+type Link struct {
+	// SessionTTL is how long a linkToken (one Link session) stays usable.
+	// Env LINKVAULT_LINK_SESSION_TTL, file "link.sessionTtl". Default 10m.
+	SessionTTL time.Duration `json:"sessionTtl" env:"SESSION_TTL" help:"lifetime of a linkToken / Link UI session"`
+}
+
+// Providers holds the settings of each integration, by the broker type's name.
+type Providers struct {
+	// Coinbase: env LINKVAULT_COINBASE_*, file "providers.coinbase".
+	Coinbase Provider `json:"coinbase" env:"COINBASE_" help:"coinbase"`
+	// Binance (binanceInternationalDirect): env LINKVAULT_BINANCE_*, file
+	// "providers.binanceInternationalDirect".
+	Binance Provider `json:"binanceInternationalDirect" env:"BINANCE_" help:"binanceInternationalDirect"`
+	// Uphold: env LINKVAULT_UPHOLD_*, file "providers.uphold".
+	Uphold Provider `json:"uphold" env:"UPHOLD_" help:"uphold"`
+	// Sandbox: env LINKVAULT_SANDBOX_*, file "providers.sandbox". Its URLs have no
+	// default: "linkvault demo" points them at the in-process simulated exchange.
+	Sandbox Provider `json:"sandbox" env:"SANDBOX_" help:"sandbox"`
+
+	// AllowInsecureURLs permits plain-http provider URLs on non-loopback hosts (e.g. a
+	// simulated exchange in a private container network). Never enable it against real
+	// exchanges. Env LINKVAULT_PROVIDERS_ALLOW_INSECURE_URLS, file
+	// "providers.allowInsecureUrls". Default false.
+	AllowInsecureURLs bool `json:"allowInsecureUrls" env:"PROVIDERS_ALLOW_INSECURE_URLS" help:"allow http:// provider URLs on non-loopback hosts (simulated exchanges only)"`
+}
+
+// ByBroker returns the settings of broker b, or false for an unknown broker type.
+func (p *Providers) ByBroker(b linkvault.BrokerType) (*Provider, bool) {
+	switch b {
+	case linkvault.BrokerCoinbase:
+		return &p.Coinbase, true
+	case linkvault.BrokerBinance:
+		return &p.Binance, true
+	case linkvault.BrokerUphold:
+		return &p.Uphold, true
+	case linkvault.BrokerSandbox:
+		return &p.Sandbox, true
+	}
+	return nil, false
+}
+
+// Provider is one integration's endpoints and OAuth client. The environment variables
+// below are shown for Coinbase; the others use LINKVAULT_BINANCE_*, LINKVAULT_UPHOLD_*
+// and LINKVAULT_SANDBOX_*.
+type Provider struct {
+	// AuthURL is the OAuth authorization endpoint the user is sent to (OAuth providers).
+	// Env LINKVAULT_COINBASE_AUTH_URL, file "providers.coinbase.authUrl".
+	AuthURL string `json:"authUrl" env:"AUTH_URL" help:"OAuth authorization endpoint"`
+
+	// TokenURL is the OAuth token endpoint (code exchange and refresh).
+	// Env LINKVAULT_COINBASE_TOKEN_URL, file "providers.coinbase.tokenUrl".
+	TokenURL string `json:"tokenUrl" env:"TOKEN_URL" help:"OAuth token endpoint"`
+
+	// RevokeURL is the RFC 7009 revocation endpoint; empty when unsupported.
+	// Env LINKVAULT_COINBASE_REVOKE_URL, file "providers.coinbase.revokeUrl".
+	RevokeURL string `json:"revokeUrl" env:"REVOKE_URL" help:"OAuth token revocation endpoint (RFC 7009); empty if unsupported"`
+
+	// APIBaseURL is the base of the provider's account API (login, accounts,
+	// holdings, transfers). Env LINKVAULT_COINBASE_API_BASE_URL, file
+	// "providers.coinbase.apiBaseUrl".
+	APIBaseURL string `json:"apiBaseUrl" env:"API_BASE_URL" help:"base URL of the provider's account API"`
+
+	// ClientID is linkvault's OAuth client id at the provider.
+	// Env LINKVAULT_COINBASE_CLIENT_ID, file "providers.coinbase.clientId".
+	ClientID string `json:"clientId" env:"CLIENT_ID" help:"OAuth client id registered at the provider"`
+
+	// ClientSecret is linkvault's OAuth client secret at the provider.
+	// Env LINKVAULT_COINBASE_CLIENT_SECRET or LINKVAULT_COINBASE_CLIENT_SECRET_FILE,
+	// file "providers.coinbase.clientSecret" or "providers.coinbase.clientSecretFile".
+	ClientSecret linkvault.Secret `json:"clientSecret" env:"CLIENT_SECRET" help:"OAuth client secret (secret)"`
+
+	// Timeout bounds one HTTP call to the provider.
+	// Env LINKVAULT_COINBASE_TIMEOUT, file "providers.coinbase.timeout". Default 10s.
+	Timeout time.Duration `json:"timeout" env:"TIMEOUT" help:"timeout of one HTTP call to the provider"`
+
+	// MaxInFlight bounds concurrent HTTP calls to the provider from this process.
+	// Env LINKVAULT_COINBASE_MAX_IN_FLIGHT, file "providers.coinbase.maxInFlight".
+	// Default 64.
+	MaxInFlight int `json:"maxInFlight" env:"MAX_IN_FLIGHT" help:"maximum concurrent HTTP calls to the provider"`
+}
+
+// Configured reports whether an OAuth client is set up for the provider.
+func (p Provider) Configured() bool { return p.ClientID != "" }
+
+// Refresh configures the lifecycle engine.
+type Refresh struct {
+	// Enabled runs the engine in this process. Env LINKVAULT_REFRESH_ENABLED, file
+	// "refresh.enabled". Default true.
+	Enabled bool `json:"enabled" env:"ENABLED" help:"run the credential refresh engine in this process"`
+
+	// PollInterval is how often the engine looks for due connections.
+	// Env LINKVAULT_REFRESH_POLL_INTERVAL, file "refresh.pollInterval". Default 1s.
+	PollInterval time.Duration `json:"pollInterval" env:"POLL_INTERVAL" help:"how often to look for connections due for refresh or validation"`
+
+	// LeaseDuration is how long a claimed connection stays leased to this process;
+	// it must exceed every provider timeout. Env LINKVAULT_REFRESH_LEASE_DURATION, file
+	// "refresh.leaseDuration". Default 1m.
+	LeaseDuration time.Duration `json:"leaseDuration" env:"LEASE_DURATION" help:"lease on a claimed connection; must exceed every provider timeout"`
+
+	// BatchSize is how many due connections one poll claims.
+	// Env LINKVAULT_REFRESH_BATCH_SIZE, file "refresh.batchSize". Default 100.
+	BatchSize int `json:"batchSize" env:"BATCH_SIZE" help:"due connections claimed per poll"`
+
+	// Ahead is how long before access-token expiry a refresh is scheduled.
+	// Env LINKVAULT_REFRESH_AHEAD, file "refresh.ahead". Default 5m.
+	Ahead time.Duration `json:"ahead" env:"AHEAD" help:"refresh this long before the access token expires"`
+
+	// ValidationInterval is how often a credential without expiry (Uphold-like) is
+	// checked with a cheap provider call. Env LINKVAULT_REFRESH_VALIDATION_INTERVAL,
+	// file "refresh.validationInterval". Default 6h.
+	ValidationInterval time.Duration `json:"validationInterval" env:"VALIDATION_INTERVAL" help:"how often non-expiring credentials are validated at the provider"`
+
+	// Workers is how many refreshes run concurrently in this process.
+	// Env LINKVAULT_REFRESH_WORKERS, file "refresh.workers". Default 8.
+	Workers int `json:"workers" env:"WORKERS" help:"concurrent refresh workers"`
+}
+
+// ResolveCache configures the in-memory cache of resolved credentials.
+type ResolveCache struct {
+	// Size is the maximum number of cached credentials; 0 disables the cache.
+	// Env LINKVAULT_RESOLVE_CACHE_SIZE, file "resolveCache.size". Default 10000.
+	Size int `json:"size" env:"SIZE" help:"maximum cached resolved credentials; 0 disables the cache"`
+
+	// TTL is how long a cached credential is used before it is read again.
+	// Env LINKVAULT_RESOLVE_CACHE_TTL, file "resolveCache.ttl". Default 30s.
+	TTL time.Duration `json:"ttl" env:"TTL" help:"how long a resolved credential stays cached"`
+}
+
+// RateLimit configures per-minute limits; 0 disables a limit.
+type RateLimit struct {
+	// AuthFailuresPerIP is how many failed API authentications one IP may make per
+	// minute before it is refused. Env LINKVAULT_RATE_LIMIT_AUTH_FAILURES_PER_IP, file
+	// "rateLimit.authFailuresPerIp". Default 20.
+	AuthFailuresPerIP int `json:"authFailuresPerIp" env:"AUTH_FAILURES_PER_IP" help:"failed API authentications allowed per IP per minute (0: unlimited)"`
+
+	// AuthFailuresPerClient is how many failed API authentications naming one client
+	// id are allowed per minute. Env LINKVAULT_RATE_LIMIT_AUTH_FAILURES_PER_CLIENT, file
+	// "rateLimit.authFailuresPerClient". Default 100.
+	AuthFailuresPerClient int `json:"authFailuresPerClient" env:"AUTH_FAILURES_PER_CLIENT" help:"failed API authentications allowed per client id per minute (0: unlimited)"`
+
+	// LinkTokensPerClient is how many linkTokens a client may create per minute.
+	// Env LINKVAULT_RATE_LIMIT_LINK_TOKENS_PER_CLIENT, file
+	// "rateLimit.linkTokensPerClient". Default 600.
+	LinkTokensPerClient int `json:"linkTokensPerClient" env:"LINK_TOKENS_PER_CLIENT" help:"linkTokens a client may create per minute (0: unlimited)"`
+}
+
+// Webhook configures event delivery.
+type Webhook struct {
+	// DeliveryTimeout bounds one delivery attempt.
+	// Env LINKVAULT_WEBHOOK_DELIVERY_TIMEOUT, file "webhook.deliveryTimeout". Default 10s.
+	DeliveryTimeout time.Duration `json:"deliveryTimeout" env:"DELIVERY_TIMEOUT" help:"timeout of one webhook delivery attempt"`
+}
+
+// Metrics configures the Prometheus endpoint.
+type Metrics struct {
+	// Enabled serves Prometheus metrics at /metrics. Env LINKVAULT_METRICS_ENABLED,
+	// file "metrics.enabled". Default true.
+	Enabled bool `json:"enabled" env:"ENABLED" help:"serve Prometheus metrics at /metrics"`
+}
+
+// Default returns the configuration used when nothing is set.
+func Default() Config {
+	provider := func(auth, token, revoke, api string) Provider {
+		return Provider{AuthURL: auth, TokenURL: token, RevokeURL: revoke, APIBaseURL: api, Timeout: 10 * time.Second, MaxInFlight: 64}
+	}
+	return Config{
+		ListenAddr: "127.0.0.1:8080",
+		Database:   Database{Driver: DriverSQLite, SQLitePath: "linkvault.db"},
+		Log:        Log{Level: slog.LevelInfo, Format: LogFormatText},
+		HTTP: HTTP{
+			MaxBodyBytes:      1 << 20,
+			MaxHeaderBytes:    64 << 10,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       15 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			ShutdownGrace:     20 * time.Second,
+		},
+		Link: Link{SessionTTL: 10 * time.Minute},
+		Providers: Providers{
+			Coinbase: provider("https://login.coinbase.com/oauth2/auth", "https://login.coinbase.com/oauth2/token",
+				"https://login.coinbase.com/oauth2/revoke", "https://api.coinbase.com"),
+			Binance: provider("", "", "", "https://api.binance.com"),
+			Uphold: provider("https://wallet.uphold.com/authorize", "https://api.uphold.com/oauth2/token",
+				"https://api.uphold.com/oauth2/revoke", "https://api.uphold.com/v0"),
+			Sandbox: provider("", "", "", ""),
+		},
+		Refresh: Refresh{
+			Enabled:            true,
+			PollInterval:       time.Second,
+			LeaseDuration:      time.Minute,
+			BatchSize:          100,
+			Ahead:              5 * time.Minute,
+			ValidationInterval: 6 * time.Hour,
+			Workers:            8,
+		},
+		ResolveCache: ResolveCache{Size: 10000, TTL: 30 * time.Second},
+		RateLimit:    RateLimit{AuthFailuresPerIP: 20, AuthFailuresPerClient: 100, LinkTokensPerClient: 600},
+		Webhook:      Webhook{DeliveryTimeout: 10 * time.Second},
+		Metrics:      Metrics{Enabled: true},
+	}
+}
+
+// PublicBaseURL returns PublicURL without a trailing slash, or, when it is unset, a URL
+// derived from ListenAddr: https when TLS is enabled, and a loopback host in place of
+// an unspecified one (":8080" and "0.0.0.0:8080" become 127.0.0.1:8080).
+func (c *Config) PublicBaseURL() string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	scheme := "http"
+	if c.TLS.Enabled() {
+		scheme = "https"
+	}
+	host, port, err := net.SplitHostPort(c.ListenAddr)
+	if err != nil {
+		return scheme + "://" + c.ListenAddr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return (&url.URL{Scheme: scheme, Host: net.JoinHostPort(host, port)}).String()
+}
+
+// MasterKeyPath returns the master key file to use: MasterKeyFile if set; otherwise,
+// when MasterKey is unset and the driver is sqlite, linkvault.key in the directory of
+// the SQLite database; otherwise "" (the key is MasterKey itself, or none is set).
+func (c *Config) MasterKeyPath() string {
+	if c.MasterKeyFile != "" {
+		return c.MasterKeyFile
+	}
+	if !c.MasterKey.IsZero() || c.Database.Driver != DriverSQLite {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(sqliteFilePath(c.Database.SQLitePath)), "linkvault.key")
+}
+
+// sqliteFilePath strips a "file:" URI form and its query down to the file path.
+func sqliteFilePath(p string) string {
+	p = strings.TrimPrefix(p, "file:")
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	if p == "" || p == ":memory:" {
+		return "."
+	}
+	return p
+}

@@ -1,0 +1,250 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Limits checked by Validate.
+const (
+	maxSessionTTL = 24 * time.Hour
+	maxBatchSize  = 10000
+)
+
+// Validate checks that the values make sense together and returns an *Error listing
+// every problem, each naming the environment variable and file key to fix. It never
+// quotes secret values.
+func (c *Config) Validate() error {
+	v := &validator{cfg: c, byField: make(map[string]setting)}
+	for _, s := range settings() {
+		v.byField[s.field] = s
+	}
+
+	v.listenAddr()
+	v.publicURL()
+	v.database()
+	v.masterKey()
+	v.log()
+	v.tls()
+	v.http()
+	v.positive("Link.SessionTTL", c.Link.SessionTTL)
+	if c.Link.SessionTTL > maxSessionTTL {
+		v.addf("Link.SessionTTL", "must be at most %s, got %s", formatDuration(maxSessionTTL), formatDuration(c.Link.SessionTTL))
+	}
+	v.providers()
+	v.refresh()
+	v.atLeast("ResolveCache.Size", c.ResolveCache.Size, 0)
+	if c.ResolveCache.Size > 0 {
+		v.positive("ResolveCache.TTL", c.ResolveCache.TTL)
+	}
+	v.atLeast("RateLimit.AuthFailuresPerIP", c.RateLimit.AuthFailuresPerIP, 0)
+	v.atLeast("RateLimit.AuthFailuresPerClient", c.RateLimit.AuthFailuresPerClient, 0)
+	v.atLeast("RateLimit.LinkTokensPerClient", c.RateLimit.LinkTokensPerClient, 0)
+	v.positive("Webhook.DeliveryTimeout", c.Webhook.DeliveryTimeout)
+
+	if len(v.problems) > 0 {
+		return &Error{Problems: v.problems}
+	}
+	return nil
+}
+
+type validator struct {
+	cfg      *Config
+	byField  map[string]setting
+	problems []string
+}
+
+// addf records a problem with the setting at the Go field path field.
+func (v *validator) addf(field, format string, args ...any) {
+	name := field
+	if s, ok := v.byField[field]; ok {
+		name = s.name()
+	}
+	v.problems = append(v.problems, name+": "+fmt.Sprintf(format, args...))
+}
+
+func (v *validator) positive(field string, d time.Duration) {
+	if d <= 0 {
+		v.addf(field, "must be a positive duration, got %s", formatDuration(d))
+	}
+}
+
+func (v *validator) atLeast(field string, n, least int) {
+	if n < least {
+		v.addf(field, "must be at least %d, got %d", least, n)
+	}
+}
+
+func (v *validator) listenAddr() {
+	_, port, err := net.SplitHostPort(v.cfg.ListenAddr)
+	if err != nil {
+		v.addf("ListenAddr", "must be host:port (e.g. 127.0.0.1:8080 or :8080), got %q", v.cfg.ListenAddr)
+		return
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		v.addf("ListenAddr", "port must be a number from 0 to 65535, got %q", port)
+	}
+}
+
+func (v *validator) publicURL() {
+	raw := v.cfg.PublicURL
+	if raw == "" {
+		return
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
+		v.addf("PublicURL", "must be an absolute http or https URL, got %s", quoteURL(raw))
+	case u.User != nil:
+		v.addf("PublicURL", "must not contain user information")
+	case u.RawQuery != "" || u.Fragment != "":
+		v.addf("PublicURL", "must not have a query or fragment, got %s", quoteURL(raw))
+	}
+}
+
+func (v *validator) database() {
+	db := v.cfg.Database
+	switch db.Driver {
+	case DriverSQLite:
+		if db.SQLitePath == "" {
+			v.addf("Database.SQLitePath", "is required with the sqlite driver")
+		}
+		if !db.URL.IsZero() {
+			v.addf("Database.URL", "is set but the driver is sqlite; set %sDATABASE_DRIVER=postgres to use it", EnvPrefix)
+		}
+	case DriverPostgres:
+		if db.URL.IsZero() {
+			v.addf("Database.URL", "is required with the postgres driver (or use %sDATABASE_URL_FILE)", EnvPrefix)
+		}
+	default:
+		v.addf("Database.Driver", "must be %q or %q, got %q", DriverSQLite, DriverPostgres, db.Driver)
+	}
+}
+
+func (v *validator) masterKey() {
+	c := v.cfg
+	if !c.MasterKey.IsZero() && c.MasterKeyFile != "" {
+		v.addf("MasterKey", "set it or %sMASTER_KEY_FILE, not both", EnvPrefix)
+	}
+	if c.Database.Driver == DriverPostgres && c.MasterKey.IsZero() && c.MasterKeyFile == "" {
+		v.addf("MasterKeyFile", "is required with the postgres driver (or set %sMASTER_KEY): every replica must use the same master keys", EnvPrefix)
+	}
+}
+
+func (v *validator) log() {
+	switch v.cfg.Log.Format {
+	case LogFormatText, LogFormatJSON:
+	default:
+		v.addf("Log.Format", "must be %q or %q, got %q", LogFormatText, LogFormatJSON, v.cfg.Log.Format)
+	}
+}
+
+func (v *validator) tls() {
+	t := v.cfg.TLS
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		v.addf("TLS.CertFile", "set both %sTLS_CERT_FILE and %sTLS_KEY_FILE, or neither", EnvPrefix, EnvPrefix)
+	}
+}
+
+func (v *validator) http() {
+	h := v.cfg.HTTP
+	if h.MaxBodyBytes < 1 {
+		v.addf("HTTP.MaxBodyBytes", "must be at least 1, got %d", h.MaxBodyBytes)
+	}
+	if h.MaxHeaderBytes < 4096 {
+		v.addf("HTTP.MaxHeaderBytes", "must be at least 4096, got %d", h.MaxHeaderBytes)
+	}
+	v.positive("HTTP.ReadHeaderTimeout", h.ReadHeaderTimeout)
+	v.positive("HTTP.ReadTimeout", h.ReadTimeout)
+	v.positive("HTTP.WriteTimeout", h.WriteTimeout)
+	v.positive("HTTP.IdleTimeout", h.IdleTimeout)
+	if h.ShutdownGrace < 0 {
+		v.addf("HTTP.ShutdownGrace", "must not be negative, got %s", formatDuration(h.ShutdownGrace))
+	}
+}
+
+func (v *validator) providers() {
+	p := &v.cfg.Providers
+	for _, pc := range []struct {
+		field string
+		cfg   *Provider
+	}{
+		{"Providers.Coinbase.", &p.Coinbase},
+		{"Providers.Binance.", &p.Binance},
+		{"Providers.Uphold.", &p.Uphold},
+		{"Providers.Sandbox.", &p.Sandbox},
+	} {
+		field, cfg := pc.field, pc.cfg
+		v.providerURL(field+"AuthURL", cfg.AuthURL)
+		v.providerURL(field+"TokenURL", cfg.TokenURL)
+		v.providerURL(field+"RevokeURL", cfg.RevokeURL)
+		v.providerURL(field+"APIBaseURL", cfg.APIBaseURL)
+		if !cfg.ClientSecret.IsZero() && cfg.ClientID == "" {
+			v.addf(field+"ClientID", "is required when the client secret is set")
+		}
+		v.positive(field+"Timeout", cfg.Timeout)
+		v.atLeast(field+"MaxInFlight", cfg.MaxInFlight, 1)
+		if r := v.cfg.Refresh; r.Enabled && cfg.Timeout > 0 && r.LeaseDuration > 0 && cfg.Timeout >= r.LeaseDuration {
+			v.addf(field+"Timeout", "must be shorter than %sREFRESH_LEASE_DURATION (%s), or a refresh could outlive its lease, got %s",
+				EnvPrefix, formatDuration(r.LeaseDuration), formatDuration(cfg.Timeout))
+		}
+	}
+}
+
+// providerURL accepts an empty URL (endpoint unused) or an absolute https URL; http is
+// accepted for loopback hosts, or anywhere with AllowInsecureURLs.
+func (v *validator) providerURL(field, raw string) {
+	if raw == "" {
+		return
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		v.addf(field, "must be an absolute https URL, got %s", quoteURL(raw))
+		return
+	}
+	if u.User != nil {
+		v.addf(field, "must not contain user information")
+		return
+	}
+	if u.Scheme == "http" && !v.cfg.Providers.AllowInsecureURLs && !isLoopback(u.Hostname()) {
+		v.addf(field, "must use https (http is accepted for loopback hosts, or with %sPROVIDERS_ALLOW_INSECURE_URLS=true), got %s", EnvPrefix, quoteURL(raw))
+	}
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (v *validator) refresh() {
+	r := v.cfg.Refresh
+	if !r.Enabled {
+		return
+	}
+	v.positive("Refresh.PollInterval", r.PollInterval)
+	v.positive("Refresh.LeaseDuration", r.LeaseDuration)
+	if r.BatchSize < 1 || r.BatchSize > maxBatchSize {
+		v.addf("Refresh.BatchSize", "must be from 1 to %d, got %d", maxBatchSize, r.BatchSize)
+	}
+	if r.Ahead < 0 {
+		v.addf("Refresh.Ahead", "must not be negative, got %s", formatDuration(r.Ahead))
+	}
+	v.positive("Refresh.ValidationInterval", r.ValidationInterval)
+	v.atLeast("Refresh.Workers", r.Workers, 1)
+}
+
+// quoteURL quotes a URL for a problem message with any password masked; text that does
+// not parse is not quoted at all, as it could be anything.
+func quoteURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "an unparseable value"
+	}
+	return strconv.Quote(u.Redacted())
+}
