@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -187,4 +188,56 @@ func BenchmarkGetConnection(b *testing.B) {
 			i += 7
 		}
 	})
+}
+
+// TestTwoProcessesWriteWithoutBusyErrors opens the same file twice (as `linkvault serve`
+// and a CLI command would) and writes from both at once: IMMEDIATE transactions and the
+// busy timeout make them queue instead of failing with SQLITE_BUSY.
+func TestTwoProcessesWriteWithoutBusyErrors(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "shared.db")
+	a, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+
+	const perWriter, writersPerDB = 25, 4
+	errs := make(chan error, 2*writersPerDB)
+	var wg sync.WaitGroup
+	for _, db := range []*sqlite.DB{a, b} {
+		for range writersPerDB {
+			wg.Go(func() {
+				for range perWriter {
+					c := &linkvault.Connection{
+						TokenID:            linkvault.NewTokenID(),
+						ConnectionIdentity: linkvault.ConnectionIdentity{ClientID: "c", UserID: linkvault.NewRandomID(8), BrokerType: linkvault.BrokerSandbox, Scope: linkvault.PermissionRead},
+						Status:             linkvault.StatusActive,
+						NextCheckAt:        time.Unix(1, 0),
+					}
+					if err := db.CreateConnection(ctx, c); err != nil {
+						errs <- err
+						return
+					}
+					if _, err := db.ClaimDueConnections(ctx, time.Unix(2, 0), "w", time.Unix(3, 0), 2); err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n, err := a.CountConnections(ctx); err != nil || n != 2*writersPerDB*perWriter {
+		t.Fatalf("CountConnections = %d, %v; want %d", n, err, 2*writersPerDB*perWriter)
+	}
 }
