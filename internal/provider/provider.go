@@ -1,0 +1,184 @@
+// Package provider holds the adapters that reach the exchanges linkvault integrates with:
+// Coinbase and Uphold (OAuth2 authorization code with PKCE, over golang.org/x/oauth2),
+// Binance (username, password and MFA code giving an expiring session) and the sandbox
+// exchange (the Coinbase protocol with short-lived tokens). Each adapter implements
+// linkvault.Provider over net/http with configurable endpoints (the real production URLs
+// by default), an overall timeout, a bounded number of requests in flight, and bounded
+// reads; every failure is classified into a *linkvault.ProviderError (transient,
+// re-authentication required, or rejected) whose text never contains upstream bodies.
+package provider
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/linkvault/linkvault"
+)
+
+// Defaults for Config.
+const (
+	DefaultTimeout     = 10 * time.Second
+	DefaultMaxInFlight = 64
+)
+
+// Config is one adapter's endpoints and client credentials. Empty URLs take the real
+// provider's production URLs (the sandbox has none and must be configured).
+type Config struct {
+	AuthURL    string // OAuth authorization endpoint (consent page)
+	TokenURL   string // OAuth token endpoint
+	RevokeURL  string // RFC 7009 revocation endpoint
+	APIBaseURL string // REST API base, without trailing slash
+
+	ClientID     string
+	ClientSecret linkvault.Secret
+	Scopes       []string // empty: the adapter's default scopes
+
+	Timeout     time.Duration // overall per request (default DefaultTimeout)
+	MaxInFlight int           // concurrent requests to this provider (default DefaultMaxInFlight)
+}
+
+// Deps are what adapters take from their surroundings.
+type Deps struct {
+	Logger    *slog.Logger      // default: discard
+	Now       func() time.Time  // default: time.Now
+	Transport http.RoundTripper // default: a clone of http.DefaultTransport
+}
+
+func (d Deps) withDefaults() Deps {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Transport == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		d.Transport = t
+	}
+	return d
+}
+
+// withDefaults fills in the production endpoints and limits.
+func (c Config) withDefaults(prod Config) Config {
+	if c.AuthURL == "" {
+		c.AuthURL = prod.AuthURL
+	}
+	if c.TokenURL == "" {
+		c.TokenURL = prod.TokenURL
+	}
+	if c.RevokeURL == "" {
+		c.RevokeURL = prod.RevokeURL
+	}
+	if c.APIBaseURL == "" {
+		c.APIBaseURL = prod.APIBaseURL
+	}
+	if len(c.Scopes) == 0 {
+		c.Scopes = prod.Scopes
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = DefaultMaxInFlight
+	}
+	return c
+}
+
+// Configs are the per-broker configurations of NewRegistry.
+type Configs struct {
+	Coinbase, Uphold, Binance, Sandbox Config
+}
+
+// Registry implements linkvault.Providers.
+type Registry struct {
+	byType map[linkvault.BrokerType]linkvault.Provider
+	order  []linkvault.Provider
+}
+
+var _ linkvault.Providers = (*Registry)(nil)
+
+// NewRegistry builds the adapters that are configured: Coinbase and Uphold when they
+// have a ClientID, Binance always (it needs no client credentials), and the sandbox when
+// it has an APIBaseURL. Skipped adapters are logged.
+func NewRegistry(cfgs Configs, d Deps) (*Registry, error) {
+	d = d.withDefaults()
+	var ps []linkvault.Provider
+	if cfgs.Coinbase.ClientID != "" {
+		p, err := NewCoinbase(cfgs.Coinbase, d)
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, p)
+	} else {
+		d.Logger.Info("provider disabled: no client id", "broker", linkvault.BrokerCoinbase)
+	}
+	b, err := NewBinance(cfgs.Binance, d)
+	if err != nil {
+		return nil, err
+	}
+	ps = append(ps, b)
+	if cfgs.Uphold.ClientID != "" {
+		p, err := NewUphold(cfgs.Uphold, d)
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, p)
+	} else {
+		d.Logger.Info("provider disabled: no client id", "broker", linkvault.BrokerUphold)
+	}
+	if cfgs.Sandbox.APIBaseURL != "" {
+		p, err := NewSandbox(cfgs.Sandbox, d)
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, p)
+	} else {
+		d.Logger.Info("provider disabled: no endpoints", "broker", linkvault.BrokerSandbox)
+	}
+	return NewRegistryOf(ps...), nil
+}
+
+// NewRegistryOf makes a registry of the given adapters, listed in catalog order.
+func NewRegistryOf(ps ...linkvault.Provider) *Registry {
+	r := &Registry{byType: make(map[linkvault.BrokerType]linkvault.Provider, len(ps))}
+	for _, p := range ps {
+		r.byType[p.Integration().Type] = p
+	}
+	for _, t := range linkvault.BrokerTypes {
+		if p, ok := r.byType[t]; ok {
+			r.order = append(r.order, p)
+		}
+	}
+	return r
+}
+
+// Provider returns the adapter of a broker type.
+func (r *Registry) Provider(b linkvault.BrokerType) (linkvault.Provider, bool) {
+	p, ok := r.byType[b]
+	return p, ok
+}
+
+// List returns the adapters in catalog order.
+func (r *Registry) List() []linkvault.Provider { return append([]linkvault.Provider(nil), r.order...) }
+
+// requireURLs checks that the endpoints an adapter needs are set.
+func requireURLs(b linkvault.BrokerType, urls map[string]string) error {
+	for name, u := range urls {
+		if u == "" {
+			return fmt.Errorf("provider %s: %s is required", b, name)
+		}
+	}
+	return nil
+}
+
+// Networks every adapter can send on, in linkvault's chain names.
+var defaultNetworks = []string{"base", "bitcoin", "ethereum", "solana"}
+
+// fiatCurrencies are reported as balances rather than crypto positions.
+var fiatCurrencies = map[string]bool{"USD": true, "EUR": true, "GBP": true, "CAD": true, "AUD": true, "JPY": true, "CHF": true}
+
+func isFiat(c string) bool { return fiatCurrencies[c] }
