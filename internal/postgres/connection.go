@@ -184,7 +184,8 @@ func (db *DB) UpdateConnection(ctx context.Context, c *linkvault.Connection, eve
 }
 
 // DeleteConnection physically deletes the client's connection and writes its outbox
-// events; linkvault.ErrTokenNotFound if absent.
+// events; linkvault.ErrTokenNotFound if absent. PostgreSQL keeps the dead tuple on disk
+// until VACUUM reclaims it.
 func (db *DB) DeleteConnection(ctx context.Context, clientID, tokenID string, events ...linkvault.Event) error {
 	return db.withTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM connections WHERE token_id = $1 AND client_id = $2`, tokenID, clientID)

@@ -76,9 +76,6 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	return db, nil
 }
 
-// Pool returns the underlying connection pool, for packages that add their own tables.
-func (db *DB) Pool() *pgxpool.Pool { return db.pool }
-
 // Close closes the pool. It is safe to call more than once.
 func (db *DB) Close() error {
 	db.closeOnce.Do(db.pool.Close)

@@ -203,8 +203,10 @@ func (db *DB) UpdateConnection(ctx context.Context, c *linkvault.Connection, eve
 	return nil
 }
 
-// DeleteConnection physically deletes the client's connection (the file keeps no
-// copy: secure_delete) and writes its outbox events; linkvault.ErrTokenNotFound if absent.
+// DeleteConnection physically deletes the client's connection and writes its outbox
+// events; linkvault.ErrTokenNotFound if absent. secure_delete overwrites the row in the
+// database file; older copies of its page may stay in the WAL file until the next
+// checkpoint resets it (see Checkpoint).
 func (db *DB) DeleteConnection(ctx context.Context, clientID, tokenID string, events ...linkvault.Event) error {
 	return db.withTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM connections WHERE token_id = ? AND client_id = ?`, tokenID, clientID)
