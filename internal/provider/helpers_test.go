@@ -1,0 +1,101 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/exchangesim"
+)
+
+var simEpoch = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+const testRedirect = "http://127.0.0.1:9/callback"
+
+// simFixture is one simulated exchange on a loopback server, with the clock shared by
+// the exchange and the adapter under test.
+type simFixture struct {
+	ex    *exchangesim.Exchange
+	srv   *httptest.Server
+	clock *exchangesim.ManualClock
+	deps  Deps
+}
+
+func newSimFixture(t *testing.T, build func(exchangesim.Config) *exchangesim.Exchange, cfg exchangesim.Config) *simFixture {
+	t.Helper()
+	clock := exchangesim.NewManualClock(simEpoch)
+	cfg.Now = clock.Now
+	ex := build(cfg)
+	srv := httptest.NewServer(ex)
+	t.Cleanup(srv.Close)
+	return &simFixture{ex: ex, srv: srv, clock: clock, deps: Deps{Now: clock.Now}}
+}
+
+func (f *simFixture) oauthConfig(authPath string) Config {
+	return SimOAuthConfig(f.srv.URL, authPath)
+}
+
+// connect runs the whole OAuth dance: consent form posted by an HTTP client, then the
+// code exchange with the PKCE verifier.
+func connect(t *testing.T, p linkvault.OAuthProvider, username, password string) linkvault.Credential {
+	t.Helper()
+	c, err := tryConnect(p, username, password)
+	if err != nil {
+		t.Fatalf("connect %s: %v", username, err)
+	}
+	return c
+}
+
+func tryConnect(p linkvault.OAuthProvider, username, password string) (linkvault.Credential, error) {
+	ctx := context.Background()
+	state, verifier := linkvault.NewRandomID(16), linkvault.NewRandomID(32)
+	loc, err := exchangesim.Consent(ctx, nil, p.AuthCodeURL(state, verifier, testRedirect), username, password, false)
+	if err != nil {
+		return linkvault.Credential{}, err
+	}
+	if got := loc.Query().Get("state"); got != state {
+		return linkvault.Credential{}, fmt.Errorf("state = %q, want %q", got, state)
+	}
+	code := loc.Query().Get("code")
+	if code == "" {
+		return linkvault.Credential{}, fmt.Errorf("no code in redirect (error=%q)", loc.Query().Get("error"))
+	}
+	return p.Exchange(ctx, code, verifier, testRedirect)
+}
+
+// wantProviderError checks that err is a *linkvault.ProviderError of kind and code
+// (code "" matches any).
+func wantProviderError(t *testing.T, err error, kind linkvault.ProviderErrorKind, code string) *linkvault.ProviderError {
+	t.Helper()
+	var pe *linkvault.ProviderError
+	if !errors.As(err, &pe) {
+		t.Fatalf("error = %v (%T), want *ProviderError %s", err, err, kind)
+	}
+	if pe.Kind != kind || (code != "" && pe.Code != code) {
+		t.Fatalf("error = %v, want kind %s code %q", err, kind, code)
+	}
+	return pe
+}
+
+// assertNoLeak checks that text does not appear anywhere in the error's rendering or
+// its chain.
+func assertNoLeak(t *testing.T, err error, text string) {
+	t.Helper()
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		for _, s := range []string{e.Error(), fmt.Sprintf("%+v", e), fmt.Sprintf("%#v", e)} {
+			if strings.Contains(s, text) {
+				t.Fatalf("error leaks upstream text: %s", s)
+			}
+		}
+	}
+}
+
+func approx(a, b float64) bool {
+	d := a - b
+	return d < 1e-6 && d > -1e-6
+}
