@@ -119,13 +119,18 @@ type load struct {
 }
 
 // do runs fn for key unless a run is already in flight, then returns its result.
-// A waiter whose ctx ends stops waiting; the run itself continues for the others.
+// A waiter whose ctx ends stops waiting; the run itself continues for the others. If
+// the run failed only because its caller's context ended, a waiter whose own context
+// is still live runs fn itself.
 func (g *loadGroup) do(ctx context.Context, key cacheKey, fn func() (int, cipher.AEAD, error)) (int, cipher.AEAD, error) {
 	g.mu.Lock()
 	if l, ok := g.inflight[key]; ok {
 		g.mu.Unlock()
 		select {
 		case <-l.done:
+			if isContextError(l.err) && ctx.Err() == nil {
+				return g.do(ctx, key, fn)
+			}
 			return l.version, l.aead, l.err
 		case <-ctx.Done():
 			return 0, nil, ctx.Err()
@@ -147,4 +152,8 @@ func (g *loadGroup) do(ctx context.Context, key cacheKey, fn func() (int, cipher
 	}()
 	l.version, l.aead, l.err = fn()
 	return l.version, l.aead, l.err
+}
+
+func isContextError(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
