@@ -129,7 +129,7 @@ func (k *Keyring) Seal(ctx context.Context, clientID, tokenID string, plaintext 
 // version. Every failure is the same generic serverFailure; the cause (for logs) never
 // carries ciphertext or key bytes.
 func (k *Keyring) Open(ctx context.Context, clientID, tokenID string, keyVersion int, ciphertext []byte) ([]byte, error) {
-	if keyVersion < 1 {
+	if keyVersion < 1 || len(ciphertext) < sealOverhead {
 		return nil, openError(errMalformed)
 	}
 	aead, ok := k.cache.get(clientID, keyVersion)
@@ -138,9 +138,6 @@ func (k *Keyring) Open(ctx context.Context, clientID, tokenID string, keyVersion
 		if aead, err = k.loadVersion(ctx, clientID, keyVersion); err != nil {
 			return nil, openError(err)
 		}
-	}
-	if len(ciphertext) < sealOverhead {
-		return nil, openError(errMalformed)
 	}
 	// One allocation holds the plaintext and, past its end, the associated data.
 	n := len(ciphertext) - sealOverhead

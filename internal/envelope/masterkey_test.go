@@ -231,3 +231,32 @@ func TestReadMasterKeyFileErrorsNameTheFile(t *testing.T) {
 		t.Fatalf("error = %v, want it to name %s", err, path)
 	}
 }
+
+func TestCheckMasterKeyFileMode(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		mode    os.FileMode
+		wantErr bool
+	}{
+		{0o600, false},
+		{0o400, false},
+		{0o640, true},
+		{0o644, true},
+		{0o606, true},
+	}
+	for _, tt := range tests {
+		path := filepath.Join(dir, fmt.Sprintf("k%o", tt.mode))
+		if err := os.WriteFile(path, []byte(keyringText(1)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path, tt.mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := envelope.CheckMasterKeyFileMode(path); (err != nil) != tt.wantErr {
+			t.Errorf("mode %o: CheckMasterKeyFileMode = %v, wantErr %v", tt.mode, err, tt.wantErr)
+		}
+	}
+	if err := envelope.CheckMasterKeyFileMode(filepath.Join(dir, "missing")); err == nil {
+		t.Error("missing file passed the check")
+	}
+}

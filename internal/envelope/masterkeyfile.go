@@ -34,6 +34,20 @@ func ReadMasterKeyFile(path string) (*MasterKeyring, error) {
 	return m, nil
 }
 
+// CheckMasterKeyFileMode returns an error if the key file at path is accessible to
+// anyone but its owner, for the caller to warn about or refuse. (Container secret
+// mounts are often 0644, so ReadMasterKeyFile does not enforce this itself.)
+func CheckMasterKeyFileMode(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("stat master key file: %w", err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("master key file %s has mode %04o; it should be readable by its owner only (chmod 600)", path, perm)
+	}
+	return nil
+}
+
 // GenerateMasterKeyFile creates path with mode 0600 holding one fresh random key, v1,
 // unless the file already exists, in which case it is left untouched and created is
 // false. Used on the first run of "linkvault demo".
