@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/config"
+	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/exchangesim"
+	"github.com/linkvault/linkvault/internal/provider"
+)
+
+// demoClientID is the client the demo creates for its example app.
+const demoClientID = "demo-app"
+
+// demoCredentials is what the demo remembers between runs about its own client: the
+// API secrets are shown only once by linkvault, so the demo keeps them in its data
+// directory (mode 0600). A real deployment keeps them in the app's secret store.
+type demoCredentials struct {
+	ClientID    string `json:"clientId"`
+	ReadSecret  string `json:"readSecret"`
+	WriteSecret string `json:"writeSecret"`
+}
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", ".linkvault-demo", "data directory (SQLite database, master key, demo state)")
+	addr := fs.String("addr", "127.0.0.1:8080", "linkvault server address")
+	appAddr := fs.String("app-addr", "127.0.0.1:8081", "example app address")
+	verbose := fs.Bool("v", false, "debug logging")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*dir, 0o700); err != nil {
+		return err
+	}
+
+	cfg := config.Default()
+	cfg.ListenAddr = *addr
+	cfg.Database.SQLitePath = filepath.Join(*dir, "linkvault.db")
+	cfg.MasterKeyFile = filepath.Join(*dir, "linkvault.key")
+	if *verbose {
+		cfg.Log.Level = slog.LevelDebug
+	}
+	if _, err := envelope.GenerateMasterKeyFile(cfg.MasterKeyFile); err != nil {
+		return fmt.Errorf("master key: %w", err)
+	}
+	log := newLogger(&cfg, stderr)
+
+	sim, err := exchangesim.Start(ctx, exchangesim.ClusterConfig{
+		Logger: log.With("component", "exchangesim"),
+		// Short sandbox tokens so the refresh engine is visibly at work in the demo.
+		Sandbox: exchangesim.Config{AccessTTL: 2 * time.Minute},
+	})
+	if err != nil {
+		return err
+	}
+	defer sim.Close()
+	cfg.Providers = simProviderSettings(sim, cfg.Providers)
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+
+	a, err := newApp(ctx, &cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	creds, err := ensureDemoClient(ctx, a, filepath.Join(*dir, "demo-client.json"))
+	if err != nil {
+		return err
+	}
+	srv, err := a.server(nil)
+	if err != nil {
+		return err
+	}
+	if err := srv.Listen(); err != nil {
+		return fmt.Errorf("listen on %s: %w (use --addr)", *addr, err)
+	}
+
+	fmt.Fprintf(stdout, `
+linkvault demo is running.
+
+  linkvault API + Link UI   http://%s
+  simulated exchanges       coinbase %s  uphold %s  binance %s  sandbox %s
+  data directory            %s
+  demo client               %s (API secrets in %s)
+
+Sign in to the simulated exchanges with any username and password; the MFA code is %s.
+Press Ctrl-C to stop.
+`, srv.Addr(), sim.Coinbase.URL, sim.Uphold.URL, sim.Binance.URL, sim.Sandbox.URL,
+		*dir, creds.ClientID, filepath.Join(*dir, "demo-client.json"), exchangesim.DefaultMFACode)
+	_ = appAddr
+	return srv.Serve(ctx, 5*time.Second)
+}
+
+// simProviderSettings points every integration at the simulated exchanges.
+func simProviderSettings(sim *exchangesim.Cluster, base config.Providers) config.Providers {
+	conv := func(dst config.Provider, p provider.Config) config.Provider {
+		dst.AuthURL, dst.TokenURL, dst.RevokeURL, dst.APIBaseURL = p.AuthURL, p.TokenURL, p.RevokeURL, p.APIBaseURL
+		dst.ClientID, dst.ClientSecret = p.ClientID, p.ClientSecret
+		return dst
+	}
+	s := provider.SimConfigs(sim)
+	base.Coinbase = conv(base.Coinbase, s.Coinbase)
+	base.Uphold = conv(base.Uphold, s.Uphold)
+	base.Binance = conv(base.Binance, s.Binance)
+	base.Sandbox = conv(base.Sandbox, s.Sandbox)
+	return base
+}
+
+// ensureDemoClient creates the demo client and its two keys on the first run, and
+// reads them back on later runs.
+func ensureDemoClient(ctx context.Context, a *app, path string) (*demoCredentials, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		var c demoCredentials
+		if err := json.Unmarshal(b, &c); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if _, err := a.clients.Authenticate(ctx, c.ClientID, linkvault.NewSecret(c.WriteSecret)); err == nil {
+			return &c, nil
+		}
+		// The database was reset or the keys revoked: make new ones below.
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	if _, err := a.clients.CreateClient(ctx, demoClientID, "linkvault demo app"); err != nil && !linkvault.IsConflict(err) {
+		return nil, err
+	}
+	read, err := a.clients.CreateKey(ctx, demoClientID, linkvault.PermissionRead)
+	if err != nil {
+		return nil, err
+	}
+	write, err := a.clients.CreateKey(ctx, demoClientID, linkvault.PermissionWrite)
+	if err != nil {
+		return nil, err
+	}
+	c := &demoCredentials{ClientID: demoClientID, ReadSecret: read.Secret.Reveal(), WriteSecret: write.Secret.Reveal()}
+	b, _ := json.MarshalIndent(c, "", "  ")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, err
+	}
+	return c, nil
+}

@@ -1,0 +1,71 @@
+// Command linkvault is the managed-token service: one binary with the server, the
+// interactive demo, database migrations, client and key administration, and the
+// simulated exchanges. This is the only package that wires concrete types together.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `linkvault — managed tokens for exchange connections
+
+Usage:
+  linkvault serve        [--config FILE]     run the server (REST API, Link UI, refresh engine)
+  linkvault demo         [--dir DIR]         server + SQLite + simulated exchanges + example app
+  linkvault migrate      [--config FILE]     create or upgrade the database schema
+  linkvault clients      create|list ...     manage client applications
+  linkvault keys         create|list|revoke|rotate ...   manage API keys and the master key
+  linkvault exchangesim  [flags]             run the simulated exchanges standalone
+
+Configuration: an optional JSON file (--config) and LINKVAULT_* environment variables;
+every secret has a *_FILE twin. "linkvault serve -help" lists the variables.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "linkvault:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// env looks environment variables up; tests pass their own.
+type env func(string) (string, bool)
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("a command is required")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return runServe(ctx, rest, stdout, stderr, lookup)
+	case "demo":
+		return runDemo(ctx, rest, stdout, stderr, lookup)
+	case "migrate":
+		return runMigrate(ctx, rest, stdout, stderr, lookup)
+	case "clients":
+		return runClients(ctx, rest, stdout, stderr, lookup)
+	case "keys":
+		return runKeys(ctx, rest, stdout, stderr, lookup)
+	case "exchangesim":
+		return runExchangeSim(ctx, rest, stdout)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}

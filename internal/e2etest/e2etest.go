@@ -1,0 +1,325 @@
+// Package e2etest starts the real linkvault binary for end-to-end tests: it builds
+// cmd/linkvault once per test process, runs the simulated exchanges in the test process
+// (so tests can inject faults through their Go API), creates clients and API keys with
+// the binary's own CLI, and runs one or more `linkvault serve` processes configured
+// only through LINKVAULT_* environment variables, exactly as an operator would.
+package e2etest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/linkvault/linkvault/internal/exchangesim"
+	"github.com/linkvault/linkvault/internal/provider"
+)
+
+var (
+	buildOnce sync.Once
+	buildPath string
+	buildErr  error
+)
+
+// Binary builds cmd/linkvault (once per test process) and returns its path.
+func Binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "linkvault-e2e-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		buildPath = filepath.Join(dir, "linkvault")
+		root, err := moduleRoot()
+		if err != nil {
+			buildErr = err
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", buildPath, "./cmd/linkvault")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build ./cmd/linkvault: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildPath
+}
+
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", fmt.Errorf("not inside the linkvault module")
+	}
+	return filepath.Dir(mod), nil
+}
+
+// Options configures Start.
+type Options struct {
+	// PostgresDSN, when set, makes the servers use PostgreSQL at this DSN (give each
+	// test its own schema via search_path); otherwise a fresh SQLite file is used.
+	PostgresDSN string
+	// Replicas is the number of serve processes (default 1; SQLite allows only 1).
+	Replicas int
+	// Sim configures the simulated exchanges.
+	Sim exchangesim.ClusterConfig
+	// Env adds LINKVAULT_* variables for every process (e.g. refresh settings).
+	Env map[string]string
+}
+
+// Env is a running end-to-end environment.
+type Env struct {
+	t       testing.TB
+	bin     string
+	Dir     string
+	Sim     *exchangesim.Cluster
+	env     []string
+	Servers []*Server
+
+	// Two clients, each with a read and a write key (secrets in plaintext: tests only).
+	ClientA, ClientB Client
+}
+
+// Client is a client created through the CLI.
+type Client struct {
+	ID          string
+	ReadSecret  string
+	WriteSecret string
+}
+
+// URL is the base URL of the first server.
+func (e *Env) URL() string { return e.Servers[0].URL }
+
+// Start builds and starts everything, and stops it when the test ends.
+func Start(t testing.TB, opts Options) *Env {
+	t.Helper()
+	if opts.Replicas <= 0 {
+		opts.Replicas = 1
+	}
+	if opts.PostgresDSN == "" && opts.Replicas > 1 {
+		t.Fatal("e2etest: several replicas need PostgreSQL")
+	}
+	e := &Env{t: t, bin: Binary(t), Dir: t.TempDir()}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	sim, err := exchangesim.Start(ctx, opts.Sim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	e.Sim = sim
+
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	keyFile := filepath.Join(e.Dir, "master.key")
+	if err := os.WriteFile(keyFile, []byte("v1:"+base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{
+		"LINKVAULT_MASTER_KEY_FILE": keyFile,
+		"LINKVAULT_LOG_LEVEL":       "debug",
+		"LINKVAULT_LOG_FORMAT":      "json",
+	}
+	if opts.PostgresDSN != "" {
+		vars["LINKVAULT_DATABASE_DRIVER"] = "postgres"
+		vars["LINKVAULT_DATABASE_URL"] = opts.PostgresDSN
+	} else {
+		vars["LINKVAULT_DATABASE_DRIVER"] = "sqlite"
+		vars["LINKVAULT_SQLITE_PATH"] = filepath.Join(e.Dir, "linkvault.db")
+	}
+	sc := provider.SimConfigs(sim)
+	for prefix, p := range map[string]provider.Config{"COINBASE": sc.Coinbase, "UPHOLD": sc.Uphold, "BINANCE": sc.Binance, "SANDBOX": sc.Sandbox} {
+		set := func(name, v string) {
+			if v != "" {
+				vars["LINKVAULT_"+prefix+"_"+name] = v
+			}
+		}
+		set("AUTH_URL", p.AuthURL)
+		set("TOKEN_URL", p.TokenURL)
+		set("REVOKE_URL", p.RevokeURL)
+		set("API_BASE_URL", p.APIBaseURL)
+		set("CLIENT_ID", p.ClientID)
+		set("CLIENT_SECRET", p.ClientSecret.Reveal())
+	}
+	for k, v := range opts.Env {
+		vars[k] = v
+	}
+	e.env = os.Environ()
+	for k, v := range vars {
+		e.env = append(e.env, k+"="+v)
+	}
+
+	e.CLI("migrate")
+	e.ClientA = e.createClient("client-a")
+	e.ClientB = e.createClient("client-b")
+	for range opts.Replicas {
+		e.StartServer()
+	}
+	return e
+}
+
+var secretLine = regexp.MustCompile(`(?m)^\s*secret:\s+(\S+)$`)
+
+func (e *Env) createClient(id string) Client {
+	e.CLI("clients", "create", "--id", id, "--name", id)
+	c := Client{ID: id}
+	for _, perm := range []string{"read", "write"} {
+		out := e.CLI("keys", "create", "--client", id, "--permission", perm)
+		m := secretLine.FindStringSubmatch(out)
+		if m == nil {
+			e.t.Fatalf("keys create printed no secret:\n%s", out)
+		}
+		if perm == "read" {
+			c.ReadSecret = m[1]
+		} else {
+			c.WriteSecret = m[1]
+		}
+	}
+	return c
+}
+
+// CLI runs the binary with the environment's configuration and returns its stdout.
+func (e *Env) CLI(args ...string) string {
+	e.t.Helper()
+	cmd := exec.Command(e.bin, args...)
+	cmd.Env = e.env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		e.t.Fatalf("linkvault %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
+	}
+	return stdout.String()
+}
+
+// Server is one running `linkvault serve` process.
+type Server struct {
+	URL     string
+	LogPath string
+	cmd     *exec.Cmd
+	done    chan struct{}
+}
+
+var listening = regexp.MustCompile(`linkvault listening on (\S+)`)
+
+// StartServer starts another serve process on a free loopback port and waits until it
+// is ready.
+func (e *Env) StartServer() *Server {
+	e.t.Helper()
+	n := len(e.Servers)
+	logPath := filepath.Join(e.Dir, fmt.Sprintf("server-%d.log", n))
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	cmd := exec.Command(e.bin, "serve")
+	cmd.Env = append(append([]string(nil), e.env...), "LINKVAULT_LISTEN_ADDR=127.0.0.1:0")
+	cmd.Stderr = logFile
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	s := &Server{LogPath: logPath, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		logFile.Close()
+		close(s.done)
+	}()
+	e.t.Cleanup(func() { s.Stop() })
+
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		s.URL = "http://" + a
+	case <-s.done:
+		log, _ := os.ReadFile(logPath)
+		e.t.Fatalf("linkvault serve exited early:\n%s", log)
+	case <-time.After(60 * time.Second):
+		e.t.Fatal("linkvault serve did not start within 60s")
+	}
+	if err := waitReady(s.URL, s.done); err != nil {
+		log, _ := os.ReadFile(logPath)
+		e.t.Fatalf("%v\n%s", err, log)
+	}
+	e.Servers = append(e.Servers, s)
+	return s
+}
+
+func waitReady(base string, done <-chan struct{}) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-done:
+			return fmt.Errorf("server exited before it was ready")
+		default:
+		}
+		res, err := http.Get(base + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("server at %s not ready within 30s", base)
+}
+
+// Stop ends the process gracefully (SIGTERM) and waits for it.
+func (s *Server) Stop() {
+	if s.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
+// Kill ends the process with SIGKILL, as a crash would, and waits for it.
+func (s *Server) Kill() {
+	_ = s.cmd.Process.Kill()
+	<-s.done
+}
+
+// Log returns what the server logged so far.
+func (s *Server) Log() []byte {
+	b, _ := os.ReadFile(s.LogPath)
+	return b
+}
