@@ -16,7 +16,9 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -70,6 +72,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		busy = 5 * time.Second
 	}
 
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+
 	var err error
 	// The writer is opened (and pinged) first so that it creates the file and switches
 	// it to WAL before any reader connects.
@@ -113,6 +119,23 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		}
 	}
 	return db, nil
+}
+
+// createPrivate creates the database file with mode 0600 when it does not exist yet,
+// so that SQLite (which gives its -wal and -shm files the database file's mode) never
+// leaves the store readable by other users. In-memory and URI paths are left alone.
+func createPrivate(path string) error {
+	if path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // connectionDSN builds the modernc.org/sqlite DSN. The pragmas run on every new

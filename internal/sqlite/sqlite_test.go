@@ -241,3 +241,24 @@ func TestTwoProcessesWriteWithoutBusyErrors(t *testing.T) {
 		t.Fatalf("CountConnections = %d, %v; want %d", n, err, 2*writersPerDB*perWriter)
 	}
 }
+
+func TestDatabaseFilesArePrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "private.db")
+	db, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.CreateClient(context.Background(), &linkvault.Client{ID: "c", Name: "c"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		fi, err := os.Stat(path + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := fi.Mode().Perm(); mode&0o077 != 0 {
+			t.Errorf("%s has mode %v, want no group/other access", filepath.Base(path+suffix), mode)
+		}
+	}
+}

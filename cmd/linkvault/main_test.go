@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/vault"
+)
+
+// cliEnv is a sqlite configuration in a temp dir, given to run() as its environment.
+type cliEnv struct {
+	t    *testing.T
+	vars map[string]string
+}
+
+func newCLIEnv(t *testing.T) *cliEnv {
+	dir := t.TempDir()
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	keyFile := filepath.Join(dir, "master.key")
+	if err := os.WriteFile(keyFile, []byte("v1:"+base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &cliEnv{t: t, vars: map[string]string{
+		"LINKVAULT_SQLITE_PATH":     filepath.Join(dir, "lv.db"),
+		"LINKVAULT_MASTER_KEY_FILE": keyFile,
+	}}
+}
+
+func (e *cliEnv) lookup(k string) (string, bool) { v, ok := e.vars[k]; return v, ok }
+
+func (e *cliEnv) run(args ...string) (string, error) {
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), args, &out, &errOut, e.lookup)
+	return out.String(), err
+}
+
+func (e *cliEnv) mustRun(args ...string) string {
+	e.t.Helper()
+	out, err := e.run(args...)
+	if err != nil {
+		e.t.Fatalf("linkvault %s: %v", strings.Join(args, " "), err)
+	}
+	return out
+}
+
+var secretRE = regexp.MustCompile(`secret:\s+(\S+)`)
+var keyIDRE = regexp.MustCompile(`key id:\s+(\S+)`)
+
+func TestClientsAndKeysCommands(t *testing.T) {
+	e := newCLIEnv(t)
+	e.mustRun("migrate")
+	e.mustRun("clients", "create", "--id", "shop", "--name", "Shop")
+	out := e.mustRun("keys", "create", "--client", "shop", "--permission", "write")
+	secret, keyID := secretRE.FindStringSubmatch(out), keyIDRE.FindStringSubmatch(out)
+	if secret == nil || keyID == nil {
+		t.Fatalf("keys create output:\n%s", out)
+	}
+	cfg, err := loadConfig("", e.lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := newApp(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := a.clients.Authenticate(context.Background(), "shop", linkvault.NewSecret(secret[1])); err != nil {
+		t.Fatalf("new key does not authenticate: %v", err)
+	}
+	if list := e.mustRun("keys", "list", "--client", "shop"); !strings.Contains(list, keyID[1]) || strings.Contains(list, secret[1]) {
+		t.Fatalf("keys list must show the key id and never the secret:\n%s", list)
+	}
+	e.mustRun("keys", "revoke", "--client", "shop", "--key", keyID[1])
+	fresh, err := newApp(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	if _, err := fresh.clients.Authenticate(context.Background(), "shop", linkvault.NewSecret(secret[1])); err == nil {
+		t.Fatal("revoked key still authenticates")
+	}
+}
+
+func TestCommandsRejectBadInput(t *testing.T) {
+	e := newCLIEnv(t)
+	e.mustRun("clients", "create", "--id", "shop")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no command", nil, "a command is required"},
+		{"unknown command", []string{"frobnicate"}, "unknown command"},
+		{"bad permission", []string{"keys", "create", "--client", "shop", "--permission", "admin"}, "permission must be"},
+		{"unknown client", []string{"keys", "create", "--client", "ghost", "--permission", "read"}, "not found"},
+		{"duplicate client", []string{"clients", "create", "--id", "shop"}, "conflict"},
+		{"bad client id", []string{"clients", "create", "--id", "no spaces"}, "client id must be"},
+		{"revoke unknown key", []string{"keys", "revoke", "--client", "shop", "--key", "0000"}, "not found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.run(tt.args...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestKeysRotateRewrapsOnline connects a credential, rotates the master key with the
+// CLI while the first app still runs, and checks both the running app and a restarted
+// one (reading the new key file) still open every credential.
+func TestKeysRotateRewrapsOnline(t *testing.T) {
+	e := newCLIEnv(t)
+	e.mustRun("clients", "create", "--id", "shop")
+	cfg, err := loadConfig("", e.lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	running, err := newApp(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer running.Close()
+	c, err := running.vault.Connect(ctx, vault.ConnectParams{
+		ConnectionIdentity: linkvault.ConnectionIdentity{ClientID: "shop", UserID: "u1", BrokerType: linkvault.BrokerCoinbase, Scope: linkvault.PermissionRead},
+		Credential:         linkvault.Credential{AccessToken: linkvault.NewSecret("at-before-rotation")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := e.mustRun("keys", "rotate")
+	if !strings.Contains(out, "master key v2") || !strings.Contains(out, "1 data keys re-wrapped") {
+		t.Fatalf("rotate output: %s", out)
+	}
+	master, err := envelope.ReadMasterKeyFile(cfg.MasterKeyFile)
+	if err != nil || master.Current() != 2 {
+		t.Fatalf("key file after rotation: current=%v err=%v", master, err)
+	}
+	for name, a := range map[string]*app{"running": running} {
+		r, err := a.vault.Resolve(ctx, "shop", c.TokenID)
+		if err != nil || r.Credential.AccessToken.Reveal() != "at-before-rotation" {
+			t.Fatalf("%s app after rotation: %v", name, err)
+		}
+	}
+	restarted, err := newApp(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer restarted.Close()
+	r, err := restarted.vault.Resolve(ctx, "shop", c.TokenID)
+	if err != nil || r.Credential.AccessToken.Reveal() != "at-before-rotation" {
+		t.Fatalf("restarted app after rotation: %v", err)
+	}
+	byMaster, err := restarted.keyring.DataKeysByMaster(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if byMaster[1] != 0 || byMaster[2] != 1 {
+		t.Fatalf("data keys by master version = %v, want all on v2", byMaster)
+	}
+}
