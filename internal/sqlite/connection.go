@@ -205,9 +205,22 @@ func (db *DB) UpdateConnection(ctx context.Context, c *linkvault.Connection, eve
 
 // DeleteConnection physically deletes the client's connection and writes its outbox
 // events; linkvault.ErrTokenNotFound if absent. secure_delete overwrites the row in the
-// database file; older copies of its page may stay in the WAL file until the next
-// checkpoint resets it (see Checkpoint).
+// database file, and a checkpoint right after the commit truncates the WAL file, which
+// still held older copies of the row's page. The checkpoint is best effort: when
+// readers keep it from completing, the copies stay in the WAL (sealed ciphertext only)
+// until a later checkpoint, and a warning is logged.
 func (db *DB) DeleteConnection(ctx context.Context, clientID, tokenID string, events ...linkvault.Event) error {
+	err := db.deleteConnection(ctx, clientID, tokenID, events)
+	if err != nil {
+		return err
+	}
+	if err := db.Checkpoint(ctx); err != nil {
+		db.logger.WarnContext(ctx, "WAL checkpoint after delete did not complete", "error", err)
+	}
+	return nil
+}
+
+func (db *DB) deleteConnection(ctx context.Context, clientID, tokenID string, events []linkvault.Event) error {
 	return db.withTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM connections WHERE token_id = ? AND client_id = ?`, tokenID, clientID)
 		if err != nil {
