@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -408,5 +409,38 @@ func TestPolicyNextCheck(t *testing.T) {
 				t.Fatalf("NextCheck = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestCiphertextCopiedOntoAnotherRowDoesNotOpen simulates an attacker with write access
+// to the database moving a sealed credential onto another connection (of the same
+// client or of another client): the AAD binding makes it fail to open.
+func TestCiphertextCopiedOntoAnotherRowDoesNotOpen(t *testing.T) {
+	e := newEnv(t, 0)
+	ctx := context.Background()
+	connect := func(client, user string) *linkvault.Connection {
+		c, err := e.vault.Connect(ctx, vault.ConnectParams{ConnectionIdentity: ident(client, user, linkvault.BrokerCoinbase, linkvault.PermissionRead), Credential: cred("at-"+client+"-"+user, time.Time{})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	victim := connect("app1", "victim")
+	for _, target := range []*linkvault.Connection{connect("app1", "attacker"), connect("app2", "attacker")} {
+		stored, err := e.db.GetConnection(ctx, target.ClientID, target.TokenID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored.SealedCredential, stored.KeyVersion = victim.SealedCredential, victim.KeyVersion
+		if err := e.db.UpdateConnection(ctx, stored); err != nil {
+			t.Fatal(err)
+		}
+		r, err := e.vault.Resolve(ctx, target.ClientID, target.TokenID)
+		if err == nil {
+			t.Fatalf("copied ciphertext opened on %s's row (access token leaked: %v)", target.ClientID, r.Credential.AccessToken.Reveal() == "at-app1-victim")
+		}
+		if linkvault.ErrorStatus(err) != linkvault.StatusServerFailure || strings.Contains(err.Error(), "victim") {
+			t.Fatalf("err = %v", err)
+		}
 	}
 }
