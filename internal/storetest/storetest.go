@@ -54,6 +54,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"AccountsRoundTrip", testAccountsRoundTrip},
 		{"LargeSealedCredential", testLargeSealedCredential},
 	}
+	tests = append(tests, lifecycleTests()...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
