@@ -17,6 +17,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 	// Managed tokens.
 	mux.Handle("DELETE /api/v1/account", s.api(linkvault.PermissionRead, s.handleRemoveAccount))
+	mux.Handle("POST /api/v1/managed/token/get", s.api(linkvault.PermissionRead, s.handleTokenStatus))
 
 	// Anything else under /api is a clear envelope error, not the mux's text answer.
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

@@ -204,3 +204,28 @@ func TestUnknownAPIPathIsAnEnvelope(t *testing.T) {
 		t.Fatalf("got %d %s", r.code, r.body)
 	}
 }
+
+func TestTokenStatus(t *testing.T) {
+	ts := newTestServer(t, 0)
+	tok := ts.connect(t, "app1", "alice")
+	r := ts.do(t, "POST", "/api/v1/managed/token/get", ts.auth("app1"), `{"authToken":"`+tok+`","type":"coinbase"}`)
+	if r.code != 200 || r.env.Status != "ok" {
+		t.Fatalf("got %d %s", r.code, r.body)
+	}
+	content := r.env.Content.(map[string]any)
+	if content["tokenId"] != tok || content["status"] != "active" || content["scope"] != "read" || content["expiresInSeconds"] != nil {
+		t.Fatalf("content = %v", content)
+	}
+	if strings.Contains(string(r.body), "at-alice") {
+		t.Fatal("token status leaked the credential")
+	}
+	never := ts.do(t, "POST", "/api/v1/managed/token/get", ts.auth("app1"), `{"authToken":"`+linkvault.NewTokenID()+`","type":"coinbase"}`)
+	for name, other := range map[string]response{
+		"other client": ts.do(t, "POST", "/api/v1/managed/token/get", ts.auth("app2"), `{"authToken":"`+tok+`","type":"coinbase"}`),
+		"wrong type":   ts.do(t, "POST", "/api/v1/managed/token/get", ts.auth("app1"), `{"authToken":"`+tok+`","type":"uphold"}`),
+	} {
+		if other.code != 404 || !bytes.Equal(other.body, never.body) {
+			t.Errorf("%s: %d %s, want the never-issued answer %s", name, other.code, other.body, never.body)
+		}
+	}
+}

@@ -1,0 +1,57 @@
+package http
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/linkvault/linkvault"
+)
+
+// tokenStatus is the content of POST /api/v1/managed/token/get.
+type tokenStatus struct {
+	TokenID          string              `json:"tokenId"`
+	BrokerType       string              `json:"brokerType"`
+	Scope            string              `json:"scope"`
+	Status           string              `json:"status"` // active | reauthRequired
+	Accounts         []linkvault.Account `json:"accounts"`
+	ExpiresInSeconds *int64              `json:"expiresInSeconds"` // null: no known expiry
+	Refreshable      bool                `json:"refreshable"`
+	CreatedAt        time.Time           `json:"createdAt"`
+	UpdatedAt        time.Time           `json:"updatedAt"`
+}
+
+// handleTokenStatus is POST /api/v1/managed/token/get {authToken, type}: a linkvault
+// extension (not part of the Mesh contract) that tells the app whether a stored tokenId
+// is usable or needs the user to re-authenticate, without calling the exchange. It
+// resolves and opens the credential, so an unreadable credential is reported too.
+func (s *Server) handleTokenStatus(w http.ResponseWriter, r *http.Request) error {
+	req, bt, err := s.parseTokenRequest(r)
+	if err != nil {
+		return err
+	}
+	p := principal(r.Context())
+	res, err := s.deps.Vault.Resolve(r.Context(), p.ClientID, req.AuthToken)
+	if err != nil {
+		return err
+	}
+	c := res.Connection
+	if c.BrokerType != bt {
+		return linkvault.ErrTokenNotFound()
+	}
+	st := tokenStatus{
+		TokenID: c.TokenID, BrokerType: string(c.BrokerType), Scope: string(c.Scope), Status: "active",
+		Accounts: c.Accounts, Refreshable: res.Credential.CanRefresh(), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+	}
+	if st.Accounts == nil {
+		st.Accounts = []linkvault.Account{}
+	}
+	if c.Status == linkvault.StatusReauthRequired {
+		st.Status = "reauthRequired"
+	}
+	if exp := res.Credential.Expiry; !exp.IsZero() {
+		secs := int64(exp.Sub(s.now()) / time.Second)
+		st.ExpiresInSeconds = &secs
+	}
+	writeOK(w, st)
+	return nil
+}
