@@ -70,6 +70,10 @@ func (a *app) server(reg *prometheus.Registry) (*lvhttp.Server, error) {
 		IdleTimeout:       a.cfg.HTTP.IdleTimeout,
 		TLSCertFile:       a.cfg.TLS.CertFile,
 		TLSKeyFile:        a.cfg.TLS.KeyFile,
+
+		AuthFailuresPerIP:     a.cfg.RateLimit.AuthFailuresPerIP,
+		AuthFailuresPerClient: a.cfg.RateLimit.AuthFailuresPerClient,
+		LinkTokensPerClient:   a.cfg.RateLimit.LinkTokensPerClient,
 	}, lvhttp.Deps{
 		Vault:     a.vault,
 		Auth:      a.clients,

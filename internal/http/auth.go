@@ -26,15 +26,23 @@ func withPrincipal(ctx context.Context, p *clients.Principal) context.Context {
 // envelope.
 func (s *Server) api(need linkvault.Permission, h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ip := clientIP(r)
+		if err := s.limits.checkIP(ip); err != nil {
+			writeErrorEnvelope(w, err)
+			return
+		}
 		clientID := r.Header.Get("X-Client-Id")
 		secret := linkvault.NewSecret(r.Header.Get("X-Client-Secret"))
 		if clientID == "" || secret.IsZero() {
-			writeErrorEnvelope(w, &linkvault.Error{Status: linkvault.StatusUnauthorized, Type: linkvault.ErrTypeUnauthorized,
-				Message: "X-Client-Id and X-Client-Secret headers are required."})
+			writeErrorEnvelope(w, s.limits.authFailed(ip, clientID, &linkvault.Error{Status: linkvault.StatusUnauthorized,
+				Type: linkvault.ErrTypeUnauthorized, Message: "X-Client-Id and X-Client-Secret headers are required."}))
 			return
 		}
 		p, err := s.deps.Auth.Authenticate(r.Context(), clientID, secret)
 		if err != nil {
+			if linkvault.ErrorStatus(err) == linkvault.StatusUnauthorized {
+				err = s.limits.authFailed(ip, clientID, err)
+			}
 			s.writeError(w, r, err)
 			return
 		}

@@ -92,7 +92,9 @@ func writeErrorEnvelope(w http.ResponseWriter, err error) {
 			env.DisplayMessage = &e.Display
 		}
 		if e.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+			secs := int((e.RetryAfter + time.Second - 1) / time.Second)
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			env.Content = map[string]int{"retryAfterSeconds": secs}
 		}
 	}
 	writeEnvelope(w, StatusCode(err), env)

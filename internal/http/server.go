@@ -29,6 +29,10 @@ type Config struct {
 	IdleTimeout       time.Duration
 	TLSCertFile       string
 	TLSKeyFile        string
+	// Rate limits per minute; 0 disables a limit.
+	AuthFailuresPerIP     int
+	AuthFailuresPerClient int
+	LinkTokensPerClient   int
 }
 
 func (c *Config) setDefaults() {
@@ -81,6 +85,7 @@ type Server struct {
 	handler http.Handler
 	srv     *http.Server
 	ln      net.Listener
+	limits  limits
 }
 
 // NewServer builds the server and its routes.
@@ -93,6 +98,7 @@ func NewServer(cfg Config, deps Deps) *Server {
 		deps.Now = time.Now
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, now: deps.Now}
+	s.limits = newLimits(cfg, deps.Now)
 	mux := http.NewServeMux()
 	s.routes(mux)
 	s.handler = s.recoverPanics(s.logRequests(mux))

@@ -29,6 +29,10 @@ type testServer struct {
 }
 
 func newTestServer(t *testing.T, bodyLimit int64) *testServer {
+	return newTestServerWith(t, lvhttp.Config{BodyLimit: bodyLimit})
+}
+
+func newTestServerWith(t *testing.T, cfg lvhttp.Config) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	db := sqlite.OpenTestDB(t)
@@ -51,7 +55,7 @@ func newTestServer(t *testing.T, bodyLimit int64) *testServer {
 		}
 		ts.secrets[id] = k.Secret.Reveal()
 	}
-	srv := lvhttp.NewServer(lvhttp.Config{BodyLimit: bodyLimit}, lvhttp.Deps{Vault: v, Auth: cs})
+	srv := lvhttp.NewServer(cfg, lvhttp.Deps{Vault: v, Auth: cs})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	ts.url = hs.URL
