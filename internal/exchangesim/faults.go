@@ -1,6 +1,8 @@
 package exchangesim
 
 import (
+	"bytes"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -63,6 +65,13 @@ func (e *Exchange) faulty(class endpointClass, h http.HandlerFunc) http.HandlerF
 		}
 		f := e.faults.load()
 		if f.Latency > 0 {
+			// Read the body first: only then does net/http watch the connection and
+			// cancel the request context when the client gives up.
+			body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody))
+			if err != nil {
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
 			t := time.NewTimer(f.Latency)
 			select {
 			case <-t.C:

@@ -12,7 +12,7 @@ import (
 // (for reuse detection). An access token pushed out of the window stops working; a used
 // refresh token pushed out is simply unknown (invalid_grant without reuse detection).
 const (
-	liveAccessTokensPerGrant = 4
+	liveAccessTokensPerGrant  = 4
 	usedRefreshTokensPerGrant = 16
 )
 
@@ -72,7 +72,7 @@ type grantStore struct {
 	codes     map[tokenKey]*authCode
 	byUser    map[*user]map[*grant]struct{}
 	seq       uint64
-	watermark uint64 // access tokens with seq <= watermark are expired
+	watermark uint64 // expiring access tokens with seq <= watermark are expired
 	live      int    // grants not revoked
 }
 
@@ -177,7 +177,7 @@ func (s *grantStore) authenticate(token string, now time.Time, killOnPasswordCha
 		return nil, tokenRevoked
 	case killOnPasswordChange && g.epoch != g.user.credentialEpoch.Load():
 		return nil, tokenRevoked
-	case rec.seq <= s.watermark, !rec.expiresAt.IsZero() && !now.Before(rec.expiresAt):
+	case !rec.expiresAt.IsZero() && (rec.seq <= s.watermark || !now.Before(rec.expiresAt)):
 		return nil, tokenExpired
 	}
 	return g, tokenOK

@@ -309,8 +309,9 @@ func (e *Exchange) RevokeUserGrants(username string) (int, error) {
 	return n, nil
 }
 
-// ExpireAccessTokens makes every access token and session issued so far expired now
-// (refresh tokens stay usable).
+// ExpireAccessTokens makes every expiring access token and session issued so far
+// expired now. Refresh tokens stay usable; tokens without expiry (Uphold-like) are not
+// affected.
 func (e *Exchange) ExpireAccessTokens() {
 	e.grants.expireAll()
 	e.log.Info("all access tokens expired")

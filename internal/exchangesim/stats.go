@@ -24,8 +24,8 @@ type Stats struct {
 
 type counters struct {
 	tokensIssued, codesExchanged, refreshesOK, refreshesRejected, refreshReuse atomic.Int64
-	grantsRevoked, revocations, logins, loginFailures, mfaFailures         atomic.Int64
-	tokenCalls, apiCalls, transfers, faults503, faults429                  atomic.Int64
+	grantsRevoked, revocations, logins, loginFailures, mfaFailures             atomic.Int64
+	tokenCalls, apiCalls, transfers, faults503, faults429                      atomic.Int64
 }
 
 // Stats returns a snapshot of the counters.

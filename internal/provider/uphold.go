@@ -93,7 +93,9 @@ func (p *Uphold) Validate(ctx context.Context, c linkvault.Credential) error {
 }
 
 // Revoke revokes the token with RFC 7009.
-func (p *Uphold) Revoke(ctx context.Context, c linkvault.Credential) error { return p.oauth.revoke(ctx, c) }
+func (p *Uphold) Revoke(ctx context.Context, c linkvault.Credential) error {
+	return p.oauth.revoke(ctx, c)
+}
 
 func (p *Uphold) get(ctx context.Context, op, path string, c linkvault.Credential) (*apiResponse, error) {
 	return p.http.call(ctx, op, http.MethodGet, p.apiBase+path, nil, bearer(c.AccessToken), upholdErrorCode)

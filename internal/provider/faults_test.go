@@ -1,0 +1,212 @@
+package provider
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/exchangesim"
+)
+
+// adapterCase connects one adapter to its simulated exchange.
+type adapterCase struct {
+	name  string
+	setup func(t *testing.T, timeout time.Duration) (*simFixture, linkvault.Provider, linkvault.Credential)
+}
+
+func withTimeout(cfg Config, timeout time.Duration) Config {
+	cfg.Timeout = timeout
+	return cfg
+}
+
+var adapterCases = []adapterCase{
+	{"coinbase", func(t *testing.T, timeout time.Duration) (*simFixture, linkvault.Provider, linkvault.Credential) {
+		f := newSimFixture(t, exchangesim.NewCoinbase, exchangesim.Config{})
+		p, err := NewCoinbase(withTimeout(f.oauthConfig("/oauth2/auth"), timeout), f.deps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f, p, connect(t, p, "user1", "pw")
+	}},
+	{"sandbox", func(t *testing.T, timeout time.Duration) (*simFixture, linkvault.Provider, linkvault.Credential) {
+		f := newSimFixture(t, exchangesim.NewSandbox, exchangesim.Config{})
+		p, err := NewSandbox(withTimeout(f.oauthConfig("/oauth2/auth"), timeout), f.deps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f, p, connect(t, p, "user1", "pw")
+	}},
+	{"uphold", func(t *testing.T, timeout time.Duration) (*simFixture, linkvault.Provider, linkvault.Credential) {
+		f := newSimFixture(t, exchangesim.NewUphold, exchangesim.Config{})
+		p, err := NewUphold(withTimeout(f.oauthConfig("/authorize/"+exchangesim.DemoClientID), timeout), f.deps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f, p, connect(t, p, "user1", "pw")
+	}},
+	{"binance", func(t *testing.T, timeout time.Duration) (*simFixture, linkvault.Provider, linkvault.Credential) {
+		f := newSimFixture(t, exchangesim.NewBinance, exchangesim.Config{})
+		p, err := NewBinance(Config{APIBaseURL: f.srv.URL, Timeout: timeout}, f.deps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f, p, binanceLogin(t, p, "user1", "pw")
+	}},
+}
+
+// providerOps are the calls every adapter makes upstream with a credential.
+var providerOps = []struct {
+	name string
+	call func(context.Context, linkvault.Provider, linkvault.Credential) error
+}{
+	{"validate", func(ctx context.Context, p linkvault.Provider, c linkvault.Credential) error {
+		return p.Validate(ctx, c)
+	}},
+	{"refresh", func(ctx context.Context, p linkvault.Provider, c linkvault.Credential) error {
+		_, err := p.Refresh(ctx, c)
+		return err
+	}},
+	{"accounts", func(ctx context.Context, p linkvault.Provider, c linkvault.Credential) error {
+		_, err := p.Accounts(ctx, c)
+		return err
+	}},
+	{"holdings", func(ctx context.Context, p linkvault.Provider, c linkvault.Credential) error {
+		_, err := p.Holdings(ctx, c)
+		return err
+	}},
+}
+
+func TestTransientFaultsAreTransient(t *testing.T) {
+	const canary = "CANARY-upstream-body-7f3a"
+	faults := []struct {
+		name       string
+		faults     exchangesim.Faults
+		timeout    time.Duration
+		status     int
+		code       string
+		retryAfter time.Duration
+	}{
+		{name: "503", faults: exchangesim.Faults{ErrorRate: 1, ErrorDetail: canary}, status: 503},
+		{name: "429 with Retry-After", faults: exchangesim.Faults{RateLimitRate: 1, RetryAfter: 7 * time.Second, ErrorDetail: canary},
+			status: 429, retryAfter: 7 * time.Second},
+		{name: "slow beyond timeout", faults: exchangesim.Faults{Latency: time.Minute}, timeout: 50 * time.Millisecond, code: "timeout"},
+	}
+	for _, ac := range adapterCases {
+		for _, ft := range faults {
+			t.Run(ac.name+"/"+ft.name, func(t *testing.T) {
+				timeout := ft.timeout
+				if timeout == 0 {
+					timeout = 10 * time.Second
+				}
+				f, p, c := ac.setup(t, timeout)
+				f.ex.SetFaults(ft.faults)
+				for _, op := range providerOps {
+					err := op.call(context.Background(), p, c)
+					pe := wantProviderError(t, err, linkvault.ProviderTransient, ft.code)
+					if ft.status != 0 && pe.StatusCode != ft.status {
+						t.Errorf("%s: status = %d, want %d", op.name, pe.StatusCode, ft.status)
+					}
+					if pe.RetryAfter != ft.retryAfter {
+						t.Errorf("%s: RetryAfter = %v, want %v", op.name, pe.RetryAfter, ft.retryAfter)
+					}
+					assertNoLeak(t, err, canary)
+				}
+				// The failure consumed nothing: the credential works once the fault clears.
+				f.ex.SetFaults(exchangesim.Faults{})
+				if _, err := p.Refresh(context.Background(), c); err != nil {
+					t.Fatalf("Refresh after the fault cleared: %v", err)
+				}
+				if s := f.ex.Stats(); s.RefreshReuseDetected != 0 {
+					t.Fatalf("reuse detected after transient failures: %+v", s)
+				}
+			})
+		}
+	}
+}
+
+func TestPermanentFailuresAreReauth(t *testing.T) {
+	const canary = "CANARY-upstream-body-19c2"
+	kills := []struct {
+		name string
+		kill func(t *testing.T, f *simFixture, p linkvault.Provider, c linkvault.Credential)
+		only map[string]bool // adapters the kill applies to; nil: all
+	}{
+		{name: "grant revoked at the exchange", kill: func(t *testing.T, f *simFixture, _ linkvault.Provider, _ linkvault.Credential) {
+			if _, err := f.ex.RevokeUserGrants("user1"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "revoked by the adapter", kill: func(t *testing.T, _ *simFixture, p linkvault.Provider, c linkvault.Credential) {
+			if err := p.Revoke(context.Background(), c); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "password changed", only: map[string]bool{"uphold": true, "binance": true},
+			kill: func(t *testing.T, f *simFixture, _ linkvault.Provider, _ linkvault.Credential) {
+				if err := f.ex.ChangePassword("user1", "new-password"); err != nil {
+					t.Fatal(err)
+				}
+			}},
+	}
+	for _, ac := range adapterCases {
+		for _, k := range kills {
+			if k.only != nil && !k.only[ac.name] {
+				continue
+			}
+			t.Run(ac.name+"/"+k.name, func(t *testing.T) {
+				f, p, c := ac.setup(t, 0)
+				k.kill(t, f, p, c)
+				f.ex.SetFaults(exchangesim.Faults{ErrorDetail: canary})
+				for _, op := range providerOps {
+					err := op.call(context.Background(), p, c)
+					wantProviderError(t, err, linkvault.ProviderReauth, "")
+					assertNoLeak(t, err, canary)
+				}
+			})
+		}
+	}
+}
+
+func TestConnectionRefusedIsTransient(t *testing.T) {
+	srv := httptest.NewServer(exchangesim.NewCoinbase(exchangesim.Config{}))
+	cfg := SimOAuthConfig(srv.URL, "/oauth2/auth")
+	srv.Close()
+	p, err := NewCoinbase(cfg, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := linkvault.Credential{AccessToken: linkvault.NewSecret("a"), RefreshToken: linkvault.NewSecret("r")}
+	wantProviderError(t, p.Validate(context.Background(), c), linkvault.ProviderTransient, "connection_refused")
+	_, err = p.Refresh(context.Background(), c)
+	wantProviderError(t, err, linkvault.ProviderTransient, "connection_refused")
+}
+
+func TestInFlightLimitHonoursContext(t *testing.T) {
+	f := newSimFixture(t, exchangesim.NewCoinbase, exchangesim.Config{})
+	cfg := f.oauthConfig("/oauth2/auth")
+	cfg.MaxInFlight = 1
+	p, err := NewCoinbase(cfg, f.deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, err := p.http.acquire(context.Background(), "test") // the only slot
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	c := linkvault.Credential{AccessToken: linkvault.NewSecret("a"), RefreshToken: linkvault.NewSecret("r")}
+	wantProviderError(t, p.Validate(ctx, c), linkvault.ProviderTransient, "canceled")
+	_, err = p.Refresh(ctx, c)
+	wantProviderError(t, err, linkvault.ProviderTransient, "canceled")
+	if s := f.ex.Stats(); s.APICalls != 0 || s.TokenCalls != 0 {
+		t.Fatalf("calls went out without a slot: %+v", s)
+	}
+	release()
+	tr, _ := f.ex.MintGrant("slot-user")
+	if err := p.Validate(context.Background(), linkvault.Credential{AccessToken: linkvault.NewSecret(tr.AccessToken)}); err != nil {
+		t.Fatalf("Validate after the slot freed: %v", err)
+	}
+}
