@@ -1,0 +1,246 @@
+package storetest
+
+import (
+	"bytes"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/audit"
+)
+
+// AuditStore is what testAuditAndTransfers needs besides Store. Every store must
+// implement it; the test fails (rather than skips) when one does not.
+type AuditStore interface {
+	audit.Store
+	audit.TransferStore
+}
+
+func auditStore(t *testing.T, s Store) AuditStore {
+	t.Helper()
+	as, ok := s.(AuditStore)
+	if !ok {
+		t.Fatalf("%T does not implement audit.Store and audit.TransferStore", s)
+	}
+	return as
+}
+
+// testAuditAndTransfers runs the audit log and transfer idempotency checks.
+func testAuditAndTransfers(t *testing.T, s Store) {
+	as := auditStore(t, s)
+	t.Run("AuditLog", func(t *testing.T) { testAuditLog(t, as) })
+	t.Run("TransferClaims", func(t *testing.T) { testTransferClaims(t, as) })
+	t.Run("TransferConcurrentClaims", func(t *testing.T) { testTransferConcurrentClaims(t, as) })
+}
+
+func testAuditLog(t *testing.T, s AuditStore) {
+	ctx := t.Context()
+	tokA := linkvault.NewTokenID()
+	probe := linkvault.NewTokenID()
+	entries := []audit.Entry{
+		{ClientID: "client-a", KeyID: "key1", TokenID: tokA, TokenRef: audit.Fingerprint(tokA), BrokerType: linkvault.BrokerCoinbase,
+			Action: audit.ActionHoldings, Outcome: audit.OutcomeOK, HTTPStatus: 200, CreatedAt: t0, Duration: 1500 * time.Microsecond},
+		{ClientID: "client-a", KeyID: "key1", TokenRef: audit.Fingerprint(probe), BrokerType: linkvault.BrokerCoinbase,
+			Action: audit.ActionBalance, Outcome: linkvault.ErrTypeTokenNotFound, HTTPStatus: 404, CreatedAt: t0.Add(time.Second)},
+		{ClientID: "client-b", KeyID: "key2", TokenRef: audit.Fingerprint(tokA), Action: audit.ActionHoldings,
+			Outcome: linkvault.ErrTypeTokenNotFound, HTTPStatus: 404, CreatedAt: t0.Add(2 * time.Second)},
+		{ClientID: "client-a", KeyID: "key3", TokenID: tokA, TokenRef: audit.Fingerprint(tokA), BrokerType: linkvault.BrokerCoinbase,
+			Action: audit.ActionTransferExecute, Outcome: linkvault.ErrTypeScopeMismatch, HTTPStatus: 403, CreatedAt: t0.Add(3 * time.Second)},
+	}
+	if err := s.AppendAudit(ctx, entries[:2]); err != nil {
+		t.Fatalf("AppendAudit: %v", err)
+	}
+	if err := s.AppendAudit(ctx, entries[2:]); err != nil {
+		t.Fatalf("AppendAudit: %v", err)
+	}
+	if err := s.AppendAudit(ctx, nil); err != nil {
+		t.Fatalf("AppendAudit(nil): %v", err)
+	}
+	for i := 1; i < len(entries); i++ {
+		if entries[i].ID <= entries[i-1].ID {
+			t.Fatalf("IDs not increasing: %d after %d", entries[i].ID, entries[i-1].ID)
+		}
+	}
+
+	list := func(q audit.Query) []audit.Entry {
+		t.Helper()
+		got, err := s.ListAudit(ctx, q)
+		if err != nil {
+			t.Fatalf("ListAudit(%+v): %v", q, err)
+		}
+		return got
+	}
+	ids := func(es []audit.Entry) []int64 {
+		out := make([]int64, len(es))
+		for i, e := range es {
+			out[i] = e.ID
+		}
+		return out
+	}
+	want := func(name string, got []audit.Entry, wantEntries ...audit.Entry) {
+		t.Helper()
+		if len(got) != len(wantEntries) {
+			t.Fatalf("%s: got ids %v, want %v", name, ids(got), ids(wantEntries))
+		}
+		for i := range got {
+			if got[i].ID != wantEntries[i].ID {
+				t.Fatalf("%s: got ids %v, want %v", name, ids(got), ids(wantEntries))
+			}
+		}
+	}
+
+	all := list(audit.Query{ClientID: "client-a"})
+	want("client-a, newest first", all, entries[3], entries[1], entries[0])
+	got, w := all[2], entries[0]
+	if got.ClientID != w.ClientID || got.KeyID != w.KeyID || got.TokenID != w.TokenID || got.TokenRef != w.TokenRef ||
+		got.BrokerType != w.BrokerType || got.Action != w.Action || got.Outcome != w.Outcome ||
+		got.HTTPStatus != w.HTTPStatus || got.Duration != w.Duration || !sameInstant(got.CreatedAt, w.CreatedAt) {
+		t.Errorf("round trip: got %+v, want %+v", got, w)
+	}
+	want("client-b sees only its own", list(audit.Query{ClientID: "client-b"}), entries[2])
+	want("by tokenId", list(audit.Query{ClientID: "client-a", TokenID: tokA}), entries[3], entries[0])
+	want("a probed tokenId is found by its value", list(audit.Query{ClientID: "client-a", TokenID: probe}), entries[1])
+	want("since", list(audit.Query{ClientID: "client-a", Since: t0.Add(time.Second)}), entries[3], entries[1])
+	want("limit", list(audit.Query{ClientID: "client-a", Limit: 2}), entries[3], entries[1])
+	want("unknown client", list(audit.Query{ClientID: "nobody"}))
+
+	for _, q := range []audit.Query{{}, {ClientID: "bad id!"}, {ClientID: "client-a", Limit: -1}, {ClientID: "client-a", Limit: audit.MaxLimit + 1}} {
+		if _, err := s.ListAudit(ctx, q); linkvault.ErrorStatus(err) != linkvault.StatusBadRequest {
+			t.Errorf("ListAudit(%+v) = %v, want badRequest", q, err)
+		}
+	}
+}
+
+func newTransfer(clientID, txID, body string) *audit.Transfer {
+	return &audit.Transfer{
+		ClientID: clientID, ClientTransactionID: txID, TokenID: linkvault.NewTokenID(),
+		RequestHash: audit.HashRequest([]byte(body)),
+	}
+}
+
+func testTransferClaims(t *testing.T, s AuditStore) {
+	ctx := t.Context()
+	claim := func(step string, tr *audit.Transfer, staleBefore time.Time, wantClaimed bool) *audit.Transfer {
+		t.Helper()
+		stored, claimed, err := s.ClaimTransfer(ctx, tr, staleBefore)
+		if err != nil {
+			t.Fatalf("%s: ClaimTransfer: %v", step, err)
+		}
+		if claimed != wantClaimed {
+			t.Fatalf("%s: claimed = %v, want %v (stored %+v)", step, claimed, wantClaimed, stored)
+		}
+		return stored
+	}
+	longAgo := time.Now().Add(-time.Hour) // records updated now are not stale
+
+	if _, err := s.GetTransfer(ctx, "client-a", "tx-1"); linkvault.ErrorStatus(err) != linkvault.StatusNotFound {
+		t.Fatalf("GetTransfer before any claim = %v, want notFound", err)
+	}
+	tr := newTransfer("client-a", "tx-1", "body-1")
+	first := claim("first claim", tr, longAgo, true)
+	if first.Status != audit.TransferExecuting || first.Attempt != 1 || !bytes.Equal(first.RequestHash, tr.RequestHash) || first.TokenID != tr.TokenID {
+		t.Fatalf("first claim stored %+v", first)
+	}
+
+	again := claim("same request while executing", newTransfer("client-a", "tx-1", "body-1"), longAgo, false)
+	if again.Status != audit.TransferExecuting || again.Attempt != 1 {
+		t.Fatalf("second claim stored %+v", again)
+	}
+	other := claim("different request", newTransfer("client-a", "tx-1", "body-2"), time.Now().Add(time.Hour), false)
+	if !bytes.Equal(other.RequestHash, tr.RequestHash) {
+		t.Fatal("a claim with a different request changed the stored hash")
+	}
+	claim("same id, other client", newTransfer("client-b", "tx-1", "body-2"), longAgo, true)
+
+	// A stale executing record (its owner presumed dead) is taken over; the old owner
+	// is then fenced out.
+	taken := claim("stale takeover", newTransfer("client-a", "tx-1", "body-1"), time.Now().Add(time.Hour), true)
+	if taken.Attempt != 2 || taken.Status != audit.TransferExecuting {
+		t.Fatalf("takeover stored %+v", taken)
+	}
+	stale := *first
+	stale.Status, stale.Result = audit.TransferCompleted, json.RawMessage(`{"from":"old owner"}`)
+	if err := s.FinishTransfer(ctx, &stale); !linkvault.IsConflict(err) {
+		t.Fatalf("FinishTransfer by the fenced-out owner = %v, want conflict", err)
+	}
+
+	// Interrupted: claimable again at once.
+	taken.Status = audit.TransferInterrupted
+	if err := s.FinishTransfer(ctx, taken); err != nil {
+		t.Fatalf("FinishTransfer(interrupted): %v", err)
+	}
+	third := claim("after interruption", newTransfer("client-a", "tx-1", "body-1"), longAgo, true)
+	if third.Attempt != 3 {
+		t.Fatalf("attempt after interruption = %d, want 3", third.Attempt)
+	}
+
+	// Completed: final; every later claim returns the stored result unclaimed.
+	result := json.RawMessage(`{"status":"succeeded","executeTransferResult":{"transferId":"t-1","amount":0.5}}`)
+	third.Status, third.ProviderTransferID, third.Result = audit.TransferCompleted, "t-1", result
+	if err := s.FinishTransfer(ctx, third); err != nil {
+		t.Fatalf("FinishTransfer(completed): %v", err)
+	}
+	if err := s.FinishTransfer(ctx, third); !linkvault.IsConflict(err) {
+		t.Fatalf("second FinishTransfer = %v, want conflict", err)
+	}
+	replay := claim("after completion", newTransfer("client-a", "tx-1", "body-1"), time.Now().Add(time.Hour), false)
+	if replay.Status != audit.TransferCompleted || replay.ProviderTransferID != "t-1" || !jsonEqual(replay.Result, result) {
+		t.Fatalf("replay stored %+v (result %s)", replay, replay.Result)
+	}
+	got, err := s.GetTransfer(ctx, "client-a", "tx-1")
+	if err != nil || got.Status != audit.TransferCompleted || !jsonEqual(got.Result, result) || got.Attempt != 3 {
+		t.Fatalf("GetTransfer = %+v, %v", got, err)
+	}
+
+	// Rejected is final too.
+	rj := newTransfer("client-a", "tx-2", "body-3")
+	rjStored := claim("claim tx-2", rj, longAgo, true)
+	rjStored.Status, rjStored.Result = audit.TransferRejected, json.RawMessage(`{"errorType":"insufficientFunds"}`)
+	if err := s.FinishTransfer(ctx, rjStored); err != nil {
+		t.Fatalf("FinishTransfer(rejected): %v", err)
+	}
+	if st := claim("after rejection", newTransfer("client-a", "tx-2", "body-3"), time.Now().Add(time.Hour), false); st.Status != audit.TransferRejected {
+		t.Fatalf("after rejection stored %+v", st)
+	}
+}
+
+func jsonEqual(a, b json.RawMessage) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	xa, _ := json.Marshal(x)
+	ya, _ := json.Marshal(y)
+	return bytes.Equal(xa, ya)
+}
+
+// testTransferConcurrentClaims checks that of many simultaneous claims of one new
+// record, exactly one wins.
+func testTransferConcurrentClaims(t *testing.T, s AuditStore) {
+	const n = 16
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		owners int
+	)
+	for range n {
+		wg.Go(func() {
+			_, claimed, err := s.ClaimTransfer(t.Context(), newTransfer("client-c", "tx-race", "same body"), time.Now().Add(-time.Hour))
+			if err != nil {
+				t.Errorf("ClaimTransfer: %v", err)
+				return
+			}
+			if claimed {
+				mu.Lock()
+				owners++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if owners != 1 {
+		t.Fatalf("%d concurrent claims succeeded, want exactly 1", owners)
+	}
+}
