@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"TimeRoundTrip", testTimeRoundTrip},
 		{"AccountsRoundTrip", testAccountsRoundTrip},
 		{"LargeSealedCredential", testLargeSealedCredential},
+		{"LinkSessions", testLinkSessions},
 		{"AuditAndTransfers", testAuditAndTransfers},
 	}
 	tests = append(tests, lifecycleTests()...)

@@ -1,0 +1,115 @@
+// Package link is the Link session service: the short-lived, single-use sessions an app
+// opens for one of its users (POST /api/v1/linktoken), and every step the Link UI takes
+// inside one: the OAuth authorization-code round trip with state and PKCE kept
+// server-side, the credentials login with its MFA step, re-authentication of a
+// connection that needs it (keeping its tokenId), and the validation of the tokenIds a
+// return user's app passes back in. It knows nothing of HTTP: internal/http maps it onto
+// the Link page and its JSON endpoints.
+//
+// Sessions live in the database, so replicas stay stateless. Nothing that could be
+// replayed is stored in the clear: the session id, the page secret and the OAuth state
+// are stored as SHA-256 digests, and the pending step (PKCE verifier, MFA challenge) is
+// sealed with the client's data key.
+package link
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+
+	"github.com/linkvault/linkvault"
+)
+
+// Session is one Link session as stored.
+type Session struct {
+	// Key is the hex SHA-256 of the public session id (the id in the Link URL); the id
+	// itself is never stored.
+	Key        string
+	ClientID   string
+	UserID     string
+	Permission linkvault.Permission // the API key's permission: the scope of every connection made here
+	Options    Options
+
+	CreatedAt time.Time
+	// ExpiresAt is when the session stops working: CreatedAt+SessionTTL until the page
+	// is first opened, then ConsumedAt+PageTTL.
+	ExpiresAt  time.Time
+	ConsumedAt time.Time // zero until the Link page was opened (single use)
+
+	// PageKey is the hex SHA-256 of the page secret handed to the opened page; the page
+	// authenticates its JSON calls with the secret. Empty until consumed.
+	PageKey string
+	// StateKey is the hex SHA-256 of the OAuth state of the pending authorization, so
+	// the callback finds its session; empty when none is pending.
+	StateKey string
+	// Pending is the sealed pending step (see step); nil when none.
+	Pending           []byte
+	PendingKeyVersion int
+	// Outcome is the JSON of the latest finished step, read by a page waiting for a
+	// popup; nil when none.
+	Outcome []byte
+
+	// Version increases on every write; UpdateLinkSession is a compare-and-swap on it.
+	Version int64
+}
+
+// Options are the app's choices for the session (the linktoken request).
+type Options struct {
+	RestrictMultipleAccounts bool                 `json:"restrictMultipleAccounts,omitempty"`
+	IntegrationID            string               `json:"integrationId,omitempty"`
+	BrokerType               linkvault.BrokerType `json:"brokerType,omitempty"`
+}
+
+// Store keeps Link sessions. Implemented by internal/sqlite and internal/postgres and
+// verified by internal/storetest.
+type Store interface {
+	// CreateLinkSession inserts s with Version 1 (set on s); conflict if the key exists.
+	CreateLinkSession(ctx context.Context, s *Session) error
+	// GetLinkSession returns the session with the given key, or notFound.
+	GetLinkSession(ctx context.Context, key string) (*Session, error)
+	// GetLinkSessionByPage returns the session whose PageKey is pageKey, or notFound.
+	GetLinkSessionByPage(ctx context.Context, pageKey string) (*Session, error)
+	// GetLinkSessionByState returns the session whose StateKey is stateKey, or notFound.
+	GetLinkSessionByState(ctx context.Context, stateKey string) (*Session, error)
+	// ConsumeLinkSession atomically marks the session opened: only if it was never
+	// consumed and expires after at, it sets ConsumedAt=at, PageKey=pageKey and
+	// ExpiresAt=expiresAt and returns the updated session. Otherwise notFound, the same
+	// answer whether the session never existed, expired or was already used.
+	ConsumeLinkSession(ctx context.Context, key, pageKey string, at, expiresAt time.Time) (*Session, error)
+	// UpdateLinkSession writes StateKey, Pending, PendingKeyVersion and Outcome if the
+	// stored version equals s.Version (conflict otherwise), then bumps s.Version.
+	UpdateLinkSession(ctx context.Context, s *Session) error
+	// DeleteExpiredLinkSessions deletes up to limit sessions that expired before
+	// before and returns how many it deleted.
+	DeleteExpiredLinkSessions(ctx context.Context, before time.Time, limit int) (int, error)
+}
+
+// digest is the stored form of a bearer value (session id, page secret, OAuth state).
+func digest(v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(sum[:])
+}
+
+// Secret sizes in random bytes (all above 128 bits).
+const (
+	sessionIDBytes  = 24
+	pageSecretBytes = 32
+	stateBytes      = 24
+	verifierBytes   = 48 // 64 base64url characters, inside RFC 7636's 43..128
+)
+
+// plausibleBearer rejects values that can never be one of our random ids without
+// touching the database.
+func plausibleBearer(v string) bool {
+	if len(v) < 16 || len(v) > 128 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		b := v[i]
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_') {
+			return false
+		}
+	}
+	return true
+}
