@@ -22,6 +22,7 @@ Usage:
   linkvault migrate      [--config FILE]     create or upgrade the database schema
   linkvault clients      create|list ...     manage client applications
   linkvault keys         create|list|revoke|rotate ...   manage API keys and the master key
+  linkvault backup       --out FILE          consistent copy of the SQLite database (online)
   linkvault exchangesim  [flags]             run the simulated exchanges standalone
 
 Configuration: an optional JSON file (--config) and LINKVAULT_* environment variables;
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup en
 		return runClients(ctx, rest, stdout, stderr, lookup)
 	case "keys":
 		return runKeys(ctx, rest, stdout, stderr, lookup)
+	case "backup":
+		return runBackup(ctx, rest, stdout, stderr, lookup)
 	case "exchangesim":
 		return runExchangeSim(ctx, rest, stdout)
 	case "help", "-h", "-help", "--help":

@@ -105,6 +105,7 @@ func TestCommandsRejectBadInput(t *testing.T) {
 		{"unknown client", []string{"keys", "create", "--client", "ghost", "--permission", "read"}, "not found"},
 		{"duplicate client", []string{"clients", "create", "--id", "shop"}, "conflict"},
 		{"bad client id", []string{"clients", "create", "--id", "no spaces"}, "client id must be"},
+		{"backup without --out", []string{"backup"}, "--out FILE is required"},
 		{"revoke unknown key", []string{"keys", "revoke", "--client", "shop", "--key", "0000"}, "not found"},
 	}
 	for _, tt := range tests {

@@ -262,3 +262,33 @@ func TestDatabaseFilesArePrivate(t *testing.T) {
 		}
 	}
 }
+
+func TestBackupIsAConsistentPrivateCopy(t *testing.T) {
+	ctx := context.Background()
+	db := sqlite.OpenTestDB(t)
+	if err := db.CreateClient(ctx, &linkvault.Client{ID: "c1", Name: "c1"}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "backup.db")
+	if err := db.Backup(ctx, out); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Backup(ctx, out); err == nil {
+		t.Fatal("backup overwrote an existing file")
+	}
+	fi, err := os.Stat(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		t.Fatalf("backup mode %v is readable by others", fi.Mode().Perm())
+	}
+	restored, err := sqlite.Open(ctx, out, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer restored.Close()
+	if _, err := restored.GetClient(ctx, "c1"); err != nil {
+		t.Fatalf("backup lacks the client: %v", err)
+	}
+}
