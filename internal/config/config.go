@@ -297,7 +297,9 @@ type ResolveCache struct {
 	Size int `json:"size" env:"SIZE" help:"maximum cached resolved credentials; 0 disables the cache"`
 
 	// TTL is how long a cached credential is used before it is read again.
-	// Env LINKVAULT_RESOLVE_CACHE_TTL, file "resolveCache.ttl". Default 30s.
+	// Changes made by this process (removal, re-auth, refresh) invalidate its cache at
+	// once; with several replicas, another replica's change is seen here within TTL.
+	// Env LINKVAULT_RESOLVE_CACHE_TTL, file "resolveCache.ttl". Default 5s.
 	TTL time.Duration `json:"ttl" env:"TTL" help:"how long a resolved credential stays cached"`
 }
 
@@ -369,7 +371,7 @@ func Default() Config {
 			ValidationInterval: 6 * time.Hour,
 			Workers:            8,
 		},
-		ResolveCache: ResolveCache{Size: 10000, TTL: 30 * time.Second},
+		ResolveCache: ResolveCache{Size: 10000, TTL: 5 * time.Second},
 		RateLimit:    RateLimit{AuthFailuresPerIP: 20, AuthFailuresPerClient: 100, LinkTokensPerClient: 600},
 		Webhook:      Webhook{DeliveryTimeout: 10 * time.Second},
 		Metrics:      Metrics{Enabled: true},
