@@ -1,0 +1,115 @@
+package refresh
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Outcomes of refreshes and validations, the values of the "outcome" label.
+const (
+	OutcomeOK        = "ok"         // renewed (refresh) or still valid (validation)
+	OutcomeReauth    = "reauth"     // the provider refused it: marked re-auth-required
+	OutcomeTransient = "transient"  // 5xx, 429, timeout...: credential kept, retried with backoff
+	OutcomeLeaseLost = "lease_lost" // the write-back found the lease taken over: nothing written
+	OutcomeError     = "error"      // a local failure (unreadable credential, database error)
+)
+
+// metrics are the engine's Prometheus collectors. Labels are bounded: broker type
+// (four values), outcome, path; never a tokenId or a client.
+type metrics struct {
+	refreshes      *prometheus.CounterVec // broker, outcome
+	validations    *prometheus.CounterVec // broker, outcome
+	sessions       *prometheus.CounterVec // outcome: warned, expired
+	onDemand       *prometheus.CounterVec // outcome
+	leaseConflicts *prometheus.CounterVec // path: on_demand, write_back
+	joins          prometheus.Counter
+	claimed        prometheus.Histogram
+	providerTime   *prometheus.HistogramVec // broker, op
+	polls          *prometheus.CounterVec   // result: ok, error
+	dueGauge       prometheus.GaugeFunc
+}
+
+// newMetrics creates the collectors and registers them on reg (nil: not registered).
+// due reads the current due-set size for the gauge at scrape time.
+func newMetrics(reg prometheus.Registerer, due func() float64) (*metrics, error) {
+	m := &metrics{
+		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "linkvault", Subsystem: "refresh", Name: "refreshes_total",
+			Help: "Credential refreshes by the lifecycle engine and on demand, by broker and outcome (ok, reauth, transient, lease_lost, error).",
+		}, []string{"broker", "outcome"}),
+		validations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "linkvault", Subsystem: "refresh", Name: "validations_total",
+			Help: "Periodic validations of non-expiring credentials, by broker and outcome.",
+		}, []string{"broker", "outcome"}),
+		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "linkvault", Subsystem: "refresh", Name: "session_checks_total",
+			Help: "Checks of expiring, non-refreshable sessions: warned (expiry warning sent), expired (marked re-auth-required), rescheduled.",
+		}, []string{"outcome"}),
+		onDemand: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "linkvault", Subsystem: "refresh", Name: "on_demand_total",
+			Help: "On-demand renewals requested by API calls, by outcome (ok, stored: another worker had renewed it, reauth, unavailable, error).",
+		}, []string{"outcome"}),
+		leaseConflicts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "linkvault", Subsystem: "refresh", Name: "lease_conflicts_total",
+			Help: "Leases found held by another worker: on_demand (an API call waited for it), write_back (a write-back was fenced out).",
+		}, []string{"path"}),
+		joins: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "linkvault", Subsystem: "refresh", Name: "single_flight_joins_total",
+			Help: "On-demand renewals that joined one already in flight in this process instead of starting their own.",
+		}),
+		claimed: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "linkvault", Subsystem: "refresh", Name: "claimed_per_poll",
+			Help:    "Due connections claimed by one poll.",
+			Buckets: []float64{0, 1, 2, 5, 10, 20, 50, 100, 200, 500},
+		}),
+		providerTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "linkvault", Subsystem: "refresh", Name: "provider_call_seconds",
+			Help:    "Duration of provider refresh and validation calls.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 3, 10),
+		}, []string{"broker", "op"}),
+		polls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "linkvault", Subsystem: "refresh", Name: "polls_total",
+			Help: "Polls of the due set, by result.",
+		}, []string{"result"}),
+		dueGauge: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "linkvault", Subsystem: "refresh", Name: "due_connections",
+			Help: "Connections whose scheduled check has come (leased or not), read at scrape time.",
+		}, due),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.refreshes, m.validations, m.sessions, m.onDemand, m.leaseConflicts,
+		m.joins, m.claimed, m.providerTime, m.polls, m.dueGauge} {
+		if err := reg.Register(c); err != nil {
+			return nil, errors.Join(errors.New("refresh: register metrics"), err)
+		}
+	}
+	return m, nil
+}
+
+// dueCounter reads the due-set size for the gauge, at most once per second, keeping
+// the last value when the database does not answer in time.
+type dueCounter struct {
+	count func(ctx context.Context, now time.Time) (int64, error)
+	now   func() time.Time
+	last  atomic.Int64
+	at    atomic.Int64 // unix nanos of the last read
+}
+
+func (d *dueCounter) value() float64 {
+	now := d.now()
+	if now.UnixNano()-d.at.Load() >= int64(time.Second) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if n, err := d.count(ctx, now); err == nil {
+			d.last.Store(n)
+			d.at.Store(now.UnixNano())
+		}
+	}
+	return float64(d.last.Load())
+}
