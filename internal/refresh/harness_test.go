@@ -185,6 +185,10 @@ func (h *harness) connect(b linkvault.BrokerType, user string, mutate func(*link
 	if err != nil {
 		h.t.Fatalf("Connect: %v", err)
 	}
+	if h.clock != nil {
+		// Later events get later timestamps, so their order is checkable.
+		h.clock.Advance(time.Second)
+	}
 	return c
 }
 

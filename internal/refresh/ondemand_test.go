@@ -32,9 +32,9 @@ func expiredConnection(t *testing.T, h *harness, user string) *vault.Resolved {
 }
 
 // checkWorks proves cred is accepted by the exchange (it is the live access token).
-func checkWorks(t *testing.T, h *harness, cred linkvault.Credential) {
+func checkWorks(t *testing.T, h *harness, b linkvault.BrokerType, cred linkvault.Credential) {
 	t.Helper()
-	p, _ := h.reg.Provider(linkvault.BrokerCoinbase)
+	p, _ := h.reg.Provider(b)
 	if err := p.Validate(t.Context(), cred); err != nil {
 		t.Fatalf("renewed credential refused by the exchange: %v", err)
 	}
@@ -85,7 +85,7 @@ func TestEnsureFreshConcurrentCallsRefreshOnce(t *testing.T) {
 	if c.LeaseOwner != "" || c.Status != linkvault.StatusActive || c.FailureCount != 0 || !c.NextCheckAt.After(h.now()) {
 		t.Errorf("after renewal: lease %q status %s failures %d next %v", c.LeaseOwner, c.Status, c.FailureCount, c.NextCheckAt)
 	}
-	checkWorks(t, h, stored.Credential)
+	checkWorks(t, h, linkvault.BrokerCoinbase, stored.Credential)
 	joined := counterValue(t, reg, "linkvault_refresh_single_flight_joins_total", nil)
 	fromStore := counterValue(t, reg, "linkvault_refresh_on_demand_total", map[string]string{"outcome": "stored"})
 	if joined+fromStore != calls-1 || counterValue(t, reg, "linkvault_refresh_on_demand_total", map[string]string{"outcome": "ok"}) != 1 {
@@ -262,7 +262,7 @@ func TestHandleRejected(t *testing.T) {
 		if got.Credential.AccessToken.Equal(r.Credential.AccessToken) || h.sim.Coinbase.Stats().RefreshesOK != 1 {
 			t.Fatal("credential not refreshed")
 		}
-		checkWorks(t, h, got.Credential)
+		checkWorks(t, h, linkvault.BrokerCoinbase, got.Credential)
 	})
 	t.Run("not refreshable (Uphold-like): re-auth required, same tokenId, event", func(t *testing.T) {
 		h := newHarness(t, sqlite.OpenTestDB(t), harnessOptions{manualClock: true})
@@ -289,6 +289,7 @@ func TestHandleRejected(t *testing.T) {
 			t.Fatalf("err = %v, want reauthenticationRequired", err)
 		}
 		// The user goes through Link again with the same tokenId.
+		h.clock.Advance(time.Second)
 		back, err := h.vault.Connect(context.Background(), vault.ConnectParams{
 			ConnectionIdentity: c.ConnectionIdentity, Credential: h.credential(linkvault.BrokerCoinbase, "heidi"), TokenID: c.TokenID,
 		})
@@ -303,6 +304,6 @@ func TestHandleRejected(t *testing.T) {
 		if err != nil {
 			t.Fatalf("EnsureFresh after recovery: %v", err)
 		}
-		checkWorks(t, h, got.Credential)
+		checkWorks(t, h, linkvault.BrokerCoinbase, got.Credential)
 	})
 }
