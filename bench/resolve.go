@@ -1,0 +1,349 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+)
+
+// ResolvePath is the resolve benchmark endpoint: auth, lookup, decrypt, JSON, no
+// exchange call.
+const ResolvePath = "/api/v1/managed/token/get"
+
+// Resolve configurations.
+const (
+	ConfigHello    = "hello"    // bare Go hello-world server (baseline)
+	ConfigCached   = "cached"   // hot set served from the resolve cache
+	ConfigSQLite   = "sqlite"   // SQLite, cache disabled: one read per request
+	ConfigPostgres = "postgres" // PostgreSQL, cache disabled: one read per request
+)
+
+// ResolveParams configures the resolve scenario.
+type ResolveParams struct {
+	Rows     int           // connections seeded per database
+	Hot      int           // tokenIds in the cached hot set
+	Conns    int           // concurrent keep-alive connections of the generator
+	Duration time.Duration // measured time per run
+	Warmup   time.Duration // unmeasured load before each measured run
+	Rounds   int           // every configuration is measured this many times, interleaved
+	Max      int64         // request cap per run (a safety bound)
+	Configs  []string
+}
+
+// ResolveRun is one measured run.
+type ResolveRun struct {
+	Config    string        `json:"config"`
+	Round     int           `json:"round"`
+	Result    Result        `json:"result"`
+	CPU       CPUUse        `json:"cpu"`
+	QuietWait float64       `json:"otherCoresBefore"` // other processes' cores just before the run
+	ServerRSS int64         `json:"serverRssBytes"`   // after the run
+	ColdStart time.Duration `json:"coldStartNs"`
+}
+
+// ResolveSummary aggregates the rounds of one configuration (medians).
+type ResolveSummary struct {
+	Config         string        `json:"config"`
+	RPS            float64       `json:"rps"`
+	RPSMin, RPSMax float64       `json:"-"`
+	P50, P99       time.Duration `json:"-"`
+	Ratio          float64       `json:"ratioToHello"`
+	Errors         int64         `json:"errors"`
+}
+
+// ResolveResults is what the scenario returns.
+type ResolveResults struct {
+	Params  ResolveParams    `json:"params"`
+	Runs    []ResolveRun     `json:"runs"`
+	Summary []ResolveSummary `json:"summary"`
+}
+
+func resolveFlags(fs *flag.FlagSet) func(context.Context, *harness) (any, error) {
+	p := ResolveParams{}
+	fs.IntVar(&p.Rows, "rows", 100000, "connections seeded in each database")
+	fs.IntVar(&p.Hot, "hot", 10000, "size of the cached hot set (tokenIds)")
+	fs.IntVar(&p.Conns, "conns", 32, "concurrent keep-alive connections")
+	fs.DurationVar(&p.Duration, "duration", 10*time.Second, "measured time per run")
+	fs.DurationVar(&p.Warmup, "warmup", 3*time.Second, "unmeasured load before each run")
+	fs.IntVar(&p.Rounds, "rounds", 3, "measure every configuration this many times (interleaved)")
+	fs.Int64Var(&p.Max, "max-requests", 5_000_000, "request cap per run (safety bound)")
+	configs := fs.String("configs", "hello,cached,sqlite,postgres", "configurations to measure")
+	return func(ctx context.Context, h *harness) (any, error) {
+		p.Configs = strings.Split(*configs, ",")
+		return RunResolve(ctx, h, p)
+	}
+}
+
+// RunResolve seeds the databases and measures every configuration p.Rounds times,
+// interleaved (hello, cached, sqlite, postgres, hello, ...), so drift of the machine
+// shows as spread rather than as a bias against one configuration.
+func RunResolve(ctx context.Context, h *harness, p ResolveParams) (*ResolveResults, error) {
+	if p.Hot > p.Rows {
+		p.Hot = p.Rows
+	}
+	res := &ResolveResults{Params: p}
+	need := func(c string) bool { return slices.Contains(p.Configs, c) }
+
+	type target struct {
+		db       *DB
+		requests [][]byte
+		hot      [][]byte
+	}
+	seed := func(driver string) (*target, error) {
+		db, err := h.newDB(ctx, driver, "resolve-"+driver)
+		if err != nil {
+			return nil, err
+		}
+		h.logf("seeding %d connections into %s", p.Rows, driver)
+		s, err := Seed(ctx, db, SeedSpec{Rows: p.Rows, Batch: 10000})
+		if err != nil {
+			_ = db.Drop()
+			return nil, err
+		}
+		h.logf("  %s: %d rows in %s (%.0f rows/s)", driver, p.Rows, s.Elapsed.Round(time.Millisecond), float64(p.Rows)/s.Elapsed.Seconds())
+		t := &target{db: db}
+		// Per-request configurations read random rows of the whole table; the hot set
+		// is the first Hot rows.
+		ids := slices.Clone(s.TokenIDs)
+		rng := rand.New(rand.NewPCG(1, 2))
+		rng.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
+		t.requests = resolveRequests(s, ids)
+		t.hot = resolveRequests(s, s.TokenIDs[:p.Hot])
+		return t, nil
+	}
+	var sq, pg *target
+	var err error
+	if need(ConfigCached) || need(ConfigSQLite) {
+		if sq, err = seed(DriverSQLite); err != nil {
+			return nil, err
+		}
+	}
+	if need(ConfigPostgres) {
+		if h.c.pgDSN == "" {
+			h.logf("PostgreSQL skipped: -pg-dsn is empty")
+		} else if pg, err = seed(DriverPostgres); err != nil {
+			return nil, err
+		} else {
+			defer pg.db.Drop()
+		}
+	}
+
+	check := func(body []byte) error {
+		if !bytes.Contains(body, []byte(`"status":"ok"`)) {
+			return fmt.Errorf("unexpected body %.200q", body)
+		}
+		return nil
+	}
+	helloCheck := func(body []byte) error {
+		if !bytes.Equal(body, helloBody) {
+			return fmt.Errorf("unexpected body %.200q", body)
+		}
+		return nil
+	}
+	for round := 1; round <= p.Rounds; round++ {
+		for _, cfg := range p.Configs {
+			var (
+				proc *Proc
+				err  error
+				tg   Target
+			)
+			name := fmt.Sprintf("%s-%d", cfg, round)
+			switch cfg {
+			case ConfigHello:
+				proc, err = h.startHello(ctx, name)
+				if err == nil {
+					tg = Target{Requests: [][]byte{Get(proc.Addr, "/")}, Check: helloCheck}
+				}
+			case ConfigCached:
+				proc, err = h.startLinkvault(ctx, name, sq.db, map[string]string{
+					"LINKVAULT_RESOLVE_CACHE_SIZE": fmt.Sprint(2 * p.Hot), "LINKVAULT_RESOLVE_CACHE_TTL": "1h"})
+				if err == nil {
+					tg = Target{Requests: withHost(sq.hot, proc.Addr), Check: check}
+				}
+			case ConfigSQLite:
+				proc, err = h.startLinkvault(ctx, name, sq.db, map[string]string{"LINKVAULT_RESOLVE_CACHE_SIZE": "0"})
+				if err == nil {
+					tg = Target{Requests: withHost(sq.requests, proc.Addr), Check: check}
+				}
+			case ConfigPostgres:
+				if pg == nil {
+					continue
+				}
+				proc, err = h.startLinkvault(ctx, name, pg.db, map[string]string{"LINKVAULT_RESOLVE_CACHE_SIZE": "0"})
+				if err == nil {
+					tg = Target{Requests: withHost(pg.requests, proc.Addr), Check: check}
+				}
+			default:
+				return nil, fmt.Errorf("bench: unknown resolve configuration %q", cfg)
+			}
+			if err != nil {
+				return nil, err
+			}
+			tg.Name, tg.Addr, tg.WantStatus = cfg, proc.Addr, 200
+			run, err := measure(ctx, h, proc, tg, LoadConfig{Conns: p.Conns, Duration: p.Duration, MaxRequests: p.Max}, p.Warmup)
+			proc.Stop()
+			if err != nil {
+				return nil, err
+			}
+			run.Config, run.Round, run.ColdStart = cfg, round, proc.ReadyAfter
+			res.Runs = append(res.Runs, *run)
+			r := run.Result
+			h.logf("  round %d %-8s %8.0f req/s  p50 %-9s p99 %-9s errors %d  cpu: server %.2f gen %.2f pg %.2f other %.2f",
+				round, cfg, r.RPS, fmtDur(r.P50), fmtDur(r.P99), r.Errors, run.CPU.Server, run.CPU.Generator, run.CPU.Postgres, run.CPU.Other)
+			if r.Errors > 0 {
+				h.logf("    first error: %s", r.FirstError)
+			}
+		}
+	}
+	res.Summary = summarizeResolve(res.Runs, p.Configs)
+	fmt.Fprint(h.out, res.Markdown())
+	return res, nil
+}
+
+// measure warms a server up, then runs the measured load with CPU accounting.
+func measure(ctx context.Context, h *harness, proc *Proc, tg Target, cfg LoadConfig, warmup time.Duration) (*ResolveRun, error) {
+	if warmup > 0 {
+		w := cfg
+		w.Duration = warmup
+		if _, err := Load(ctx, tg, w); err != nil {
+			return nil, err
+		}
+	}
+	other := h.quiet(ctx)
+	m := startCPUMeter(proc.Pid())
+	r, err := Load(ctx, tg, cfg)
+	if err != nil {
+		return nil, err
+	}
+	cpu := m.stop()
+	if r.Requests == 0 {
+		return nil, fmt.Errorf("bench: %s: no request succeeded: %s", tg.Name, r.FirstError)
+	}
+	mem, _ := ReadMem(proc.Pid())
+	return &ResolveRun{Result: r, CPU: cpu, QuietWait: other, ServerRSS: mem.RSS}, nil
+}
+
+// resolveRequests serialises one token/get request per tokenId (Host is patched in
+// later, once the server's port is known).
+func resolveRequests(s *Seeded, ids []string) [][]byte {
+	hdr := map[string]string{"X-Client-Id": s.ClientID, "X-Client-Secret": s.ReadSecret}
+	out := make([][]byte, len(ids))
+	for i, id := range ids {
+		out[i] = PostJSON("HOST", ResolvePath, hdr, []byte(`{"authToken":"`+id+`","type":"coinbase"}`))
+	}
+	return out
+}
+
+// withHost returns the requests with the Host placeholder replaced.
+func withHost(reqs [][]byte, addr string) [][]byte {
+	out := make([][]byte, len(reqs))
+	for i, r := range reqs {
+		out[i] = bytes.Replace(r, []byte("Host: HOST\r\n"), []byte("Host: "+addr+"\r\n"), 1)
+	}
+	return out
+}
+
+func summarizeResolve(runs []ResolveRun, configs []string) []ResolveSummary {
+	var out []ResolveSummary
+	var helloRPS float64
+	for _, cfg := range configs {
+		var rps []float64
+		var p50, p99 []time.Duration
+		var errs int64
+		for _, r := range runs {
+			if r.Config != cfg {
+				continue
+			}
+			rps = append(rps, r.Result.RPS)
+			p50 = append(p50, r.Result.P50)
+			p99 = append(p99, r.Result.P99)
+			errs += r.Result.Errors
+		}
+		if len(rps) == 0 {
+			continue
+		}
+		s := ResolveSummary{Config: cfg, RPS: median(rps), RPSMin: slices.Min(rps), RPSMax: slices.Max(rps),
+			P50: median(p50), P99: median(p99), Errors: errs}
+		if cfg == ConfigHello {
+			helloRPS = s.RPS
+		}
+		out = append(out, s)
+	}
+	for i := range out {
+		if helloRPS > 0 {
+			out[i].Ratio = out[i].RPS / helloRPS
+		}
+	}
+	return out
+}
+
+func median[T int64 | float64 | time.Duration](v []T) T {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+var resolveTargets = map[string]struct {
+	rps float64
+	p99 time.Duration
+	txt string
+}{
+	ConfigHello:    {0, 0, "~45k req/s (reference)"},
+	ConfigCached:   {30000, 7 * time.Millisecond, "≥ 30k req/s, p99 ≤ 7 ms"},
+	ConfigSQLite:   {15000, 0, "≥ 15k req/s"},
+	ConfigPostgres: {10000, 0, "≥ 10k req/s"},
+}
+
+// Markdown renders the summary table and the per-run table.
+func (r *ResolveResults) Markdown() string {
+	var b strings.Builder
+	p := r.Params
+	fmt.Fprintf(&b, "\nResolve over HTTP (POST %s), %d connections, %s per run after %s warm-up, %d rounds (medians; range in brackets)\n\n",
+		ResolvePath, p.Conns, p.Duration, p.Warmup, p.Rounds)
+	fmt.Fprintf(&b, "| configuration | target | req/s | p50 | p99 | ratio to hello | errors |\n|---|---|---:|---:|---:|---:|---:|\n")
+	for _, s := range r.Summary {
+		t := resolveTargets[s.Config]
+		verdict := ""
+		if t.rps > 0 {
+			verdict = " ✅"
+			if s.RPS < t.rps || (t.p99 > 0 && s.P99 > t.p99) {
+				verdict = " ❌"
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %s | %.0f [%.0f–%.0f]%s | %s | %s | %.2f | %d |\n",
+			s.Config, t.txt, s.RPS, s.RPSMin, s.RPSMax, verdict, fmtDur(s.P50), fmtDur(s.P99), s.Ratio, s.Errors)
+	}
+	fmt.Fprintf(&b, "\n| run | req/s | p50 | p90 | p99 | p99.9 | max | server CPU | generator CPU | PostgreSQL CPU | other CPU | other before | load1 |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, run := range r.Runs {
+		x := run.Result
+		fmt.Fprintf(&b, "| %s #%d | %.0f | %s | %s | %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n",
+			run.Config, run.Round, x.RPS, fmtDur(x.P50), fmtDur(x.P90), fmtDur(x.P99), fmtDur(x.P999), fmtDur(x.Max),
+			run.CPU.Server, run.CPU.Generator, run.CPU.Postgres, run.CPU.Other, run.QuietWait, run.CPU.LoadAvg)
+	}
+	return b.String()
+}
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "–"
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
+	case d < time.Second:
+		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+	default:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	}
+}
+
