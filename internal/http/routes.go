@@ -19,6 +19,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("DELETE /api/v1/account", s.api(linkvault.PermissionRead, s.handleRemoveAccount))
 	mux.Handle("POST /api/v1/managed/token/get", s.api(linkvault.PermissionRead, s.handleTokenStatus))
 
+	// Managed-account API: holdings, balance, transfers, catalog, status (api_*.go).
+	s.routeAccountAPI(mux)
+
 	// Anything else under /api is a clear envelope error, not the mux's text answer.
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeErrorEnvelope(w, linkvault.ErrNotFound("Endpoint"))

@@ -74,6 +74,9 @@ type Deps struct {
 	Metrics http.Handler
 	// Ready reports whether the server can take traffic (database reachable...).
 	Ready func(ctx context.Context) error
+	// API configures the managed-account API: audit trail, transfer idempotency
+	// store, provider retries (api_deps.go).
+	API APIDeps
 }
 
 // Server is the HTTP server.

@@ -1,0 +1,352 @@
+package http_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/audit"
+	"github.com/linkvault/linkvault/internal/clients"
+	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/exchangesim"
+	lvhttp "github.com/linkvault/linkvault/internal/http"
+	"github.com/linkvault/linkvault/internal/provider"
+	"github.com/linkvault/linkvault/internal/sqlite"
+	"github.com/linkvault/linkvault/internal/vault"
+)
+
+// apiEnv is the managed-account API served in-process over loopback, on a real SQLite
+// store, with the real adapters talking to the simulated exchanges over HTTP. The
+// Coinbase adapter reaches its exchange's API through faultProxy, which can fail or
+// swallow answers deterministically.
+type apiEnv struct {
+	url      string
+	db       *sqlite.DB
+	vault    *vault.Service
+	sim      *exchangesim.Cluster
+	proxy    *faultProxy
+	recorder *audit.Recorder
+	// keys[client][permission] is an API secret.
+	keys map[string]map[linkvault.Permission]string
+}
+
+type apiEnvOptions struct {
+	lifecycle func(*vault.Service, linkvault.Providers) lvhttp.Lifecycle
+	noAudit   bool
+}
+
+func newAPIEnv(t *testing.T, opts apiEnvOptions) *apiEnv {
+	t.Helper()
+	ctx := context.Background()
+	db := sqlite.OpenTestDB(t)
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	master, err := envelope.LoadMasterKeyring([]byte("v1:" + base64.StdEncoding.EncodeToString(key)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := exchangesim.Start(ctx, exchangesim.ClusterConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	proxy := newFaultProxy(t, sim.Coinbase.URL)
+
+	cfgs := provider.SimConfigs(sim)
+	cfgs.Coinbase.APIBaseURL = proxy.url
+	reg, err := provider.NewRegistry(cfgs, provider.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := vault.New(vault.Config{Store: db, Sealer: envelope.New(db, master, time.Now), CacheSize: 100, CacheTTL: time.Minute,
+		Revoker: revoker{reg}})
+	cs := clients.New(db, time.Now, time.Minute)
+	env := &apiEnv{db: db, vault: v, sim: sim, proxy: proxy, keys: map[string]map[linkvault.Permission]string{}}
+	for _, id := range []string{"app1", "app2"} {
+		if _, err := cs.CreateClient(ctx, id, id); err != nil {
+			t.Fatal(err)
+		}
+		env.keys[id] = map[linkvault.Permission]string{}
+		for _, perm := range []linkvault.Permission{linkvault.PermissionRead, linkvault.PermissionWrite} {
+			k, err := cs.CreateKey(ctx, id, perm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			env.keys[id][perm] = k.Secret.Reveal()
+		}
+	}
+	deps := lvhttp.Deps{Vault: v, Auth: cs, Providers: reg, API: lvhttp.APIDeps{
+		Transfers: db,
+		Retry:     lvhttp.RetryPolicy{Attempts: 3, Base: 5 * time.Millisecond, Max: 50 * time.Millisecond},
+	}}
+	if !opts.noAudit {
+		env.recorder = audit.NewRecorder(db, audit.RecorderConfig{})
+		t.Cleanup(func() { _ = env.recorder.Close(context.Background()) })
+		deps.API.Audit = env.recorder
+	}
+	if opts.lifecycle != nil {
+		deps.Lifecycle = opts.lifecycle(v, reg)
+	}
+	hs := httptest.NewServer(lvhttp.NewServer(lvhttp.Config{}, deps).Handler())
+	t.Cleanup(hs.Close)
+	env.url = hs.URL
+	return env
+}
+
+type revoker struct{ reg *provider.Registry }
+
+func (r revoker) Revoke(ctx context.Context, b linkvault.BrokerType, c linkvault.Credential) error {
+	p, ok := r.reg.Provider(b)
+	if !ok {
+		return nil
+	}
+	return p.Revoke(ctx, c)
+}
+
+// exchange returns the simulated exchange of a broker type.
+func (e *apiEnv) exchange(b linkvault.BrokerType) *exchangesim.Server {
+	switch b {
+	case linkvault.BrokerCoinbase:
+		return e.sim.Coinbase
+	case linkvault.BrokerUphold:
+		return e.sim.Uphold
+	case linkvault.BrokerBinance:
+		return e.sim.Binance
+	}
+	return e.sim.Sandbox
+}
+
+// connect mints a grant for user at the exchange (as if the user had consented) and
+// stores the connection, returning its tokenId.
+func (e *apiEnv) connect(t *testing.T, client, user string, b linkvault.BrokerType, scope linkvault.Permission) string {
+	t.Helper()
+	tr, err := e.exchange(b).MintGrant(user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred := linkvault.Credential{AccessToken: linkvault.NewSecret(tr.AccessToken), RefreshToken: linkvault.NewSecret(tr.RefreshToken), TokenType: tr.TokenType}
+	if tr.ExpiresIn != nil {
+		cred.Expiry = time.Now().Add(time.Duration(*tr.ExpiresIn) * time.Second)
+	}
+	c, err := e.vault.Connect(context.Background(), vault.ConnectParams{
+		ConnectionIdentity: linkvault.ConnectionIdentity{ClientID: client, UserID: user, BrokerType: b, Scope: scope},
+		Credential:         cred,
+		Accounts:           []linkvault.Account{{AccountID: "acct-" + user, AccountName: "Main"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.TokenID
+}
+
+type apiResponse struct {
+	code int
+	body []byte
+	env  lvhttp.Envelope
+	hdr  http.Header
+}
+
+// content decodes the envelope's content into v.
+func (r apiResponse) content(t *testing.T, v any) {
+	t.Helper()
+	var raw struct {
+		Content json.RawMessage `json:"content"`
+	}
+	if err := json.Unmarshal(r.body, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw.Content, v); err != nil {
+		t.Fatalf("content %s: %v", raw.Content, err)
+	}
+}
+
+func (e *apiEnv) do(t *testing.T, method, path, client string, perm linkvault.Permission, body string) apiResponse {
+	t.Helper()
+	req, err := http.NewRequest(method, e.url+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Client-Id", client)
+	req.Header.Set("X-Client-Secret", e.keys[client][perm])
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	var env lvhttp.Envelope
+	if err := json.Unmarshal(b, &env); err != nil {
+		t.Fatalf("%s %s: body is not an envelope: %q", method, path, b)
+	}
+	return apiResponse{code: res.StatusCode, body: b, env: env, hdr: res.Header}
+}
+
+func (e *apiEnv) post(t *testing.T, path, client string, perm linkvault.Permission, body any) apiResponse {
+	t.Helper()
+	s, ok := body.(string)
+	if !ok {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s = string(b)
+	}
+	return e.do(t, "POST", path, client, perm, s)
+}
+
+func tokenBody(tok string, b linkvault.BrokerType) map[string]any {
+	return map[string]any{"authToken": tok, "type": string(b)}
+}
+
+// sendBody is a valid transfer of 0.01 ETH on Ethereum.
+func sendBody(tok string, b linkvault.BrokerType, txID string) map[string]any {
+	m := map[string]any{
+		"fromAuthToken": tok, "fromType": string(b), "toAddress": "0x326a8825472bb0f4719998e708a1eeeb4473ed1b",
+		"symbol": "ETH", "networkId": "ethereum", "amount": 0.01,
+	}
+	if txID != "" {
+		m["clientTransactionId"] = txID
+	}
+	return m
+}
+
+func (e *apiEnv) connection(t *testing.T, client, tok string) *linkvault.Connection {
+	t.Helper()
+	c, err := e.db.GetConnection(context.Background(), client, tok)
+	if err != nil {
+		t.Fatalf("GetConnection: %v", err)
+	}
+	return c
+}
+
+// auditLog flushes the recorder and returns the client's entries, newest first.
+func (e *apiEnv) auditLog(t *testing.T, q audit.Query) []audit.Entry {
+	t.Helper()
+	if err := e.recorder.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	es, err := e.db.ListAudit(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return es
+}
+
+func expect(t *testing.T, r apiResponse, code int, status, errorType string) {
+	t.Helper()
+	if r.code != code || r.env.Status != status || r.env.ErrorType != errorType {
+		t.Fatalf("got %d %s, want %d status=%s errorType=%q", r.code, r.body, code, status, errorType)
+	}
+}
+
+// faultProxy sits between an adapter and its exchange's API. By default it forwards;
+// failNext answers the next N requests with 503 without forwarding; swallowSends
+// forwards transfer POSTs and then answers 503, as if the answer were lost after the
+// exchange executed.
+type faultProxy struct {
+	url      string
+	rp       *httputil.ReverseProxy
+	failNext atomic.Int64
+	swallow  atomic.Bool
+	calls    atomic.Int64
+}
+
+func newFaultProxy(t *testing.T, target string) *faultProxy {
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &faultProxy{rp: httputil.NewSingleHostReverseProxy(u)}
+	hs := httptest.NewServer(p)
+	t.Cleanup(hs.Close)
+	p.url = hs.URL
+	return p
+}
+
+func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.calls.Add(1)
+	if p.failNext.Add(-1) >= 0 {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"errors":[{"id":"temporarily_unavailable","message":"proxy says no"}]}`))
+		return
+	}
+	p.failNext.Store(0)
+	if p.swallow.Load() && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/transactions") {
+		rec := httptest.NewRecorder()
+		p.rp.ServeHTTP(rec, r)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	p.rp.ServeHTTP(w, r)
+}
+
+// testLifecycle is a small real Lifecycle: it refreshes through the provider and saves
+// through the vault, one refresh at a time. It stands in for the refresh engine.
+type testLifecycle struct {
+	vault     *vault.Service
+	providers linkvault.Providers
+	mu        sync.Mutex
+	ensured   atomic.Int64
+	rejected  atomic.Int64
+}
+
+func (l *testLifecycle) EnsureFresh(ctx context.Context, r *vault.Resolved) (*vault.Resolved, error) {
+	l.ensured.Add(1)
+	if !r.Credential.Expired(time.Now(), time.Minute) {
+		return r, nil
+	}
+	return l.refresh(ctx, r)
+}
+
+func (l *testLifecycle) HandleRejected(ctx context.Context, r *vault.Resolved, cause error) (*vault.Resolved, error) {
+	l.rejected.Add(1)
+	next, err := l.refresh(ctx, r)
+	if linkvault.IsReauthRequired(err) || (err == nil && !next.Credential.CanRefresh()) {
+		c := *r.Connection
+		_ = l.vault.MarkReauthRequired(ctx, &c, linkvault.ErrTypeReauthRequired)
+		return nil, linkvault.ErrReauthRequired()
+	}
+	return next, err
+}
+
+func (l *testLifecycle) refresh(ctx context.Context, r *vault.Resolved) (*vault.Resolved, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p, _ := l.providers.Provider(r.Connection.BrokerType)
+	cred, err := p.Refresh(ctx, r.Credential)
+	if err != nil {
+		return nil, err
+	}
+	c := *r.Connection
+	if err := l.vault.Save(ctx, &c, cred); err != nil {
+		return nil, err
+	}
+	return &vault.Resolved{Connection: &c, Credential: cred}, nil
+}
+
+// noSecretIn fails if any of the secrets appears in b.
+func noSecretIn(t *testing.T, what string, b []byte, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		if s != "" && bytes.Contains(b, []byte(s)) {
+			t.Fatalf("%s contains a secret", what)
+		}
+	}
+}
