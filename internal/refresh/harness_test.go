@@ -41,8 +41,10 @@ type harness struct {
 	reg    *provider.Registry
 	store  testStore
 	master *envelope.MasterKeyring
-	vault  *vault.Service
-	sealer *envelope.Keyring
+	// masterText is the master keyring's text form, for replica processes.
+	masterText string
+	vault      *vault.Service
+	sealer     *envelope.Keyring
 }
 
 type harnessOptions struct {
@@ -88,22 +90,22 @@ func newHarness(t testing.TB, st testStore, o harnessOptions) *harness {
 	if err := st.CreateClient(context.Background(), &linkvault.Client{ID: testClient, Name: testClient, CreatedAt: h.now()}); err != nil {
 		t.Fatalf("create client: %v", err)
 	}
-	h.master = newMasterKeyring(t)
+	h.masterText = newMasterKeyText(t)
+	if h.master, err = envelope.LoadMasterKeyring([]byte(h.masterText)); err != nil {
+		t.Fatal(err)
+	}
 	h.vault, h.sealer = h.newVault(st)
 	return h
 }
 
-func newMasterKeyring(t testing.TB) *envelope.MasterKeyring {
+// newMasterKeyText returns a fresh master keyring in its text form.
+func newMasterKeyText(t testing.TB) string {
 	t.Helper()
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		t.Fatal(err)
 	}
-	m, err := envelope.LoadMasterKeyring([]byte("v1:" + base64.StdEncoding.EncodeToString(key) + "\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return "v1:" + base64.StdEncoding.EncodeToString(key) + "\n"
 }
 
 // newVault returns a vault service and sealer over st, as another replica would have.
