@@ -46,7 +46,8 @@ Scenarios:
   refresh   refresh engine throughput against the simulated exchange, SQLite and
             PostgreSQL, 1 and 3 replicas, double refreshes counted
   machine   print the machine facts the results are recorded with
-  hello     (internal) run the hello-world baseline server
+  hello           (internal) run the hello-world baseline server
+  refresh-worker  (internal) run one refresh replica configured by LINKVAULT_* variables
 `
 
 // Main runs a scenario. ctx ends the run early (servers are stopped either way).
@@ -58,6 +59,8 @@ func Main(ctx context.Context, opts Options, args []string, stdout, stderr io.Wr
 	switch args[0] {
 	case "hello":
 		return ServeHello(ctx, stdout)
+	case "refresh-worker":
+		return RunRefreshWorker(ctx, stdout, stderr)
 	case "machine":
 		m := Machine(ctx, defaultPostgresDSN())
 		fmt.Fprint(stdout, m.Markdown())
@@ -201,6 +204,11 @@ func (h *harness) logf(format string, args ...any) {
 
 // startHello starts the hello-world baseline as a separate process.
 func (h *harness) startHello(ctx context.Context, name string) (*Proc, error) {
+	return h.startSelf(ctx, name, []string{"hello"}, nil, "/")
+}
+
+// startSelf starts this harness again with args (a hidden scenario) as a server.
+func (h *harness) startSelf(ctx context.Context, name string, args []string, env map[string]string, readyPath string) (*Proc, error) {
 	self := h.opts.Self
 	if len(self) == 0 {
 		exe, err := os.Executable()
@@ -210,8 +218,8 @@ func (h *harness) startHello(ctx context.Context, name string) (*Proc, error) {
 		self = []string{exe}
 	}
 	return StartProc(ctx, ProcSpec{
-		Name: "hello", Path: self[0], Args: append(append([]string(nil), self[1:]...), "hello"),
-		LogPath: filepath.Join(h.dir, name+".log"), ReadyPath: "/",
+		Name: name, Path: self[0], Args: append(append([]string(nil), self[1:]...), args...), Env: env,
+		LogPath: filepath.Join(h.dir, name+".log"), ReadyPath: readyPath,
 	})
 }
 
