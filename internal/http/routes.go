@@ -22,6 +22,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// Managed-account API: holdings, balance, transfers, catalog, status (api_*.go).
 	s.routeAccountAPI(mux)
 
+	// Link: POST /api/v1/linktoken, the Link UI and its JSON calls, the web SDK (link*.go).
+	s.routeLink(mux)
+
 	// Anything else under /api is a clear envelope error, not the mux's text answer.
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeErrorEnvelope(w, linkvault.ErrNotFound("Endpoint"))

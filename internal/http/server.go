@@ -15,6 +15,7 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/clients"
+	"github.com/linkvault/linkvault/internal/link"
 	"github.com/linkvault/linkvault/internal/vault"
 )
 
@@ -77,6 +78,9 @@ type Deps struct {
 	// API configures the managed-account API: audit trail, transfer idempotency
 	// store, provider retries (api_deps.go).
 	API APIDeps
+	// Link runs Link sessions (POST /api/v1/linktoken, the Link UI under /link/); nil
+	// leaves the Link UI off and answers linktoken requests with a clear error.
+	Link *link.Service
 }
 
 // Server is the HTTP server.

@@ -11,8 +11,10 @@ import (
 // StartOAuth begins an authorization-code round trip for broker in the page's
 // session: it stores a fresh state and PKCE verifier (replacing any pending step) and
 // returns the provider's consent URL. tokenID, when set, names a connection of this
-// session's user to re-authenticate; it keeps its tokenId.
-func (s *Service) StartOAuth(ctx context.Context, sess *Session, broker linkvault.BrokerType, tokenID, mode string) (string, error) {
+// session's user to re-authenticate; it keeps its tokenId. view is the page's display
+// parameters (a query string such as "lng=es&th=dark"), handed back by CompleteOAuth so
+// a page rendered anew after a full-page redirect looks the same.
+func (s *Service) StartOAuth(ctx context.Context, sess *Session, broker linkvault.BrokerType, tokenID, mode, view string) (string, error) {
 	p, _, ok := s.integration(broker)
 	if !ok {
 		return "", errUnsupported()
@@ -27,6 +29,9 @@ func (s *Service) StartOAuth(ctx context.Context, sess *Session, broker linkvaul
 	if mode != ModeRedirect {
 		mode = ModePopup
 	}
+	if len(view) > 512 {
+		view = ""
+	}
 	if tokenID != "" {
 		if _, err := s.ownConnection(ctx, sess, tokenID, broker); err != nil {
 			return "", err
@@ -34,7 +39,7 @@ func (s *Service) StartOAuth(ctx context.Context, sess *Session, broker linkvaul
 	}
 	state := linkvault.NewRandomID(stateBytes)
 	verifier := linkvault.NewRandomID(verifierBytes)
-	if err := s.sealStep(ctx, sess, step{Kind: stepOAuth, Broker: broker, TokenID: tokenID, Verifier: verifier, Mode: mode}); err != nil {
+	if err := s.sealStep(ctx, sess, step{Kind: stepOAuth, Broker: broker, TokenID: tokenID, Verifier: verifier, Mode: mode, View: view}); err != nil {
 		return "", err
 	}
 	sess.StateKey = digest(state)
@@ -50,6 +55,10 @@ type Callback struct {
 	Session *Session
 	Mode    string
 	Outcome Outcome
+	// View is the display query string the page passed to StartOAuth.
+	View string
+	// TokenID is the connection that was being re-authenticated, if any.
+	TokenID string
 	// PageSecret is a fresh page secret when Mode is ModeRedirect (the Link page is
 	// rendered again by the callback).
 	PageSecret linkvault.Secret
@@ -86,7 +95,7 @@ func (s *Service) CompleteOAuth(ctx context.Context, state, code, providerError 
 		}
 		return nil, err
 	}
-	cb := &Callback{Session: sess, Mode: st.Mode}
+	cb := &Callback{Session: sess, Mode: st.Mode, View: st.View, TokenID: st.TokenID}
 	payload, err := s.exchange(ctx, sess, st, code, providerError)
 	if err != nil {
 		if !isClientSafe(err) {

@@ -18,6 +18,7 @@ type step struct {
 	Verifier  string               `json:"v,omitempty"` // PKCE code verifier
 	Mode      string               `json:"m,omitempty"` // how the page runs the OAuth flow
 	Challenge string               `json:"c,omitempty"` // provider's MFA challenge
+	View      string               `json:"w,omitempty"` // the page's display parameters (query string)
 }
 
 const (

@@ -108,47 +108,59 @@ func (s *Service) ownConnection(ctx context.Context, sess *Session, tokenID stri
 // vault's resolved credential. A credential the provider refuses marks the connection
 // re-auth-required and answers linkvault.ErrReauthRequired.
 func (s *Service) Holdings(ctx context.Context, sess *Session, tokenID string) (linkvault.Holdings, error) {
+	var h linkvault.Holdings
+	err := s.withCredential(ctx, sess, tokenID, func(p linkvault.Provider, cred linkvault.Credential) (err error) {
+		h, err = p.Holdings(ctx, cred)
+		return err
+	})
+	return h, err
+}
+
+// withCredential runs call with the usable credential of one of this session's
+// connections. A credential the provider refuses is handed to the lifecycle engine (or
+// marked re-auth-required) and call runs once more when a fresher credential exists.
+func (s *Service) withCredential(ctx context.Context, sess *Session, tokenID string, call func(linkvault.Provider, linkvault.Credential) error) error {
 	if _, err := s.ownConnection(ctx, sess, tokenID, ""); err != nil {
-		return linkvault.Holdings{}, err
+		return err
 	}
 	r, err := s.vault.Resolve(ctx, sess.ClientID, tokenID)
 	if err != nil {
-		return linkvault.Holdings{}, err
+		return err
 	}
 	if r.Connection.Status == linkvault.StatusReauthRequired {
-		return linkvault.Holdings{}, linkvault.ErrReauthRequired()
+		return linkvault.ErrReauthRequired()
 	}
 	p, _, ok := s.integration(r.Connection.BrokerType)
 	if !ok {
-		return linkvault.Holdings{}, errUnsupported()
+		return errUnsupported()
 	}
 	if s.lifecycle != nil {
 		if r, err = s.lifecycle.EnsureFresh(ctx, r); err != nil {
-			return linkvault.Holdings{}, err
+			return err
 		}
 	}
-	h, err := p.Holdings(ctx, r.Credential)
+	err = call(p, r.Credential)
 	if err == nil {
-		return h, nil
+		return nil
 	}
 	if !linkvault.IsReauthRequired(err) {
-		return linkvault.Holdings{}, providerFailure(err, providerRefused())
+		return providerFailure(err, providerRefused())
 	}
 	r, err = s.rejected(ctx, r, err)
 	if err != nil {
-		return linkvault.Holdings{}, err
+		return err
 	}
-	h, err = p.Holdings(ctx, r.Credential)
-	if err != nil {
-		if linkvault.IsReauthRequired(err) {
-			if merr := s.vault.MarkReauthRequired(ctx, r.Connection, linkvault.ErrTypeReauthRequired); merr != nil {
-				return linkvault.Holdings{}, merr
-			}
-			return linkvault.Holdings{}, linkvault.ErrReauthRequired()
+	err = call(p, r.Credential)
+	if linkvault.IsReauthRequired(err) {
+		if merr := s.vault.MarkReauthRequired(ctx, r.Connection, linkvault.ErrTypeReauthRequired); merr != nil {
+			return merr
 		}
-		return linkvault.Holdings{}, providerFailure(err, providerRefused())
+		return linkvault.ErrReauthRequired()
 	}
-	return h, nil
+	if err != nil {
+		return providerFailure(err, providerRefused())
+	}
+	return nil
 }
 
 // rejected handles a refused credential: through the lifecycle engine when there is

@@ -1,0 +1,128 @@
+package http
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/link"
+)
+
+// view is how the app asked the Link page to look: lng, fiatCur, th and rt.
+type view struct {
+	Lang       string // a catalog language (default en)
+	FiatCur    string // ISO 4217 code (default USD)
+	Theme      string // light | dark | system
+	RenderType string // overlay | embedded
+}
+
+var currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
+
+// parseView reads the display parameters, replacing anything unknown by its default.
+func (ui *linkUI) parseView(q url.Values) view {
+	v := view{Lang: "en", FiatCur: "USD", Theme: "system", RenderType: "overlay"}
+	if lng := strings.ToLower(q.Get("lng")); lng != "" {
+		base, _, _ := strings.Cut(strings.ReplaceAll(lng, "_", "-"), "-")
+		if _, ok := ui.catalogs[lng]; ok {
+			v.Lang = lng
+		} else if _, ok := ui.catalogs[base]; ok {
+			v.Lang = base
+		}
+	}
+	if c := strings.ToUpper(q.Get("fiatCur")); currencyPattern.MatchString(c) {
+		v.FiatCur = c
+	}
+	switch th := q.Get("th"); th {
+	case "light", "dark", "system":
+		v.Theme = th
+	}
+	if q.Get("rt") == "embedded" {
+		v.RenderType = "embedded"
+	}
+	return v
+}
+
+// query is the view as a query string (kept across a full-page OAuth redirect).
+func (v view) query() string {
+	return url.Values{"lng": {v.Lang}, "fiatCur": {v.FiatCur}, "th": {v.Theme}, "rt": {v.RenderType}}.Encode()
+}
+
+// linkBoot is the data the page script starts from (on <body data-boot>).
+type linkBoot struct {
+	Secret        string                  `json:"secret"`
+	Lang          string                  `json:"lang"`
+	FiatCur       string                  `json:"fiatCur"`
+	Theme         string                  `json:"theme"`
+	RenderType    string                  `json:"renderType"`
+	Permission    linkvault.Permission    `json:"permission"`
+	Options       link.Options            `json:"options"`
+	Integrations  []linkvault.Integration `json:"integrations"`
+	Messages      map[string]string       `json:"messages"`
+	Outcome       *link.Outcome           `json:"outcome,omitempty"`
+	ReauthTokenID string                  `json:"reauthTokenId,omitempty"`
+}
+
+// handlePage is GET /link/{session}: it consumes the session (single use) and renders
+// the Link page with a fresh page secret. A used, expired or unknown session gets the
+// "expired" screen.
+func (ui *linkUI) handlePage(w http.ResponseWriter, r *http.Request) {
+	setLinkHeaders(w.Header())
+	v := ui.parseView(r.URL.Query())
+	if ui.svc == nil {
+		ui.renderMessage(w, r, http.StatusNotFound, v, "expired", "expiredTitle", "expiredHint")
+		return
+	}
+	page, err := ui.svc.Open(r.Context(), r.PathValue("session"))
+	if err != nil {
+		if linkvault.ErrorType(err) == linkvault.ErrTypeLinkTokenInvalid {
+			ui.renderMessage(w, r, http.StatusGone, v, "expired", "expiredTitle", "expiredHint")
+			return
+		}
+		ui.s.log.ErrorContext(r.Context(), "link page failed", "route", r.Pattern, "error", err)
+		ui.renderMessage(w, r, http.StatusInternalServerError, v, "error", "errorTitle", "err.generic")
+		return
+	}
+	ui.renderPage(w, r, v, page.Session, page.Secret, nil, "")
+}
+
+func (ui *linkUI) renderPage(w http.ResponseWriter, r *http.Request, v view, sess *link.Session, secret linkvault.Secret, outcome *link.Outcome, reauthTokenID string) {
+	msgs := ui.catalogs[v.Lang]
+	boot, err := json.Marshal(linkBoot{
+		Secret: secret.Reveal(), Lang: v.Lang, FiatCur: v.FiatCur, Theme: v.Theme, RenderType: v.RenderType,
+		Permission: sess.Permission, Options: sess.Options, Integrations: ui.svc.Integrations(sess),
+		Messages: msgs, Outcome: outcome, ReauthTokenID: reauthTokenID,
+	})
+	if err != nil {
+		ui.s.log.ErrorContext(r.Context(), "link page boot data", "error", err)
+		ui.renderMessage(w, r, http.StatusInternalServerError, v, "error", "errorTitle", "err.generic")
+		return
+	}
+	ui.render(w, r, http.StatusOK, "link.html", map[string]any{
+		"Lang": v.Lang, "Theme": v.Theme, "RenderType": v.RenderType, "Boot": string(boot),
+		"Title": msgs["title"], "Close": msgs["close"], "Loading": msgs["loading"],
+	})
+}
+
+// renderMessage renders a page with one message and no script (expired link, errors).
+func (ui *linkUI) renderMessage(w http.ResponseWriter, r *http.Request, code int, v view, kind, headingKey, textKey string) {
+	msgs := ui.catalogs[v.Lang]
+	ui.render(w, r, code, "message.html", map[string]any{
+		"Lang": v.Lang, "Theme": v.Theme, "Kind": kind, "Heading": msgs[headingKey], "Text": msgs[textKey],
+	})
+}
+
+func (ui *linkUI) render(w http.ResponseWriter, r *http.Request, code int, name string, data any) {
+	var buf bytes.Buffer
+	if err := ui.pages.ExecuteTemplate(&buf, name, data); err != nil {
+		ui.s.log.ErrorContext(r.Context(), "link template failed", "template", name, "error", err)
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	_, _ = w.Write(buf.Bytes())
+}

@@ -1,0 +1,492 @@
+package http_test
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/exchangesim"
+	"github.com/linkvault/linkvault/internal/link"
+	"github.com/linkvault/linkvault/internal/link/linktest"
+)
+
+const (
+	permRead  = linkvault.PermissionRead
+	permWrite = linkvault.PermissionWrite
+)
+
+// countingStore counts session creations, to prove refused requests write nothing.
+type countingStore struct {
+	link.Store
+	creates atomic.Int64
+}
+
+func (c *countingStore) CreateLinkSession(ctx context.Context, s *link.Session) error {
+	c.creates.Add(1)
+	return c.Store.CreateLinkSession(ctx, s)
+}
+
+func get(t *testing.T, u string) (*http.Response, string) {
+	t.Helper()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestLinkTokenValidation(t *testing.T) {
+	counter := &countingStore{}
+	st := linktest.NewStack(t, linktest.StackOptions{WrapStore: func(s link.Store) link.Store { counter.Store = s; return counter }})
+	tests := []struct {
+		name      string
+		client    string
+		body      string
+		wantCode  int
+		wantType  string
+		wantInMsg string
+	}{
+		{"missing auth", "", `{"userId":"alice"}`, 401, linkvault.ErrTypeUnauthorized, "X-Client-Id"},
+		{"empty userId", "app1", `{"userId":""}`, 400, linkvault.ErrTypeInvalidRequest, "userId is required"},
+		{"no userId", "app1", `{}`, 400, linkvault.ErrTypeInvalidRequest, "userId is required"},
+		{"userId over 300 chars", "app1", `{"userId":"` + strings.Repeat("é", 301) + `"}`, 400, linkvault.ErrTypeInvalidRequest, "at most 300"},
+		{"malformed JSON", "app1", `{"userId":`, 400, linkvault.ErrTypeInvalidJSON, "not valid JSON"},
+		{"wrong type", "app1", `{"userId":7}`, 400, linkvault.ErrTypeInvalidJSON, "userId"},
+		{"unknown brokerType", "app1", `{"userId":"alice","brokerType":"kraken"}`, 400, linkvault.ErrTypeUnknownBrokerType, "brokerType"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := st.API(t, http.MethodPost, "/api/v1/linktoken", tt.client, permWrite, tt.body)
+			if r.Code != tt.wantCode || r.Envelope.ErrorType != tt.wantType || !strings.Contains(r.Envelope.Message, tt.wantInMsg) {
+				t.Fatalf("got %d %s", r.Code, r.Body)
+			}
+			if string(r.Envelope.Content) != "null" {
+				t.Fatalf("error carries content: %s", r.Body)
+			}
+		})
+	}
+	if n := counter.creates.Load(); n != 0 {
+		t.Fatalf("refused requests created %d sessions", n)
+	}
+	// A 300-character userId is fine, and creates exactly one session.
+	st.LinkToken(t, "app1", permRead, strings.Repeat("é", 300))
+	if n := counter.creates.Load(); n != 1 {
+		t.Fatalf("one linktoken created %d sessions", n)
+	}
+}
+
+func TestLinkTokenOpensOncePerSession(t *testing.T) {
+	st := linktest.NewStack(t, linktest.StackOptions{})
+	token := st.LinkToken(t, "app1", permWrite, "alice")
+	raw, err := base64.StdEncoding.DecodeString(token)
+	if err != nil {
+		t.Fatalf("linkToken is not standard base64: %v", err)
+	}
+	u, err := url.Parse(string(raw))
+	if err != nil || u.Scheme != "http" || u.Host == "" || !strings.HasPrefix(string(raw), st.URL+"/link/") {
+		t.Fatalf("linkToken decodes to %q, want an absolute URL under %s/link/", raw, st.URL)
+	}
+
+	resp, body := get(t, u.String()+"?lng=es&th=dark&fiatCur=EUR&rt=embedded")
+	if resp.StatusCode != 200 {
+		t.Fatalf("first load: %d", resp.StatusCode)
+	}
+	checkLinkHeaders(t, resp)
+	for _, want := range []string{`lang="es"`, `data-theme="dark"`, `data-rt="embedded"`, `Conectar una cuenta`, `&#34;fiatCur&#34;:&#34;EUR&#34;`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	if strings.Contains(body, "<script>") || strings.Contains(body, " style=") || strings.Contains(body, "https://") {
+		t.Errorf("page has an inline script, inline style or external URL")
+	}
+
+	resp, body = get(t, u.String())
+	if resp.StatusCode != http.StatusGone || !strings.Contains(body, "expired or was already used") {
+		t.Fatalf("second load: %d %q", resp.StatusCode, body)
+	}
+	checkLinkHeaders(t, resp)
+
+	for _, bad := range []string{"/link/" + linkvault.NewRandomID(24), "/link/short", "/link/%2e%2e"} {
+		if resp, _ := get(t, st.URL+bad); resp.StatusCode != http.StatusGone && resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: %d", bad, resp.StatusCode)
+		}
+	}
+}
+
+func checkLinkHeaders(t *testing.T, resp *http.Response) {
+	t.Helper()
+	csp := resp.Header.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+		t.Errorf("CSP allows inline code: %q", csp)
+	}
+	for k, want := range map[string]string{"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"} {
+		if got := resp.Header.Get(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+	if resp.Header.Get("X-Frame-Options") != "" {
+		t.Errorf("X-Frame-Options set: the app must be able to frame Link")
+	}
+}
+
+func TestLinkSessionExpiresWithTheClock(t *testing.T) {
+	st := linktest.NewStack(t, linktest.StackOptions{})
+	ctx := t.Context()
+	unopened := st.LinkToken(t, "app1", permRead, "alice")
+	opened := st.LinkToken(t, "app1", permRead, "alice")
+	page, err := linktest.Open(ctx, nil, opened)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Clock.Advance(link.DefaultSessionTTL + time.Second)
+	if _, err := linktest.Open(ctx, nil, unopened); !errors.Is(err, linktest.ErrExpired) {
+		t.Fatalf("opening after the session TTL: %v, want ErrExpired", err)
+	}
+	// An opened page keeps working for its page TTL, then stops.
+	if _, err := page.Known(ctx); err != nil {
+		t.Fatalf("page within its TTL: %v", err)
+	}
+	st.Clock.Advance(link.DefaultPageTTL)
+	_, err = page.Known(ctx)
+	var apiErr *linktest.APIError
+	if !errors.As(err, &apiErr) || apiErr.HTTPStatus != 401 || apiErr.ErrorType != linkvault.ErrTypeLinkTokenInvalid {
+		t.Fatalf("page after its TTL: %v", err)
+	}
+}
+
+func TestPageAPINeedsThePageSecret(t *testing.T) {
+	st := linktest.NewStack(t, linktest.StackOptions{})
+	for _, secret := range []string{"", "nope", linkvault.NewRandomID(32)} {
+		req, _ := http.NewRequest(http.MethodPost, st.URL+"/link/api/tokens", strings.NewReader(`{"accessTokens":[]}`))
+		req.Header.Set(linktest.PageSecretHeader, secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 401 || !strings.Contains(string(b), linkvault.ErrTypeLinkTokenInvalid) {
+			t.Fatalf("secret %q: %d %s", secret, resp.StatusCode, b)
+		}
+		checkLinkHeaders(t, resp)
+	}
+}
+
+func TestOAuthConnectAndReplayedCallback(t *testing.T) {
+	st := linktest.NewStack(t, linktest.StackOptions{})
+	ctx := t.Context()
+	page, err := linktest.Open(ctx, nil, st.LinkToken(t, "app1", permWrite, "alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	authURL, err := page.StartOAuth(ctx, "coinbase", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	au, _ := url.Parse(authURL)
+	if au.Query().Get("code_challenge") == "" || au.Query().Get("code_challenge_method") != "S256" || au.Query().Get("redirect_uri") != st.URL+link.CallbackPath {
+		t.Fatalf("consent URL lacks PKCE or the callback: %s", authURL)
+	}
+	if status, _, _ := page.Status(ctx); status != "pending" {
+		t.Fatalf("status before the callback = %q", status)
+	}
+	cb, err := exchangesim.Consent(ctx, nil, authURL, "alice-cb", "pw", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := get(t, cb.String())
+	if resp.StatusCode != 200 || !strings.Contains(body, `data-status="connected"`) {
+		t.Fatalf("callback: %d %s", resp.StatusCode, body)
+	}
+	checkLinkHeaders(t, resp)
+	status, o, err := page.Status(ctx)
+	if err != nil || status != link.OutcomeConnected || o.Payload == nil {
+		t.Fatalf("status = %q %+v %v", status, o, err)
+	}
+	p := o.Payload
+	if p.BrokerType != linkvault.BrokerCoinbase || p.BrokerName != "Coinbase" || len(p.AccountTokens) != 1 ||
+		!strings.HasPrefix(p.BrokerBrandInfo.BrokerLogo, st.URL+"/link/assets/logos/") {
+		t.Fatalf("payload = %+v", p)
+	}
+	at := p.AccountTokens[0]
+	if at.TokenID == "" || at.AccessToken != at.TokenID || at.Account.AccountID == "" || at.Account.MeshAccountID == "" || at.Account.Fund <= 0 {
+		t.Fatalf("account token = %+v", at)
+	}
+	c, err := st.DB.GetConnection(ctx, "app1", at.TokenID)
+	if err != nil || c.UserID != "alice" || c.Scope != permWrite || c.Status != linkvault.StatusActive {
+		t.Fatalf("stored connection = %+v, %v", c, err)
+	}
+
+	// The state is single use: the same callback again is refused and changes nothing.
+	resp, body = get(t, cb.String())
+	if resp.StatusCode != 400 || !strings.Contains(body, "expired") {
+		t.Fatalf("replayed callback: %d %s", resp.StatusCode, body)
+	}
+	if _, o2, _ := page.Status(ctx); o2 == nil || o2.Status != link.OutcomeConnected {
+		t.Fatalf("replay changed the outcome: %+v", o2)
+	}
+}
+
+func TestOAuthStateAndPKCEMismatch(t *testing.T) {
+	st := linktest.NewStack(t, linktest.StackOptions{})
+	ctx := t.Context()
+	alice, err := linktest.Open(ctx, nil, st.LinkToken(t, "app1", permRead, "alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := linktest.Open(ctx, nil, st.LinkToken(t, "app1", permRead, "bob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	aliceAuth, err := alice.StartOAuth(ctx, "coinbase", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobAuth, err := bob.StartOAuth(ctx, "coinbase", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := exchangesim.Consent(ctx, nil, aliceAuth, "alice-x", "pw", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bu, _ := url.Parse(bobAuth)
+
+	withState := func(state string) string {
+		u := *cb
+		q := u.Query()
+		q.Set("state", state)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	for name, state := range map[string]string{"unknown state": linkvault.NewRandomID(24), "no state": "", "garbage state": "../x"} {
+		resp, body := get(t, withState(state))
+		if resp.StatusCode != 400 || !strings.Contains(body, "expired") {
+			t.Errorf("%s: %d %s", name, resp.StatusCode, body)
+		}
+	}
+
+	// Alice's code delivered with Bob's state: the exchange checks Bob's PKCE verifier
+	// against Alice's challenge and refuses; Bob gets a failure, no connection.
+	resp, body := get(t, withState(bu.Query().Get("state")))
+	if resp.StatusCode != 200 || !strings.Contains(body, `data-status="failed"`) {
+		t.Fatalf("mismatched code: %d %s", resp.StatusCode, body)
+	}
+	if _, o, _ := bob.Status(ctx); o == nil || o.Status != link.OutcomeFailed || o.ErrorType != linkvault.ErrTypeProviderRejected {
+		t.Fatalf("bob's outcome = %+v", o)
+	}
+	if cs, _ := st.DB.ListUserConnections(ctx, "app1", "bob"); len(cs) != 0 {
+		t.Fatalf("bob got a connection from alice's code: %d", len(cs))
+	}
+	// Alice's own state is untouched and still completes (her code was spent by the
+	// refused exchange, so the exchange refuses it too: nothing is connected for her).
+	if status, _, _ := alice.Status(ctx); status != "pending" {
+		t.Fatalf("alice's flow = %q, want still pending", status)
+	}
+}
+
+func TestReturnUserTokensAreFilteredSilently(t *testing.T) {
+	st := linktest.NewStack(t, linktest.StackOptions{})
+	ctx := t.Context()
+	connect := func(client string, perm linkvault.Permission, user string) string {
+		t.Helper()
+		p, err := linktest.Connect(ctx, nil, st.LinkToken(t, client, perm, user), "coinbase", user+"-"+client+"-"+string(perm), "pw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.AccountTokens[0].TokenID
+	}
+	mine := connect("app1", permWrite, "alice")
+	otherUser := connect("app1", permWrite, "bob")
+	otherClient := connect("app2", permWrite, "alice")
+	otherScope := connect("app1", permRead, "alice")
+	if mine == otherScope {
+		t.Fatalf("read and write connections share a tokenId")
+	}
+	removed := connect("app1", permWrite, "carol")
+	if err := st.Vault.Remove(ctx, "app1", removed, ""); err != nil {
+		t.Fatal(err)
+	}
+
+	page, err := linktest.Open(ctx, nil, st.LinkToken(t, "app1", permWrite, "alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	known, err := page.Known(ctx, otherUser, otherClient, mine, otherScope, removed, linkvault.NewTokenID(), "../../etc/passwd", mine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(known) != 1 || known[0].TokenID != mine || known[0].Status != link.KnownActive || known[0].Payload == nil ||
+		known[0].Payload.AccountTokens[0].AccessToken != mine {
+		t.Fatalf("known = %+v, want exactly alice's write connection", known)
+	}
+	// Only foreign tokens: the same empty answer as no tokens at all.
+	none, err := page.Known(ctx, otherUser, otherClient, otherScope)
+	if err != nil || len(none) != 0 {
+		t.Fatalf("foreign tokens: %+v %v", none, err)
+	}
+	// Foreign tokens can neither be re-authenticated nor read through this page.
+	if _, err := page.StartOAuth(ctx, "coinbase", otherUser); !isNotFound(err) {
+		t.Fatalf("re-auth of another user's token: %v", err)
+	}
+	var h linkvault.Holdings
+	if err := page.Call(ctx, http.MethodPost, "/link/api/holdings", map[string]string{"tokenId": otherClient}, &h); !isNotFound(err) {
+		t.Fatalf("holdings of another client's token: %v", err)
+	}
+}
+
+func isNotFound(err error) bool {
+	var apiErr *linktest.APIError
+	return errors.As(err, &apiErr) && apiErr.Status == linkvault.StatusNotFound && apiErr.ErrorType == linkvault.ErrTypeTokenNotFound
+}
+
+func TestReauthAfterRevocationKeepsTheTokenID(t *testing.T) {
+	st := linktest.NewStack(t, linktest.StackOptions{})
+	ctx := t.Context()
+	first, err := linktest.Connect(ctx, nil, st.LinkToken(t, "app1", permRead, "alice"), "coinbase", "alice-re", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenID := first.AccountTokens[0].TokenID
+	if _, err := st.Sim.Coinbase.RevokeUserGrants("alice-re"); err != nil {
+		t.Fatal(err)
+	}
+
+	page, err := linktest.Open(ctx, nil, st.LinkToken(t, "app1", permRead, "alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h linkvault.Holdings
+	err = page.Call(ctx, http.MethodPost, "/link/api/holdings", map[string]string{"tokenId": tokenID}, &h)
+	var apiErr *linktest.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorType != linkvault.ErrTypeReauthRequired {
+		t.Fatalf("holdings with a revoked grant: %v", err)
+	}
+	known, err := page.Known(ctx, tokenID)
+	if err != nil || len(known) != 1 || known[0].Status != link.KnownReauthRequired || known[0].Payload != nil {
+		t.Fatalf("known = %+v %v", known, err)
+	}
+	again, err := page.ConnectOAuth(ctx, "coinbase", "alice-re", "pw", tokenID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := again.AccountTokens[0].TokenID; got != tokenID {
+		t.Fatalf("re-auth reported tokenId %s, want the same %s", got, tokenID)
+	}
+	c, err := st.DB.GetConnection(ctx, "app1", tokenID)
+	if err != nil || c.Status != linkvault.StatusActive {
+		t.Fatalf("after re-auth: %+v %v", c, err)
+	}
+	if err := page.Call(ctx, http.MethodPost, "/link/api/holdings", map[string]string{"tokenId": tokenID}, &h); err != nil || len(h.CryptocurrencyPositions) == 0 {
+		t.Fatalf("holdings after re-auth: %+v %v", h, err)
+	}
+}
+
+func TestCredentialsLoginWithMFA(t *testing.T) {
+	st := linktest.NewStack(t, linktest.StackOptions{})
+	ctx := t.Context()
+	if err := st.Sim.Binance.CreateUser(exchangesim.User{Username: "bea", Password: "right", MFACode: "424242"}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := linktest.Open(ctx, nil, st.LinkToken(t, "app1", permRead, "bea"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(path string, body any, out any) string {
+		t.Helper()
+		err := page.Call(ctx, http.MethodPost, path, body, out)
+		var apiErr *linktest.APIError
+		if errors.As(err, &apiErr) {
+			return apiErr.ErrorType
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ""
+	}
+	var step link.LoginStep
+	if got := call("/link/api/mfa", map[string]string{"code": "424242"}, &step); got != link.ErrTypeNoPendingStep {
+		t.Fatalf("MFA before login: %q", got)
+	}
+	if got := call("/link/api/credentials", map[string]string{"brokerType": "binanceInternationalDirect", "username": "bea", "password": "wrong"}, &step); got != link.ErrTypeInvalidCredentials {
+		t.Fatalf("wrong password: %q", got)
+	}
+	if got := call("/link/api/credentials", map[string]string{"brokerType": "binanceInternationalDirect", "username": "bea", "password": "right"}, &step); got != "" || !step.MFARequired || step.Payload != nil {
+		t.Fatalf("right password: %q %+v", got, step)
+	}
+	if got := call("/link/api/mfa", map[string]string{"code": "000000"}, &step); got != link.ErrTypeInvalidMFACode {
+		t.Fatalf("wrong code: %q", got)
+	}
+	step = link.LoginStep{}
+	if got := call("/link/api/mfa", map[string]string{"code": "424242"}, &step); got != "" || step.Payload == nil {
+		t.Fatalf("right code after a wrong one: %q %+v", got, step)
+	}
+	p := step.Payload
+	if p.BrokerType != linkvault.BrokerBinance || p.AccountTokens[0].TokenID == "" || p.AccountTokens[0].AccessToken != p.AccountTokens[0].TokenID {
+		t.Fatalf("payload = %+v", p)
+	}
+	if got := call("/link/api/mfa", map[string]string{"code": "424242"}, &step); got != link.ErrTypeNoPendingStep {
+		t.Fatalf("MFA replay: %q", got)
+	}
+}
+
+func TestLinkStaticFilesAndSDK(t *testing.T) {
+	st := linktest.NewStack(t, linktest.StackOptions{})
+	tests := []struct {
+		path, contentType string
+		cors              bool
+	}{
+		{"/sdk/link.js", "text/javascript; charset=utf-8", true},
+		{"/sdk/link.d.ts", "text/plain; charset=utf-8", true},
+		{"/sdk/package.json", "application/json; charset=utf-8", true},
+		{"/link/assets/link.js", "text/javascript; charset=utf-8", false},
+		{"/link/assets/link.css", "text/css; charset=utf-8", false},
+		{"/link/assets/logos/coinbase.svg", "image/svg+xml", false},
+	}
+	for _, tt := range tests {
+		resp, body := get(t, st.URL+tt.path)
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != tt.contentType || len(body) == 0 {
+			t.Errorf("%s: %d %q", tt.path, resp.StatusCode, resp.Header.Get("Content-Type"))
+			continue
+		}
+		if resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("ETag") == "" || !strings.Contains(resp.Header.Get("Cache-Control"), "max-age=") {
+			t.Errorf("%s: headers %v", tt.path, resp.Header)
+		}
+		if got := resp.Header.Get("Access-Control-Allow-Origin") == "*"; got != tt.cors {
+			t.Errorf("%s: CORS = %v, want %v", tt.path, got, tt.cors)
+		}
+		req, _ := http.NewRequest(http.MethodGet, st.URL+tt.path, nil)
+		req.Header.Set("If-None-Match", resp.Header.Get("ETag"))
+		if r2, err := http.DefaultClient.Do(req); err != nil || r2.StatusCode != http.StatusNotModified {
+			t.Errorf("%s: conditional GET = %v %v", tt.path, r2, err)
+		} else {
+			r2.Body.Close()
+		}
+	}
+	for _, p := range []string{"/sdk/web.go", "/link/assets/../web.go", "/link/assets/nope.js", "/link/assets/", "/link/api/nope"} {
+		if resp, _ := get(t, st.URL+p); resp.StatusCode != 404 && resp.StatusCode != 301 && resp.StatusCode != 307 {
+			t.Errorf("%s: %d, want not found", p, resp.StatusCode)
+		}
+	}
+	// The SDK is small: it is loaded into every app page.
+	if _, body := get(t, st.URL+"/sdk/link.js"); len(body) > 8<<10 {
+		t.Errorf("SDK is %d bytes", len(body))
+	}
+}

@@ -1,0 +1,34 @@
+// Package web holds the files the server embeds and serves: the Link UI's HTML
+// templates, its stylesheet and page scripts, the integration logos, the message
+// catalogs of the Link UI, and the project's web SDK (sdk/link.js with its TypeScript
+// declarations and npm package manifest). Everything the Link UI needs is here, so it
+// works with no external network at all.
+package web
+
+import (
+	"embed"
+	"io/fs"
+)
+
+//go:embed templates/*.html static i18n/*.json sdk/link.js sdk/link.d.ts sdk/package.json
+var files embed.FS
+
+// Templates returns the HTML templates (link.html, message.html, callback.html).
+func Templates() fs.FS { return sub("templates") }
+
+// Static returns the Link UI's static assets (link.css, link.js, callback.js, logos/).
+func Static() fs.FS { return sub("static") }
+
+// Catalogs returns the Link UI message catalogs, one <lang>.json per language.
+func Catalogs() fs.FS { return sub("i18n") }
+
+// SDK returns the web SDK files (link.js, link.d.ts, package.json).
+func SDK() fs.FS { return sub("sdk") }
+
+func sub(dir string) fs.FS {
+	f, err := fs.Sub(files, dir)
+	if err != nil {
+		panic("web: embedded directory " + dir + ": " + err.Error()) // fixed paths; cannot fail
+	}
+	return f
+}
