@@ -87,7 +87,7 @@ func TestAPIErrors(t *testing.T) {
 	}{
 		{
 			name: "re-auth required",
-			srv: server{code: 423, body: `{"status":"locked","message":"open Link","displayMessage":"Please reconnect your account.","errorType":"reauthenticationRequired","content":null}`},
+			srv:  server{code: 423, body: `{"status":"locked","message":"open Link","displayMessage":"Please reconnect your account.","errorType":"reauthenticationRequired","content":null}`},
 			want: lvclient.APIError{HTTPStatus: 423, Status: "locked", ErrorType: lvclient.ErrReauthRequired, Message: "open Link", DisplayMessage: "Please reconnect your account."},
 			checks: func(t *testing.T, err error) {
 				if !lvclient.IsReauthRequired(err) || lvclient.IsNotFound(err) {
