@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/linkvault/linkvault/internal/audit"
+)
+
+const auditUsage = "usage: linkvault audit --client ID [--token TOKENID] [--since DURATION] [--limit N] [--json]"
+
+// auditStore is what `linkvault audit` reads.
+type auditStore interface {
+	ListAudit(ctx context.Context, q audit.Query) ([]audit.Entry, error)
+}
+
+// auditCmd is `linkvault audit`: the trail of every use of a client's tokenIds, newest
+// first. Its flags are registered on a caller's FlagSet so they can sit beside
+// --config (see runAudit for the standalone form).
+type auditCmd struct {
+	client, token *string
+	since         *time.Duration
+	limit         *int
+	json          *bool
+}
+
+func newAuditCmd(fs *flag.FlagSet) *auditCmd {
+	return &auditCmd{
+		client: fs.String("client", "", "client id (required)"),
+		token:  fs.String("token", "", "only uses of this tokenId (also finds probes with it by other clients' keys: matched by fingerprint)"),
+		since:  fs.Duration("since", 0, "only entries newer than this, e.g. 24h (default: no bound)"),
+		limit:  fs.Int("limit", audit.DefaultLimit, fmt.Sprintf("at most this many entries (1-%d)", audit.MaxLimit)),
+		json:   fs.Bool("json", false, "print one JSON object per line instead of a table"),
+	}
+}
+
+// runAudit parses args and prints the selected entries of st to stdout.
+func runAudit(ctx context.Context, args []string, stdout io.Writer, st auditStore) error {
+	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	cmd := newAuditCmd(fs)
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w\n%s", err, auditUsage)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q\n%s", fs.Arg(0), auditUsage)
+	}
+	return cmd.run(ctx, stdout, st, time.Now())
+}
+
+// run prints the entries the parsed flags select.
+func (c *auditCmd) run(ctx context.Context, stdout io.Writer, st auditStore, now time.Time) error {
+	if *c.client == "" {
+		return errors.New("--client is required\n" + auditUsage)
+	}
+	if *c.since < 0 {
+		return errors.New("--since must be a positive duration, e.g. 24h")
+	}
+	q := audit.Query{ClientID: *c.client, TokenID: *c.token, Limit: *c.limit}
+	if *c.since > 0 {
+		q.Since = now.Add(-*c.since)
+	}
+	if q.Limit == 0 {
+		return fmt.Errorf("--limit must be between 1 and %d", audit.MaxLimit)
+	}
+	entries, err := st.ListAudit(ctx, q)
+	if err != nil {
+		return err
+	}
+	if *c.json {
+		enc := json.NewEncoder(stdout)
+		for _, e := range entries {
+			if err := enc.Encode(auditJSON(e)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tACTION\tOUTCOME\tHTTP\tTOKEN\tTYPE\tKEY\tDURATION")
+	for _, e := range entries {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", e.CreatedAt.UTC().Format(time.RFC3339Nano), e.Action, e.Outcome,
+			e.HTTPStatus, tokenColumn(e), e.BrokerType, e.KeyID, e.Duration.Round(time.Microsecond))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		fmt.Fprintln(stdout, "(no entries)")
+	}
+	return nil
+}
+
+// tokenColumn shows the tokenId when it was the client's, else the fingerprint of what
+// was presented.
+func tokenColumn(e audit.Entry) string {
+	if e.TokenID != "" {
+		return e.TokenID
+	}
+	return "unresolved:" + e.TokenRef
+}
+
+type auditLine struct {
+	Time       time.Time `json:"time"`
+	ClientID   string    `json:"clientId"`
+	KeyID      string    `json:"keyId"`
+	TokenID    string    `json:"tokenId,omitempty"`
+	TokenRef   string    `json:"tokenRef"`
+	BrokerType string    `json:"brokerType,omitempty"`
+	Action     string    `json:"action"`
+	Outcome    string    `json:"outcome"`
+	HTTPStatus int       `json:"httpStatus"`
+	DurationMS float64   `json:"durationMs"`
+}
+
+func auditJSON(e audit.Entry) auditLine {
+	return auditLine{
+		Time: e.CreatedAt.UTC(), ClientID: e.ClientID, KeyID: e.KeyID, TokenID: e.TokenID, TokenRef: e.TokenRef,
+		BrokerType: string(e.BrokerType), Action: e.Action, Outcome: e.Outcome, HTTPStatus: e.HTTPStatus,
+		DurationMS: float64(e.Duration.Microseconds()) / 1000,
+	}
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/audit"
+	"github.com/linkvault/linkvault/internal/sqlite"
+)
+
+func TestRunAudit(t *testing.T) {
+	db := sqlite.OpenTestDB(t)
+	ctx := context.Background()
+	tok, probe := linkvault.NewTokenID(), linkvault.NewTokenID()
+	now := time.Now()
+	err := db.AppendAudit(ctx, []audit.Entry{
+		{ClientID: "app1", KeyID: "key-r", TokenID: tok, TokenRef: audit.Fingerprint(tok), BrokerType: linkvault.BrokerCoinbase,
+			Action: audit.ActionHoldings, Outcome: audit.OutcomeOK, HTTPStatus: 200, CreatedAt: now.Add(-48 * time.Hour), Duration: 3 * time.Millisecond},
+		{ClientID: "app1", KeyID: "key-w", TokenID: tok, TokenRef: audit.Fingerprint(tok), BrokerType: linkvault.BrokerCoinbase,
+			Action: audit.ActionTransferExecute, Outcome: linkvault.ErrTypeScopeMismatch, HTTPStatus: 403, CreatedAt: now.Add(-time.Hour)},
+		{ClientID: "app1", KeyID: "key-r", TokenRef: audit.Fingerprint(probe), BrokerType: linkvault.BrokerCoinbase,
+			Action: audit.ActionBalance, Outcome: linkvault.ErrTypeTokenNotFound, HTTPStatus: 404, CreatedAt: now.Add(-time.Minute)},
+		{ClientID: "app2", KeyID: "key-x", TokenRef: audit.Fingerprint(tok), Action: audit.ActionHoldings,
+			Outcome: linkvault.ErrTypeTokenNotFound, HTTPStatus: 404, CreatedAt: now},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := runAudit(ctx, args, &out, db)
+		return out.String(), err
+	}
+	lines := func(s string) []string { return strings.Split(strings.TrimSpace(s), "\n") }
+
+	tests := []struct {
+		name      string
+		args      []string
+		wantRows  int      // table rows after the header
+		wantFirst []string // substrings of the first row
+	}{
+		{"all of a client, newest first", []string{"--client", "app1"}, 3, []string{"balance.get", "tokenNotFound", "404", "unresolved:" + audit.Fingerprint(probe)}},
+		{"since", []string{"--client", "app1", "--since", "2h"}, 2, []string{"balance.get"}},
+		{"limit", []string{"--client", "app1", "--limit", "1"}, 1, []string{"balance.get"}},
+		{"by token", []string{"--client", "app1", "--token", tok}, 2, []string{"transfer.execute", "scopeMismatch", "403", tok, "key-w"}},
+		{"a probed value is found too", []string{"--client", "app1", "--token", probe}, 1, []string{"balance.get"}},
+		{"another client's trail", []string{"--client", "app2"}, 1, []string{"holdings.get", "unresolved:"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := run(tt.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ls := lines(out)
+			if !strings.HasPrefix(ls[0], "TIME") || len(ls)-1 != tt.wantRows {
+				t.Fatalf("output:\n%s", out)
+			}
+			for _, s := range tt.wantFirst {
+				if !strings.Contains(ls[1], s) {
+					t.Errorf("first row %q lacks %q", ls[1], s)
+				}
+			}
+			if strings.Contains(out, tok) && tt.args[1] == "app2" {
+				t.Error("another client's tokenId shown in app2's trail")
+			}
+		})
+	}
+
+	out, err := run("--client", "app1", "--json", "--limit", "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first map[string]any
+	if err := json.Unmarshal([]byte(lines(out)[0]), &first); err != nil || len(lines(out)) != 2 {
+		t.Fatalf("json output %q: %v", out, err)
+	}
+	if first["action"] != "balance.get" || first["outcome"] != "tokenNotFound" || first["httpStatus"] != 404.0 || first["tokenId"] != nil {
+		t.Fatalf("json line %v", first)
+	}
+
+	if out, err := run("--client", "nobody"); err != nil || !strings.Contains(out, "(no entries)") {
+		t.Fatalf("empty trail: %q, %v", out, err)
+	}
+	for _, args := range [][]string{
+		{}, {"--client", ""}, {"--client", "app1", "--since", "-1h"}, {"--client", "app1", "--limit", "0"},
+		{"--client", "app1", "--limit", "100000"}, {"--client", "bad id!"}, {"--client", "app1", "extra"}, {"--nope"},
+	} {
+		if _, err := run(args...); err == nil {
+			t.Errorf("runAudit(%q) succeeded", args)
+		}
+	}
+}
