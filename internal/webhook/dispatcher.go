@@ -1,0 +1,489 @@
+// Package webhook delivers the transactional outbox to clients' webhook endpoints.
+//
+// State changes write their events into the outbox (webhook_events) in the same
+// database transaction as the change itself (see the stores), so an event exists if and
+// only if its change committed. The Dispatcher claims due events with a lease (FOR
+// UPDATE SKIP LOCKED on PostgreSQL, the single writer on SQLite), POSTs each as JSON
+// {type, timestamp, data} signed per the Standard Webhooks specification (Sign,
+// Verify), and records every attempt in the delivery log in one transaction with the
+// event's new state. Delivery is at least once: a receiver deduplicates on the
+// webhook-id header, which is the event id and the same on every attempt.
+//
+// Timeouts, network errors, 408, 429 (honouring Retry-After) and 5xx are retried with
+// exponential backoff and jitter until a bounded schedule runs out (the event is then
+// marked failed, its log kept); other answers fail the event at once. Events of clients
+// without a webhook URL are marked skipped. Response bodies are never read beyond a
+// small limit, stored or logged.
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/linkvault/linkvault"
+)
+
+// Config configures a Dispatcher. Zero fields take the defaults given with each.
+type Config struct {
+	// Owner names this process in event leases; it must differ between replicas.
+	// Default: hostname, pid and a random suffix.
+	Owner string
+	// PollInterval is how often the outbox is polled when the last poll found less
+	// than a full batch. Default 1s.
+	PollInterval time.Duration
+	// BatchSize caps the events one poll claims (never more than idle workers). Default 50.
+	BatchSize int
+	// Workers is how many deliveries run at once. Default 8.
+	Workers int
+	// Timeout bounds one delivery attempt. Default 10s.
+	Timeout time.Duration
+	// LeaseDuration is how long a claimed event stays leased; it must exceed Timeout
+	// plus WriteTimeout. Default 1m.
+	LeaseDuration time.Duration
+	// WriteTimeout bounds recording an attempt. Default 5s.
+	WriteTimeout time.Duration
+	// BackoffBase, BackoffMax and MaxAttempts are the retry schedule: attempt n+1
+	// waits BackoffBase×2^(n−1) (capped at BackoffMax, upper half random), and the
+	// event fails after MaxAttempts attempts. Defaults 5s, 6h and 15 (about 26 hours
+	// of retries in all).
+	BackoffBase time.Duration
+	BackoffMax  time.Duration
+	MaxAttempts int
+	// SecretCacheTTL is how long a client's opened signing secrets are reused.
+	// Default 10s.
+	SecretCacheTTL time.Duration
+	// Client sends the deliveries. Default: a client that does not follow redirects.
+	Client *http.Client
+	// Now is the clock (default time.Now); Logger receives events, never secrets or
+	// response bodies (default: discard).
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.Owner == "" {
+		host, _ := os.Hostname()
+		if host == "" {
+			host = "linkvault"
+		}
+		c.Owner = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), linkvault.NewRandomID(6))
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.PollInterval, time.Second)
+	def(&c.Timeout, 10*time.Second)
+	def(&c.LeaseDuration, time.Minute)
+	def(&c.WriteTimeout, 5*time.Second)
+	def(&c.BackoffBase, 5*time.Second)
+	def(&c.BackoffMax, 6*time.Hour)
+	def(&c.SecretCacheTTL, 10*time.Second)
+	if c.BatchSize == 0 {
+		c.BatchSize = 50
+	}
+	if c.Workers == 0 {
+		c.Workers = 8
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = 15
+	}
+	if c.Client == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = c.Workers
+		c.Client = &http.Client{
+			Transport: t,
+			// A redirect is an answer (a failed delivery), never followed: the body
+			// and signature must not travel to a URL the operator did not configure.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Validate reports inconsistent settings of a defaulted Config.
+func (c Config) Validate() error {
+	var errs []error
+	if c.PollInterval < 0 || c.Timeout <= 0 || c.WriteTimeout <= 0 || c.BackoffBase <= 0 || c.SecretCacheTTL < 0 {
+		errs = append(errs, errors.New("durations must be positive"))
+	}
+	if c.BatchSize < 1 || c.Workers < 1 || c.MaxAttempts < 1 {
+		errs = append(errs, errors.New("batch size, workers and max attempts must be at least 1"))
+	}
+	if c.LeaseDuration <= c.Timeout+c.WriteTimeout {
+		errs = append(errs, fmt.Errorf("lease duration %v must exceed the delivery timeout %v plus the write timeout %v", c.LeaseDuration, c.Timeout, c.WriteTimeout))
+	}
+	if c.BackoffMax < c.BackoffBase {
+		errs = append(errs, fmt.Errorf("backoff max %v is below backoff base %v", c.BackoffMax, c.BackoffBase))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("webhook: invalid config: %w", err)
+	}
+	return nil
+}
+
+// Store is what the Dispatcher needs from the database.
+type Store interface {
+	OutboxStore
+	QueueCounter
+}
+
+// Deps are the Dispatcher's collaborators.
+type Deps struct {
+	Store  Store
+	Sealer linkvault.Sealer // opens the signing secrets
+	// Registerer receives the metrics; nil leaves them unregistered.
+	Registerer prometheus.Registerer
+}
+
+// Dispatcher delivers outbox events. Start runs it in the background; Stop ends it.
+type Dispatcher struct {
+	cfg     Config
+	store   Store
+	secrets *secretCache
+	m       *metrics
+	log     *slog.Logger
+	now     func() time.Time
+	slots   chan struct{}
+
+	mu       sync.Mutex
+	running  bool
+	stop     context.CancelFunc
+	abort    context.CancelFunc
+	loopDone chan struct{}
+	work     sync.WaitGroup
+
+	lastPollOK  atomic.Int64
+	pollFailing atomic.Bool
+}
+
+// NewDispatcher returns a Dispatcher; it validates cfg (after defaults) and registers
+// the metrics.
+func NewDispatcher(cfg Config, d Deps) (*Dispatcher, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if d.Store == nil || d.Sealer == nil {
+		return nil, errors.New("webhook: Store and Sealer are required")
+	}
+	q := &queueCounter{count: d.Store.CountPendingWebhookEvents, now: cfg.Now}
+	m, err := newMetrics(d.Registerer, q.value)
+	if err != nil {
+		return nil, err
+	}
+	return &Dispatcher{
+		cfg: cfg, store: d.Store, secrets: newSecretCache(d.Store, d.Sealer, cfg.SecretCacheTTL, cfg.Now), m: m,
+		log: cfg.Logger.With("component", "webhook", "owner", cfg.Owner), now: cfg.Now,
+		slots: make(chan struct{}, cfg.Workers),
+	}, nil
+}
+
+// Start runs the delivery loop in the background until Stop is called or ctx ends.
+func (d *Dispatcher) Start(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.running {
+		return errors.New("webhook: dispatcher already started")
+	}
+	loopCtx, stop := context.WithCancel(ctx)
+	workCtx, abort := context.WithCancel(context.WithoutCancel(ctx))
+	d.running, d.stop, d.abort, d.loopDone = true, stop, abort, make(chan struct{})
+	d.lastPollOK.Store(d.now().UnixNano())
+	go d.loop(loopCtx, workCtx, d.loopDone)
+	d.log.Info("webhook dispatcher started", "workers", d.cfg.Workers)
+	return nil
+}
+
+// Stop stops polling and waits for deliveries in flight. If ctx ends first they are
+// cancelled (and retried later: their events stay leased until the lease lapses).
+func (d *Dispatcher) Stop(ctx context.Context) error {
+	d.mu.Lock()
+	if !d.running {
+		d.mu.Unlock()
+		return nil
+	}
+	d.running = false
+	stop, abort, loopDone := d.stop, d.abort, d.loopDone
+	d.mu.Unlock()
+	stop()
+	<-loopDone
+	idle := make(chan struct{})
+	go func() { d.work.Wait(); close(idle) }()
+	select {
+	case <-idle:
+		abort()
+		return nil
+	case <-ctx.Done():
+		abort()
+		<-idle
+		return fmt.Errorf("webhook: stop: %w", ctx.Err())
+	}
+}
+
+// Check reports an error when outbox polls have been failing for longer than ten poll
+// intervals (at least 30s), for a readiness probe.
+func (d *Dispatcher) Check(context.Context) error {
+	if !d.pollFailing.Load() {
+		return nil
+	}
+	since := d.now().Sub(time.Unix(0, d.lastPollOK.Load()))
+	if since > max(10*d.cfg.PollInterval, 30*time.Second) {
+		return fmt.Errorf("webhook: no successful outbox poll for %v", since.Round(time.Second))
+	}
+	return nil
+}
+
+func (d *Dispatcher) loop(loopCtx, workCtx context.Context, done chan struct{}) {
+	defer close(done)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-loopCtx.Done():
+			return
+		case <-timer.C:
+		}
+		full, err := d.poll(loopCtx, workCtx)
+		wait := d.cfg.PollInterval
+		switch {
+		case err != nil:
+			if loopCtx.Err() != nil {
+				return
+			}
+			d.log.Warn("outbox poll failed", "error", err)
+		case full:
+			wait = 0
+		default:
+			wait += time.Duration((rand.Float64() - 0.5) * 0.2 * float64(wait))
+		}
+		timer.Reset(wait)
+	}
+}
+
+// poll claims as many due events as there are idle workers and delivers them.
+func (d *Dispatcher) poll(loopCtx, workCtx context.Context) (bool, error) {
+	select {
+	case d.slots <- struct{}{}:
+	case <-loopCtx.Done():
+		return false, loopCtx.Err()
+	}
+	free := 1
+	for free < d.cfg.BatchSize {
+		select {
+		case d.slots <- struct{}{}:
+			free++
+			continue
+		default:
+		}
+		break
+	}
+	now := d.now()
+	events, err := d.store.ClaimWebhookEvents(loopCtx, now, d.cfg.Owner, now.Add(d.cfg.LeaseDuration), free)
+	if err != nil {
+		for range free {
+			<-d.slots
+		}
+		d.pollFailing.Store(true)
+		return false, err
+	}
+	d.pollFailing.Store(false)
+	d.lastPollOK.Store(now.UnixNano())
+	for range free - len(events) {
+		<-d.slots
+	}
+	for _, p := range events {
+		d.work.Add(1)
+		go func() {
+			defer func() { <-d.slots; d.work.Done() }()
+			d.deliver(workCtx, p)
+		}()
+	}
+	return len(events) == free && len(events) > 0, nil
+}
+
+// payload is the JSON body of a delivery (Standard Webhooks shape).
+type payload struct {
+	Type      string          `json:"type"`
+	Timestamp time.Time       `json:"timestamp"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// Body returns the JSON body delivered for e (stable across attempts).
+func Body(e linkvault.Event) ([]byte, error) {
+	data := e.Data
+	if len(data) == 0 {
+		data = json.RawMessage(`{}`)
+	}
+	return json.Marshal(payload{Type: e.Type, Timestamp: e.CreatedAt.UTC(), Data: data})
+}
+
+// maxResponseRead bounds how much of a receiver's answer is read (and discarded), so
+// the connection can be reused without a hostile receiver costing memory or time.
+const maxResponseRead = 64 << 10
+
+// deliver makes one attempt at p and records it.
+func (d *Dispatcher) deliver(ctx context.Context, p Pending) {
+	attempt := p.Attempts + 1
+	rec := AttemptRecord{EventID: p.Event.ID, ClientID: p.Event.ClientID, Lease: p.Lease, Attempt: attempt}
+	var retryAfter time.Duration
+	start := d.now()
+	rec.AttemptedAt = start
+	switch {
+	case p.URL == "":
+		rec.Outcome, rec.ErrorCode = OutcomeSkipped, "no_webhook_url"
+	default:
+		rec.StatusCode, rec.ErrorCode, retryAfter = d.send(ctx, p, start)
+		rec.Duration = d.now().Sub(start)
+		d.m.duration.Observe(rec.Duration.Seconds())
+		switch {
+		case rec.ErrorCode == "":
+			rec.Outcome = OutcomeDelivered
+		case !retryable(rec.StatusCode, rec.ErrorCode):
+			rec.Outcome = OutcomeFailed
+		case attempt >= d.cfg.MaxAttempts:
+			rec.Outcome = OutcomeFailed
+		default:
+			rec.Outcome = OutcomeRetry
+			rec.NextAttemptAt = d.now().Add(retryDelay(attempt, d.cfg.BackoffBase, d.cfg.BackoffMax, retryAfter, rand.Float64()))
+		}
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.WriteTimeout)
+	defer cancel()
+	err := d.store.RecordWebhookAttempt(wctx, rec)
+	switch {
+	case err == nil:
+		d.m.deliveries.WithLabelValues(string(rec.Outcome)).Inc()
+		if rec.Outcome == OutcomeFailed {
+			d.log.Warn("webhook event failed for good", "event_type", p.Event.Type, "client", p.Event.ClientID,
+				"attempts", attempt, "status", rec.StatusCode, "error_code", rec.ErrorCode)
+		}
+	case linkvault.IsConflict(err):
+		d.m.deliveries.WithLabelValues("lease_lost").Inc()
+		d.log.Warn("webhook event lease lost before the attempt was recorded; it will be delivered again", "event_type", p.Event.Type)
+	default:
+		d.m.deliveries.WithLabelValues("error").Inc()
+		d.log.Error("cannot record a webhook attempt", "error", err)
+	}
+}
+
+// send POSTs p once and classifies the answer: errorCode is empty on success.
+func (d *Dispatcher) send(ctx context.Context, p Pending, now time.Time) (status int, errorCode string, retryAfter time.Duration) {
+	secrets, err := d.secrets.get(ctx, p.Event.ClientID)
+	if err != nil {
+		d.log.Error("cannot open a client's webhook secrets", "client", p.Event.ClientID, "error_type", linkvault.ErrorType(err))
+		return 0, "secret_unavailable", 0
+	}
+	if len(secrets) == 0 {
+		return 0, "no_signing_secret", 0
+	}
+	body, err := Body(p.Event)
+	if err != nil {
+		return 0, "invalid_event", 0
+	}
+	sig, err := Sign(secrets, p.Event.ID, now, body)
+	if err != nil {
+		return 0, "secret_unavailable", 0
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.URL, bytes.NewReader(body))
+	if err != nil {
+		return 0, "invalid_url", 0
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "linkvault-webhooks/1")
+	req.Header.Set(HeaderID, p.Event.ID)
+	req.Header.Set(HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set(HeaderSignature, sig)
+	resp, err := d.cfg.Client.Do(req)
+	if err != nil {
+		return 0, transportCode(err), 0
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseRead))
+	_ = resp.Body.Close()
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		return resp.StatusCode, "", 0
+	}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), d.now())
+	}
+	return resp.StatusCode, "http_" + strconv.Itoa(resp.StatusCode), retryAfter
+}
+
+// retryable reports whether a failed attempt is worth retrying: no answer at all
+// (timeout, network error), 408, 429 and 5xx. Local problems (no secret yet) are
+// retried too, so an operator can fix them within the schedule.
+func retryable(status int, code string) bool {
+	switch {
+	case status == 0:
+		return code != "invalid_url" && code != "invalid_event"
+	case status == http.StatusRequestTimeout, status == http.StatusTooManyRequests, status >= 500:
+		return true
+	}
+	return false
+}
+
+// retryDelay is the pause after the given failed attempt (1 for the first):
+// base×2^(attempt−1) capped at ceiling, upper half random, at least retryAfter (capped).
+func retryDelay(attempt int, base, ceiling, retryAfter time.Duration, u float64) time.Duration {
+	d := base
+	for i := 1; i < attempt && d < ceiling; i++ {
+		d *= 2
+	}
+	d = min(d, ceiling)
+	d = d/2 + time.Duration(u*float64(d/2))
+	return min(ceiling, max(d, retryAfter))
+}
+
+// parseRetryAfter reads delay-seconds or an HTTP-date; 0 when absent or invalid.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs <= 0 {
+			return 0
+		}
+		return time.Duration(min(secs, int64(24*time.Hour/time.Second))) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return min(t.Sub(now), 24*time.Hour)
+	}
+	return 0
+}
+
+// transportCode names a failure to get an answer, without its text (which can quote
+// the URL).
+func transportCode(err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	}
+	return "network"
+}

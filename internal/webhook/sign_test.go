@@ -1,0 +1,264 @@
+package webhook
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/linkvault/linkvault"
+)
+
+// The example of the Standard Webhooks specification: a receiver written against the
+// spec must accept what Sign produces.
+func TestSignKnownAnswer(t *testing.T) {
+	secret := linkvault.NewSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	got, err := Sign([]linkvault.Secret{secret}, "msg_p5jXN8AQM9LWM0D4loKWxJek", time.Unix(1614265330, 0), []byte(`{"test": 2432232314}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="; got != want {
+		t.Fatalf("Sign = %q, want %q", got, want)
+	}
+}
+
+func headers(id string, ts int64, sig string) http.Header {
+	h := http.Header{}
+	if id != "" {
+		h.Set(HeaderID, id)
+	}
+	if ts != 0 {
+		h.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
+	}
+	if sig != "" {
+		h.Set(HeaderSignature, sig)
+	}
+	return h
+}
+
+func TestVerify(t *testing.T) {
+	now := time.Unix(1_900_000_000, 0)
+	oldSecret, newSecret, otherSecret := NewSecret(), NewSecret(), NewSecret()
+	body := []byte(`{"type":"connection.created","timestamp":"2030-03-17T17:46:40Z","data":{"tokenId":"t1"}}`)
+	sign := func(secrets []linkvault.Secret, id string, at time.Time, b []byte) string {
+		s, err := Sign(secrets, id, at, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	both := sign([]linkvault.Secret{newSecret, oldSecret}, "evt_1", now, body)
+	onlyNew := sign([]linkvault.Secret{newSecret}, "evt_1", now, body)
+	tests := []struct {
+		name    string
+		secrets []linkvault.Secret
+		h       http.Header
+		body    []byte
+		want    error
+	}{
+		{"valid", []linkvault.Secret{newSecret}, headers("evt_1", now.Unix(), onlyNew), body, nil},
+		{"during rotation, receiver still on the old secret", []linkvault.Secret{oldSecret}, headers("evt_1", now.Unix(), both), body, nil},
+		{"during rotation, receiver already on the new secret", []linkvault.Secret{newSecret}, headers("evt_1", now.Unix(), both), body, nil},
+		{"receiver holding both secrets", []linkvault.Secret{otherSecret, oldSecret}, headers("evt_1", now.Unix(), both), body, nil},
+		{"after rotation, old secret no longer signs", []linkvault.Secret{oldSecret}, headers("evt_1", now.Unix(), onlyNew), body, ErrNoMatch},
+		{"wrong secret", []linkvault.Secret{otherSecret}, headers("evt_1", now.Unix(), onlyNew), body, ErrNoMatch},
+		{"bare base64 secret accepted", []linkvault.Secret{linkvault.NewSecret(strings.TrimPrefix(newSecret.Reveal(), SecretPrefix))}, headers("evt_1", now.Unix(), onlyNew), body, nil},
+		{"body changed", []linkvault.Secret{newSecret}, headers("evt_1", now.Unix(), onlyNew), append([]byte(nil), append(body[:len(body)-1:len(body)-1], ' ', '}')...), ErrNoMatch},
+		{"id changed", []linkvault.Secret{newSecret}, headers("evt_2", now.Unix(), onlyNew), body, ErrNoMatch},
+		{"timestamp changed within tolerance", []linkvault.Secret{newSecret}, headers("evt_1", now.Unix()+1, onlyNew), body, ErrNoMatch},
+		{"too old", []linkvault.Secret{newSecret}, headers("evt_1", now.Add(-6*time.Minute).Unix(), sign([]linkvault.Secret{newSecret}, "evt_1", now.Add(-6*time.Minute), body)), body, ErrTimestampSkew},
+		{"too far in the future", []linkvault.Secret{newSecret}, headers("evt_1", now.Add(6*time.Minute).Unix(), sign([]linkvault.Secret{newSecret}, "evt_1", now.Add(6*time.Minute), body)), body, ErrTimestampSkew},
+		{"within tolerance", []linkvault.Secret{newSecret}, headers("evt_1", now.Add(-4*time.Minute).Unix(), sign([]linkvault.Secret{newSecret}, "evt_1", now.Add(-4*time.Minute), body)), body, nil},
+		{"missing id", []linkvault.Secret{newSecret}, headers("", now.Unix(), onlyNew), body, ErrMissingHeaders},
+		{"missing signature", []linkvault.Secret{newSecret}, headers("evt_1", now.Unix(), ""), body, ErrMissingHeaders},
+		{"timestamp not a number", []linkvault.Secret{newSecret}, func() http.Header {
+			h := headers("evt_1", now.Unix(), onlyNew)
+			h.Set(HeaderTimestamp, "soon")
+			return h
+		}(), body, ErrInvalidTimestamp},
+		{"only an unknown version", []linkvault.Secret{newSecret}, headers("evt_1", now.Unix(), strings.Replace(onlyNew, "v1,", "v2,", 1)), body, ErrNoMatch},
+		{"garbage then a valid one", []linkvault.Secret{newSecret}, headers("evt_1", now.Unix(), "v1,!!! v1a,xyz , "+onlyNew), body, nil},
+		{"truncated signature", []linkvault.Secret{newSecret}, headers("evt_1", now.Unix(), onlyNew[:len(onlyNew)-4]), body, ErrNoMatch},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := Verify(tt.secrets, tt.h, tt.body, now, 0); !errors.Is(err, tt.want) {
+				t.Fatalf("Verify = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSignNeedsASecret(t *testing.T) {
+	if _, err := Sign(nil, "evt", time.Now(), nil); err == nil {
+		t.Fatal("Sign without a secret succeeded")
+	}
+	if _, err := Sign([]linkvault.Secret{linkvault.NewSecret("whsec_!!!")}, "evt", time.Now(), nil); err == nil {
+		t.Fatal("Sign with a malformed secret succeeded")
+	}
+}
+
+func TestNewSecretFormat(t *testing.T) {
+	a, b := NewSecret(), NewSecret()
+	if a.Equal(b) {
+		t.Fatal("two secrets are equal")
+	}
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(a.Reveal(), SecretPrefix))
+	if !strings.HasPrefix(a.Reveal(), SecretPrefix) || err != nil || len(key) != 32 {
+		t.Fatalf("secret is not whsec_ + base64 of 32 bytes (%d bytes, %v)", len(key), err)
+	}
+}
+
+func TestParseSignaturesBounds(t *testing.T) {
+	one := "v1," + base64.StdEncoding.EncodeToString(make([]byte, 32))
+	if got := ParseSignatures(strings.Repeat(one+" ", 100)); len(got) != maxSignatures {
+		t.Fatalf("parsed %d signatures, want at most %d", len(got), maxSignatures)
+	}
+	if got := ParseSignatures("v1," + base64.StdEncoding.EncodeToString(make([]byte, 31))); len(got) != 0 {
+		t.Fatalf("accepted a signature of the wrong length")
+	}
+}
+
+// FuzzParseSignatures: the header parser never panics, returns only 32-byte v1
+// signatures, at most 16, and finds every well-formed entry of a header it produced.
+func FuzzParseSignatures(f *testing.F) {
+	f.Add("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+	f.Add("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE= v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+	f.Add("v2,abc v1a,def v1, ,v1 v1,,")
+	f.Add("")
+	f.Add("v1,====")
+	f.Fuzz(func(t *testing.T, header string) {
+		sigs := ParseSignatures(header)
+		if len(sigs) > maxSignatures {
+			t.Fatalf("%d signatures", len(sigs))
+		}
+		parts := make([]string, 0, len(sigs))
+		for _, s := range sigs {
+			if len(s) != 32 {
+				t.Fatalf("signature of %d bytes", len(s))
+			}
+			parts = append(parts, "v1,"+base64.StdEncoding.EncodeToString(s))
+		}
+		again := ParseSignatures(strings.Join(parts, " "))
+		if len(again) != len(sigs) {
+			t.Fatalf("re-parse found %d of %d", len(again), len(sigs))
+		}
+		for i := range again {
+			if string(again[i]) != string(sigs[i]) {
+				t.Fatalf("re-parse changed signature %d", i)
+			}
+		}
+	})
+}
+
+func TestBody(t *testing.T) {
+	at := time.Date(2030, 3, 17, 17, 46, 40, 123000000, time.FixedZone("x", 3600))
+	b, err := Body(linkvault.Event{ID: "evt_1", Type: linkvault.EventReauthRequired, CreatedAt: at, Data: json.RawMessage(`{"tokenId":"t1"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"type":"connection.reauth_required","timestamp":"2030-03-17T16:46:40.123Z","data":{"tokenId":"t1"}}`; string(b) != want {
+		t.Fatalf("Body = %s, want %s", b, want)
+	}
+	if b, _ := Body(linkvault.Event{Type: "x", CreatedAt: at}); !strings.Contains(string(b), `"data":{}`) {
+		t.Fatalf("empty data = %s, want {}", b)
+	}
+}
+
+func TestRetrySchedule(t *testing.T) {
+	base, ceiling := 5*time.Second, time.Hour
+	tests := []struct {
+		attempt    int
+		retryAfter time.Duration
+		u          float64
+		want       time.Duration
+	}{
+		{1, 0, 0, 2500 * time.Millisecond},
+		{1, 0, 0.999999, 5 * time.Second},
+		{2, 0, 0, 5 * time.Second},
+		{3, 0, 1, 20 * time.Second},
+		{11, 0, 1, time.Hour},        // 5s·2^10 = 85m, capped
+		{60, 0, 0, 30 * time.Minute}, // no overflow with many attempts
+		{1, 90 * time.Second, 0, 90 * time.Second},
+		{1, 48 * time.Hour, 0, time.Hour}, // a huge Retry-After is capped
+	}
+	for _, tt := range tests {
+		got := retryDelay(tt.attempt, base, ceiling, tt.retryAfter, tt.u)
+		if d := got - tt.want; d > time.Millisecond || d < -time.Millisecond {
+			t.Errorf("retryDelay(%d, retryAfter %v, u %v) = %v, want %v", tt.attempt, tt.retryAfter, tt.u, got, tt.want)
+		}
+	}
+}
+
+func TestRetryable(t *testing.T) {
+	tests := []struct {
+		status int
+		code   string
+		want   bool
+	}{
+		{0, "timeout", true}, {0, "network", true}, {0, "no_signing_secret", true},
+		{0, "invalid_url", false}, {408, "http_408", true}, {429, "http_429", true},
+		{500, "http_500", true}, {503, "http_503", true}, {400, "http_400", false},
+		{401, "http_401", false}, {404, "http_404", false}, {410, "http_410", false}, {302, "http_302", false},
+	}
+	for _, tt := range tests {
+		if got := retryable(tt.status, tt.code); got != tt.want {
+			t.Errorf("retryable(%d, %s) = %v, want %v", tt.status, tt.code, got, tt.want)
+		}
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		v    string
+		want time.Duration
+	}{
+		{"", 0}, {"0", 0}, {"-5", 0}, {"120", 120 * time.Second}, {"999999999", 24 * time.Hour}, {"soon", 0},
+		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second}, {now.Add(-time.Hour).Format(http.TimeFormat), 0},
+	}
+	for _, tt := range tests {
+		if got := parseRetryAfter(tt.v, now); got != tt.want {
+			t.Errorf("parseRetryAfter(%q) = %v, want %v", tt.v, got, tt.want)
+		}
+	}
+}
+
+func TestValidateURL(t *testing.T) {
+	tests := []struct {
+		url string
+		ok  bool
+	}{
+		{"https://app.example/hooks", true},
+		{"https://app.example:8443/hooks?x=1", true},
+		{"http://127.0.0.1:9000/hooks", true},
+		{"http://localhost/hooks", true},
+		{"http://[::1]:8080/", true},
+		{"http://app.example/hooks", false},
+		{"ftp://app.example/", false},
+		{"https://user:pw@app.example/", false},
+		{"https://app.example/#frag", false},
+		{"/relative", false},
+		{"https://", false},
+		{"mailto:x@example.com", false},
+	}
+	for _, tt := range tests {
+		if err := ValidateURL(tt.url); (err == nil) != tt.ok {
+			t.Errorf("ValidateURL(%q) = %v, want ok=%v", tt.url, err, tt.ok)
+		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	if err := (Config{}).withDefaults().Validate(); err != nil {
+		t.Fatalf("defaults invalid: %v", err)
+	}
+	bad := Config{Timeout: time.Minute, LeaseDuration: time.Minute}.withDefaults()
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "lease duration") {
+		t.Fatalf("lease not longer than the timeout accepted: %v", err)
+	}
+}
