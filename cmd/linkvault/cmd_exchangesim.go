@@ -63,8 +63,12 @@ func runExchangeSim(ctx context.Context, args []string, stdout io.Writer) error 
 	} {
 		fmt.Fprintf(stdout, "  %-28s %s   (%s)\n", s.brokerType, s.srv.URL, s.entry)
 	}
-	fmt.Fprintf(stdout, "OAuth client: id %q, secret %q. Any username works; the first password used is remembered. MFA code %s.\n",
-		*clientID, *clientSecret, *mfaCode)
+	shownSecret := "(as given by -client-secret)"
+	if *clientSecret == exchangesim.DemoClientSecret {
+		shownSecret = fmt.Sprintf("%q (the public demo default)", *clientSecret)
+	}
+	fmt.Fprintf(stdout, "OAuth client: id %q, secret %s. Any username works; the first password used is remembered. MFA code %s.\n",
+		*clientID, shownSecret, *mfaCode)
 	fmt.Fprintln(stdout, "Admin API on every exchange:")
 	for _, e := range exchangesim.AdminEndpoints() {
 		fmt.Fprintf(stdout, "  %s\n", e)
