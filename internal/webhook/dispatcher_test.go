@@ -1,0 +1,504 @@
+package webhook_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/exchangesim"
+	"github.com/linkvault/linkvault/internal/postgres"
+	"github.com/linkvault/linkvault/internal/sqlite"
+	"github.com/linkvault/linkvault/internal/webhook"
+)
+
+// store is what these tests need from either database.
+type store interface {
+	linkvault.Store
+	webhook.Store
+	webhook.AdminStore
+	PendingEvents(ctx context.Context, clientID string) ([]linkvault.Event, error)
+}
+
+const client = "app1"
+
+type env struct {
+	t      *testing.T
+	db     store
+	sealer *envelope.Keyring
+	admin  *webhook.Admin
+	now    func() time.Time
+}
+
+func newEnv(t *testing.T, db store, now func() time.Time) *env {
+	t.Helper()
+	if now == nil {
+		now = time.Now
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	master, err := envelope.LoadMasterKeyring([]byte("v1:" + base64.StdEncoding.EncodeToString(key) + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateClient(t.Context(), &linkvault.Client{ID: client, Name: client, CreatedAt: now()}); err != nil {
+		t.Fatal(err)
+	}
+	k := envelope.New(db, master, now)
+	return &env{t: t, db: db, sealer: k, admin: webhook.NewAdmin(db, k, now, time.Hour), now: now}
+}
+
+// events writes n events to the outbox, the way the vault does (with a state change).
+func (e *env) events(clientID string, n int) []string {
+	e.t.Helper()
+	ids := make([]string, n)
+	for i := range n {
+		c := &linkvault.Connection{
+			TokenID: linkvault.NewTokenID(),
+			ConnectionIdentity: linkvault.ConnectionIdentity{ClientID: clientID, UserID: fmt.Sprintf("user-%d-%s", i, linkvault.NewRandomID(4)),
+				BrokerType: linkvault.BrokerSandbox, Scope: linkvault.PermissionRead},
+			Status: linkvault.StatusActive, CreatedAt: e.now(),
+		}
+		ids[i] = "evt_" + linkvault.NewRandomID(12)
+		ev := linkvault.Event{ID: ids[i], ClientID: clientID, Type: linkvault.EventConnectionCreated, TokenID: c.TokenID,
+			Data: json.RawMessage(`{"tokenId":"` + c.TokenID + `"}`), CreatedAt: e.now()}
+		if err := e.db.CreateConnection(e.t.Context(), c, ev); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return ids
+}
+
+func (e *env) dispatcher(cfg webhook.Config, reg prometheus.Registerer) *webhook.Dispatcher {
+	e.t.Helper()
+	return e.dispatcherOn(e.db, cfg, reg)
+}
+
+func (e *env) dispatcherOn(db store, cfg webhook.Config, reg prometheus.Registerer) *webhook.Dispatcher {
+	e.t.Helper()
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = 5 * time.Millisecond
+	}
+	if cfg.BackoffBase == 0 {
+		cfg.BackoffBase, cfg.BackoffMax = 5*time.Millisecond, 50*time.Millisecond
+	}
+	if cfg.MaxAttempts == 0 {
+		cfg.MaxAttempts = 10000
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 2 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = e.now
+	}
+	d, err := webhook.NewDispatcher(cfg, webhook.Deps{Store: db, Sealer: e.sealer, Registerer: reg})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := d.Start(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { stop(e.t, d) })
+	return d
+}
+
+func stop(t *testing.T, d *webhook.Dispatcher) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := d.Stop(ctx); err != nil {
+		t.Errorf("Stop: %v", err)
+	}
+}
+
+func (e *env) pending() int64 {
+	n, err := e.db.CountPendingWebhookEvents(e.t.Context())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+// receiver is a webhook endpoint that verifies every delivery and counts, per
+// webhook-id, the deliveries it accepted.
+type receiver struct {
+	t        *testing.T
+	secrets  atomic.Pointer[[]linkvault.Secret]
+	now      func() time.Time
+	status   atomic.Int64 // answer while not 200
+	mu       sync.Mutex
+	accepted map[string]int
+	bodies   map[string]string
+	sigCount map[int]int // signatures per header -> deliveries
+	requests atomic.Int64
+	badSig   atomic.Int64
+}
+
+func newReceiver(t *testing.T, now func() time.Time, secrets ...linkvault.Secret) *receiver {
+	r := &receiver{t: t, now: now, accepted: map[string]int{}, bodies: map[string]string{}, sigCount: map[int]int{}}
+	r.secrets.Store(&secrets)
+	r.status.Store(200)
+	return r
+}
+
+func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.requests.Add(1)
+	body, _ := io.ReadAll(req.Body)
+	if err := webhook.Verify(*r.secrets.Load(), req.Header, body, r.now(), 0); err != nil {
+		r.badSig.Add(1)
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	if s := int(r.status.Load()); s != 200 {
+		w.Header().Set("Retry-After", "0")
+		http.Error(w, "not now", s)
+		return
+	}
+	id := req.Header.Get(webhook.HeaderID)
+	r.mu.Lock()
+	r.accepted[id]++
+	r.bodies[id] = string(body)
+	r.sigCount[len(strings.Fields(req.Header.Get(webhook.HeaderSignature)))]++
+	r.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// serveOn serves h on addr (a port that was free); the server closes with the test.
+func serveOn(t *testing.T, addr string, h http.Handler) {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("listen %s: %v", addr, err)
+	}
+	srv := &http.Server{Handler: h}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+}
+
+func counter(t *testing.T, g prometheus.Gatherer, name, outcome string) float64 {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "outcome" && l.GetValue() == outcome {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// checkExactlyOnce: every event was accepted by the receiver exactly once by
+// webhook-id, with the body of that event, and nothing else was accepted.
+func checkExactlyOnce(t *testing.T, r *receiver, ids []string) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, id := range ids {
+		if n := r.accepted[id]; n != 1 {
+			t.Fatalf("event %s accepted %d times, want exactly once", id, n)
+		}
+		var p struct {
+			Type string          `json:"type"`
+			Data json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal([]byte(r.bodies[id]), &p); err != nil || p.Type != linkvault.EventConnectionCreated || !strings.Contains(string(p.Data), "tokenId") {
+			t.Fatalf("event %s body %s", id, r.bodies[id])
+		}
+	}
+	if len(r.accepted) != len(ids) {
+		t.Fatalf("receiver accepted %d distinct ids, want %d", len(r.accepted), len(ids))
+	}
+	if r.badSig.Load() != 0 {
+		t.Fatalf("%d deliveries failed signature verification", r.badSig.Load())
+	}
+}
+
+// TestReceiverDownThenUpGetsEveryEventOnce: the receiver is unreachable (connection
+// refused), then answers 503, then recovers; it ends up with every event exactly once
+// by webhook-id, and the delivery log shows the failed attempts.
+func TestReceiverDownThenUpGetsEveryEventOnce(t *testing.T) {
+	e := newEnv(t, sqlite.OpenTestDB(t), nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close() // down: nothing listens
+	rot, err := e.admin.SetURL(t.Context(), client, "http://"+addr+"/hooks")
+	if err != nil || rot.Secret.IsZero() || rot.Version != 1 {
+		t.Fatalf("SetURL = %+v, %v; want the first secret", rot.Version, err)
+	}
+	ids := e.events(client, 150)
+	reg := prometheus.NewRegistry()
+	e.dispatcher(webhook.Config{Workers: 8}, reg)
+
+	waitFor(t, "attempts against the closed port", func() bool { return counter(t, reg, "linkvault_webhook_deliveries_total", "retry") >= 100 })
+	rcv := newReceiver(t, time.Now, rot.Secret)
+	rcv.status.Store(http.StatusServiceUnavailable)
+	serveOn(t, addr, rcv)
+	waitFor(t, "503 answers", func() bool { return rcv.requests.Load() >= 100 })
+	rcv.status.Store(http.StatusOK)
+	waitFor(t, "outbox drained", func() bool { return e.pending() == 0 })
+
+	checkExactlyOnce(t, rcv, ids)
+	if got := counter(t, reg, "linkvault_webhook_deliveries_total", "delivered"); got != float64(len(ids)) {
+		t.Errorf("deliveries_total{delivered} = %v, want %d", got, len(ids))
+	}
+	if pend, err := e.db.PendingEvents(t.Context(), client); err != nil || len(pend) != 0 {
+		t.Errorf("undelivered events left: %d, %v", len(pend), err)
+	}
+	log, err := e.admin.Deliveries(t.Context(), client, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := map[string]int{}
+	for _, d := range log {
+		codes[d.ErrorCode]++
+		if d.ErrorCode == "" && d.StatusCode != http.StatusNoContent {
+			t.Errorf("successful attempt logged with status %d", d.StatusCode)
+		}
+	}
+	if codes["network"] == 0 || codes["http_503"] == 0 || codes[""] == 0 {
+		t.Errorf("delivery log codes %v; want network errors, 503s and successes", codes)
+	}
+}
+
+// TestSecretRotationSignsWithBoth: after a rotation, deliveries carry a signature per
+// active secret, so receivers on either secret accept them; after the overlap only the
+// new secret signs.
+func TestSecretRotationSignsWithBoth(t *testing.T) {
+	clock := exchangesim.NewManualClock(time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC))
+	e := newEnv(t, sqlite.OpenTestDB(t), clock.Now)
+	rcv := newReceiver(t, clock.Now)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &http.Server{Handler: rcv}
+	go func() { _ = s.Serve(ln) }()
+	t.Cleanup(func() { _ = s.Close() })
+
+	first, err := e.admin.SetURL(t.Context(), client, "http://"+ln.Addr().String()+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := e.admin.RotateSecret(t.Context(), client)
+	if err != nil || second.Version != 2 || !second.PreviousUntil.Equal(clock.Now().Add(time.Hour)) {
+		t.Fatalf("RotateSecret = v%d until %v, %v", second.Version, second.PreviousUntil, err)
+	}
+	if again, err := e.admin.SetURL(t.Context(), client, "http://"+ln.Addr().String()+"/v2"); err != nil || !again.Secret.IsZero() {
+		t.Fatalf("SetURL with secrets present created another secret (%v)", err)
+	}
+
+	for _, receiverSecrets := range [][]linkvault.Secret{{first.Secret}, {second.Secret}} {
+		rcv.secrets.Store(&receiverSecrets)
+		ids := e.events(client, 3)
+		d := e.dispatcher(webhook.Config{SecretCacheTTL: time.Nanosecond}, nil)
+		waitFor(t, "delivered", func() bool { return e.pending() == 0 })
+		stop(t, d)
+		rcv.mu.Lock()
+		for _, id := range ids {
+			if rcv.accepted[id] != 1 {
+				t.Fatalf("event %s accepted %d times", id, rcv.accepted[id])
+			}
+		}
+		rcv.mu.Unlock()
+	}
+	if rcv.sigCount[2] != 6 || rcv.badSig.Load() != 0 {
+		t.Fatalf("signatures per delivery: %v, bad %d; want two signatures on all 6", rcv.sigCount, rcv.badSig.Load())
+	}
+
+	// After the overlap only the new secret signs: a receiver still on the old one
+	// refuses the delivery.
+	clock.Advance(time.Hour + time.Second)
+	old := []linkvault.Secret{first.Secret}
+	rcv.secrets.Store(&old)
+	e.events(client, 1)
+	d := e.dispatcher(webhook.Config{SecretCacheTTL: time.Nanosecond}, nil)
+	waitFor(t, "refused delivery", func() bool { return rcv.badSig.Load() > 0 && e.pending() == 0 })
+	stop(t, d)
+	current := []linkvault.Secret{second.Secret}
+	rcv.secrets.Store(&current)
+	e.events(client, 1)
+	d = e.dispatcher(webhook.Config{SecretCacheTTL: time.Nanosecond}, nil)
+	waitFor(t, "delivered with the new secret", func() bool { return e.pending() == 0 })
+	stop(t, d)
+	if rcv.sigCount[1] != 1 {
+		t.Fatalf("signatures per delivery after the overlap: %v; want one delivery with one signature", rcv.sigCount)
+	}
+}
+
+// TestFinalOutcomes: events without a URL are skipped, non-retryable answers fail at
+// once, retryable ones fail after the schedule; all with a delivery log.
+func TestFinalOutcomes(t *testing.T) {
+	tests := []struct {
+		name     string
+		status   int    // receiver's answer; 0: no URL
+		attempts int    // wanted attempts
+		code     string // wanted last error code
+	}{
+		{"no webhook URL: skipped", 0, 1, "no_webhook_url"},
+		{"410 Gone: failed at once", http.StatusGone, 1, "http_410"},
+		{"401: failed at once", http.StatusUnauthorized, 1, "http_401"},
+		{"redirect not followed: failed", http.StatusFound, 1, "http_302"},
+		{"500 until the schedule runs out", http.StatusInternalServerError, 4, "http_500"},
+		{"429 until the schedule runs out", http.StatusTooManyRequests, 4, "http_429"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, sqlite.OpenTestDB(t), nil)
+			var hits atomic.Int64
+			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				hits.Add(1)
+				w.Header().Set("Location", "http://127.0.0.1:1/elsewhere")
+				w.WriteHeader(tt.status)
+			})}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			go func() { _ = srv.Serve(ln) }()
+			t.Cleanup(func() { _ = srv.Close() })
+			if tt.status != 0 {
+				if _, err := e.admin.SetURL(t.Context(), client, "http://"+ln.Addr().String()+"/"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ids := e.events(client, 1)
+			reg := prometheus.NewRegistry()
+			e.dispatcher(webhook.Config{MaxAttempts: 4}, reg)
+			waitFor(t, "final outcome", func() bool { return e.pending() == 0 })
+			log, err := e.admin.Deliveries(t.Context(), client, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(log) != tt.attempts || log[0].ErrorCode != tt.code || log[0].EventID != ids[0] || log[0].Attempt != tt.attempts {
+				t.Fatalf("delivery log %+v; want %d attempts ending with %s", log, tt.attempts, tt.code)
+			}
+			wantHits := int64(tt.attempts)
+			if tt.status == 0 {
+				wantHits = 0
+			}
+			if hits.Load() != wantHits {
+				t.Errorf("receiver hit %d times, want %d", hits.Load(), wantHits)
+			}
+			outcome := "failed"
+			if tt.status == 0 {
+				outcome = "skipped"
+			}
+			if counter(t, reg, "linkvault_webhook_deliveries_total", outcome) != 1 {
+				t.Errorf("deliveries_total{%s} != 1", outcome)
+			}
+		})
+	}
+}
+
+// TestTwoReplicasOnPostgresDeliverOnce: two dispatchers with separate pools on one
+// PostgreSQL share the outbox; a flaky receiver still gets every event exactly once.
+func TestTwoReplicasOnPostgresDeliverOnce(t *testing.T) {
+	dsn := os.Getenv(postgres.TestDSNEnv)
+	if dsn == "" {
+		t.Skip("PostgreSQL tests skipped: set " + postgres.TestDSNEnv)
+	}
+	schemaDSN := freshSchema(t, dsn)
+	var dbs []*postgres.DB
+	for range 2 {
+		db, err := postgres.Open(t.Context(), schemaDSN, postgres.Options{MaxConns: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		dbs = append(dbs, db)
+	}
+	e := newEnv(t, dbs[0], nil)
+	var n atomic.Int64
+	flaky := newReceiver(t, time.Now)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rot, err := e.admin.SetURL(t.Context(), client, "http://"+ln.Addr().String()+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flaky.secrets.Store(&[]linkvault.Secret{rot.Secret})
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1)%3 == 0 {
+			http.Error(w, "flaky", http.StatusBadGateway)
+			return
+		}
+		flaky.ServeHTTP(w, r)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+
+	ids := e.events(client, 300)
+	e.dispatcherOn(dbs[0], webhook.Config{Owner: "replica-a"}, nil)
+	e.dispatcherOn(dbs[1], webhook.Config{Owner: "replica-b"}, nil)
+	waitFor(t, "outbox drained", func() bool { return e.pending() == 0 })
+	checkExactlyOnce(t, flaky, ids)
+}
+
+func freshSchema(t *testing.T, dsn string) string {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := "lvwebhook_" + strings.ToLower(strings.NewReplacer("-", "_").Replace(linkvault.NewRandomID(9)))
+	quoted := pgx.Identifier{schema}.Sanitize()
+	if _, err := admin.Exec(ctx, `CREATE SCHEMA `+quoted); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = admin.Exec(ctx, `DROP SCHEMA `+quoted+` CASCADE`)
+		_ = admin.Close(ctx)
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(errors.New("the test DSN must be a postgres:// URL"))
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
