@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/webhook"
+)
+
+const webhooksUsage = `usage: linkvault webhooks set-url --client ID --url URL      (an empty --url disables delivery)
+       linkvault webhooks rotate-secret --client ID [--overlap 24h]
+       linkvault webhooks deliveries --client ID [--limit N]`
+
+// webhookStore is what `linkvault webhooks` needs from the database (both stores
+// implement it).
+type webhookStore interface {
+	webhook.AdminStore
+}
+
+// webhooksCmd is `linkvault webhooks <subcommand>`: a client's webhook URL, its
+// signing secrets, and the delivery log. Its flags are registered on a caller's
+// FlagSet so they can sit beside --config (see runWebhooks for the standalone form).
+type webhooksCmd struct {
+	sub     string
+	client  *string
+	url     *string
+	limit   *int
+	overlap *time.Duration
+}
+
+// newWebhooksCmd registers the flags of subcommand sub on fs.
+func newWebhooksCmd(sub string, fs *flag.FlagSet) (*webhooksCmd, error) {
+	c := &webhooksCmd{sub: sub, client: fs.String("client", "", "client id (required)")}
+	switch sub {
+	case "set-url":
+		c.url = fs.String("url", "", "https URL receiving the client's events (http only on loopback); empty disables delivery")
+	case "rotate-secret":
+		c.overlap = fs.Duration("overlap", webhook.DefaultOverlap, "how long the previous secrets keep signing")
+	case "deliveries":
+		c.limit = fs.Int("limit", 50, "at most this many attempts, newest first (1-1000)")
+	default:
+		return nil, fmt.Errorf("unknown webhooks subcommand %q\n%s", sub, webhooksUsage)
+	}
+	return c, nil
+}
+
+// runWebhooks parses args (subcommand and flags) and runs it against st; sealer seals
+// and opens signing secrets (the server's envelope keyring).
+func runWebhooks(ctx context.Context, args []string, stdout io.Writer, st webhookStore, sealer linkvault.Sealer) error {
+	if len(args) == 0 {
+		return errors.New(webhooksUsage)
+	}
+	fs := flag.NewFlagSet("webhooks "+args[0], flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c, err := newWebhooksCmd(args[0], fs)
+	if err != nil {
+		return err
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return fmt.Errorf("%w\n%s", err, webhooksUsage)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q\n%s", fs.Arg(0), webhooksUsage)
+	}
+	return c.run(ctx, stdout, st, sealer, time.Now)
+}
+
+// run executes the parsed subcommand.
+func (c *webhooksCmd) run(ctx context.Context, stdout io.Writer, st webhookStore, sealer linkvault.Sealer, now func() time.Time) error {
+	if *c.client == "" {
+		return errors.New("--client is required\n" + webhooksUsage)
+	}
+	var overlap time.Duration
+	if c.overlap != nil {
+		if *c.overlap <= 0 {
+			return errors.New("--overlap must be a positive duration, e.g. 24h")
+		}
+		overlap = *c.overlap
+	}
+	admin := webhook.NewAdmin(st, sealer, now, overlap)
+	switch c.sub {
+	case "set-url":
+		rot, err := admin.SetURL(ctx, *c.client, *c.url)
+		if err != nil {
+			return err
+		}
+		if *c.url == "" {
+			fmt.Fprintf(stdout, "webhook delivery disabled for client %s (pending events will be skipped)\n", *c.client)
+			return nil
+		}
+		fmt.Fprintf(stdout, "webhook URL of client %s set to %s\n", *c.client, *c.url)
+		if !rot.Secret.IsZero() {
+			printSecret(stdout, rot)
+		}
+		return nil
+	case "rotate-secret":
+		rot, err := admin.RotateSecret(ctx, *c.client)
+		if err != nil {
+			return err
+		}
+		printSecret(stdout, rot)
+		if !rot.PreviousUntil.IsZero() {
+			fmt.Fprintf(stdout, "  previous secrets keep signing until %s: update the receiver before then\n", rot.PreviousUntil.UTC().Format(time.RFC3339))
+		}
+		return nil
+	case "deliveries":
+		log, err := admin.Deliveries(ctx, *c.client, *c.limit)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ATTEMPTED\tEVENT\tTYPE\tATTEMPT\tSTATUS\tERROR\tDURATION")
+		for _, d := range log {
+			status, errCode := "-", "-"
+			if d.StatusCode != 0 {
+				status = fmt.Sprint(d.StatusCode)
+			}
+			if d.ErrorCode != "" {
+				errCode = d.ErrorCode
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", d.AttemptedAt.UTC().Format(time.RFC3339), d.EventID, d.EventType,
+				d.Attempt, status, errCode, d.Duration)
+		}
+		return tw.Flush()
+	}
+	return fmt.Errorf("unknown webhooks subcommand %q\n%s", c.sub, webhooksUsage)
+}
+
+// printSecret shows a new signing secret, the only time it is ever shown.
+func printSecret(w io.Writer, rot webhook.Rotation) {
+	fmt.Fprintf(w, "new signing secret v%d (shown only now; give it to the receiver, which verifies the webhook-signature header):\n  %s\n",
+		rot.Version, rot.Secret.Reveal())
+}
