@@ -59,7 +59,10 @@ func Machine(ctx context.Context, pgDSN string) MachineFacts {
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		m.LoadAvg = strings.Join(strings.Fields(string(b))[:3], " ")
 	}
-	if out, err := exec.CommandContext(ctx, "git", "rev-parse", "--short", "HEAD").Output(); err == nil {
+	if c := os.Getenv("LVBENCH_COMMIT"); c != "" {
+		// Set when the binaries were built from an exported tree (no .git).
+		m.Commit = c
+	} else if out, err := exec.CommandContext(ctx, "git", "rev-parse", "--short", "HEAD").Output(); err == nil {
 		m.Commit = strings.TrimSpace(string(out))
 		if st, err := exec.CommandContext(ctx, "git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
 			m.Commit += " (+ uncommitted changes)"

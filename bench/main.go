@@ -79,7 +79,7 @@ func Main(ctx context.Context, opts Options, args []string, stdout, stderr io.Wr
 	fs.StringVar(&c.pgDSN, "pg-dsn", defaultPostgresDSN(), "PostgreSQL DSN (a fresh schema is created in it and dropped after); empty skips PostgreSQL")
 	fs.StringVar(&c.dir, "dir", "", "work directory (default: a new temporary directory, removed after)")
 	fs.StringVar(&c.jsonOut, "json", "", "also write the results as JSON to this file")
-	fs.Float64Var(&c.quietCores, "quiet", 0.25, "before each measured run, wait until other processes use less than this many cores")
+	fs.Float64Var(&c.quietCores, "quiet", 0.25, "before each measured run, wait until other processes use less than this many cores (0: do not check)")
 	fs.DurationVar(&c.quietWait, "quiet-wait", 3*time.Minute, "longest wait for the machine to be quiet before measuring anyway (noted in the results)")
 	var run func(context.Context, *harness) (any, error)
 	switch args[0] {

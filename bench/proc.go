@@ -334,8 +334,11 @@ func (m *cpuMeter) stop() CPUUse {
 
 // WaitQuiet waits (at most maxWait) until the machine looks idle apart from us: the
 // share of CPU used by other processes over a 2-second window is below maxOther cores.
-// It returns the last observed value.
+// It returns the last observed value; maxOther <= 0 disables the check (returns -1).
 func WaitQuiet(ctx context.Context, maxOther float64, maxWait time.Duration, log io.Writer) float64 {
+	if maxOther <= 0 {
+		return -1
+	}
 	deadline := time.Now().Add(maxWait)
 	for {
 		m := startCPUMeter()

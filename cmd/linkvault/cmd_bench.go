@@ -1,0 +1,20 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+
+	"github.com/linkvault/linkvault/bench"
+)
+
+// runBench is `linkvault bench <scenario>`: the benchmark harness of package bench,
+// measuring this very binary (servers are started as `<this binary> serve`, the
+// hello-world baseline as `<this binary> bench hello`). Results: docs/benchmarks.md.
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	return bench.Main(ctx, bench.Options{LinkvaultBin: exe, Self: []string{exe, "bench"}}, args, stdout, stderr)
+}
