@@ -7,25 +7,50 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/audit"
 	"github.com/linkvault/linkvault/internal/clients"
 	"github.com/linkvault/linkvault/internal/config"
 	"github.com/linkvault/linkvault/internal/envelope"
+	lvhttp "github.com/linkvault/linkvault/internal/http"
+	"github.com/linkvault/linkvault/internal/link"
 	"github.com/linkvault/linkvault/internal/postgres"
 	"github.com/linkvault/linkvault/internal/provider"
+	"github.com/linkvault/linkvault/internal/refresh"
 	"github.com/linkvault/linkvault/internal/sqlite"
 	"github.com/linkvault/linkvault/internal/vault"
+	"github.com/linkvault/linkvault/internal/webhook"
 )
 
-// store is what the binary needs from either database.
+// store is what the binary needs from either database: the domain store plus the
+// tables of the Link UI, the lifecycle engine, webhooks, audit and transfers.
 type store interface {
 	linkvault.Store
+	link.Store
+	refresh.Store
+	webhook.Store
+	webhook.AdminStore
+	audit.Appender
+	auditStore
+	lvhttp.TransferStore
 	Migrate(ctx context.Context) error
 	MigrationVersion(ctx context.Context) (int64, error)
 }
+
+var (
+	_ store = (*sqlite.DB)(nil)
+	_ store = (*postgres.DB)(nil)
+)
 
 // ready checks the database answers: a lookup of a client id that cannot exist.
 func ready(st store) func(ctx context.Context) error {
@@ -38,7 +63,7 @@ func ready(st store) func(ctx context.Context) error {
 	}
 }
 
-// loadConfig parses --config from fs and loads the configuration.
+// loadConfig loads and validates the configuration.
 func loadConfig(path string, lookup env) (*config.Config, error) {
 	cfg, err := config.Load(path, lookup, os.ReadFile)
 	if err != nil {
@@ -63,7 +88,7 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// openStore opens (and migrates) the configured database.
+// openStore opens (and, when migrate is set, migrates) the configured database.
 func openStore(ctx context.Context, cfg *config.Config, migrate bool) (store, error) {
 	switch cfg.Database.Driver {
 	case config.DriverSQLite:
@@ -108,7 +133,21 @@ func providerConfigs(cfg *config.Config) provider.Configs {
 	}
 }
 
-// app is the assembled core shared by serve and demo.
+// maxProviderTimeout is the longest configured provider call timeout.
+func maxProviderTimeout(cfg *config.Config) time.Duration {
+	d := time.Duration(0)
+	for _, b := range linkvault.BrokerTypes {
+		if p, ok := cfg.Providers.ByBroker(b); ok && p.Timeout > d {
+			d = p.Timeout
+		}
+	}
+	if d == 0 {
+		d = provider.DefaultTimeout
+	}
+	return d
+}
+
+// app is the assembled service shared by serve and demo.
 type app struct {
 	cfg       *config.Config
 	log       *slog.Logger
@@ -117,36 +156,159 @@ type app struct {
 	vault     *vault.Service
 	clients   *clients.Service
 	providers *provider.Registry
+	metrics   *prometheus.Registry
+	audit     *audit.Recorder
+	engine    *refresh.Engine
+	webhooks  *webhook.Dispatcher
+	link      *link.Service
 }
 
+// newApp opens the store and builds every service. publicURL is the absolute base URL
+// browsers reach this server at (Link and OAuth redirect URLs are built from it).
 func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	st, err := openStore(ctx, cfg, true)
 	if err != nil {
 		return nil, err
 	}
+	a := &app{cfg: cfg, log: log, store: st, metrics: prometheus.NewRegistry()}
+	if err := a.build(); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *app) build() error {
+	cfg, log := a.cfg, a.log
 	master, err := loadMasterKeyring(cfg)
 	if err != nil {
-		st.Close()
-		return nil, err
+		return err
 	}
-	reg, err := provider.NewRegistry(providerConfigs(cfg), provider.Deps{Logger: log})
+	a.providers, err = provider.NewRegistry(providerConfigs(cfg), provider.Deps{Logger: log})
 	if err != nil {
-		st.Close()
-		return nil, err
+		return err
 	}
-	keyring := envelope.New(st, master, time.Now)
-	a := &app{cfg: cfg, log: log, store: st, keyring: keyring, providers: reg}
+	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.keyring = envelope.New(a.store, master, time.Now)
 	a.vault = vault.New(vault.Config{
-		Store: st, Sealer: keyring, Revoker: registryRevoker{reg}, Logger: log,
+		Store: a.store, Sealer: a.keyring, Revoker: registryRevoker{a.providers}, Logger: log,
 		Policy:    vault.Policy{RefreshAhead: cfg.Refresh.Ahead, ValidateEvery: cfg.Refresh.ValidationInterval, WarnAhead: 24 * time.Hour},
 		CacheSize: cfg.ResolveCache.Size, CacheTTL: cfg.ResolveCache.TTL,
 	})
 	// A key revoked from the CLI (another process) stops working here within this TTL.
-	a.clients = clients.New(st, time.Now, 5*time.Second)
-	return a, nil
+	a.clients = clients.New(a.store, time.Now, 5*time.Second)
+	a.engine, err = refresh.New(refresh.Config{
+		PollInterval: cfg.Refresh.PollInterval, BatchSize: cfg.Refresh.BatchSize, Workers: cfg.Refresh.Workers,
+		LeaseDuration: cfg.Refresh.LeaseDuration, ProviderTimeout: maxProviderTimeout(cfg), Logger: log,
+	}, refresh.Deps{Store: a.store, Vault: a.vault, Sealer: a.keyring, Providers: a.providers, Registerer: a.metrics})
+	if err != nil {
+		return err
+	}
+	a.webhooks, err = webhook.NewDispatcher(webhook.Config{Timeout: cfg.Webhook.DeliveryTimeout, Logger: log},
+		webhook.Deps{Store: a.store, Sealer: a.keyring, Registerer: a.metrics})
+	if err != nil {
+		return err
+	}
+	a.audit = audit.NewRecorder(a.store, audit.RecorderConfig{})
+	return nil
 }
 
-func (a *app) Close() error { return a.store.Close() }
+// startLink builds the Link service once the public URL is known.
+func (a *app) startLink(publicURL string) error {
+	var err error
+	a.link, err = link.New(link.Config{
+		Store: a.store, Connections: a.store, Vault: a.vault, Providers: a.providers, Sealer: a.keyring,
+		Lifecycle: a.engine, PublicURL: publicURL, SessionTTL: a.cfg.Link.SessionTTL, Logger: a.log,
+	})
+	return err
+}
+
+// Close flushes the audit log and closes the database.
+func (a *app) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if a.audit != nil {
+		if err := a.audit.Close(ctx); err != nil {
+			a.log.Warn("audit log flush on shutdown", "error", err)
+		}
+	}
+	return a.store.Close()
+}
+
+// publicURL is the configured public URL, or one derived from the bound listener (so
+// that a port-0 listen address works).
+func publicURL(cfg *config.Config, ln net.Listener) string {
+	if cfg.PublicURL != "" {
+		return cfg.PublicBaseURL()
+	}
+	derived := *cfg
+	derived.ListenAddr = ln.Addr().String()
+	return derived.PublicBaseURL()
+}
+
+// server builds the HTTP server of the app on ln.
+func (a *app) server(ln net.Listener) *lvhttp.Server {
+	var metrics http.Handler
+	if a.cfg.Metrics.Enabled {
+		metrics = promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{})
+	}
+	srv := lvhttp.NewServer(lvhttp.Config{
+		Addr:              a.cfg.ListenAddr,
+		BodyLimit:         a.cfg.HTTP.MaxBodyBytes,
+		MaxHeaderBytes:    a.cfg.HTTP.MaxHeaderBytes,
+		ReadHeaderTimeout: a.cfg.HTTP.ReadHeaderTimeout,
+		ReadTimeout:       a.cfg.HTTP.ReadTimeout,
+		WriteTimeout:      a.cfg.HTTP.WriteTimeout,
+		IdleTimeout:       a.cfg.HTTP.IdleTimeout,
+		TLSCertFile:       a.cfg.TLS.CertFile,
+		TLSKeyFile:        a.cfg.TLS.KeyFile,
+
+		AuthFailuresPerIP:     a.cfg.RateLimit.AuthFailuresPerIP,
+		AuthFailuresPerClient: a.cfg.RateLimit.AuthFailuresPerClient,
+		LinkTokensPerClient:   a.cfg.RateLimit.LinkTokensPerClient,
+	}, lvhttp.Deps{
+		Vault:     a.vault,
+		Auth:      a.clients,
+		Providers: a.providers,
+		Logger:    a.log,
+		Lifecycle: a.engine,
+		Metrics:   metrics,
+		Ready:     ready(a.store),
+		API:       lvhttp.APIDeps{Audit: a.audit, Transfers: a.store},
+		Link:      a.link,
+	})
+	srv.UseListener(ln)
+	return srv
+}
+
+// serve runs the background services and the HTTP server until ctx ends, then stops
+// them in order: HTTP first (no new work), then the engine (in-flight refreshes finish
+// and write back; unstarted leases are released) and the webhook dispatcher.
+func (a *app) serve(ctx context.Context, srv *lvhttp.Server) error {
+	if a.cfg.Refresh.Enabled {
+		if err := a.engine.Start(ctx); err != nil {
+			return err
+		}
+		if err := a.webhooks.Start(ctx); err != nil {
+			return err
+		}
+	}
+	err := srv.Serve(ctx, a.cfg.HTTP.ShutdownGrace)
+	stopCtx, cancel := context.WithTimeout(context.Background(), a.cfg.HTTP.ShutdownGrace)
+	defer cancel()
+	if a.cfg.Refresh.Enabled {
+		if serr := a.engine.Stop(stopCtx); serr != nil {
+			a.log.Warn("refresh engine stop", "error", serr)
+		}
+		if serr := a.webhooks.Stop(stopCtx); serr != nil {
+			a.log.Warn("webhook dispatcher stop", "error", serr)
+		}
+	}
+	return err
+}
 
 // registryRevoker adapts the provider registry to vault.Revoker.
 type registryRevoker struct{ reg *provider.Registry }
@@ -157,4 +319,13 @@ func (r registryRevoker) Revoke(ctx context.Context, b linkvault.BrokerType, c l
 		return nil
 	}
 	return p.Revoke(ctx, c)
+}
+
+// hostOf returns the host of a URL, for messages.
+func hostOf(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	return p.Host
 }

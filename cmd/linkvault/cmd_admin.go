@@ -195,3 +195,32 @@ func rotateMasterKey(ctx context.Context, fs *flag.FlagSet, args []string, stdou
 	fmt.Fprintf(stdout, "master key v%d added to %s; %d data keys re-wrapped\n", v, path, n)
 	return nil
 }
+
+// withStore opens the configured store for a subcommand whose own flags are parsed by
+// fn: the configuration comes from LINKVAULT_CONFIG and the environment (a leading
+// --config FILE is accepted too).
+func withStore(ctx context.Context, name string, args []string, stderr io.Writer, lookup env, fn func(st store, cfg *config.Config, rest []string) error) error {
+	path := ""
+	if len(args) >= 2 && (args[0] == "--config" || args[0] == "-config") {
+		path, args = args[1], args[2:]
+	}
+	cfg, err := loadConfig(path, lookup)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, true)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	defer st.Close()
+	return fn(st, cfg, args)
+}
+
+// adminKeyring builds the sealer for commands that seal or open secrets.
+func adminKeyring(cfg *config.Config, st store) (*envelope.Keyring, error) {
+	master, err := loadMasterKeyring(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return envelope.New(st, master, time.Now), nil
+}

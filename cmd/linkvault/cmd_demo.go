@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/examples/webapp"
 	"github.com/linkvault/linkvault/internal/config"
 	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/exchangesim"
@@ -71,37 +74,63 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 		return err
 	}
 
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (choose another with --addr)", *addr, err)
+	}
+	appLn, err := net.Listen("tcp", *appAddr)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("listen on %s: %w (choose another with --app-addr)", *appAddr, err)
+	}
+	defer appLn.Close()
 	a, err := newApp(ctx, &cfg, log)
 	if err != nil {
+		ln.Close()
 		return err
 	}
 	defer a.Close()
+	public := publicURL(&cfg, ln)
+	if err := a.startLink(public); err != nil {
+		ln.Close()
+		return err
+	}
 	creds, err := ensureDemoClient(ctx, a, filepath.Join(*dir, "demo-client.json"))
 	if err != nil {
+		ln.Close()
 		return err
 	}
-	srv, err := a.server(nil)
+	srv := a.server(ln)
+
+	// The example app: a separate origin (another port), calling linkvault's API with
+	// the demo client's write key from its backend, as a real app would.
+	exampleApp, err := webapp.New(webapp.Config{
+		LinkvaultURL: public, ClientID: creds.ClientID, ClientSecret: linkvault.NewSecret(creds.WriteSecret),
+		StorePath: filepath.Join(*dir, "example-app-tokens.json"), Logger: log.With("component", "example-app"),
+	})
 	if err != nil {
+		ln.Close()
 		return err
 	}
-	if err := srv.Listen(); err != nil {
-		return fmt.Errorf("listen on %s: %w (use --addr)", *addr, err)
-	}
+	appSrv := &http.Server{Handler: exampleApp, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = appSrv.Serve(appLn) }()
+	defer appSrv.Close()
 
 	fmt.Fprintf(stdout, `
 linkvault demo is running.
 
-  linkvault API + Link UI   http://%s
+  Open the example app:     http://%s
+
+  linkvault API + Link UI   %s
   simulated exchanges       coinbase %s  uphold %s  binance %s  sandbox %s
-  data directory            %s
+  data directory            %s   (delete it to start over)
   demo client               %s (API secrets in %s)
 
-Sign in to the simulated exchanges with any username and password; the MFA code is %s.
+Sign in to the simulated exchanges with any username and password; the Binance MFA code is %s.
 Press Ctrl-C to stop.
-`, srv.Addr(), sim.Coinbase.URL, sim.Uphold.URL, sim.Binance.URL, sim.Sandbox.URL,
+`, appLn.Addr(), public, sim.Coinbase.URL, sim.Uphold.URL, sim.Binance.URL, sim.Sandbox.URL,
 		*dir, creds.ClientID, filepath.Join(*dir, "demo-client.json"), exchangesim.DefaultMFACode)
-	_ = appAddr
-	return srv.Serve(ctx, 5*time.Second)
+	return a.serve(ctx, srv)
 }
 
 // simProviderSettings points every integration at the simulated exchanges.

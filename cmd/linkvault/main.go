@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/linkvault/linkvault/internal/config"
 )
 
 const usage = `linkvault — managed tokens for exchange connections
@@ -22,6 +24,9 @@ Usage:
   linkvault migrate      [--config FILE]     create or upgrade the database schema
   linkvault clients      create|list ...     manage client applications
   linkvault keys         create|list|revoke|rotate ...   manage API keys and the master key
+  linkvault webhooks     set-url|rotate-secret|deliveries ...   a client's webhook settings and delivery log
+  linkvault audit        --client ID [...]   the trail of every use of a client's tokenIds
+  linkvault bench        [flags]             load and scale benchmarks (see docs/benchmarks.md)
   linkvault backup       --out FILE          consistent copy of the SQLite database (online)
   linkvault exchangesim  [flags]             run the simulated exchanges standalone
 
@@ -60,6 +65,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup en
 		return runClients(ctx, rest, stdout, stderr, lookup)
 	case "keys":
 		return runKeys(ctx, rest, stdout, stderr, lookup)
+	case "webhooks":
+		return withStore(ctx, "webhooks", rest, stderr, lookup, func(st store, cfg *config.Config, rest []string) error {
+			ring, err := adminKeyring(cfg, st)
+			if err != nil {
+				return err
+			}
+			return runWebhooks(ctx, rest, stdout, st, ring)
+		})
+	case "audit":
+		return withStore(ctx, "audit", rest, stderr, lookup, func(st store, _ *config.Config, rest []string) error {
+			return runAudit(ctx, rest, stdout, st)
+		})
+	case "bench":
+		return runBench(ctx, rest, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, rest, stdout, stderr, lookup)
 	case "exchangesim":

@@ -125,6 +125,10 @@ func (s *Server) Listen() error {
 	return nil
 }
 
+// UseListener makes the server serve on ln (already bound by the caller, for example
+// to learn a port-0 address before building the services that need the public URL).
+func (s *Server) UseListener(ln net.Listener) { s.ln = ln }
+
 // Addr is the bound address (after Listen).
 func (s *Server) Addr() string {
 	if s.ln == nil {
