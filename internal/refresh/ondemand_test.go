@@ -13,10 +13,14 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/exchangesim"
+	lvhttp "github.com/linkvault/linkvault/internal/http"
 	"github.com/linkvault/linkvault/internal/refresh"
 	"github.com/linkvault/linkvault/internal/sqlite"
 	"github.com/linkvault/linkvault/internal/vault"
 )
+
+// The engine is what the API handlers use to keep credentials usable.
+var _ lvhttp.Lifecycle = (*refresh.Engine)(nil)
 
 // expiredConnection returns a Coinbase-like connection whose access token has
 // expired (the manual clock moved past it), as an API call would resolve it.
