@@ -29,6 +29,9 @@ type oauthClient struct {
 	// with rotating refresh tokens a second concurrent use would be a replay and burn the
 	// grant. Keys are digests, never the token itself.
 	refreshes singleflight.Group
+	// beforeRefreshJoin, when set (tests only), runs just before a refresh joins or
+	// starts the shared call.
+	beforeRefreshJoin func()
 }
 
 func newOAuthClient(b linkvault.BrokerType, cfg Config, c *caller) *oauthClient {
@@ -96,6 +99,9 @@ func (o *oauthClient) refresh(ctx context.Context, c linkvault.Credential) (link
 		return linkvault.Credential{}, reauth(o.broker, op, "no_refresh_token")
 	}
 	sum := sha256.Sum256([]byte(c.RefreshToken.Reveal()))
+	if o.beforeRefreshJoin != nil {
+		o.beforeRefreshJoin()
+	}
 	v, err, _ := o.refreshes.Do(string(sum[:]), func() (any, error) {
 		release, err := o.http.acquire(ctx, op)
 		if err != nil {
