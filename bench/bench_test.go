@@ -14,10 +14,10 @@ import (
 	"time"
 )
 
-// TestMain lets the test binary stand in for the harness's hidden server scenarios
-// (hello, refresh-worker), which the scenarios start by re-executing "Self".
+// TestMain lets the test binary stand in for the harness's hidden hello scenario,
+// which the resolve scenario starts by re-executing "Self".
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && (os.Args[1] == "hello" || os.Args[1] == "refresh-worker") {
+	if len(os.Args) > 1 && os.Args[1] == "hello" {
 		if err := Main(context.Background(), Options{}, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)

@@ -46,8 +46,7 @@ Scenarios:
   refresh   refresh engine throughput against the simulated exchange, SQLite and
             PostgreSQL, 1 and 3 replicas, double refreshes counted
   machine   print the machine facts the results are recorded with
-  hello           (internal) run the hello-world baseline server
-  refresh-worker  (internal) run one refresh replica configured by LINKVAULT_* variables
+  hello     (internal) run the hello-world baseline server
 `
 
 // Main runs a scenario. ctx ends the run early (servers are stopped either way).
@@ -59,8 +58,6 @@ func Main(ctx context.Context, opts Options, args []string, stdout, stderr io.Wr
 	switch args[0] {
 	case "hello":
 		return ServeHello(ctx, stdout)
-	case "refresh-worker":
-		return RunRefreshWorker(ctx, stdout, stderr)
 	case "machine":
 		m := Machine(ctx, defaultPostgresDSN())
 		fmt.Fprint(stdout, m.Markdown())

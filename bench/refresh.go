@@ -26,7 +26,6 @@ type RefreshParams struct {
 	PollInterval time.Duration // LINKVAULT_REFRESH_POLL_INTERVAL
 	Timeout      time.Duration // bound of one run
 	Setups       []string      // e.g. sqlite-1, postgres-1, postgres-3
-	Replica      string        // "worker" (bench refresh-worker) or "serve" (linkvault serve)
 }
 
 // RefreshRun is the outcome of one setup.
@@ -66,7 +65,6 @@ func refreshFlags(fs *flag.FlagSet) func(context.Context, *harness) (any, error)
 	fs.IntVar(&p.BatchSize, "batch", 100, "rows claimed per poll at most (LINKVAULT_REFRESH_BATCH_SIZE)")
 	fs.DurationVar(&p.PollInterval, "poll", 100*time.Millisecond, "poll interval when the due set looked empty (LINKVAULT_REFRESH_POLL_INTERVAL)")
 	fs.DurationVar(&p.Timeout, "timeout", 5*time.Minute, "bound of one run")
-	fs.StringVar(&p.Replica, "replica", "worker", `replica process: "worker" (the harness's refresh-worker, wired like serve) or "serve" (linkvault serve with the engine)`)
 	setups := fs.String("setups", "sqlite-1,postgres-1,postgres-3", "driver-replicas setups to run")
 	return func(ctx context.Context, h *harness) (any, error) {
 		p.Setups = strings.Split(*setups, ",")
@@ -169,12 +167,7 @@ func refreshOnce(ctx context.Context, h *harness, p RefreshParams, setup, driver
 	}()
 	for i := range replicas {
 		name := fmt.Sprintf("refresh-%s-r%d", setup, i)
-		var pr *Proc
-		if p.Replica == "serve" {
-			pr, err = h.startLinkvault(ctx, name, db, env)
-		} else {
-			pr, err = h.startSelf(ctx, name, []string{"refresh-worker"}, env, "/readyz")
-		}
+		pr, err := h.startLinkvault(ctx, name, db, env)
 		if err != nil {
 			return nil, err
 		}
@@ -364,8 +357,8 @@ var refreshTargets = map[string]float64{DriverSQLite: 3000, DriverPostgres: 2000
 func (r *RefreshResults) Markdown() string {
 	var b strings.Builder
 	p := r.Params
-	fmt.Fprintf(&b, "\nRefresh engine, %d due connections per run, %d workers per replica, batch %d, poll %s, replicas: %s\n\n",
-		p.N, p.Workers, p.BatchSize, p.PollInterval, p.Replica)
+	fmt.Fprintf(&b, "\nRefresh engine (linkvault serve replicas), %d due connections per run, %d workers per replica, batch %d, poll %s\n\n",
+		p.N, p.Workers, p.BatchSize, p.PollInterval)
 	fmt.Fprintf(&b, "| setup | target | refreshes/s | drain time | double refreshes (reuse detected) | rejected | rows written twice | still due | per replica | replicas CPU | harness+sim CPU | PostgreSQL CPU | other CPU |\n|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|\n")
 	for _, run := range r.Runs {
 		target := refreshTargets[run.Driver]
