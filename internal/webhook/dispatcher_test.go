@@ -502,3 +502,61 @@ func freshSchema(t *testing.T, dsn string) string {
 	u.RawQuery = q.Encode()
 	return u.String()
 }
+
+// TestAdmin covers the operator commands' rules: unknown clients, URL validation, the
+// first secret created with the URL (never an unsigned delivery), disabling, limits.
+func TestAdmin(t *testing.T) {
+	e := newEnv(t, sqlite.OpenTestDB(t), nil)
+	ctx := t.Context()
+	if _, err := e.admin.SetURL(ctx, "nobody", "https://app.example/hooks"); !linkvault.IsNotFound(err) {
+		t.Errorf("SetURL for an unknown client = %v, want notFound", err)
+	}
+	if _, err := e.admin.RotateSecret(ctx, "nobody"); !linkvault.IsNotFound(err) {
+		t.Errorf("RotateSecret for an unknown client = %v, want notFound", err)
+	}
+	if _, err := e.admin.SetURL(ctx, client, "http://app.example/hooks"); linkvault.ErrorStatus(err) != linkvault.StatusBadRequest {
+		t.Errorf("SetURL with plain http to a public host = %v, want badRequest", err)
+	}
+	if c, _ := e.db.GetClient(ctx, client); c.WebhookURL != "" {
+		t.Fatalf("refused URL was stored: %q", c.WebhookURL)
+	}
+	rot, err := e.admin.SetURL(ctx, client, "https://app.example/hooks")
+	if err != nil || rot.Version != 1 || rot.Secret.IsZero() || !rot.PreviousUntil.IsZero() {
+		t.Fatalf("first SetURL = v%d, %v; want the first secret", rot.Version, err)
+	}
+	secrets, err := e.db.ListWebhookSecrets(ctx, client)
+	if err != nil || len(secrets) != 1 || strings.Contains(string(secrets[0].Sealed), rot.Secret.Reveal()) {
+		t.Fatalf("stored secrets = %d, %v; want one, sealed", len(secrets), err)
+	}
+	if _, err := e.admin.SetURL(ctx, client, ""); err != nil {
+		t.Fatalf("disable: %v", err)
+	}
+	if c, _ := e.db.GetClient(ctx, client); c.WebhookURL != "" {
+		t.Fatalf("URL not cleared: %q", c.WebhookURL)
+	}
+	if _, err := e.admin.Deliveries(ctx, client, 0); linkvault.ErrorStatus(err) != linkvault.StatusBadRequest {
+		t.Errorf("Deliveries with limit 0 = %v, want badRequest", err)
+	}
+	// Two rotations racing: both succeed with distinct versions.
+	var wg sync.WaitGroup
+	versions := make(chan int, 2)
+	for range 2 {
+		wg.Go(func() {
+			r, err := e.admin.RotateSecret(ctx, client)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			versions <- r.Version
+		})
+	}
+	wg.Wait()
+	close(versions)
+	seen := map[int]bool{}
+	for v := range versions {
+		seen[v] = true
+	}
+	if !seen[2] || !seen[3] {
+		t.Fatalf("concurrent rotations got versions %v, want 2 and 3", seen)
+	}
+}
