@@ -48,7 +48,7 @@ type apiEnvOptions struct {
 	noAudit   bool
 }
 
-func newAPIEnv(t *testing.T, opts apiEnvOptions) *apiEnv {
+func newAPIEnv(t testing.TB, opts apiEnvOptions) *apiEnv {
 	t.Helper()
 	ctx := context.Background()
 	db := sqlite.OpenTestDB(t)
@@ -131,7 +131,7 @@ func (e *apiEnv) exchange(b linkvault.BrokerType) *exchangesim.Server {
 
 // connect mints a grant for user at the exchange (as if the user had consented) and
 // stores the connection, returning its tokenId.
-func (e *apiEnv) connect(t *testing.T, client, user string, b linkvault.BrokerType, scope linkvault.Permission) string {
+func (e *apiEnv) connect(t testing.TB, client, user string, b linkvault.BrokerType, scope linkvault.Permission) string {
 	t.Helper()
 	tr, err := e.exchange(b).MintGrant(user)
 	if err != nil {
@@ -267,7 +267,7 @@ type faultProxy struct {
 	calls    atomic.Int64
 }
 
-func newFaultProxy(t *testing.T, target string) *faultProxy {
+func newFaultProxy(t testing.TB, target string) *faultProxy {
 	u, err := url.Parse(target)
 	if err != nil {
 		t.Fatal(err)

@@ -699,3 +699,29 @@ func TestWriteKeyReadsToo(t *testing.T) {
 		t.Fatal(r.code)
 	}
 }
+
+// TestPreviewReportsInsufficientFunds: a quote the balance does not cover is returned
+// with status "failed" and a clear errorMessage, and nothing moves.
+func TestPreviewReportsInsufficientFunds(t *testing.T) {
+	e := newAPIEnv(t, apiEnvOptions{noAudit: true})
+	tok := e.connect(t, "app1", "pat", linkvault.BrokerCoinbase, write)
+	body := sendBody(tok, linkvault.BrokerCoinbase, "")
+	body["amount"] = 1000
+	r := e.post(t, "/api/v1/transfers/managed/preview", "app1", write, body)
+	expect(t, r, 200, "ok", "")
+	var p struct {
+		Status       string `json:"status"`
+		ErrorMessage string `json:"errorMessage"`
+		Result       struct {
+			Amount float64 `json:"amount"`
+			Total  float64 `json:"totalEstimatedAmount"`
+		} `json:"previewResult"`
+	}
+	r.content(t, &p)
+	if p.Status != "failed" || !strings.Contains(p.ErrorMessage, "balance") || p.Result.Amount != 1000 || p.Result.Total <= 1000 {
+		t.Fatalf("preview = %s", r.body)
+	}
+	if st := e.sim.Coinbase.Stats(); st.Transfers != 0 {
+		t.Fatal("a preview moved funds")
+	}
+}

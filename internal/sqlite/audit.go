@@ -13,6 +13,11 @@ import (
 
 var _ audit.Store = (*DB)(nil)
 
+// auditRowsPerInsert bounds the rows of one multi-row INSERT (11 parameters each, far
+// below SQLite's parameter limit). One statement per chunk instead of per row keeps the
+// background writer's cost per entry small.
+const auditRowsPerInsert = 64
+
 // AppendAudit writes entries in one transaction and sets their IDs. A zero CreatedAt is
 // set to now.
 func (db *DB) AppendAudit(ctx context.Context, entries []audit.Entry) error {
@@ -20,25 +25,37 @@ func (db *DB) AppendAudit(ctx context.Context, entries []audit.Entry) error {
 		return nil
 	}
 	return db.withTx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit_log
+		for start := 0; start < len(entries); start += auditRowsPerInsert {
+			chunk := entries[start:min(start+auditRowsPerInsert, len(entries))]
+			var q strings.Builder
+			q.WriteString(`INSERT INTO audit_log
 				(client_id, key_id, token_id, token_ref, broker_type, action, outcome, http_status, duration_us, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return fmt.Errorf("sqlite: append audit: %w", err)
-		}
-		defer stmt.Close()
-		for i := range entries {
-			e := &entries[i]
-			if e.CreatedAt.IsZero() {
-				e.CreatedAt = db.now()
+				VALUES `)
+			args := make([]any, 0, 10*len(chunk))
+			for i := range chunk {
+				e := &chunk[i]
+				if e.CreatedAt.IsZero() {
+					e.CreatedAt = db.now()
+				}
+				if i > 0 {
+					q.WriteString(", ")
+				}
+				q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+				args = append(args, e.ClientID, e.KeyID, e.TokenID, e.TokenRef, string(e.BrokerType),
+					e.Action, e.Outcome, e.HTTPStatus, e.Duration.Microseconds(), timeToDB(e.CreatedAt))
 			}
-			res, err := stmt.ExecContext(ctx, e.ClientID, e.KeyID, e.TokenID, e.TokenRef, string(e.BrokerType),
-				e.Action, e.Outcome, e.HTTPStatus, e.Duration.Microseconds(), timeToDB(e.CreatedAt))
+			res, err := tx.ExecContext(ctx, q.String(), args...)
 			if err != nil {
 				return fmt.Errorf("sqlite: append audit: %w", err)
 			}
-			if e.ID, err = res.LastInsertId(); err != nil {
+			last, err := res.LastInsertId()
+			if err != nil {
 				return fmt.Errorf("sqlite: append audit: %w", err)
+			}
+			// One statement on the single writer connection: the rows got consecutive
+			// ids ending at last.
+			for i := range chunk {
+				chunk[i].ID = last - int64(len(chunk)-1-i)
 			}
 		}
 		return nil
