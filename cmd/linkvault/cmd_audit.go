@@ -13,11 +13,13 @@ import (
 	"github.com/linkvault/linkvault/internal/audit"
 )
 
-const auditUsage = "usage: linkvault audit --client ID [--token TOKENID] [--since DURATION] [--limit N] [--json]"
+const auditUsage = "usage: linkvault audit --client ID [--token TOKENID] [--since DURATION] [--limit N] [--json]\n" +
+	"       linkvault audit --prune-older-than DURATION   (retention: deletes older entries of every client)"
 
 // auditStore is what `linkvault audit` reads.
 type auditStore interface {
 	ListAudit(ctx context.Context, q audit.Query) ([]audit.Entry, error)
+	PruneAudit(ctx context.Context, before time.Time) (int64, error)
 }
 
 // auditCmd is `linkvault audit`: the trail of every use of a client's tokenIds, newest
@@ -28,6 +30,7 @@ type auditCmd struct {
 	since         *time.Duration
 	limit         *int
 	json          *bool
+	prune         *time.Duration
 }
 
 func newAuditCmd(fs *flag.FlagSet) *auditCmd {
@@ -37,6 +40,7 @@ func newAuditCmd(fs *flag.FlagSet) *auditCmd {
 		since:  fs.Duration("since", 0, "only entries newer than this, e.g. 24h (default: no bound)"),
 		limit:  fs.Int("limit", audit.DefaultLimit, fmt.Sprintf("at most this many entries (1-%d)", audit.MaxLimit)),
 		json:   fs.Bool("json", false, "print one JSON object per line instead of a table"),
+		prune:  fs.Duration("prune-older-than", 0, "delete the entries of every client older than this, e.g. 2160h, and print how many"),
 	}
 }
 
@@ -56,6 +60,21 @@ func runAudit(ctx context.Context, args []string, stdout io.Writer, st auditStor
 
 // run prints the entries the parsed flags select.
 func (c *auditCmd) run(ctx context.Context, stdout io.Writer, st auditStore, now time.Time) error {
+	if *c.prune != 0 {
+		if *c.prune < 0 {
+			return errors.New("--prune-older-than must be a positive duration, e.g. 2160h")
+		}
+		if *c.client != "" || *c.token != "" || *c.since != 0 || *c.json {
+			return errors.New("--prune-older-than applies to every client and takes no other flag")
+		}
+		before := now.Add(-*c.prune)
+		n, err := st.PruneAudit(ctx, before)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "deleted %d audit entries older than %s\n", n, before.UTC().Format(time.RFC3339))
+		return nil
+	}
 	if *c.client == "" {
 		return errors.New("--client is required\n" + auditUsage)
 	}

@@ -87,7 +87,15 @@ func TestRunAudit(t *testing.T) {
 	if out, err := run("--client", "nobody"); err != nil || !strings.Contains(out, "(no entries)") {
 		t.Fatalf("empty trail: %q, %v", out, err)
 	}
+	out, err = run("--prune-older-than", "24h")
+	if err != nil || !strings.Contains(out, "deleted 1 audit entries") {
+		t.Fatalf("prune: %q, %v", out, err)
+	}
+	if out, _ := run("--client", "app1"); len(lines(out)) != 3 {
+		t.Fatalf("after pruning:\n%s", out)
+	}
 	for _, args := range [][]string{
+		{"--prune-older-than", "-1h"}, {"--prune-older-than", "1h", "--client", "app1"},
 		{}, {"--client", ""}, {"--client", "app1", "--since", "-1h"}, {"--client", "app1", "--limit", "0"},
 		{"--client", "app1", "--limit", "100000"}, {"--client", "bad id!"}, {"--client", "app1", "extra"}, {"--nope"},
 	} {

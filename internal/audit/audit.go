@@ -91,4 +91,7 @@ type Store interface {
 	AppendAudit(ctx context.Context, entries []Entry) error
 	// ListAudit returns the entries q selects, newest first (by time, then ID).
 	ListAudit(ctx context.Context, q Query) ([]Entry, error)
+	// PruneAudit deletes the entries of every client created before before, and
+	// returns how many (retention; the log is otherwise append-only).
+	PruneAudit(ctx context.Context, before time.Time) (int64, error)
 }

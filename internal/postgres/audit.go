@@ -85,3 +85,12 @@ func (db *DB) ListAudit(ctx context.Context, q audit.Query) ([]audit.Entry, erro
 	}
 	return out, nil
 }
+
+// PruneAudit deletes the entries created before before.
+func (db *DB) PruneAudit(ctx context.Context, before time.Time) (int64, error) {
+	tag, err := db.pool.Exec(ctx, `DELETE FROM audit_log WHERE created_at < $1`, before)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: prune audit: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

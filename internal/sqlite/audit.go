@@ -108,3 +108,17 @@ func (db *DB) ListAudit(ctx context.Context, q audit.Query) ([]audit.Entry, erro
 	}
 	return out, nil
 }
+
+// PruneAudit deletes the entries created before before.
+func (db *DB) PruneAudit(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM audit_log WHERE created_at < ?`, timeToDB(before))
+		if err != nil {
+			return fmt.Errorf("sqlite: prune audit: %w", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}

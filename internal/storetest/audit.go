@@ -106,6 +106,13 @@ func testAuditLog(t *testing.T, s AuditStore) {
 	want("limit", list(audit.Query{ClientID: "client-a", Limit: 2}), entries[3], entries[1])
 	want("unknown client", list(audit.Query{ClientID: "nobody"}))
 
+	n, err := s.PruneAudit(ctx, t0.Add(time.Second))
+	if err != nil || n != 1 {
+		t.Fatalf("PruneAudit = %d, %v; want 1 entry older than the cutoff", n, err)
+	}
+	want("after pruning", list(audit.Query{ClientID: "client-a"}), entries[3], entries[1])
+	want("other clients' entries after the cutoff stay", list(audit.Query{ClientID: "client-b"}), entries[2])
+
 	for _, q := range []audit.Query{{}, {ClientID: "bad id!"}, {ClientID: "client-a", Limit: -1}, {ClientID: "client-a", Limit: audit.MaxLimit + 1}} {
 		if _, err := s.ListAudit(ctx, q); linkvault.ErrorStatus(err) != linkvault.StatusBadRequest {
 			t.Errorf("ListAudit(%+v) = %v, want badRequest", q, err)
