@@ -10,10 +10,31 @@ import (
 	"github.com/linkvault/linkvault/internal/exchangesim"
 )
 
-// adapterCase connects one adapter to its simulated exchange.
+// adapterCase connects one adapter to its simulated exchange. setup returns the
+// adapter under test (with the given timeout) and the credential, obtained through a
+// second adapter with the default timeout so a slow machine cannot fail the connect step.
 type adapterCase struct {
 	name  string
-	setup func(t *testing.T, timeout time.Duration) (*simFixture, linkvault.Provider, linkvault.Credential)
+	setup func(t *testing.T, timeout time.Duration) adapterUnderTest
+}
+
+type adapterUnderTest struct {
+	f          *simFixture
+	p, relaxed linkvault.Provider
+	c          linkvault.Credential
+}
+
+// twoAdapters builds the adapter under test and a relaxed twin for setup calls.
+func twoAdapters[P linkvault.Provider](t *testing.T, timeout time.Duration, build func(time.Duration) (P, error)) (test, relaxed P) {
+	t.Helper()
+	test, err := build(timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if relaxed, err = build(DefaultTimeout); err != nil {
+		t.Fatal(err)
+	}
+	return test, relaxed
 }
 
 func withTimeout(cfg Config, timeout time.Duration) Config {
@@ -22,37 +43,33 @@ func withTimeout(cfg Config, timeout time.Duration) Config {
 }
 
 var adapterCases = []adapterCase{
-	{"coinbase", func(t *testing.T, timeout time.Duration) (*simFixture, linkvault.Provider, linkvault.Credential) {
+	{"coinbase", func(t *testing.T, timeout time.Duration) adapterUnderTest {
 		f := newSimFixture(t, exchangesim.NewCoinbase, exchangesim.Config{})
-		p, err := NewCoinbase(withTimeout(f.oauthConfig("/oauth2/auth"), timeout), f.deps)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return f, p, connect(t, p, "user1", "pw")
+		p, relaxed := twoAdapters(t, timeout, func(d time.Duration) (*Coinbase, error) {
+			return NewCoinbase(withTimeout(f.oauthConfig("/oauth2/auth"), d), f.deps)
+		})
+		return adapterUnderTest{f, p, relaxed, connect(t, relaxed, "user1", "pw")}
 	}},
-	{"sandbox", func(t *testing.T, timeout time.Duration) (*simFixture, linkvault.Provider, linkvault.Credential) {
+	{"sandbox", func(t *testing.T, timeout time.Duration) adapterUnderTest {
 		f := newSimFixture(t, exchangesim.NewSandbox, exchangesim.Config{})
-		p, err := NewSandbox(withTimeout(f.oauthConfig("/oauth2/auth"), timeout), f.deps)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return f, p, connect(t, p, "user1", "pw")
+		p, relaxed := twoAdapters(t, timeout, func(d time.Duration) (*Coinbase, error) {
+			return NewSandbox(withTimeout(f.oauthConfig("/oauth2/auth"), d), f.deps)
+		})
+		return adapterUnderTest{f, p, relaxed, connect(t, relaxed, "user1", "pw")}
 	}},
-	{"uphold", func(t *testing.T, timeout time.Duration) (*simFixture, linkvault.Provider, linkvault.Credential) {
+	{"uphold", func(t *testing.T, timeout time.Duration) adapterUnderTest {
 		f := newSimFixture(t, exchangesim.NewUphold, exchangesim.Config{})
-		p, err := NewUphold(withTimeout(f.oauthConfig("/authorize/"+exchangesim.DemoClientID), timeout), f.deps)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return f, p, connect(t, p, "user1", "pw")
+		p, relaxed := twoAdapters(t, timeout, func(d time.Duration) (*Uphold, error) {
+			return NewUphold(withTimeout(f.oauthConfig("/authorize/"+exchangesim.DemoClientID), d), f.deps)
+		})
+		return adapterUnderTest{f, p, relaxed, connect(t, relaxed, "user1", "pw")}
 	}},
-	{"binance", func(t *testing.T, timeout time.Duration) (*simFixture, linkvault.Provider, linkvault.Credential) {
+	{"binance", func(t *testing.T, timeout time.Duration) adapterUnderTest {
 		f := newSimFixture(t, exchangesim.NewBinance, exchangesim.Config{})
-		p, err := NewBinance(Config{APIBaseURL: f.srv.URL, Timeout: timeout}, f.deps)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return f, p, binanceLogin(t, p, "user1", "pw")
+		p, relaxed := twoAdapters(t, timeout, func(d time.Duration) (*Binance, error) {
+			return NewBinance(Config{APIBaseURL: f.srv.URL, Timeout: d}, f.deps)
+		})
+		return adapterUnderTest{f, p, relaxed, binanceLogin(t, relaxed, "user1", "pw")}
 	}},
 }
 
@@ -100,7 +117,8 @@ func TestTransientFaultsAreTransient(t *testing.T) {
 				if timeout == 0 {
 					timeout = 10 * time.Second
 				}
-				f, p, c := ac.setup(t, timeout)
+				at := ac.setup(t, timeout)
+				f, p, c := at.f, at.p, at.c
 				f.ex.SetFaults(ft.faults)
 				for _, op := range providerOps {
 					err := op.call(context.Background(), p, c)
@@ -115,7 +133,7 @@ func TestTransientFaultsAreTransient(t *testing.T) {
 				}
 				// The failure consumed nothing: the credential works once the fault clears.
 				f.ex.SetFaults(exchangesim.Faults{})
-				if _, err := p.Refresh(context.Background(), c); err != nil {
+				if _, err := at.relaxed.Refresh(context.Background(), c); err != nil {
 					t.Fatalf("Refresh after the fault cleared: %v", err)
 				}
 				if s := f.ex.Stats(); s.RefreshReuseDetected != 0 {
@@ -156,7 +174,8 @@ func TestPermanentFailuresAreReauth(t *testing.T) {
 				continue
 			}
 			t.Run(ac.name+"/"+k.name, func(t *testing.T) {
-				f, p, c := ac.setup(t, 0)
+				at := ac.setup(t, 0)
+				f, p, c := at.f, at.p, at.c
 				k.kill(t, f, p, c)
 				f.ex.SetFaults(exchangesim.Faults{ErrorDetail: canary})
 				for _, op := range providerOps {

@@ -174,7 +174,7 @@ func TestConcurrentRefreshesOfOneTokenAreCollapsed(t *testing.T) {
 	for hold.seen.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
-	time.Sleep(20 * time.Millisecond)
+	time.Sleep(100 * time.Millisecond)
 	close(hold.release)
 	wg.Wait()
 	for i := range callers {
