@@ -118,7 +118,6 @@
   }
 
   var tokensArrived = null; // resolves the wait for frontAccessTokens
-  var lateTokens = [];
   window.addEventListener('message', function (e) {
     if (e.source === popup && popup && e.origin === window.location.origin) {
       if (e.data && e.data.type === 'lv:oauthFinished') pollNow();
@@ -138,7 +137,7 @@
     if (e.origin !== parentOrigin) return;
     if (data.type === 'frontAccessTokens') {
       var list = Array.isArray(data.payload) ? data.payload : [];
-      if (tokensArrived) tokensArrived(list); else lateTokens = lateTokens.concat(list);
+      if (tokensArrived) tokensArrived(list); else returnUser(list);
     } else if (data.type === 'closeRequested') {
       exit();
     }
@@ -182,11 +181,6 @@
       if (list.length) returnUser(list); else home();
     });
   }
-
-  // Tokens that arrive after the catalog is shown still take the user to the account.
-  setInterval(function () {
-    if (lateTokens.length) { var list = lateTokens; lateTokens = []; returnUser(list); }
-  }, 250);
 
   function home() {
     if (boot.options && boot.options.brokerType) {

@@ -14,8 +14,9 @@ function logEvent(type, detail) {
 }
 
 async function api(method, path, body) {
+  const post = method !== 'GET';
   const res = await fetch(path, {
-    method, headers: body ? { 'Content-Type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined,
+    method, headers: post ? { 'Content-Type': 'application/json' } : {}, body: post ? JSON.stringify(body || {}) : undefined,
   });
   const data = await res.json();
   if (!res.ok) { const e = new Error(data.error || 'request failed'); e.data = data; throw e; }

@@ -48,6 +48,8 @@ type StackOptions struct {
 	Host string
 	// WrapStore lets a test observe or alter the Link session store.
 	WrapStore func(link.Store) link.Store
+	// Middleware wraps the server's handler (to observe requests).
+	Middleware func(http.Handler) http.Handler
 }
 
 // NewStack starts a Stack that stops when tb ends.
@@ -112,7 +114,11 @@ func NewStack(tb testing.TB, opts StackOptions) *Stack {
 		tb.Fatal(err)
 	}
 	srv := lvhttp.NewServer(lvhttp.Config{}, lvhttp.Deps{Vault: v, Auth: cs, Providers: reg, Link: st.Link})
-	hs := httptest.NewUnstartedServer(srv.Handler())
+	var h http.Handler = srv.Handler()
+	if opts.Middleware != nil {
+		h = opts.Middleware(h)
+	}
+	hs := httptest.NewUnstartedServer(h)
 	hs.Listener.Close()
 	hs.Listener = ln
 	hs.Start()

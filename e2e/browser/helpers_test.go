@@ -1,0 +1,354 @@
+// Package browser holds browser tests of the Link UI, the web SDK and the example app:
+// headless Chromium (chromedp) against the real server, the simulated exchanges and the
+// example app, all on loopback. They skip, saying so, when /usr/bin/chromium is absent.
+// Screenshots of the main screens go to artifacts/screenshots/ at the repository root.
+package browser_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+
+	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/examples/webapp"
+	"github.com/linkvault/linkvault/internal/link/linktest"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+// env is one test's world: linkvault (with simulated exchanges), the example app on
+// another origin, and a fresh headless browser.
+type env struct {
+	t     *testing.T
+	st    *linktest.Stack
+	app   string // the example app's URL
+	ctx   context.Context
+	calls *pathCounter
+
+	mu      sync.Mutex
+	console []string // the main tab's console messages, printed when a step fails
+}
+
+// pathCounter counts requests per path on the linkvault server.
+type pathCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *pathCounter) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.mu.Lock()
+		c.n[r.URL.Path]++
+		c.mu.Unlock()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (c *pathCounter) get(path string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[path]
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("browser tests skipped: %s not found (install chromium to run them)", chromiumPath)
+	}
+	if testing.Short() {
+		t.Skip("browser tests skipped in -short mode")
+	}
+	calls := &pathCounter{n: map[string]int{}}
+	st := linktest.NewStack(t, linktest.StackOptions{Middleware: calls.wrap})
+	app, err := webapp.New(webapp.Config{
+		LinkvaultURL: st.URL, ClientID: "app1", ClientSecret: st.Secret("app1", linkvault.PermissionWrite),
+		StorePath: filepath.Join(t.TempDir(), "tokens.json"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := serveOn(t, "127.0.0.1", app)
+
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-default-browser-check", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1100, 900),
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 120*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	e := &env{t: t, st: st, app: as, ctx: ctx, calls: calls}
+	go func() {
+		for m, err := range chromedp.Console(ctx) {
+			if err != nil {
+				return
+			}
+			e.mu.Lock()
+			e.console = append(e.console, m.String())
+			e.mu.Unlock()
+		}
+	}()
+	return e
+}
+
+// serveOn serves h on host (a loopback name or address) and returns its base URL.
+func serveOn(t *testing.T, host string, h http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := httptest.NewUnstartedServer(h)
+	s.Listener.Close()
+	s.Listener = ln
+	s.Start()
+	t.Cleanup(s.Close)
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return "http://" + host + ":" + port
+}
+
+// stepTimeout bounds one step, so a failing step leaves the browser alive for a
+// screenshot of what it shows.
+const stepTimeout = 25 * time.Second
+
+func (e *env) run(actions ...chromedp.Action[chromedp.Void]) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(e.ctx, stepTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		e.fail(err)
+	}
+}
+
+// value runs one action that returns a value.
+func value[T any](e *env, a chromedp.Action[T]) T {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(e.ctx, stepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		e.fail(err)
+	}
+	return v
+}
+
+// fail saves a screenshot of the page as FAIL-<test>.png and stops the test.
+func (e *env) fail(err error) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
+	defer cancel()
+	if png, serr := chromedp.Run(ctx, chromedp.FullScreenshot(100)); serr == nil {
+		save(e.t, "FAIL-"+e.t.Name(), png)
+	}
+	e.mu.Lock()
+	for _, m := range e.console {
+		e.t.Log("console:", m)
+	}
+	e.mu.Unlock()
+	e.t.Fatal(err)
+}
+
+// signIn opens the example app and signs in as name.
+func (e *env) signIn(name string) {
+	e.t.Helper()
+	e.run(
+		chromedp.Navigate(e.app+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#name")),
+		chromedp.SendKeys(chromedp.CSS("#name"), name),
+		chromedp.Click(chromedp.CSS("#signin")),
+		chromedp.WaitVisible(chromedp.CSS("#connect")),
+	)
+}
+
+// frame returns the iframe matching sel in the current page (the Link frame).
+func (e *env) frame(sel string) *chromedp.Node {
+	e.t.Helper()
+	e.run(chromedp.WaitReady(chromedp.CSS(sel)))
+	return value(e, chromedp.Nodes(chromedp.CSS(sel)))[0]
+}
+
+// inFrame runs an action against the document inside the iframe sel, retrying with a
+// fresh frame node: the node read before the iframe finished navigating points at its
+// previous (blank) document.
+func inFrame[T any](e *env, sel string, a func(f *chromedp.Node) chromedp.Action[T]) T {
+	e.t.Helper()
+	deadline := time.Now().Add(stepTimeout)
+	var lastErr error
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(e.ctx, 3*time.Second)
+		nodes, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS(sel)))
+		if err == nil && len(nodes) > 0 {
+			var v T
+			v, err = chromedp.Run(ctx, a(nodes[0]))
+			if err == nil {
+				cancel()
+				return v
+			}
+		}
+		cancel()
+		lastErr = err
+		if e.ctx.Err() != nil {
+			break
+		}
+	}
+	e.fail(fmt.Errorf("in frame %s: %w", sel, lastErr))
+	panic("unreachable")
+}
+
+// waitInFrame waits until inner is visible inside the iframe sel (the Link frame).
+func (e *env) waitInFrame(sel, inner string) {
+	e.t.Helper()
+	inFrame(e, sel, func(f *chromedp.Node) chromedp.Action[chromedp.Void] {
+		return chromedp.WaitVisible(chromedp.CSS(inner), chromedp.FromNode(f))
+	})
+}
+
+func (e *env) clickInFrame(sel, inner string) {
+	e.t.Helper()
+	inFrame(e, sel, func(f *chromedp.Node) chromedp.Action[chromedp.Void] {
+		return chromedp.Steps(chromedp.WaitVisible(chromedp.CSS(inner), chromedp.FromNode(f)), chromedp.Click(chromedp.CSS(inner), chromedp.FromNode(f)))
+	})
+}
+
+func (e *env) typeInFrame(sel, inner, text string) {
+	e.t.Helper()
+	inFrame(e, sel, func(f *chromedp.Node) chromedp.Action[chromedp.Void] {
+		return chromedp.Steps(chromedp.WaitVisible(chromedp.CSS(inner), chromedp.FromNode(f)), chromedp.SendKeys(chromedp.CSS(inner), text, chromedp.FromNode(f)))
+	})
+}
+
+// textInFrame returns the text of inner inside the iframe sel.
+func (e *env) textInFrame(sel, inner string) string {
+	e.t.Helper()
+	e.waitInFrame(sel, inner)
+	return inFrame(e, sel, func(f *chromedp.Node) chromedp.Action[string] {
+		return chromedp.Text(chromedp.CSS(inner), chromedp.FromNode(f))
+	})
+}
+
+// attrInFrame reads an attribute of inner inside the iframe sel.
+func (e *env) attrInFrame(sel, inner, name string) chromedp.AttributeResult {
+	e.t.Helper()
+	return inFrame(e, sel, func(f *chromedp.Node) chromedp.Action[chromedp.AttributeResult] {
+		return func(ctx context.Context, t *chromedp.Target) (chromedp.AttributeResult, error) {
+			if _, err := chromedp.WaitReady(chromedp.CSS(inner), chromedp.FromNode(f))(ctx, t); err != nil {
+				return chromedp.AttributeResult{}, err
+			}
+			return chromedp.AttributeValue(chromedp.CSS(inner), name, chromedp.FromNode(f))(ctx, t)
+		}
+	})
+}
+
+// consentInPopup clicks inner in the Link frame, which opens the exchange's consent page
+// in a popup, signs in there as username/password and authorizes.
+func (e *env) consentInPopup(frameSel, inner, username, password, shot string) {
+	e.t.Helper()
+	ch := chromedp.WaitNewTarget(e.ctx, func(info *target.Info) bool { return info.Type == "page" && info.OpenerID != "" })
+	e.clickInFrame(frameSel, inner)
+	var id target.ID
+	select {
+	case id = <-ch:
+	case <-e.ctx.Done():
+		e.t.Fatal("no sign-in popup opened")
+	}
+	popup, cancel := chromedp.NewContext(e.ctx, chromedp.WithTargetID(id))
+	defer cancel()
+	err := chromedp.Do(popup,
+		chromedp.WaitVisible(chromedp.CSS("#username")),
+		chromedp.SendKeys(chromedp.CSS("#username"), username),
+		chromedp.SendKeys(chromedp.CSS("#password"), password),
+	)
+	if err != nil {
+		e.t.Fatalf("consent page: %v", err)
+	}
+	buf, err := chromedp.Run(popup, chromedp.FullScreenshot(100))
+	if err != nil {
+		e.t.Fatalf("consent page screenshot: %v", err)
+	}
+	if shot != "" {
+		save(e.t, shot, buf)
+	}
+	// Authorize; the exchange redirects to linkvault's callback page, which tells the
+	// Link page and closes the popup (so waiting for it may end in an error).
+	wctx, wcancel := context.WithTimeout(popup, stepTimeout)
+	defer wcancel()
+	_ = chromedp.Do(wctx, chromedp.Click(chromedp.CSS("#authorize")), chromedp.WaitReady(chromedp.CSS("#lv-callback")))
+}
+
+// shot saves a screenshot of the whole page.
+func (e *env) shot(name string) {
+	e.t.Helper()
+	e.run(chromedp.Sleep(250 * time.Millisecond)) // let the screen's fade-in finish
+	save(e.t, name, value(e, chromedp.FullScreenshot(100)))
+}
+
+func save(t *testing.T, name string, png []byte) {
+	t.Helper()
+	dir := filepath.Join(repoRoot(t), "artifacts", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func repoRoot(t *testing.T) string {
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return dir
+		}
+	}
+}
+
+// storedTokenIDs returns the tokenIds the example app page lists.
+func (e *env) storedTokenIDs() []string {
+	e.t.Helper()
+	return value(e, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-token-id]')].map(e => e.dataset.tokenId)`))
+}
+
+// events returns the example app's event log (newest first).
+func (e *env) events() string {
+	s, _ := chromedp.Run(e.ctx, chromedp.Text(chromedp.CSS("#events")))
+	return s
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if strings.Contains(x, s) {
+			return true
+		}
+	}
+	return false
+}

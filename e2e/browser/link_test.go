@@ -1,0 +1,273 @@
+package browser_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/exchangesim"
+	"github.com/linkvault/linkvault/internal/link/linktest"
+)
+
+const overlayFrame = "[data-linkvault=overlay] iframe"
+
+// TestFirstConnectThenReturnVisit: a user connects Coinbase through the overlay (consent
+// in a popup), the app stores the tokenId; on the next visit the app passes it back and
+// Link shows the account and its holdings with no authentication step at all.
+func TestFirstConnectThenReturnVisit(t *testing.T) {
+	e := newEnv(t)
+	e.signIn("alice")
+	e.shot("01-app-first-visit")
+
+	e.run(chromedp.Click(chromedp.CSS("#connect")))
+	e.waitInFrame(overlayFrame, "[data-screen=catalog]")
+	e.shot("02-link-catalog")
+	e.clickInFrame(overlayFrame, "[data-integration=coinbase]")
+	e.waitInFrame(overlayFrame, "[data-screen=oauth]")
+	e.consentInPopup(overlayFrame, "#lv-continue", "alice-cb", "s3cret", "03-exchange-consent")
+	e.waitInFrame(overlayFrame, "[data-screen=success]")
+	e.shot("04-link-connected")
+	e.clickInFrame(overlayFrame, "#lv-done")
+	e.run(chromedp.WaitNotPresent(chromedp.CSS("[data-linkvault=overlay]")),
+		chromedp.WaitVisible(chromedp.CSS("[data-token-id]")))
+	ids := e.storedTokenIDs()
+	if len(ids) != 1 {
+		t.Fatalf("app stored %v", ids)
+	}
+	tokenID := ids[0]
+	c, err := e.st.DB.GetConnection(t.Context(), "app1", tokenID)
+	if err != nil || c.UserID != "alice" || c.BrokerType != linkvault.BrokerCoinbase || c.Scope != linkvault.PermissionWrite {
+		t.Fatalf("connection behind the stored tokenId: %+v %v", c, err)
+	}
+	e.run(chromedp.WaitVisible(chromedp.Search(`//div[@class="holdings"][contains(., "BTC")]`)))
+	e.shot("05-app-connected")
+	if ev := e.events(); !strings.Contains(ev, "integrationOAuthStarted") || !strings.Contains(ev, "integrationConnected coinbase "+tokenID) {
+		t.Fatalf("app events: %s", ev)
+	}
+
+	// Return visit: a new page load; the app passes the stored tokenId into Link.
+	logins := e.st.Sim.Coinbase.Stats().Logins
+	e.run(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`[data-action=open]`)), chromedp.Click(chromedp.CSS(`[data-action=open]`)))
+	e.waitInFrame(overlayFrame, "#lv-positions")
+	e.shot("06-link-return-visit-account")
+	if got := e.textInFrame(overlayFrame, "h1"); !strings.Contains(got, "Coinbase") {
+		t.Fatalf("return visit heading %q", got)
+	}
+	e.run(chromedp.WaitVisible(chromedp.Search(`//ol[@id="events"]/li[contains(., "integrationConnected coinbase ` + tokenID + `")]`)))
+	latest := value(e, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#events li')].map(e => e.textContent)`))
+	// Everything logged since the reload: no authentication step of any kind.
+	for _, ev := range latest {
+		for _, auth := range []string{"integrationOAuthStarted", "credentialsEntered", "integrationMfaRequired", "integrationSelected"} {
+			if strings.HasPrefix(ev, auth) {
+				t.Fatalf("return visit went through %s: %v", auth, latest)
+			}
+		}
+	}
+	if got := e.st.Sim.Coinbase.Stats().Logins; got != logins {
+		t.Fatalf("the exchange saw %d new logins on the return visit", got-logins)
+	}
+	if n := e.calls.get("/link/api/oauth/start") + e.calls.get("/link/api/credentials"); n != 1 {
+		t.Fatalf("%d authentication starts in total, want only the first visit's", n)
+	}
+
+	// The used Link URL cannot be opened again.
+	lt := e.st.LinkToken(t, "app1", linkvault.PermissionRead, "alice")
+	u, _ := linktest.DecodeLinkToken(lt)
+	if _, err := linktest.Open(t.Context(), nil, lt); err != nil {
+		t.Fatal(err)
+	}
+	e.run(chromedp.Navigate(u.String()), chromedp.WaitVisible(chromedp.CSS("#lv-message")))
+	e.shot("07-link-expired")
+}
+
+// TestReauthAfterRevocationKeepsTokenID: the exchange revokes the user's grant; the next
+// Link session with the stored tokenId asks only for that integration's sign-in and
+// reports the same tokenId.
+func TestReauthAfterRevocationKeepsTokenID(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	// First connection, made headlessly, stored in the example app as its page would.
+	p, err := linktest.Connect(ctx, nil, e.st.LinkToken(t, "app1", linkvault.PermissionWrite, "bob"), "coinbase", "bob-cb", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenID := p.AccountTokens[0].TokenID
+	e.signIn("bob")
+	payload, _ := json.Marshal(p)
+	stored := value(e, chromedp.Evaluate[bool](`fetch('/api/connections', {method:'POST', headers:{'Content-Type':'application/json'}, body:`+jsString(string(payload))+`}).then(r => r.ok)`, chromedp.EvalAwaitPromise))
+	if !stored {
+		t.Fatal("example app did not store the payload")
+	}
+
+	// The exchange revokes every grant of the user (admin API, over HTTP).
+	resp, err := http.Post(e.st.Sim.Coinbase.URL+"/_sim/users/bob-cb/revoke", "application/json", nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("revoke: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	e.run(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`[data-action=open]`)), chromedp.Click(chromedp.CSS(`[data-action=open]`)))
+	e.waitInFrame(overlayFrame, "[data-screen=reauth]")
+	e.shot("08-link-reauth")
+	e.consentInPopup(overlayFrame, "#lv-continue", "bob-cb", "pw", "")
+	e.waitInFrame(overlayFrame, "[data-screen=success]")
+	e.shot("09-link-reconnected")
+	e.run(chromedp.WaitVisible(chromedp.Search(`//ol[@id="events"]/li[contains(., "integrationConnected coinbase ` + tokenID + `")]`)))
+	c, err := e.st.DB.GetConnection(ctx, "app1", tokenID)
+	if err != nil || c.Status != linkvault.StatusActive {
+		t.Fatalf("after re-auth: %+v %v", c, err)
+	}
+	if cs, _ := e.st.DB.ListUserConnections(ctx, "app1", "bob"); len(cs) != 1 {
+		t.Fatalf("bob has %d connections, want the one re-attached", len(cs))
+	}
+}
+
+// TestEmbeddedModeWithCredentialsAndMFA: Link inside the app's own iframe (no close
+// chrome, rt=embedded), Binance credentials with a wrong then a right MFA code.
+func TestEmbeddedModeWithCredentialsAndMFA(t *testing.T) {
+	e := newEnv(t)
+	if err := e.st.Sim.Binance.CreateUser(exchangesim.User{Username: "carol@example.com", Password: "pw", MFACode: "777777"}); err != nil {
+		t.Fatal(err)
+	}
+	e.signIn("carol")
+	e.run(chromedp.Click(chromedp.CSS("#embedded")), chromedp.Click(chromedp.CSS("#connect")))
+	const frame = "#link-frame"
+	e.waitInFrame(frame, "[data-screen=catalog]")
+	if src := value(e, chromedp.AttributeValue(chromedp.CSS(frame), "src")); !strings.Contains(src.Value, "rt=embedded") {
+		t.Fatalf("embedded iframe src %q", src.Value)
+	}
+	if hidden := e.attrInFrame(frame, "#lv-close", "hidden"); !hidden.Exists {
+		t.Fatal("the close button shows in embedded mode")
+	}
+	e.clickInFrame(frame, "[data-integration=binanceInternationalDirect]")
+	e.waitInFrame(frame, "#lv-username")
+	e.typeInFrame(frame, "#lv-username", "carol@example.com")
+	e.typeInFrame(frame, "#lv-password", "pw")
+	e.shot("10-embedded-credentials")
+	e.clickInFrame(frame, "#lv-submit")
+	e.waitInFrame(frame, "#lv-mfa")
+	e.typeInFrame(frame, "#lv-mfa", "000000")
+	e.clickInFrame(frame, "#lv-submit")
+	if got := e.textInFrame(frame, "#lv-error"); !strings.Contains(got, "Wrong code") {
+		t.Fatalf("wrong MFA code message %q", got)
+	}
+	e.shot("11-embedded-mfa-wrong-code")
+	e.typeInFrame(frame, "#lv-mfa", "777777")
+	e.clickInFrame(frame, "#lv-submit")
+	e.waitInFrame(frame, "[data-screen=success]")
+	e.shot("12-embedded-connected")
+	e.run(chromedp.WaitVisible(chromedp.Search(`//li[@data-broker="binanceInternationalDirect"]//div[@data-token-id]`)))
+	if ev := e.events(); !strings.Contains(ev, "integrationMfaRequired") || !strings.Contains(ev, "credentialsEntered") {
+		t.Fatalf("events: %s", ev)
+	}
+}
+
+// TestForeignOriginMessagesAreIgnored: a page of another origin inside the app's page
+// posts forged Link messages both ways: stored tokens and a close request to the Link
+// frame, a fake connected account to the app. Link stays where it was and the SDK
+// reports nothing. Then the app itself passes the token and Link does use it, so the
+// check is not vacuous.
+func TestForeignOriginMessagesAreIgnored(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	p, err := linktest.Connect(ctx, nil, e.st.LinkToken(t, "app1", linkvault.PermissionWrite, "dave"), "coinbase", "dave-cb", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenID := p.AccountTokens[0].TokenID
+
+	// The attacker page: another origin (localhost instead of 127.0.0.1).
+	attacker := serveOn(t, "localhost", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(attackerPage))
+	}))
+	// The host page: the app's origin, using the SDK in embedded mode.
+	host := serveOn(t, "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		page := strings.NewReplacer("{{LV}}", e.st.URL, "{{ATTACKER}}", attacker).Replace(hostPage)
+		_, _ = w.Write([]byte(page))
+	}))
+	lt := e.st.LinkToken(t, "app1", linkvault.PermissionWrite, "dave")
+	e.run(chromedp.Navigate(host+"/#"+lt))
+	e.waitInFrame("#lv", "[data-screen=catalog]")
+	tokensCalls := e.calls.get("/link/api/tokens")
+
+	// Let the attacker post its forgeries, then wait for its "sent" marker.
+	value(e, chromedp.Evaluate[chromedp.Void](`window.startAttack(`+jsString(tokenID)+`)`))
+	value(e, chromedp.Poll[bool](`window.attackSent === true`, chromedp.WithPollingTimeout(10*time.Second)))
+	// Absence can only be observed after a grace period; nothing below measures time.
+	time.Sleep(time.Second)
+	type hostState struct {
+		Connected int    `json:"connected"`
+		Exits     int    `json:"exits"`
+		Events    string `json:"events"`
+	}
+	state := value(e, chromedp.Evaluate[hostState](`({connected: window.connected.length, exits: window.exits, events: window.events.join(',')})`))
+	if state.Connected != 0 || state.Exits != 0 {
+		t.Fatalf("the SDK accepted forged messages: %+v", state)
+	}
+	e.waitInFrame("#lv", "[data-screen=catalog]")
+	if n := e.calls.get("/link/api/tokens"); n != tokensCalls {
+		t.Fatalf("Link validated forged tokens (%d calls)", n-tokensCalls)
+	}
+	e.shot("13-foreign-origin-ignored")
+
+	// Control: the same token from the real parent is used.
+	lt2 := e.st.LinkToken(t, "app1", linkvault.PermissionWrite, "dave")
+	value(e, chromedp.Evaluate[chromedp.Void](`window.openWithToken(`+jsString(tokenID)+`, `+jsString(lt2)+`)`))
+	e.waitInFrame("#lv", "#lv-positions")
+	value(e, chromedp.Poll[bool](`window.connected.length === 1 && window.connected[0] === `+jsString(tokenID), chromedp.WithPollingTimeout(10*time.Second)))
+}
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+
+// hostPage embeds Link with the SDK in its own iframe (#lv) and the attacker frame.
+const hostPage = `<!doctype html><html><head><meta charset="utf-8"><title>host</title></head><body>
+<iframe id="lv" style="width:440px;height:640px;border:1px solid #ccc"></iframe>
+<iframe id="attacker" name="attacker" style="width:300px;height:100px"></iframe>
+<script type="module">
+const { createLink } = await import('{{LV}}/sdk/link.js');
+window.connected = []; window.exits = 0; window.events = []; window.attackSent = false;
+const opts = (tokens) => ({
+  renderType: 'embedded', accessTokens: tokens,
+  onIntegrationConnected: (p) => window.connected.push(p.accountTokens[0].tokenId),
+  onExit: () => { window.exits++; },
+  onEvent: (e) => window.events.push(e.type),
+});
+createLink(opts([])).openLink(location.hash.slice(1), 'lv');
+window.addEventListener('message', (e) => { if (e.data === 'attack-sent') window.attackSent = true; });
+window.startAttack = (token) => {
+  const f = document.getElementById('attacker');
+  f.onload = () => f.contentWindow.postMessage({ token }, '*');
+  f.src = '{{ATTACKER}}/attacker.html';
+};
+window.openWithToken = (token, linkToken) => {
+  createLink(opts([{ accessToken: token, brokerType: 'coinbase', brokerName: '', accountId: '', accountName: '' }])).openLink(linkToken, 'lv');
+};
+</script>
+</body></html>`
+
+// attackerPage runs on another origin. Told the token, it forges messages to the Link
+// frame (its sibling) and to the app page, then says so.
+const attackerPage = `<!doctype html><html><body>attacker<script>
+window.addEventListener('message', (e) => {
+  const token = e.data && e.data.token;
+  if (!token) return;
+  const link = parent.frames[0];
+  link.postMessage({ type: 'meshSDKSpecs', payload: { platform: 'web', version: '9', origin: 'http://evil' } }, '*');
+  link.postMessage({ type: 'frontAccessTokens', payload: [{ accessToken: token, brokerType: 'coinbase', brokerName: '', accountId: '', accountName: '' }] }, '*');
+  link.postMessage({ type: 'closeRequested' }, '*');
+  parent.postMessage({ type: 'brokerageAccountAccessToken', payload: { accountTokens: [{ tokenId: 'forged', accessToken: 'forged', account: {} }], brokerType: 'coinbase' } }, '*');
+  parent.postMessage({ type: 'close' }, '*');
+  parent.postMessage('attack-sent', '*');
+});
+</script></body></html>`
