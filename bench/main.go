@@ -32,6 +32,9 @@ type Options struct {
 	// Self is the command line prefix that re-executes this harness (for example
 	// [/usr/bin/linkvault bench]); the hello-world baseline runs as `Self... hello`.
 	Self []string
+	// Browser starts the headless browser of the link scenario; nil makes that
+	// scenario fail with a pointer to lvbench (the server binary carries no driver).
+	Browser NewBrowser
 }
 
 const usage = `linkvault benchmarks (results: docs/benchmarks.md)
@@ -45,6 +48,8 @@ Scenarios:
             server memory idle and under load, due-set claim time, cold start
   refresh   refresh engine throughput against the simulated exchange, SQLite and
             PostgreSQL, 1 and 3 replicas, double refreshes counted
+  link      Link return-user flow in headless Chromium (openLink → account screen)
+            and the size of the web SDK; needs lvbench (go run ./bench/cmd/lvbench)
   machine   print the machine facts the results are recorded with
   hello     (internal) run the hello-world baseline server
 `
@@ -62,7 +67,7 @@ func Main(ctx context.Context, opts Options, args []string, stdout, stderr io.Wr
 		m := Machine(ctx, defaultPostgresDSN())
 		fmt.Fprint(stdout, m.Markdown())
 		return nil
-	case "resolve", "scale", "refresh":
+	case "resolve", "scale", "refresh", "link":
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -86,6 +91,8 @@ func Main(ctx context.Context, opts Options, args []string, stdout, stderr io.Wr
 		run = scaleFlags(fs)
 	case "refresh":
 		run = refreshFlags(fs)
+	case "link":
+		run = linkFlags(fs, opts.Browser)
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err

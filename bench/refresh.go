@@ -145,19 +145,8 @@ func refreshOnce(ctx context.Context, h *harness, p RefreshParams, setup, driver
 	for k, v := range db.Env() {
 		env[k] = v
 	}
-	sc := provider.SimConfigs(sim)
-	for prefix, pc := range map[string]provider.Config{"COINBASE": sc.Coinbase, "UPHOLD": sc.Uphold, "BINANCE": sc.Binance, "SANDBOX": sc.Sandbox} {
-		set := func(name, v string) {
-			if v != "" {
-				env["LINKVAULT_"+prefix+"_"+name] = v
-			}
-		}
-		set("AUTH_URL", pc.AuthURL)
-		set("TOKEN_URL", pc.TokenURL)
-		set("REVOKE_URL", pc.RevokeURL)
-		set("API_BASE_URL", pc.APIBaseURL)
-		set("CLIENT_ID", pc.ClientID)
-		set("CLIENT_SECRET", pc.ClientSecret.Reveal())
+	for k, v := range simEnv(sim) {
+		env[k] = v
 	}
 	var procs []*Proc
 	defer func() {
@@ -241,6 +230,26 @@ func refreshOnce(ctx context.Context, h *harness, p RefreshParams, setup, driver
 		run.PerReplica = append(run.PerReplica, ok)
 	}
 	return run, nil
+}
+
+// simEnv points every provider of a linkvault process at the simulated exchanges.
+func simEnv(sim *exchangesim.Cluster) map[string]string {
+	env := map[string]string{}
+	sc := provider.SimConfigs(sim)
+	for prefix, pc := range map[string]provider.Config{"COINBASE": sc.Coinbase, "UPHOLD": sc.Uphold, "BINANCE": sc.Binance, "SANDBOX": sc.Sandbox} {
+		set := func(name, v string) {
+			if v != "" {
+				env["LINKVAULT_"+prefix+"_"+name] = v
+			}
+		}
+		set("AUTH_URL", pc.AuthURL)
+		set("TOKEN_URL", pc.TokenURL)
+		set("REVOKE_URL", pc.RevokeURL)
+		set("API_BASE_URL", pc.APIBaseURL)
+		set("CLIENT_ID", pc.ClientID)
+		set("CLIENT_SECRET", pc.ClientSecret.Reveal())
+	}
+	return env
 }
 
 // credentialOf turns a token response of the simulated exchange into a credential, as

@@ -4,6 +4,7 @@
 //	go run ./bench/cmd/lvbench resolve
 //	go run ./bench/cmd/lvbench scale -rows 1000000
 //	go run ./bench/cmd/lvbench -bin ./linkvault refresh
+//	go run ./bench/cmd/lvbench link          (headless Chromium at /usr/bin/chromium)
 package main
 
 import (
@@ -16,13 +17,14 @@ import (
 	"syscall"
 
 	"github.com/linkvault/linkvault/bench"
+	"github.com/linkvault/linkvault/bench/browser"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	args := os.Args[1:]
-	var opts bench.Options
+	opts := bench.Options{Browser: browser.New}
 	if len(args) >= 2 && (args[0] == "-bin" || args[0] == "--bin") {
 		opts.LinkvaultBin, args = args[1], args[2:]
 	}
