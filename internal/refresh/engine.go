@@ -248,20 +248,9 @@ func (e *Engine) loop(loopCtx, workCtx context.Context, done chan struct{}) {
 // waits for a worker first) and hands each to a worker. It reports whether it claimed
 // a full batch.
 func (e *Engine) poll(loopCtx, workCtx context.Context) (full bool, err error) {
-	select {
-	case e.slots <- struct{}{}:
-	case <-loopCtx.Done():
-		return false, loopCtx.Err()
-	}
-	free := 1
-	for free < e.cfg.BatchSize {
-		select {
-		case e.slots <- struct{}{}:
-			free++
-			continue
-		default:
-		}
-		break
+	free, err := gatherSlots(loopCtx, e.slots, e.cfg.BatchSize)
+	if err != nil {
+		return false, err
 	}
 	now := e.now()
 	rows, err := e.store.ClaimDueConnections(loopCtx, now, e.cfg.Owner, now.Add(e.cfg.LeaseDuration), free)
@@ -289,3 +278,44 @@ func (e *Engine) poll(loopCtx, workCtx context.Context) (full bool, err error) {
 	}
 	return len(rows) == free && len(rows) > 0, nil
 }
+
+// gatherSlots takes idle-worker slots for the next claim: it waits for one, then, for
+// up to gatherWait, for half of the workers (a claim per freed worker would cost a
+// write transaction per row while all workers are busy), then takes whatever else is
+// free, at most limit. It returns how many slots it holds.
+func gatherSlots(ctx context.Context, slots chan struct{}, limit int) (int, error) {
+	select {
+	case slots <- struct{}{}:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	free := 1
+	if want := min(limit, cap(slots)/2); free < want {
+		t := time.NewTimer(gatherWait)
+	wait:
+		for free < want {
+			select {
+			case slots <- struct{}{}:
+				free++
+			case <-t.C:
+				break wait
+			case <-ctx.Done():
+				break wait
+			}
+		}
+		t.Stop()
+	}
+	for free < limit {
+		select {
+		case slots <- struct{}{}:
+			free++
+			continue
+		default:
+		}
+		break
+	}
+	return free, nil
+}
+
+// gatherWait bounds how long a poll waits for more idle workers before claiming.
+const gatherWait = 2 * time.Millisecond

@@ -285,20 +285,9 @@ func (d *Dispatcher) loop(loopCtx, workCtx context.Context, done chan struct{}) 
 
 // poll claims as many due events as there are idle workers and delivers them.
 func (d *Dispatcher) poll(loopCtx, workCtx context.Context) (bool, error) {
-	select {
-	case d.slots <- struct{}{}:
-	case <-loopCtx.Done():
-		return false, loopCtx.Err()
-	}
-	free := 1
-	for free < d.cfg.BatchSize {
-		select {
-		case d.slots <- struct{}{}:
-			free++
-			continue
-		default:
-		}
-		break
+	free, err := gatherSlots(loopCtx, d.slots, d.cfg.BatchSize)
+	if err != nil {
+		return false, err
 	}
 	now := d.now()
 	events, err := d.store.ClaimWebhookEvents(loopCtx, now, d.cfg.Owner, now.Add(d.cfg.LeaseDuration), free)
@@ -487,3 +476,44 @@ func transportCode(err error) string {
 	}
 	return "network"
 }
+
+// gatherSlots takes idle-worker slots for the next claim: it waits for one, then, for
+// up to gatherWait, for half of the workers (one claim transaction per freed worker
+// would be wasteful while all are busy), then takes whatever else is free, at most
+// limit. It returns how many slots it holds.
+func gatherSlots(ctx context.Context, slots chan struct{}, limit int) (int, error) {
+	select {
+	case slots <- struct{}{}:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	free := 1
+	if want := min(limit, cap(slots)/2); free < want {
+		t := time.NewTimer(gatherWait)
+	wait:
+		for free < want {
+			select {
+			case slots <- struct{}{}:
+				free++
+			case <-t.C:
+				break wait
+			case <-ctx.Done():
+				break wait
+			}
+		}
+		t.Stop()
+	}
+	for free < limit {
+		select {
+		case slots <- struct{}{}:
+			free++
+			continue
+		default:
+		}
+		break
+	}
+	return free, nil
+}
+
+// gatherWait bounds how long a poll waits for more idle workers before claiming.
+const gatherWait = 2 * time.Millisecond
