@@ -96,6 +96,9 @@ type Env struct {
 
 	// Two clients, each with a read and a write key (secrets in plaintext: tests only).
 	ClientA, ClientB Client
+
+	mu      sync.Mutex
+	secrets map[string]string // secret value -> what it is, for the log check
 }
 
 // Client is a client created through the CLI.
@@ -117,10 +120,20 @@ func Start(t testing.TB, opts Options) *Env {
 	if opts.PostgresDSN == "" && opts.Replicas > 1 {
 		t.Fatal("e2etest: several replicas need PostgreSQL")
 	}
-	e := &Env{t: t, bin: Binary(t), Dir: t.TempDir()}
+	e := &Env{t: t, bin: Binary(t), Dir: t.TempDir(), secrets: map[string]string{}}
+	// Registered first, so it runs last: after every server has stopped and flushed.
+	t.Cleanup(e.checkLogs)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	sim, err := exchangesim.Start(ctx, opts.Sim)
+	simCfg := opts.Sim
+	observe := simCfg.OnIssue
+	simCfg.OnIssue = func(secret string) {
+		e.AddSecret(secret, "a token issued by a simulated exchange")
+		if observe != nil {
+			observe(secret)
+		}
+	}
+	sim, err := exchangesim.Start(ctx, simCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,6 +146,7 @@ func Start(t testing.TB, opts Options) *Env {
 	if err := os.WriteFile(keyFile, []byte("v1:"+base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	e.AddSecret(base64.StdEncoding.EncodeToString(key), "the master key")
 	vars := map[string]string{
 		"LINKVAULT_MASTER_KEY_FILE": keyFile,
 		"LINKVAULT_LOG_LEVEL":       "debug",
@@ -158,6 +172,7 @@ func Start(t testing.TB, opts Options) *Env {
 		set("API_BASE_URL", p.APIBaseURL)
 		set("CLIENT_ID", p.ClientID)
 		set("CLIENT_SECRET", p.ClientSecret.Reveal())
+		e.AddSecret(p.ClientSecret.Reveal(), "an OAuth client secret")
 	}
 	for k, v := range opts.Env {
 		vars[k] = v
@@ -192,6 +207,7 @@ func (e *Env) createClient(id string) Client {
 		} else {
 			c.WriteSecret = m[1]
 		}
+		e.AddSecret(m[1], "an API key secret")
 	}
 	return c
 }
@@ -322,4 +338,54 @@ func (s *Server) Kill() {
 func (s *Server) Log() []byte {
 	b, _ := os.ReadFile(s.LogPath)
 	return b
+}
+
+// AddSecret registers a value that must never appear in any server log (tests add the
+// passwords and MFA codes they type, webhook secrets, linkTokens...).
+func (e *Env) AddSecret(value, what string) {
+	if len(value) < 6 {
+		return // too short to search for without false positives
+	}
+	e.mu.Lock()
+	e.secrets[value] = what
+	e.mu.Unlock()
+}
+
+// checkLogs fails the test if any registered secret appears in a server log. The
+// servers log at debug level in JSON, so this covers every log line they wrote.
+func (e *Env) checkLogs() {
+	for _, leak := range e.LeakedSecrets() {
+		e.t.Errorf("a server log contains %s", leak)
+	}
+}
+
+// LeakedSecrets describes every registered secret found in a server log so far.
+func (e *Env) LeakedSecrets() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var leaks []string
+	for i, s := range e.Servers {
+		log := s.Log()
+		for value, what := range e.secrets {
+			if bytes.Contains(log, []byte(value)) {
+				leaks = append(leaks, fmt.Sprintf("%s (server %d)", what, i))
+			}
+		}
+	}
+	return leaks
+}
+
+// ForgetSecret removes a value registered with AddSecret.
+func (e *Env) ForgetSecret(value string) {
+	e.mu.Lock()
+	delete(e.secrets, value)
+	e.mu.Unlock()
+}
+
+// SecretCount is how many secrets the log check searches for (so tests can show the
+// check was not vacuous).
+func (e *Env) SecretCount() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.secrets)
 }

@@ -31,6 +31,17 @@ func TestHarnessStartsTheRealBinary(t *testing.T) {
 	if res.StatusCode != 404 || !strings.Contains(string(b), `"status":"notFound"`) {
 		t.Fatalf("got %d %s", res.StatusCode, b)
 	}
+	// The log check is not vacuous: it knows the API secrets and the master key, and it
+	// finds a registered value that does appear in the log.
+	if n := e.SecretCount(); n < 5 {
+		t.Fatalf("log check searches for only %d secrets", n)
+	}
+	const canary = "linkvault serving"
+	e.AddSecret(canary, "the canary")
+	if leaks := e.LeakedSecrets(); len(leaks) != 1 || !strings.Contains(leaks[0], "the canary") {
+		t.Fatalf("log check did not find the canary: %v", leaks)
+	}
+	e.ForgetSecret(canary)
 	out := e.CLI("clients", "list")
 	if !strings.Contains(out, "client-a") || !strings.Contains(out, "client-b") {
 		t.Fatalf("clients list:\n%s", out)

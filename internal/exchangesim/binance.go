@@ -115,7 +115,7 @@ func (e *Exchange) bnLogin(w http.ResponseWriter, r *http.Request) {
 		e.writeError(w, classLogin, http.StatusUnauthorized, "invalid_credentials", "Wrong username or password.")
 		return
 	}
-	challenge := newOpaqueToken()
+	challenge := e.grants.newToken()
 	now := e.now()
 	e.challenges.add(challenge, &mfaChallenge{user: u, expiresAt: now.Add(mfaChallengeTTL)}, now)
 	writeJSON(w, http.StatusOK, map[string]any{"mfaRequired": true, "challenge": challenge})

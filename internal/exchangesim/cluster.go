@@ -20,9 +20,11 @@ type ClusterConfig struct {
 	CoinbasePort, UpholdPort, BinancePort, SandboxPort int
 	// Per-exchange configuration; zero values take the flavor defaults.
 	Coinbase, Uphold, Binance, Sandbox Config
-	// Now and Logger are given to every exchange whose own Config leaves them nil.
-	Now    func() time.Time
-	Logger *slog.Logger
+	// Now, Logger and OnIssue are given to every exchange whose own Config leaves
+	// them nil.
+	Now     func() time.Time
+	Logger  *slog.Logger
+	OnIssue func(secret string)
 }
 
 // Server is one exchange served on a listener.
@@ -56,6 +58,9 @@ func Start(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 		}
 		if c.Logger == nil {
 			c.Logger = cfg.Logger
+		}
+		if c.OnIssue == nil {
+			c.OnIssue = cfg.OnIssue
 		}
 		return c
 	}

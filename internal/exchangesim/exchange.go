@@ -61,6 +61,12 @@ type Config struct {
 	// DefaultBalances are given to auto-provisioned users (default DefaultBalances()).
 	DefaultBalances map[string]float64
 
+	// OnIssue, when set, is called with every secret the exchange hands out (access and
+	// refresh tokens, sessions, authorization codes, MFA challenges), so tests can check
+	// that none of them leaks into linkvault's logs. It must be fast and safe for
+	// concurrent use.
+	OnIssue func(secret string)
+
 	// Now is the exchange's clock (default time.Now); tests pass a ManualClock.
 	Now func() time.Time
 	// Logger receives a line per injected fault and admin action (default: discard).
@@ -143,6 +149,7 @@ func newExchange(f Flavor, cfg Config) *Exchange {
 		transfers:  newTransferBook(),
 		challenges: newChallengeStore(),
 	}
+	e.grants.observe = cfg.OnIssue
 	e.routeAdmin()
 	return e
 }

@@ -67,6 +67,8 @@ type authCode struct {
 // grantStore holds every token of an exchange behind one RWMutex: API calls take the
 // read lock, issuing and refreshing the write lock.
 type grantStore struct {
+	observe func(string) // Config.OnIssue; nil when unset
+
 	mu        sync.RWMutex
 	tokens    map[tokenKey]*tokenRecord
 	codes     map[tokenKey]*authCode
@@ -82,6 +84,15 @@ func newGrantStore() *grantStore {
 		codes:  make(map[tokenKey]*authCode),
 		byUser: make(map[*user]map[*grant]struct{}),
 	}
+}
+
+// newToken issues an opaque token and shows it to the OnIssue observer.
+func (s *grantStore) newToken() string {
+	t := newOpaqueToken()
+	if s.observe != nil {
+		s.observe(t)
+	}
+	return t
 }
 
 func newOpaqueToken() string {
@@ -115,9 +126,9 @@ func expiryAt(now time.Time, ttl time.Duration) time.Time {
 
 // newGrant creates a grant for u and issues its first tokens.
 func (s *grantStore) newGrant(u *user, clientID, scope string, now time.Time, lt lifetimes) (*grant, issued) {
-	out := issued{access: newOpaqueToken(), accessTTL: lt.access, refreshTTL: lt.refresh, scope: scope}
+	out := issued{access: s.newToken(), accessTTL: lt.access, refreshTTL: lt.refresh, scope: scope}
 	if lt.withRefresh {
-		out.refresh = newOpaqueToken()
+		out.refresh = s.newToken()
 	}
 	g := &grant{id: uuidLike(), user: u, clientID: clientID, scope: scope, epoch: u.credentialEpoch.Load(), createdAt: now}
 	s.mu.Lock()
@@ -195,7 +206,7 @@ const (
 // rotate exchanges a refresh token for new tokens, invalidating it. A refresh token
 // presented a second time revokes its grant (RFC 9700 reuse detection).
 func (s *grantStore) rotate(refreshToken, clientID string, now time.Time, lt lifetimes, killOnPasswordChange bool) (issued, refreshOutcome) {
-	next := issued{access: newOpaqueToken(), refresh: newOpaqueToken(), accessTTL: lt.access, refreshTTL: lt.refresh}
+	next := issued{access: s.newToken(), refresh: s.newToken(), accessTTL: lt.access, refreshTTL: lt.refresh}
 	k := keyOf(refreshToken)
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -171,7 +171,7 @@ func (e *Exchange) handleConsentSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.stats.logins.Add(1)
-	code := newOpaqueToken()
+	code := e.grants.newToken()
 	e.grants.addCode(code, &authCode{
 		user: u, clientID: a.ClientID, redirectURI: a.RedirectURI, scope: a.Scope,
 		challenge: a.CodeChallenge, expiresAt: e.now().Add(authCodeTTL),
