@@ -17,6 +17,11 @@ type RecorderConfig struct {
 	QueueSize int
 	// BatchSize bounds the entries written in one transaction (default 256).
 	BatchSize int
+	// FlushDelay is how long the writer, woken by an entry, waits for more before it
+	// writes a partial batch (default 5ms; negative: write at once). A transaction costs
+	// far more than a row, so a short wait makes the per-entry cost small at any rate;
+	// Flush and Close never wait for it.
+	FlushDelay time.Duration
 	// WriteTimeout bounds one batch write (default 10s).
 	WriteTimeout time.Duration
 	// Logger receives write failures (counts and errors, never entry contents).
@@ -29,6 +34,9 @@ func (c RecorderConfig) withDefaults() RecorderConfig {
 	}
 	if c.BatchSize <= 0 {
 		c.BatchSize = 256
+	}
+	if c.FlushDelay == 0 {
+		c.FlushDelay = 5 * time.Millisecond
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 10 * time.Second
@@ -45,7 +53,7 @@ type Appender interface {
 }
 
 // Recorder writes log entries in the background: Record only enqueues, and one
-// goroutine writes whatever has queued up as one batch (group commit), so under load a
+// goroutine writes what queued up within FlushDelay as one batch (group commit), so a
 // single transaction carries many entries and the request path never waits on the
 // database. Close drains the queue; call it after the HTTP server has stopped.
 type Recorder struct {
@@ -159,16 +167,35 @@ func (r *Recorder) run() {
 	defer close(r.done)
 	batch := make([]Entry, 0, r.cfg.BatchSize)
 	var flushes []chan error
+	add := func(it item) {
+		if it.flush != nil {
+			flushes = append(flushes, it.flush)
+			return
+		}
+		batch = append(batch, it.entry)
+	}
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for first := range r.queue {
 		batch, flushes = batch[:0], flushes[:0]
-		add := func(it item) {
-			if it.flush != nil {
-				flushes = append(flushes, it.flush)
-				return
-			}
-			batch = append(batch, it.entry)
-		}
 		add(first)
+		// Collect more for up to FlushDelay, unless someone waits for a flush.
+		if r.cfg.FlushDelay > 0 && len(flushes) == 0 {
+			linger.Reset(r.cfg.FlushDelay)
+		collect:
+			for len(batch) < r.cfg.BatchSize && len(flushes) == 0 {
+				select {
+				case it, ok := <-r.queue:
+					if !ok {
+						break collect
+					}
+					add(it)
+				case <-linger.C:
+					break collect
+				}
+			}
+			linger.Stop()
+		}
 		// Take whatever else is already waiting, up to a batch.
 	drain:
 		for len(batch) < r.cfg.BatchSize {
