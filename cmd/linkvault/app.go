@@ -195,7 +195,7 @@ func (a *app) build() error {
 	a.keyring = envelope.New(a.store, master, time.Now)
 	a.vault = vault.New(vault.Config{
 		Store: a.store, Sealer: a.keyring, Revoker: registryRevoker{a.providers}, Logger: log,
-		Policy:    vault.Policy{RefreshAhead: cfg.Refresh.Ahead, ValidateEvery: cfg.Refresh.ValidationInterval, WarnAhead: 24 * time.Hour},
+		Policy:    vault.Policy{RefreshAhead: cfg.Refresh.Ahead, ValidateEvery: cfg.Refresh.ValidationInterval, WarnAhead: vault.DefaultPolicy.WarnAhead},
 		CacheSize: cfg.ResolveCache.Size, CacheTTL: cfg.ResolveCache.TTL,
 	})
 	// A key revoked from the CLI (another process) stops working here within this TTL.
@@ -276,7 +276,9 @@ func (a *app) server(ln net.Listener) *lvhttp.Server {
 		Logger:    a.log,
 		Lifecycle: a.engine,
 		Metrics:   metrics,
-		Ready:     ready(a.store),
+		Ready: func(ctx context.Context) error {
+			return errors.Join(ready(a.store)(ctx), a.engine.Check(ctx), a.webhooks.Check(ctx))
+		},
 		API:       lvhttp.APIDeps{Audit: a.audit, Transfers: a.store},
 		Link:      a.link,
 	})

@@ -42,7 +42,10 @@ type Policy struct {
 }
 
 // DefaultPolicy is used when Config.Policy is zero.
-var DefaultPolicy = Policy{RefreshAhead: 5 * time.Minute, ValidateEvery: time.Hour, WarnAhead: 24 * time.Hour}
+// WarnAhead must stay well below the session lifetimes of non-refreshable providers
+// (Binance-like sessions last 24h): a warning due before the session even started is
+// never sent.
+var DefaultPolicy = Policy{RefreshAhead: 5 * time.Minute, ValidateEvery: time.Hour, WarnAhead: time.Hour}
 
 // NextCheck returns when the engine should next look at a connection holding c.
 func (p Policy) NextCheck(now time.Time, c linkvault.Credential) time.Time {
