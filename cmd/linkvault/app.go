@@ -279,8 +279,8 @@ func (a *app) server(ln net.Listener) *lvhttp.Server {
 		Ready: func(ctx context.Context) error {
 			return errors.Join(ready(a.store)(ctx), a.engine.Check(ctx), a.webhooks.Check(ctx))
 		},
-		API:       lvhttp.APIDeps{Audit: a.audit, Transfers: a.store},
-		Link:      a.link,
+		API:  lvhttp.APIDeps{Audit: a.audit, Transfers: a.store},
+		Link: a.link,
 	})
 	srv.UseListener(ln)
 	return srv
