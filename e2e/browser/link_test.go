@@ -1,12 +1,15 @@
 package browser_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/linkvault/linkvault"
@@ -270,3 +273,68 @@ window.addEventListener('message', (e) => {
   parent.postMessage('attack-sent', '*');
 });
 </script></body></html>`
+
+// TestNativeWebViewBridgeAndRedirect: Link loaded top-level as a native shell would,
+// with a React Native bridge and window.accessTokens injected before the page runs. The
+// stored token lands in the account (no auth); messages arrive on the bridge as JSON
+// strings. Then connecting another exchange uses a full-page redirect (no popups in a
+// WebView) and the callback renders Link again at the success screen.
+func TestNativeWebViewBridgeAndRedirect(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	p, err := linktest.Connect(ctx, nil, e.st.LinkToken(t, "app1", linkvault.PermissionRead, "erin"), "coinbase", "erin-cb", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenID := p.AccountTokens[0].TokenID
+	tokens, _ := json.Marshal([]map[string]string{{"accessToken": tokenID, "brokerType": "coinbase", "brokerName": "", "accountId": "", "accountName": ""}})
+	inject := `window.accessTokens = ` + jsString(string(tokens)) + `;
+window.ReactNativeWebView = { postMessage: (m) => { const l = JSON.parse(sessionStorage.getItem('native') || '[]'); l.push(m); sessionStorage.setItem('native', JSON.stringify(l)); } };`
+	e.run(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: inject})
+		return err
+	}))
+	u, _ := linktest.DecodeLinkToken(e.st.LinkToken(t, "app1", linkvault.PermissionRead, "erin"))
+	e.run(chromedp.Navigate(u.String()), chromedp.WaitVisible(chromedp.CSS("#lv-positions")))
+	native := func() []map[string]any {
+		raw := value(e, chromedp.Evaluate[string](`sessionStorage.getItem('native') || '[]'`))
+		var strs []string
+		if err := json.Unmarshal([]byte(raw), &strs); err != nil {
+			t.Fatal(err)
+		}
+		var out []map[string]any
+		for _, s := range strs {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(s), &m); err != nil {
+				t.Fatalf("bridge message is not a JSON string: %q", s)
+			}
+			out = append(out, m)
+		}
+		return out
+	}
+	value(e, chromedp.Poll[bool](`(sessionStorage.getItem('native') || '').includes('brokerageAccountAccessToken')`, chromedp.WithPollingTimeout(10*time.Second)))
+	msgs := native()
+	if len(msgs) < 2 || msgs[0]["type"] != "loaded" || msgs[len(msgs)-1]["type"] != "brokerageAccountAccessToken" {
+		t.Fatalf("bridge messages: %v", msgs)
+	}
+	for _, m := range msgs {
+		if m["type"] == "integrationOAuthStarted" || m["type"] == "integrationSelected" {
+			t.Fatalf("return user went through authentication: %v", msgs)
+		}
+	}
+
+	// Another exchange: full-page redirect to the consent page and back.
+	e.run(chromedp.Click(chromedp.CSS("#lv-another")), chromedp.Click(chromedp.CSS("[data-integration=sandbox]")),
+		chromedp.Click(chromedp.CSS("#lv-continue")), chromedp.WaitVisible(chromedp.CSS("#username")),
+		chromedp.SendKeys(chromedp.CSS("#username"), "erin-sb"), chromedp.SendKeys(chromedp.CSS("#password"), "pw"),
+		chromedp.Click(chromedp.CSS("#authorize")), chromedp.WaitVisible(chromedp.CSS("[data-screen=success]")))
+	e.shot("14-native-redirect-connected")
+	if loc := value(e, chromedp.Location()); !strings.Contains(loc, "/link/oauth/callback") {
+		t.Fatalf("after the redirect the page is %s", loc)
+	}
+	value(e, chromedp.Poll[bool](`JSON.parse(sessionStorage.getItem('native') || '[]').map((s) => JSON.parse(s))
+		.some((m) => m.type === 'brokerageAccountAccessToken' && m.payload.brokerType === 'sandbox')`, chromedp.WithPollingTimeout(10*time.Second)))
+	if cs, _ := e.st.DB.ListUserConnections(ctx, "app1", "erin"); len(cs) != 2 {
+		t.Fatalf("erin has %d connections, want coinbase and sandbox", len(cs))
+	}
+}
