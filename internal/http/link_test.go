@@ -490,3 +490,58 @@ func TestLinkStaticFilesAndSDK(t *testing.T) {
 		t.Errorf("SDK is %d bytes", len(body))
 	}
 }
+
+func TestLinkTransferNeedsWriteAndRunsOnce(t *testing.T) {
+	st := linktest.NewStack(t, linktest.StackOptions{})
+	ctx := t.Context()
+	connect := func(perm linkvault.Permission) (*linktest.Page, string) {
+		t.Helper()
+		page, err := linktest.Open(ctx, nil, st.LinkToken(t, "app1", perm, "tess"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := page.ConnectOAuth(ctx, "coinbase", "tess-"+string(perm), "pw", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return page, p.AccountTokens[0].TokenID
+	}
+	req := func(tokenID string) map[string]any {
+		return map[string]any{"tokenId": tokenID, "symbol": "ETH", "network": "ethereum",
+			"toAddress": "0x1111111111111111111111111111111111111111", "amount": 0.5}
+	}
+
+	readPage, readToken := connect(permRead)
+	var apiErr *linktest.APIError
+	if err := readPage.Call(ctx, http.MethodPost, "/link/api/transfer/preview", req(readToken), nil); !errors.As(err, &apiErr) || apiErr.ErrorType != linkvault.ErrTypeScopeMismatch {
+		t.Fatalf("transfer from a read session: %v", err)
+	}
+
+	writePage, writeToken := connect(permWrite)
+	var pv link.Preview
+	if err := writePage.Call(ctx, http.MethodPost, "/link/api/transfer/preview", req(writeToken), &pv); err != nil {
+		t.Fatal(err)
+	}
+	if pv.ClientTransactionID == "" || pv.Amount != 0.5 || pv.Symbol != "ETH" {
+		t.Fatalf("preview = %+v", pv)
+	}
+	exec := req(writeToken)
+	exec["clientTransactionId"], exec["previewId"] = pv.ClientTransactionID, pv.PreviewID
+	var first, second linkvault.TransferResult
+	if err := writePage.Call(ctx, http.MethodPost, "/link/api/transfer/execute", exec, &first); err != nil {
+		t.Fatal(err)
+	}
+	if err := writePage.Call(ctx, http.MethodPost, "/link/api/transfer/execute", exec, &second); err != nil {
+		t.Fatal(err)
+	}
+	if first.TransferID == "" || first.TransferID != second.TransferID {
+		t.Fatalf("executes gave %q and %q, want one transfer", first.TransferID, second.TransferID)
+	}
+	if n := st.Sim.Coinbase.Stats().Transfers; n != 1 {
+		t.Fatalf("the exchange executed %d transfers", n)
+	}
+	// The same user's read-scoped connection cannot be used from a write session.
+	if err := writePage.Call(ctx, http.MethodPost, "/link/api/transfer/preview", req(readToken), nil); !isNotFound(err) {
+		t.Fatalf("transfer with a token of another scope: %v", err)
+	}
+}
