@@ -111,7 +111,7 @@ func (ui *linkUI) renderPage(w http.ResponseWriter, r *http.Request, v view, ses
 func (ui *linkUI) renderMessage(w http.ResponseWriter, r *http.Request, code int, v view, kind, headingKey, textKey string) {
 	msgs := ui.catalogs[v.Lang]
 	ui.render(w, r, code, "message.html", map[string]any{
-		"Lang": v.Lang, "Theme": v.Theme, "Kind": kind, "Heading": msgs[headingKey], "Text": msgs[textKey],
+		"Lang": v.Lang, "Theme": v.Theme, "Kind": kind, "Heading": msgs[headingKey], "Text": msgs[textKey], "Close": msgs["close"],
 	})
 }
 
