@@ -412,6 +412,9 @@ func TestAuditTrailFromTheCLI(t *testing.T) {
 		wantErr(t, err, 403, lvclient.ErrScopeMismatch)
 		_, err = w.bRead.Balance(ctx, tok, lvclient.Coinbase) // client B probes client A's tokenId
 		wantErr(t, err, 404, lvclient.ErrTokenNotFound)
+		if err := w.aRead.RemoveAccount(ctx, readTok, lvclient.Coinbase); err != nil {
+			t.Fatal(err)
+		}
 
 		// The log is written in the background: wait until the CLI sees every entry.
 		auditOf := func(want int, args ...string) string {
@@ -431,9 +434,12 @@ func TestAuditTrailFromTheCLI(t *testing.T) {
 				t.Errorf("client A's trail for the token lacks %s:\n%s", want, a)
 			}
 		}
-		r := auditOf(1, "--client", w.env.ClientA.ID, "--token", readTok)
+		r := auditOf(2, "--client", w.env.ClientA.ID, "--token", readTok)
 		if !strings.Contains(r, `"outcome":"scopeMismatch","httpStatus":403`) {
 			t.Errorf("the refused write is not in the trail:\n%s", r)
+		}
+		if !strings.Contains(r, `"action":"account.remove","outcome":"ok"`) {
+			t.Errorf("the removal is not in the trail:\n%s", r)
 		}
 		b := auditOf(1, "--client", w.env.ClientB.ID)
 		if !strings.Contains(b, `"tokenRef":"`+audit.Fingerprint(tok)+`"`) || strings.Contains(b, tok) {

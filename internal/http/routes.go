@@ -16,7 +16,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	}
 
 	// Managed tokens.
-	mux.Handle("DELETE /api/v1/account", s.api(linkvault.PermissionRead, s.handleRemoveAccount))
+	mux.Handle("DELETE /api/v1/account", s.api(linkvault.PermissionRead, s.withRemoveAudit(s.handleRemoveAccount)))
 	mux.Handle("POST /api/v1/managed/token/get", s.api(linkvault.PermissionRead, s.handleTokenStatus))
 
 	// Managed-account API: holdings, balance, transfers, catalog, status (api_*.go).
