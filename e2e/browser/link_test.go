@@ -209,8 +209,9 @@ func TestForeignOriginMessagesAreIgnored(t *testing.T) {
 		Connected int    `json:"connected"`
 		Exits     int    `json:"exits"`
 		Events    string `json:"events"`
+		Seen      string `json:"seen"`
 	}
-	state := value(e, chromedp.Evaluate[hostState](`({connected: window.connected.length, exits: window.exits, events: window.events.join(',')})`))
+	state := value(e, chromedp.Evaluate[hostState](`({connected: window.connected.length, exits: window.exits, events: window.events.join(','), seen: window.seen.join(' | ')})`))
 	if state.Connected != 0 || state.Exits != 0 {
 		t.Fatalf("the SDK accepted forged messages: %+v", state)
 	}
@@ -238,7 +239,11 @@ const hostPage = `<!doctype html><html><head><meta charset="utf-8"><title>host</
 <iframe id="attacker" name="attacker" style="width:300px;height:100px"></iframe>
 <script type="module">
 const { createLink } = await import('{{LV}}/sdk/link.js');
-window.connected = []; window.exits = 0; window.events = []; window.attackSent = false;
+window.connected = []; window.exits = 0; window.events = []; window.attackSent = false; window.seen = [];
+window.addEventListener('message', (e) => {
+  const from = e.source === document.getElementById('lv').contentWindow ? 'link' : (e.source === document.getElementById('attacker').contentWindow ? 'attacker' : 'other');
+  window.seen.push(from + '@' + e.origin + ':' + (e.data && e.data.type || e.data));
+});
 const opts = (tokens) => ({
   renderType: 'embedded', accessTokens: tokens, theme: 'dark', language: 'es',
   onIntegrationConnected: (p) => window.connected.push(p.accountTokens[0].tokenId),
