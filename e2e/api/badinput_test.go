@@ -1,0 +1,220 @@
+package api_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite" // read-only view of the server's database file
+
+	"github.com/linkvault/linkvault/internal/e2etest"
+	lvclient "github.com/linkvault/linkvault/sdk/go"
+)
+
+// TestBadInputLeavesStoredStateUnchanged fires malformed and refused requests at every
+// endpoint of the running binary and compares a digest of every table of its database
+// before and after: each request gets a clear envelope error and nothing is written.
+// Refused uses of a well-formed tokenId are audited by design, so for those the audit
+// log is the one table allowed to grow.
+func TestBadInputLeavesStoredStateUnchanged(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: builds and runs the linkvault binary")
+	}
+	// No background writers (refresh engine, webhook dispatcher): only requests write.
+	env := e2etest.Start(t, e2etest.Options{Env: map[string]string{"LINKVAULT_REFRESH_ENABLED": "false"}})
+	mk := func(secret string) *lvclient.Client {
+		c, err := lvclient.New(env.URL(), env.ClientA.ID, secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	readTok := connect(t, mk(env.ClientA.ReadSecret), "frank", lvclient.Coinbase)
+	writeTok := connect(t, mk(env.ClientA.WriteSecret), "frank", lvclient.Coinbase)
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(env.Dir, "linkvault.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	read := map[string]string{"X-Client-Id": env.ClientA.ID, "X-Client-Secret": env.ClientA.ReadSecret, "Content-Type": "application/json"}
+	write := map[string]string{"X-Client-Id": env.ClientA.ID, "X-Client-Secret": env.ClientA.WriteSecret, "Content-Type": "application/json"}
+	wrong := map[string]string{"X-Client-Id": env.ClientA.ID, "X-Client-Secret": "lvsk_0123456789abcdef_not-the-secret", "Content-Type": "application/json"}
+	text := map[string]string{"X-Client-Id": env.ClientA.ID, "X-Client-Secret": env.ClientA.WriteSecret, "Content-Type": "text/plain"}
+	transfer := func(tok, amount, extra string) string {
+		return `{"fromAuthToken":"` + tok + `","fromType":"coinbase","toAddress":"0x326a8825472bb0f4719998e708a1eeeb4473ed1b","symbol":"ETH","networkId":"ethereum","amount":` + amount + extra + `}`
+	}
+	type badRequest struct {
+		name, method, path string
+		headers            map[string]string
+		body               string
+		wantCode           int
+	}
+	malformed := []badRequest{
+		{"linktoken without credentials", "POST", "/api/v1/linktoken", nil, `{"userId":"u"}`, 401},
+		{"linktoken with a wrong secret", "POST", "/api/v1/linktoken", wrong, `{"userId":"u"}`, 401},
+		{"linktoken malformed JSON", "POST", "/api/v1/linktoken", read, `{"userId":`, 400},
+		{"linktoken empty userId", "POST", "/api/v1/linktoken", read, `{"userId":""}`, 400},
+		{"linktoken userId over 300 characters", "POST", "/api/v1/linktoken", read, `{"userId":"` + strings.Repeat("u", 301) + `"}`, 400},
+		{"linktoken userId not a string", "POST", "/api/v1/linktoken", read, `{"userId":42}`, 400},
+		{"linktoken unknown brokerType", "POST", "/api/v1/linktoken", read, `{"userId":"u","brokerType":"kraken"}`, 400},
+		{"linktoken body over the limit", "POST", "/api/v1/linktoken", read, `{"userId":"u","pad":"` + strings.Repeat("x", 2<<20) + `"}`, 413},
+		{"linktoken text/plain", "POST", "/api/v1/linktoken", text, `{"userId":"u"}`, 400},
+		{"holdings malformed JSON", "POST", "/api/v1/holdings/get", read, `[`, 400},
+		{"holdings missing authToken", "POST", "/api/v1/holdings/get", read, `{"type":"coinbase"}`, 400},
+		{"holdings unknown brokerType", "POST", "/api/v1/holdings/get", read, `{"authToken":"` + readTok + `","type":"kraken"}`, 400},
+		{"balance two JSON values", "POST", "/api/v1/balance/get", read, `{"authToken":"` + readTok + `","type":"coinbase"}{}`, 400},
+		{"execute with a read key", "POST", "/api/v1/transfers/managed/execute", read, transfer(writeTok, "0.01", `,"clientTransactionId":"t1"`), 403},
+		{"execute negative amount", "POST", "/api/v1/transfers/managed/execute", write, transfer(writeTok, "-1", `,"clientTransactionId":"t2"`), 400},
+		{"execute zero amount", "POST", "/api/v1/transfers/managed/execute", write, transfer(writeTok, "0", `,"clientTransactionId":"t3"`), 400},
+		{"execute without clientTransactionId", "POST", "/api/v1/transfers/managed/execute", write, transfer(writeTok, "0.01", ""), 400},
+		{"execute amount is a string", "POST", "/api/v1/transfers/managed/execute", write, transfer(writeTok, `"lots"`, `,"clientTransactionId":"t4"`), 400},
+		{"preview without toAddress", "POST", "/api/v1/transfers/managed/preview", write, `{"fromAuthToken":"` + writeTok + `","fromType":"coinbase","symbol":"ETH","networkId":"ethereum","amount":1}`, 400},
+		{"remove malformed JSON", "DELETE", "/api/v1/account", write, `{"authToken":"` + writeTok, 400},
+		{"remove missing type", "DELETE", "/api/v1/account", write, `{"authToken":"` + writeTok + `"}`, 400},
+		{"token status unknown brokerType", "POST", "/api/v1/managed/token/get", read, `{"authToken":"` + readTok + `","type":"Coinbase"}`, 400},
+		{"Link page of an unknown session", "GET", "/link/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", nil, "", 410},
+		{"Link page API without the page secret", "POST", "/link/api/tokens", map[string]string{"Content-Type": "application/json"}, `{"accessTokens":[{"accessToken":"` + readTok + `"}]}`, 401},
+		{"Link page API with a forged page secret", "POST", "/link/api/tokens", map[string]string{"Content-Type": "application/json", "X-Link-Page": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, `{"accessTokens":[]}`, 401},
+		{"OAuth callback with a forged state", "GET", "/link/oauth/callback?state=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&code=x", nil, "", 400},
+	}
+	refused := []badRequest{
+		{"execute with a read-scoped tokenId", "POST", "/api/v1/transfers/managed/execute", write, transfer(readTok, "0.01", `,"clientTransactionId":"t5"`), 403},
+		{"holdings with the wrong type for the tokenId", "POST", "/api/v1/holdings/get", read, `{"authToken":"` + readTok + `","type":"uphold"}`, 404},
+		{"remove with the wrong type for the tokenId", "DELETE", "/api/v1/account", write, `{"authToken":"` + writeTok + `","type":"sandbox"}`, 404},
+		{"remove a never-issued tokenId", "DELETE", "/api/v1/account", write, `{"authToken":"bmV2ZXItaXNzdWVkLXRva2VuLWlk","type":"coinbase"}`, 404},
+	}
+
+	fire := func(t *testing.T, reqs []badRequest) {
+		for _, r := range reqs {
+			code, status, msg := do(t, env.URL(), r.method, r.path, r.headers, r.body)
+			if code != r.wantCode {
+				t.Errorf("%s: HTTP %d (%s), want %d", r.name, code, msg, r.wantCode)
+			}
+			if strings.HasPrefix(r.path, "/api/") && (status == "" || status == "ok" || msg == "") {
+				t.Errorf("%s: envelope status %q message %q, want a clear error", r.name, status, msg)
+			}
+		}
+	}
+
+	before := settledSnapshot(t, db)
+	fire(t, malformed)
+	if after := settledSnapshot(t, db); !sameTables(t, before, after, nil) {
+		t.Fatal("malformed requests changed the stored state")
+	}
+	fire(t, refused)
+	after := settledSnapshot(t, db)
+	sameTables(t, before, after, map[string]bool{"audit_log": true})
+	if before["audit_log"] == after["audit_log"] {
+		t.Error("refused uses of real tokenIds were not audited")
+	}
+}
+
+// do sends one raw request and returns the HTTP status and, for API answers, the
+// envelope's status and message.
+func do(t *testing.T, base, method, path string, headers map[string]string, body string) (int, string, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), method, base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	var env struct {
+		Status  string `json:"status"`
+		Message string `json:"message"`
+	}
+	_ = json.Unmarshal(b, &env)
+	return res.StatusCode, env.Status, env.Message
+}
+
+// snapshot digests every row of every table (but goose's) of the database.
+func snapshot(t *testing.T, db *sql.DB) map[string]string {
+	t.Helper()
+	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'goose%' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, n)
+	}
+	rows.Close()
+	if len(tables) < 8 {
+		t.Fatalf("only %d tables found: %v", len(tables), tables)
+	}
+	out := map[string]string{}
+	for _, table := range tables {
+		r, err := db.Query(`SELECT * FROM "` + table + `" ORDER BY rowid`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := r.Columns()
+		h := sha256.New()
+		n := 0
+		for r.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := r.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(h, "%v\n", vals)
+			n++
+		}
+		r.Close()
+		out[table] = fmt.Sprintf("%d rows %s", n, hex.EncodeToString(h.Sum(nil))[:16])
+	}
+	return out
+}
+
+// settledSnapshot waits until two snapshots agree (the audit log is written in the
+// background, a moment after the answer).
+func settledSnapshot(t *testing.T, db *sql.DB) map[string]string {
+	t.Helper()
+	prev := snapshot(t, db)
+	for range 50 {
+		time.Sleep(100 * time.Millisecond)
+		cur := snapshot(t, db)
+		if fmt.Sprint(cur) == fmt.Sprint(prev) {
+			return cur
+		}
+		prev = cur
+	}
+	t.Fatal("the database never settled")
+	return nil
+}
+
+func sameTables(t *testing.T, before, after map[string]string, except map[string]bool) bool {
+	t.Helper()
+	same := true
+	for table, digest := range before {
+		if !except[table] && after[table] != digest {
+			t.Errorf("table %s changed: %s -> %s", table, digest, after[table])
+			same = false
+		}
+	}
+	return same
+}
