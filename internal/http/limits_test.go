@@ -5,6 +5,7 @@ import (
 
 	"github.com/linkvault/linkvault"
 	lvhttp "github.com/linkvault/linkvault/internal/http"
+	"github.com/linkvault/linkvault/internal/link/linktest"
 )
 
 func TestFailedAuthenticationsPerIPAreLimited(t *testing.T) {
@@ -43,5 +44,23 @@ func TestFailedAuthenticationsPerClientDoNotLockOutTheClient(t *testing.T) {
 	// The real client, with its real secret, is not locked out by someone else's guesses.
 	if r := ts.do(t, "DELETE", "/api/v1/account", ts.auth("app1"), body); r.code != 404 {
 		t.Fatalf("valid key after guesses: %d %s, want the normal not-found answer", r.code, r.body)
+	}
+}
+
+func TestLinkTokensPerClientAreLimited(t *testing.T) {
+	st := linktest.NewStack(t, linktest.StackOptions{HTTP: lvhttp.Config{LinkTokensPerClient: 2}})
+	body := `{"userId":"u1"}`
+	for i := range 2 {
+		if r := st.API(t, "POST", "/api/v1/linktoken", "app1", linkvault.PermissionRead, body); r.Code != 200 {
+			t.Fatalf("linktoken %d: %d %s", i, r.Code, r.Body)
+		}
+	}
+	r := st.API(t, "POST", "/api/v1/linktoken", "app1", linkvault.PermissionRead, body)
+	if r.Code != 429 || r.Envelope.ErrorType != linkvault.ErrTypeRateLimited {
+		t.Fatalf("third linktoken in a minute: %d %s", r.Code, r.Body)
+	}
+	// Another client has its own budget.
+	if r := st.API(t, "POST", "/api/v1/linktoken", "app2", linkvault.PermissionRead, body); r.Code != 200 {
+		t.Fatalf("other client's linktoken: %d %s", r.Code, r.Body)
 	}
 }

@@ -50,6 +50,8 @@ type StackOptions struct {
 	WrapStore func(link.Store) link.Store
 	// Middleware wraps the server's handler (to observe requests).
 	Middleware func(http.Handler) http.Handler
+	// HTTP configures the server (limits, timeouts); the zero value takes defaults.
+	HTTP lvhttp.Config
 }
 
 // NewStack starts a Stack that stops when tb ends.
@@ -113,7 +115,7 @@ func NewStack(tb testing.TB, opts StackOptions) *Stack {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv := lvhttp.NewServer(lvhttp.Config{}, lvhttp.Deps{Vault: v, Auth: cs, Providers: reg, Link: st.Link})
+	srv := lvhttp.NewServer(opts.HTTP, lvhttp.Deps{Vault: v, Auth: cs, Providers: reg, Link: st.Link})
 	var h http.Handler = srv.Handler()
 	if opts.Middleware != nil {
 		h = opts.Middleware(h)
