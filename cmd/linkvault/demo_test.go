@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe to read while the demo writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string             { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+var (
+	appURLRE = regexp.MustCompile(`Open the example app:\s+(http://\S+)`)
+	lvURLRE  = regexp.MustCompile(`linkvault API \+ Link UI\s+(http://\S+)`)
+)
+
+// TestDemoRunsTheWholeStack runs `linkvault demo` (the README's first command) on free
+// ports and goes through the example app as a browser would, up to an opened Link
+// page: server, SQLite, simulated exchanges, example app and their wiring.
+func TestDemoRunsTheWholeStack(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"demo", "--dir", dir, "--addr", "127.0.0.1:0", "--app-addr", "127.0.0.1:0"}, &out, &errOut, func(string) (string, bool) { return "", false })
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("demo ended with %v", err)
+		}
+	}()
+	var appURL, lvURL string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m, l := appURLRE.FindStringSubmatch(out.String()), lvURLRE.FindStringSubmatch(out.String()); m != nil && l != nil {
+			appURL, lvURL = m[1], l[1]
+			break
+		}
+	}
+	if appURL == "" {
+		t.Fatalf("the demo printed no URL to open:\n%s\n%s", out.String(), errOut.String())
+	}
+
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	res, err := browser.PostForm(appURL+"/signin", url.Values{"name": {"alice"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(page), `data-linkvault="`+lvURL+`"`) {
+		t.Fatalf("signed-in app page: %d, does not point the SDK at linkvault %s", res.StatusCode, lvURL)
+	}
+	res, err = browser.Post(appURL+"/api/linktoken", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lt struct {
+		LinkToken string `json:"linkToken"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&lt)
+	res.Body.Close()
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("the app's backend got no linkToken: %d %v", res.StatusCode, err)
+	}
+	linkURL, err := base64.StdEncoding.DecodeString(lt.LinkToken)
+	if err != nil || !strings.HasPrefix(string(linkURL), lvURL+"/link/") {
+		t.Fatalf("linkToken %q is not the base64 of a Link URL on %s", lt.LinkToken, lvURL)
+	}
+	res, err = http.Get(string(linkURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(body), "data-boot") || res.Header.Get("Content-Security-Policy") == "" {
+		t.Fatalf("Link page: %d (CSP %q)", res.StatusCode, res.Header.Get("Content-Security-Policy"))
+	}
+	for _, path := range []string{"/sdk/link.js", "/readyz"} {
+		res, err := http.Get(lvURL + path)
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("%s: %v %v", path, err, res.StatusCode)
+		}
+		res.Body.Close()
+	}
+}
