@@ -239,6 +239,12 @@ var listening = regexp.MustCompile(`linkvault listening on (\S+)`)
 // is ready.
 func (e *Env) StartServer() *Server {
 	e.t.Helper()
+	return e.StartServerWith(nil)
+}
+
+// StartServerWith is StartServer with extra LINKVAULT_* variables for this process.
+func (e *Env) StartServerWith(vars map[string]string) *Server {
+	e.t.Helper()
 	n := len(e.Servers)
 	logPath := filepath.Join(e.Dir, fmt.Sprintf("server-%d.log", n))
 	logFile, err := os.Create(logPath)
@@ -247,6 +253,9 @@ func (e *Env) StartServer() *Server {
 	}
 	cmd := exec.Command(e.bin, "serve")
 	cmd.Env = append(append([]string(nil), e.env...), "LINKVAULT_LISTEN_ADDR=127.0.0.1:0")
+	for k, v := range vars {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
 	cmd.Stderr = logFile
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
