@@ -215,3 +215,32 @@ func TestScaleScenarioSmoke(t *testing.T) {
 		t.Errorf("claim plan does not use the due index:\n%s", out.String())
 	}
 }
+
+func TestParseWrk(t *testing.T) {
+	out := `Running 10s test @ http://127.0.0.1:4000/
+  2 threads and 32 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   612.00us    1.10ms  31.20ms   93.02%
+    Req/Sec    20.12k     1.51k   23.40k    71.50%
+  Latency Distribution
+     50%  410.00us
+     75%  600.00us
+     90%    1.02ms
+     99%    5.31ms
+  400321 requests in 10.01s, 98.12MB read
+  Non-2xx or 3xx responses: 21
+Requests/sec:  39992.10
+Transfer/sec:      9.80MB
+`
+	r, err := parseWrk(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.RPS != 39992.10 || r.Requests != 400300 || r.Errors != 21 || r.P50 != 410*time.Microsecond ||
+		r.P90 != 1020*time.Microsecond || r.P99 != 5310*time.Microsecond || r.Max != 31200*time.Microsecond || r.Elapsed != 10010*time.Millisecond {
+		t.Fatalf("%+v", r)
+	}
+	if _, err := parseWrk("garbage"); err == nil {
+		t.Fatal("garbage parsed")
+	}
+}

@@ -325,8 +325,10 @@ func (m *cpuMeter) stop() CPUUse {
 	u := CPUUse{
 		Server:    (m.serverCPU() - m.srv0).Seconds() / el,
 		Generator: (procCPU(os.Getpid()) - m.gen0).Seconds() / el,
-		Postgres:  (commCPU("postgres") - m.pg0).Seconds() / el,
-		LoadAvg:   m.load,
+		// Backends that exit during the interval take their CPU time with them; never
+		// report less than nothing.
+		Postgres: max(0, (commCPU("postgres")-m.pg0).Seconds()/el),
+		LoadAvg:  m.load,
 	}
 	u.Other = max(0, (busy-m.busy0).Seconds()/el-u.Server-u.Generator-u.Postgres)
 	return u

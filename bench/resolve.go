@@ -33,11 +33,13 @@ type ResolveParams struct {
 	Rounds   int           // every configuration is measured this many times, interleaved
 	Max      int64         // request cap per run (a safety bound)
 	Configs  []string
+	Gens     []string // load generators: go, wrk
 }
 
 // ResolveRun is one measured run.
 type ResolveRun struct {
 	Config    string        `json:"config"`
+	Gen       string        `json:"generator"`
 	Round     int           `json:"round"`
 	Result    Result        `json:"result"`
 	CPU       CPUUse        `json:"cpu"`
@@ -49,6 +51,7 @@ type ResolveRun struct {
 // ResolveSummary aggregates the rounds of one configuration (medians).
 type ResolveSummary struct {
 	Config         string        `json:"config"`
+	Gen            string        `json:"generator"`
 	RPS            float64       `json:"rps"`
 	RPSMin, RPSMax float64       `json:"-"`
 	P50, P99       time.Duration `json:"-"`
@@ -73,8 +76,24 @@ func resolveFlags(fs *flag.FlagSet) func(context.Context, *harness) (any, error)
 	fs.IntVar(&p.Rounds, "rounds", 3, "measure every configuration this many times (interleaved)")
 	fs.Int64Var(&p.Max, "max-requests", 5_000_000, "request cap per run (safety bound)")
 	configs := fs.String("configs", "hello,cached,sqlite,postgres", "configurations to measure")
+	gens := fs.String("gen", "go", `load generators, comma-separated: "go" (built in) and/or "wrk" (apt-get install -y wrk)`)
 	return func(ctx context.Context, h *harness) (any, error) {
 		p.Configs = strings.Split(*configs, ",")
+		for _, g := range strings.Split(*gens, ",") {
+			switch {
+			case g == GenWrk && !WrkAvailable():
+				h.logf("wrk is not installed (apt-get install -y wrk): measuring with the built-in generator only")
+			case g == GenGo || g == GenWrk:
+				if !slices.Contains(p.Gens, g) {
+					p.Gens = append(p.Gens, g)
+				}
+			default:
+				return nil, fmt.Errorf("bench: unknown generator %q", g)
+			}
+		}
+		if len(p.Gens) == 0 {
+			p.Gens = []string{GenGo}
+		}
 		return RunResolve(ctx, h, p)
 	}
 }
@@ -185,42 +204,70 @@ func RunResolve(ctx context.Context, h *harness, p ResolveParams) (*ResolveResul
 				return nil, err
 			}
 			tg.Name, tg.Addr, tg.WantStatus = cfg, proc.Addr, 200
-			run, err := measure(ctx, h, proc, tg, LoadConfig{Conns: p.Conns, Duration: p.Duration, MaxRequests: p.Max}, p.Warmup)
+			for gi, gen := range p.Gens {
+				warm := p.Warmup
+				if gi > 0 {
+					warm = 0 // the server is warm already
+				}
+				run, err := measure(ctx, h, proc, tg, LoadConfig{Conns: p.Conns, Duration: p.Duration, MaxRequests: p.Max}, warm, gen)
+				if err != nil {
+					proc.Stop()
+					return nil, err
+				}
+				run.Config, run.Gen, run.Round, run.ColdStart = cfg, gen, round, proc.ReadyAfter
+				res.Runs = append(res.Runs, *run)
+				r := run.Result
+				h.logf("  round %d %-8s %-3s %8.0f req/s  p50 %-9s p99 %-9s errors %d  cpu: server %.2f gen %.2f pg %.2f other %.2f",
+					round, cfg, gen, r.RPS, fmtDur(r.P50), fmtDur(r.P99), r.Errors, run.CPU.Server, run.CPU.Generator, run.CPU.Postgres, run.CPU.Other)
+				if r.Errors > 0 {
+					h.logf("    first error: %s", r.FirstError)
+				}
+			}
 			proc.Stop()
-			if err != nil {
-				return nil, err
-			}
-			run.Config, run.Round, run.ColdStart = cfg, round, proc.ReadyAfter
-			res.Runs = append(res.Runs, *run)
-			r := run.Result
-			h.logf("  round %d %-8s %8.0f req/s  p50 %-9s p99 %-9s errors %d  cpu: server %.2f gen %.2f pg %.2f other %.2f",
-				round, cfg, r.RPS, fmtDur(r.P50), fmtDur(r.P99), r.Errors, run.CPU.Server, run.CPU.Generator, run.CPU.Postgres, run.CPU.Other)
-			if r.Errors > 0 {
-				h.logf("    first error: %s", r.FirstError)
-			}
 		}
 	}
-	res.Summary = summarizeResolve(res.Runs, p.Configs)
+	for _, gen := range p.Gens {
+		res.Summary = append(res.Summary, summarizeResolve(res.Runs, p.Configs, gen)...)
+	}
 	fmt.Fprint(h.out, res.Markdown())
 	return res, nil
 }
 
-// measure warms a server up, then runs the measured load with CPU accounting.
-func measure(ctx context.Context, h *harness, proc *Proc, tg Target, cfg LoadConfig, warmup time.Duration) (*ResolveRun, error) {
+// measure warms a server up with the built-in generator (which also checks the
+// answers), then runs the measured load with gen, with CPU accounting.
+func measure(ctx context.Context, h *harness, proc *Proc, tg Target, cfg LoadConfig, warmup time.Duration, gen string) (*ResolveRun, error) {
 	if warmup > 0 {
 		w := cfg
 		w.Duration = warmup
-		if _, err := Load(ctx, tg, w); err != nil {
+		wr, err := Load(ctx, tg, w)
+		if err != nil {
 			return nil, err
+		}
+		if wr.Errors > 0 {
+			return nil, fmt.Errorf("bench: %s: warm-up errors: %s", tg.Name, wr.FirstError)
 		}
 	}
 	other := h.quiet(ctx)
 	m := startCPUMeter(proc.Pid())
-	r, err := Load(ctx, tg, cfg)
+	var r Result
+	var err error
+	var wrkCPU time.Duration
+	if gen == GenWrk {
+		r, wrkCPU, err = LoadWrk(ctx, h.dir, tg, cfg)
+	} else {
+		r, err = Load(ctx, tg, cfg)
+	}
 	if err != nil {
 		return nil, err
 	}
 	cpu := m.stop()
+	if gen == GenWrk {
+		// wrk is a child process: its CPU is not in this process's /proc times, and
+		// the meter counted it as "other".
+		wc := wrkCPU.Seconds() / r.Elapsed.Seconds()
+		cpu.Generator += wc
+		cpu.Other = max(0, cpu.Other-wc)
+	}
 	if r.Requests == 0 {
 		return nil, fmt.Errorf("bench: %s: no request succeeded: %s", tg.Name, r.FirstError)
 	}
@@ -248,7 +295,7 @@ func withHost(reqs [][]byte, addr string) [][]byte {
 	return out
 }
 
-func summarizeResolve(runs []ResolveRun, configs []string) []ResolveSummary {
+func summarizeResolve(runs []ResolveRun, configs []string, gen string) []ResolveSummary {
 	var out []ResolveSummary
 	var helloRPS float64
 	for _, cfg := range configs {
@@ -256,7 +303,7 @@ func summarizeResolve(runs []ResolveRun, configs []string) []ResolveSummary {
 		var p50, p99 []time.Duration
 		var errs int64
 		for _, r := range runs {
-			if r.Config != cfg {
+			if r.Config != cfg || r.Gen != gen {
 				continue
 			}
 			rps = append(rps, r.Result.RPS)
@@ -267,7 +314,7 @@ func summarizeResolve(runs []ResolveRun, configs []string) []ResolveSummary {
 		if len(rps) == 0 {
 			continue
 		}
-		s := ResolveSummary{Config: cfg, RPS: median(rps), RPSMin: slices.Min(rps), RPSMax: slices.Max(rps),
+		s := ResolveSummary{Config: cfg, Gen: gen, RPS: median(rps), RPSMin: slices.Min(rps), RPSMax: slices.Max(rps),
 			P50: median(p50), P99: median(p99), Errors: errs}
 		if cfg == ConfigHello {
 			helloRPS = s.RPS
@@ -311,7 +358,7 @@ func (r *ResolveResults) Markdown() string {
 	p := r.Params
 	fmt.Fprintf(&b, "\nResolve over HTTP (POST %s), %d connections, %s per run after %s warm-up, %d rounds (medians; range in brackets)\n\n",
 		ResolvePath, p.Conns, p.Duration, p.Warmup, p.Rounds)
-	fmt.Fprintf(&b, "| configuration | target | req/s | p50 | p99 | ratio to hello | errors |\n|---|---|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "| configuration | generator | target | req/s | p50 | p99 | ratio to hello | errors |\n|---|---|---|---:|---:|---:|---:|---:|\n")
 	for _, s := range r.Summary {
 		t := resolveTargets[s.Config]
 		verdict := ""
@@ -321,14 +368,14 @@ func (r *ResolveResults) Markdown() string {
 				verdict = " ❌"
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %.0f [%.0f–%.0f]%s | %s | %s | %.2f | %d |\n",
-			s.Config, t.txt, s.RPS, s.RPSMin, s.RPSMax, verdict, fmtDur(s.P50), fmtDur(s.P99), s.Ratio, s.Errors)
+		fmt.Fprintf(&b, "| %s | %s | %s | %.0f [%.0f–%.0f]%s | %s | %s | %.2f | %d |\n",
+			s.Config, s.Gen, t.txt, s.RPS, s.RPSMin, s.RPSMax, verdict, fmtDur(s.P50), fmtDur(s.P99), s.Ratio, s.Errors)
 	}
 	fmt.Fprintf(&b, "\n| run | req/s | p50 | p90 | p99 | p99.9 | max | server CPU | generator CPU | PostgreSQL CPU | other CPU | other before | load1 |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, run := range r.Runs {
 		x := run.Result
-		fmt.Fprintf(&b, "| %s #%d | %.0f | %s | %s | %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n",
-			run.Config, run.Round, x.RPS, fmtDur(x.P50), fmtDur(x.P90), fmtDur(x.P99), fmtDur(x.P999), fmtDur(x.Max),
+		fmt.Fprintf(&b, "| %s %s #%d | %.0f | %s | %s | %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n",
+			run.Config, run.Gen, run.Round, x.RPS, fmtDur(x.P50), fmtDur(x.P90), fmtDur(x.P99), fmtDur(x.P999), fmtDur(x.Max),
 			run.CPU.Server, run.CPU.Generator, run.CPU.Postgres, run.CPU.Other, run.QuietWait, run.CPU.LoadAvg)
 	}
 	return b.String()
