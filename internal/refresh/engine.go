@@ -54,17 +54,14 @@ package refresh
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/poller"
 	"github.com/linkvault/linkvault/internal/vault"
 )
 
@@ -114,17 +111,7 @@ type Engine struct {
 	now       func() time.Time
 
 	flight singleflight.Group
-	slots  chan struct{} // one per busy worker
-
-	mu       sync.Mutex
-	running  bool
-	stop     context.CancelFunc // stops the poll loop
-	abort    context.CancelFunc // cancels in-flight work (Stop's deadline passed)
-	loopDone chan struct{}
-	work     sync.WaitGroup
-
-	lastPollOK  atomic.Int64 // unix nanos of the last successful poll
-	pollFailing atomic.Bool
+	loop   *poller.Poller[*linkvault.Connection] // the background claim-and-refresh loop
 }
 
 // New returns an engine; it validates cfg (after defaults) and registers the metrics.
@@ -139,7 +126,6 @@ func New(cfg Config, d Deps) (*Engine, error) {
 	e := &Engine{
 		cfg: cfg, store: d.Store, vault: d.Vault, sealer: d.Sealer, providers: d.Providers,
 		log: cfg.Logger.With("component", "refresh", "owner", cfg.Owner), now: cfg.Now,
-		slots: make(chan struct{}, cfg.Workers),
 	}
 	due := &dueCounter{count: d.Store.CountDueConnections, now: cfg.Now}
 	m, err := newMetrics(d.Registerer, due.value)
@@ -147,6 +133,10 @@ func New(cfg Config, d Deps) (*Engine, error) {
 		return nil, err
 	}
 	e.m = m
+	e.loop = poller.New(poller.Config{
+		Name: "refresh", PollInterval: cfg.PollInterval, BatchSize: cfg.BatchSize, Workers: cfg.Workers,
+		Now: cfg.Now, Logger: e.log,
+	}, e.claim, e.process)
 	return e, nil
 }
 
@@ -157,16 +147,9 @@ func (e *Engine) Owner() string { return e.cfg.Owner }
 // also carries values to the workers; cancelling it stops the loop but lets claimed
 // connections finish (their provider calls and write-backs are bounded by the timeouts).
 func (e *Engine) Start(ctx context.Context) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.running {
-		return errors.New("refresh: engine already started")
+	if err := e.loop.Start(ctx); err != nil {
+		return err
 	}
-	loopCtx, stop := context.WithCancel(ctx)
-	workCtx, abort := context.WithCancel(context.WithoutCancel(ctx))
-	e.running, e.stop, e.abort, e.loopDone = true, stop, abort, make(chan struct{})
-	e.lastPollOK.Store(e.now().UnixNano())
-	go e.loop(loopCtx, workCtx, e.loopDone)
 	e.log.Info("refresh engine started", "workers", e.cfg.Workers, "batch", e.cfg.BatchSize,
 		"lease", e.cfg.LeaseDuration, "provider_timeout", e.cfg.ProviderTimeout)
 	return nil
@@ -176,146 +159,27 @@ func (e *Engine) Start(ctx context.Context) error {
 // first, in-flight provider calls are cancelled (write-backs of answers already
 // received still run, bounded by WriteTimeout) and ctx's error is returned.
 func (e *Engine) Stop(ctx context.Context) error {
-	e.mu.Lock()
-	if !e.running {
-		e.mu.Unlock()
-		return nil
+	if err := e.loop.Stop(ctx); err != nil {
+		return err
 	}
-	e.running = false
-	stop, abort, loopDone := e.stop, e.abort, e.loopDone
-	e.mu.Unlock()
-
-	stop()
-	<-loopDone
-	idle := make(chan struct{})
-	go func() { e.work.Wait(); close(idle) }()
-	select {
-	case <-idle:
-		abort()
-		e.log.Info("refresh engine stopped")
-		return nil
-	case <-ctx.Done():
-		abort()
-		<-idle
-		return fmt.Errorf("refresh: stop: %w", ctx.Err())
-	}
+	e.log.Info("refresh engine stopped")
+	return nil
 }
 
 // Check reports whether the engine is healthy, for a readiness probe: an error when
 // polls have been failing for longer than ten poll intervals (at least 30s). An
 // engine that was never started is healthy (on-demand renewal needs no loop).
-func (e *Engine) Check(context.Context) error {
-	if !e.pollFailing.Load() {
-		return nil
-	}
-	since := e.now().Sub(time.Unix(0, e.lastPollOK.Load()))
-	if since > max(10*e.cfg.PollInterval, 30*time.Second) {
-		return fmt.Errorf("refresh: no successful poll for %v", since.Round(time.Second))
-	}
-	return nil
-}
+func (e *Engine) Check(ctx context.Context) error { return e.loop.Check(ctx) }
 
-// loop polls the due set until loopCtx ends.
-func (e *Engine) loop(loopCtx, workCtx context.Context, done chan struct{}) {
-	defer close(done)
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-loopCtx.Done():
-			return
-		case <-timer.C:
-		}
-		full, err := e.poll(loopCtx, workCtx)
-		wait := e.cfg.PollInterval
-		switch {
-		case err != nil:
-			if loopCtx.Err() != nil {
-				return
-			}
-			e.log.Warn("refresh poll failed", "error", err)
-		case full:
-			wait = 0 // more may be due: poll again as soon as a worker is free
-		default:
-			// Spread replicas' polls: ±10%.
-			wait += time.Duration((rand.Float64() - 0.5) * 0.2 * float64(wait))
-		}
-		timer.Reset(wait)
-	}
-}
-
-// poll claims as many due connections as there are idle workers (at least one: it
-// waits for a worker first) and hands each to a worker. It reports whether it claimed
-// a full batch.
-func (e *Engine) poll(loopCtx, workCtx context.Context) (full bool, err error) {
-	free, err := gatherSlots(loopCtx, e.slots, e.cfg.BatchSize)
+// claim leases up to limit due connections for this engine's workers (the poller asks
+// for no more than it has idle workers, so no claimed row waits while its lease runs).
+func (e *Engine) claim(ctx context.Context, now time.Time, limit int) ([]*linkvault.Connection, error) {
+	rows, err := e.store.ClaimDueConnections(ctx, now, e.cfg.Owner, now.Add(e.cfg.LeaseDuration), limit)
 	if err != nil {
-		return false, err
-	}
-	now := e.now()
-	rows, err := e.store.ClaimDueConnections(loopCtx, now, e.cfg.Owner, now.Add(e.cfg.LeaseDuration), free)
-	if err != nil {
-		for range free {
-			<-e.slots
-		}
 		e.m.polls.WithLabelValues("error").Inc()
-		e.pollFailing.Store(true)
-		return false, err
+		return nil, err
 	}
 	e.m.polls.WithLabelValues("ok").Inc()
-	e.pollFailing.Store(false)
-	e.lastPollOK.Store(now.UnixNano())
 	e.m.claimed.Observe(float64(len(rows)))
-	for range free - len(rows) {
-		<-e.slots
-	}
-	for _, c := range rows {
-		e.work.Add(1)
-		go func() {
-			defer func() { <-e.slots; e.work.Done() }()
-			e.process(workCtx, c)
-		}()
-	}
-	return len(rows) == free && len(rows) > 0, nil
+	return rows, nil
 }
-
-// gatherSlots takes idle-worker slots for the next claim: it waits for one, then, for
-// up to gatherWait, for half of the workers (a claim per freed worker would cost a
-// write transaction per row while all workers are busy), then takes whatever else is
-// free, at most limit. It returns how many slots it holds.
-func gatherSlots(ctx context.Context, slots chan struct{}, limit int) (int, error) {
-	select {
-	case slots <- struct{}{}:
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
-	free := 1
-	if want := min(limit, cap(slots)/2); free < want {
-		t := time.NewTimer(gatherWait)
-	wait:
-		for free < want {
-			select {
-			case slots <- struct{}{}:
-				free++
-			case <-t.C:
-				break wait
-			case <-ctx.Done():
-				break wait
-			}
-		}
-		t.Stop()
-	}
-	for free < limit {
-		select {
-		case slots <- struct{}{}:
-			free++
-			continue
-		default:
-		}
-		break
-	}
-	return free, nil
-}
-
-// gatherWait bounds how long a poll waits for more idle workers before claiming.
-const gatherWait = 2 * time.Millisecond

@@ -29,13 +29,12 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/poller"
 )
 
 // Config configures a Dispatcher. Zero fields take the defaults given with each.
@@ -166,17 +165,7 @@ type Dispatcher struct {
 	m       *metrics
 	log     *slog.Logger
 	now     func() time.Time
-	slots   chan struct{}
-
-	mu       sync.Mutex
-	running  bool
-	stop     context.CancelFunc
-	abort    context.CancelFunc
-	loopDone chan struct{}
-	work     sync.WaitGroup
-
-	lastPollOK  atomic.Int64
-	pollFailing atomic.Bool
+	loop    *poller.Poller[Pending] // the background claim-and-deliver loop
 }
 
 // NewDispatcher returns a Dispatcher; it validates cfg (after defaults) and registers
@@ -194,123 +183,37 @@ func NewDispatcher(cfg Config, d Deps) (*Dispatcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Dispatcher{
+	disp := &Dispatcher{
 		cfg: cfg, store: d.Store, secrets: newSecretCache(d.Store, d.Sealer, cfg.SecretCacheTTL, cfg.Now), m: m,
 		log: cfg.Logger.With("component", "webhook", "owner", cfg.Owner), now: cfg.Now,
-		slots: make(chan struct{}, cfg.Workers),
-	}, nil
+	}
+	disp.loop = poller.New(poller.Config{
+		Name: "webhook", PollInterval: cfg.PollInterval, BatchSize: cfg.BatchSize, Workers: cfg.Workers,
+		Now: cfg.Now, Logger: disp.log,
+	}, disp.claim, disp.deliver)
+	return disp, nil
 }
 
 // Start runs the delivery loop in the background until Stop is called or ctx ends.
 func (d *Dispatcher) Start(ctx context.Context) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.running {
-		return errors.New("webhook: dispatcher already started")
+	if err := d.loop.Start(ctx); err != nil {
+		return err
 	}
-	loopCtx, stop := context.WithCancel(ctx)
-	workCtx, abort := context.WithCancel(context.WithoutCancel(ctx))
-	d.running, d.stop, d.abort, d.loopDone = true, stop, abort, make(chan struct{})
-	d.lastPollOK.Store(d.now().UnixNano())
-	go d.loop(loopCtx, workCtx, d.loopDone)
 	d.log.Info("webhook dispatcher started", "workers", d.cfg.Workers)
 	return nil
 }
 
 // Stop stops polling and waits for deliveries in flight. If ctx ends first they are
 // cancelled (and retried later: their events stay leased until the lease lapses).
-func (d *Dispatcher) Stop(ctx context.Context) error {
-	d.mu.Lock()
-	if !d.running {
-		d.mu.Unlock()
-		return nil
-	}
-	d.running = false
-	stop, abort, loopDone := d.stop, d.abort, d.loopDone
-	d.mu.Unlock()
-	stop()
-	<-loopDone
-	idle := make(chan struct{})
-	go func() { d.work.Wait(); close(idle) }()
-	select {
-	case <-idle:
-		abort()
-		return nil
-	case <-ctx.Done():
-		abort()
-		<-idle
-		return fmt.Errorf("webhook: stop: %w", ctx.Err())
-	}
-}
+func (d *Dispatcher) Stop(ctx context.Context) error { return d.loop.Stop(ctx) }
 
 // Check reports an error when outbox polls have been failing for longer than ten poll
 // intervals (at least 30s), for a readiness probe.
-func (d *Dispatcher) Check(context.Context) error {
-	if !d.pollFailing.Load() {
-		return nil
-	}
-	since := d.now().Sub(time.Unix(0, d.lastPollOK.Load()))
-	if since > max(10*d.cfg.PollInterval, 30*time.Second) {
-		return fmt.Errorf("webhook: no successful outbox poll for %v", since.Round(time.Second))
-	}
-	return nil
-}
+func (d *Dispatcher) Check(ctx context.Context) error { return d.loop.Check(ctx) }
 
-func (d *Dispatcher) loop(loopCtx, workCtx context.Context, done chan struct{}) {
-	defer close(done)
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-loopCtx.Done():
-			return
-		case <-timer.C:
-		}
-		full, err := d.poll(loopCtx, workCtx)
-		wait := d.cfg.PollInterval
-		switch {
-		case err != nil:
-			if loopCtx.Err() != nil {
-				return
-			}
-			d.log.Warn("outbox poll failed", "error", err)
-		case full:
-			wait = 0
-		default:
-			wait += time.Duration((rand.Float64() - 0.5) * 0.2 * float64(wait))
-		}
-		timer.Reset(wait)
-	}
-}
-
-// poll claims as many due events as there are idle workers and delivers them.
-func (d *Dispatcher) poll(loopCtx, workCtx context.Context) (bool, error) {
-	free, err := gatherSlots(loopCtx, d.slots, d.cfg.BatchSize)
-	if err != nil {
-		return false, err
-	}
-	now := d.now()
-	events, err := d.store.ClaimWebhookEvents(loopCtx, now, d.cfg.Owner, now.Add(d.cfg.LeaseDuration), free)
-	if err != nil {
-		for range free {
-			<-d.slots
-		}
-		d.pollFailing.Store(true)
-		return false, err
-	}
-	d.pollFailing.Store(false)
-	d.lastPollOK.Store(now.UnixNano())
-	for range free - len(events) {
-		<-d.slots
-	}
-	for _, p := range events {
-		d.work.Add(1)
-		go func() {
-			defer func() { <-d.slots; d.work.Done() }()
-			d.deliver(workCtx, p)
-		}()
-	}
-	return len(events) == free && len(events) > 0, nil
+// claim leases up to limit due events for this dispatcher's workers.
+func (d *Dispatcher) claim(ctx context.Context, now time.Time, limit int) ([]Pending, error) {
+	return d.store.ClaimWebhookEvents(ctx, now, d.cfg.Owner, now.Add(d.cfg.LeaseDuration), limit)
 }
 
 // payload is the JSON body of a delivery (Standard Webhooks shape).
@@ -476,44 +379,3 @@ func transportCode(err error) string {
 	}
 	return "network"
 }
-
-// gatherSlots takes idle-worker slots for the next claim: it waits for one, then, for
-// up to gatherWait, for half of the workers (one claim transaction per freed worker
-// would be wasteful while all are busy), then takes whatever else is free, at most
-// limit. It returns how many slots it holds.
-func gatherSlots(ctx context.Context, slots chan struct{}, limit int) (int, error) {
-	select {
-	case slots <- struct{}{}:
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
-	free := 1
-	if want := min(limit, cap(slots)/2); free < want {
-		t := time.NewTimer(gatherWait)
-	wait:
-		for free < want {
-			select {
-			case slots <- struct{}{}:
-				free++
-			case <-t.C:
-				break wait
-			case <-ctx.Done():
-				break wait
-			}
-		}
-		t.Stop()
-	}
-	for free < limit {
-		select {
-		case slots <- struct{}{}:
-			free++
-			continue
-		default:
-		}
-		break
-	}
-	return free, nil
-}
-
-// gatherWait bounds how long a poll waits for more idle workers before claiming.
-const gatherWait = 2 * time.Millisecond

@@ -1,0 +1,218 @@
+// Package poller runs the claim-and-work loop shared by the refresh engine and the
+// webhook dispatcher: while workers are idle it claims due items from the database
+// (each claim leases the rows it returns), hands every item to a worker, and paces its
+// polls. It starts and stops with a context (Stop waits for the work in flight) and
+// reports its health for readiness probes.
+package poller
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Config configures a Poller. Every field is required but Logger.
+type Config struct {
+	// Name prefixes errors and log lines ("refresh", "webhook").
+	Name string
+	// PollInterval is the pause after a poll that found less than a full batch.
+	PollInterval time.Duration
+	// BatchSize caps the items one claim returns.
+	BatchSize int
+	// Workers is how many items are worked on at once.
+	Workers int
+	Now     func() time.Time
+	Logger  *slog.Logger
+}
+
+// Claim leases up to limit due items at now.
+type Claim[T any] func(ctx context.Context, now time.Time, limit int) ([]T, error)
+
+// Work processes one claimed item. ctx is cancelled only when Stop's deadline passes.
+type Work[T any] func(ctx context.Context, item T)
+
+// Poller is one claim-and-work loop. It is safe for concurrent use.
+type Poller[T any] struct {
+	cfg   Config
+	claim Claim[T]
+	work  Work[T]
+	slots chan struct{} // one per busy worker
+
+	mu       sync.Mutex
+	running  bool
+	stop     context.CancelFunc // stops the loop
+	abort    context.CancelFunc // cancels work in flight (Stop's deadline passed)
+	loopDone chan struct{}
+	inFlight sync.WaitGroup
+
+	lastPollOK  atomic.Int64 // unix nanos of the last successful claim
+	pollFailing atomic.Bool
+}
+
+// New returns a stopped Poller.
+func New[T any](cfg Config, claim Claim[T], work Work[T]) *Poller[T] {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Poller[T]{cfg: cfg, claim: claim, work: work, slots: make(chan struct{}, cfg.Workers)}
+}
+
+// Start runs the loop in the background until Stop is called or ctx ends. Cancelling
+// ctx stops the polling but lets the work in flight finish.
+func (p *Poller[T]) Start(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.running {
+		return fmt.Errorf("%s: already started", p.cfg.Name)
+	}
+	loopCtx, stop := context.WithCancel(ctx)
+	workCtx, abort := context.WithCancel(context.WithoutCancel(ctx))
+	p.running, p.stop, p.abort, p.loopDone = true, stop, abort, make(chan struct{})
+	p.lastPollOK.Store(p.cfg.Now().UnixNano())
+	go p.loop(loopCtx, workCtx, p.loopDone)
+	return nil
+}
+
+// Stop stops polling and waits for the work in flight. If ctx ends first, the work's
+// context is cancelled, Stop still waits for it to return, and ctx's error is returned.
+func (p *Poller[T]) Stop(ctx context.Context) error {
+	p.mu.Lock()
+	if !p.running {
+		p.mu.Unlock()
+		return nil
+	}
+	p.running = false
+	stop, abort, loopDone := p.stop, p.abort, p.loopDone
+	p.mu.Unlock()
+
+	stop()
+	<-loopDone
+	idle := make(chan struct{})
+	go func() { p.inFlight.Wait(); close(idle) }()
+	select {
+	case <-idle:
+		abort()
+		return nil
+	case <-ctx.Done():
+		abort()
+		<-idle
+		return fmt.Errorf("%s: stop: %w", p.cfg.Name, ctx.Err())
+	}
+}
+
+// Check reports an error when claims have been failing for longer than ten poll
+// intervals (at least 30s), for a readiness probe. A Poller never started is healthy.
+func (p *Poller[T]) Check(context.Context) error {
+	if !p.pollFailing.Load() {
+		return nil
+	}
+	since := p.cfg.Now().Sub(time.Unix(0, p.lastPollOK.Load()))
+	if since > max(10*p.cfg.PollInterval, 30*time.Second) {
+		return fmt.Errorf("%s: no successful poll for %v", p.cfg.Name, since.Round(time.Second))
+	}
+	return nil
+}
+
+// loop polls until loopCtx ends.
+func (p *Poller[T]) loop(loopCtx, workCtx context.Context, done chan struct{}) {
+	defer close(done)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-loopCtx.Done():
+			return
+		case <-timer.C:
+		}
+		full, err := p.poll(loopCtx, workCtx)
+		wait := p.cfg.PollInterval
+		switch {
+		case err != nil:
+			if loopCtx.Err() != nil {
+				return
+			}
+			p.cfg.Logger.Warn(p.cfg.Name+" poll failed", "error", err)
+		case full:
+			wait = 0 // more may be due: poll again as soon as a worker is free
+		default:
+			// Spread replicas' polls: ±10%.
+			wait += time.Duration((rand.Float64() - 0.5) * 0.2 * float64(wait))
+		}
+		timer.Reset(wait)
+	}
+}
+
+// poll claims as many items as there are idle workers (waiting for at least one) and
+// hands each to a worker. It reports whether it claimed a full batch.
+func (p *Poller[T]) poll(loopCtx, workCtx context.Context) (full bool, err error) {
+	free, err := gatherSlots(loopCtx, p.slots, p.cfg.BatchSize)
+	if err != nil {
+		return false, err
+	}
+	items, err := p.claim(loopCtx, p.cfg.Now(), free)
+	if err != nil {
+		for range free {
+			<-p.slots
+		}
+		p.pollFailing.Store(true)
+		return false, err
+	}
+	p.pollFailing.Store(false)
+	p.lastPollOK.Store(p.cfg.Now().UnixNano())
+	for range free - len(items) {
+		<-p.slots
+	}
+	for _, item := range items {
+		p.inFlight.Add(1)
+		go func() {
+			defer func() { <-p.slots; p.inFlight.Done() }()
+			p.work(workCtx, item)
+		}()
+	}
+	return len(items) == free && len(items) > 0, nil
+}
+
+// gatherWait bounds how long a poll waits for more idle workers before claiming.
+const gatherWait = 2 * time.Millisecond
+
+// gatherSlots takes idle-worker slots for the next claim: it waits for one, then, for
+// up to gatherWait, for half of the workers (a claim per freed worker would cost a
+// write transaction per row while all workers are busy), then takes whatever else is
+// free, at most limit. It returns how many slots it holds.
+func gatherSlots(ctx context.Context, slots chan struct{}, limit int) (int, error) {
+	select {
+	case slots <- struct{}{}:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	free := 1
+	if want := min(limit, cap(slots)/2); free < want {
+		t := time.NewTimer(gatherWait)
+	wait:
+		for free < want {
+			select {
+			case slots <- struct{}{}:
+				free++
+			case <-t.C:
+				break wait
+			case <-ctx.Done():
+				break wait
+			}
+		}
+		t.Stop()
+	}
+	for free < limit {
+		select {
+		case slots <- struct{}{}:
+			free++
+			continue
+		default:
+		}
+		break
+	}
+	return free, nil
+}

@@ -1,0 +1,136 @@
+package poller
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// queue is a store of due items that hands each out once.
+type queue struct {
+	mu     sync.Mutex
+	items  []int
+	fail   atomic.Bool
+	claims atomic.Int64
+}
+
+func (q *queue) claim(_ context.Context, _ time.Time, limit int) ([]int, error) {
+	q.claims.Add(1)
+	if q.fail.Load() {
+		return nil, errors.New("database down")
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := min(limit, len(q.items))
+	out := append([]int(nil), q.items[:n]...)
+	q.items = q.items[n:]
+	return out, nil
+}
+
+func TestEveryItemIsWorkedOnOnceWithinTheWorkerBound(t *testing.T) {
+	q := &queue{}
+	for i := range 500 {
+		q.items = append(q.items, i)
+	}
+	var mu sync.Mutex
+	seen := map[int]int{}
+	var busy, maxBusy atomic.Int64
+	done := make(chan struct{})
+	p := New(Config{Name: "test", PollInterval: time.Millisecond, BatchSize: 10, Workers: 4, Now: time.Now}, q.claim,
+		func(_ context.Context, item int) {
+			if b := busy.Add(1); b > maxBusy.Load() {
+				maxBusy.Store(b)
+			}
+			defer busy.Add(-1)
+			mu.Lock()
+			seen[item]++
+			if len(seen) == 500 {
+				close(done)
+			}
+			mu.Unlock()
+		})
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(context.Background()); err == nil {
+		t.Fatal("second Start succeeded")
+	}
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("not every item was worked on")
+	}
+	if err := p.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for item, n := range seen {
+		if n != 1 {
+			t.Fatalf("item %d worked on %d times", item, n)
+		}
+	}
+	if maxBusy.Load() > 4 {
+		t.Fatalf("%d items worked on at once, bound is 4", maxBusy.Load())
+	}
+}
+
+func TestStopWaitsForWorkAndCancelsAtItsDeadline(t *testing.T) {
+	q := &queue{items: []int{1}}
+	started, finished := make(chan struct{}), make(chan struct{})
+	p := New(Config{Name: "test", PollInterval: time.Millisecond, BatchSize: 1, Workers: 1, Now: time.Now}, q.claim,
+		func(ctx context.Context, _ int) {
+			close(started)
+			<-ctx.Done() // only Stop's deadline ends this work
+			close(finished)
+		})
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := p.Stop(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Stop = %v, want the deadline's error", err)
+	}
+	select {
+	case <-finished:
+	default:
+		t.Fatal("Stop returned before the work did")
+	}
+}
+
+func TestCheckReportsLongFailingClaims(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var clock atomic.Int64
+	clock.Store(now.UnixNano())
+	q := &queue{}
+	q.fail.Store(true)
+	p := New(Config{Name: "test", PollInterval: time.Millisecond, BatchSize: 1, Workers: 1,
+		Now: func() time.Time { return time.Unix(0, clock.Load()) }}, q.claim, func(context.Context, int) {})
+	if err := p.Check(context.Background()); err != nil {
+		t.Fatalf("never-started poller unhealthy: %v", err)
+	}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(context.Background())
+	for q.claims.Load() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	if err := p.Check(context.Background()); err != nil {
+		t.Fatalf("unhealthy right after the first failures: %v", err)
+	}
+	clock.Add(int64(time.Minute))
+	if err := p.Check(context.Background()); err == nil {
+		t.Fatal("a minute of failing claims not reported")
+	}
+	q.fail.Store(false)
+	for before := q.claims.Load(); q.claims.Load() < before+2; {
+		time.Sleep(time.Millisecond)
+	}
+	if err := p.Check(context.Background()); err != nil {
+		t.Fatalf("still unhealthy after claims recovered: %v", err)
+	}
+}
