@@ -169,7 +169,7 @@ func TestResolveScenarioSmoke(t *testing.T) {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
 	for _, c := range strings.Split(configs, ",") {
-		if !strings.Contains(out.String(), "| "+c+" #1 |") {
+		if !strings.Contains(out.String(), "| "+c+" go #1 |") {
 			t.Errorf("no run of %s in:\n%s", c, out.String())
 		}
 	}
