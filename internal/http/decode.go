@@ -1,12 +1,14 @@
 package http
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"sync"
 
 	"github.com/linkvault/linkvault"
 )
@@ -23,21 +25,40 @@ func (s *Server) decodeJSON(r *http.Request, v any) error {
 	return decodeJSONBody(r.Body, v)
 }
 
-// decodeJSONBody parses one JSON value from body into v. It is separate from the HTTP
-// plumbing so it can be fuzzed.
+// decodeJSONBody parses exactly one JSON value from body into v. It is separate from
+// the HTTP plumbing so it can be fuzzed. The body is read whole (it is bounded by the
+// server's MaxBytesReader) and parsed in one pass: json.Unmarshal refuses trailing data.
 func decodeJSONBody(body io.Reader, v any) error {
-	dec := json.NewDecoder(body)
-	if err := dec.Decode(v); err != nil {
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledBody {
+			buf.Reset()
+			bufPool.Put(buf)
+		}
+	}()
+	buf.Reset()
+	if _, err := buf.ReadFrom(body); err != nil {
 		return jsonError(err)
 	}
-	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
-		if err != nil && isTooLarge(err) {
-			return jsonError(err)
+	data := bytes.TrimSpace(buf.Bytes())
+	if len(data) == 0 {
+		return jsonError(io.EOF)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) && syn.Offset > 1 && json.Valid(data[:syn.Offset-1]) {
+			// A complete value followed by more input.
+			return linkvault.Errorf(linkvault.StatusBadRequest, linkvault.ErrTypeInvalidJSON, "Request body must contain a single JSON object.")
 		}
-		return linkvault.Errorf(linkvault.StatusBadRequest, linkvault.ErrTypeInvalidJSON, "Request body must contain a single JSON object.")
+		return jsonError(err)
 	}
 	return nil
 }
+
+// bufPool recycles request-body buffers; bodies above maxPooledBody are not kept.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledBody = 64 << 10
 
 func isTooLarge(err error) bool {
 	var mbe *http.MaxBytesError

@@ -100,6 +100,14 @@ func writeErrorEnvelope(w http.ResponseWriter, err error) {
 	writeEnvelope(w, StatusCode(err), env)
 }
 
+// Header values of every envelope, shared read-only by all responses (saves three
+// allocations per request on the hot path; nothing appends to them).
+var (
+	headerJSON    = []string{"application/json; charset=utf-8"}
+	headerNoStore = []string{"no-store"}
+	headerNoSniff = []string{"nosniff"}
+)
+
 func writeEnvelope(w http.ResponseWriter, code int, env Envelope) {
 	b, err := json.Marshal(env)
 	if err != nil {
@@ -108,9 +116,9 @@ func writeEnvelope(w http.ResponseWriter, code int, env Envelope) {
 		b = []byte(`{"status":"serverFailure","message":"Internal error.","displayMessage":null,"errorType":"internalError","content":null}`)
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["Content-Type"] = headerJSON
+	h["Cache-Control"] = headerNoStore
+	h["X-Content-Type-Options"] = headerNoSniff
 	w.WriteHeader(code)
 	_, _ = w.Write(append(b, '\n'))
 }
