@@ -158,36 +158,7 @@ func TestSkipMigrations(t *testing.T) {
 }
 
 func BenchmarkGetConnection(b *testing.B) {
-	ctx := context.Background()
-	db := sqlite.OpenTestDB(b)
-	const n = 1000
-	ids := make([]string, n)
-	for i := range n {
-		c := &linkvault.Connection{
-			TokenID:            linkvault.NewTokenID(),
-			ConnectionIdentity: linkvault.ConnectionIdentity{ClientID: "client", UserID: linkvault.NewRandomID(8), BrokerType: linkvault.BrokerCoinbase, Scope: linkvault.PermissionRead},
-			Status:             linkvault.StatusActive,
-			Accounts:           []linkvault.Account{{AccountID: "a", AccountName: "Main", Fund: 1, Cash: 2}},
-			SealedCredential:   bytes.Repeat([]byte{0xAB}, 300),
-			AccessExpiresAt:    time.Now().Add(time.Hour),
-			NextCheckAt:        time.Now().Add(50 * time.Minute),
-		}
-		if err := db.CreateConnection(ctx, c); err != nil {
-			b.Fatal(err)
-		}
-		ids[i] = c.TokenID
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		i := 0
-		for pb.Next() {
-			if _, err := db.GetConnection(ctx, "client", ids[i%n]); err != nil {
-				b.Fatal(err)
-			}
-			i += 7
-		}
-	})
+	storetest.BenchmarkGetConnection(b, sqlite.OpenTestDB(b))
 }
 
 // TestTwoProcessesWriteWithoutBusyErrors opens the same file twice (as `linkvault serve`
