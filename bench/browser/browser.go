@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/linkvault/linkvault/bench"
+	"github.com/linkvault/linkvault/internal/chromium"
 )
 
 // New starts headless Chromium with a fresh profile.
@@ -21,20 +22,7 @@ func New(ctx context.Context, chromiumPath string) (bench.Browser, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.UserDataDir(dir),
-		chromedp.WindowSize(1100, 900),
-	}
+	opts := chromium.Options(chromiumPath, dir)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.WithoutCancel(ctx), opts...)
 	bctx, cancelCtx := chromedp.NewContext(allocCtx)
 	b := &driver{ctx: bctx, close: func() { cancelCtx(); cancelAlloc(); _ = os.RemoveAll(dir) }}

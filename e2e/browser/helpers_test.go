@@ -22,10 +22,11 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/examples/webapp"
+	"github.com/linkvault/linkvault/internal/chromium"
 	"github.com/linkvault/linkvault/internal/link/linktest"
 )
 
-const chromiumPath = "/usr/bin/chromium"
+const chromiumPath = chromium.Path
 
 // env is one test's world: linkvault (with simulated exchanges), the example app on
 // another origin, and a fresh headless browser.
@@ -80,20 +81,7 @@ func newEnv(t *testing.T) *env {
 	}
 	as := serveOn(t, "127.0.0.1", app)
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1100, 900),
-	}
+	opts := chromium.Options(chromiumPath, t.TempDir())
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 120*time.Second)
