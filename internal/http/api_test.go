@@ -725,3 +725,23 @@ func TestPreviewReportsInsufficientFunds(t *testing.T) {
 		t.Fatal("a preview moved funds")
 	}
 }
+
+// TestTransferNeverUsesACachedConnection: another replica removes a connection (the row
+// is deleted behind this server's resolve cache). Reads may still be served from the
+// cache within its TTL, but a transfer reads the database and gets not found: nothing
+// reaches the exchange.
+func TestTransferNeverUsesACachedConnection(t *testing.T) {
+	e := newAPIEnv(t, apiEnvOptions{})
+	tok := e.connect(t, "app1", "mover", linkvault.BrokerCoinbase, write)
+	expect(t, e.post(t, "/api/v1/holdings/get", "app1", read, tokenBody(tok, linkvault.BrokerCoinbase)), 200, "ok", "") // now cached
+	if err := e.db.DeleteConnection(context.Background(), "app1", tok); err != nil {
+		t.Fatal(err)
+	}
+	before := e.sim.Coinbase.Stats()
+	for _, path := range []string{"/api/v1/transfers/managed/preview", "/api/v1/transfers/managed/execute"} {
+		expect(t, e.post(t, path, "app1", write, sendBody(tok, linkvault.BrokerCoinbase, "tx-removed")), 404, "notFound", linkvault.ErrTypeTokenNotFound)
+	}
+	if after := e.sim.Coinbase.Stats(); after.APICalls != before.APICalls || after.Transfers != before.Transfers {
+		t.Fatalf("the exchange saw %d calls for a removed connection", after.APICalls-before.APICalls)
+	}
+}

@@ -31,9 +31,15 @@ type connection struct {
 	provider linkvault.Provider
 }
 
-// prepare runs steps 1-4 for u and finds the connection's provider.
+// prepare runs steps 1-4 for u and finds the connection's provider. Write calls read
+// the connection from the database, never from the resolve cache: a connection removed
+// or flagged on another replica within the cache TTL must not move money.
 func (a *accountAPI) prepare(ctx context.Context, u *use, need linkvault.Permission) (*connection, error) {
-	res, err := a.s.deps.Vault.Resolve(ctx, u.entry.ClientID, u.tokenID)
+	resolve := a.s.deps.Vault.Resolve
+	if need == linkvault.PermissionWrite {
+		resolve = a.s.deps.Vault.ResolveFresh
+	}
+	res, err := resolve(ctx, u.entry.ClientID, u.tokenID)
 	if err != nil {
 		return nil, err
 	}

@@ -274,13 +274,29 @@ type Resolved struct {
 // does not exist, was removed or belongs to another client yields the same
 // linkvault.ErrTokenNotFound.
 func (s *Service) Resolve(ctx context.Context, clientID, tokenID string) (*Resolved, error) {
+	return s.resolve(ctx, clientID, tokenID, true)
+}
+
+// ResolveFresh is Resolve reading the database even when the connection is cached:
+// for operations that move money, a connection removed or flagged for re-auth by
+// another replica a moment ago must never be used. It refreshes the cache entry.
+func (s *Service) ResolveFresh(ctx context.Context, clientID, tokenID string) (*Resolved, error) {
+	return s.resolve(ctx, clientID, tokenID, false)
+}
+
+func (s *Service) resolve(ctx context.Context, clientID, tokenID string, cached bool) (*Resolved, error) {
 	if !plausibleTokenID(tokenID) {
 		return nil, linkvault.ErrTokenNotFound()
 	}
-	if r, ok := s.cache.get(clientID, tokenID, s.now()); ok {
-		return r, nil
+	if cached {
+		if r, ok := s.cache.get(clientID, tokenID, s.now()); ok {
+			return r, nil
+		}
 	}
 	c, err := s.store.GetConnection(ctx, clientID, tokenID)
+	if linkvault.IsNotFound(err) {
+		s.cache.remove(clientID, tokenID)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -444,3 +444,30 @@ func TestCiphertextCopiedOntoAnotherRowDoesNotOpen(t *testing.T) {
 		}
 	}
 }
+
+// TestResolveFreshIgnoresTheCache: after another process removed or flagged a
+// connection, Resolve may serve the cached copy within the TTL, but ResolveFresh (used
+// for transfers) reads the database, and evicts the stale entry.
+func TestResolveFreshIgnoresTheCache(t *testing.T) {
+	e := newEnv(t, 10)
+	ctx := context.Background()
+	c, err := e.vault.Connect(ctx, vault.ConnectParams{ConnectionIdentity: ident("app1", "u", linkvault.BrokerBinance, linkvault.PermissionWrite), Credential: cred("s", time.Time{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.vault.Resolve(ctx, "app1", c.TokenID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.DeleteConnection(ctx, "app1", c.TokenID); err != nil { // another replica's removal
+		t.Fatal(err)
+	}
+	if _, err := e.vault.Resolve(ctx, "app1", c.TokenID); err != nil {
+		t.Fatalf("within the TTL the cached copy answers (this is what ResolveFresh avoids): %v", err)
+	}
+	if _, err := e.vault.ResolveFresh(ctx, "app1", c.TokenID); err == nil || err.Error() != linkvault.ErrTokenNotFound().Error() {
+		t.Fatalf("ResolveFresh after removal elsewhere: %v, want token not found", err)
+	}
+	if _, err := e.vault.Resolve(ctx, "app1", c.TokenID); !linkvault.IsNotFound(err) {
+		t.Fatalf("the stale cache entry survived a fresh read: %v", err)
+	}
+}
