@@ -40,6 +40,7 @@ type store interface {
 	refresh.Store
 	webhook.Store
 	webhook.AdminStore
+	webhook.Pruner
 	audit.Appender
 	auditStore
 	lvhttp.TransferStore

@@ -15,7 +15,8 @@ import (
 
 const webhooksUsage = `usage: linkvault webhooks set-url --client ID --url URL      (an empty --url disables delivery)
        linkvault webhooks rotate-secret --client ID [--overlap 24h]
-       linkvault webhooks deliveries --client ID [--limit N]`
+       linkvault webhooks deliveries --client ID [--limit N]
+       linkvault webhooks prune --older-than 720h                (finished events and their delivery log)`
 
 // webhookStore is what `linkvault webhooks` needs from the database (both stores
 // implement it).
@@ -136,4 +137,26 @@ func (c *webhooksCmd) run(ctx context.Context, stdout io.Writer, st webhookStore
 func printSecret(w io.Writer, rot webhook.Rotation) {
 	fmt.Fprintf(w, "new signing secret v%d (shown only now; give it to the receiver, which verifies the webhook-signature header):\n  %s\n",
 		rot.Version, rot.Secret.Reveal())
+}
+
+// runWebhooksPrune is `linkvault webhooks prune --older-than D`: it deletes delivered,
+// failed and skipped events created more than D ago, with their delivery log (events
+// still awaiting delivery are kept). Operators run it periodically; the outbox otherwise
+// keeps every event.
+func runWebhooksPrune(ctx context.Context, args []string, stdout io.Writer, st webhook.Pruner, now time.Time) error {
+	fs := flag.NewFlagSet("webhooks prune", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	olderThan := fs.Duration("older-than", 0, "prune finished events created longer ago than this (at least 1h)")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w\n%s", err, webhooksUsage)
+	}
+	if *olderThan < time.Hour {
+		return fmt.Errorf("webhooks prune: --older-than must be at least 1h (got %v)\n%s", *olderThan, webhooksUsage)
+	}
+	n, err := st.PruneWebhookEvents(ctx, now.Add(-*olderThan))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "pruned %d finished webhook events older than %v (and their delivery log)\n", n, *olderThan)
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/linkvault/linkvault/internal/config"
 )
@@ -67,6 +68,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup en
 		return runKeys(ctx, rest, stdout, stderr, lookup)
 	case "webhooks":
 		return withStore(ctx, "webhooks", rest, stderr, lookup, func(st store, cfg *config.Config, rest []string) error {
+			if len(rest) > 0 && rest[0] == "prune" {
+				return runWebhooksPrune(ctx, rest[1:], stdout, st, time.Now())
+			}
 			ring, err := adminKeyring(cfg, st)
 			if err != nil {
 				return err

@@ -172,3 +172,16 @@ func TestKeysRotateRewrapsOnline(t *testing.T) {
 		t.Fatalf("data keys by master version = %v, want all on v2", byMaster)
 	}
 }
+
+func TestWebhooksPruneCommand(t *testing.T) {
+	e := newCLIEnv(t)
+	e.mustRun("migrate")
+	if out := e.mustRun("webhooks", "prune", "--older-than", "720h"); !strings.Contains(out, "pruned 0 finished webhook events") {
+		t.Fatalf("prune output: %s", out)
+	}
+	for _, bad := range [][]string{{"webhooks", "prune"}, {"webhooks", "prune", "--older-than", "5m"}, {"webhooks", "prune", "--older-than", "soon"}} {
+		if _, err := e.run(bad...); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}

@@ -220,3 +220,22 @@ func (db *DB) ListWebhookSecrets(ctx context.Context, clientID string) ([]webhoo
 	}
 	return out, nil
 }
+
+// PruneWebhookEvents deletes the finished events created before before, and their
+// delivery log, in one transaction; events awaiting delivery stay.
+func (db *DB) PruneWebhookEvents(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := db.withTx(ctx, func(tx pgx.Tx) error {
+		const finished = `SELECT id FROM webhook_events WHERE outcome IN ('delivered', 'failed', 'skipped') AND created_at < $1`
+		if _, err := tx.Exec(ctx, `DELETE FROM webhook_deliveries WHERE event_id IN (`+finished+`)`, before); err != nil {
+			return fmt.Errorf("postgres: prune webhook deliveries: %w", err)
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM webhook_events WHERE id IN (`+finished+`)`, before)
+		if err != nil {
+			return fmt.Errorf("postgres: prune webhook events: %w", err)
+		}
+		n = tag.RowsAffected()
+		return nil
+	})
+	return n, err
+}

@@ -231,3 +231,22 @@ func (db *DB) ListWebhookSecrets(ctx context.Context, clientID string) ([]webhoo
 	}
 	return out, nil
 }
+
+// PruneWebhookEvents deletes the finished events created before before, and their
+// delivery log, in one transaction; events awaiting delivery stay.
+func (db *DB) PruneWebhookEvents(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		const finished = `SELECT id FROM webhook_events WHERE outcome IN ('delivered', 'failed', 'skipped') AND created_at < ?`
+		if _, err := tx.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE event_id IN (`+finished+`)`, timeToDB(before)); err != nil {
+			return fmt.Errorf("sqlite: prune webhook deliveries: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM webhook_events WHERE id IN (`+finished+`)`, timeToDB(before))
+		if err != nil {
+			return fmt.Errorf("sqlite: prune webhook events: %w", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}

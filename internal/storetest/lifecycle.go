@@ -51,6 +51,7 @@ func lifecycleTests() []struct {
 		{"WebhookConcurrentClaimersNeverShareEvents", wrap(testWebhookClaimConcurrent)},
 		{"WebhookLeaseExpiryFencesOldClaim", wrap(testWebhookLeaseExpiry)},
 		{"WebhookSecrets", wrap(testWebhookSecrets)},
+		{"WebhookPrune", wrap(testWebhookPrune)},
 	}
 }
 

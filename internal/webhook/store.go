@@ -121,3 +121,9 @@ type QueueCounter interface {
 	// CountPendingWebhookEvents returns how many events still await a delivery attempt.
 	CountPendingWebhookEvents(ctx context.Context) (int64, error)
 }
+
+// Pruner deletes finished events (delivered, failed or skipped) created before a time,
+// with their delivery log. Events still awaiting delivery are never pruned.
+type Pruner interface {
+	PruneWebhookEvents(ctx context.Context, before time.Time) (int64, error)
+}
