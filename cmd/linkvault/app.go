@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"time"
 
@@ -322,13 +321,4 @@ func (r registryRevoker) Revoke(ctx context.Context, b linkvault.BrokerType, c l
 		return nil
 	}
 	return p.Revoke(ctx, c)
-}
-
-// hostOf returns the host of a URL, for messages.
-func hostOf(u string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		return u
-	}
-	return p.Host
 }
