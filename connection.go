@@ -143,3 +143,25 @@ type Event struct {
 	Data      json.RawMessage // event-specific JSON, never secrets
 	CreatedAt time.Time
 }
+
+// WithDefaults returns e with its empty fields filled as the stores record them: a
+// random ID, the client and tokenId of the connection the mutation touched, now as the
+// creation time, and {} as data.
+func (e Event) WithDefaults(clientID, tokenID string, now time.Time) Event {
+	if e.ID == "" {
+		e.ID = NewRandomID(16)
+	}
+	if e.ClientID == "" {
+		e.ClientID = clientID
+	}
+	if e.TokenID == "" {
+		e.TokenID = tokenID
+	}
+	if e.CreatedAt.IsZero() {
+		e.CreatedAt = now
+	}
+	if len(e.Data) == 0 {
+		e.Data = json.RawMessage(`{}`)
+	}
+	return e
+}

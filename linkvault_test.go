@@ -98,3 +98,15 @@ func TestCredentialExpired(t *testing.T) {
 		}
 	}
 }
+
+func TestEventWithDefaults(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	filled := Event{}.WithDefaults("c1", "tok", now)
+	if filled.ID == "" || filled.ClientID != "c1" || filled.TokenID != "tok" || !filled.CreatedAt.Equal(now) || string(filled.Data) != "{}" {
+		t.Fatalf("empty event filled as %+v", filled)
+	}
+	set := Event{ID: "e", ClientID: "c2", TokenID: "t2", Data: []byte(`{"a":1}`), CreatedAt: now.Add(time.Hour)}
+	if got := set.WithDefaults("c1", "tok", now); got.ID != "e" || got.ClientID != "c2" || got.TokenID != "t2" || string(got.Data) != `{"a":1}` || !got.CreatedAt.Equal(set.CreatedAt) {
+		t.Fatalf("set fields overwritten: %+v", got)
+	}
+}

@@ -17,7 +17,7 @@ import (
 // attempt is due at CreatedAt.
 func (db *DB) insertEvents(ctx context.Context, tx pgx.Tx, clientID, tokenID string, events []linkvault.Event) error {
 	for _, e := range events {
-		e = eventWithDefaults(e, clientID, tokenID, db.now)
+		e = e.WithDefaults(clientID, tokenID, db.now())
 		_, err := tx.Exec(ctx, `INSERT INTO webhook_events
 				(id, client_id, type, token_id, data, created_at, next_attempt_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $6)`,
@@ -27,26 +27,6 @@ func (db *DB) insertEvents(ctx context.Context, tx pgx.Tx, clientID, tokenID str
 		}
 	}
 	return nil
-}
-
-// eventWithDefaults fills the empty fields of e as insertEvents documents.
-func eventWithDefaults(e linkvault.Event, clientID, tokenID string, now func() time.Time) linkvault.Event {
-	if e.ID == "" {
-		e.ID = linkvault.NewRandomID(16)
-	}
-	if e.ClientID == "" {
-		e.ClientID = clientID
-	}
-	if e.TokenID == "" {
-		e.TokenID = tokenID
-	}
-	if e.CreatedAt.IsZero() {
-		e.CreatedAt = now()
-	}
-	if len(e.Data) == 0 {
-		e.Data = json.RawMessage(`{}`)
-	}
-	return e
 }
 
 // PendingEvents returns the client's undelivered outbox events, oldest first.
