@@ -128,6 +128,22 @@ type DataKey struct {
 	CreatedAt     time.Time
 }
 
+// PlausibleID reports whether s could be an id made by NewRandomID: between minLen and
+// maxLen characters of unpadded base64url. Callers use it to answer "not found" for
+// values that can never match, without touching the database.
+func PlausibleID(s string, minLen, maxLen int) bool {
+	if len(s) < minLen || len(s) > maxLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // NewRandomID returns n random bytes in unpadded base64url: IDs and tokenIds never derive
 // from user data.
 func NewRandomID(n int) string {

@@ -101,15 +101,4 @@ const (
 
 // plausibleBearer rejects values that can never be one of our random ids without
 // touching the database.
-func plausibleBearer(v string) bool {
-	if len(v) < 16 || len(v) > 128 {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		b := v[i]
-		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_') {
-			return false
-		}
-	}
-	return true
-}
+func plausibleBearer(v string) bool { return linkvault.PlausibleID(v, 16, 128) }

@@ -322,18 +322,7 @@ func (s *Service) Open(ctx context.Context, c *linkvault.Connection) (linkvault.
 
 // plausibleTokenID rejects values that can never be a tokenId without touching the
 // database; the answer is the same not-found as for any unknown tokenId.
-func plausibleTokenID(id string) bool {
-	if len(id) == 0 || len(id) > 128 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		b := id[i]
-		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_') {
-			return false
-		}
-	}
-	return true
-}
+func plausibleTokenID(id string) bool { return linkvault.PlausibleID(id, 1, 128) }
 
 // Save writes a changed credential back (after a refresh) if c is still at the version
 // read; the caller must hold the connection's lease or single-flight slot.
