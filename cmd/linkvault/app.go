@@ -194,7 +194,7 @@ func (a *app) build() error {
 	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.keyring = envelope.New(a.store, master, time.Now)
 	a.vault = vault.New(vault.Config{
-		Store: a.store, Sealer: a.keyring, Revoker: registryRevoker{a.providers}, Logger: log,
+		Store: a.store, Sealer: a.keyring, Revoker: a.providers, Logger: log,
 		Policy:    vault.Policy{RefreshAhead: cfg.Refresh.Ahead, ValidateEvery: cfg.Refresh.ValidationInterval, WarnAhead: vault.DefaultPolicy.WarnAhead},
 		CacheSize: cfg.ResolveCache.Size, CacheTTL: cfg.ResolveCache.TTL,
 	})
@@ -310,15 +310,4 @@ func (a *app) serve(ctx context.Context, srv *lvhttp.Server) error {
 		}
 	}
 	return err
-}
-
-// registryRevoker adapts the provider registry to vault.Revoker.
-type registryRevoker struct{ reg *provider.Registry }
-
-func (r registryRevoker) Revoke(ctx context.Context, b linkvault.BrokerType, c linkvault.Credential) error {
-	p, ok := r.reg.Provider(b)
-	if !ok {
-		return nil
-	}
-	return p.Revoke(ctx, c)
 }

@@ -72,7 +72,7 @@ func newAPIEnv(t testing.TB, opts apiEnvOptions) *apiEnv {
 		t.Fatal(err)
 	}
 	v := vault.New(vault.Config{Store: db, Sealer: envelope.New(db, master, time.Now), CacheSize: 100, CacheTTL: time.Minute,
-		Revoker: revoker{reg}})
+		Revoker: reg})
 	cs := clients.New(db, time.Now, time.Minute)
 	env := &apiEnv{db: db, vault: v, sim: sim, proxy: proxy, keys: map[string]map[linkvault.Permission]string{}}
 	for _, id := range []string{"app1", "app2"} {
@@ -104,16 +104,6 @@ func newAPIEnv(t testing.TB, opts apiEnvOptions) *apiEnv {
 	t.Cleanup(hs.Close)
 	env.url = hs.URL
 	return env
-}
-
-type revoker struct{ reg *provider.Registry }
-
-func (r revoker) Revoke(ctx context.Context, b linkvault.BrokerType, c linkvault.Credential) error {
-	p, ok := r.reg.Provider(b)
-	if !ok {
-		return nil
-	}
-	return p.Revoke(ctx, c)
 }
 
 // exchange returns the simulated exchange of a broker type.

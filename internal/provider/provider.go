@@ -9,6 +9,7 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -160,6 +161,16 @@ func NewRegistryOf(ps ...linkvault.Provider) *Registry {
 func (r *Registry) Provider(b linkvault.BrokerType) (linkvault.Provider, bool) {
 	p, ok := r.byType[b]
 	return p, ok
+}
+
+// Revoke revokes c at the adapter of broker b (RFC 7009 where it supports it); no
+// adapter for b means nothing to revoke. It makes the registry a vault.Revoker.
+func (r *Registry) Revoke(ctx context.Context, b linkvault.BrokerType, c linkvault.Credential) error {
+	p, ok := r.byType[b]
+	if !ok {
+		return nil
+	}
+	return p.Revoke(ctx, c)
 }
 
 // List returns the adapters in catalog order.

@@ -77,7 +77,7 @@ func NewStack(tb testing.TB, opts StackOptions) *Stack {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	v := vault.New(vault.Config{Store: db, Sealer: sealer, Revoker: revoker{reg}, CacheSize: 100, CacheTTL: time.Minute})
+	v := vault.New(vault.Config{Store: db, Sealer: sealer, Revoker: reg, CacheSize: 100, CacheTTL: time.Minute})
 	cs := clients.New(db, time.Now, time.Minute)
 	st := &Stack{Sim: sim, DB: db, Vault: v, Providers: reg, Clock: exchangesim.NewManualClock(time.Now()),
 		keys: map[string]map[linkvault.Permission]linkvault.Secret{}}
@@ -126,16 +126,6 @@ func NewStack(tb testing.TB, opts StackOptions) *Stack {
 	hs.Start()
 	tb.Cleanup(hs.Close)
 	return st
-}
-
-type revoker struct{ reg *provider.Registry }
-
-func (r revoker) Revoke(ctx context.Context, b linkvault.BrokerType, c linkvault.Credential) error {
-	p, ok := r.reg.Provider(b)
-	if !ok {
-		return nil
-	}
-	return p.Revoke(ctx, c)
 }
 
 // Secret returns the API secret of client's key with permission perm.
