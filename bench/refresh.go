@@ -15,6 +15,7 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/exchangesim"
+	"github.com/linkvault/linkvault/internal/exchangesim/simprovider"
 	"github.com/linkvault/linkvault/internal/provider"
 )
 
@@ -235,7 +236,7 @@ func refreshOnce(ctx context.Context, h *harness, p RefreshParams, setup, driver
 // simEnv points every provider of a linkvault process at the simulated exchanges.
 func simEnv(sim *exchangesim.Cluster) map[string]string {
 	env := map[string]string{}
-	sc := provider.SimConfigs(sim)
+	sc := simprovider.Configs(sim)
 	for prefix, pc := range map[string]provider.Config{"COINBASE": sc.Coinbase, "UPHOLD": sc.Uphold, "BINANCE": sc.Binance, "SANDBOX": sc.Sandbox} {
 		set := func(name, v string) {
 			if v != "" {

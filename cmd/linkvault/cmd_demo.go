@@ -19,6 +19,7 @@ import (
 	"github.com/linkvault/linkvault/internal/config"
 	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/exchangesim"
+	"github.com/linkvault/linkvault/internal/exchangesim/simprovider"
 	"github.com/linkvault/linkvault/internal/provider"
 )
 
@@ -140,7 +141,7 @@ func simProviderSettings(sim *exchangesim.Cluster, base config.Providers) config
 		dst.ClientID, dst.ClientSecret = p.ClientID, p.ClientSecret
 		return dst
 	}
-	s := provider.SimConfigs(sim)
+	s := simprovider.Configs(sim)
 	base.Coinbase = conv(base.Coinbase, s.Coinbase)
 	base.Uphold = conv(base.Uphold, s.Uphold)
 	base.Binance = conv(base.Binance, s.Binance)

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault/internal/exchangesim"
+	"github.com/linkvault/linkvault/internal/exchangesim/simprovider"
 	"github.com/linkvault/linkvault/internal/provider"
 )
 
@@ -159,7 +160,7 @@ func Start(t testing.TB, opts Options) *Env {
 		vars["LINKVAULT_DATABASE_DRIVER"] = "sqlite"
 		vars["LINKVAULT_SQLITE_PATH"] = filepath.Join(e.Dir, "linkvault.db")
 	}
-	sc := provider.SimConfigs(sim)
+	sc := simprovider.Configs(sim)
 	for prefix, p := range map[string]provider.Config{"COINBASE": sc.Coinbase, "UPHOLD": sc.Uphold, "BINANCE": sc.Binance, "SANDBOX": sc.Sandbox} {
 		set := func(name, v string) {
 			if v != "" {

@@ -22,6 +22,7 @@ import (
 	"github.com/linkvault/linkvault/internal/clients"
 	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/exchangesim"
+	"github.com/linkvault/linkvault/internal/exchangesim/simprovider"
 	lvhttp "github.com/linkvault/linkvault/internal/http"
 	"github.com/linkvault/linkvault/internal/provider"
 	"github.com/linkvault/linkvault/internal/sqlite"
@@ -65,7 +66,7 @@ func newAPIEnv(t testing.TB, opts apiEnvOptions) *apiEnv {
 	t.Cleanup(func() { _ = sim.Close() })
 	proxy := newFaultProxy(t, sim.Coinbase.URL)
 
-	cfgs := provider.SimConfigs(sim)
+	cfgs := simprovider.Configs(sim)
 	cfgs.Coinbase.APIBaseURL = proxy.url
 	reg, err := provider.NewRegistry(cfgs, provider.Deps{})
 	if err != nil {

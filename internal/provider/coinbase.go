@@ -56,7 +56,7 @@ func NewCoinbase(cfg Config, d Deps) (*Coinbase, error) {
 
 // NewSandbox builds the sandbox adapter. The sandbox exchange speaks the Coinbase
 // protocol with short-lived access tokens; it has no production URLs, so every endpoint
-// must be configured (see SimConfigs).
+// must be configured (internal/exchangesim/simprovider points it at a simulator).
 func NewSandbox(cfg Config, d Deps) (*Coinbase, error) {
 	cfg = cfg.withDefaults(Config{Scopes: sandboxScopes})
 	return newCoinbaseProtocol(linkvault.Integration{

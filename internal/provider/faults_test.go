@@ -190,7 +190,7 @@ func TestPermanentFailuresAreReauth(t *testing.T) {
 
 func TestConnectionRefusedIsTransient(t *testing.T) {
 	srv := httptest.NewServer(exchangesim.NewCoinbase(exchangesim.Config{}))
-	cfg := SimOAuthConfig(srv.URL, "/oauth2/auth")
+	cfg := simOAuthConfig(srv.URL, "/oauth2/auth")
 	srv.Close()
 	p, err := NewCoinbase(cfg, Deps{})
 	if err != nil {

@@ -37,7 +37,16 @@ func newSimFixture(t *testing.T, build func(exchangesim.Config) *exchangesim.Exc
 }
 
 func (f *simFixture) oauthConfig(authPath string) Config {
-	return SimOAuthConfig(f.srv.URL, authPath)
+	return simOAuthConfig(f.srv.URL, authPath)
+}
+
+// simOAuthConfig is an OAuth adapter's configuration against one simulated exchange
+// (the same as simprovider.OAuthConfig, which this package cannot import).
+func simOAuthConfig(baseURL, authPath string) Config {
+	return Config{
+		AuthURL: baseURL + authPath, TokenURL: baseURL + "/oauth2/token", RevokeURL: baseURL + "/oauth2/revoke",
+		APIBaseURL: baseURL, ClientID: exchangesim.DemoClientID, ClientSecret: linkvault.NewSecret(exchangesim.DemoClientSecret),
+	}
 }
 
 // connect runs the whole OAuth dance: consent form posted by an HTTP client, then the
@@ -98,4 +107,14 @@ func assertNoLeak(t *testing.T, err error, text string) {
 func approx(a, b float64) bool {
 	d := a - b
 	return d < 1e-6 && d > -1e-6
+}
+
+// simConfigs points every adapter at a simulator cluster (as simprovider.Configs does).
+func simConfigs(c *exchangesim.Cluster) Configs {
+	return Configs{
+		Coinbase: simOAuthConfig(c.Coinbase.URL, "/oauth2/auth"),
+		Uphold:   simOAuthConfig(c.Uphold.URL, "/authorize/"+exchangesim.DemoClientID),
+		Binance:  Config{APIBaseURL: c.Binance.URL},
+		Sandbox:  simOAuthConfig(c.Sandbox.URL, "/oauth2/auth"),
+	}
 }

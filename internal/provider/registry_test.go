@@ -20,7 +20,7 @@ func TestRegistryAgainstCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cluster.Close()
-	reg, err := NewRegistry(SimConfigs(cluster), Deps{})
+	reg, err := NewRegistry(simConfigs(cluster), Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}

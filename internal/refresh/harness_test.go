@@ -15,6 +15,7 @@ import (
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/exchangesim"
+	"github.com/linkvault/linkvault/internal/exchangesim/simprovider"
 	"github.com/linkvault/linkvault/internal/provider"
 	"github.com/linkvault/linkvault/internal/refresh"
 	"github.com/linkvault/linkvault/internal/vault"
@@ -83,7 +84,7 @@ func newHarness(t testing.TB, st testStore, o harnessOptions) *harness {
 	}
 	t.Cleanup(func() { cancel(); _ = sim.Close() })
 	h.sim = sim
-	h.reg, err = provider.NewRegistry(provider.SimConfigs(sim), provider.Deps{Now: h.now})
+	h.reg, err = provider.NewRegistry(simprovider.Configs(sim), provider.Deps{Now: h.now})
 	if err != nil {
 		t.Fatalf("provider registry: %v", err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/exchangesim/simprovider"
 	"github.com/linkvault/linkvault/internal/postgres"
 	"github.com/linkvault/linkvault/internal/provider"
 	"github.com/linkvault/linkvault/internal/refresh"
@@ -59,7 +60,7 @@ func replicaMain(owner string) int {
 	}
 	keyring := envelope.New(db, master, time.Now)
 	v := vault.New(vault.Config{Store: db, Sealer: keyring, Policy: testPolicy})
-	sandbox, err := provider.NewSandbox(provider.SimOAuthConfig(os.Getenv(envReplicaSim), "/oauth2/auth"), provider.Deps{})
+	sandbox, err := provider.NewSandbox(simprovider.OAuthConfig(os.Getenv(envReplicaSim), "/oauth2/auth"), provider.Deps{})
 	if err != nil {
 		return fail("provider", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/linkvault/linkvault/internal/clients"
 	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/exchangesim"
+	"github.com/linkvault/linkvault/internal/exchangesim/simprovider"
 	lvhttp "github.com/linkvault/linkvault/internal/http"
 	"github.com/linkvault/linkvault/internal/link"
 	"github.com/linkvault/linkvault/internal/provider"
@@ -73,7 +74,7 @@ func NewStack(tb testing.TB, opts StackOptions) *Stack {
 		tb.Fatal(err)
 	}
 	sealer := envelope.New(db, master, time.Now)
-	reg, err := provider.NewRegistry(provider.SimConfigs(sim), provider.Deps{})
+	reg, err := provider.NewRegistry(simprovider.Configs(sim), provider.Deps{})
 	if err != nil {
 		tb.Fatal(err)
 	}
