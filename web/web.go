@@ -1,5 +1,6 @@
 // Package web holds the files the server embeds and serves: the Link UI's HTML
-// templates, its stylesheet and page scripts, the integration logos, the message
+// templates, its stylesheet and page scripts (ES modules, type checked with
+// tsc --checkJs by scripts/webcheck against tsconfig.json), the integration logos, the message
 // catalogs of the Link UI, and the project's web SDK (sdk/link.js with its TypeScript
 // declarations and npm package manifest). Everything the Link UI needs is here, so it
 // works with no external network at all.
@@ -16,7 +17,9 @@ var files embed.FS
 // Templates returns the HTML templates (link.html, message.html, callback.html).
 func Templates() fs.FS { return sub("templates") }
 
-// Static returns the Link UI's static assets (link.css, link.js, callback.js, logos/).
+// Static returns the Link UI's static assets: link.css, the entry modules of the Link,
+// message and callback pages (link.js, message.js, callback.js), the modules they share
+// (lib/*.js) and logos/.
 func Static() fs.FS { return sub("static") }
 
 // Catalogs returns the Link UI message catalogs, one <lang>.json per language.

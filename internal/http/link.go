@@ -41,6 +41,7 @@ type linkUI struct {
 	static   fs.FS
 	sdk      fs.FS
 	etags    map[string]string // "static/<path>" and "sdk/<file>" -> strong ETag
+	modules  []string          // URL paths of the Link page's script modules (static/lib/*.js), preloaded by link.html
 }
 
 // routeLink registers the Link endpoints.
@@ -87,12 +88,16 @@ func newLinkUI(s *Server) (*linkUI, error) {
 				return err
 			}
 			ui.etags[prefix+p] = etag(b)
+			if prefix == "static/" && path.Dir(p) == "lib" && path.Ext(p) == ".js" {
+				ui.modules = append(ui.modules, "/link/assets/"+p)
+			}
 			return nil
 		})
 		if err != nil {
 			return nil, fmt.Errorf("link UI assets: %w", err)
 		}
 	}
+	sort.Strings(ui.modules)
 	return ui, nil
 }
 

@@ -103,7 +103,7 @@ func (ui *linkUI) renderPage(w http.ResponseWriter, r *http.Request, v view, ses
 	}
 	ui.render(w, r, http.StatusOK, "link.html", map[string]any{
 		"Lang": v.Lang, "Theme": v.Theme, "RenderType": v.RenderType, "Boot": string(boot),
-		"Title": msgs["title"], "Close": msgs["close"], "Loading": msgs["loading"],
+		"Title": msgs["title"], "Close": msgs["close"], "Loading": msgs["loading"], "Modules": ui.modules,
 	})
 }
 

@@ -1,0 +1,426 @@
+// Connecting an exchange: the catalog, OAuth (popup in a browser frame, full-page
+// redirect in a WebView or top-level), credentials with MFA, account selection, and
+// the success and error screens.
+
+import { h, button, show, currentScreen, errorLine, showError } from './dom.js';
+import { boot, t, errorText, money, byType } from './state.js';
+import { api, ApiError } from './api.js';
+import { framed, bridge, send } from './channel.js';
+import { Pages, atPage, event, close, done } from './protocol.js';
+
+/** @typedef {import('./types.js').Integration} Integration */
+/** @typedef {import('./types.js').AccessTokenPayload} AccessTokenPayload */
+/** @typedef {import('./types.js').ApiError} ErrorInfo */
+
+/**
+ * A small logo of an integration.
+ * @param {{ logoUrl?: string }} integ
+ * @param {boolean} [big]
+ */
+export function logo(integ, big) {
+  return h('img', { class: big ? 'logo logo-lg' : 'logo', src: integ.logoUrl, alt: '' });
+}
+
+/** @param {() => void} fn */
+export function backButton(fn) {
+  return button(t('back'), fn, 'link', 'lv-back');
+}
+
+/** The first screen of a new user: the one preselected integration, or the catalog. */
+export function home() {
+  const only = boot.options && boot.options.brokerType ? byType(boot.options.brokerType) : null;
+  if (only) selectIntegration(only, '', true);
+  else catalog();
+}
+
+export function catalog() {
+  atPage(Pages.catalog);
+  show('catalog',
+    h('h1', { text: t('catalogTitle') }),
+    h('p', { class: 'muted', text: t('catalogHint') }),
+    h('ul', { class: 'list', id: 'lv-integrations' }, boot.integrations.map((integ) =>
+      h('li', null, h('button', {
+        type: 'button', class: 'item', 'data-integration': integ.type,
+        onclick: () => selectIntegration(integ, '', false),
+      }, logo(integ), h('span', { class: 'name', text: integ.name }), h('span', { class: 'chevron', text: '›' }))))));
+}
+
+/**
+ * Starts connecting integ; tokenId set re-authenticates that connection.
+ * @param {Integration} integ
+ * @param {string} tokenId
+ * @param {boolean} preselected the app chose the integration (no way back to the catalog)
+ */
+export function selectIntegration(integ, tokenId, preselected) {
+  event('integrationSelected', integ);
+  if (integ.authKind === 'credentials') credentials(integ, tokenId, preselected);
+  else oauthIntro(integ, tokenId, preselected);
+}
+
+// ---- OAuth ----
+
+/**
+ * @param {Integration} integ
+ * @param {string} tokenId
+ * @param {boolean} preselected
+ */
+function oauthIntro(integ, tokenId, preselected) {
+  atPage(Pages.login, { integration: integ });
+  show(tokenId ? 'reauth' : 'oauth',
+    h('div', { class: 'hero' }, logo(integ, true),
+      h('h1', { text: tokenId ? t('reauthTitle', { name: integ.name }) : t('oauthTitle', { name: integ.name }) }),
+      h('p', { class: 'muted', text: tokenId ? t('reauthHint', { name: integ.name }) : t('oauthHint', { name: integ.name }) })),
+    h('div', { class: 'actions' },
+      button(tokenId ? t('reconnect') : t('oauthContinue', { name: integ.name }), () => startOAuth(integ, tokenId), '', 'lv-continue'),
+      preselected || tokenId ? null : backButton(catalog)));
+}
+
+/** @type {Window | null} */
+let popup = null;
+/** @type {ReturnType<typeof setTimeout> | null} */
+let pollTimer = null;
+/** @type {{ integ: Integration, tokenId: string, seq: number } | null} */
+let polling = null;
+
+function stopPolling() {
+  if (pollTimer) clearTimeout(pollTimer);
+  pollTimer = null;
+  polling = null;
+}
+
+function closePopup() {
+  if (!popup) return;
+  try {
+    popup.close();
+  } catch {
+    // already gone
+  }
+}
+
+// The OAuth callback page in the popup tells its opener (same origin) when it is done.
+window.addEventListener('message', (e) => {
+  if (popup && e.source === popup && e.origin === window.location.origin && e.data && e.data.type === 'lv:oauthFinished') pollNow();
+});
+
+/**
+ * @param {Integration} integ
+ * @param {string} tokenId
+ */
+async function startOAuth(integ, tokenId) {
+  const mode = framed && !bridge ? 'popup' : 'redirect';
+  if (mode === 'popup') {
+    popup = window.open('', 'lv-oauth', 'popup=yes,width=520,height=720');
+    if (!popup) {
+      popupBlocked(integ, tokenId);
+      return;
+    }
+    try {
+      popup.document.title = integ.name;
+    } catch {
+      // cross-origin already
+    }
+  }
+  event('integrationOAuthStarted', integ);
+  const view = { lng: boot.lang, fiatCur: boot.fiatCur, th: boot.theme, rt: boot.renderType };
+  try {
+    /** @type {{ authUrl: string }} */
+    const res = await api('POST', '/link/api/oauth/start', { brokerType: integ.type, tokenId: tokenId || '', mode, view });
+    if (mode === 'redirect') {
+      window.location.assign(res.authUrl);
+      return;
+    }
+    if (popup) popup.location.href = res.authUrl;
+    waiting(integ, tokenId);
+  } catch (err) {
+    closePopup();
+    failure(integ, asError(err), tokenId);
+  }
+}
+
+/**
+ * @param {Integration} integ
+ * @param {string} tokenId
+ */
+function popupBlocked(integ, tokenId) {
+  show('popup-blocked',
+    h('div', { class: 'hero' }, logo(integ, true),
+      h('h1', { text: t('popupBlocked') }),
+      h('p', { class: 'muted', text: t('popupBlockedHint') })),
+    h('div', { class: 'actions' },
+      button(t('oauthContinue', { name: integ.name }), () => startOAuth(integ, tokenId), '', 'lv-continue'),
+      backButton(catalog)));
+}
+
+/**
+ * @param {Integration} integ
+ * @param {string} tokenId
+ */
+function waiting(integ, tokenId) {
+  const seq = show('waiting',
+    h('div', { class: 'hero' }, logo(integ, true),
+      h('h1', { text: t('oauthWaiting', { name: integ.name }) }),
+      h('p', { class: 'muted', text: t('oauthWaitingHint', { name: integ.name }) }),
+      h('div', { class: 'spinner' })),
+    h('div', { class: 'actions' },
+      button(t('oauthReopen'), () => {
+        if (popup && !popup.closed) popup.focus();
+        else startOAuth(integ, tokenId);
+      }, 'secondary', 'lv-reopen'),
+      button(t('cancel'), () => {
+        stopPolling();
+        closePopup();
+        catalog();
+      }, 'link', 'lv-cancel')));
+  polling = { integ, tokenId, seq };
+  schedulePoll(1000);
+}
+
+/** @param {number} ms */
+function schedulePoll(ms) {
+  if (pollTimer) clearTimeout(pollTimer);
+  pollTimer = setTimeout(pollNow, ms);
+}
+
+async function pollNow() {
+  const p = polling;
+  if (!p || p.seq !== currentScreen()) return;
+  try {
+    /** @type {{ status: string, outcome?: import('./types.js').Outcome }} */
+    const res = await api('GET', '/link/api/oauth/status');
+    if (p !== polling || p.seq !== currentScreen()) return;
+    if (res.status === 'connected' || res.status === 'failed') {
+      stopPolling();
+      closePopup();
+      handleOutcome(res.outcome, p.tokenId ? p.integ : null);
+    } else {
+      schedulePoll(1000);
+    }
+  } catch (err) {
+    stopPolling();
+    failure(p.integ, asError(err), p.tokenId);
+  }
+}
+
+/**
+ * Shows how an authentication step ended.
+ * @param {import('./types.js').Outcome | undefined} o
+ * @param {Integration | null} reauthInteg the integration being re-authenticated, if any
+ */
+export function handleOutcome(o, reauthInteg) {
+  if (!o || o.status !== 'connected' || !o.payload) {
+    const integ = reauthInteg || (o && o.payload && byType(o.payload.brokerType)) || null;
+    failure(integ, { type: o && o.errorType, display: o && o.message }, '');
+    return;
+  }
+  connected(o.payload, !!o.reauthenticated);
+}
+
+// ---- credentials ----
+
+/**
+ * @param {Integration} integ
+ * @param {string} tokenId
+ * @param {boolean} preselected
+ */
+function credentials(integ, tokenId, preselected) {
+  atPage(Pages.login, { integration: integ });
+  const err = errorLine();
+  const user = /** @type {HTMLInputElement} */ (h('input', { type: 'text', name: 'username', id: 'lv-username', autocomplete: 'username', required: true, autofocus: true }));
+  const pass = /** @type {HTMLInputElement} */ (h('input', { type: 'password', name: 'password', id: 'lv-password', autocomplete: 'current-password', required: true }));
+  const submit = /** @type {HTMLButtonElement} */ (h('button', { type: 'submit', class: 'button', id: 'lv-submit' }, t('signIn')));
+  const form = h('form', {
+    novalidate: true,
+    onsubmit: async (e) => {
+      e.preventDefault();
+      if (!user.value || !pass.value) {
+        showError(err, t('err.invalidCredentials'));
+        return;
+      }
+      submit.disabled = true;
+      err.hidden = true;
+      event('credentialsEntered', integ);
+      try {
+        /** @type {{ mfaRequired?: boolean, payload: AccessTokenPayload }} */
+        const res = await api('POST', '/link/api/credentials', { brokerType: integ.type, username: user.value, password: pass.value, tokenId: tokenId || '' });
+        pass.value = '';
+        if (res.mfaRequired) {
+          event('integrationMfaRequired', integ);
+          mfa(integ, tokenId);
+          return;
+        }
+        connected(res.payload, !!tokenId);
+      } catch (e2) {
+        submit.disabled = false;
+        const msg = errorText(asError(e2));
+        event('integrationConnectionError', integ, { errorMessage: msg });
+        showError(err, msg);
+      }
+    },
+  },
+  h('label', null, t('username'), user),
+  h('label', null, t('password'), pass),
+  err,
+  h('div', { class: 'actions' }, submit, preselected || tokenId ? null : backButton(catalog)));
+  show(tokenId ? 'reauth' : 'credentials',
+    h('div', { class: 'hero' }, logo(integ, true),
+      h('h1', { text: tokenId ? t('reauthTitle', { name: integ.name }) : t('credentialsTitle', { name: integ.name }) }),
+      tokenId ? h('p', { class: 'muted', text: t('reauthHint', { name: integ.name }) }) : null),
+    form);
+}
+
+/**
+ * @param {Integration} integ
+ * @param {string} tokenId
+ */
+function mfa(integ, tokenId) {
+  atPage(Pages.mfa, { integration: integ });
+  const err = errorLine();
+  const code = /** @type {HTMLInputElement} */ (h('input', { type: 'text', name: 'code', id: 'lv-mfa', inputmode: 'numeric', autocomplete: 'one-time-code', required: true, autofocus: true }));
+  const submit = /** @type {HTMLButtonElement} */ (h('button', { type: 'submit', class: 'button', id: 'lv-submit' }, t('verify')));
+  show('mfa',
+    h('div', { class: 'hero' }, logo(integ, true),
+      h('h1', { text: t('mfaTitle') }),
+      h('p', { class: 'muted', text: t('mfaHint') })),
+    h('form', {
+      novalidate: true,
+      onsubmit: async (e) => {
+        e.preventDefault();
+        submit.disabled = true;
+        err.hidden = true;
+        event('integrationMfaEntered', integ);
+        try {
+          /** @type {{ payload: AccessTokenPayload }} */
+          const res = await api('POST', '/link/api/mfa', { code: code.value });
+          connected(res.payload, !!tokenId);
+        } catch (e2) {
+          const info = asError(e2);
+          event('integrationConnectionError', integ, { errorMessage: errorText(info) });
+          if (info.type === 'invalidMfaCode') {
+            submit.disabled = false;
+            code.value = '';
+            code.focus();
+            showError(err, errorText(info));
+            return;
+          }
+          failure(integ, info, tokenId);
+        }
+      },
+    }, h('label', null, t('mfaCode'), code), err, h('div', { class: 'actions' }, submit)));
+}
+
+// ---- connected ----
+
+/**
+ * An account was connected (or re-authenticated): report it to the app and show it.
+ * @param {AccessTokenPayload} payload
+ * @param {boolean} reauthenticated
+ */
+export function connected(payload, reauthenticated) {
+  const integ = integrationOfPayload(payload);
+  const tokens = payload.accountTokens || [];
+  if (tokens.length > 1 && !reauthenticated) {
+    selectAccounts(integ, payload);
+    return;
+  }
+  report(payload);
+  success(integ, payload, reauthenticated);
+}
+
+/**
+ * @param {AccessTokenPayload} payload
+ * @returns {Integration}
+ */
+function integrationOfPayload(payload) {
+  return byType(payload.brokerType) || {
+    type: payload.brokerType, name: payload.brokerName, authKind: 'oauth',
+    logoUrl: payload.brokerBrandInfo.logoLightUrl || payload.brokerBrandInfo.brokerLogoUrl,
+  };
+}
+
+/**
+ * Tells the app about a connected account (Mesh's brokerageAccountAccessToken).
+ * @param {AccessTokenPayload} payload
+ */
+export function report(payload) {
+  send({ type: 'brokerageAccountAccessToken', payload });
+}
+
+/**
+ * @param {Integration} integ
+ * @param {AccessTokenPayload} payload
+ */
+function selectAccounts(integ, payload) {
+  atPage(Pages.selectAccounts, { integration: integ });
+  event('integrationAccountSelectionRequired', integ);
+  const single = !!(boot.options && boot.options.restrictMultipleAccounts);
+  /** @type {HTMLInputElement[]} */
+  const inputs = [];
+  show('select',
+    h('h1', { text: single ? t('selectOneTitle') : t('selectTitle') }),
+    h('ul', { class: 'list' }, payload.accountTokens.map((at, i) => {
+      const input = /** @type {HTMLInputElement} */ (h('input', { type: single ? 'radio' : 'checkbox', name: 'account', value: String(i), checked: i === 0 || !single }));
+      inputs.push(input);
+      return h('li', null, h('label', { class: 'item checkrow' }, input,
+        h('span', { class: 'name', text: at.account.accountName }),
+        h('span', { class: 'meta', text: money.format(at.account.fund || 0) })));
+    })),
+    h('div', { class: 'actions' }, button(t('continue'), () => {
+      const chosen = payload.accountTokens.filter((_, i) => inputs[i].checked);
+      if (!chosen.length) return;
+      const p = { ...payload, accountTokens: chosen };
+      report(p);
+      success(integ, p, false);
+    }, '', 'lv-continue')));
+}
+
+/**
+ * @param {Integration} integ
+ * @param {AccessTokenPayload} payload
+ * @param {boolean} reauthenticated
+ */
+function success(integ, payload, reauthenticated) {
+  atPage(Pages.connected, { integration: integ });
+  show('success',
+    h('div', { class: 'hero' },
+      h('div', { class: 'status-icon status-ok', 'aria-hidden': 'true' }),
+      h('h1', { text: t('successTitle') }),
+      h('p', { class: 'muted', text: t(reauthenticated ? 'reconnectedHint' : 'successHint', { name: integ.name }) })),
+    h('ul', { class: 'list' }, (payload.accountTokens || []).map((at) =>
+      h('li', { class: 'item' }, logo(integ), h('span', { class: 'name', text: at.account.accountName }),
+        h('span', { class: 'meta', text: money.format(at.account.fund || 0) })))),
+    h('div', { class: 'actions' }, button(t('done'), done, '', 'lv-done')));
+}
+
+/**
+ * The error screen: try again (same integration) or close.
+ * @param {Integration | null} integ
+ * @param {ErrorInfo} err
+ * @param {string} tokenId
+ */
+export function failure(integ, err, tokenId) {
+  const msg = errorText(err);
+  if (integ) event('integrationConnectionError', integ, { errorMessage: msg });
+  atPage(Pages.error, { integration: integ });
+  show('error',
+    h('div', { class: 'hero' },
+      h('div', { class: 'status-icon status-error', 'aria-hidden': 'true' }),
+      h('h1', { text: t('errorTitle') }),
+      h('p', { class: 'muted', id: 'lv-error', text: msg })),
+    h('div', { class: 'actions' },
+      err && err.type === 'linkTokenInvalid' ? null
+        : button(t('tryAgain'), () => {
+          if (integ) selectIntegration(integ, tokenId, false);
+          else catalog();
+        }, '', 'lv-retry'),
+      button(t('close'), () => close(msg), 'secondary', 'lv-exit')));
+}
+
+/**
+ * The error information of a thrown value.
+ * @param {unknown} err
+ * @returns {ErrorInfo}
+ */
+export function asError(err) {
+  if (err instanceof ApiError) return { type: err.type, display: err.display, message: err.message };
+  return { message: err instanceof Error ? err.message : String(err) };
+}

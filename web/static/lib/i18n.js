@@ -1,0 +1,40 @@
+// Text and number formatting of the Link page: the message catalog of the page's
+// language (from the boot data) and Intl formatters for money and crypto amounts.
+
+/**
+ * @param {Record<string, string>} messages
+ * @param {string} lang
+ * @param {string} fiatCur
+ */
+export function makeText(messages, lang, fiatCur) {
+  /**
+   * The message key in the page's language, with {name} placeholders filled.
+   * @param {string} key
+   * @param {Record<string, string>} [vars]
+   * @returns {string}
+   */
+  function t(key, vars) {
+    let s = messages[key] || key;
+    if (vars) for (const [k, v] of Object.entries(vars)) s = s.split('{' + k + '}').join(v);
+    return s;
+  }
+  /**
+   * What to tell the user about a failed call: the catalog's text for its errorType,
+   * else the server's display message, else a generic one.
+   * @param {import('./types.js').ApiError | null | undefined} err
+   * @returns {string}
+   */
+  function errorText(err) {
+    const key = 'err.' + (err && err.type);
+    if (messages[key]) return messages[key];
+    return (err && err.display) || t('err.generic');
+  }
+  let money;
+  try {
+    money = new Intl.NumberFormat(lang, { style: 'currency', currency: fiatCur || 'USD' });
+  } catch {
+    money = new Intl.NumberFormat('en', { style: 'currency', currency: 'USD' });
+  }
+  const amount = new Intl.NumberFormat(lang, { maximumFractionDigits: 8 });
+  return { t, errorText, money, amount };
+}

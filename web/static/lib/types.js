@@ -1,0 +1,148 @@
+// Shapes of the data the Link page works with (JSDoc only; nothing runs here). Server
+// shapes mirror internal/link and the root package; wire shapes are Mesh's Link
+// protocol (docs/mobile.md).
+
+/**
+ * @typedef {object} Integration An exchange the session may connect (linkvault.Integration).
+ * @property {string} type brokerType
+ * @property {string} name
+ * @property {'oauth' | 'credentials'} authKind
+ * @property {string} [logoUrl]
+ * @property {string} [brandColor]
+ * @property {boolean} [supportsTransfers]
+ * @property {string[]} [networks]
+ */
+
+/**
+ * @typedef {object} Account
+ * @property {string} meshAccountId
+ * @property {string} frontAccountId
+ * @property {string} accountId
+ * @property {string} accountName
+ * @property {number} [fund]
+ * @property {number} [cash]
+ */
+
+/**
+ * @typedef {object} AccountToken
+ * @property {Account} account
+ * @property {string} accessToken
+ * @property {string} tokenId
+ */
+
+/**
+ * @typedef {object} BrandInfo
+ * @property {string} brokerLogo base64 of the logo image
+ * @property {string} [brokerLogoUrl]
+ * @property {string} [logoLightUrl]
+ * @property {string} [logoDarkUrl]
+ * @property {string} [iconLightUrl]
+ * @property {string} [iconDarkUrl]
+ * @property {string} [brokerPrimaryColor]
+ */
+
+/**
+ * @typedef {object} AccessTokenPayload Mesh's AccessTokenPayload (brokerageAccountAccessToken).
+ * @property {AccountToken[]} accountTokens
+ * @property {string} brokerType
+ * @property {string} brokerName
+ * @property {BrandInfo} brokerBrandInfo
+ * @property {number} [expiresInSeconds]
+ */
+
+/**
+ * @typedef {object} Outcome How an authentication step ended (link.Outcome).
+ * @property {'connected' | 'failed'} status
+ * @property {AccessTokenPayload} [payload]
+ * @property {boolean} [reauthenticated]
+ * @property {string} [errorType]
+ * @property {string} [message]
+ */
+
+/**
+ * @typedef {object} SessionOptions Options the app set on the linkToken.
+ * @property {string} [brokerType]
+ * @property {boolean} [restrictMultipleAccounts]
+ */
+
+/**
+ * @typedef {object} Boot The data the server renders on <body data-boot>.
+ * @property {string} secret page secret for /link/api/*
+ * @property {string} lang
+ * @property {string} fiatCur
+ * @property {string} theme
+ * @property {'overlay' | 'embedded'} renderType
+ * @property {'read' | 'write'} permission
+ * @property {SessionOptions} [options]
+ * @property {Integration[]} integrations
+ * @property {Record<string, string>} messages
+ * @property {Outcome} [outcome]
+ * @property {string} [reauthTokenId]
+ */
+
+/**
+ * @typedef {object} Known A stored token the app passed in that this session may use (link.Known).
+ * @property {string} tokenId
+ * @property {string} brokerType
+ * @property {string} brokerName
+ * @property {'active' | 'reauthRequired'} status
+ * @property {Integration} integration
+ * @property {AccessTokenPayload} [payload]
+ */
+
+/**
+ * @typedef {object} TokenRef An IntegrationAccessToken as apps pass it in.
+ * @property {string} accessToken the tokenId
+ * @property {string} brokerType
+ */
+
+/**
+ * @typedef {object} Position
+ * @property {string} symbol
+ * @property {number} amount
+ * @property {number} [marketValue]
+ */
+
+/**
+ * @typedef {object} Holdings
+ * @property {Position[]} [cryptocurrencyPositions]
+ */
+
+/**
+ * @typedef {object} TransferPreview A quote (link.Preview).
+ * @property {string} previewId
+ * @property {string} symbol
+ * @property {string} networkName
+ * @property {number} amount
+ * @property {number} estimatedNetworkGasFee
+ * @property {number} totalAmount
+ * @property {string} toAddress
+ * @property {string} clientTransactionId
+ */
+
+/**
+ * @typedef {object} TransferResult An executed transfer (linkvault.TransferResult).
+ * @property {string} transferId
+ * @property {string} status
+ * @property {string} symbol
+ * @property {string} networkName
+ * @property {number} amount
+ * @property {number} fee
+ * @property {string} toAddress
+ * @property {string} [hash]
+ */
+
+/**
+ * @typedef {object} LinkMessage A message of the Link protocol.
+ * @property {string} type
+ * @property {unknown} [payload]
+ */
+
+/**
+ * @typedef {object} ApiError An error envelope from /link/api/*.
+ * @property {string} [type] errorType
+ * @property {string} [display] displayMessage
+ * @property {string} [message]
+ */
+
+export {};
