@@ -10,7 +10,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"regexp"
 	"time"
 )
 
@@ -96,11 +95,10 @@ type Client struct {
 	WebhookURL string
 }
 
-var clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
-// ValidateClientID checks that id is a plain identifier (what X-Client-Id carries).
+// ValidateClientID checks that id is a plain identifier (what X-Client-Id carries):
+// 1-64 characters of A-Z, a-z, 0-9, '_' or '-'.
 func ValidateClientID(id string) error {
-	if !clientIDPattern.MatchString(id) {
+	if !PlausibleID(id, 1, 64) {
 		return ErrInvalid("client id must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'.")
 	}
 	return nil

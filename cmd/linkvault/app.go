@@ -266,9 +266,9 @@ func (a *app) server(ln net.Listener) *lvhttp.Server {
 		TLSCertFile:       a.cfg.TLS.CertFile,
 		TLSKeyFile:        a.cfg.TLS.KeyFile,
 
-		AuthFailuresPerIP:     a.cfg.RateLimit.AuthFailuresPerIP,
-		AuthFailuresPerClient: a.cfg.RateLimit.AuthFailuresPerClient,
-		LinkTokensPerClient:   a.cfg.RateLimit.LinkTokensPerClient,
+		AuthFailures:        a.cfg.RateLimit.AuthFailures,
+		LinkTokensPerClient: a.cfg.RateLimit.LinkTokensPerClient,
+		TrustedProxies:      a.cfg.TrustedProxies,
 	}, lvhttp.Deps{
 		Vault:     a.vault,
 		Auth:      a.clients,

@@ -45,6 +45,14 @@ type Config struct {
 	// PublicBaseURL).
 	PublicURL string `json:"publicUrl" env:"PUBLIC_URL" help:"absolute base URL of this server, used in Link and OAuth redirect URLs (default derived from the listen address)"`
 
+	// TrustedProxies lists the reverse proxies (CIDR prefixes or single addresses,
+	// comma-separated) whose X-Forwarded-For header is believed: a request from one of
+	// them is counted under the rightmost X-Forwarded-For hop that is not itself a
+	// trusted proxy. Empty (the default) trusts no header: the peer address counts.
+	// Env LINKVAULT_TRUSTED_PROXIES, file "trustedProxies" (a string, e.g.
+	// "10.0.0.0/8, 192.0.2.7").
+	TrustedProxies Prefixes `json:"trustedProxies" env:"TRUSTED_PROXIES" help:"comma-separated CIDR prefixes of reverse proxies whose X-Forwarded-For is believed (default: none)"`
+
 	// Database selects and locates the store.
 	Database Database `json:"database"`
 
@@ -305,15 +313,13 @@ type ResolveCache struct {
 
 // RateLimit configures per-minute limits; 0 disables a limit.
 type RateLimit struct {
-	// AuthFailuresPerIP is how many failed API authentications one IP may make per
-	// minute before it is refused. Env LINKVAULT_RATE_LIMIT_AUTH_FAILURES_PER_IP, file
-	// "rateLimit.authFailuresPerIp". Default 20.
-	AuthFailuresPerIP int `json:"authFailuresPerIp" env:"AUTH_FAILURES_PER_IP" help:"failed API authentications allowed per IP per minute (0: unlimited)"`
-
-	// AuthFailuresPerClient is how many failed API authentications naming one client
-	// id are allowed per minute. Env LINKVAULT_RATE_LIMIT_AUTH_FAILURES_PER_CLIENT, file
-	// "rateLimit.authFailuresPerClient". Default 100.
-	AuthFailuresPerClient int `json:"authFailuresPerClient" env:"AUTH_FAILURES_PER_CLIENT" help:"failed API authentications allowed per client id per minute (0: unlimited)"`
+	// AuthFailures is how many failed API authentications one source address may make
+	// per minute for one client id; further failures answer 429. A request with a valid
+	// secret is never refused. The source is the peer address, or behind a trusted
+	// proxy the X-Forwarded-For hop (see TrustedProxies). It replaces the per-IP and
+	// per-client-id limits of earlier versions. Env LINKVAULT_RATE_LIMIT_AUTH_FAILURES,
+	// file "rateLimit.authFailures". Default 20.
+	AuthFailures int `json:"authFailures" env:"AUTH_FAILURES" help:"failed API authentications allowed per source address and client id per minute, then 429 for failures (0: unlimited); a valid secret is never refused"`
 
 	// LinkTokensPerClient is how many linkTokens a client may create per minute.
 	// Env LINKVAULT_RATE_LIMIT_LINK_TOKENS_PER_CLIENT, file
@@ -372,7 +378,7 @@ func Default() Config {
 			Workers:            8,
 		},
 		ResolveCache: ResolveCache{Size: 10000, TTL: 5 * time.Second},
-		RateLimit:    RateLimit{AuthFailuresPerIP: 20, AuthFailuresPerClient: 100, LinkTokensPerClient: 600},
+		RateLimit:    RateLimit{AuthFailures: 20, LinkTokensPerClient: 600},
 		Webhook:      Webhook{DeliveryTimeout: 10 * time.Second},
 		Metrics:      Metrics{Enabled: true},
 	}

@@ -98,6 +98,9 @@ func (s setting) set(c *Config, raw string) error {
 			if s.typ == reflect.TypeFor[slog.Level]() {
 				return fmt.Errorf("%q is not a log level; use debug, info, warn or error", raw)
 			}
+			if s.typ == reflect.TypeFor[Prefixes]() {
+				return err // names the entry at fault
+			}
 			return fmt.Errorf("%q is not valid", raw)
 		}
 		return nil

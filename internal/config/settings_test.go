@@ -60,6 +60,8 @@ func TestEverySettingParses(t *testing.T) {
 			return "1234s"
 		case s.typ == reflect.TypeFor[slog.Level]():
 			return "error"
+		case s.typ == reflect.TypeFor[Prefixes]():
+			return "10.0.0.0/8"
 		}
 		switch s.typ.Kind() {
 		case reflect.Bool:

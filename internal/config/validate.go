@@ -40,8 +40,7 @@ func (c *Config) Validate() error {
 	if c.ResolveCache.Size > 0 {
 		v.positive("ResolveCache.TTL", c.ResolveCache.TTL)
 	}
-	v.atLeast("RateLimit.AuthFailuresPerIP", c.RateLimit.AuthFailuresPerIP, 0)
-	v.atLeast("RateLimit.AuthFailuresPerClient", c.RateLimit.AuthFailuresPerClient, 0)
+	v.atLeast("RateLimit.AuthFailures", c.RateLimit.AuthFailures, 0)
 	v.atLeast("RateLimit.LinkTokensPerClient", c.RateLimit.LinkTokensPerClient, 0)
 	v.positive("Webhook.DeliveryTimeout", c.Webhook.DeliveryTimeout)
 

@@ -26,23 +26,8 @@ func withPrincipal(ctx context.Context, p *clients.Principal) context.Context {
 // envelope.
 func (s *Server) api(need linkvault.Permission, h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ip := clientIP(r)
-		if err := s.limits.checkIP(ip); err != nil {
-			writeErrorEnvelope(w, err)
-			return
-		}
-		clientID := r.Header.Get("X-Client-Id")
-		secret := linkvault.NewSecret(r.Header.Get("X-Client-Secret"))
-		if clientID == "" || secret.IsZero() {
-			writeErrorEnvelope(w, s.limits.authFailed(ip, clientID, &linkvault.Error{Status: linkvault.StatusUnauthorized,
-				Type: linkvault.ErrTypeUnauthorized, Message: "X-Client-Id and X-Client-Secret headers are required."}))
-			return
-		}
-		p, err := s.deps.Auth.Authenticate(r.Context(), clientID, secret)
+		p, err := s.authenticate(r)
 		if err != nil {
-			if linkvault.ErrorStatus(err) == linkvault.StatusUnauthorized {
-				err = s.limits.authFailed(ip, clientID, err)
-			}
 			s.writeError(w, r, err)
 			return
 		}
@@ -56,4 +41,31 @@ func (s *Server) api(need linkvault.Permission, h func(w http.ResponseWriter, r 
 			s.writeError(w, r, err)
 		}
 	})
+}
+
+// authenticate checks the request's API credentials. The credentials are always
+// checked, so a valid secret is never refused; only failures are counted, per source
+// address and client id, and a source over its budget gets 429 for further failures.
+func (s *Server) authenticate(r *http.Request) (*clients.Principal, error) {
+	clientID := r.Header.Get("X-Client-Id")
+	secret := linkvault.NewSecret(r.Header.Get("X-Client-Secret"))
+	var err error
+	switch {
+	case clientID == "" || secret.IsZero():
+		err = &linkvault.Error{Status: linkvault.StatusUnauthorized, Type: linkvault.ErrTypeUnauthorized,
+			Message: "X-Client-Id and X-Client-Secret headers are required."}
+	case linkvault.ValidateClientID(clientID) != nil:
+		// No client can have this id; it is not looked up, and it is counted under the
+		// empty id so the failure table's keys stay short.
+		clientID, err = "", clients.ErrUnauthorized()
+	default:
+		var p *clients.Principal
+		if p, err = s.deps.Auth.Authenticate(r.Context(), clientID, secret); err == nil {
+			return p, nil
+		}
+	}
+	if linkvault.ErrorStatus(err) == linkvault.StatusUnauthorized {
+		err = s.limits.authFailed(s.limits.sourceOf(r), clientID, err)
+	}
+	return nil, err
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"time"
 
@@ -30,10 +31,13 @@ type Config struct {
 	IdleTimeout       time.Duration
 	TLSCertFile       string
 	TLSKeyFile        string
-	// Rate limits per minute; 0 disables a limit.
-	AuthFailuresPerIP     int
-	AuthFailuresPerClient int
-	LinkTokensPerClient   int
+	// Rate limits per minute; 0 disables a limit. AuthFailures counts failed API
+	// authentications per (source address, client id); a valid secret is never refused.
+	AuthFailures        int
+	LinkTokensPerClient int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed when
+	// finding a request's source address (limits.go); empty trusts none.
+	TrustedProxies []netip.Prefix
 }
 
 func (c *Config) setDefaults() {

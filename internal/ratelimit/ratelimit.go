@@ -1,6 +1,7 @@
-// Package ratelimit keeps per-key token buckets (per client IP, per client id) with a
-// bounded memory footprint, for the server's abuse limits. Limits are per process: with
-// several replicas behind a load balancer each replica enforces its own share.
+// Package ratelimit keeps per-key token buckets (per source address and client id, per
+// client id) with a bounded memory footprint, for the server's abuse limits. Limits are
+// per process: with several replicas behind a load balancer each replica enforces its
+// own share.
 package ratelimit
 
 import (
@@ -27,7 +28,7 @@ type bucket struct {
 }
 
 // New returns a limiter allowing perMinute events per key per minute; at most maxKeys
-// keys are tracked (idle ones are dropped first when the table is full).
+// keys are tracked (idle ones are dropped first when the table is full, see evict).
 func New(perMinute, maxKeys int, now func() time.Time) *Keyed {
 	if now == nil {
 		now = time.Now
@@ -36,26 +37,6 @@ func New(perMinute, maxKeys int, now func() time.Time) *Keyed {
 		maxKeys = 100_000
 	}
 	return &Keyed{perMinute: perMinute, maxKeys: maxKeys, now: now, buckets: make(map[string]*bucket)}
-}
-
-// Blocked reports whether key has no event left right now, and if so how long until
-// one is available. It consumes nothing.
-func (k *Keyed) Blocked(key string) (bool, time.Duration) {
-	if k == nil || k.perMinute <= 0 {
-		return false, 0
-	}
-	now := k.now()
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	b, ok := k.buckets[key]
-	if !ok {
-		return false, 0
-	}
-	if tokens := b.lim.TokensAt(now); tokens < 1 {
-		perToken := time.Minute / time.Duration(k.perMinute)
-		return true, time.Duration((1 - tokens) * float64(perToken))
-	}
-	return false, 0
 }
 
 // Take consumes one event for key and reports whether it was within the limit, and if
@@ -84,16 +65,23 @@ func (k *Keyed) Take(key string) (bool, time.Duration) {
 	return true, 0
 }
 
-// evict drops buckets idle for a minute (they are full again, so forgetting them loses
-// nothing); if none is that idle, it drops the whole table rather than grow it.
+// evict makes room for a new key. Buckets idle for a minute go first (they are full
+// again, so forgetting them loses nothing); if that frees too little, arbitrary
+// buckets go (map order is randomised) until a quarter of the table is free, so a
+// flood of new keys costs amortised constant time per key. Forgetting a bucket only
+// ever gives its key a fresh budget.
 func (k *Keyed) evict(now time.Time) {
 	for key, b := range k.buckets {
 		if now.Sub(b.seen) >= time.Minute {
 			delete(k.buckets, key)
 		}
 	}
-	if len(k.buckets) >= k.maxKeys {
-		clear(k.buckets)
+	target := k.maxKeys - k.maxKeys/4
+	for key := range k.buckets {
+		if len(k.buckets) < target {
+			break
+		}
+		delete(k.buckets, key)
 	}
 }
 

@@ -1,0 +1,74 @@
+package api_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/linkvault/linkvault/internal/e2etest"
+	"github.com/linkvault/linkvault/internal/postgres"
+)
+
+// forEachStoreEnv starts the binary with extra LINKVAULT_* variables on SQLite and,
+// when LINKVAULT_TEST_POSTGRES_DSN is set, on PostgreSQL.
+func forEachStoreEnv(t *testing.T, vars map[string]string, test func(t *testing.T, env *e2etest.Env)) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end: builds and runs the linkvault binary")
+	}
+	t.Run("sqlite", func(t *testing.T) {
+		test(t, e2etest.Start(t, e2etest.Options{Env: vars}))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		if os.Getenv(postgres.TestDSNEnv) == "" {
+			t.Skipf("%s is not set; the PostgreSQL run is skipped", postgres.TestDSNEnv)
+		}
+		test(t, e2etest.Start(t, e2etest.Options{Env: vars, PostgresDSN: postgres.TestSchemaDSN(t)}))
+	})
+}
+
+// TestAttackerBehindSharedProxyDoesNotLockOutClients is issue 15, failure 2: an
+// attacker guessing secrets at ten times the failure limit, through the same reverse
+// proxy as everybody else (all requests reach linkvault from one address), neither
+// stops a caller with the right secret nor turns another caller's single mistake into
+// a 429. The proxy is trusted (LINKVAULT_TRUSTED_PROXIES), so failures are counted per
+// X-Forwarded-For source and client id; the attacker alone is answered 429.
+func TestAttackerBehindSharedProxyDoesNotLockOutClients(t *testing.T) {
+	const limit = 5
+	vars := map[string]string{
+		"LINKVAULT_REFRESH_ENABLED":          "false",
+		"LINKVAULT_RATE_LIMIT_AUTH_FAILURES": "5",
+		"LINKVAULT_TRUSTED_PROXIES":          "127.0.0.0/8, ::1/128",
+	}
+	forEachStoreEnv(t, vars, func(t *testing.T, env *e2etest.Env) {
+		hdr := func(source, secret string) map[string]string {
+			return map[string]string{"X-Client-Id": env.ClientA.ID, "X-Client-Secret": secret, "X-Forwarded-For": source}
+		}
+		attacker := hdr("203.0.113.66", "lvsk_0123456789abcdef_guessed-secret")
+		codes := map[int]int{}
+		for range 10 * limit {
+			code, _, _ := do(t, env.URL(), "GET", "/api/v1/integrations", attacker, "")
+			codes[code]++
+		}
+		if codes[401] != limit || codes[429] != 9*limit {
+			t.Errorf("attacker's answers: %v, want %d x 401 then 429s", codes, limit)
+		}
+		// The correct client behind the same proxy, a moment later.
+		if code, status, msg := do(t, env.URL(), "GET", "/api/v1/integrations", hdr("198.51.100.7", env.ClientA.ReadSecret), ""); code != 200 {
+			t.Errorf("correct secret behind the attacked proxy: %d %s %s, want 200", code, status, msg)
+		}
+		// Even from the attacker's own address, the right secret is never refused.
+		if code, status, msg := do(t, env.URL(), "GET", "/api/v1/integrations", hdr("203.0.113.66", env.ClientA.WriteSecret), ""); code != 200 {
+			t.Errorf("correct secret from the attacking address: %d %s %s, want 200", code, status, msg)
+		}
+		// Another caller's typo is an ordinary 401, not the attacker's 429.
+		if code, _, msg := do(t, env.URL(), "GET", "/api/v1/integrations", hdr("198.51.100.8", "lvsk_0123456789abcdef_typo"), ""); code != 401 {
+			t.Errorf("one wrong secret from another source behind the proxy: %d %s, want 401", code, msg)
+		}
+		// Forged hops left of the attacker's real address change nothing: the rightmost
+		// untrusted hop is the source.
+		forged := hdr("198.51.100.7, 203.0.113.66", "lvsk_0123456789abcdef_guessed-secret")
+		if code, _, _ := do(t, env.URL(), "GET", "/api/v1/integrations", forged, ""); code != 429 {
+			t.Errorf("attacker prepending a forged X-Forwarded-For hop: %d, want 429", code)
+		}
+	})
+}
