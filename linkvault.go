@@ -1,8 +1,11 @@
 // Package linkvault is the domain of the managed-token service: the types every layer
-// shares (clients, API keys, connections, credentials), the error codes that become the
-// Mesh response envelope, and the small interfaces between the layers. It depends on the
-// standard library only; concrete stores, crypto, providers and HTTP live in internal/
-// packages and are wired together in cmd/linkvault.
+// shares (clients, API keys, connections, credentials), every record the stores persist
+// (Link sessions, audit entries, transfer idempotency records, webhook claims,
+// deliveries and secrets), the error codes that become the Mesh response envelope, and
+// the small interfaces between the layers. It depends on the standard library only;
+// concrete stores, crypto, providers and HTTP live in internal/ packages and are wired
+// together in cmd/linkvault. Because the records live here, the stores import this
+// package and their drivers only, never a service package.
 package linkvault
 
 import (

@@ -10,7 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/linkvault/linkvault/internal/audit"
+	"github.com/linkvault/linkvault"
 )
 
 const auditUsage = "usage: linkvault audit --client ID [--token TOKENID] [--since DURATION] [--limit N] [--json]\n" +
@@ -18,7 +18,7 @@ const auditUsage = "usage: linkvault audit --client ID [--token TOKENID] [--sinc
 
 // auditStore is what `linkvault audit` reads.
 type auditStore interface {
-	ListAudit(ctx context.Context, q audit.Query) ([]audit.Entry, error)
+	ListAudit(ctx context.Context, q linkvault.AuditQuery) ([]linkvault.AuditEntry, error)
 	PruneAudit(ctx context.Context, before time.Time) (int64, error)
 }
 
@@ -38,7 +38,7 @@ func newAuditCmd(fs *flag.FlagSet) *auditCmd {
 		client: fs.String("client", "", "client id (required)"),
 		token:  fs.String("token", "", "only uses of this tokenId (also finds probes with it by other clients' keys: matched by fingerprint)"),
 		since:  fs.Duration("since", 0, "only entries newer than this, e.g. 24h (default: no bound)"),
-		limit:  fs.Int("limit", audit.DefaultLimit, fmt.Sprintf("at most this many entries (1-%d)", audit.MaxLimit)),
+		limit:  fs.Int("limit", linkvault.AuditDefaultLimit, fmt.Sprintf("at most this many entries (1-%d)", linkvault.AuditMaxLimit)),
 		json:   fs.Bool("json", false, "print one JSON object per line instead of a table"),
 		prune:  fs.Duration("prune-older-than", 0, "delete the entries of every client older than this, e.g. 2160h, and print how many"),
 	}
@@ -81,12 +81,12 @@ func (c *auditCmd) run(ctx context.Context, stdout io.Writer, st auditStore, now
 	if *c.since < 0 {
 		return errors.New("--since must be a positive duration, e.g. 24h")
 	}
-	q := audit.Query{ClientID: *c.client, TokenID: *c.token, Limit: *c.limit}
+	q := linkvault.AuditQuery{ClientID: *c.client, TokenID: *c.token, Limit: *c.limit}
 	if *c.since > 0 {
 		q.Since = now.Add(-*c.since)
 	}
 	if q.Limit == 0 {
-		return fmt.Errorf("--limit must be between 1 and %d", audit.MaxLimit)
+		return fmt.Errorf("--limit must be between 1 and %d", linkvault.AuditMaxLimit)
 	}
 	entries, err := st.ListAudit(ctx, q)
 	if err != nil {
@@ -118,7 +118,7 @@ func (c *auditCmd) run(ctx context.Context, stdout io.Writer, st auditStore, now
 
 // tokenColumn shows the tokenId when it was the client's, else the fingerprint of what
 // was presented.
-func tokenColumn(e audit.Entry) string {
+func tokenColumn(e linkvault.AuditEntry) string {
 	if e.TokenID != "" {
 		return e.TokenID
 	}
@@ -138,7 +138,7 @@ type auditLine struct {
 	DurationMS float64   `json:"durationMs"`
 }
 
-func auditJSON(e audit.Entry) auditLine {
+func auditJSON(e linkvault.AuditEntry) auditLine {
 	return auditLine{
 		Time: e.CreatedAt.UTC(), ClientID: e.ClientID, KeyID: e.KeyID, TokenID: e.TokenID, TokenRef: e.TokenRef,
 		BrokerType: string(e.BrokerType), Action: e.Action, Outcome: e.Outcome, HTTPStatus: e.HTTPStatus,

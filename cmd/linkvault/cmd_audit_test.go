@@ -18,14 +18,14 @@ func TestRunAudit(t *testing.T) {
 	ctx := context.Background()
 	tok, probe := linkvault.NewTokenID(), linkvault.NewTokenID()
 	now := time.Now()
-	err := db.AppendAudit(ctx, []audit.Entry{
-		{ClientID: "app1", KeyID: "key-r", TokenID: tok, TokenRef: audit.Fingerprint(tok), BrokerType: linkvault.BrokerCoinbase,
+	err := db.AppendAudit(ctx, []linkvault.AuditEntry{
+		{ClientID: "app1", KeyID: "key-r", TokenID: tok, TokenRef: linkvault.TokenFingerprint(tok), BrokerType: linkvault.BrokerCoinbase,
 			Action: audit.ActionHoldings, Outcome: audit.OutcomeOK, HTTPStatus: 200, CreatedAt: now.Add(-48 * time.Hour), Duration: 3 * time.Millisecond},
-		{ClientID: "app1", KeyID: "key-w", TokenID: tok, TokenRef: audit.Fingerprint(tok), BrokerType: linkvault.BrokerCoinbase,
+		{ClientID: "app1", KeyID: "key-w", TokenID: tok, TokenRef: linkvault.TokenFingerprint(tok), BrokerType: linkvault.BrokerCoinbase,
 			Action: audit.ActionTransferExecute, Outcome: linkvault.ErrTypeScopeMismatch, HTTPStatus: 403, CreatedAt: now.Add(-time.Hour)},
-		{ClientID: "app1", KeyID: "key-r", TokenRef: audit.Fingerprint(probe), BrokerType: linkvault.BrokerCoinbase,
+		{ClientID: "app1", KeyID: "key-r", TokenRef: linkvault.TokenFingerprint(probe), BrokerType: linkvault.BrokerCoinbase,
 			Action: audit.ActionBalance, Outcome: linkvault.ErrTypeTokenNotFound, HTTPStatus: 404, CreatedAt: now.Add(-time.Minute)},
-		{ClientID: "app2", KeyID: "key-x", TokenRef: audit.Fingerprint(tok), Action: audit.ActionHoldings,
+		{ClientID: "app2", KeyID: "key-x", TokenRef: linkvault.TokenFingerprint(tok), Action: audit.ActionHoldings,
 			Outcome: linkvault.ErrTypeTokenNotFound, HTTPStatus: 404, CreatedAt: now},
 	})
 	if err != nil {
@@ -44,7 +44,7 @@ func TestRunAudit(t *testing.T) {
 		wantRows  int      // table rows after the header
 		wantFirst []string // substrings of the first row
 	}{
-		{"all of a client, newest first", []string{"--client", "app1"}, 3, []string{"balance.get", "tokenNotFound", "404", "unresolved:" + audit.Fingerprint(probe)}},
+		{"all of a client, newest first", []string{"--client", "app1"}, 3, []string{"balance.get", "tokenNotFound", "404", "unresolved:" + linkvault.TokenFingerprint(probe)}},
 		{"since", []string{"--client", "app1", "--since", "2h"}, 2, []string{"balance.get"}},
 		{"limit", []string{"--client", "app1", "--limit", "1"}, 1, []string{"balance.get"}},
 		{"by token", []string{"--client", "app1", "--token", tok}, 2, []string{"transfer.execute", "scopeMismatch", "403", tok, "key-w"}},

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/linkvault/linkvault/internal/audit"
+	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/e2etest"
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/link"
@@ -442,7 +442,7 @@ func TestAuditTrailFromTheCLI(t *testing.T) {
 			t.Errorf("the removal is not in the trail:\n%s", r)
 		}
 		b := auditOf(1, "--client", w.env.ClientB.ID)
-		if !strings.Contains(b, `"tokenRef":"`+audit.Fingerprint(tok)+`"`) || strings.Contains(b, tok) {
+		if !strings.Contains(b, `"tokenRef":"`+linkvault.TokenFingerprint(tok)+`"`) || strings.Contains(b, tok) {
 			t.Errorf("client B's probe must be recorded by fingerprint only:\n%s", b)
 		}
 		all := w.env.CLI("audit", "--client", w.env.ClientA.ID) + a + r + b

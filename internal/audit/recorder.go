@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/linkvault/linkvault"
 )
 
 // RecorderConfig configures a Recorder. Zero fields take the defaults.
@@ -49,7 +51,7 @@ func (c RecorderConfig) withDefaults() RecorderConfig {
 
 // Appender is what a Recorder writes to.
 type Appender interface {
-	AppendAudit(ctx context.Context, entries []Entry) error
+	AppendAudit(ctx context.Context, entries []linkvault.AuditEntry) error
 }
 
 // Recorder writes log entries in the background: Record only enqueues, and one
@@ -70,7 +72,7 @@ type Recorder struct {
 
 // item is an entry, or a flush marker to answer once everything before it is written.
 type item struct {
-	entry Entry
+	entry linkvault.AuditEntry
 	flush chan error
 }
 
@@ -88,7 +90,7 @@ var ErrClosed = errors.New("audit: recorder closed")
 // Record enqueues e. It returns at once unless the queue is full, in which case it
 // waits for room until ctx ends (the entry is then dropped and counted). Entries
 // recorded after Close are dropped and counted.
-func (r *Recorder) Record(ctx context.Context, e Entry) {
+func (r *Recorder) Record(ctx context.Context, e linkvault.AuditEntry) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.closed {
@@ -165,7 +167,7 @@ func (r *Recorder) Stats() RecorderStats {
 
 func (r *Recorder) run() {
 	defer close(r.done)
-	batch := make([]Entry, 0, r.cfg.BatchSize)
+	batch := make([]linkvault.AuditEntry, 0, r.cfg.BatchSize)
 	var flushes []chan error
 	add := func(it item) {
 		if it.flush != nil {
@@ -217,7 +219,7 @@ func (r *Recorder) run() {
 }
 
 // write stores one batch, trying twice; a batch that still fails is counted and lost.
-func (r *Recorder) write(batch []Entry) error {
+func (r *Recorder) write(batch []linkvault.AuditEntry) error {
 	if len(batch) == 0 {
 		return nil
 	}

@@ -16,14 +16,14 @@ import (
 // memStore is an in-memory audit.Appender that can be told to fail or to block.
 type memStore struct {
 	mu      sync.Mutex
-	entries []audit.Entry
+	entries []linkvault.AuditEntry
 	batches []int
 	fail    error
 	gate    chan struct{} // when non-nil, AppendAudit waits for it
 	entered chan struct{} // when non-nil, AppendAudit signals here before waiting
 }
 
-func (m *memStore) AppendAudit(ctx context.Context, es []audit.Entry) error {
+func (m *memStore) AppendAudit(ctx context.Context, es []linkvault.AuditEntry) error {
 	if m.entered != nil {
 		m.entered <- struct{}{}
 	}
@@ -44,14 +44,14 @@ func (m *memStore) AppendAudit(ctx context.Context, es []audit.Entry) error {
 	return nil
 }
 
-func (m *memStore) snapshot() ([]audit.Entry, []int) {
+func (m *memStore) snapshot() ([]linkvault.AuditEntry, []int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]audit.Entry(nil), m.entries...), append([]int(nil), m.batches...)
+	return append([]linkvault.AuditEntry(nil), m.entries...), append([]int(nil), m.batches...)
 }
 
-func entry(i int) audit.Entry {
-	return audit.Entry{ClientID: "app", KeyID: "k", TokenRef: audit.Fingerprint(fmt.Sprint(i)), Action: audit.ActionHoldings,
+func entry(i int) linkvault.AuditEntry {
+	return linkvault.AuditEntry{ClientID: "app", KeyID: "k", TokenRef: linkvault.TokenFingerprint(fmt.Sprint(i)), Action: audit.ActionHoldings,
 		Outcome: audit.OutcomeOK, HTTPStatus: 200, CreatedAt: time.Unix(int64(i), 0)}
 }
 
@@ -184,42 +184,12 @@ func TestRecorderOnSQLite(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []string{"app0", "app1"} {
-		got, err := db.ListAudit(t.Context(), audit.Query{ClientID: c, Limit: 1000})
+		got, err := db.ListAudit(t.Context(), linkvault.AuditQuery{ClientID: c, Limit: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(got) != 200 {
 			t.Fatalf("%s has %d entries, want 200", c, len(got))
-		}
-	}
-}
-
-func TestFingerprint(t *testing.T) {
-	tok := linkvault.NewTokenID()
-	fp := audit.Fingerprint(tok)
-	if len(fp) != 16 || fp != audit.Fingerprint(tok) || fp == audit.Fingerprint(tok+"x") {
-		t.Fatalf("Fingerprint(%q) = %q: want 16 stable hex chars that differ between tokenIds", tok, fp)
-	}
-}
-
-func TestQueryNormalize(t *testing.T) {
-	tests := []struct {
-		q         audit.Query
-		wantLimit int
-		wantErr   bool
-	}{
-		{audit.Query{ClientID: "app"}, audit.DefaultLimit, false},
-		{audit.Query{ClientID: "app", Limit: 5}, 5, false},
-		{audit.Query{ClientID: "app", Limit: audit.MaxLimit}, audit.MaxLimit, false},
-		{audit.Query{ClientID: "app", Limit: audit.MaxLimit + 1}, 0, true},
-		{audit.Query{ClientID: "app", Limit: -3}, 0, true},
-		{audit.Query{}, 0, true},
-		{audit.Query{ClientID: "../x"}, 0, true},
-	}
-	for _, tt := range tests {
-		got, err := tt.q.Normalize()
-		if (err != nil) != tt.wantErr || (!tt.wantErr && got.Limit != tt.wantLimit) {
-			t.Errorf("Normalize(%+v) = %+v, %v", tt.q, got, err)
 		}
 	}
 }

@@ -18,17 +18,17 @@ import (
 // mismatch, re-auth required, provider errors...). Requests refused earlier (bad
 // credentials, read-only key on a write endpoint, malformed input) touch no tokenId and
 // are not. The entry names the tokenId only once it resolved to one of the caller's
-// connections; otherwise only its fingerprint is kept (see audit.Entry).
+// connections; otherwise only its fingerprint is kept (see linkvault.AuditEntry).
 type use struct {
 	tokenID string
-	entry   audit.Entry
+	entry   linkvault.AuditEntry
 }
 
 // begin starts the audit of a use of tokenID by the request's principal.
 func (s *Server) begin(r *http.Request, action, tokenID string, broker linkvault.BrokerType) *use {
 	p := principal(r.Context())
-	return &use{tokenID: tokenID, entry: audit.Entry{
-		ClientID: p.ClientID, KeyID: p.KeyID, TokenRef: audit.Fingerprint(tokenID),
+	return &use{tokenID: tokenID, entry: linkvault.AuditEntry{
+		ClientID: p.ClientID, KeyID: p.KeyID, TokenRef: linkvault.TokenFingerprint(tokenID),
 		BrokerType: broker, Action: action, CreatedAt: s.now(),
 	}}
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/linkvault/linkvault/internal/audit"
+	"github.com/linkvault/linkvault"
 )
 
 // APIDeps are what the managed-account API (holdings, balance, transfers, catalog and
@@ -30,13 +30,13 @@ type APIDeps struct {
 
 // AuditRecorder receives audit entries; Record must not block for long.
 type AuditRecorder interface {
-	Record(ctx context.Context, e audit.Entry)
+	Record(ctx context.Context, e linkvault.AuditEntry)
 }
 
 // TransferStore keeps managed-transfer idempotency records (see audit.TransferStore).
 type TransferStore interface {
-	ClaimTransfer(ctx context.Context, t *audit.Transfer, staleBefore time.Time) (*audit.Transfer, bool, error)
-	FinishTransfer(ctx context.Context, t *audit.Transfer) error
+	ClaimTransfer(ctx context.Context, t *linkvault.TransferRecord, staleBefore time.Time) (*linkvault.TransferRecord, bool, error)
+	FinishTransfer(ctx context.Context, t *linkvault.TransferRecord) error
 }
 
 // RetryPolicy retries transient provider failures (5xx, 429, timeouts) within a

@@ -227,7 +227,7 @@ func (e *apiEnv) connection(t *testing.T, client, tok string) *linkvault.Connect
 }
 
 // auditLog flushes the recorder and returns the client's entries, newest first.
-func (e *apiEnv) auditLog(t *testing.T, q audit.Query) []audit.Entry {
+func (e *apiEnv) auditLog(t *testing.T, q linkvault.AuditQuery) []linkvault.AuditEntry {
 	t.Helper()
 	if err := e.recorder.Flush(context.Background()); err != nil {
 		t.Fatal(err)

@@ -157,10 +157,10 @@ func TestCanonicalTransferCoversEveryField(t *testing.T) {
 
 type recorded struct {
 	mu sync.Mutex
-	es []audit.Entry
+	es []linkvault.AuditEntry
 }
 
-func (r *recorded) Record(_ context.Context, e audit.Entry) {
+func (r *recorded) Record(_ context.Context, e linkvault.AuditEntry) {
 	r.mu.Lock()
 	r.es = append(r.es, e)
 	r.mu.Unlock()
@@ -190,7 +190,7 @@ func TestRemoveAuditHook(t *testing.T) {
 		t.Fatalf("%d entries, want 2 (invalid input is not audited): %+v", len(rec.es), rec.es)
 	}
 	for _, e := range rec.es {
-		if e.Action != audit.ActionRemove || e.ClientID != "app1" || e.KeyID != "k1" || e.TokenRef != audit.Fingerprint(tok) {
+		if e.Action != audit.ActionRemove || e.ClientID != "app1" || e.KeyID != "k1" || e.TokenRef != linkvault.TokenFingerprint(tok) {
 			t.Errorf("entry %+v", e)
 		}
 		switch e.Outcome {

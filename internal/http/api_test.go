@@ -169,7 +169,7 @@ func TestReadScopedTokenCannotTransfer(t *testing.T) {
 	// The same token still reads.
 	expect(t, e.post(t, "/api/v1/holdings/get", "app1", read, tokenBody(tok, linkvault.BrokerCoinbase)), 200, "ok", "")
 	// And the attempt is in the audit trail, against this tokenId.
-	es := e.auditLog(t, audit.Query{ClientID: "app1", TokenID: tok})
+	es := e.auditLog(t, linkvault.AuditQuery{ClientID: "app1", TokenID: tok})
 	var mismatches int
 	for _, en := range es {
 		if en.Outcome == linkvault.ErrTypeScopeMismatch && en.TokenID == tok && en.HTTPStatus == 403 {
@@ -500,7 +500,7 @@ func TestExecuteRetryAfterALostAnswer(t *testing.T) {
 		t.Fatalf("the exchange executed %d transfers, want 1 (the retries carried the same key)", n)
 	}
 	rec, err := e.db.GetTransfer(context.Background(), "app1", "order-lost")
-	if err != nil || rec.Status != audit.TransferInterrupted {
+	if err != nil || rec.Status != linkvault.TransferInterrupted {
 		t.Fatalf("record = %+v, %v; want interrupted", rec, err)
 	}
 	e.proxy.swallow.Store(false)
@@ -516,7 +516,7 @@ func TestExecuteRetryAfterALostAnswer(t *testing.T) {
 	rec, _ = e.db.GetTransfer(context.Background(), "app1", "order-lost")
 	var x executed
 	r.content(t, &x)
-	if rec.Status != audit.TransferCompleted || rec.ProviderTransferID != x.Result.TransferID || rec.Attempt != 2 {
+	if rec.Status != linkvault.TransferCompleted || rec.ProviderTransferID != x.Result.TransferID || rec.Attempt != 2 {
 		t.Fatalf("record after the retry = %+v", rec)
 	}
 }
@@ -576,7 +576,7 @@ func TestTransferBadInputWritesNothing(t *testing.T) {
 	if _, err := e.db.GetTransfer(context.Background(), "app1", "tx-bad"); !linkvault.IsNotFound(err) {
 		t.Fatalf("bad input wrote a transfer record: %v", err)
 	}
-	if es := e.auditLog(t, audit.Query{ClientID: "app1"}); len(es) != 0 {
+	if es := e.auditLog(t, linkvault.AuditQuery{ClientID: "app1"}); len(es) != 0 {
 		t.Fatalf("bad input was audited as a use of the tokenId: %+v", es)
 	}
 	if c := e.connection(t, "app1", tok); c.Version != 1 {
@@ -594,7 +594,7 @@ func TestAuditTrail(t *testing.T) {
 	expect(t, e.post(t, "/api/v1/transfers/managed/execute", "app1", write, sendBody(mine, linkvault.BrokerCoinbase, "a-1")), 200, "ok", "")
 	expect(t, e.post(t, "/api/v1/balance/get", "app1", read, tokenBody(theirs, linkvault.BrokerCoinbase)), 404, "notFound", linkvault.ErrTypeTokenNotFound)
 
-	es := e.auditLog(t, audit.Query{ClientID: "app1"})
+	es := e.auditLog(t, linkvault.AuditQuery{ClientID: "app1"})
 	if len(es) != 3 {
 		t.Fatalf("%d entries, want 3: %+v", len(es), es)
 	}
@@ -607,10 +607,10 @@ func TestAuditTrail(t *testing.T) {
 		t.Errorf("execute entry %+v (must name the write key, not the read key)", exec)
 	}
 	if probe.Action != audit.ActionBalance || probe.Outcome != linkvault.ErrTypeTokenNotFound || probe.TokenID != "" ||
-		probe.TokenRef != audit.Fingerprint(theirs) || probe.HTTPStatus != 404 {
+		probe.TokenRef != linkvault.TokenFingerprint(theirs) || probe.HTTPStatus != 404 {
 		t.Errorf("probe entry %+v: another client's tokenId must be kept by fingerprint only", probe)
 	}
-	if got := e.auditLog(t, audit.Query{ClientID: "app2"}); len(got) != 0 {
+	if got := e.auditLog(t, linkvault.AuditQuery{ClientID: "app2"}); len(got) != 0 {
 		t.Errorf("app1's probe shows in app2's trail: %+v", got)
 	}
 	// No secret anywhere in the log.

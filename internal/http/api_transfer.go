@@ -325,7 +325,7 @@ func (a *accountAPI) execute(ctx context.Context, u *use, t *transfer) (content 
 	if err != nil {
 		return nil, false, err
 	}
-	rec := &audit.Transfer{
+	rec := &linkvault.TransferRecord{
 		ClientID: u.entry.ClientID, ClientTransactionID: t.txID, TokenID: conn.res.Connection.TokenID,
 		RequestHash: audit.HashRequest(t.canonical()),
 	}
@@ -355,14 +355,14 @@ func (a *accountAPI) execute(ctx context.Context, u *use, t *transfer) (content 
 		if err != nil {
 			return nil, false, err
 		}
-		fin.Status, fin.ProviderTransferID, fin.Result = audit.TransferCompleted, res.TransferID, content
+		fin.Status, fin.ProviderTransferID, fin.Result = linkvault.TransferCompleted, res.TransferID, content
 	case isFinalRejection(callErr):
-		fin.Status, fin.Result = audit.TransferRejected, mustJSON(storedError{
+		fin.Status, fin.Result = linkvault.TransferRejected, mustJSON(storedError{
 			Status: linkvault.ErrorStatus(callErr), Type: linkvault.ErrorType(callErr),
 			Message: linkvault.ErrorMessage(callErr), Display: displayOf(callErr),
 		})
 	default:
-		fin.Status = audit.TransferInterrupted
+		fin.Status = linkvault.TransferInterrupted
 	}
 	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), transferRPCBudget)
 	defer fcancel()
@@ -378,14 +378,14 @@ func (a *accountAPI) execute(ctx context.Context, u *use, t *transfer) (content 
 }
 
 // replay answers from an idempotency record this request did not claim.
-func replay(stored, rec *audit.Transfer) (json.RawMessage, bool, error) {
+func replay(stored, rec *linkvault.TransferRecord) (json.RawMessage, bool, error) {
 	if !bytes.Equal(stored.RequestHash, rec.RequestHash) {
 		return nil, false, linkvault.ErrConflict("This clientTransactionId was already used for a different transfer request; use a new clientTransactionId for a new transfer.")
 	}
 	switch stored.Status {
-	case audit.TransferCompleted:
+	case linkvault.TransferCompleted:
 		return stored.Result, true, nil
-	case audit.TransferRejected:
+	case linkvault.TransferRejected:
 		var se storedError
 		if err := json.Unmarshal(stored.Result, &se); err != nil {
 			return nil, false, err

@@ -155,7 +155,7 @@ func setLinkHeaders(h http.Header) {
 
 // pageAPI wraps a JSON endpoint of the Link page: it authenticates the page secret,
 // bounds the body, and writes errors as envelopes.
-func (ui *linkUI) pageAPI(h func(w http.ResponseWriter, r *http.Request, sess *link.Session) error) http.Handler {
+func (ui *linkUI) pageAPI(h func(w http.ResponseWriter, r *http.Request, sess *linkvault.LinkSession) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setLinkHeaders(w.Header())
 		if ui.svc == nil {

@@ -14,7 +14,7 @@ import (
 
 // handleTokens validates the tokenIds the app passed in (frontAccessTokens or the
 // native shell's window.accessTokens) and returns those this session may use.
-func (ui *linkUI) handleTokens(w http.ResponseWriter, r *http.Request, sess *link.Session) error {
+func (ui *linkUI) handleTokens(w http.ResponseWriter, r *http.Request, sess *linkvault.LinkSession) error {
 	var req struct {
 		AccessTokens []link.TokenRef `json:"accessTokens"`
 	}
@@ -30,7 +30,7 @@ func (ui *linkUI) handleTokens(w http.ResponseWriter, r *http.Request, sess *lin
 }
 
 // handleOAuthStart begins the authorization-code round trip and returns the consent URL.
-func (ui *linkUI) handleOAuthStart(w http.ResponseWriter, r *http.Request, sess *link.Session) error {
+func (ui *linkUI) handleOAuthStart(w http.ResponseWriter, r *http.Request, sess *linkvault.LinkSession) error {
 	var req struct {
 		BrokerType string            `json:"brokerType"`
 		TokenID    string            `json:"tokenId"`
@@ -57,14 +57,14 @@ func (ui *linkUI) handleOAuthStart(w http.ResponseWriter, r *http.Request, sess 
 }
 
 // handleOAuthStatus tells a page waiting for its popup where the flow stands.
-func (ui *linkUI) handleOAuthStatus(w http.ResponseWriter, r *http.Request, sess *link.Session) error {
+func (ui *linkUI) handleOAuthStatus(w http.ResponseWriter, r *http.Request, sess *linkvault.LinkSession) error {
 	status, outcome := ui.svc.PendingStatus(sess)
 	writeOK(w, map[string]any{"status": status, "outcome": outcome})
 	return nil
 }
 
 // handleCredentials runs the username + password step of a credentials login.
-func (ui *linkUI) handleCredentials(w http.ResponseWriter, r *http.Request, sess *link.Session) error {
+func (ui *linkUI) handleCredentials(w http.ResponseWriter, r *http.Request, sess *linkvault.LinkSession) error {
 	var req struct {
 		BrokerType string `json:"brokerType"`
 		Username   string `json:"username"`
@@ -89,7 +89,7 @@ func (ui *linkUI) handleCredentials(w http.ResponseWriter, r *http.Request, sess
 }
 
 // handleMFA runs the MFA step of the pending credentials login.
-func (ui *linkUI) handleMFA(w http.ResponseWriter, r *http.Request, sess *link.Session) error {
+func (ui *linkUI) handleMFA(w http.ResponseWriter, r *http.Request, sess *linkvault.LinkSession) error {
 	var req struct {
 		Code string `json:"code"`
 	}
@@ -105,7 +105,7 @@ func (ui *linkUI) handleMFA(w http.ResponseWriter, r *http.Request, sess *link.S
 }
 
 // handleHoldings returns the holdings of one of the session's connections.
-func (ui *linkUI) handleHoldings(w http.ResponseWriter, r *http.Request, sess *link.Session) error {
+func (ui *linkUI) handleHoldings(w http.ResponseWriter, r *http.Request, sess *linkvault.LinkSession) error {
 	var req struct {
 		TokenID string `json:"tokenId"`
 	}
@@ -121,7 +121,7 @@ func (ui *linkUI) handleHoldings(w http.ResponseWriter, r *http.Request, sess *l
 }
 
 // handleTransferPreview quotes a transfer from one of the session's connections.
-func (ui *linkUI) handleTransferPreview(w http.ResponseWriter, r *http.Request, sess *link.Session) error {
+func (ui *linkUI) handleTransferPreview(w http.ResponseWriter, r *http.Request, sess *linkvault.LinkSession) error {
 	var req link.TransferParams
 	if err := ui.s.decodeJSON(r, &req); err != nil {
 		return err
@@ -135,7 +135,7 @@ func (ui *linkUI) handleTransferPreview(w http.ResponseWriter, r *http.Request, 
 }
 
 // handleTransferExecute executes a previewed transfer.
-func (ui *linkUI) handleTransferExecute(w http.ResponseWriter, r *http.Request, sess *link.Session) error {
+func (ui *linkUI) handleTransferExecute(w http.ResponseWriter, r *http.Request, sess *linkvault.LinkSession) error {
 	var req link.TransferParams
 	if err := ui.s.decodeJSON(r, &req); err != nil {
 		return err

@@ -59,7 +59,7 @@ type linkBoot struct {
 	Theme         string                  `json:"theme"`
 	RenderType    string                  `json:"renderType"`
 	Permission    linkvault.Permission    `json:"permission"`
-	Options       link.Options            `json:"options"`
+	Options       linkvault.LinkOptions   `json:"options"`
 	Integrations  []linkvault.Integration `json:"integrations"`
 	Messages      map[string]string       `json:"messages"`
 	Outcome       *link.Outcome           `json:"outcome,omitempty"`
@@ -89,7 +89,7 @@ func (ui *linkUI) handlePage(w http.ResponseWriter, r *http.Request) {
 	ui.renderPage(w, r, v, page.Session, page.Secret, nil, "")
 }
 
-func (ui *linkUI) renderPage(w http.ResponseWriter, r *http.Request, v view, sess *link.Session, secret linkvault.Secret, outcome *link.Outcome, reauthTokenID string) {
+func (ui *linkUI) renderPage(w http.ResponseWriter, r *http.Request, v view, sess *linkvault.LinkSession, secret linkvault.Secret, outcome *link.Outcome, reauthTokenID string) {
 	msgs := ui.catalogs[v.Lang]
 	boot, err := json.Marshal(linkBoot{
 		Secret: secret.Reveal(), Lang: v.Lang, FiatCur: v.FiatCur, Theme: v.Theme, RenderType: v.RenderType,

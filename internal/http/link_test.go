@@ -29,7 +29,7 @@ type countingStore struct {
 	creates atomic.Int64
 }
 
-func (c *countingStore) CreateLinkSession(ctx context.Context, s *link.Session) error {
+func (c *countingStore) CreateLinkSession(ctx context.Context, s *linkvault.LinkSession) error {
 	c.creates.Add(1)
 	return c.Store.CreateLinkSession(ctx, s)
 }

@@ -27,7 +27,7 @@ func (ui *linkUI) handleLinkToken(w http.ResponseWriter, r *http.Request) error 
 	if err := linkvault.ValidateUserID(req.UserID); err != nil {
 		return err
 	}
-	opts := link.Options{RestrictMultipleAccounts: req.RestrictMultipleAccounts, IntegrationID: req.IntegrationID}
+	opts := linkvault.LinkOptions{RestrictMultipleAccounts: req.RestrictMultipleAccounts, IntegrationID: req.IntegrationID}
 	if req.BrokerType != "" {
 		bt, err := linkvault.ParseBrokerType(req.BrokerType)
 		if err != nil {

@@ -17,7 +17,7 @@ type LoginStep struct {
 // provider asks for an MFA code, its challenge is sealed into the session (it never
 // reaches the page) and MFARequired is answered. tokenID, when set, names a connection
 // of this session's user to re-authenticate.
-func (s *Service) Login(ctx context.Context, sess *Session, broker linkvault.BrokerType, username string, password linkvault.Secret, tokenID string) (*LoginStep, error) {
+func (s *Service) Login(ctx context.Context, sess *linkvault.LinkSession, broker linkvault.BrokerType, username string, password linkvault.Secret, tokenID string) (*LoginStep, error) {
 	p, in, ok := s.integration(broker)
 	if !ok {
 		return nil, errUnsupported()
@@ -61,7 +61,7 @@ func (s *Service) Login(ctx context.Context, sess *Session, broker linkvault.Bro
 // SubmitMFA runs the MFA step of the pending login. A wrong code keeps the step so the
 // user can type it again (ErrInvalidMFACode); a challenge the provider no longer
 // accepts ends it (ErrMFAExpired).
-func (s *Service) SubmitMFA(ctx context.Context, sess *Session, code linkvault.Secret) (*LoginStep, error) {
+func (s *Service) SubmitMFA(ctx context.Context, sess *linkvault.LinkSession, code linkvault.Secret) (*LoginStep, error) {
 	st, ok := s.openStep(ctx, sess)
 	if !ok || st.Kind != stepMFA {
 		return nil, ErrNoPendingStep()

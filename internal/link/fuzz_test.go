@@ -45,7 +45,7 @@ func FuzzKnown(f *testing.F) {
 		f.Fatal(err)
 	}
 	s := &Service{conns: conns, providers: reg, baseURL: "http://127.0.0.1:8080"}
-	sess := &Session{ClientID: "app1", UserID: "alice", Permission: linkvault.PermissionRead}
+	sess := &linkvault.LinkSession{ClientID: "app1", UserID: "alice", Permission: linkvault.PermissionRead}
 	allowed := map[string]bool{"own-active-000000000000": true, "own-reauth-000000000000": true}
 
 	for _, seed := range []string{

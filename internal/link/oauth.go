@@ -14,7 +14,7 @@ import (
 // session's user to re-authenticate; it keeps its tokenId. view is the page's display
 // parameters (a query string such as "lng=es&th=dark"), handed back by CompleteOAuth so
 // a page rendered anew after a full-page redirect looks the same.
-func (s *Service) StartOAuth(ctx context.Context, sess *Session, broker linkvault.BrokerType, tokenID, mode, view string) (string, error) {
+func (s *Service) StartOAuth(ctx context.Context, sess *linkvault.LinkSession, broker linkvault.BrokerType, tokenID, mode, view string) (string, error) {
 	p, _, ok := s.integration(broker)
 	if !ok {
 		return "", errUnsupported()
@@ -52,7 +52,7 @@ func (s *Service) StartOAuth(ctx context.Context, sess *Session, broker linkvaul
 
 // Callback is the result of an OAuth callback.
 type Callback struct {
-	Session *Session
+	Session *linkvault.LinkSession
 	Mode    string
 	Outcome Outcome
 	// View is the display query string the page passed to StartOAuth.
@@ -116,7 +116,7 @@ func (s *Service) CompleteOAuth(ctx context.Context, state, code, providerError 
 	return cb, nil
 }
 
-func (s *Service) exchange(ctx context.Context, sess *Session, st step, code, providerError string) (*AccessTokenPayload, error) {
+func (s *Service) exchange(ctx context.Context, sess *linkvault.LinkSession, st step, code, providerError string) (*AccessTokenPayload, error) {
 	switch {
 	case providerError == "access_denied":
 		return nil, ErrAccessDenied()
@@ -141,7 +141,7 @@ func (s *Service) exchange(ctx context.Context, sess *Session, st step, code, pr
 
 // connect finishes a successful authentication: it lists the accounts and creates or
 // re-attaches the connection. tokenID set re-authenticates that connection.
-func (s *Service) connect(ctx context.Context, sess *Session, p linkvault.Provider, in linkvault.Integration, tokenID string, cred linkvault.Credential) (*AccessTokenPayload, error) {
+func (s *Service) connect(ctx context.Context, sess *linkvault.LinkSession, p linkvault.Provider, in linkvault.Integration, tokenID string, cred linkvault.Credential) (*AccessTokenPayload, error) {
 	accounts, err := p.Accounts(ctx, cred)
 	if err != nil {
 		return nil, providerFailure(err, providerRefused())

@@ -134,14 +134,14 @@ type CreateParams struct {
 	ClientID   string
 	UserID     string
 	Permission linkvault.Permission
-	Options    Options
+	Options    linkvault.LinkOptions
 }
 
 // Created is a new session: its Link URL and the linkToken (base64 of the URL).
 type Created struct {
 	URL       string
 	LinkToken string
-	Session   *Session
+	Session   *linkvault.LinkSession
 }
 
 // Create opens a session for the client's user. The session id appears only in the
@@ -163,7 +163,7 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (*Created, error) 
 	}
 	now := s.now()
 	id := linkvault.NewRandomID(sessionIDBytes)
-	sess := &Session{
+	sess := &linkvault.LinkSession{
 		Key: digest(id), ClientID: p.ClientID, UserID: p.UserID, Permission: p.Permission,
 		Options: p.Options, CreatedAt: now, ExpiresAt: now.Add(s.ttl),
 	}
@@ -188,7 +188,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 // Page is an opened Link page: its session and the page secret the page sends with
 // every JSON call.
 type Page struct {
-	Session *Session
+	Session *linkvault.LinkSession
 	Secret  linkvault.Secret
 }
 
@@ -212,7 +212,7 @@ func (s *Service) Open(ctx context.Context, sessionID string) (*Page, error) {
 }
 
 // Authenticate returns the live session of an opened page from its page secret.
-func (s *Service) Authenticate(ctx context.Context, pageSecret linkvault.Secret) (*Session, error) {
+func (s *Service) Authenticate(ctx context.Context, pageSecret linkvault.Secret) (*linkvault.LinkSession, error) {
 	if !plausibleBearer(pageSecret.Reveal()) {
 		return nil, ErrSessionInvalid()
 	}
@@ -231,7 +231,7 @@ func (s *Service) Authenticate(ctx context.Context, pageSecret linkvault.Secret)
 
 // reissue gives an opened session a new page secret (after a full-page OAuth redirect
 // the page is rendered anew); the old secret stops working.
-func (s *Service) reissue(ctx context.Context, sess *Session) (linkvault.Secret, error) {
+func (s *Service) reissue(ctx context.Context, sess *linkvault.LinkSession) (linkvault.Secret, error) {
 	secret := linkvault.NewRandomID(pageSecretBytes)
 	sess.PageKey = digest(secret)
 	if err := s.store.UpdateLinkSession(ctx, sess); err != nil {
@@ -242,7 +242,7 @@ func (s *Service) reissue(ctx context.Context, sess *Session) (linkvault.Secret,
 
 // Integrations lists the catalog the Link page shows, in catalog order; when the app
 // preselected a broker type, only that one.
-func (s *Service) Integrations(sess *Session) []linkvault.Integration {
+func (s *Service) Integrations(sess *linkvault.LinkSession) []linkvault.Integration {
 	var out []linkvault.Integration
 	for _, p := range s.providers.List() {
 		in := p.Integration()
@@ -277,7 +277,7 @@ const (
 // PendingStatus reports where a page's OAuth flow stands: "pending" while an
 // authorization waits for its callback, "idle" when nothing is pending, or the last
 // outcome.
-func (s *Service) PendingStatus(sess *Session) (status string, o *Outcome) {
+func (s *Service) PendingStatus(sess *linkvault.LinkSession) (status string, o *Outcome) {
 	if sess.StateKey != "" {
 		return "pending", nil
 	}

@@ -21,65 +21,25 @@ import (
 	"github.com/linkvault/linkvault"
 )
 
-// Session is one Link session as stored.
-type Session struct {
-	// Key is the hex SHA-256 of the public session id (the id in the Link URL); the id
-	// itself is never stored.
-	Key        string
-	ClientID   string
-	UserID     string
-	Permission linkvault.Permission // the API key's permission: the scope of every connection made here
-	Options    Options
-
-	CreatedAt time.Time
-	// ExpiresAt is when the session stops working: CreatedAt+SessionTTL until the page
-	// is first opened, then ConsumedAt+PageTTL.
-	ExpiresAt  time.Time
-	ConsumedAt time.Time // zero until the Link page was opened (single use)
-
-	// PageKey is the hex SHA-256 of the page secret handed to the opened page; the page
-	// authenticates its JSON calls with the secret. Empty until consumed.
-	PageKey string
-	// StateKey is the hex SHA-256 of the OAuth state of the pending authorization, so
-	// the callback finds its session; empty when none is pending.
-	StateKey string
-	// Pending is the sealed pending step (see step); nil when none.
-	Pending           []byte
-	PendingKeyVersion int
-	// Outcome is the JSON of the latest finished step, read by a page waiting for a
-	// popup; nil when none.
-	Outcome []byte
-
-	// Version increases on every write; UpdateLinkSession is a compare-and-swap on it.
-	Version int64
-}
-
-// Options are the app's choices for the session (the linktoken request).
-type Options struct {
-	RestrictMultipleAccounts bool                 `json:"restrictMultipleAccounts,omitempty"`
-	IntegrationID            string               `json:"integrationId,omitempty"`
-	BrokerType               linkvault.BrokerType `json:"brokerType,omitempty"`
-}
-
 // Store keeps Link sessions. Implemented by internal/sqlite and internal/postgres and
 // verified by internal/storetest.
 type Store interface {
 	// CreateLinkSession inserts s with Version 1 (set on s); conflict if the key exists.
-	CreateLinkSession(ctx context.Context, s *Session) error
+	CreateLinkSession(ctx context.Context, s *linkvault.LinkSession) error
 	// GetLinkSession returns the session with the given key, or notFound.
-	GetLinkSession(ctx context.Context, key string) (*Session, error)
+	GetLinkSession(ctx context.Context, key string) (*linkvault.LinkSession, error)
 	// GetLinkSessionByPage returns the session whose PageKey is pageKey, or notFound.
-	GetLinkSessionByPage(ctx context.Context, pageKey string) (*Session, error)
+	GetLinkSessionByPage(ctx context.Context, pageKey string) (*linkvault.LinkSession, error)
 	// GetLinkSessionByState returns the session whose StateKey is stateKey, or notFound.
-	GetLinkSessionByState(ctx context.Context, stateKey string) (*Session, error)
+	GetLinkSessionByState(ctx context.Context, stateKey string) (*linkvault.LinkSession, error)
 	// ConsumeLinkSession atomically marks the session opened: only if it was never
 	// consumed and expires after at, it sets ConsumedAt=at, PageKey=pageKey and
 	// ExpiresAt=expiresAt and returns the updated session. Otherwise notFound, the same
 	// answer whether the session never existed, expired or was already used.
-	ConsumeLinkSession(ctx context.Context, key, pageKey string, at, expiresAt time.Time) (*Session, error)
+	ConsumeLinkSession(ctx context.Context, key, pageKey string, at, expiresAt time.Time) (*linkvault.LinkSession, error)
 	// UpdateLinkSession writes StateKey, Pending, PendingKeyVersion and Outcome if the
 	// stored version equals s.Version (conflict otherwise), then bumps s.Version.
-	UpdateLinkSession(ctx context.Context, s *Session) error
+	UpdateLinkSession(ctx context.Context, s *linkvault.LinkSession) error
 	// DeleteExpiredLinkSessions deletes up to limit sessions that expired before
 	// before and returns how many it deleted.
 	DeleteExpiredLinkSessions(ctx context.Context, before time.Time, limit int) (int, error)

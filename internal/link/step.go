@@ -37,9 +37,9 @@ const (
 )
 
 // sealTarget binds sealed steps to the session: no connection tokenId contains ':'.
-func sealTarget(sess *Session) string { return "link-session:" + sess.Key }
+func sealTarget(sess *linkvault.LinkSession) string { return "link-session:" + sess.Key }
 
-func (s *Service) sealStep(ctx context.Context, sess *Session, st step) error {
+func (s *Service) sealStep(ctx context.Context, sess *linkvault.LinkSession, st step) error {
 	plain, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("link: encode step: %w", err)
@@ -55,7 +55,7 @@ func (s *Service) sealStep(ctx context.Context, sess *Session, st step) error {
 
 // openStep returns the pending step, or false when none is pending or it cannot be
 // opened.
-func (s *Service) openStep(ctx context.Context, sess *Session) (step, bool) {
+func (s *Service) openStep(ctx context.Context, sess *linkvault.LinkSession) (step, bool) {
 	if len(sess.Pending) == 0 {
 		return step{}, false
 	}
@@ -73,13 +73,13 @@ func (s *Service) openStep(ctx context.Context, sess *Session) (step, bool) {
 	return st, true
 }
 
-func clearStep(sess *Session) {
+func clearStep(sess *linkvault.LinkSession) {
 	sess.StateKey, sess.Pending, sess.PendingKeyVersion = "", nil, 0
 }
 
 // setOutcome records o on the session, re-reading it once if a concurrent write
 // (the page starting something else) moved its version.
-func (s *Service) setOutcome(ctx context.Context, sess *Session, o Outcome) error {
+func (s *Service) setOutcome(ctx context.Context, sess *linkvault.LinkSession, o Outcome) error {
 	raw, err := json.Marshal(o)
 	if err != nil {
 		return fmt.Errorf("link: encode outcome: %w", err)

@@ -44,7 +44,7 @@ const (
 // session), and the stated broker type when one is given. Every other token is
 // dropped without a trace: the caller cannot tell "never existed" from "another
 // client's" or "another user's", and each token costs the same single lookup.
-func (s *Service) Known(ctx context.Context, sess *Session, refs []TokenRef) ([]Known, error) {
+func (s *Service) Known(ctx context.Context, sess *linkvault.LinkSession, refs []TokenRef) ([]Known, error) {
 	if len(refs) > MaxTokenRefs {
 		refs = refs[:MaxTokenRefs]
 	}
@@ -84,7 +84,7 @@ func (s *Service) Known(ctx context.Context, sess *Session, refs []TokenRef) ([]
 
 // ownConnection returns the connection tokenID if it belongs to this session's client,
 // user and scope (and broker, when given), or errUnknownConnection otherwise.
-func (s *Service) ownConnection(ctx context.Context, sess *Session, tokenID string, broker linkvault.BrokerType) (*linkvault.Connection, error) {
+func (s *Service) ownConnection(ctx context.Context, sess *linkvault.LinkSession, tokenID string, broker linkvault.BrokerType) (*linkvault.Connection, error) {
 	if tokenID == "" || len(tokenID) > 128 {
 		return nil, errUnknownConnection()
 	}
@@ -107,7 +107,7 @@ func (s *Service) ownConnection(ctx context.Context, sess *Session, tokenID stri
 // Holdings returns the holdings of one of this session's connections through the
 // vault's resolved credential. A credential the provider refuses marks the connection
 // re-auth-required and answers linkvault.ErrReauthRequired.
-func (s *Service) Holdings(ctx context.Context, sess *Session, tokenID string) (linkvault.Holdings, error) {
+func (s *Service) Holdings(ctx context.Context, sess *linkvault.LinkSession, tokenID string) (linkvault.Holdings, error) {
 	var h linkvault.Holdings
 	err := s.withCredential(ctx, sess, tokenID, func(p linkvault.Provider, cred linkvault.Credential) (err error) {
 		h, err = p.Holdings(ctx, cred)
@@ -119,7 +119,7 @@ func (s *Service) Holdings(ctx context.Context, sess *Session, tokenID string) (
 // withCredential runs call with the usable credential of one of this session's
 // connections. A credential the provider refuses is handed to the lifecycle engine (or
 // marked re-auth-required) and call runs once more when a fresher credential exists.
-func (s *Service) withCredential(ctx context.Context, sess *Session, tokenID string, call func(linkvault.Provider, linkvault.Credential) error) error {
+func (s *Service) withCredential(ctx context.Context, sess *linkvault.LinkSession, tokenID string, call func(linkvault.Provider, linkvault.Credential) error) error {
 	if _, err := s.ownConnection(ctx, sess, tokenID, ""); err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ type Preview struct {
 	ClientTransactionID string `json:"clientTransactionId"`
 }
 
-func (s *Service) checkTransfer(sess *Session, p TransferParams) (linkvault.TransferRequest, error) {
+func (s *Service) checkTransfer(sess *linkvault.LinkSession, p TransferParams) (linkvault.TransferRequest, error) {
 	if !sess.Permission.Allows(linkvault.PermissionWrite) {
 		return linkvault.TransferRequest{}, linkvault.ErrScopeMismatch()
 	}
@@ -50,7 +50,7 @@ func (s *Service) checkTransfer(sess *Session, p TransferParams) (linkvault.Tran
 
 // PreviewTransfer quotes a transfer (write permission only) and picks the idempotency
 // key for its execution.
-func (s *Service) PreviewTransfer(ctx context.Context, sess *Session, p TransferParams) (*Preview, error) {
+func (s *Service) PreviewTransfer(ctx context.Context, sess *linkvault.LinkSession, p TransferParams) (*Preview, error) {
 	req, err := s.checkTransfer(sess, p)
 	if err != nil {
 		return nil, err
@@ -68,7 +68,7 @@ func (s *Service) PreviewTransfer(ctx context.Context, sess *Session, p Transfer
 
 // ExecuteTransfer runs a previewed transfer; the provider deduplicates by
 // ClientTransactionID, so a repeated click sends once.
-func (s *Service) ExecuteTransfer(ctx context.Context, sess *Session, p TransferParams) (*linkvault.TransferResult, error) {
+func (s *Service) ExecuteTransfer(ctx context.Context, sess *linkvault.LinkSession, p TransferParams) (*linkvault.TransferResult, error) {
 	req, err := s.checkTransfer(sess, p)
 	if err != nil {
 		return nil, err

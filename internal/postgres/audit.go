@@ -10,14 +10,11 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/linkvault/linkvault"
-	"github.com/linkvault/linkvault/internal/audit"
 )
-
-var _ audit.Store = (*DB)(nil)
 
 // AppendAudit writes entries in one transaction (one pipelined round trip) and sets
 // their IDs. A zero CreatedAt is set to now.
-func (db *DB) AppendAudit(ctx context.Context, entries []audit.Entry) error {
+func (db *DB) AppendAudit(ctx context.Context, entries []linkvault.AuditEntry) error {
 	if len(entries) == 0 {
 		return nil
 	}
@@ -43,7 +40,7 @@ func (db *DB) AppendAudit(ctx context.Context, entries []audit.Entry) error {
 }
 
 // ListAudit returns the entries q selects, newest first.
-func (db *DB) ListAudit(ctx context.Context, q audit.Query) ([]audit.Entry, error) {
+func (db *DB) ListAudit(ctx context.Context, q linkvault.AuditQuery) ([]linkvault.AuditEntry, error) {
 	q, err := q.Normalize()
 	if err != nil {
 		return nil, err
@@ -51,7 +48,7 @@ func (db *DB) ListAudit(ctx context.Context, q audit.Query) ([]audit.Entry, erro
 	where := []string{"client_id = $1"}
 	args := []any{q.ClientID}
 	if q.TokenID != "" {
-		args = append(args, audit.Fingerprint(q.TokenID))
+		args = append(args, linkvault.TokenFingerprint(q.TokenID))
 		where = append(where, "token_ref = $"+strconv.Itoa(len(args)))
 	}
 	if !q.Since.IsZero() {
@@ -66,9 +63,9 @@ func (db *DB) ListAudit(ctx context.Context, q audit.Query) ([]audit.Entry, erro
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list audit: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (audit.Entry, error) {
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (linkvault.AuditEntry, error) {
 		var (
-			e          audit.Entry
+			e          linkvault.AuditEntry
 			broker     string
 			durationUS int64
 			when       time.Time

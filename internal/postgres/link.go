@@ -10,17 +10,14 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/linkvault/linkvault"
-	"github.com/linkvault/linkvault/internal/link"
 )
-
-var _ link.Store = (*DB)(nil)
 
 const linkSessionColumns = `key, client_id, user_id, permission, options::text, created_at, expires_at, consumed_at,
 	page_key, state_key, pending, pending_key_version, outcome::text, version`
 
-func scanLinkSession(row pgx.Row) (*link.Session, error) {
+func scanLinkSession(row pgx.Row) (*linkvault.LinkSession, error) {
 	var (
-		s                 link.Session
+		s                 linkvault.LinkSession
 		perm, options     string
 		created, expires  time.Time
 		consumed          pgtype.Timestamptz
@@ -66,7 +63,7 @@ func nullBytes(b []byte) any {
 }
 
 // CreateLinkSession inserts s with Version 1; conflict if the key exists.
-func (db *DB) CreateLinkSession(ctx context.Context, s *link.Session) error {
+func (db *DB) CreateLinkSession(ctx context.Context, s *linkvault.LinkSession) error {
 	options, err := json.Marshal(s.Options)
 	if err != nil {
 		return fmt.Errorf("postgres: create link session: %w", err)
@@ -87,7 +84,7 @@ func (db *DB) CreateLinkSession(ctx context.Context, s *link.Session) error {
 	return nil
 }
 
-func (db *DB) getLinkSession(ctx context.Context, column, value string) (*link.Session, error) {
+func (db *DB) getLinkSession(ctx context.Context, column, value string) (*linkvault.LinkSession, error) {
 	s, err := scanLinkSession(db.pool.QueryRow(ctx, `SELECT `+linkSessionColumns+` FROM link_sessions WHERE `+column+` = $1`, value))
 	if isNoRows(err) {
 		return nil, linkvault.ErrNotFound("Link session")
@@ -99,12 +96,12 @@ func (db *DB) getLinkSession(ctx context.Context, column, value string) (*link.S
 }
 
 // GetLinkSession returns the session with the given key, or notFound.
-func (db *DB) GetLinkSession(ctx context.Context, key string) (*link.Session, error) {
+func (db *DB) GetLinkSession(ctx context.Context, key string) (*linkvault.LinkSession, error) {
 	return db.getLinkSession(ctx, "key", key)
 }
 
 // GetLinkSessionByPage returns the session with the given page key, or notFound.
-func (db *DB) GetLinkSessionByPage(ctx context.Context, pageKey string) (*link.Session, error) {
+func (db *DB) GetLinkSessionByPage(ctx context.Context, pageKey string) (*linkvault.LinkSession, error) {
 	if pageKey == "" {
 		return nil, linkvault.ErrNotFound("Link session")
 	}
@@ -112,7 +109,7 @@ func (db *DB) GetLinkSessionByPage(ctx context.Context, pageKey string) (*link.S
 }
 
 // GetLinkSessionByState returns the session with the given OAuth state key, or notFound.
-func (db *DB) GetLinkSessionByState(ctx context.Context, stateKey string) (*link.Session, error) {
+func (db *DB) GetLinkSessionByState(ctx context.Context, stateKey string) (*linkvault.LinkSession, error) {
 	if stateKey == "" {
 		return nil, linkvault.ErrNotFound("Link session")
 	}
@@ -121,7 +118,7 @@ func (db *DB) GetLinkSessionByState(ctx context.Context, stateKey string) (*link
 
 // ConsumeLinkSession marks the session opened if it is unused and unexpired at at, in
 // one statement (concurrent openers: exactly one wins).
-func (db *DB) ConsumeLinkSession(ctx context.Context, key, pageKey string, at, expiresAt time.Time) (*link.Session, error) {
+func (db *DB) ConsumeLinkSession(ctx context.Context, key, pageKey string, at, expiresAt time.Time) (*linkvault.LinkSession, error) {
 	s, err := scanLinkSession(db.pool.QueryRow(ctx, `UPDATE link_sessions
 		SET consumed_at = $1, page_key = $2, expires_at = $3, version = version + 1
 		WHERE key = $4 AND consumed_at IS NULL AND expires_at > $1
@@ -136,7 +133,7 @@ func (db *DB) ConsumeLinkSession(ctx context.Context, key, pageKey string, at, e
 }
 
 // UpdateLinkSession writes the mutable step fields if the version still matches.
-func (db *DB) UpdateLinkSession(ctx context.Context, s *link.Session) error {
+func (db *DB) UpdateLinkSession(ctx context.Context, s *linkvault.LinkSession) error {
 	err := db.withTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE link_sessions
 			SET page_key = $1, state_key = $2, pending = $3, pending_key_version = $4, outcome = $5::json, version = version + 1

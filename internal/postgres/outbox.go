@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/linkvault/linkvault"
-	"github.com/linkvault/linkvault/internal/webhook"
 )
 
 // The webhook side of the outbox: claiming due events for delivery, recording attempts
@@ -22,7 +21,7 @@ import (
 // ClaimWebhookEvents leases up to limit due, undelivered events, oldest due first,
 // together with their client's webhook URL. Events another replica is claiming at the
 // same moment are skipped (FOR UPDATE SKIP LOCKED), so claims never overlap.
-func (db *DB) ClaimWebhookEvents(ctx context.Context, now time.Time, owner string, leaseUntil time.Time, limit int) ([]webhook.Pending, error) {
+func (db *DB) ClaimWebhookEvents(ctx context.Context, now time.Time, owner string, leaseUntil time.Time, limit int) ([]linkvault.WebhookClaim, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -42,9 +41,9 @@ func (db *DB) ClaimWebhookEvents(ctx context.Context, now time.Time, owner strin
 	if err != nil {
 		return nil, fmt.Errorf("postgres: claim webhook events: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (webhook.Pending, error) {
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (linkvault.WebhookClaim, error) {
 		var (
-			p       webhook.Pending
+			p       linkvault.WebhookClaim
 			data    string
 			created time.Time
 		)
@@ -58,7 +57,7 @@ func (db *DB) ClaimWebhookEvents(ctx context.Context, now time.Time, owner strin
 		return nil, fmt.Errorf("postgres: claim webhook events: %w", err)
 	}
 	// RETURNING has no defined order.
-	slices.SortFunc(out, func(a, b webhook.Pending) int {
+	slices.SortFunc(out, func(a, b linkvault.WebhookClaim) int {
 		if c := a.Event.CreatedAt.Compare(b.Event.CreatedAt); c != 0 {
 			return c
 		}
@@ -69,20 +68,20 @@ func (db *DB) ClaimWebhookEvents(ctx context.Context, now time.Time, owner strin
 
 // RecordWebhookAttempt appends the attempt to the delivery log and updates the event,
 // if the event is still leased under r.Lease; conflict otherwise.
-func (db *DB) RecordWebhookAttempt(ctx context.Context, r webhook.AttemptRecord) error {
+func (db *DB) RecordWebhookAttempt(ctx context.Context, r linkvault.WebhookAttempt) error {
 	var (
 		delivered, next any
 		outcome         string
 	)
 	switch r.Outcome {
-	case webhook.OutcomeDelivered:
-		delivered, outcome = r.AttemptedAt, string(webhook.OutcomeDelivered)
-	case webhook.OutcomeRetry:
+	case linkvault.WebhookDelivered:
+		delivered, outcome = r.AttemptedAt, string(linkvault.WebhookDelivered)
+	case linkvault.WebhookRetry:
 		if r.NextAttemptAt.IsZero() {
 			return fmt.Errorf("postgres: record webhook attempt: retry without a next attempt time")
 		}
 		next = r.NextAttemptAt
-	case webhook.OutcomeFailed, webhook.OutcomeSkipped:
+	case linkvault.WebhookFailed, linkvault.WebhookSkipped:
 		outcome = string(r.Outcome)
 	default:
 		return fmt.Errorf("postgres: record webhook attempt: unknown outcome %q", r.Outcome)
@@ -124,7 +123,7 @@ func (db *DB) CountPendingWebhookEvents(ctx context.Context) (int64, error) {
 }
 
 // ListWebhookDeliveries returns the client's most recent delivery attempts, newest first.
-func (db *DB) ListWebhookDeliveries(ctx context.Context, clientID string, limit int) ([]webhook.Delivery, error) {
+func (db *DB) ListWebhookDeliveries(ctx context.Context, clientID string, limit int) ([]linkvault.WebhookDelivery, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -137,9 +136,9 @@ func (db *DB) ListWebhookDeliveries(ctx context.Context, clientID string, limit 
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list webhook deliveries: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (webhook.Delivery, error) {
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (linkvault.WebhookDelivery, error) {
 		var (
-			d  webhook.Delivery
+			d  linkvault.WebhookDelivery
 			ms int64
 			at time.Time
 		)
@@ -158,7 +157,7 @@ func (db *DB) ListWebhookDeliveries(ctx context.Context, clientID string, limit 
 // other secret of the client at retireAt at the latest, in one transaction. Concurrent
 // rotations of one client serialise on an advisory transaction lock; the loser gets a
 // conflict.
-func (db *DB) AddWebhookSecret(ctx context.Context, s webhook.SealedSecret, retireAt time.Time) error {
+func (db *DB) AddWebhookSecret(ctx context.Context, s linkvault.SealedWebhookSecret, retireAt time.Time) error {
 	created := s.CreatedAt
 	if created.IsZero() {
 		created = db.now()
@@ -198,15 +197,15 @@ func (db *DB) AddWebhookSecret(ctx context.Context, s webhook.SealedSecret, reti
 }
 
 // ListWebhookSecrets returns the client's secrets, newest first.
-func (db *DB) ListWebhookSecrets(ctx context.Context, clientID string) ([]webhook.SealedSecret, error) {
+func (db *DB) ListWebhookSecrets(ctx context.Context, clientID string) ([]linkvault.SealedWebhookSecret, error) {
 	rows, err := db.pool.Query(ctx, `SELECT client_id, version, sealed, key_version, created_at, expires_at
 		FROM webhook_secrets WHERE client_id = $1 ORDER BY version DESC`, clientID)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list webhook secrets: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (webhook.SealedSecret, error) {
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (linkvault.SealedWebhookSecret, error) {
 		var (
-			s       webhook.SealedSecret
+			s       linkvault.SealedWebhookSecret
 			created time.Time
 			expires pgtype.Timestamptz
 		)

@@ -8,10 +8,7 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault"
-	"github.com/linkvault/linkvault/internal/audit"
 )
-
-var _ audit.Store = (*DB)(nil)
 
 // auditRowsPerInsert bounds the rows of one multi-row INSERT (11 parameters each, far
 // below SQLite's parameter limit). One statement per chunk instead of per row keeps the
@@ -20,7 +17,7 @@ const auditRowsPerInsert = 64
 
 // AppendAudit writes entries in one transaction and sets their IDs. A zero CreatedAt is
 // set to now.
-func (db *DB) AppendAudit(ctx context.Context, entries []audit.Entry) error {
+func (db *DB) AppendAudit(ctx context.Context, entries []linkvault.AuditEntry) error {
 	if len(entries) == 0 {
 		return nil
 	}
@@ -63,7 +60,7 @@ func (db *DB) AppendAudit(ctx context.Context, entries []audit.Entry) error {
 }
 
 // ListAudit returns the entries q selects, newest first.
-func (db *DB) ListAudit(ctx context.Context, q audit.Query) ([]audit.Entry, error) {
+func (db *DB) ListAudit(ctx context.Context, q linkvault.AuditQuery) ([]linkvault.AuditEntry, error) {
 	q, err := q.Normalize()
 	if err != nil {
 		return nil, err
@@ -72,7 +69,7 @@ func (db *DB) ListAudit(ctx context.Context, q audit.Query) ([]audit.Entry, erro
 	args := []any{q.ClientID}
 	if q.TokenID != "" {
 		where = append(where, "token_ref = ?")
-		args = append(args, audit.Fingerprint(q.TokenID))
+		args = append(args, linkvault.TokenFingerprint(q.TokenID))
 	}
 	if !q.Since.IsZero() {
 		where = append(where, "created_at >= ?")
@@ -87,10 +84,10 @@ func (db *DB) ListAudit(ctx context.Context, q audit.Query) ([]audit.Entry, erro
 		return nil, fmt.Errorf("sqlite: list audit: %w", err)
 	}
 	defer rows.Close()
-	var out []audit.Entry
+	var out []linkvault.AuditEntry
 	for rows.Next() {
 		var (
-			e                audit.Entry
+			e                linkvault.AuditEntry
 			broker           string
 			durationUS, when int64
 		)

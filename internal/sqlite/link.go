@@ -9,17 +9,14 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault"
-	"github.com/linkvault/linkvault/internal/link"
 )
-
-var _ link.Store = (*DB)(nil)
 
 const linkSessionColumns = `key, client_id, user_id, permission, options, created_at, expires_at, consumed_at,
 	page_key, state_key, pending, pending_key_version, outcome, version`
 
-func scanLinkSession(row rowScanner) (*link.Session, error) {
+func scanLinkSession(row rowScanner) (*linkvault.LinkSession, error) {
 	var (
-		s                 link.Session
+		s                 linkvault.LinkSession
 		perm, options     string
 		created, expires  int64
 		consumed          sql.NullInt64
@@ -65,7 +62,7 @@ func nullBlob(b []byte) any {
 }
 
 // CreateLinkSession inserts s with Version 1; conflict if the key exists.
-func (db *DB) CreateLinkSession(ctx context.Context, s *link.Session) error {
+func (db *DB) CreateLinkSession(ctx context.Context, s *linkvault.LinkSession) error {
 	options, err := json.Marshal(s.Options)
 	if err != nil {
 		return fmt.Errorf("sqlite: create link session: %w", err)
@@ -91,7 +88,7 @@ func (db *DB) CreateLinkSession(ctx context.Context, s *link.Session) error {
 	return nil
 }
 
-func (db *DB) getLinkSession(ctx context.Context, column, value string) (*link.Session, error) {
+func (db *DB) getLinkSession(ctx context.Context, column, value string) (*linkvault.LinkSession, error) {
 	row, err := db.queryRow(ctx, `SELECT `+linkSessionColumns+` FROM link_sessions WHERE `+column+` = ?`, value)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: get link session: %w", err)
@@ -107,12 +104,12 @@ func (db *DB) getLinkSession(ctx context.Context, column, value string) (*link.S
 }
 
 // GetLinkSession returns the session with the given key, or notFound.
-func (db *DB) GetLinkSession(ctx context.Context, key string) (*link.Session, error) {
+func (db *DB) GetLinkSession(ctx context.Context, key string) (*linkvault.LinkSession, error) {
 	return db.getLinkSession(ctx, "key", key)
 }
 
 // GetLinkSessionByPage returns the session with the given page key, or notFound.
-func (db *DB) GetLinkSessionByPage(ctx context.Context, pageKey string) (*link.Session, error) {
+func (db *DB) GetLinkSessionByPage(ctx context.Context, pageKey string) (*linkvault.LinkSession, error) {
 	if pageKey == "" {
 		return nil, linkvault.ErrNotFound("Link session")
 	}
@@ -120,7 +117,7 @@ func (db *DB) GetLinkSessionByPage(ctx context.Context, pageKey string) (*link.S
 }
 
 // GetLinkSessionByState returns the session with the given OAuth state key, or notFound.
-func (db *DB) GetLinkSessionByState(ctx context.Context, stateKey string) (*link.Session, error) {
+func (db *DB) GetLinkSessionByState(ctx context.Context, stateKey string) (*linkvault.LinkSession, error) {
 	if stateKey == "" {
 		return nil, linkvault.ErrNotFound("Link session")
 	}
@@ -128,8 +125,8 @@ func (db *DB) GetLinkSessionByState(ctx context.Context, stateKey string) (*link
 }
 
 // ConsumeLinkSession marks the session opened if it is unused and unexpired at at.
-func (db *DB) ConsumeLinkSession(ctx context.Context, key, pageKey string, at, expiresAt time.Time) (*link.Session, error) {
-	var s *link.Session
+func (db *DB) ConsumeLinkSession(ctx context.Context, key, pageKey string, at, expiresAt time.Time) (*linkvault.LinkSession, error) {
+	var s *linkvault.LinkSession
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE link_sessions
 			SET consumed_at = ?, page_key = ?, expires_at = ?, version = version + 1
@@ -156,7 +153,7 @@ func (db *DB) ConsumeLinkSession(ctx context.Context, key, pageKey string, at, e
 }
 
 // UpdateLinkSession writes the mutable step fields if the version still matches.
-func (db *DB) UpdateLinkSession(ctx context.Context, s *link.Session) error {
+func (db *DB) UpdateLinkSession(ctx context.Context, s *linkvault.LinkSession) error {
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE link_sessions
 			SET page_key = ?, state_key = ?, pending = ?, pending_key_version = ?, outcome = ?, version = version + 1

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault"
-	"github.com/linkvault/linkvault/internal/webhook"
 )
 
 // The webhook side of the outbox: claiming due events for delivery, recording attempts
@@ -19,12 +18,12 @@ import (
 // ClaimWebhookEvents leases up to limit due, undelivered events, oldest due first,
 // together with their client's webhook URL. All writes go through the single writer
 // connection, so two claims never overlap.
-func (db *DB) ClaimWebhookEvents(ctx context.Context, now time.Time, owner string, leaseUntil time.Time, limit int) ([]webhook.Pending, error) {
+func (db *DB) ClaimWebhookEvents(ctx context.Context, now time.Time, owner string, leaseUntil time.Time, limit int) ([]linkvault.WebhookClaim, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
 	lease := owner + "/" + linkvault.NewRandomID(9)
-	var out []webhook.Pending
+	var out []linkvault.WebhookClaim
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE webhook_events SET lease_owner = ?, lease_expires_at = ?
 			WHERE id IN (
@@ -41,7 +40,7 @@ func (db *DB) ClaimWebhookEvents(ctx context.Context, now time.Time, owner strin
 		defer rows.Close()
 		for rows.Next() {
 			var (
-				p       webhook.Pending
+				p       linkvault.WebhookClaim
 				data    string
 				created int64
 			)
@@ -64,8 +63,8 @@ func (db *DB) ClaimWebhookEvents(ctx context.Context, now time.Time, owner strin
 }
 
 // sortPending orders claimed events oldest first (RETURNING has no defined order).
-func sortPending(ps []webhook.Pending) {
-	slices.SortFunc(ps, func(a, b webhook.Pending) int {
+func sortPending(ps []linkvault.WebhookClaim) {
+	slices.SortFunc(ps, func(a, b linkvault.WebhookClaim) int {
 		if c := a.Event.CreatedAt.Compare(b.Event.CreatedAt); c != 0 {
 			return c
 		}
@@ -75,20 +74,20 @@ func sortPending(ps []webhook.Pending) {
 
 // RecordWebhookAttempt appends the attempt to the delivery log and updates the event,
 // if the event is still leased under r.Lease; conflict otherwise.
-func (db *DB) RecordWebhookAttempt(ctx context.Context, r webhook.AttemptRecord) error {
+func (db *DB) RecordWebhookAttempt(ctx context.Context, r linkvault.WebhookAttempt) error {
 	var (
 		delivered, next any
 		outcome         string
 	)
 	switch r.Outcome {
-	case webhook.OutcomeDelivered:
-		delivered, outcome = timeToDB(r.AttemptedAt), string(webhook.OutcomeDelivered)
-	case webhook.OutcomeRetry:
+	case linkvault.WebhookDelivered:
+		delivered, outcome = timeToDB(r.AttemptedAt), string(linkvault.WebhookDelivered)
+	case linkvault.WebhookRetry:
 		if r.NextAttemptAt.IsZero() {
 			return fmt.Errorf("sqlite: record webhook attempt: retry without a next attempt time")
 		}
 		next = timeToDB(r.NextAttemptAt)
-	case webhook.OutcomeFailed, webhook.OutcomeSkipped:
+	case linkvault.WebhookFailed, linkvault.WebhookSkipped:
 		outcome = string(r.Outcome)
 	default:
 		return fmt.Errorf("sqlite: record webhook attempt: unknown outcome %q", r.Outcome)
@@ -132,7 +131,7 @@ func (db *DB) CountPendingWebhookEvents(ctx context.Context) (int64, error) {
 }
 
 // ListWebhookDeliveries returns the client's most recent delivery attempts, newest first.
-func (db *DB) ListWebhookDeliveries(ctx context.Context, clientID string, limit int) ([]webhook.Delivery, error) {
+func (db *DB) ListWebhookDeliveries(ctx context.Context, clientID string, limit int) ([]linkvault.WebhookDelivery, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -146,10 +145,10 @@ func (db *DB) ListWebhookDeliveries(ctx context.Context, clientID string, limit 
 		return nil, fmt.Errorf("sqlite: list webhook deliveries: %w", err)
 	}
 	defer rows.Close()
-	var out []webhook.Delivery
+	var out []linkvault.WebhookDelivery
 	for rows.Next() {
 		var (
-			d      webhook.Delivery
+			d      linkvault.WebhookDelivery
 			ms, at int64
 		)
 		if err := rows.Scan(&d.EventID, &d.EventType, &d.Attempt, &d.StatusCode, &d.ErrorCode, &ms, &at); err != nil {
@@ -167,7 +166,7 @@ func (db *DB) ListWebhookDeliveries(ctx context.Context, clientID string, limit 
 
 // AddWebhookSecret stores s as the client's next secret version and retires every
 // other secret of the client at retireAt at the latest, in one transaction.
-func (db *DB) AddWebhookSecret(ctx context.Context, s webhook.SealedSecret, retireAt time.Time) error {
+func (db *DB) AddWebhookSecret(ctx context.Context, s linkvault.SealedWebhookSecret, retireAt time.Time) error {
 	created := s.CreatedAt
 	if created.IsZero() {
 		created = db.now()
@@ -205,17 +204,17 @@ func (db *DB) AddWebhookSecret(ctx context.Context, s webhook.SealedSecret, reti
 }
 
 // ListWebhookSecrets returns the client's secrets, newest first.
-func (db *DB) ListWebhookSecrets(ctx context.Context, clientID string) ([]webhook.SealedSecret, error) {
+func (db *DB) ListWebhookSecrets(ctx context.Context, clientID string) ([]linkvault.SealedWebhookSecret, error) {
 	rows, err := db.reader.QueryContext(ctx, `SELECT client_id, version, sealed, key_version, created_at, expires_at
 		FROM webhook_secrets WHERE client_id = ? ORDER BY version DESC`, clientID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list webhook secrets: %w", err)
 	}
 	defer rows.Close()
-	var out []webhook.SealedSecret
+	var out []linkvault.SealedWebhookSecret
 	for rows.Next() {
 		var (
-			s       webhook.SealedSecret
+			s       linkvault.SealedWebhookSecret
 			created int64
 			expires sql.NullInt64
 		)

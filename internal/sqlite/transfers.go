@@ -10,17 +10,14 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault"
-	"github.com/linkvault/linkvault/internal/audit"
 )
-
-var _ audit.TransferStore = (*DB)(nil)
 
 const transferColumns = `client_id, client_transaction_id, token_id, request_hash, status,
 	provider_transfer_id, result, attempt, created_at, updated_at`
 
-func scanTransfer(row rowScanner) (*audit.Transfer, error) {
+func scanTransfer(row rowScanner) (*linkvault.TransferRecord, error) {
 	var (
-		t                audit.Transfer
+		t                linkvault.TransferRecord
 		status           string
 		result           sql.NullString
 		created, updated int64
@@ -29,7 +26,7 @@ func scanTransfer(row rowScanner) (*audit.Transfer, error) {
 		&t.ProviderTransferID, &result, &t.Attempt, &created, &updated); err != nil {
 		return nil, err
 	}
-	t.Status = audit.TransferStatus(status)
+	t.Status = linkvault.TransferStatus(status)
 	if result.Valid {
 		t.Result = json.RawMessage(result.String)
 	}
@@ -47,9 +44,9 @@ func nullJSON(b json.RawMessage) any {
 // ClaimTransfer inserts or takes over an idempotency record; see audit.TransferStore.
 // The single writer connection serialises claims, so two requests can never both own a
 // record.
-func (db *DB) ClaimTransfer(ctx context.Context, t *audit.Transfer, staleBefore time.Time) (*audit.Transfer, bool, error) {
+func (db *DB) ClaimTransfer(ctx context.Context, t *linkvault.TransferRecord, staleBefore time.Time) (*linkvault.TransferRecord, bool, error) {
 	var (
-		stored  *audit.Transfer
+		stored  *linkvault.TransferRecord
 		claimed bool
 	)
 	now := db.now()
@@ -59,7 +56,7 @@ func (db *DB) ClaimTransfer(ctx context.Context, t *audit.Transfer, staleBefore 
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			n := *t
-			n.Status, n.Attempt, n.ProviderTransferID, n.Result = audit.TransferExecuting, 1, "", nil
+			n.Status, n.Attempt, n.ProviderTransferID, n.Result = linkvault.TransferExecuting, 1, "", nil
 			n.CreatedAt, n.UpdatedAt = now, now
 			if _, err := tx.ExecContext(ctx, `INSERT INTO transfers (`+transferColumns+`)
 				VALUES (?, ?, ?, ?, ?, '', NULL, 1, ?, ?)`,
@@ -78,10 +75,10 @@ func (db *DB) ClaimTransfer(ctx context.Context, t *audit.Transfer, staleBefore 
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE transfers SET status = ?, attempt = attempt + 1, updated_at = ?
 			WHERE client_id = ? AND client_transaction_id = ?`,
-			string(audit.TransferExecuting), timeToDB(now), t.ClientID, t.ClientTransactionID); err != nil {
+			string(linkvault.TransferExecuting), timeToDB(now), t.ClientID, t.ClientTransactionID); err != nil {
 			return fmt.Errorf("sqlite: claim transfer: %w", err)
 		}
-		cur.Status, cur.Attempt, cur.UpdatedAt = audit.TransferExecuting, cur.Attempt+1, now
+		cur.Status, cur.Attempt, cur.UpdatedAt = linkvault.TransferExecuting, cur.Attempt+1, now
 		claimed = true
 		return nil
 	})
@@ -92,24 +89,24 @@ func (db *DB) ClaimTransfer(ctx context.Context, t *audit.Transfer, staleBefore 
 }
 
 // takeover reports whether an existing record with the same request may be claimed.
-func takeover(cur *audit.Transfer, staleBefore time.Time) bool {
+func takeover(cur *linkvault.TransferRecord, staleBefore time.Time) bool {
 	switch cur.Status {
-	case audit.TransferInterrupted:
+	case linkvault.TransferInterrupted:
 		return true
-	case audit.TransferExecuting:
+	case linkvault.TransferExecuting:
 		return cur.UpdatedAt.Before(staleBefore)
 	}
 	return false
 }
 
 // FinishTransfer records the outcome of the attempt that owns the record.
-func (db *DB) FinishTransfer(ctx context.Context, t *audit.Transfer) error {
+func (db *DB) FinishTransfer(ctx context.Context, t *linkvault.TransferRecord) error {
 	now := db.now()
 	return db.withTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE transfers SET status = ?, provider_transfer_id = ?, result = ?, updated_at = ?
 			WHERE client_id = ? AND client_transaction_id = ? AND status = ? AND attempt = ?`,
 			string(t.Status), t.ProviderTransferID, nullJSON(t.Result), timeToDB(now),
-			t.ClientID, t.ClientTransactionID, string(audit.TransferExecuting), t.Attempt)
+			t.ClientID, t.ClientTransactionID, string(linkvault.TransferExecuting), t.Attempt)
 		if err != nil {
 			return fmt.Errorf("sqlite: finish transfer: %w", err)
 		}
@@ -126,7 +123,7 @@ func (db *DB) FinishTransfer(ctx context.Context, t *audit.Transfer) error {
 }
 
 // GetTransfer returns one record; notFound if none.
-func (db *DB) GetTransfer(ctx context.Context, clientID, clientTransactionID string) (*audit.Transfer, error) {
+func (db *DB) GetTransfer(ctx context.Context, clientID, clientTransactionID string) (*linkvault.TransferRecord, error) {
 	row, err := db.queryRow(ctx, `SELECT `+transferColumns+` FROM transfers
 		WHERE client_id = ? AND client_transaction_id = ?`, clientID, clientTransactionID)
 	if err != nil {

@@ -2,52 +2,35 @@ package storetest
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/linkvault/linkvault"
-	"github.com/linkvault/linkvault/internal/audit"
 )
-
-// AuditStore is what testAuditAndTransfers needs besides Store. Every store must
-// implement it; the test fails (rather than skips) when one does not.
-type AuditStore interface {
-	audit.Store
-	audit.TransferStore
-}
-
-func auditStore(t *testing.T, s Store) AuditStore {
-	t.Helper()
-	as, ok := s.(AuditStore)
-	if !ok {
-		t.Fatalf("%T does not implement audit.Store and audit.TransferStore", s)
-	}
-	return as
-}
 
 // testAuditAndTransfers runs the audit log and transfer idempotency checks.
 func testAuditAndTransfers(t *testing.T, s Store) {
-	as := auditStore(t, s)
-	t.Run("AuditLog", func(t *testing.T) { testAuditLog(t, as) })
-	t.Run("TransferClaims", func(t *testing.T) { testTransferClaims(t, as) })
-	t.Run("TransferConcurrentClaims", func(t *testing.T) { testTransferConcurrentClaims(t, as) })
+	t.Run("AuditLog", func(t *testing.T) { testAuditLog(t, s) })
+	t.Run("TransferClaims", func(t *testing.T) { testTransferClaims(t, s) })
+	t.Run("TransferConcurrentClaims", func(t *testing.T) { testTransferConcurrentClaims(t, s) })
 }
 
-func testAuditLog(t *testing.T, s AuditStore) {
+func testAuditLog(t *testing.T, s Store) {
 	ctx := t.Context()
 	tokA := linkvault.NewTokenID()
 	probe := linkvault.NewTokenID()
-	entries := []audit.Entry{
-		{ClientID: "client-a", KeyID: "key1", TokenID: tokA, TokenRef: audit.Fingerprint(tokA), BrokerType: linkvault.BrokerCoinbase,
-			Action: audit.ActionHoldings, Outcome: audit.OutcomeOK, HTTPStatus: 200, CreatedAt: t0, Duration: 1500 * time.Microsecond},
-		{ClientID: "client-a", KeyID: "key1", TokenRef: audit.Fingerprint(probe), BrokerType: linkvault.BrokerCoinbase,
-			Action: audit.ActionBalance, Outcome: linkvault.ErrTypeTokenNotFound, HTTPStatus: 404, CreatedAt: t0.Add(time.Second)},
-		{ClientID: "client-b", KeyID: "key2", TokenRef: audit.Fingerprint(tokA), Action: audit.ActionHoldings,
+	entries := []linkvault.AuditEntry{
+		{ClientID: "client-a", KeyID: "key1", TokenID: tokA, TokenRef: linkvault.TokenFingerprint(tokA), BrokerType: linkvault.BrokerCoinbase,
+			Action: "holdings.get", Outcome: "ok", HTTPStatus: 200, CreatedAt: t0, Duration: 1500 * time.Microsecond},
+		{ClientID: "client-a", KeyID: "key1", TokenRef: linkvault.TokenFingerprint(probe), BrokerType: linkvault.BrokerCoinbase,
+			Action: "balance.get", Outcome: linkvault.ErrTypeTokenNotFound, HTTPStatus: 404, CreatedAt: t0.Add(time.Second)},
+		{ClientID: "client-b", KeyID: "key2", TokenRef: linkvault.TokenFingerprint(tokA), Action: "holdings.get",
 			Outcome: linkvault.ErrTypeTokenNotFound, HTTPStatus: 404, CreatedAt: t0.Add(2 * time.Second)},
-		{ClientID: "client-a", KeyID: "key3", TokenID: tokA, TokenRef: audit.Fingerprint(tokA), BrokerType: linkvault.BrokerCoinbase,
-			Action: audit.ActionTransferExecute, Outcome: linkvault.ErrTypeScopeMismatch, HTTPStatus: 403, CreatedAt: t0.Add(3 * time.Second)},
+		{ClientID: "client-a", KeyID: "key3", TokenID: tokA, TokenRef: linkvault.TokenFingerprint(tokA), BrokerType: linkvault.BrokerCoinbase,
+			Action: "transfer.execute", Outcome: linkvault.ErrTypeScopeMismatch, HTTPStatus: 403, CreatedAt: t0.Add(3 * time.Second)},
 	}
 	if err := s.AppendAudit(ctx, entries[:2]); err != nil {
 		t.Fatalf("AppendAudit: %v", err)
@@ -64,7 +47,7 @@ func testAuditLog(t *testing.T, s AuditStore) {
 		}
 	}
 
-	list := func(q audit.Query) []audit.Entry {
+	list := func(q linkvault.AuditQuery) []linkvault.AuditEntry {
 		t.Helper()
 		got, err := s.ListAudit(ctx, q)
 		if err != nil {
@@ -72,14 +55,14 @@ func testAuditLog(t *testing.T, s AuditStore) {
 		}
 		return got
 	}
-	ids := func(es []audit.Entry) []int64 {
+	ids := func(es []linkvault.AuditEntry) []int64 {
 		out := make([]int64, len(es))
 		for i, e := range es {
 			out[i] = e.ID
 		}
 		return out
 	}
-	want := func(name string, got []audit.Entry, wantEntries ...audit.Entry) {
+	want := func(name string, got []linkvault.AuditEntry, wantEntries ...linkvault.AuditEntry) {
 		t.Helper()
 		if len(got) != len(wantEntries) {
 			t.Fatalf("%s: got ids %v, want %v", name, ids(got), ids(wantEntries))
@@ -91,7 +74,7 @@ func testAuditLog(t *testing.T, s AuditStore) {
 		}
 	}
 
-	all := list(audit.Query{ClientID: "client-a"})
+	all := list(linkvault.AuditQuery{ClientID: "client-a"})
 	want("client-a, newest first", all, entries[3], entries[1], entries[0])
 	got, w := all[2], entries[0]
 	if got.ClientID != w.ClientID || got.KeyID != w.KeyID || got.TokenID != w.TokenID || got.TokenRef != w.TokenRef ||
@@ -99,37 +82,37 @@ func testAuditLog(t *testing.T, s AuditStore) {
 		got.HTTPStatus != w.HTTPStatus || got.Duration != w.Duration || !sameInstant(got.CreatedAt, w.CreatedAt) {
 		t.Errorf("round trip: got %+v, want %+v", got, w)
 	}
-	want("client-b sees only its own", list(audit.Query{ClientID: "client-b"}), entries[2])
-	want("by tokenId", list(audit.Query{ClientID: "client-a", TokenID: tokA}), entries[3], entries[0])
-	want("a probed tokenId is found by its value", list(audit.Query{ClientID: "client-a", TokenID: probe}), entries[1])
-	want("since", list(audit.Query{ClientID: "client-a", Since: t0.Add(time.Second)}), entries[3], entries[1])
-	want("limit", list(audit.Query{ClientID: "client-a", Limit: 2}), entries[3], entries[1])
-	want("unknown client", list(audit.Query{ClientID: "nobody"}))
+	want("client-b sees only its own", list(linkvault.AuditQuery{ClientID: "client-b"}), entries[2])
+	want("by tokenId", list(linkvault.AuditQuery{ClientID: "client-a", TokenID: tokA}), entries[3], entries[0])
+	want("a probed tokenId is found by its value", list(linkvault.AuditQuery{ClientID: "client-a", TokenID: probe}), entries[1])
+	want("since", list(linkvault.AuditQuery{ClientID: "client-a", Since: t0.Add(time.Second)}), entries[3], entries[1])
+	want("limit", list(linkvault.AuditQuery{ClientID: "client-a", Limit: 2}), entries[3], entries[1])
+	want("unknown client", list(linkvault.AuditQuery{ClientID: "nobody"}))
 
 	n, err := s.PruneAudit(ctx, t0.Add(time.Second))
 	if err != nil || n != 1 {
 		t.Fatalf("PruneAudit = %d, %v; want 1 entry older than the cutoff", n, err)
 	}
-	want("after pruning", list(audit.Query{ClientID: "client-a"}), entries[3], entries[1])
-	want("other clients' entries after the cutoff stay", list(audit.Query{ClientID: "client-b"}), entries[2])
+	want("after pruning", list(linkvault.AuditQuery{ClientID: "client-a"}), entries[3], entries[1])
+	want("other clients' entries after the cutoff stay", list(linkvault.AuditQuery{ClientID: "client-b"}), entries[2])
 
-	for _, q := range []audit.Query{{}, {ClientID: "bad id!"}, {ClientID: "client-a", Limit: -1}, {ClientID: "client-a", Limit: audit.MaxLimit + 1}} {
+	for _, q := range []linkvault.AuditQuery{{}, {ClientID: "bad id!"}, {ClientID: "client-a", Limit: -1}, {ClientID: "client-a", Limit: linkvault.AuditMaxLimit + 1}} {
 		if _, err := s.ListAudit(ctx, q); linkvault.ErrorStatus(err) != linkvault.StatusBadRequest {
 			t.Errorf("ListAudit(%+v) = %v, want badRequest", q, err)
 		}
 	}
 }
 
-func newTransfer(clientID, txID, body string) *audit.Transfer {
-	return &audit.Transfer{
+func newTransfer(clientID, txID, body string) *linkvault.TransferRecord {
+	return &linkvault.TransferRecord{
 		ClientID: clientID, ClientTransactionID: txID, TokenID: linkvault.NewTokenID(),
-		RequestHash: audit.HashRequest([]byte(body)),
+		RequestHash: hashBody(body),
 	}
 }
 
-func testTransferClaims(t *testing.T, s AuditStore) {
+func testTransferClaims(t *testing.T, s Store) {
 	ctx := t.Context()
-	claim := func(step string, tr *audit.Transfer, staleBefore time.Time, wantClaimed bool) *audit.Transfer {
+	claim := func(step string, tr *linkvault.TransferRecord, staleBefore time.Time, wantClaimed bool) *linkvault.TransferRecord {
 		t.Helper()
 		stored, claimed, err := s.ClaimTransfer(ctx, tr, staleBefore)
 		if err != nil {
@@ -147,12 +130,12 @@ func testTransferClaims(t *testing.T, s AuditStore) {
 	}
 	tr := newTransfer("client-a", "tx-1", "body-1")
 	first := claim("first claim", tr, longAgo, true)
-	if first.Status != audit.TransferExecuting || first.Attempt != 1 || !bytes.Equal(first.RequestHash, tr.RequestHash) || first.TokenID != tr.TokenID {
+	if first.Status != linkvault.TransferExecuting || first.Attempt != 1 || !bytes.Equal(first.RequestHash, tr.RequestHash) || first.TokenID != tr.TokenID {
 		t.Fatalf("first claim stored %+v", first)
 	}
 
 	again := claim("same request while executing", newTransfer("client-a", "tx-1", "body-1"), longAgo, false)
-	if again.Status != audit.TransferExecuting || again.Attempt != 1 {
+	if again.Status != linkvault.TransferExecuting || again.Attempt != 1 {
 		t.Fatalf("second claim stored %+v", again)
 	}
 	other := claim("different request", newTransfer("client-a", "tx-1", "body-2"), time.Now().Add(time.Hour), false)
@@ -164,17 +147,17 @@ func testTransferClaims(t *testing.T, s AuditStore) {
 	// A stale executing record (its owner presumed dead) is taken over; the old owner
 	// is then fenced out.
 	taken := claim("stale takeover", newTransfer("client-a", "tx-1", "body-1"), time.Now().Add(time.Hour), true)
-	if taken.Attempt != 2 || taken.Status != audit.TransferExecuting {
+	if taken.Attempt != 2 || taken.Status != linkvault.TransferExecuting {
 		t.Fatalf("takeover stored %+v", taken)
 	}
 	stale := *first
-	stale.Status, stale.Result = audit.TransferCompleted, json.RawMessage(`{"from":"old owner"}`)
+	stale.Status, stale.Result = linkvault.TransferCompleted, json.RawMessage(`{"from":"old owner"}`)
 	if err := s.FinishTransfer(ctx, &stale); !linkvault.IsConflict(err) {
 		t.Fatalf("FinishTransfer by the fenced-out owner = %v, want conflict", err)
 	}
 
 	// Interrupted: claimable again at once.
-	taken.Status = audit.TransferInterrupted
+	taken.Status = linkvault.TransferInterrupted
 	if err := s.FinishTransfer(ctx, taken); err != nil {
 		t.Fatalf("FinishTransfer(interrupted): %v", err)
 	}
@@ -185,7 +168,7 @@ func testTransferClaims(t *testing.T, s AuditStore) {
 
 	// Completed: final; every later claim returns the stored result unclaimed.
 	result := json.RawMessage(`{"status":"succeeded","executeTransferResult":{"transferId":"t-1","amount":0.5}}`)
-	third.Status, third.ProviderTransferID, third.Result = audit.TransferCompleted, "t-1", result
+	third.Status, third.ProviderTransferID, third.Result = linkvault.TransferCompleted, "t-1", result
 	if err := s.FinishTransfer(ctx, third); err != nil {
 		t.Fatalf("FinishTransfer(completed): %v", err)
 	}
@@ -193,22 +176,22 @@ func testTransferClaims(t *testing.T, s AuditStore) {
 		t.Fatalf("second FinishTransfer = %v, want conflict", err)
 	}
 	replay := claim("after completion", newTransfer("client-a", "tx-1", "body-1"), time.Now().Add(time.Hour), false)
-	if replay.Status != audit.TransferCompleted || replay.ProviderTransferID != "t-1" || !jsonEqual(replay.Result, result) {
+	if replay.Status != linkvault.TransferCompleted || replay.ProviderTransferID != "t-1" || !jsonEqual(replay.Result, result) {
 		t.Fatalf("replay stored %+v (result %s)", replay, replay.Result)
 	}
 	got, err := s.GetTransfer(ctx, "client-a", "tx-1")
-	if err != nil || got.Status != audit.TransferCompleted || !jsonEqual(got.Result, result) || got.Attempt != 3 {
+	if err != nil || got.Status != linkvault.TransferCompleted || !jsonEqual(got.Result, result) || got.Attempt != 3 {
 		t.Fatalf("GetTransfer = %+v, %v", got, err)
 	}
 
 	// Rejected is final too.
 	rj := newTransfer("client-a", "tx-2", "body-3")
 	rjStored := claim("claim tx-2", rj, longAgo, true)
-	rjStored.Status, rjStored.Result = audit.TransferRejected, json.RawMessage(`{"errorType":"insufficientFunds"}`)
+	rjStored.Status, rjStored.Result = linkvault.TransferRejected, json.RawMessage(`{"errorType":"insufficientFunds"}`)
 	if err := s.FinishTransfer(ctx, rjStored); err != nil {
 		t.Fatalf("FinishTransfer(rejected): %v", err)
 	}
-	if st := claim("after rejection", newTransfer("client-a", "tx-2", "body-3"), time.Now().Add(time.Hour), false); st.Status != audit.TransferRejected {
+	if st := claim("after rejection", newTransfer("client-a", "tx-2", "body-3"), time.Now().Add(time.Hour), false); st.Status != linkvault.TransferRejected {
 		t.Fatalf("after rejection stored %+v", st)
 	}
 }
@@ -225,7 +208,7 @@ func jsonEqual(a, b json.RawMessage) bool {
 
 // testTransferConcurrentClaims checks that of many simultaneous claims of one new
 // record, exactly one wins.
-func testTransferConcurrentClaims(t *testing.T, s AuditStore) {
+func testTransferConcurrentClaims(t *testing.T, s Store) {
 	const n = 16
 	var (
 		wg     sync.WaitGroup
@@ -250,4 +233,10 @@ func testTransferConcurrentClaims(t *testing.T, s AuditStore) {
 	if owners != 1 {
 		t.Fatalf("%d concurrent claims succeeded, want exactly 1", owners)
 	}
+}
+
+// hashBody is a request hash as internal/audit makes one (SHA-256 of a canonical body).
+func hashBody(body string) []byte {
+	sum := sha256.Sum256([]byte(body))
+	return sum[:]
 }

@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -10,55 +9,33 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault"
-	"github.com/linkvault/linkvault/internal/webhook"
 )
 
-// LifecycleStore is what the lifecycle engine (internal/refresh) and webhook delivery
-// (internal/webhook) need beyond linkvault.Store. Every store must implement it; the
-// lifecycle tests fail for a store that does not.
-type LifecycleStore interface {
-	Store
-	ClaimConnection(ctx context.Context, clientID, tokenID, owner string, now, leaseUntil time.Time) (*linkvault.Connection, error)
-	CountDueConnections(ctx context.Context, now time.Time) (int64, error)
-	webhook.OutboxStore
-	webhook.SecretStore
-	webhook.DeliveryLog
-	webhook.QueueCounter
-}
-
-// lifecycleTests are the conformance tests of LifecycleStore, added to Run's list.
+// lifecycleTests are the conformance tests of LifecycleStore and WebhookStore, added
+// to Run's list.
 func lifecycleTests() []struct {
 	name string
 	run  func(t *testing.T, s Store)
 } {
-	wrap := func(f func(t *testing.T, s LifecycleStore)) func(t *testing.T, s Store) {
-		return func(t *testing.T, s Store) {
-			ls, ok := s.(LifecycleStore)
-			if !ok {
-				t.Fatalf("%T does not implement storetest.LifecycleStore", s)
-			}
-			f(t, ls)
-		}
-	}
 	return []struct {
 		name string
 		run  func(t *testing.T, s Store)
 	}{
-		{"ClaimConnection", wrap(testClaimConnection)},
-		{"ClaimConnectionConcurrent", wrap(testClaimConnectionConcurrent)},
-		{"CountDueConnections", wrap(testCountDue)},
-		{"WebhookClaimAndRecord", wrap(testWebhookClaimAndRecord)},
-		{"WebhookConcurrentClaimersNeverShareEvents", wrap(testWebhookClaimConcurrent)},
-		{"WebhookLeaseExpiryFencesOldClaim", wrap(testWebhookLeaseExpiry)},
-		{"WebhookSecrets", wrap(testWebhookSecrets)},
-		{"WebhookPrune", wrap(testWebhookPrune)},
+		{"ClaimConnection", testClaimConnection},
+		{"ClaimConnectionConcurrent", testClaimConnectionConcurrent},
+		{"CountDueConnections", testCountDue},
+		{"WebhookClaimAndRecord", testWebhookClaimAndRecord},
+		{"WebhookConcurrentClaimersNeverShareEvents", testWebhookClaimConcurrent},
+		{"WebhookLeaseExpiryFencesOldClaim", testWebhookLeaseExpiry},
+		{"WebhookSecrets", testWebhookSecrets},
+		{"WebhookPrune", testWebhookPrune},
 	}
 }
 
 // testClaimConnection: a free row can be claimed once; a live lease (whoever holds
 // it) refuses further claims; an expired one is taken over and fences the old holder
 // out; another client's tokenId is not found, like an unknown one.
-func testClaimConnection(t *testing.T, s LifecycleStore) {
+func testClaimConnection(t *testing.T, s Store) {
 	ctx := t.Context()
 	now := t0.Add(time.Hour)
 	c := mustCreateConnection(t, s, dueConnection("user-1", now.Add(time.Hour)))
@@ -113,7 +90,7 @@ func testClaimConnection(t *testing.T, s LifecycleStore) {
 }
 
 // testClaimConnectionConcurrent: many claimers race for one row; exactly one wins.
-func testClaimConnectionConcurrent(t *testing.T, s LifecycleStore) {
+func testClaimConnectionConcurrent(t *testing.T, s Store) {
 	ctx := t.Context()
 	now := t0.Add(time.Hour)
 	c := mustCreateConnection(t, s, dueConnection("user-1", now))
@@ -153,7 +130,7 @@ func testClaimConnectionConcurrent(t *testing.T, s LifecycleStore) {
 	}
 }
 
-func testCountDue(t *testing.T, s LifecycleStore) {
+func testCountDue(t *testing.T, s Store) {
 	now := t0.Add(time.Hour)
 	for i, next := range []time.Time{now.Add(-time.Hour), now, now.Add(time.Nanosecond * 1000), {}, now.Add(-time.Second)} {
 		mustCreateConnection(t, s, dueConnection(fmt.Sprintf("user-%d", i), next))
@@ -172,7 +149,7 @@ func testCountDue(t *testing.T, s LifecycleStore) {
 }
 
 // outboxEvent creates a connection of client with one event at the given time.
-func outboxEvent(t *testing.T, s LifecycleStore, clientID, user, id string, at time.Time) linkvault.Event {
+func outboxEvent(t *testing.T, s Store, clientID, user, id string, at time.Time) linkvault.Event {
 	t.Helper()
 	c := newConnection(clientID, user, linkvault.BrokerSandbox, linkvault.PermissionRead)
 	ev := linkvault.Event{ID: id, ClientID: clientID, Type: linkvault.EventConnectionCreated, TokenID: c.TokenID,
@@ -181,7 +158,7 @@ func outboxEvent(t *testing.T, s LifecycleStore, clientID, user, id string, at t
 	return ev
 }
 
-func pendingIDs(ps []webhook.Pending) []string {
+func pendingIDs(ps []linkvault.WebhookClaim) []string {
 	ids := make([]string, len(ps))
 	for i, p := range ps {
 		ids[i] = p.Event.ID
@@ -191,7 +168,7 @@ func pendingIDs(ps []webhook.Pending) []string {
 
 // testWebhookClaimAndRecord walks events through claim, retry, delivery, failure and
 // skipping, checking the delivery log and the backlog count at each step.
-func testWebhookClaimAndRecord(t *testing.T, s LifecycleStore) {
+func testWebhookClaimAndRecord(t *testing.T, s Store) {
 	ctx := t.Context()
 	now := t0
 	client := mustCreateClient(t, s, "client-a")
@@ -231,27 +208,27 @@ func testWebhookClaimAndRecord(t *testing.T, s LifecycleStore) {
 		t.Fatalf("second claim during the leases = %v, %v; want nothing", pendingIDs(again), err)
 	}
 
-	rec := func(p webhook.Pending, attempt int, outcome webhook.Outcome, status int, code string, next time.Time, when time.Time) webhook.AttemptRecord {
-		return webhook.AttemptRecord{EventID: p.Event.ID, ClientID: p.Event.ClientID, Lease: p.Lease, Attempt: attempt,
+	rec := func(p linkvault.WebhookClaim, attempt int, outcome linkvault.WebhookOutcome, status int, code string, next time.Time, when time.Time) linkvault.WebhookAttempt {
+		return linkvault.WebhookAttempt{EventID: p.Event.ID, ClientID: p.Event.ClientID, Lease: p.Lease, Attempt: attempt,
 			StatusCode: status, ErrorCode: code, Duration: 1500 * time.Millisecond, AttemptedAt: when, Outcome: outcome, NextAttemptAt: next}
 	}
 	// A record under a foreign lease is refused and writes nothing.
-	forged := rec(got[0], 1, webhook.OutcomeDelivered, 200, "", time.Time{}, at)
+	forged := rec(got[0], 1, linkvault.WebhookDelivered, 200, "", time.Time{}, at)
 	forged.Lease = "replica-2/forged"
 	requireStatus(t, "RecordWebhookAttempt under a foreign lease", s.RecordWebhookAttempt(ctx, forged), linkvault.StatusConflict)
 
-	must := func(r webhook.AttemptRecord) {
+	must := func(r linkvault.WebhookAttempt) {
 		t.Helper()
 		if err := s.RecordWebhookAttempt(ctx, r); err != nil {
 			t.Fatalf("RecordWebhookAttempt(%s, %s): %v", r.EventID, r.Outcome, err)
 		}
 	}
-	must(rec(got[0], 1, webhook.OutcomeDelivered, 204, "", time.Time{}, at.Add(time.Second)))
-	must(rec(got[1], 1, webhook.OutcomeRetry, 503, "http_503", at.Add(time.Minute), at.Add(2*time.Second)))
-	must(rec(got[2], 1, webhook.OutcomeFailed, 410, "http_410", time.Time{}, at.Add(3*time.Second)))
-	must(rec(got[3], 1, webhook.OutcomeSkipped, 0, "no_webhook_url", time.Time{}, at.Add(4*time.Second)))
+	must(rec(got[0], 1, linkvault.WebhookDelivered, 204, "", time.Time{}, at.Add(time.Second)))
+	must(rec(got[1], 1, linkvault.WebhookRetry, 503, "http_503", at.Add(time.Minute), at.Add(2*time.Second)))
+	must(rec(got[2], 1, linkvault.WebhookFailed, 410, "http_410", time.Time{}, at.Add(3*time.Second)))
+	must(rec(got[3], 1, linkvault.WebhookSkipped, 0, "no_webhook_url", time.Time{}, at.Add(4*time.Second)))
 	// The same lease cannot record twice.
-	requireStatus(t, "RecordWebhookAttempt twice", s.RecordWebhookAttempt(ctx, rec(got[0], 1, webhook.OutcomeDelivered, 200, "", time.Time{}, at)), linkvault.StatusConflict)
+	requireStatus(t, "RecordWebhookAttempt twice", s.RecordWebhookAttempt(ctx, rec(got[0], 1, linkvault.WebhookDelivered, 200, "", time.Time{}, at)), linkvault.StatusConflict)
 
 	checkEventIDs(t, "pending after delivery", pendingEvents(t, s, "client-a"), e2.ID, e3.ID, "evt-later")
 	if n, err := s.CountPendingWebhookEvents(ctx); err != nil || n != 2 {
@@ -264,7 +241,7 @@ func testWebhookClaimAndRecord(t *testing.T, s LifecycleStore) {
 	if err != nil || len(retry) != 1 || retry[0].Event.ID != e2.ID || retry[0].Attempts != 1 {
 		t.Fatalf("claim when the retry is due = %+v, %v; want evt-2 with 1 attempt", retry, err)
 	}
-	must(rec(retry[0], 2, webhook.OutcomeDelivered, 200, "", time.Time{}, at.Add(time.Minute+time.Second)))
+	must(rec(retry[0], 2, linkvault.WebhookDelivered, 200, "", time.Time{}, at.Add(time.Minute+time.Second)))
 
 	log, err := s.ListWebhookDeliveries(ctx, "client-a", 10)
 	if err != nil {
@@ -295,14 +272,14 @@ func testWebhookClaimAndRecord(t *testing.T, s LifecycleStore) {
 
 // testWebhookClaimConcurrent: several claimers drain one backlog; every event is
 // claimed by exactly one of them.
-func testWebhookClaimConcurrent(t *testing.T, s LifecycleStore) {
+func testWebhookClaimConcurrent(t *testing.T, s Store) {
 	ctx := t.Context()
 	const events, claimers, batch = 120, 6, 5
 	for i := range events {
 		outboxEvent(t, s, "client-a", fmt.Sprintf("user-%03d", i), fmt.Sprintf("evt-%03d", i), t0.Add(time.Duration(i)*time.Millisecond))
 	}
 	at := t0.Add(time.Minute)
-	claimed := make([][]webhook.Pending, claimers)
+	claimed := make([][]linkvault.WebhookClaim, claimers)
 	errs := make([]error, claimers)
 	var wg sync.WaitGroup
 	for w := range claimers {
@@ -340,7 +317,7 @@ func testWebhookClaimConcurrent(t *testing.T, s LifecycleStore) {
 
 // testWebhookLeaseExpiry: an expired claim is taken over, and the old claim can no
 // longer record its attempt.
-func testWebhookLeaseExpiry(t *testing.T, s LifecycleStore) {
+func testWebhookLeaseExpiry(t *testing.T, s Store) {
 	ctx := t.Context()
 	outboxEvent(t, s, "client-a", "user-1", "evt-1", t0)
 	a, err := s.ClaimWebhookEvents(ctx, t0, "replica-1", t0.Add(time.Minute), 10)
@@ -354,8 +331,8 @@ func testWebhookLeaseExpiry(t *testing.T, s LifecycleStore) {
 	if a[0].Lease == b[0].Lease {
 		t.Fatalf("two claims by one owner share the lease %q; want a distinct lease per claim", a[0].Lease)
 	}
-	late := webhook.AttemptRecord{EventID: "evt-1", ClientID: "client-a", Lease: a[0].Lease, Attempt: 1, StatusCode: 200,
-		AttemptedAt: t0.Add(61 * time.Second), Outcome: webhook.OutcomeDelivered}
+	late := linkvault.WebhookAttempt{EventID: "evt-1", ClientID: "client-a", Lease: a[0].Lease, Attempt: 1, StatusCode: 200,
+		AttemptedAt: t0.Add(61 * time.Second), Outcome: linkvault.WebhookDelivered}
 	requireStatus(t, "RecordWebhookAttempt under an expired claim", s.RecordWebhookAttempt(ctx, late), linkvault.StatusConflict)
 	late.Lease = b[0].Lease
 	if err := s.RecordWebhookAttempt(ctx, late); err != nil {
@@ -368,10 +345,10 @@ func testWebhookLeaseExpiry(t *testing.T, s LifecycleStore) {
 
 // testWebhookSecrets: versions must follow each other; adding one retires the others
 // at the given time (never later than they already expire).
-func testWebhookSecrets(t *testing.T, s LifecycleStore) {
+func testWebhookSecrets(t *testing.T, s Store) {
 	ctx := t.Context()
-	sec := func(v int, at time.Time) webhook.SealedSecret {
-		return webhook.SealedSecret{ClientID: "client-a", Version: v, Sealed: randomBytes(t, 48), KeyVersion: 1, CreatedAt: at}
+	sec := func(v int, at time.Time) linkvault.SealedWebhookSecret {
+		return linkvault.SealedWebhookSecret{ClientID: "client-a", Version: v, Sealed: randomBytes(t, 48), KeyVersion: 1, CreatedAt: at}
 	}
 	v1 := sec(1, t0)
 	if err := s.AddWebhookSecret(ctx, v1, t0); err != nil {
@@ -388,7 +365,7 @@ func testWebhookSecrets(t *testing.T, s LifecycleStore) {
 	if err := s.AddWebhookSecret(ctx, v3, t0.Add(26*time.Hour)); err != nil {
 		t.Fatalf("AddWebhookSecret v3: %v", err)
 	}
-	if err := s.AddWebhookSecret(ctx, webhook.SealedSecret{ClientID: "client-b", Version: 1, Sealed: []byte("x"), KeyVersion: 1, CreatedAt: t0}, t0); err != nil {
+	if err := s.AddWebhookSecret(ctx, linkvault.SealedWebhookSecret{ClientID: "client-b", Version: 1, Sealed: []byte("x"), KeyVersion: 1, CreatedAt: t0}, t0); err != nil {
 		t.Fatalf("AddWebhookSecret for another client: %v", err)
 	}
 
@@ -400,7 +377,7 @@ func testWebhookSecrets(t *testing.T, s LifecycleStore) {
 		t.Fatalf("ListWebhookSecrets = %d secrets, want 3", len(got))
 	}
 	wants := []struct {
-		s       webhook.SealedSecret
+		s       linkvault.SealedWebhookSecret
 		expires time.Time
 	}{
 		{v3, time.Time{}},

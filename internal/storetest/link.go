@@ -7,21 +7,17 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault"
-	"github.com/linkvault/linkvault/internal/link"
 )
 
-// testLinkSessions covers link.Store: round trip, single-use consumption (also under
+// testLinkSessions covers LinkSessionStore: round trip, single-use consumption (also under
 // concurrency), lookups by page and state key, compare-and-swap updates and the sweep.
 func testLinkSessions(t *testing.T, s Store) {
-	ls, ok := s.(link.Store)
-	if !ok {
-		t.Fatalf("%T does not implement link.Store", s)
-	}
+	ls := LinkSessionStore(s)
 	ctx := t.Context()
-	newSession := func(key string, expires time.Time) *link.Session {
-		return &link.Session{
+	newSession := func(key string, expires time.Time) *linkvault.LinkSession {
+		return &linkvault.LinkSession{
 			Key: key, ClientID: "app", UserID: "user-é-1", Permission: linkvault.PermissionWrite,
-			Options:   link.Options{RestrictMultipleAccounts: true, IntegrationID: "int-1", BrokerType: linkvault.BrokerCoinbase},
+			Options:   linkvault.LinkOptions{RestrictMultipleAccounts: true, IntegrationID: "int-1", BrokerType: linkvault.BrokerCoinbase},
 			CreatedAt: t0, ExpiresAt: expires,
 		}
 	}
@@ -53,7 +49,7 @@ func testLinkSessions(t *testing.T, s Store) {
 	})
 
 	t.Run("ConsumeOnce", func(t *testing.T) {
-		mustCreate := func(sess *link.Session) {
+		mustCreate := func(sess *linkvault.LinkSession) {
 			t.Helper()
 			if err := ls.CreateLinkSession(ctx, sess); err != nil {
 				t.Fatal(err)

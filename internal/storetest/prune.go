@@ -4,17 +4,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/linkvault/linkvault/internal/webhook"
+	"github.com/linkvault/linkvault"
 )
 
 // testWebhookPrune: pruning deletes finished events (delivered, failed, skipped)
 // created before the cut-off, with their delivery log, and never an event still
 // awaiting delivery or one created after the cut-off.
-func testWebhookPrune(t *testing.T, s LifecycleStore) {
-	p, ok := s.(webhook.Pruner)
-	if !ok {
-		t.Fatalf("%T does not implement webhook.Pruner", s)
-	}
+func testWebhookPrune(t *testing.T, s Store) {
 	ctx := t.Context()
 	now := t0
 	mustCreateClient(t, s, "client-p")
@@ -29,12 +25,12 @@ func testWebhookPrune(t *testing.T, s LifecycleStore) {
 	if err != nil || len(claimed) != 4 {
 		t.Fatalf("claim = %v, %v; want 4 events", pendingIDs(claimed), err)
 	}
-	outcome := map[string]webhook.Outcome{"old-delivered": webhook.OutcomeDelivered, "old-failed": webhook.OutcomeFailed,
-		"old-retrying": webhook.OutcomeRetry, "new-delivered": webhook.OutcomeDelivered}
+	outcome := map[string]linkvault.WebhookOutcome{"old-delivered": linkvault.WebhookDelivered, "old-failed": linkvault.WebhookFailed,
+		"old-retrying": linkvault.WebhookRetry, "new-delivered": linkvault.WebhookDelivered}
 	for _, c := range claimed {
-		r := webhook.AttemptRecord{EventID: c.Event.ID, ClientID: c.Event.ClientID, Lease: c.Lease, Attempt: 1,
+		r := linkvault.WebhookAttempt{EventID: c.Event.ID, ClientID: c.Event.ClientID, Lease: c.Lease, Attempt: 1,
 			StatusCode: 200, AttemptedAt: now.Add(2 * time.Hour), Outcome: outcome[c.Event.ID]}
-		if r.Outcome == webhook.OutcomeRetry {
+		if r.Outcome == linkvault.WebhookRetry {
 			r.StatusCode, r.ErrorCode, r.NextAttemptAt = 503, "http_503", now.Add(4*time.Hour)
 		}
 		if err := s.RecordWebhookAttempt(ctx, r); err != nil {
@@ -42,7 +38,7 @@ func testWebhookPrune(t *testing.T, s LifecycleStore) {
 		}
 	}
 
-	n, err := p.PruneWebhookEvents(ctx, now.Add(30*time.Minute))
+	n, err := s.PruneWebhookEvents(ctx, now.Add(30*time.Minute))
 	if err != nil || n != 2 {
 		t.Fatalf("PruneWebhookEvents = %d, %v; want the 2 finished events older than the cut-off", n, err)
 	}
@@ -60,7 +56,7 @@ func testWebhookPrune(t *testing.T, s LifecycleStore) {
 	if n, err := s.CountPendingWebhookEvents(ctx); err != nil || n != 1 {
 		t.Fatalf("pending after pruning = %d, %v; want the retrying event kept", n, err)
 	}
-	if n, err := p.PruneWebhookEvents(ctx, now.Add(30*time.Minute)); err != nil || n != 0 {
+	if n, err := s.PruneWebhookEvents(ctx, now.Add(30*time.Minute)); err != nil || n != 0 {
 		t.Fatalf("second prune = %d, %v; want 0", n, err)
 	}
 }

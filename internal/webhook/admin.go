@@ -65,7 +65,7 @@ func (a *Admin) RotateSecret(ctx context.Context, clientID string) (Rotation, er
 }
 
 // Deliveries returns the client's most recent delivery attempts, newest first.
-func (a *Admin) Deliveries(ctx context.Context, clientID string, limit int) ([]Delivery, error) {
+func (a *Admin) Deliveries(ctx context.Context, clientID string, limit int) ([]linkvault.WebhookDelivery, error) {
 	if _, err := a.store.GetClient(ctx, clientID); err != nil {
 		return nil, err
 	}

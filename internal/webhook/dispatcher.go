@@ -165,7 +165,7 @@ type Dispatcher struct {
 	m       *metrics
 	log     *slog.Logger
 	now     func() time.Time
-	loop    *poller.Poller[Pending] // the background claim-and-deliver loop
+	loop    *poller.Poller[linkvault.WebhookClaim] // the background claim-and-deliver loop
 }
 
 // NewDispatcher returns a Dispatcher; it validates cfg (after defaults) and registers
@@ -212,7 +212,7 @@ func (d *Dispatcher) Stop(ctx context.Context) error { return d.loop.Stop(ctx) }
 func (d *Dispatcher) Check(ctx context.Context) error { return d.loop.Check(ctx) }
 
 // claim leases up to limit due events for this dispatcher's workers.
-func (d *Dispatcher) claim(ctx context.Context, now time.Time, limit int) ([]Pending, error) {
+func (d *Dispatcher) claim(ctx context.Context, now time.Time, limit int) ([]linkvault.WebhookClaim, error) {
 	return d.store.ClaimWebhookEvents(ctx, now, d.cfg.Owner, now.Add(d.cfg.LeaseDuration), limit)
 }
 
@@ -237,28 +237,28 @@ func Body(e linkvault.Event) ([]byte, error) {
 const maxResponseRead = 64 << 10
 
 // deliver makes one attempt at p and records it.
-func (d *Dispatcher) deliver(ctx context.Context, p Pending) {
+func (d *Dispatcher) deliver(ctx context.Context, p linkvault.WebhookClaim) {
 	attempt := p.Attempts + 1
-	rec := AttemptRecord{EventID: p.Event.ID, ClientID: p.Event.ClientID, Lease: p.Lease, Attempt: attempt}
+	rec := linkvault.WebhookAttempt{EventID: p.Event.ID, ClientID: p.Event.ClientID, Lease: p.Lease, Attempt: attempt}
 	var retryAfter time.Duration
 	start := d.now()
 	rec.AttemptedAt = start
 	switch {
 	case p.URL == "":
-		rec.Outcome, rec.ErrorCode = OutcomeSkipped, "no_webhook_url"
+		rec.Outcome, rec.ErrorCode = linkvault.WebhookSkipped, "no_webhook_url"
 	default:
 		rec.StatusCode, rec.ErrorCode, retryAfter = d.send(ctx, p, start)
 		rec.Duration = d.now().Sub(start)
 		d.m.duration.Observe(rec.Duration.Seconds())
 		switch {
 		case rec.ErrorCode == "":
-			rec.Outcome = OutcomeDelivered
+			rec.Outcome = linkvault.WebhookDelivered
 		case !retryable(rec.StatusCode, rec.ErrorCode):
-			rec.Outcome = OutcomeFailed
+			rec.Outcome = linkvault.WebhookFailed
 		case attempt >= d.cfg.MaxAttempts:
-			rec.Outcome = OutcomeFailed
+			rec.Outcome = linkvault.WebhookFailed
 		default:
-			rec.Outcome = OutcomeRetry
+			rec.Outcome = linkvault.WebhookRetry
 			rec.NextAttemptAt = d.now().Add(retryDelay(attempt, d.cfg.BackoffBase, d.cfg.BackoffMax, retryAfter, rand.Float64()))
 		}
 	}
@@ -268,7 +268,7 @@ func (d *Dispatcher) deliver(ctx context.Context, p Pending) {
 	switch {
 	case err == nil:
 		d.m.deliveries.WithLabelValues(string(rec.Outcome)).Inc()
-		if rec.Outcome == OutcomeFailed {
+		if rec.Outcome == linkvault.WebhookFailed {
 			d.log.Warn("webhook event failed for good", "event_type", p.Event.Type, "client", p.Event.ClientID,
 				"attempts", attempt, "status", rec.StatusCode, "error_code", rec.ErrorCode)
 		}
@@ -282,7 +282,7 @@ func (d *Dispatcher) deliver(ctx context.Context, p Pending) {
 }
 
 // send POSTs p once and classifies the answer: errorCode is empty on success.
-func (d *Dispatcher) send(ctx context.Context, p Pending, now time.Time) (status int, errorCode string, retryAfter time.Duration) {
+func (d *Dispatcher) send(ctx context.Context, p linkvault.WebhookClaim, now time.Time) (status int, errorCode string, retryAfter time.Duration) {
 	secrets, err := d.secrets.get(ctx, p.Event.ClientID)
 	if err != nil {
 		d.log.Error("cannot open a client's webhook secrets", "client", p.Event.ClientID, "error_type", linkvault.ErrorType(err))

@@ -64,7 +64,7 @@ func (s *Secrets) Rotate(ctx context.Context, clientID string) (Rotation, error)
 		}
 		now := s.now()
 		retire := now.Add(s.overlap)
-		err = s.store.AddWebhookSecret(ctx, SealedSecret{
+		err = s.store.AddWebhookSecret(ctx, linkvault.SealedWebhookSecret{
 			ClientID: clientID, Version: version, Sealed: sealed, KeyVersion: keyVersion, CreatedAt: now,
 		}, retire)
 		if linkvault.IsConflict(err) {
@@ -90,7 +90,7 @@ func (s *Secrets) Active(ctx context.Context, clientID string) ([]linkvault.Secr
 
 // secretLister reads a client's stored secrets.
 type secretLister interface {
-	ListWebhookSecrets(ctx context.Context, clientID string) ([]SealedSecret, error)
+	ListWebhookSecrets(ctx context.Context, clientID string) ([]linkvault.SealedWebhookSecret, error)
 }
 
 // openActive opens the client's secrets that sign at now, newest first.

@@ -19,6 +19,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/link"
 )
@@ -37,11 +38,11 @@ type Page struct {
 
 // Boot is the part of the page's boot data a driver needs.
 type Boot struct {
-	Secret       string       `json:"secret"`
-	Lang         string       `json:"lang"`
-	Theme        string       `json:"theme"`
-	Permission   string       `json:"permission"`
-	Options      link.Options `json:"options"`
+	Secret       string                `json:"secret"`
+	Lang         string                `json:"lang"`
+	Theme        string                `json:"theme"`
+	Permission   string                `json:"permission"`
+	Options      linkvault.LinkOptions `json:"options"`
 	Integrations []struct {
 		Type     string `json:"type"`
 		Name     string `json:"name"`
