@@ -93,7 +93,8 @@ window.lvOpen = (linkToken) => {
     link = createLink({
       accessTokens: tokens,
       onIntegrationConnected: () => { marks.integrationConnected = performance.now() - t0; resolve(marks); },
-      onEvent: (e) => { if (!(e.type in marks)) marks[e.type] = performance.now() - t0; },
+      // The SDK reports the page's 'loaded' message as the event pageLoaded (Mesh's name).
+      onEvent: (e) => { const k = e.type === 'pageLoaded' ? 'loaded' : e.type; if (!(k in marks)) marks[k] = performance.now() - t0; },
     });
   });
   window.lvClose = () => link.closeLink();

@@ -246,7 +246,7 @@ window.addEventListener('message', (e) => {
 });
 const opts = (tokens) => ({
   renderType: 'embedded', accessTokens: tokens, theme: 'dark', language: 'es',
-  onIntegrationConnected: (p) => window.connected.push(p.accountTokens[0].tokenId),
+  onIntegrationConnected: (p) => window.connected.push(p.accessToken.accountTokens[0].tokenId),
   onExit: () => { window.exits++; },
   onEvent: (e) => window.events.push(e.type),
 });

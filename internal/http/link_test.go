@@ -222,7 +222,7 @@ func TestOAuthConnectAndReplayedCallback(t *testing.T) {
 	}
 	p := o.Payload
 	if p.BrokerType != linkvault.BrokerCoinbase || p.BrokerName != "Coinbase" || len(p.AccountTokens) != 1 ||
-		!strings.HasPrefix(p.BrokerBrandInfo.BrokerLogo, st.URL+"/link/assets/logos/") {
+		p.BrokerBrandInfo.BrokerLogo == "" || !strings.HasPrefix(p.BrokerBrandInfo.LogoLightURL, st.URL+"/link/assets/logos/") {
 		t.Fatalf("payload = %+v", p)
 	}
 	at := p.AccountTokens[0]

@@ -2,9 +2,13 @@ package link
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
+	"io/fs"
+	"sync"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/web"
 )
 
 // AccessTokenPayload is what the Link page posts to the app as
@@ -35,9 +39,17 @@ type PayloadAccount struct {
 	Cash           float64 `json:"cash"`
 }
 
-// BrandInfo is the integration's branding for the app's UI.
+// BrandInfo is the integration's branding for the app's UI, in the fields of Mesh's
+// BrandInfo: brokerLogo is the logo image itself, base64 (the SDKs' types say so), and
+// the URL fields point at the same image served by linkvault (one mark for light and
+// dark themes, logo and icon alike).
 type BrandInfo struct {
 	BrokerLogo         string `json:"brokerLogo"`
+	BrokerLogoURL      string `json:"brokerLogoUrl,omitempty"`
+	LogoLightURL       string `json:"logoLightUrl,omitempty"`
+	LogoDarkURL        string `json:"logoDarkUrl,omitempty"`
+	IconLightURL       string `json:"iconLightUrl,omitempty"`
+	IconDarkURL        string `json:"iconDarkUrl,omitempty"`
 	BrokerPrimaryColor string `json:"brokerPrimaryColor,omitempty"`
 }
 
@@ -45,17 +57,41 @@ type BrandInfo struct {
 // made absolute with the public URL.
 func LogoPath(b linkvault.BrokerType) string { return "/link/assets/logos/" + string(b) + ".svg" }
 
+// logos holds the base64 of each embedded integration logo, by broker type.
+var logos = sync.OnceValue(func() map[linkvault.BrokerType]string {
+	m := map[linkvault.BrokerType]string{}
+	files, _ := fs.Glob(web.Static(), "logos/*.svg")
+	for _, f := range files {
+		b, err := fs.ReadFile(web.Static(), f)
+		if err != nil {
+			continue
+		}
+		name := f[len("logos/") : len(f)-len(".svg")]
+		m[linkvault.BrokerType(name)] = base64.StdEncoding.EncodeToString(b)
+	}
+	return m
+})
+
+// Brand is the branding of integration in, with logo URLs made absolute with baseURL
+// (the server's public URL).
+func Brand(in linkvault.Integration, baseURL string) BrandInfo {
+	url := baseURL + LogoPath(in.Type)
+	return BrandInfo{
+		BrokerLogo: logos()[in.Type], BrokerLogoURL: url,
+		LogoLightURL: url, LogoDarkURL: url, IconLightURL: url, IconDarkURL: url,
+		BrokerPrimaryColor: in.BrandColor,
+	}
+}
+
 // Payload builds the access-token payload of a connection. baseURL (the server's
-// public URL) makes the logo address absolute.
+// public URL) makes the logo addresses absolute.
 func Payload(c *linkvault.Connection, in linkvault.Integration, baseURL string) AccessTokenPayload {
+	in.Type = c.BrokerType
 	p := AccessTokenPayload{
-		AccountTokens: make([]AccountToken, 0, len(c.Accounts)),
-		BrokerType:    c.BrokerType,
-		BrokerName:    in.Name,
-		BrokerBrandInfo: BrandInfo{
-			BrokerLogo:         baseURL + LogoPath(c.BrokerType),
-			BrokerPrimaryColor: in.BrandColor,
-		},
+		AccountTokens:   make([]AccountToken, 0, len(c.Accounts)),
+		BrokerType:      c.BrokerType,
+		BrokerName:      in.Name,
+		BrokerBrandInfo: Brand(in, baseURL),
 	}
 	if p.BrokerName == "" {
 		p.BrokerName = string(c.BrokerType)

@@ -1,6 +1,8 @@
 package link
 
 import (
+	"bytes"
+	"encoding/base64"
 	"testing"
 
 	"github.com/linkvault/linkvault"
@@ -36,8 +38,19 @@ func TestPayloadShape(t *testing.T) {
 		Accounts:           []linkvault.Account{{AccountID: "a1", AccountName: "Main", Fund: 10, Cash: 2}, {AccountID: "a2", AccountName: "Vault"}},
 	}
 	p := Payload(c, linkvault.Integration{Name: "Coinbase", BrandColor: "#0052FF"}, "https://v.example")
-	if p.BrokerType != "coinbase" || p.BrokerName != "Coinbase" || p.BrokerBrandInfo.BrokerLogo != "https://v.example/link/assets/logos/coinbase.svg" || p.ExpiresInSeconds != nil {
+	if p.BrokerType != "coinbase" || p.BrokerName != "Coinbase" || p.ExpiresInSeconds != nil {
 		t.Fatalf("payload = %+v", p)
+	}
+	// brokerLogo is the image itself, base64 (Mesh's BrandInfo); the URL fields point at it.
+	logo, err := base64.StdEncoding.DecodeString(p.BrokerBrandInfo.BrokerLogo)
+	if err != nil || !bytes.HasPrefix(logo, []byte("<svg")) {
+		t.Fatalf("brokerLogo is not a base64 SVG: %q (%v)", p.BrokerBrandInfo.BrokerLogo, err)
+	}
+	bi := p.BrokerBrandInfo
+	for _, u := range []string{bi.BrokerLogoURL, bi.LogoLightURL, bi.LogoDarkURL, bi.IconLightURL, bi.IconDarkURL} {
+		if u != "https://v.example/link/assets/logos/coinbase.svg" {
+			t.Fatalf("logo URL %q", u)
+		}
 	}
 	if len(p.AccountTokens) != 2 {
 		t.Fatalf("%d account tokens", len(p.AccountTokens))

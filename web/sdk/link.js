@@ -1,92 +1,185 @@
-// linkvault web SDK: opens a Link session (from a linkToken) in an overlay or in the
-// app's own iframe and turns the Link page's messages into callbacks. Mesh Link
-// protocol; only messages from the Link page's own origin and frame are accepted.
-const VERSION = '1.0.0';
+// linkvault web SDK, a drop-in for Mesh's @meshconnect/web-link-sdk: the same exports,
+// options, callbacks, payloads and event names (link.d.ts), so switching is a one-line
+// import change. It opens a Link session (from a linkToken) in an overlay or in the
+// app's own iframe and turns the Link page's messages into callbacks. Unlike Mesh's,
+// it accepts messages only from the Link frame at the linkToken's origin, and it loads
+// nothing from anywhere else (no prewarm frame).
 
-function decodeLinkToken(linkToken) {
-  let url;
-  try { url = new URL(atob(linkToken)); } catch (e) { throw new Error('linkvault: linkToken is not a base64 URL'); }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('linkvault: linkToken is not an http(s) URL');
-  return url;
+const VERSION = '3.13.0-linkvault.1';
+
+const EVENT_TYPES = [
+  'integrationConnected', 'integrationConnectionError', 'integrationMfaRequired', 'integrationMfaEntered',
+  'integrationOAuthStarted', 'integrationAccountSelectionRequired', 'transferCompleted', 'integrationSelected',
+  'credentialsEntered', 'transferStarted', 'transferPreviewed', 'transferPreviewError', 'transferExecutionError',
+  'transferConfigureError', 'pageLoaded', 'transferAssetSelected', 'transferNetworkSelected', 'transferAmountEntered',
+  'transferMfaRequired', 'transferMfaEntered', 'transferKycRequired', 'transferExecuted', 'transferInitiated',
+  'transferNoEligibleAssets', 'walletMessageSigned', 'verifyDonePage', 'verifyWalletRejected', 'connectionDeclined',
+  'connectionUnavailable', 'transferDeclined', 'done', 'close', 'SDKinjectedWalletProviders', 'legalTermsViewed',
+  'seeWhatHappenedClicked', 'executeFundingStep', 'fundingOptionsUpdated', 'fundingOptionsViewed', 'gasIncreaseWarning',
+  'linkTransferQRGenerated', 'methodSelected', 'defiWalletError', 'homePageLoaded',
+];
+
+/**
+ * Whether key is one of the event names onEvent receives.
+ * @param {string} key
+ * @returns {boolean}
+ */
+export function isLinkEventTypeKey(key) {
+  return EVENT_TYPES.includes(key);
 }
 
+const POPUP_ID = 'mesh-link-popup';
+const IFRAME_ID = 'mesh-link-popup__iframe';
+
+/**
+ * @param {string} url
+ * @param {string} key
+ * @param {string} value
+ */
+function withParam(url, key, value) {
+  return url + (url.includes('?') ? '&' : '?') + key + '=' + value;
+}
+
+/** @param {import('./link').LinkOptions} options */
 export function createLink(options) {
-  const o = options || {};
-  let frame = null, overlay = null, origin = null, onMessage = null;
+  /** @type {HTMLIFrameElement | null} */
+  let frame = null;
+  /** @type {HTMLElement | null} */
+  let overlay = null;
+  /** @type {string | null} */
+  let origin = null;
+  /** @type {((e: MessageEvent) => void) | null} */
+  let onMessage = null;
+  let embedded = false;
 
   function teardown() {
     if (onMessage) window.removeEventListener('message', onMessage);
     onMessage = null;
     if (overlay) overlay.remove();
-    else if (frame) frame.removeAttribute('src');
-    overlay = frame = origin = null;
+    overlay = null;
   }
 
-  function exit(type, payload) {
-    teardown();
-    if (o.onExit) o.onExit(payload && payload.errorMessage, payload);
-    if (o.onEvent) o.onEvent({ type: type, payload: payload });
+  /** @param {string} [msg] */
+  function fail(msg) {
+    if (options && options.onExit) options.onExit(msg);
   }
 
+  /**
+   * @param {string} linkToken
+   * @param {string} [customIframeId]
+   */
   function openLink(linkToken, customIframeId) {
+    if (!linkToken) return fail('Invalid link token!');
+    if (options.renderType === 'embedded' && !customIframeId) {
+      const msg = 'linkvault SDK: renderType "embedded" requires a customIframeId';
+      console.error(msg);
+      return fail(msg);
+    }
+    let url;
+    try {
+      url = window.atob(linkToken);
+    } catch {
+      return fail('Invalid link token!');
+    }
+    if (!url.startsWith('http://') && !url.startsWith('https://')) return fail('Invalid link token!');
+    let lng = options.language;
+    if (lng === 'system') lng = typeof navigator !== 'undefined' && navigator.language ? encodeURIComponent(navigator.language) : undefined;
+    url = withParam(url, 'lng', lng || 'en');
+    if (options.displayFiatCurrency) url = withParam(url, 'fiatCur', options.displayFiatCurrency);
+    if (options.theme) url = withParam(url, 'th', options.theme);
+    embedded = options.renderType === 'embedded';
+    if (embedded) url = withParam(url, 'rt', 'embedded');
+    let linkOrigin;
+    try {
+      linkOrigin = new URL(url).origin;
+    } catch {
+      return fail('Invalid link token!');
+    }
     teardown();
-    const url = decodeLinkToken(linkToken);
-    const q = url.searchParams;
-    if (o.language) q.set('lng', o.language);
-    if (o.displayFiatCurrency) q.set('fiatCur', o.displayFiatCurrency);
-    if (o.theme) q.set('th', o.theme);
-    const embedded = o.renderType === 'embedded' || !!customIframeId;
-    if (embedded) q.set('rt', 'embedded');
-    origin = url.origin;
-
+    origin = linkOrigin;
+    const allow = 'clipboard-read *; clipboard-write *; camera ' + origin + '; microphone ' + origin;
     if (customIframeId) {
-      frame = document.getElementById(customIframeId);
-      if (!frame || frame.tagName !== 'IFRAME') throw new Error('linkvault: no iframe with id ' + customIframeId);
+      const el = document.getElementById(customIframeId);
+      if (!(el instanceof HTMLIFrameElement)) {
+        console.warn('linkvault SDK: no iframe with id ' + customIframeId);
+        return;
+      }
+      frame = el;
     } else {
       overlay = document.createElement('div');
+      overlay.id = POPUP_ID;
       overlay.setAttribute('data-linkvault', 'overlay');
       overlay.style.cssText = 'position:fixed;inset:0;z-index:2147483647;display:flex;align-items:center;' +
         'justify-content:center;background:rgba(10,12,20,.55)';
       frame = document.createElement('iframe');
+      frame.id = IFRAME_ID;
       frame.style.cssText = 'width:min(440px,100vw);height:min(720px,100vh);border:0;border-radius:16px;background:#fff';
       overlay.appendChild(frame);
       document.body.appendChild(overlay);
     }
     frame.setAttribute('title', 'Link');
-    frame.setAttribute('allow', 'clipboard-write');
-
-    const tokens = o.accessTokens || [];
-    onMessage = function (e) {
+    frame.allow = allow;
+    const tokens = options.accessTokens;
+    onMessage = (e) => {
       if (!frame || e.source !== frame.contentWindow || e.origin !== origin) return;
       const m = e.data;
-      if (!m || typeof m.type !== 'string') return;
-      switch (m.type) {
-        case 'loaded':
-          frame.contentWindow.postMessage({ type: 'meshSDKSpecs', payload: { platform: 'web', version: VERSION, origin: window.location.origin } }, origin);
-          if (tokens.length) frame.contentWindow.postMessage({ type: 'frontAccessTokens', payload: tokens }, origin);
-          break;
-        case 'brokerageAccountAccessToken':
-          if (o.onIntegrationConnected) o.onIntegrationConnected(m.payload);
-          break;
-        case 'transferFinished':
-          if (o.onTransferFinished) o.onTransferFinished(m.payload);
-          break;
-        case 'close':
-        case 'done':
-          exit(m.type, m.payload);
-          return;
-      }
-      if (o.onEvent) o.onEvent({ type: m.type, payload: m.payload });
+      if (!m || typeof m !== 'object' || typeof m.type !== 'string') return;
+      handle(m, tokens);
     };
     window.addEventListener('message', onMessage);
-    frame.src = url.toString();
+    frame.src = url;
   }
 
-  function closeLink() { if (frame) exit('close'); }
+  /**
+   * @param {{ type: string, payload?: any }} m
+   * @param {import('./link').IntegrationAccessToken[] | undefined} tokens
+   */
+  function handle(m, tokens) {
+    const o = options;
+    switch (m.type) {
+      case 'brokerageAccountAccessToken':
+      case 'delayedAuthentication': {
+        /** @type {import('./link').LinkPayload} */
+        const payload = m.type === 'brokerageAccountAccessToken' ? { accessToken: m.payload } : { delayedAuth: m.payload };
+        if (o.onEvent) o.onEvent({ type: 'integrationConnected', payload });
+        if (o.onIntegrationConnected) o.onIntegrationConnected(payload);
+        break;
+      }
+      case 'transferFinished':
+        if (o.onEvent) o.onEvent({ type: 'transferCompleted', payload: m.payload });
+        if (o.onTransferFinished) o.onTransferFinished(m.payload);
+        break;
+      case 'close':
+      case 'done': {
+        const summary = m.payload;
+        teardown();
+        if (o.onExit) o.onExit(summary && summary.errorMessage, summary);
+        break;
+      }
+      case 'loaded':
+        post({ type: 'meshSDKSpecs', payload: { platform: 'web', version: VERSION, origin: window.location.origin } });
+        if (tokens) post({ type: 'frontAccessTokens', payload: tokens });
+        if (o.onEvent) o.onEvent({ type: 'pageLoaded' });
+        break;
+      default:
+        if (o.onEvent && isLinkEventTypeKey(m.type)) o.onEvent(/** @type {import('./link').LinkEventType} */ (m));
+    }
+  }
+
+  /** @param {{ type: string, payload?: unknown }} msg */
+  function post(msg) {
+    if (frame && frame.contentWindow && origin) frame.contentWindow.postMessage(msg, origin);
+  }
+
+  function closeLink() {
+    teardown();
+    if (options.onExit) options.onExit();
+  }
 
   function closeLinkRequested() {
-    if (frame && frame.contentWindow && origin) frame.contentWindow.postMessage({ type: 'closeRequested' }, origin);
+    if (embedded) post({ type: 'closeRequested' });
+    else closeLink();
   }
 
-  return { openLink: openLink, closeLink: closeLink, closeLinkRequested: closeLinkRequested };
+  return { openLink, closeLink, closeLinkRequested };
 }

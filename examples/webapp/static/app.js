@@ -30,14 +30,16 @@ async function openLink(accessTokens) {
   const link = createLink({
     renderType: embedded ? 'embedded' : 'overlay',
     accessTokens,
-    onIntegrationConnected: async (payload) => {
+    onIntegrationConnected: async ({ accessToken: payload }) => {
+      if (!payload) return;
       logEvent('integrationConnected', payload.brokerType + ' ' + payload.accountTokens[0].tokenId);
       await api('POST', '/api/connections', payload);
       await refresh();
     },
-    onTransferFinished: (p) => logEvent('transferFinished', p.status),
-    onExit: (err) => { logEvent('exit', err || ''); $('frame-card').hidden = true; refresh(); },
-    onEvent: (e) => { if (e.type !== 'brokerageAccountAccessToken') logEvent(e.type); },
+    onTransferFinished: (p) => logEvent('transferFinished', p.status + ' ' + p.amount + ' ' + p.symbol),
+    onExit: (err, summary) => { logEvent('exit', [err, summary && summary.page].filter(Boolean).join(' ')); $('frame-card').hidden = true; refresh(); },
+    // integrationConnected and transferCompleted are logged by their own callbacks.
+    onEvent: (e) => { if (e.type !== 'integrationConnected' && e.type !== 'transferCompleted') logEvent(e.type); },
   });
   link.openLink(linkToken, embedded ? 'link-frame' : undefined);
 }
