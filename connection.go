@@ -11,6 +11,12 @@ const TokenIDBytes = 24
 // NewTokenID returns a fresh random tokenId.
 func NewTokenID() string { return NewRandomID(TokenIDBytes) }
 
+// PlausibleTokenID reports whether id could be a tokenId (1-128 characters of
+// base64url). Every path that looks a presented tokenId up checks it first and answers
+// an implausible one as "not found" without touching the database, so a value one
+// store would refuse (NUL on PostgreSQL) never reaches either.
+func PlausibleTokenID(id string) bool { return PlausibleID(id, 1, 128) }
+
 // ConnectionStatus is the lifecycle state of a connection.
 type ConnectionStatus string
 

@@ -13,7 +13,10 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Permission is the power of an API key, and the scope of a connection created under it.
@@ -77,13 +80,21 @@ func ParseBrokerType(s string) (BrokerType, error) {
 // MaxUserIDLength is the longest userId the API accepts (Mesh contract: 1..300 chars).
 const MaxUserIDLength = 300
 
-// ValidateUserID checks the userId rule of the wire contract.
+// ValidateUserID checks the userId rule of the wire contract (1..300 characters) and
+// that it is an identifier: valid UTF-8 without control characters (Unicode category
+// Cc). Invalid text is refused rather than repaired, since repairing it (U+FFFD) would
+// give two different userIds the same connections.
 func ValidateUserID(userID string) error {
-	n := len([]rune(userID))
-	if n == 0 {
+	if userID == "" {
 		return ErrInvalid("userId is required.")
 	}
-	if n > MaxUserIDLength {
+	if !utf8.ValidString(userID) {
+		return ErrInvalid("userId must be valid UTF-8 text.")
+	}
+	if strings.IndexFunc(userID, unicode.IsControl) >= 0 {
+		return ErrInvalid("userId must not contain control characters.")
+	}
+	if utf8.RuneCountInString(userID) > MaxUserIDLength {
 		return ErrInvalid("userId must be at most %d characters.", MaxUserIDLength)
 	}
 	return nil

@@ -58,6 +58,17 @@ func TestValidateUserID(t *testing.T) {
 		{strings.Repeat("x", 300), true},
 		{strings.Repeat("x", 301), false},
 		{strings.Repeat("é", 300), true}, // characters, not bytes
+		{strings.Repeat("😀", 300), true},
+		{"user@example.com", true},
+		{"a b", true},
+		{"a\x00b", false},         // NUL: PostgreSQL cannot store it
+		{"a\tb", false},           // control characters make no sense in an identifier
+		{"a\u0085b", false},       // C1 control (NEL)
+		{"a\x7fb", false},         // DEL
+		{"a\xffb", false},         // invalid UTF-8 would be repaired to U+FFFD by a JSON round trip
+		{"a\xc0\xafb", false},     // overlong encoding of '/'
+		{"a\xed\xa0\x80b", false}, // UTF-8-encoded surrogate U+D800
+		{"a\ufffdb", true},        // a real U+FFFD is just a character
 	}
 	for _, tt := range tests {
 		if err := ValidateUserID(tt.id); (err == nil) != tt.ok {

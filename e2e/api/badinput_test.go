@@ -2,22 +2,11 @@ package api_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	_ "modernc.org/sqlite" // read-only view of the server's database file
-
-	"github.com/linkvault/linkvault/internal/e2etest"
-	lvclient "github.com/linkvault/linkvault/sdk/go"
 )
 
 // TestBadInputLeavesStoredStateUnchanged fires malformed and refused requests at every
@@ -26,25 +15,15 @@ import (
 // Refused uses of a well-formed tokenId are audited by design, so for those the audit
 // log is the one table allowed to grow.
 func TestBadInputLeavesStoredStateUnchanged(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs the linkvault binary")
-	}
 	// No background writers (refresh engine, webhook dispatcher): only requests write.
-	env := e2etest.Start(t, e2etest.Options{Env: map[string]string{"LINKVAULT_REFRESH_ENABLED": "false"}})
-	mk := func(secret string) *lvclient.Client {
-		c, err := lvclient.New(env.URL(), env.ClientA.ID, secret)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	readTok := connect(t, mk(env.ClientA.ReadSecret), "frank", lvclient.Coinbase)
-	writeTok := connect(t, mk(env.ClientA.WriteSecret), "frank", lvclient.Coinbase)
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(env.Dir, "linkvault.db")+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	forEachStoreEnv(t, map[string]string{"LINKVAULT_REFRESH_ENABLED": "false"}, func(t *testing.T, run *storeRun) {
+		badInputLeavesStoredStateUnchanged(t, run)
+	})
+}
+
+func badInputLeavesStoredStateUnchanged(t *testing.T, run *storeRun) {
+	env := run.env
+	readTok, writeTok := run.connectFrank(t)
 
 	read := map[string]string{"X-Client-Id": env.ClientA.ID, "X-Client-Secret": env.ClientA.ReadSecret, "Content-Type": "application/json"}
 	write := map[string]string{"X-Client-Id": env.ClientA.ID, "X-Client-Secret": env.ClientA.WriteSecret, "Content-Type": "application/json"}
@@ -106,13 +85,13 @@ func TestBadInputLeavesStoredStateUnchanged(t *testing.T) {
 		}
 	}
 
-	before := settledSnapshot(t, db)
+	before := run.settledSnapshot(t)
 	fire(t, malformed)
-	if after := settledSnapshot(t, db); !sameTables(t, before, after, nil) {
+	if after := run.settledSnapshot(t); !sameTables(t, before, after, nil) {
 		t.Fatal("malformed requests changed the stored state")
 	}
 	fire(t, refused)
-	after := settledSnapshot(t, db)
+	after := run.settledSnapshot(t)
 	sameTables(t, before, after, map[string]bool{"audit_log": true})
 	if before["audit_log"] == after["audit_log"] {
 		t.Error("refused uses of real tokenIds were not audited")
@@ -142,79 +121,4 @@ func do(t *testing.T, base, method, path string, headers map[string]string, body
 	}
 	_ = json.Unmarshal(b, &env)
 	return res.StatusCode, env.Status, env.Message
-}
-
-// snapshot digests every row of every table (but goose's) of the database.
-func snapshot(t *testing.T, db *sql.DB) map[string]string {
-	t.Helper()
-	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'goose%' ORDER BY name`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, n)
-	}
-	rows.Close()
-	if len(tables) < 8 {
-		t.Fatalf("only %d tables found: %v", len(tables), tables)
-	}
-	out := map[string]string{}
-	for _, table := range tables {
-		r, err := db.Query(`SELECT * FROM "` + table + `" ORDER BY rowid`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := r.Columns()
-		h := sha256.New()
-		n := 0
-		for r.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := r.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			fmt.Fprintf(h, "%v\n", vals)
-			n++
-		}
-		r.Close()
-		out[table] = fmt.Sprintf("%d rows %s", n, hex.EncodeToString(h.Sum(nil))[:16])
-	}
-	return out
-}
-
-// settledSnapshot waits until two snapshots agree (the audit log is written in the
-// background, a moment after the answer).
-func settledSnapshot(t *testing.T, db *sql.DB) map[string]string {
-	t.Helper()
-	prev := snapshot(t, db)
-	for range 50 {
-		time.Sleep(100 * time.Millisecond)
-		cur := snapshot(t, db)
-		if fmt.Sprint(cur) == fmt.Sprint(prev) {
-			return cur
-		}
-		prev = cur
-	}
-	t.Fatal("the database never settled")
-	return nil
-}
-
-func sameTables(t *testing.T, before, after map[string]string, except map[string]bool) bool {
-	t.Helper()
-	same := true
-	for table, digest := range before {
-		if !except[table] && after[table] != digest {
-			t.Errorf("table %s changed: %s -> %s", table, digest, after[table])
-			same = false
-		}
-	}
-	return same
 }

@@ -1,30 +1,8 @@
 package api_test
 
 import (
-	"os"
 	"testing"
-
-	"github.com/linkvault/linkvault/internal/e2etest"
-	"github.com/linkvault/linkvault/internal/postgres"
 )
-
-// forEachStoreEnv starts the binary with extra LINKVAULT_* variables on SQLite and,
-// when LINKVAULT_TEST_POSTGRES_DSN is set, on PostgreSQL.
-func forEachStoreEnv(t *testing.T, vars map[string]string, test func(t *testing.T, env *e2etest.Env)) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs the linkvault binary")
-	}
-	t.Run("sqlite", func(t *testing.T) {
-		test(t, e2etest.Start(t, e2etest.Options{Env: vars}))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		if os.Getenv(postgres.TestDSNEnv) == "" {
-			t.Skipf("%s is not set; the PostgreSQL run is skipped", postgres.TestDSNEnv)
-		}
-		test(t, e2etest.Start(t, e2etest.Options{Env: vars, PostgresDSN: postgres.TestSchemaDSN(t)}))
-	})
-}
 
 // TestAttackerBehindSharedProxyDoesNotLockOutClients is issue 15, failure 2: an
 // attacker guessing secrets at ten times the failure limit, through the same reverse
@@ -39,7 +17,8 @@ func TestAttackerBehindSharedProxyDoesNotLockOutClients(t *testing.T) {
 		"LINKVAULT_RATE_LIMIT_AUTH_FAILURES": "5",
 		"LINKVAULT_TRUSTED_PROXIES":          "127.0.0.0/8, ::1/128",
 	}
-	forEachStoreEnv(t, vars, func(t *testing.T, env *e2etest.Env) {
+	forEachStoreEnv(t, vars, func(t *testing.T, run *storeRun) {
+		env := run.env
 		hdr := func(source, secret string) map[string]string {
 			return map[string]string{"X-Client-Id": env.ClientA.ID, "X-Client-Secret": secret, "X-Forwarded-For": source}
 		}

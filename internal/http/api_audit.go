@@ -3,7 +3,6 @@ package http
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 
@@ -67,7 +66,7 @@ func (s *Server) withRemoveAudit(h func(w http.ResponseWriter, r *http.Request) 
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		var req tokenRequest
-		if json.Unmarshal(body, &req) != nil || req.AuthToken == "" {
+		if decodeJSONBody(bytes.NewReader(body), &req) != nil || req.AuthToken == "" {
 			return h(w, r) // invalid input: nothing presented, nothing audited
 		}
 		bt, err := linkvault.ParseBrokerType(req.Type)

@@ -25,8 +25,9 @@ func (s *Server) decodeJSON(r *http.Request, v any) error {
 	return decodeJSONBody(r.Body, v)
 }
 
-// decodeJSONBody parses exactly one JSON value from body into v. It is separate from
-// the HTTP plumbing so it can be fuzzed. The body is read whole (it is bounded by the
+// decodeJSONBody parses exactly one JSON value from body into v and checks that every
+// string in it is valid text (validate.go). It is separate from the HTTP plumbing so it
+// can be fuzzed. The body is read whole (it is bounded by the
 // server's MaxBytesReader) and parsed in one pass: json.Unmarshal refuses trailing data.
 func decodeJSONBody(body io.Reader, v any) error {
 	buf := bufPool.Get().(*bytes.Buffer)
@@ -52,7 +53,7 @@ func decodeJSONBody(body io.Reader, v any) error {
 		}
 		return jsonError(err)
 	}
-	return nil
+	return checkJSONText(data)
 }
 
 // bufPool recycles request-body buffers; bodies above maxPooledBody are not kept.

@@ -112,7 +112,7 @@ func NewServer(cfg Config, deps Deps) *Server {
 	s.limits = newLimits(cfg, deps.Now)
 	mux := http.NewServeMux()
 	s.routes(mux)
-	s.handler = s.recoverPanics(s.logRequests(mux))
+	s.handler = s.recoverPanics(s.logRequests(checkText(mux)))
 	return s
 }
 

@@ -85,8 +85,8 @@ func (s *Service) Known(ctx context.Context, sess *linkvault.LinkSession, refs [
 // ownConnection returns the connection tokenID if it belongs to this session's client,
 // user and scope (and broker, when given), or errUnknownConnection otherwise.
 func (s *Service) ownConnection(ctx context.Context, sess *linkvault.LinkSession, tokenID string, broker linkvault.BrokerType) (*linkvault.Connection, error) {
-	if tokenID == "" || len(tokenID) > 128 {
-		return nil, errUnknownConnection()
+	if !linkvault.PlausibleTokenID(tokenID) {
+		return nil, errUnknownConnection() // never looked up: the same answer as an unknown tokenId
 	}
 	// The store filters by client: another client's tokenId is "not found" exactly like
 	// one never issued.

@@ -285,7 +285,7 @@ func (s *Service) ResolveFresh(ctx context.Context, clientID, tokenID string) (*
 }
 
 func (s *Service) resolve(ctx context.Context, clientID, tokenID string, cached bool) (*Resolved, error) {
-	if !plausibleTokenID(tokenID) {
+	if !linkvault.PlausibleTokenID(tokenID) {
 		return nil, linkvault.ErrTokenNotFound()
 	}
 	if cached {
@@ -320,9 +320,6 @@ func (s *Service) Open(ctx context.Context, c *linkvault.Connection) (linkvault.
 	return cred, err
 }
 
-// plausibleTokenID rejects values that can never be a tokenId without touching the
-// database; the answer is the same not-found as for any unknown tokenId.
-func plausibleTokenID(id string) bool { return linkvault.PlausibleID(id, 1, 128) }
 
 // Save writes a changed credential back (after a refresh) if c is still at the version
 // read; the caller must hold the connection's lease or single-flight slot.
@@ -359,7 +356,7 @@ func (s *Service) MarkReauthRequired(ctx context.Context, c *linkvault.Connectio
 // deleted regardless (the user asked for the data to be gone) and the failed revocation
 // is logged without secrets.
 func (s *Service) Remove(ctx context.Context, clientID, tokenID string, broker linkvault.BrokerType) error {
-	if !plausibleTokenID(tokenID) {
+	if !linkvault.PlausibleTokenID(tokenID) {
 		return linkvault.ErrTokenNotFound()
 	}
 	c, err := s.store.GetConnection(ctx, clientID, tokenID)
