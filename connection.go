@@ -85,6 +85,9 @@ type Credential struct {
 	RefreshExpiry time.Time
 	// Subject is the provider's id for the user (not secret).
 	Subject string
+	// APISecret is the secret of a user-created API key (Binance signs requests with
+	// it, HMAC-SHA256); AccessToken then holds the key itself.
+	APISecret Secret
 }
 
 // Expired reports whether the access part is expired at now, with skew of early margin.
@@ -103,6 +106,7 @@ type credentialWire struct {
 	Expiry        time.Time `json:"exp,omitzero"`
 	RefreshExpiry time.Time `json:"rexp,omitzero"`
 	Subject       string    `json:"sub,omitempty"`
+	APISecret     string    `json:"sk,omitempty"`
 }
 
 // EncodeCredential serialises c for sealing. The result holds plaintext secrets: pass it
@@ -111,6 +115,7 @@ func EncodeCredential(c Credential) []byte {
 	b, err := json.Marshal(credentialWire{
 		V: 1, AccessToken: c.AccessToken.Reveal(), RefreshToken: c.RefreshToken.Reveal(),
 		TokenType: c.TokenType, Expiry: c.Expiry, RefreshExpiry: c.RefreshExpiry, Subject: c.Subject,
+		APISecret: c.APISecret.Reveal(),
 	})
 	if err != nil {
 		panic("linkvault: encode credential: " + err.Error()) // plain struct; cannot fail
@@ -127,6 +132,7 @@ func DecodeCredential(b []byte) (Credential, error) {
 	return Credential{
 		AccessToken: NewSecret(w.AccessToken), RefreshToken: NewSecret(w.RefreshToken),
 		TokenType: w.TokenType, Expiry: w.Expiry, RefreshExpiry: w.RefreshExpiry, Subject: w.Subject,
+		APISecret: NewSecret(w.APISecret),
 	}, nil
 }
 

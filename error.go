@@ -42,6 +42,12 @@ const (
 	ErrTypeInternal           = "internalError"
 	ErrTypeInsufficientFunds  = "insufficientFunds"
 	ErrTypeTransferNotAllowed = "transferNotAllowed"
+	// ErrTypeMFARequired: the exchange asks the user for a second-factor code; repeat
+	// the request with it (Mesh's mfaCode). ErrTypeMFAFailed: the code was refused.
+	ErrTypeMFARequired = "mfaRequired"
+	ErrTypeMFAFailed   = "mfaFailed"
+	// ErrTypeNotSupported: the integration offers no way to do this.
+	ErrTypeNotSupported = "notSupported"
 )
 
 // Error is the application error. Message is safe to show to the API caller: it never
@@ -153,4 +159,22 @@ func ErrScopeMismatch() *Error {
 func ErrProviderUnavailable(retryAfter time.Duration) *Error {
 	return &Error{Status: StatusServerFailure, Type: ErrTypeProviderFailure, RetryAfter: retryAfter,
 		Message: "The integration is temporarily unavailable; retry later.", Display: "The exchange is not responding. Please try again shortly."}
+}
+
+// ErrMFARequired tells the caller the exchange wants a second-factor code for this
+// operation (nothing was executed); failed reports that the code given was refused.
+func ErrMFARequired(failed bool) *Error {
+	if failed {
+		return &Error{Status: StatusBadRequest, Type: ErrTypeMFAFailed,
+			Message: "The exchange refused the verification code; ask the user for a new one and repeat the request with it.",
+			Display: "That code was not accepted. Please enter the latest code."}
+	}
+	return &Error{Status: StatusBadRequest, Type: ErrTypeMFARequired,
+		Message: "The exchange asks the user for a verification code; repeat the request with it (mfaCode).",
+		Display: "Enter the verification code from your exchange."}
+}
+
+// ErrNotSupported reports an operation the integration offers no way to do.
+func ErrNotSupported(what string) *Error {
+	return &Error{Status: StatusBadRequest, Type: ErrTypeNotSupported, Message: what + " is not supported by this integration."}
 }

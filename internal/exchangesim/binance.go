@@ -193,11 +193,11 @@ func (e *Exchange) bnPrices(w http.ResponseWriter, r *http.Request) {
 		Price  string `json:"price"`
 	}
 	var all []price
-	for c, p := range usdPrices {
-		if c == "USD" || c == "USDT" {
+	for c, a := range assets {
+		if c == "USD" || c == "USDT" || isFiat(c) {
 			continue
 		}
-		all = append(all, price{Symbol: c + "USDT", Price: strconv.FormatFloat(p, 'f', 2, 64)})
+		all = append(all, price{Symbol: c + "USDT", Price: strconv.FormatFloat(a.USD, 'f', 2, 64)})
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Symbol < all[j].Symbol })
 	if sym := r.URL.Query().Get("symbol"); sym != "" {
@@ -232,12 +232,11 @@ func (e *Exchange) bnCoins(w http.ResponseWriter, _ *http.Request, g *grant) {
 	coins := make([]map[string]any, 0, len(wallets))
 	for _, wv := range wallets {
 		nets := []map[string]any{}
-		for _, chain := range networksOf(wv.Currency) {
-			fee, _ := withdrawalFee(wv.Currency, chain)
+		for _, n := range networksOf(wv.Currency) {
 			nets = append(nets, map[string]any{
-				"network": binanceNetworkCode(chain), "coin": wv.Currency, "name": chain,
-				"withdrawEnable": true, "withdrawFee": formatAmount(fee),
-				"withdrawMin": formatAmount(fee * 2), "withdrawMax": "1000000",
+				"network": binanceNetworkCode(n.Name), "coin": wv.Currency, "name": n.Name,
+				"withdrawEnable": true, "withdrawFee": formatAmount(n.Fee),
+				"withdrawMin": formatAmount(n.Min), "withdrawMax": "1000000",
 			})
 		}
 		coins = append(coins, map[string]any{

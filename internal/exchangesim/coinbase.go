@@ -4,22 +4,36 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
-// The Coinbase-like API (also spoken by the sandbox): Coinbase v2 paths and shapes.
+// The Coinbase-like API (also spoken by the sandbox), in the paths and shapes of the
+// Coinbase App API reference (docs.cdp.coinbase.com/coinbase-app):
 //
-//	GET  /v2/user                                       cheap validation
-//	GET  /v2/accounts?limit=&starting_after=            wallets with balances, paginated
-//	GET  /v2/accounts/{id}/transactions/fee-estimate    ?amount=&currency=&network=&to=
-//	POST /v2/accounts/{id}/transactions                 {type:"send", to, amount, currency, network, idem}
+//	GET  /v2/user                                      current user (email with wallet:user:email)
+//	GET  /v2/accounts?limit=&starting_after=           accounts, cursor-paginated
+//	GET  /v2/accounts/{id}
+//	GET  /v2/accounts/{id}/transactions                transactions, newest first, paginated
+//	POST /v2/accounts/{id}/transactions                send {type:"send", to, amount, currency, network?, idem?, destination_tag?}
+//	                                                   (wallet:transactions:send; 402 two_factor_required
+//	                                                   until CB-2FA-TOKEN carries the code)
 //	GET  /v2/accounts/{id}/transactions/{txid}
+//	GET  /v2/accounts/{id}/addresses                   (wallet:addresses:read)
+//	POST /v2/accounts/{id}/addresses                   {name?} → address on the default network (wallet:addresses:create)
+//	GET  /v2/exchange-rates?currency=                  public
+//
+// Errors are {"errors":[{"id","message"}]} with the documented ids.
 func (e *Exchange) routeCoinbaseAPI() {
 	e.mux.HandleFunc("GET /v2/user", e.faulty(classAPI, e.withBearer(e.cbUser)))
 	e.mux.HandleFunc("GET /v2/accounts", e.faulty(classAPI, e.withBearer(e.cbAccounts)))
-	e.mux.HandleFunc("GET /v2/accounts/{id}/transactions/fee-estimate", e.faulty(classAPI, e.withBearer(e.cbFeeEstimate)))
+	e.mux.HandleFunc("GET /v2/accounts/{id}", e.faulty(classAPI, e.withBearer(e.cbAccount)))
+	e.mux.HandleFunc("GET /v2/accounts/{id}/transactions", e.faulty(classAPI, e.withBearer(e.cbTransactions)))
 	e.mux.HandleFunc("POST /v2/accounts/{id}/transactions", e.faulty(classAPI, e.withBearer(e.cbSend)))
 	e.mux.HandleFunc("GET /v2/accounts/{id}/transactions/{txid}", e.faulty(classAPI, e.withBearer(e.cbTransaction)))
+	e.mux.HandleFunc("GET /v2/accounts/{id}/addresses", e.faulty(classAPI, e.withBearer(e.cbAddresses)))
+	e.mux.HandleFunc("POST /v2/accounts/{id}/addresses", e.faulty(classAPI, e.withBearer(e.cbCreateAddress)))
+	e.mux.HandleFunc("GET /v2/exchange-rates", e.faulty(classAPI, e.cbExchangeRates))
 }
 
 // withBearer authenticates the bearer access token and passes its grant on.
@@ -27,11 +41,32 @@ func (e *Exchange) withBearer(h func(http.ResponseWriter, *http.Request, *grant)
 	return func(w http.ResponseWriter, r *http.Request) {
 		g, problem := e.grants.authenticate(bearerToken(r), e.now(), e.killsTokensOnPasswordChange())
 		if problem != tokenOK {
+			if e.flavor == FlavorUphold {
+				// Uphold answers refused tokens in OAuth form (its SDK checks error=invalid_token).
+				e.writeError(w, classToken, http.StatusUnauthorized, "invalid_token", "The access token is not valid.")
+				return
+			}
 			e.apiError(w, http.StatusUnauthorized, string(problem), "The access token is not valid.")
 			return
 		}
 		h(w, r, g)
 	}
+}
+
+// requireScope answers 403 invalid_scope (Coinbase) or forbidden (Uphold) when the
+// grant lacks scope.
+func (e *Exchange) requireScope(w http.ResponseWriter, g *grant, scope string) bool {
+	for _, s := range strings.Fields(g.scope) {
+		if s == scope {
+			return true
+		}
+	}
+	code := "invalid_scope"
+	if e.flavor == FlavorUphold {
+		code = "forbidden"
+	}
+	e.apiError(w, http.StatusForbidden, code, "The authorization lacks the scope "+scope+".")
+	return false
 }
 
 type cbMoney struct {
@@ -42,28 +77,77 @@ type cbMoney struct {
 func money(v float64, c string) cbMoney { return cbMoney{Amount: formatAmount(v), Currency: c} }
 
 func (e *Exchange) cbUser(w http.ResponseWriter, _ *http.Request, g *grant) {
-	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{
-		"id": g.user.id, "name": g.user.name, "username": g.user.name,
-		"resource": "user", "resource_path": "/v2/user",
-	}})
+	data := map[string]any{
+		"id": g.user.id, "name": strings.Join(strings.Fields(strings.Join([]string{first(g.user), last(g.user)}, " ")), " "),
+		"username": g.user.name, "profile_location": nil, "profile_bio": nil, "profile_url": nil,
+		"avatar_url": "https://images.example.invalid/avatar.png", "resource": "user", "resource_path": "/v2/user",
+	}
+	if hasScope(g, "wallet:user:read") {
+		data["time_zone"], data["native_currency"], data["bitcoin_unit"] = "UTC", "USD", "BTC"
+		data["country"] = map[string]string{"code": "US", "name": "United States"}
+		data["created_at"] = g.createdAt.UTC().Format(time.RFC3339)
+	}
+	if hasScope(g, "wallet:user:email") {
+		data["email"] = g.user.email()
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": data})
+}
+
+func first(u *user) string { f, _ := u.names(); return f }
+func last(u *user) string  { _, l := u.names(); return l }
+
+func hasScope(g *grant, scope string) bool {
+	for _, s := range strings.Fields(g.scope) {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}
+
+type cbCurrency struct {
+	Code         string `json:"code"`
+	Name         string `json:"name"`
+	Color        string `json:"color"`
+	Exponent     int    `json:"exponent"`
+	Type         string `json:"type"`
+	AddressRegex string `json:"address_regex,omitempty"`
+	Slug         string `json:"slug"`
 }
 
 type cbAccount struct {
-	ID       string `json:"id"`
-	Name     string `json:"name"`
-	Primary  bool   `json:"primary"`
-	Type     string `json:"type"`
-	Currency struct {
-		Code string `json:"code"`
-		Name string `json:"name"`
-	} `json:"currency"`
-	Balance       cbMoney `json:"balance"`
-	NativeBalance cbMoney `json:"native_balance"`
-	Resource      string  `json:"resource"`
-	ResourcePath  string  `json:"resource_path"`
+	ID           string     `json:"id"`
+	Name         string     `json:"name"`
+	Primary      bool       `json:"primary"`
+	Type         string     `json:"type"`
+	Currency     cbCurrency `json:"currency"`
+	Balance      cbMoney    `json:"balance"`
+	CreatedAt    string     `json:"created_at"`
+	UpdatedAt    string     `json:"updated_at"`
+	Resource     string     `json:"resource"`
+	ResourcePath string     `json:"resource_path"`
 }
 
-func (e *Exchange) cbAccounts(w http.ResponseWriter, r *http.Request, g *grant) {
+func (e *Exchange) cbAccountOf(wv walletView, primary bool, g *grant) cbAccount {
+	a := cbAccount{
+		ID: wv.ID, Name: wv.Currency + " Wallet", Primary: primary, Type: "wallet",
+		Currency: cbCurrency{Code: wv.Currency, Name: currencyName(wv.Currency), Color: "#0052FF", Exponent: 8, Type: "crypto",
+			Slug: strings.ToLower(strings.ReplaceAll(currencyName(wv.Currency), " ", "-"))},
+		Balance:   money(wv.Balance, wv.Currency),
+		CreatedAt: g.createdAt.UTC().Format(time.RFC3339), UpdatedAt: e.now().UTC().Format(time.RFC3339),
+		Resource: "account", ResourcePath: "/v2/accounts/" + wv.ID,
+	}
+	if isFiat(wv.Currency) {
+		a.Type, a.Currency.Type, a.Currency.Exponent = "fiat", "fiat", 2
+	} else if ns := networksOf(wv.Currency); len(ns) > 0 {
+		a.Currency.AddressRegex = addressPatterns[ns[0].Kind]
+	}
+	return a
+}
+
+// paginate answers a cursor-paginated list (limit 1-100, default 25; starting_after an
+// id of the list) with the pagination object of the reference.
+func paginate[T any](r *http.Request, path string, items []T, id func(T) string) (page []T, pagination map[string]any) {
 	limit := 25
 	if s := r.URL.Query().Get("limit"); s != "" {
 		if n, err := strconv.Atoi(s); err == nil && n > 0 && n <= 100 {
@@ -71,80 +155,69 @@ func (e *Exchange) cbAccounts(w http.ResponseWriter, r *http.Request, g *grant) 
 		}
 	}
 	after := r.URL.Query().Get("starting_after")
-	wallets := e.users.wallets(g.user)
 	start := 0
 	if after != "" {
-		for i, wv := range wallets {
-			if wv.ID == after {
+		for i, it := range items {
+			if id(it) == after {
 				start = i + 1
 			}
 		}
 	}
-	end := min(start+limit, len(wallets))
-	data := make([]cbAccount, 0, end-start)
-	for i, wv := range wallets[start:end] {
-		a := cbAccount{
-			ID: wv.ID, Name: wv.Currency + " Wallet", Primary: start+i == 0, Type: "wallet",
-			Balance:       money(wv.Balance, wv.Currency),
-			NativeBalance: cbMoney{Amount: strconv.FormatFloat(wv.Balance*usdPrice(wv.Currency), 'f', 2, 64), Currency: "USD"},
-			Resource:      "account", ResourcePath: "/v2/accounts/" + wv.ID,
-		}
-		if isFiat(wv.Currency) {
-			a.Type = "fiat"
-		}
-		a.Currency.Code, a.Currency.Name = wv.Currency, currencyName(wv.Currency)
-		data = append(data, a)
-	}
+	end := min(start+limit, len(items))
 	var next any // JSON null when there is no next page
-	if end < len(wallets) {
-		next = "/v2/accounts?" + url.Values{"limit": {strconv.Itoa(limit)}, "starting_after": {wallets[end-1].ID}}.Encode()
+	if end < len(items) {
+		next = path + "?" + url.Values{"limit": {strconv.Itoa(limit)}, "starting_after": {id(items[end-1])}}.Encode()
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"pagination": map[string]any{"limit": limit, "order": "asc", "next_uri": next},
-		"data":       data,
-	})
+	var startingAfter any
+	if after != "" {
+		startingAfter = after
+	}
+	return items[start:end], map[string]any{"ending_before": nil, "starting_after": startingAfter, "limit": limit,
+		"order": "desc", "previous_uri": nil, "next_uri": next}
 }
 
-func (e *Exchange) cbFeeEstimate(w http.ResponseWriter, r *http.Request, g *grant) {
+func (e *Exchange) cbAccounts(w http.ResponseWriter, r *http.Request, g *grant) {
+	wallets := e.users.wallets(g.user)
+	page, pagination := paginate(r, "/v2/accounts", wallets, func(wv walletView) string { return wv.ID })
+	data := make([]cbAccount, 0, len(page))
+	for _, wv := range page {
+		data = append(data, e.cbAccountOf(wv, wv.ID == wallets[0].ID, g))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"pagination": pagination, "data": data})
+}
+
+func (e *Exchange) cbAccount(w http.ResponseWriter, r *http.Request, g *grant) {
 	wv, ok := e.users.walletByID(g.user, r.PathValue("id"))
 	if !ok {
-		e.apiError(w, http.StatusNotFound, "not_found", "Account not found.")
+		e.apiError(w, http.StatusNotFound, "not_found", "Not found")
 		return
 	}
-	q := r.URL.Query()
-	amount, okAmount := parseAmount(q.Get("amount"))
-	if !okAmount {
-		e.apiError(w, http.StatusBadRequest, "invalid_amount", "Amount is invalid.")
+	writeJSON(w, http.StatusOK, map[string]any{"data": e.cbAccountOf(wv, false, g)})
+}
+
+func (e *Exchange) cbTransactions(w http.ResponseWriter, r *http.Request, g *grant) {
+	wv, ok := e.users.walletByID(g.user, r.PathValue("id"))
+	if !ok {
+		e.apiError(w, http.StatusNotFound, "not_found", "Not found")
 		return
 	}
-	if c := q.Get("currency"); c != "" && c != wv.Currency {
-		e.apiError(w, http.StatusBadRequest, "validation_error", "Currency does not match the account.")
-		return
+	txs := e.history(g.user, func(t *transfer) bool { return t.WalletID == wv.ID && t.State != transferQuoted })
+	page, pagination := paginate(r, "/v2/accounts/"+wv.ID+"/transactions", txs, func(t transfer) string { return t.ID })
+	data := make([]map[string]any, 0, len(page))
+	for _, t := range page {
+		data = append(data, cbTransaction(t))
 	}
-	spec := transferSpec{User: g.user, WalletID: wv.ID, Currency: wv.Currency, Network: q.Get("network"), Amount: amount, To: q.Get("to")}
-	fee, insufficient, p := e.quote(spec)
-	if p != transferOK {
-		e.apiError(w, http.StatusBadRequest, string(p), "The transfer cannot be made.")
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{
-		"amount":             money(amount, wv.Currency),
-		"fee":                money(fee, wv.Currency),
-		"total":              money(amount+fee, wv.Currency),
-		"network":            spec.Network,
-		"to":                 spec.To,
-		"insufficient_funds": insufficient,
-		"expires_at":         e.now().Add(5 * time.Minute).UTC().Format(time.RFC3339),
-	}})
+	writeJSON(w, http.StatusOK, map[string]any{"pagination": pagination, "data": data})
 }
 
 type cbSendRequest struct {
-	Type     string `json:"type"`
-	To       string `json:"to"`
-	Amount   string `json:"amount"`
-	Currency string `json:"currency"`
-	Network  string `json:"network"`
-	Idem     string `json:"idem"`
+	Type           string `json:"type"`
+	To             string `json:"to"`
+	Amount         string `json:"amount"`
+	Currency       string `json:"currency"`
+	Network        string `json:"network"`
+	Idem           string `json:"idem"`
+	DestinationTag string `json:"destination_tag"`
 }
 
 func (e *Exchange) cbSend(w http.ResponseWriter, r *http.Request, g *grant) {
@@ -153,51 +226,181 @@ func (e *Exchange) cbSend(w http.ResponseWriter, r *http.Request, g *grant) {
 		e.apiError(w, http.StatusBadRequest, "invalid_request", "Malformed request body.")
 		return
 	}
-	wv, ok := e.users.walletByID(g.user, r.PathValue("id"))
-	if !ok {
-		e.apiError(w, http.StatusNotFound, "not_found", "Account not found.")
+	if !e.requireScope(w, g, "wallet:transactions:send") {
 		return
 	}
-	if req.Type != "send" || (req.Currency != "" && req.Currency != wv.Currency) {
-		e.apiError(w, http.StatusBadRequest, "validation_error", "Only sends in the account currency are supported.")
+	wv, ok := e.users.walletByID(g.user, r.PathValue("id"))
+	if !ok {
+		e.apiError(w, http.StatusNotFound, "not_found", "Not found")
 		return
+	}
+	switch {
+	case req.Type != "send":
+		e.apiError(w, http.StatusBadRequest, "param_required", "type must be send.")
+		return
+	case req.To == "" || req.Amount == "" || req.Currency == "":
+		e.apiError(w, http.StatusBadRequest, "param_required", "to, amount and currency are required.")
+		return
+	case req.Currency != wv.Currency:
+		e.apiError(w, http.StatusBadRequest, "validation_error", "Currency does not match the account.")
+		return
+	}
+	// A replayed idem returns the first transaction without asking for 2FA again.
+	if req.Idem != "" {
+		if t, ok := e.lookupTransferByKey(g.user, req.Idem); ok {
+			writeJSON(w, http.StatusCreated, map[string]any{"data": cbTransaction(t)})
+			return
+		}
 	}
 	amount, okAmount := parseAmount(req.Amount)
 	if !okAmount {
-		e.apiError(w, http.StatusBadRequest, "invalid_amount", "Amount is invalid.")
+		e.apiError(w, http.StatusBadRequest, "validation_error", "Please enter a valid amount.")
 		return
 	}
-	t, _, p := e.send(transferSpec{
-		User: g.user, WalletID: wv.ID, Currency: wv.Currency, Network: req.Network,
-		Amount: amount, To: req.To, ClientKey: req.Idem,
-	})
+	netName := req.Network
+	if netName == "" {
+		netName = defaultNetwork(wv.Currency)
+	}
+	spec := transferSpec{User: g.user, WalletID: wv.ID, Currency: wv.Currency, Network: netName, Amount: amount,
+		To: req.To, Tag: req.DestinationTag, ClientKey: req.Idem}
+	if _, insufficient, p := e.quote(spec); p != transferOK {
+		e.apiError(w, http.StatusBadRequest, "validation_error", cbProblemMessage(p))
+		return
+	} else if insufficient {
+		e.apiError(w, http.StatusBadRequest, "validation_error", cbProblemMessage(problemInsufficient))
+		return
+	}
+	if g.user.twoFactor {
+		code := r.Header.Get("CB-2FA-TOKEN")
+		if code == "" || !e.users.checkMFA(g.user, code) {
+			if code != "" {
+				e.stats.mfaFailures.Add(1)
+			}
+			e.apiError(w, http.StatusPaymentRequired, "two_factor_required", "Two-step verification code required to complete this request.")
+			return
+		}
+	}
+	t, _, p := e.send(spec)
 	if p != transferOK {
-		e.apiError(w, http.StatusBadRequest, string(p), "The transfer cannot be made.")
+		e.apiError(w, http.StatusBadRequest, "validation_error", cbProblemMessage(p))
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"data": cbTransaction(t)})
 }
 
+func cbProblemMessage(p transferProblem) string {
+	switch p {
+	case problemInsufficient:
+		return "You don't have that much."
+	case problemInvalidAddress:
+		return "Please enter a valid email or crypto address."
+	case problemInvalidNetwork:
+		return "This currency cannot be sent on that network."
+	case problemBelowMinimum:
+		return "The amount is below the minimum for this network."
+	}
+	return "The amount is not valid."
+}
+
 func (e *Exchange) cbTransaction(w http.ResponseWriter, r *http.Request, g *grant) {
 	t, ok := e.lookupTransfer(g.user, r.PathValue("txid"))
-	if !ok || t.WalletID != r.PathValue("id") {
-		e.apiError(w, http.StatusNotFound, "not_found", "Transaction not found.")
+	if !ok || t.WalletID != r.PathValue("id") || t.State == transferQuoted {
+		e.apiError(w, http.StatusNotFound, "not_found", "Not found")
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": cbTransaction(t)})
 }
 
+// cbTransaction is a transaction resource in the current schema of the reference
+// (network{status, hash, network_name, transaction_fee}, to/from, idem).
 func cbTransaction(t transfer) map[string]any {
-	return map[string]any{
-		"id": t.ID, "type": "send", "status": string(t.State), "idem": t.ClientKey,
-		"amount":        money(-t.Amount, t.Currency),
-		"native_amount": cbMoney{Amount: strconv.FormatFloat(-t.Amount*usdPrice(t.Currency), 'f', 2, 64), Currency: "USD"},
+	typ, amount, netStatus := "send", -t.Amount, "pending"
+	if t.Deposit {
+		typ, amount = "receive", t.Amount
+	}
+	status := "pending"
+	if t.State == transferSent {
+		status, netStatus = "completed", "confirmed"
+	}
+	m := map[string]any{
+		"id": t.ID, "type": typ, "status": status,
+		"amount":        money(amount, t.Currency),
+		"native_amount": cbMoney{Amount: strconv.FormatFloat(amount*usdPrice(t.Currency), 'f', 2, 64), Currency: "USD"},
+		"description":   nil,
 		"created_at":    t.CreatedAt.UTC().Format(time.RFC3339),
+		"updated_at":    t.SettledAt.UTC().Format(time.RFC3339),
+		"resource":      "transaction", "resource_path": "/v2/accounts/" + t.WalletID + "/transactions/" + t.ID,
 		"network": map[string]any{
-			"status": "confirmed", "network_name": t.Network, "hash": t.Hash,
+			"status": netStatus, "network_name": t.Network, "hash": t.Hash,
 			"transaction_fee": money(t.Fee, t.Currency),
 		},
-		"to":       map[string]string{"resource": "address", "address": t.To},
-		"resource": "transaction",
 	}
+	if t.ClientKey != "" {
+		m["idem"] = t.ClientKey
+	}
+	if t.Deposit {
+		m["from"] = map[string]string{"resource": "network", "currency": t.Currency}
+	} else {
+		m["to"] = map[string]string{"resource": "address", "address": t.To, "currency": t.Currency}
+	}
+	return m
+}
+
+func (e *Exchange) cbAddressOf(wv walletView, n netSpec, addr string) map[string]any {
+	id := uuidFromString(wv.ID + "/" + n.Name)
+	return map[string]any{
+		"id": id, "address": addr, "name": nil, "network": n.Name,
+		"created_at": e.now().UTC().Format(time.RFC3339), "updated_at": e.now().UTC().Format(time.RFC3339),
+		"resource": "address", "resource_path": "/v2/accounts/" + wv.ID + "/addresses/" + id,
+	}
+}
+
+func (e *Exchange) cbAddresses(w http.ResponseWriter, r *http.Request, g *grant) {
+	if !e.requireScope(w, g, "wallet:addresses:read") {
+		return
+	}
+	wv, ok := e.users.walletByID(g.user, r.PathValue("id"))
+	if !ok {
+		e.apiError(w, http.StatusNotFound, "not_found", "Not found")
+		return
+	}
+	data := []map[string]any{}
+	for _, n := range networksOf(wv.Currency) {
+		if a, ok := e.users.knownAddress(g.user, wv.Currency, n.Name); ok {
+			data = append(data, e.cbAddressOf(wv, n, a))
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"pagination": map[string]any{"limit": 25, "order": "desc", "next_uri": nil}, "data": data})
+}
+
+func (e *Exchange) cbCreateAddress(w http.ResponseWriter, r *http.Request, g *grant) {
+	if !e.requireScope(w, g, "wallet:addresses:create") {
+		return
+	}
+	wv, ok := e.users.walletByID(g.user, r.PathValue("id"))
+	if !ok || isFiat(wv.Currency) {
+		e.apiError(w, http.StatusNotFound, "not_found", "Not found")
+		return
+	}
+	n := networksOf(wv.Currency)[0]
+	writeJSON(w, http.StatusCreated, map[string]any{"data": e.cbAddressOf(wv, n, e.users.depositAddress(g.user, wv.Currency, n))})
+}
+
+// cbExchangeRates: one unit of `currency` (default USD) in every simulated currency.
+func (e *Exchange) cbExchangeRates(w http.ResponseWriter, r *http.Request) {
+	base := strings.ToUpper(r.URL.Query().Get("currency"))
+	if base == "" {
+		base = "USD"
+	}
+	if _, ok := assets[base]; !ok {
+		e.apiError(w, http.StatusBadRequest, "invalid_request", "Invalid currency.")
+		return
+	}
+	rates := map[string]string{}
+	for c := range assets {
+		if v, ok := rate(base, c); ok {
+			rates[c] = formatRate(v)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"currency": base, "rates": rates}})
 }

@@ -58,6 +58,15 @@ type Config struct {
 
 	// MFACode is the code of auto-provisioned users (default DefaultMFACode).
 	MFACode string
+	// TwoFactor makes auto-provisioned users confirm every send with their MFA code.
+	TwoFactor bool
+	// SettleAfter is how long a withdrawal stays pending before it completes (0:
+	// completed at once).
+	SettleAfter time.Duration
+	// QuoteTTL is how long an Uphold-like quote may wait for its commit (default 5
+	// minutes; the real exchange gives seconds, which a person clicking through a demo
+	// cannot meet).
+	QuoteTTL time.Duration
 	// DefaultBalances are given to auto-provisioned users (default DefaultBalances()).
 	DefaultBalances map[string]float64
 
@@ -108,6 +117,9 @@ func (c Config) withDefaults(f Flavor) Config {
 	if c.MFACode == "" {
 		c.MFACode = DefaultMFACode
 	}
+	if c.QuoteTTL <= 0 {
+		c.QuoteTTL = 5 * time.Minute
+	}
 	if c.DefaultBalances == nil {
 		c.DefaultBalances = DefaultBalances()
 	}
@@ -144,7 +156,7 @@ func newExchange(f Flavor, cfg Config) *Exchange {
 		now:        cfg.Now,
 		log:        cfg.Logger.With("exchange", string(f)),
 		mux:        http.NewServeMux(),
-		users:      newUserDirectory(cfg.MFACode, cfg.DefaultBalances),
+		users:      newUserDirectory(cfg.MFACode, cfg.DefaultBalances, cfg.TwoFactor),
 		grants:     newGrantStore(),
 		transfers:  newTransferBook(),
 		challenges: newChallengeStore(),

@@ -39,14 +39,13 @@ func tokenResponse(t issued) TokenResponse {
 // defaultScope is what a grant gets when the client asks for nothing specific.
 func (e *Exchange) defaultScope() string {
 	switch e.flavor {
-	case FlavorCoinbase:
-		return "wallet:user:read wallet:accounts:read wallet:transactions:read wallet:transactions:send offline_access"
+	case FlavorCoinbase, FlavorSandbox:
+		return "wallet:user:read wallet:user:email wallet:accounts:read wallet:transactions:read wallet:addresses:read " +
+			"wallet:transactions:send wallet:addresses:create offline_access"
 	case FlavorUphold:
-		return "user:read cards:read transactions:read transactions:transfer:others"
-	case FlavorBinance:
-		return "session"
+		return "user:read cards:read transactions:read transactions:withdraw cards:write"
 	}
-	return "accounts:read transfers:write offline_access"
+	return "apikey"
 }
 
 func (e *Exchange) lifetimes() lifetimes {
@@ -272,13 +271,28 @@ func (e *Exchange) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		e.writeError(w, classRevoke, http.StatusBadRequest, "invalid_request", "Malformed request.")
 		return
 	}
+	token := r.PostForm.Get("token")
+	if e.flavor == FlavorUphold {
+		// Uphold's SDK revokes with the access token itself as bearer (no client
+		// authentication); the bearer must be the token being revoked.
+		if bearerToken(r) == "" || bearerToken(r) != token {
+			e.writeError(w, classRevoke, http.StatusUnauthorized, "invalid_token", "The access token is not valid.")
+			return
+		}
+		e.stats.revocations.Add(1)
+		if e.grants.revokeToken(token, e.cfg.ClientID) {
+			e.stats.grantsRevoked.Add(1)
+		}
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	clientID, ok := e.clientAuthenticated(r)
 	if !ok {
 		e.writeError(w, classRevoke, http.StatusUnauthorized, "invalid_client", "Client authentication failed.")
 		return
 	}
 	e.stats.revocations.Add(1)
-	if e.grants.revokeToken(r.PostForm.Get("token"), clientID) {
+	if e.grants.revokeToken(token, clientID) {
 		e.stats.grantsRevoked.Add(1)
 	}
 	w.WriteHeader(http.StatusOK)

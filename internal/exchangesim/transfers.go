@@ -7,123 +7,53 @@ import (
 	"time"
 )
 
-// Prices in USD used for native balances and valuations.
-var usdPrices = map[string]float64{"BTC": 60000, "ETH": 3000, "USDC": 1, "USDT": 1, "SOL": 150, "USD": 1}
-
-func usdPrice(currency string) float64 { return usdPrices[currency] }
-
-// currencyNames are display names of the simulated currencies.
-var currencyNames = map[string]string{
-	"BTC": "Bitcoin", "ETH": "Ethereum", "USDC": "USD Coin", "USDT": "Tether", "SOL": "Solana", "USD": "US Dollar",
-}
-
-func currencyName(c string) string {
-	if n, ok := currencyNames[c]; ok {
-		return n
-	}
-	return c
-}
-
-// isFiat reports whether a currency is fiat (cannot be sent on-chain).
-func isFiat(c string) bool { return c == "USD" }
-
-// networkFees is the flat withdrawal fee per (currency, network), in the currency.
-// Network names are the lowercase chain names; the Binance-like exchange shows them
-// upper-cased in its own codes (see binanceNetworkCode).
-var networkFees = map[string]map[string]float64{
-	"BTC":  {"bitcoin": 0.0001},
-	"ETH":  {"ethereum": 0.0008, "base": 0.00002},
-	"USDC": {"ethereum": 2.5, "base": 0.05, "solana": 0.01},
-	"USDT": {"ethereum": 3, "solana": 0.01},
-	"SOL":  {"solana": 0.000005},
-}
-
-// Networks lists every network name the simulated exchanges support, sorted.
-func Networks() []string {
-	seen := map[string]bool{}
-	for _, nets := range networkFees {
-		for n := range nets {
-			seen[n] = true
-		}
-	}
-	out := make([]string, 0, len(seen))
-	for n := range seen {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// networksOf lists the networks a currency can be sent on, sorted.
-func networksOf(currency string) []string {
-	out := make([]string, 0, len(networkFees[currency]))
-	for n := range networkFees[currency] {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// withdrawalFee returns the fee of sending currency on network.
-func withdrawalFee(currency, network string) (float64, bool) {
-	f, ok := networkFees[currency][network]
-	return f, ok
-}
-
-// validAddress is a loose check: 20..128 characters of letters and digits (plus ':' and
-// '_' for tagged formats). Enough to reject obvious garbage.
-func validAddress(a string) bool {
-	if len(a) < 20 || len(a) > 128 {
-		return false
-	}
-	for _, r := range a {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == ':' || r == '_') {
-			return false
-		}
-	}
-	return true
-}
-
 // transferState is the lifecycle of a simulated transfer.
 type transferState string
 
 const (
-	transferQuoted    transferState = "pending"   // Uphold quote, not committed
+	transferQuoted    transferState = "quoted"    // Uphold quote, not committed
+	transferPending   transferState = "pending"   // debited, not yet on chain (Config.SettleAfter)
 	transferSent      transferState = "completed" // debited and broadcast
-	transferCancelled transferState = "cancelled"
+	transferCancelled transferState = "cancelled" // an expired quote
 )
 
-// transfer is one withdrawal.
+// transfer is one withdrawal or deposit.
 type transfer struct {
 	ID        string
 	User      *user
 	WalletID  string
 	Currency  string
 	Network   string
-	Amount    float64
+	Amount    float64 // what the destination receives
 	Fee       float64
 	To        string
+	Tag       string
 	Hash      string
 	State     transferState
+	Deposit   bool   // credited to the user (from outside)
 	ClientKey string // idempotency key chosen by the client (empty: none)
+	Reference string // Uphold's external reference
 	CreatedAt time.Time
+	SettledAt time.Time // when a pending transfer completes
 	ExpiresAt time.Time // quotes only
 }
 
-// transferBook keeps transfers by id and by (user, idempotency key).
+// transferBook keeps transfers by id, by (user, idempotency key) and per user in order.
 type transferBook struct {
 	mu       sync.Mutex
 	byID     map[string]*transfer
 	byClient map[string]*transfer // user id + "\x00" + key
+	byUser   map[*user][]*transfer
 }
 
 func newTransferBook() *transferBook {
-	return &transferBook{byID: make(map[string]*transfer), byClient: make(map[string]*transfer)}
+	return &transferBook{byID: make(map[string]*transfer), byClient: make(map[string]*transfer), byUser: make(map[*user][]*transfer)}
 }
 
 func clientKey(u *user, key string) string { return u.id + "\x00" + key }
 
-// transferProblem is a business refusal, as a short code.
+// transferProblem is a business refusal, as a short code; each exchange words it in
+// its own error shape.
 type transferProblem string
 
 const (
@@ -132,6 +62,7 @@ const (
 	problemInvalidAddress transferProblem = "invalid_address"
 	problemInvalidNetwork transferProblem = "invalid_network"
 	problemInsufficient   transferProblem = "insufficient_funds"
+	problemBelowMinimum   transferProblem = "below_minimum"
 	problemQuoteExpired   transferProblem = "quote_expired"
 	problemNotFound       transferProblem = "not_found"
 )
@@ -144,25 +75,27 @@ type transferSpec struct {
 	Network   string
 	Amount    float64
 	To        string
+	Tag       string
 	ClientKey string
+	Reference string
 }
 
-// validate checks a spec and computes its fee.
+// validateTransfer checks a spec and computes its fee.
 func validateTransfer(s transferSpec) (fee float64, p transferProblem) {
 	if s.Amount <= 0 {
 		return 0, problemInvalidAmount
 	}
-	if isFiat(s.Currency) {
-		return 0, problemInvalidNetwork
-	}
-	fee, ok := withdrawalFee(s.Currency, strings.ToLower(s.Network))
+	n, ok := network(s.Currency, strings.ToLower(s.Network))
 	if !ok {
 		return 0, problemInvalidNetwork
 	}
-	if !validAddress(s.To) {
+	if !validAddress(n, s.To) {
 		return 0, problemInvalidAddress
 	}
-	return fee, transferOK
+	if s.Amount+1e-12 < n.Min {
+		return 0, problemBelowMinimum
+	}
+	return n.Fee, transferOK
 }
 
 // quote validates s and computes its fee and whether the balance covers it.
@@ -178,15 +111,15 @@ func (e *Exchange) quote(s transferSpec) (fee float64, insufficient bool, p tran
 // send executes a withdrawal immediately, idempotent by s.ClientKey: a repeated key
 // returns the first transfer (replayed=true) without touching balances.
 func (e *Exchange) send(s transferSpec) (t transfer, replayed bool, p transferProblem) {
-	return e.createTransfer(s, transferSent, 0)
+	return e.createTransfer(s, false, 0)
 }
 
-// createQuote records a pending transfer (Uphold's two-step flow), idempotent by key.
+// createQuote records a quoted transfer (Uphold's two-step flow), idempotent by key.
 func (e *Exchange) createQuote(s transferSpec, ttl time.Duration) (transfer, bool, transferProblem) {
-	return e.createTransfer(s, transferQuoted, ttl)
+	return e.createTransfer(s, true, ttl)
 }
 
-func (e *Exchange) createTransfer(s transferSpec, state transferState, ttl time.Duration) (transfer, bool, transferProblem) {
+func (e *Exchange) createTransfer(s transferSpec, quoteOnly bool, ttl time.Duration) (transfer, bool, transferProblem) {
 	b := e.transfers
 	s.Network = strings.ToLower(s.Network)
 	// The book lock is held across the debit so two requests with the same key cannot
@@ -195,7 +128,7 @@ func (e *Exchange) createTransfer(s transferSpec, state transferState, ttl time.
 	defer b.mu.Unlock()
 	if s.ClientKey != "" {
 		if t, ok := b.byClient[clientKey(s.User, s.ClientKey)]; ok {
-			return *t, true, transferOK
+			return e.view(t), true, transferOK
 		}
 	}
 	fee, p := validateTransfer(s)
@@ -205,28 +138,45 @@ func (e *Exchange) createTransfer(s transferSpec, state transferState, ttl time.
 	now := e.now()
 	t := &transfer{
 		ID: uuidLike(), User: s.User, WalletID: s.WalletID, Currency: s.Currency, Network: s.Network,
-		Amount: s.Amount, Fee: fee, To: s.To, State: state, ClientKey: s.ClientKey, CreatedAt: now,
+		Amount: s.Amount, Fee: fee, To: s.To, Tag: s.Tag, ClientKey: s.ClientKey, Reference: s.Reference, CreatedAt: now,
 	}
-	if state == transferSent {
-		if err := e.users.debit(s.User, s.Currency, roundAmount(s.Amount+fee)); err != nil {
-			return transfer{}, false, problemInsufficient
-		}
-		t.Hash = "0x" + randomHex(32)
-		e.stats.transfers.Add(1)
-	} else {
+	if quoteOnly {
 		if w, ok := e.users.walletByCurrency(s.User, s.Currency); !ok || w.Balance+1e-12 < s.Amount+fee {
 			return transfer{}, false, problemInsufficient
 		}
-		t.ExpiresAt = now.Add(ttl)
+		t.State, t.ExpiresAt = transferQuoted, now.Add(ttl)
+	} else if p := e.debitLocked(t); p != transferOK {
+		return transfer{}, false, p
 	}
 	b.byID[t.ID] = t
+	b.byUser[s.User] = append(b.byUser[s.User], t)
 	if s.ClientKey != "" {
 		b.byClient[clientKey(s.User, s.ClientKey)] = t
 	}
-	return *t, false, transferOK
+	return e.view(t), false, transferOK
 }
 
-// commit executes a quoted transfer; committing a completed one returns it unchanged.
+// debitLocked takes amount+fee from the wallet and puts t on its way (book lock held).
+func (e *Exchange) debitLocked(t *transfer) transferProblem {
+	if err := e.users.debit(t.User, t.Currency, roundAmount(t.Amount+t.Fee)); err != nil {
+		return problemInsufficient
+	}
+	t.Hash = "0x" + randomHex(32)
+	t.State, t.SettledAt = transferPending, e.now().Add(e.cfg.SettleAfter)
+	e.stats.transfers.Add(1)
+	return transferOK
+}
+
+// view returns a copy of t with its state as of now (a pending transfer whose
+// settlement time passed is completed).
+func (e *Exchange) view(t *transfer) transfer {
+	if t.State == transferPending && !e.now().Before(t.SettledAt) {
+		t.State = transferSent
+	}
+	return *t
+}
+
+// commit executes a quoted transfer; committing a debited one returns it unchanged.
 func (e *Exchange) commit(u *user, id string) (transfer, transferProblem) {
 	b := e.transfers
 	b.mu.Lock()
@@ -236,8 +186,8 @@ func (e *Exchange) commit(u *user, id string) (transfer, transferProblem) {
 		return transfer{}, problemNotFound
 	}
 	switch t.State {
-	case transferSent:
-		return *t, transferOK
+	case transferPending, transferSent:
+		return e.view(t), transferOK
 	case transferCancelled:
 		return transfer{}, problemQuoteExpired
 	}
@@ -245,16 +195,30 @@ func (e *Exchange) commit(u *user, id string) (transfer, transferProblem) {
 		t.State = transferCancelled
 		return transfer{}, problemQuoteExpired
 	}
-	if err := e.users.debit(u, t.Currency, roundAmount(t.Amount+t.Fee)); err != nil {
-		return transfer{}, problemInsufficient
+	if p := e.debitLocked(t); p != transferOK {
+		return transfer{}, p
 	}
-	t.State = transferSent
-	t.Hash = "0x" + randomHex(32)
-	e.stats.transfers.Add(1)
-	return *t, transferOK
+	return e.view(t), transferOK
 }
 
-// lookupTransfer returns a copy of one of u's transfers.
+// deposit credits u with an incoming transfer from outside (admin API).
+func (e *Exchange) deposit(u *user, currency, networkName string, amount float64) (transfer, error) {
+	if err := e.users.credit(u, currency, amount); err != nil {
+		return transfer{}, err
+	}
+	b := e.transfers
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	w, _ := e.users.walletByCurrency(u, currency)
+	now := e.now()
+	t := &transfer{ID: uuidLike(), User: u, WalletID: w.ID, Currency: currency, Network: networkName, Amount: amount,
+		Hash: "0x" + randomHex(32), State: transferSent, Deposit: true, CreatedAt: now, SettledAt: now}
+	b.byID[t.ID] = t
+	b.byUser[u] = append(b.byUser[u], t)
+	return *t, nil
+}
+
+// lookupTransfer returns one of u's transfers.
 func (e *Exchange) lookupTransfer(u *user, id string) (transfer, bool) {
 	b := e.transfers
 	b.mu.Lock()
@@ -263,10 +227,10 @@ func (e *Exchange) lookupTransfer(u *user, id string) (transfer, bool) {
 	if !ok || t.User != u {
 		return transfer{}, false
 	}
-	return *t, true
+	return e.view(t), true
 }
 
-// lookupTransferByKey returns a copy of u's transfer with a client key.
+// lookupTransferByKey returns u's transfer with a client key.
 func (e *Exchange) lookupTransferByKey(u *user, key string) (transfer, bool) {
 	b := e.transfers
 	b.mu.Lock()
@@ -275,5 +239,21 @@ func (e *Exchange) lookupTransferByKey(u *user, key string) (transfer, bool) {
 	if !ok {
 		return transfer{}, false
 	}
-	return *t, true
+	return e.view(t), true
+}
+
+// history returns u's transfers newest first, filtered by keep (nil: all).
+func (e *Exchange) history(u *user, keep func(*transfer) bool) []transfer {
+	b := e.transfers
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	all := b.byUser[u]
+	out := make([]transfer, 0, len(all))
+	for i := len(all) - 1; i >= 0; i-- {
+		if keep == nil || keep(all[i]) {
+			out = append(out, e.view(all[i]))
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.After(out[j].CreatedAt) })
+	return out
 }

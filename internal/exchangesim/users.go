@@ -1,13 +1,12 @@
 package exchangesim
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"math"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -18,6 +17,9 @@ type User struct {
 	Password string
 	MFACode  string             // default: the exchange's MFA code
 	Balances map[string]float64 // default: the exchange's default balances
+	// TwoFactor makes the exchange ask for the MFA code on every send (Coinbase
+	// CB-2FA-TOKEN, Uphold OTP-Token); default Config.TwoFactor.
+	TwoFactor bool
 }
 
 // ErrUserExists is returned by CreateUser for a taken username.
@@ -34,8 +36,23 @@ type user struct {
 	id              string
 	passwordDigest  [32]byte
 	mfaDigest       [32]byte
+	twoFactor       bool
 	credentialEpoch atomic.Int64
 	wallets         map[string]*wallet // by currency
+	addresses       map[string]string  // deposit addresses by currency + "/" + network
+}
+
+// email is the simulated user's address (the .invalid TLD never resolves).
+func (u *user) email() string { return strings.ToLower(u.name) + "@example.invalid" }
+
+// names splits the username into a first and last name for the user objects.
+func (u *user) names() (first, last string) {
+	local, _, _ := strings.Cut(u.name, "@")
+	first, last, _ = strings.Cut(local, ".")
+	if last == "" {
+		last = "Tester"
+	}
+	return strings.ToUpper(first[:min(1, len(first))]) + first[min(1, len(first)):], last
 }
 
 type wallet struct {
@@ -45,26 +62,21 @@ type wallet struct {
 }
 
 type userDirectory struct {
-	mu       sync.Mutex
-	byName   map[string]*user
-	mfaCode  string
-	defaults map[string]float64
+	mu        sync.Mutex
+	byName    map[string]*user
+	mfaCode   string
+	defaults  map[string]float64
+	twoFactor bool
 }
 
-func newUserDirectory(mfaCode string, defaults map[string]float64) *userDirectory {
-	return &userDirectory{byName: make(map[string]*user), mfaCode: mfaCode, defaults: defaults}
+func newUserDirectory(mfaCode string, defaults map[string]float64, twoFactor bool) *userDirectory {
+	return &userDirectory{byName: make(map[string]*user), mfaCode: mfaCode, defaults: defaults, twoFactor: twoFactor}
 }
 
 func digest(s string) [32]byte { return sha256.Sum256([]byte(s)) }
 
 // equalDigest compares two digests in constant time.
 func equalDigest(a, b [32]byte) bool { return subtle.ConstantTimeCompare(a[:], b[:]) == 1 }
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
 
 func (d *userDirectory) newUserLocked(u User) *user {
 	mfa := u.MFACode
@@ -80,7 +92,9 @@ func (d *userDirectory) newUserLocked(u User) *user {
 		id:             uuidLike(),
 		passwordDigest: digest(u.Password),
 		mfaDigest:      digest(mfa),
+		twoFactor:      u.TwoFactor || d.twoFactor,
 		wallets:        make(map[string]*wallet, len(balances)),
+		addresses:      map[string]string{},
 	}
 	for cur, amt := range balances {
 		nu.wallets[cur] = &wallet{id: uuidLike(), currency: cur, balance: roundAmount(amt)}
@@ -212,6 +226,43 @@ func (d *userDirectory) debit(u *user, currency string, amount float64) error {
 	return nil
 }
 
+// credit adds amount to u's wallet of currency, creating the wallet if needed.
+func (d *userDirectory) credit(u *user, currency string, amount float64) error {
+	if amount <= 0 {
+		return errors.New("exchangesim: credit must be positive")
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	w, ok := u.wallets[currency]
+	if !ok {
+		w = &wallet{id: uuidLike(), currency: currency}
+		u.wallets[currency] = w
+	}
+	w.balance = roundAmount(w.balance + amount)
+	return nil
+}
+
+// depositAddress returns u's address for currency on network, making one the first time.
+func (d *userDirectory) depositAddress(u *user, currency string, n netSpec) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	k := currency + "/" + n.Name
+	if a, ok := u.addresses[k]; ok {
+		return a
+	}
+	a := newAddress(n)
+	u.addresses[k] = a
+	return a
+}
+
+// knownAddress reports whether u has an address for currency on network, and which.
+func (d *userDirectory) knownAddress(u *user, currency, network string) (string, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	a, ok := u.addresses[currency+"/"+network]
+	return a, ok
+}
+
 // balances returns a copy of a user's balances by currency.
 func (d *userDirectory) balances(name string) (map[string]float64, bool) {
 	d.mu.Lock()
@@ -255,4 +306,14 @@ func (e *Exchange) ChangePassword(username, password string) error {
 	}
 	e.log.Info("password changed", "user", username)
 	return nil
+}
+
+// Deposit credits a user with crypto arriving from outside on a network, recorded as a
+// deposit in the user's transfer history (provisioning the user if needed).
+func (e *Exchange) Deposit(username, currency, networkName string, amount float64) error {
+	if _, ok := network(currency, networkName); !ok {
+		return errors.New("exchangesim: unknown currency or network")
+	}
+	_, err := e.deposit(e.users.ensure(username), currency, networkName, roundAmount(amount))
+	return err
 }

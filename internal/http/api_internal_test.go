@@ -129,7 +129,7 @@ func TestExchangeIdempotencyKey(t *testing.T) {
 
 func TestCanonicalTransferCoversEveryField(t *testing.T) {
 	base := transfer{tokenID: "tok", broker: linkvault.BrokerCoinbase, txID: "t1", req: linkvault.TransferRequest{
-		FromAccountID: "w1", ToAddress: "addr", Symbol: "ETH", Network: "ethereum", Amount: 0.5, PreviewID: "p1"}}
+		FromAccountID: "w1", ToAddress: "addr", Symbol: "ETH", Network: "ethereum", Amount: linkvault.MustDecimal("0.5"), PreviewID: "p1"}}
 	ref := string(base.canonical())
 	variants := []func(t *transfer){
 		func(t *transfer) { t.tokenID = "tok2" },
@@ -138,7 +138,7 @@ func TestCanonicalTransferCoversEveryField(t *testing.T) {
 		func(t *transfer) { t.req.ToAddress = "addr2" },
 		func(t *transfer) { t.req.Symbol = "BTC" },
 		func(t *transfer) { t.req.Network = "base" },
-		func(t *transfer) { t.req.Amount = 0.50000001 },
+		func(t *transfer) { t.req.Amount = linkvault.MustDecimal("0.50000001") },
 		func(t *transfer) { t.req.PreviewID = "p2" },
 	}
 	for i, v := range variants {

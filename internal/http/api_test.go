@@ -237,8 +237,10 @@ func TestTransientFailureIsRetriedAndNeverMarksReauth(t *testing.T) {
 	e.proxy.failNext.Store(2)
 	calls := e.proxy.calls.Load()
 	expect(t, e.post(t, "/api/v1/holdings/get", "app1", read, tokenBody(tok, linkvault.BrokerCoinbase)), 200, "ok", "")
-	if n := e.proxy.calls.Load() - calls; n != 3 {
-		t.Fatalf("%d calls reached the exchange's front, want 3 (two 503s, then success)", n)
+	// Two 503s, then the accounts and (unless the adapter still holds them) the
+	// exchange's public rates that value them.
+	if n := e.proxy.calls.Load() - calls; n != 3 && n != 4 {
+		t.Fatalf("%d calls reached the exchange's front, want 3 or 4 (two 503s, then success)", n)
 	}
 
 	e.exchange(linkvault.BrokerCoinbase).SetFaults(exchangesim.Faults{ErrorRate: 1, ErrorDetail: "SECRET-UPSTREAM-DETAIL"})
@@ -372,7 +374,9 @@ func TestPreviewAndExecute(t *testing.T) {
 			}
 			r.content(t, &p)
 			if p.Status != "succeeded" || p.Result.PreviewID == "" || p.Result.Symbol != "ETH" || p.Result.Amount != 0.01 ||
-				p.Result.NetworkID != "ethereum" || p.Result.Fee.Fee <= 0 || p.Result.Fee.FeeCurrency != "ETH" {
+				p.Result.NetworkID != "ethereum" || p.Result.Fee.FeeCurrency != "ETH" ||
+				// Uphold and Binance quote the fee up front; Coinbase sets it when it sends.
+				p.Result.Fee.Fee < 0 || (b == linkvault.BrokerUphold || b == linkvault.BrokerBinance) && p.Result.Fee.Fee <= 0 {
 				t.Fatalf("preview = %s", r.body)
 			}
 			if st := e.exchange(b).Stats(); st.Transfers != 0 {
@@ -718,7 +722,7 @@ func TestPreviewReportsInsufficientFunds(t *testing.T) {
 		} `json:"previewResult"`
 	}
 	r.content(t, &p)
-	if p.Status != "failed" || !strings.Contains(p.ErrorMessage, "balance") || p.Result.Amount != 1000 || p.Result.Total <= 1000 {
+	if p.Status != "failed" || !strings.Contains(p.ErrorMessage, "balance") || p.Result.Amount != 1000 || p.Result.Total < 1000 {
 		t.Fatalf("preview = %s", r.body)
 	}
 	if st := e.sim.Coinbase.Stats(); st.Transfers != 0 {

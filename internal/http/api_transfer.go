@@ -10,7 +10,6 @@ import (
 	"math"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -122,9 +121,15 @@ func (a *accountAPI) parseTransfer(r *http.Request, execute bool) (*transfer, er
 		}
 		t.txID = b.ClientTransactionID
 	}
+	// Mesh's schema declares amounts as JSON numbers; the float64 the decoder made is
+	// turned into the shortest decimal that reads back as it, which is what was sent.
+	amount, ok := linkvault.DecimalFromFloat(*b.Amount)
+	if !ok {
+		return nil, linkvault.ErrInvalid("amount must be greater than zero.")
+	}
 	t.req = linkvault.TransferRequest{
 		FromAccountID: b.FromAccountID, ToAddress: b.ToAddress, Symbol: symbol, Network: network,
-		Amount: *b.Amount, PreviewID: b.PreviewID,
+		Amount: amount, PreviewID: b.PreviewID,
 	}
 	return t, nil
 }
@@ -176,8 +181,8 @@ func isPrintable(s string) bool {
 
 // fee is a fee in Mesh's shape.
 type fee struct {
-	Fee         float64 `json:"fee"`
-	FeeCurrency string  `json:"feeCurrency"`
+	Fee         linkvault.Decimal `json:"fee"`
+	FeeCurrency string            `json:"feeCurrency"`
 }
 
 // previewContent is the content of POST /api/v1/transfers/managed/preview. When the
@@ -190,15 +195,15 @@ type previewContent struct {
 }
 
 type previewResult struct {
-	PreviewID              string  `json:"previewId"`
-	PreviewExpiresIn       *int64  `json:"previewExpiresIn,omitempty"` // seconds
-	ToAddress              string  `json:"toAddress"`
-	Symbol                 string  `json:"symbol"`
-	Amount                 float64 `json:"amount"`
-	NetworkID              string  `json:"networkId"`
-	NetworkName            string  `json:"networkName"`
-	TotalEstimatedAmount   float64 `json:"totalEstimatedAmount"`
-	EstimatedNetworkGasFee fee     `json:"estimatedNetworkGasFee"`
+	PreviewID              string            `json:"previewId"`
+	PreviewExpiresIn       *int64            `json:"previewExpiresIn,omitempty"` // seconds
+	ToAddress              string            `json:"toAddress"`
+	Symbol                 string            `json:"symbol"`
+	Amount                 linkvault.Decimal `json:"amount"`
+	NetworkID              string            `json:"networkId"`
+	NetworkName            string            `json:"networkName"`
+	TotalEstimatedAmount   linkvault.Decimal `json:"totalEstimatedAmount"`
+	EstimatedNetworkGasFee fee               `json:"estimatedNetworkGasFee"`
 }
 
 // handlePreviewTransfer is POST /api/v1/transfers/managed/preview: the exchange's quote
@@ -234,7 +239,8 @@ func (a *accountAPI) preview(ctx context.Context, u *use, t *transfer) (*preview
 	}
 	network := firstNonEmptyString(p.Network, t.req.Network)
 	res := &previewResult{
-		PreviewID: p.PreviewID, ToAddress: firstNonEmptyString(p.ToAddress, t.req.ToAddress),
+		// Exchanges without a quote step give no preview id of their own.
+		PreviewID: firstNonEmptyString(p.PreviewID, linkvault.NewRandomID(12)), ToAddress: firstNonEmptyString(p.ToAddress, t.req.ToAddress),
 		Symbol: firstNonEmptyString(p.Symbol, t.req.Symbol), Amount: p.Amount,
 		NetworkID: network, NetworkName: networkDisplayName(network), TotalEstimatedAmount: p.Total,
 		EstimatedNetworkGasFee: fee{Fee: p.Fee, FeeCurrency: firstNonEmptyString(p.Symbol, t.req.Symbol)},
@@ -258,17 +264,17 @@ type executeContent struct {
 }
 
 type executeResult struct {
-	TransferID          string  `json:"transferId"`
-	ClientTransactionID string  `json:"clientTransactionId"`
-	Status              string  `json:"status"` // pending | succeeded | failed, as the exchange reports
-	ToAddress           string  `json:"toAddress"`
-	Symbol              string  `json:"symbol"`
-	Amount              float64 `json:"amount"`
-	NetworkID           string  `json:"networkId"`
-	NetworkName         string  `json:"networkName"`
-	Hash                string  `json:"hash,omitempty"`
-	NetworkGasFee       fee     `json:"networkGasFee"`
-	TotalAmount         float64 `json:"totalAmount"`
+	TransferID          string            `json:"transferId"`
+	ClientTransactionID string            `json:"clientTransactionId"`
+	Status              string            `json:"status"` // pending | succeeded | failed, as the exchange reports
+	ToAddress           string            `json:"toAddress"`
+	Symbol              string            `json:"symbol"`
+	Amount              linkvault.Decimal `json:"amount"`
+	NetworkID           string            `json:"networkId"`
+	NetworkName         string            `json:"networkName"`
+	Hash                string            `json:"hash,omitempty"`
+	NetworkGasFee       fee               `json:"networkGasFee"`
+	TotalAmount         linkvault.Decimal `json:"totalAmount"`
 }
 
 // storedError is how a rejection is kept in an idempotency record, to be replayed.
@@ -425,14 +431,14 @@ func (a *accountAPI) executeResult(t *transfer, res linkvault.TransferResult) ex
 	network := firstNonEmptyString(res.Network, t.req.Network)
 	symbol := firstNonEmptyString(res.Symbol, t.req.Symbol)
 	amount := res.Amount
-	if amount == 0 {
+	if amount.IsZero() {
 		amount = t.req.Amount
 	}
 	return executeResult{
-		TransferID: res.TransferID, ClientTransactionID: t.txID, Status: firstNonEmptyString(res.Status, "pending"),
+		TransferID: res.TransferID, ClientTransactionID: t.txID, Status: firstNonEmptyString(string(res.Status), "pending"),
 		ToAddress: firstNonEmptyString(res.ToAddress, t.req.ToAddress), Symbol: symbol, Amount: amount,
 		NetworkID: network, NetworkName: networkDisplayName(network), Hash: res.Hash,
-		NetworkGasFee: fee{Fee: res.Fee, FeeCurrency: symbol}, TotalAmount: roundAmount(amount + res.Fee),
+		NetworkGasFee: fee{Fee: res.Fee, FeeCurrency: symbol}, TotalAmount: amount.Add(res.Fee),
 	}
 }
 
@@ -441,7 +447,7 @@ func (a *accountAPI) executeResult(t *transfer, res linkvault.TransferResult) ex
 func (t *transfer) canonical() []byte {
 	return mustJSON([]string{
 		t.tokenID, string(t.broker), t.req.FromAccountID, t.req.ToAddress, t.req.Symbol, t.req.Network,
-		strconv.FormatFloat(t.req.Amount, 'g', -1, 64), t.req.PreviewID,
+		t.req.Amount.String(), t.req.PreviewID,
 	})
 }
 
@@ -470,5 +476,3 @@ func firstNonEmptyString(a, b string) string {
 	}
 	return b
 }
-
-func roundAmount(v float64) float64 { return math.Round(v*1e8) / 1e8 }

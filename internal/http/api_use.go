@@ -208,6 +208,14 @@ func providerError(err error) error {
 		return linkvault.ErrReauthRequired()
 	case linkvault.ProviderRejected:
 		return rejectedError(pe)
+	case linkvault.ProviderMFARequired:
+		e := linkvault.ErrMFARequired(pe.Code == "mfa_invalid")
+		e.Err = pe
+		return e
+	case linkvault.ProviderUnsupported:
+		e := linkvault.ErrNotSupported("This operation")
+		e.Err = pe
+		return e
 	}
 	return err
 }

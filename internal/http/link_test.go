@@ -522,7 +522,7 @@ func TestLinkTransferNeedsWriteAndRunsOnce(t *testing.T) {
 	if err := writePage.Call(ctx, http.MethodPost, "/link/api/transfer/preview", req(writeToken), &pv); err != nil {
 		t.Fatal(err)
 	}
-	if pv.ClientTransactionID == "" || pv.Amount != 0.5 || pv.Symbol != "ETH" {
+	if pv.ClientTransactionID == "" || pv.Amount != linkvault.MustDecimal("0.5") || pv.Symbol != "ETH" {
 		t.Fatalf("preview = %+v", pv)
 	}
 	exec := req(writeToken)

@@ -47,7 +47,7 @@ func (s *Service) StartOAuth(ctx context.Context, sess *linkvault.LinkSession, b
 	if err := s.store.UpdateLinkSession(ctx, sess); err != nil {
 		return "", err
 	}
-	return op.AuthCodeURL(state, verifier, s.CallbackURL()), nil
+	return op.AuthCodeURL(linkvault.AuthCodeRequest{State: state, CodeVerifier: verifier, RedirectURL: s.CallbackURL(), Scope: sess.Permission}), nil
 }
 
 // Callback is the result of an OAuth callback.
@@ -173,8 +173,17 @@ func providerFailure(err error, refused *linkvault.Error) error {
 	if !errors.As(err, &pe) {
 		return err
 	}
-	if pe.Kind == linkvault.ProviderTransient {
+	switch pe.Kind {
+	case linkvault.ProviderTransient:
 		return linkvault.ErrProviderUnavailable(pe.RetryAfter)
+	case linkvault.ProviderMFARequired:
+		e := linkvault.ErrMFARequired(pe.Code == "mfa_invalid")
+		e.Err = err
+		return e
+	case linkvault.ProviderUnsupported:
+		e := linkvault.ErrNotSupported("This operation")
+		e.Err = err
+		return e
 	}
 	refused.Err = err
 	return refused

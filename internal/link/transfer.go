@@ -3,7 +3,6 @@ package link
 import (
 	"context"
 	"errors"
-	"math"
 
 	"github.com/linkvault/linkvault"
 )
@@ -11,13 +10,13 @@ import (
 // TransferParams is a transfer the user asks for in the Link page, from one of the
 // session's connections.
 type TransferParams struct {
-	TokenID             string  `json:"tokenId"`
-	Symbol              string  `json:"symbol"`
-	Network             string  `json:"network"`
-	ToAddress           string  `json:"toAddress"`
-	Amount              float64 `json:"amount"`
-	PreviewID           string  `json:"previewId,omitempty"`
-	ClientTransactionID string  `json:"clientTransactionId,omitempty"`
+	TokenID             string            `json:"tokenId"`
+	Symbol              string            `json:"symbol"`
+	Network             string            `json:"network"`
+	ToAddress           string            `json:"toAddress"`
+	Amount              linkvault.Decimal `json:"amount"`
+	PreviewID           string            `json:"previewId,omitempty"`
+	ClientTransactionID string            `json:"clientTransactionId,omitempty"`
 }
 
 // Preview is a transfer quote with the idempotency key the page repeats on execute.
@@ -37,7 +36,7 @@ func (s *Service) checkTransfer(sess *linkvault.LinkSession, p TransferParams) (
 		return linkvault.TransferRequest{}, linkvault.ErrInvalid("network is required.")
 	case p.ToAddress == "" || len(p.ToAddress) > 256:
 		return linkvault.TransferRequest{}, linkvault.ErrInvalid("toAddress is required.")
-	case !(p.Amount > 0) || math.IsInf(p.Amount, 0):
+	case p.Amount.Sign() <= 0:
 		return linkvault.TransferRequest{}, linkvault.ErrInvalid("amount must be a positive number.")
 	case len(p.ClientTransactionID) > 64 || len(p.PreviewID) > 128:
 		return linkvault.TransferRequest{}, linkvault.ErrInvalid("identifiers are too long.")

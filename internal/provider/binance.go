@@ -39,7 +39,7 @@ func NewBinance(cfg Config, d Deps) (*Binance, error) {
 func (p *Binance) Integration() linkvault.Integration {
 	return linkvault.Integration{
 		Type: linkvault.BrokerBinance, Name: "Binance", AuthKind: linkvault.AuthCredentials, BrandColor: "#F0B90B",
-		SupportsRefresh: false, SupportsRevocation: true, SupportsTransfers: true, Networks: defaultNetworks,
+		SupportsRefresh: false, SupportsRevocation: true, SupportsTransfers: true, Networks: []string{"bitcoin", "ethereum", "base", "solana"},
 	}
 }
 
@@ -58,13 +58,13 @@ func (p *Binance) Login(ctx context.Context, r linkvault.LoginRequest) (linkvaul
 			return linkvault.LoginResult{}, rejected(linkvault.BrokerBinance, op, "invalid_request")
 		}
 		resp, err = p.http.call(ctx, op, http.MethodPost, p.apiBase+"/sapi/v1/login",
-			map[string]string{"username": r.Username, "password": r.Password.Reveal()}, nil, binanceErrorCode)
+			map[string]string{"username": r.Username, "password": r.Password.Reveal()}, nil, codeOnly(binanceErrorCode))
 	} else {
 		if r.MFACode.IsZero() {
 			return linkvault.LoginResult{}, rejected(linkvault.BrokerBinance, op, "invalid_mfa_code")
 		}
 		resp, err = p.http.call(ctx, op, http.MethodPost, p.apiBase+"/sapi/v1/login/mfa",
-			map[string]string{"challenge": r.Challenge, "code": r.MFACode.Reveal()}, nil, binanceErrorCode)
+			map[string]string{"challenge": r.Challenge, "code": r.MFACode.Reveal()}, nil, codeOnly(binanceErrorCode))
 	}
 	if err != nil {
 		return linkvault.LoginResult{}, err
@@ -125,7 +125,7 @@ func (p *Binance) Revoke(ctx context.Context, c linkvault.Credential) error {
 	if c.AccessToken.IsZero() {
 		return nil
 	}
-	_, err := p.http.call(ctx, "revoke", http.MethodPost, p.apiBase+"/sapi/v1/logout", nil, session(c), binanceErrorCode)
+	_, err := p.http.call(ctx, "revoke", http.MethodPost, p.apiBase+"/sapi/v1/logout", nil, session(c), codeOnly(binanceErrorCode))
 	if err != nil && !linkvault.IsReauthRequired(err) {
 		return err
 	}
@@ -137,7 +137,7 @@ func session(c linkvault.Credential) func(*http.Request) {
 }
 
 func (p *Binance) get(ctx context.Context, op, path string, c linkvault.Credential) (*apiResponse, error) {
-	return p.http.call(ctx, op, http.MethodGet, p.apiBase+path, nil, session(c), binanceErrorCode)
+	return p.http.call(ctx, op, http.MethodGet, p.apiBase+path, nil, session(c), codeOnly(binanceErrorCode))
 }
 
 func (p *Binance) account(ctx context.Context, c linkvault.Credential, op string) (binanceAccount, error) {
@@ -149,8 +149,8 @@ func (p *Binance) account(ctx context.Context, c linkvault.Credential, op string
 }
 
 // prices returns USD(T) prices by asset.
-func (p *Binance) prices(ctx context.Context, op string) (map[string]float64, error) {
-	resp, err := p.http.call(ctx, op, http.MethodGet, p.apiBase+"/api/v3/ticker/price", nil, nil, binanceErrorCode)
+func (p *Binance) prices(ctx context.Context, op string) (map[string]linkvault.Decimal, error) {
+	resp, err := p.http.call(ctx, op, http.MethodGet, p.apiBase+"/api/v3/ticker/price", nil, nil, codeOnly(binanceErrorCode))
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +158,7 @@ func (p *Binance) prices(ctx context.Context, op string) (map[string]float64, er
 }
 
 // valuedBalances returns the account's balances with their USD values.
-func (p *Binance) valuedBalances(ctx context.Context, c linkvault.Credential, op string) (binanceAccount, map[string]float64, error) {
+func (p *Binance) valuedBalances(ctx context.Context, c linkvault.Credential, op string) (binanceAccount, map[string]linkvault.Decimal, error) {
 	acct, err := p.account(ctx, c, op)
 	if err != nil {
 		return binanceAccount{}, nil, err
@@ -176,15 +176,14 @@ func (p *Binance) Accounts(ctx context.Context, c linkvault.Credential) ([]linkv
 	if err != nil {
 		return nil, err
 	}
-	out := linkvault.Account{AccountID: firstNonEmpty(acct.UID, c.Subject), AccountName: "Binance"}
+	var fund, cash linkvault.Decimal
 	for _, b := range acct.Balances {
-		out.Fund += b.Free * prices[b.Asset]
+		fund = fund.Add(b.Free.Mul(prices[b.Asset]))
 		if isFiat(b.Asset) {
-			out.Cash += b.Free
+			cash = cash.Add(b.Free)
 		}
 	}
-	out.Fund, out.Cash = roundCents(out.Fund), roundCents(out.Cash)
-	return []linkvault.Account{out}, nil
+	return []linkvault.Account{{AccountID: firstNonEmpty(acct.UID, c.Subject), AccountName: "Binance", Fund: usdFloat(fund), Cash: usdFloat(cash)}}, nil
 }
 
 // Holdings lists the crypto assets with a balance.
@@ -196,10 +195,10 @@ func (p *Binance) Holdings(ctx context.Context, c linkvault.Credential) (linkvau
 	h := linkvault.Holdings{AccountID: firstNonEmpty(acct.UID, c.Subject), InstitutionName: "Binance",
 		CryptocurrencyPositions: []linkvault.Position{}, EquityPositions: []linkvault.Position{}}
 	for _, b := range acct.Balances {
-		if isFiat(b.Asset) || b.Free <= 0 {
+		if isFiat(b.Asset) || b.Free.Sign() <= 0 {
 			continue
 		}
-		h.CryptocurrencyPositions = append(h.CryptocurrencyPositions, position(b.Asset, "", b.Free, b.Free*prices[b.Asset]))
+		h.CryptocurrencyPositions = append(h.CryptocurrencyPositions, position(b.Asset, "", b.Free, prices[b.Asset]))
 	}
 	return h, nil
 }
@@ -216,10 +215,7 @@ func (p *Binance) Balances(ctx context.Context, c linkvault.Credential) ([]linkv
 			out = append(out, fiatBalance(b.Asset, b.Free))
 		}
 	}
-	if len(out) == 0 {
-		out = append(out, fiatBalance("USD", 0))
-	}
-	return out, nil
+	return usdBalances(out), nil
 }
 
 // binanceNetworks maps linkvault chain names to Binance network codes.
@@ -256,9 +252,9 @@ func (p *Binance) PreviewTransfer(ctx context.Context, c linkvault.Credential, r
 		for _, n := range coin.Networks {
 			if n.Network == code && n.WithdrawEnable {
 				return linkvault.TransferPreview{
-					PreviewID: linkvault.NewRandomID(12), Symbol: r.Symbol, Network: r.Network, Amount: r.Amount,
-					Fee: n.Fee, Total: roundAmount(r.Amount + n.Fee), ToAddress: r.ToAddress,
-					InsufficientFund: coin.Free+1e-12 < r.Amount+n.Fee,
+					Symbol: r.Symbol, Network: r.Network, Amount: r.Amount,
+					Fee: n.Fee, FeeKnown: true, FeeCurrency: r.Symbol, Total: r.Amount.Add(n.Fee), ToAddress: r.ToAddress,
+					InsufficientFund: coin.Free.LessThan(r.Amount.Add(n.Fee)),
 				}, nil
 			}
 		}
@@ -279,9 +275,9 @@ func (p *Binance) ExecuteTransfer(ctx context.Context, c linkvault.Credential, r
 	}
 	form := url.Values{
 		"coin": {r.Symbol}, "network": {network}, "address": {r.ToAddress},
-		"amount": {formatAmount(r.Amount)}, "withdrawOrderId": {r.ClientTransactionID},
+		"amount": {r.Amount.String()}, "withdrawOrderId": {r.ClientTransactionID},
 	}
-	resp, err := p.http.call(ctx, op, http.MethodPost, p.apiBase+"/sapi/v1/capital/withdraw/apply", form, session(c), binanceErrorCode)
+	resp, err := p.http.call(ctx, op, http.MethodPost, p.apiBase+"/sapi/v1/capital/withdraw/apply", form, session(c), codeOnly(binanceErrorCode))
 	if err != nil {
 		return linkvault.TransferResult{}, err
 	}
@@ -289,7 +285,7 @@ func (p *Binance) ExecuteTransfer(ctx context.Context, c linkvault.Credential, r
 	if err != nil {
 		return linkvault.TransferResult{}, err
 	}
-	result := linkvault.TransferResult{TransferID: id, Status: "pending", Symbol: r.Symbol, Network: r.Network, Amount: r.Amount, ToAddress: r.ToAddress}
+	result := linkvault.TransferResult{TransferID: id, Status: linkvault.TransferPending, Symbol: r.Symbol, Network: r.Network, Amount: r.Amount, ToAddress: r.ToAddress}
 	// The withdrawal exists now; failing to read it back must not report a failure.
 	hist, err := p.get(ctx, op, "/sapi/v1/capital/withdraw/history?"+url.Values{"withdrawOrderId": {r.ClientTransactionID}}.Encode(), c)
 	if err != nil {
@@ -301,7 +297,7 @@ func (p *Binance) ExecuteTransfer(ctx context.Context, c linkvault.Credential, r
 		return result, nil
 	}
 	w := ws[0]
-	result.Status, result.Fee, result.Hash, result.Amount = w.Status, w.Fee, w.TxID, w.Amount
+	result.Status, result.Fee, result.Hash, result.Amount = linkvault.TransferStatus(w.Status), w.Fee, w.TxID, w.Amount
 	if w.Network != "" {
 		result.Network = binanceChain(w.Network)
 	}
@@ -350,7 +346,7 @@ func parseBinanceStatus(b []byte) (string, error) {
 
 type binanceBalance struct {
 	Asset string
-	Free  float64
+	Free  linkvault.Decimal
 }
 
 type binanceAccount struct {
@@ -374,7 +370,7 @@ func parseBinanceAccount(b []byte) (binanceAccount, error) {
 		if bal.Asset == "" {
 			return binanceAccount{}, errors.New("balance without asset")
 		}
-		free, err := parseDecimal(bal.Free)
+		free, err := amount(bal.Free)
 		if err != nil {
 			return binanceAccount{}, err
 		}
@@ -397,7 +393,7 @@ func rawID(raw json.RawMessage) string {
 }
 
 // parseBinancePrices reads the ticker list into USD prices per base asset (XXXUSDT).
-func parseBinancePrices(b []byte) (map[string]float64, error) {
+func parseBinancePrices(b []byte) (map[string]linkvault.Decimal, error) {
 	var w []struct {
 		Symbol string `json:"symbol"`
 		Price  string `json:"price"`
@@ -405,13 +401,13 @@ func parseBinancePrices(b []byte) (map[string]float64, error) {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return nil, err
 	}
-	prices := map[string]float64{"USD": 1, "USDT": 1}
+	prices := map[string]linkvault.Decimal{"USD": linkvault.DecimalFromInt(1), "USDT": linkvault.DecimalFromInt(1)}
 	for _, t := range w {
 		base, ok := strings.CutSuffix(t.Symbol, "USDT")
 		if !ok || base == "" {
 			continue
 		}
-		v, err := parseDecimal(t.Price)
+		v, err := amount(t.Price)
 		if err != nil {
 			return nil, err
 		}
@@ -423,12 +419,12 @@ func parseBinancePrices(b []byte) (map[string]float64, error) {
 type binanceNetwork struct {
 	Network        string
 	WithdrawEnable bool
-	Fee            float64
+	Fee            linkvault.Decimal
 }
 
 type binanceCoin struct {
 	Coin     string
-	Free     float64
+	Free     linkvault.Decimal
 	Networks []binanceNetwork
 }
 
@@ -447,13 +443,13 @@ func parseBinanceCoins(b []byte) ([]binanceCoin, error) {
 	}
 	out := make([]binanceCoin, 0, len(w))
 	for _, c := range w {
-		free, err := parseDecimal(c.Free)
+		free, err := amount(c.Free)
 		if err != nil {
 			return nil, err
 		}
 		coin := binanceCoin{Coin: c.Coin, Free: free}
 		for _, n := range c.NetworkList {
-			fee, err := parseDecimal(n.WithdrawFee)
+			fee, err := amount(n.WithdrawFee)
 			if err != nil {
 				return nil, err
 			}
@@ -480,7 +476,7 @@ func parseBinanceWithdrawID(b []byte) (string, error) {
 
 type binanceWithdrawal struct {
 	ID, Network, TxID, Status string
-	Amount, Fee               float64
+	Amount, Fee               linkvault.Decimal
 }
 
 // binanceWithdrawStatus maps Binance's numeric withdrawal states.
@@ -508,15 +504,13 @@ func parseBinanceWithdrawals(b []byte) ([]binanceWithdrawal, error) {
 	}
 	out := make([]binanceWithdrawal, 0, len(w))
 	for _, x := range w {
-		amt, err := parseDecimal(x.Amount)
+		amt, err := amount(x.Amount)
 		if err != nil {
 			return nil, err
 		}
-		fee := 0.0
-		if x.TransactionFee != "" {
-			if fee, err = parseDecimal(x.TransactionFee); err != nil {
-				return nil, err
-			}
+		fee, err := optAmount(x.TransactionFee)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, binanceWithdrawal{
 			ID: rawID(x.ID), Network: x.Network, TxID: x.TxID, Status: binanceWithdrawStatus(x.Status), Amount: amt, Fee: fee,
@@ -541,4 +535,31 @@ func binanceErrorCode(b []byte) string {
 		return "rate_limit_exceeded"
 	}
 	return ""
+}
+
+// The old Binance-like session protocol has no documented equivalent of these; the
+// API-key adapter replaces this file.
+
+func (p *Binance) TransferOptions(context.Context, linkvault.Credential) ([]linkvault.TransferAsset, error) {
+	return nil, unsupported(linkvault.BrokerBinance, "transfer_options")
+}
+
+func (p *Binance) GetTransfer(context.Context, linkvault.Credential, linkvault.TransferRef) (linkvault.TransferResult, error) {
+	return linkvault.TransferResult{}, unsupported(linkvault.BrokerBinance, "get_transfer")
+}
+
+func (p *Binance) Transfers(context.Context, linkvault.Credential, linkvault.TransferQuery) (linkvault.TransferPage, error) {
+	return linkvault.TransferPage{}, unsupported(linkvault.BrokerBinance, "transfers")
+}
+
+func (p *Binance) DepositAddress(context.Context, linkvault.Credential, linkvault.DepositAddressRequest) (linkvault.DepositAddress, error) {
+	return linkvault.DepositAddress{}, unsupported(linkvault.BrokerBinance, "deposit_address")
+}
+
+func (p *Binance) AccountHolder(context.Context, linkvault.Credential) (linkvault.AccountHolder, error) {
+	return linkvault.AccountHolder{}, unsupported(linkvault.BrokerBinance, "account_holder")
+}
+
+func (p *Binance) Rates(context.Context, string) (linkvault.Rates, error) {
+	return linkvault.Rates{}, unsupported(linkvault.BrokerBinance, "rates")
 }

@@ -140,7 +140,7 @@ func TestBinancePortfolioAndTransfer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(accts) != 1 || accts[0].AccountID != c.Subject || !approx(accts[0].Fund, 6110) || accts[0].Cash != 10 {
+	if len(accts) != 1 || accts[0].AccountID != c.Subject || accts[0].Fund != 6110 || accts[0].Cash != 10 {
 		t.Fatalf("Accounts = %+v, want 6110 total and 10 cash", accts)
 	}
 	h, err := p.Holdings(ctx, c)
@@ -151,25 +151,25 @@ func TestBinancePortfolioAndTransfer(t *testing.T) {
 	for _, pos := range h.CryptocurrencyPositions {
 		got[pos.Symbol] = pos
 	}
-	if len(got) != 2 || got["ETH"].MarketValue != 6000 || got["ETH"].LastPrice != 3000 || got["USDC"].Amount != 100 {
+	if len(got) != 2 || got["ETH"].MarketValue != dec("6000") || got["ETH"].LastPrice != dec("3000") || got["USDC"].Amount != dec("100") {
 		t.Fatalf("positions = %+v", h.CryptocurrencyPositions)
 	}
 	bals, err := p.Balances(ctx, c)
-	if err != nil || len(bals) != 1 || bals[0].Cash != 10 {
+	if err != nil || len(bals) != 1 || bals[0].Cash != dec("10") {
 		t.Fatalf("Balances = %+v, %v", bals, err)
 	}
 
 	const addr = "0x00000000000000000000000000000000000000aa"
-	req := linkvault.TransferRequest{ClientTransactionID: "w-1", ToAddress: addr, Symbol: "ETH", Network: "base", Amount: 1}
+	req := linkvault.TransferRequest{ClientTransactionID: "w-1", ToAddress: addr, Symbol: "ETH", Network: "base", Amount: dec("1")}
 	prev, err := p.PreviewTransfer(ctx, c, req)
-	if err != nil || prev.Fee != 0.00002 || prev.Total != 1.00002 || prev.InsufficientFund {
+	if err != nil || prev.Fee != dec("0.00002") || prev.Total != dec("1.00002") || prev.InsufficientFund {
 		t.Fatalf("preview = %+v, %v", prev, err)
 	}
 	res, err := p.ExecuteTransfer(ctx, c, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.TransferID == "" || res.Status != "succeeded" || res.Fee != 0.00002 || res.Network != "base" || res.Hash == "" {
+	if res.TransferID == "" || res.Status != linkvault.TransferSucceeded || res.Fee != dec("0.00002") || res.Network != "base" || res.Hash == "" {
 		t.Fatalf("result = %+v", res)
 	}
 	again, err := p.ExecuteTransfer(ctx, c, req)
@@ -184,7 +184,7 @@ func TestBinancePortfolioAndTransfer(t *testing.T) {
 		mod  func(*linkvault.TransferRequest)
 		code string
 	}{
-		{"too much", func(r *linkvault.TransferRequest) { r.Amount = 5 }, "insufficient_funds"},
+		{"too much", func(r *linkvault.TransferRequest) { r.Amount = dec("5") }, "insufficient_funds"},
 		{"unknown network", func(r *linkvault.TransferRequest) { r.Network = "dogechain" }, "invalid_network"},
 		{"network of another coin", func(r *linkvault.TransferRequest) { r.Network = "bitcoin" }, "invalid_network"},
 	} {

@@ -60,24 +60,31 @@ var knownCodes = map[string]bool{
 	"invalid_grant": true, "invalid_client": true, "invalid_request": true, "unauthorized_client": true,
 	"unsupported_grant_type": true, "invalid_scope": true, "access_denied": true, "unsupported_token_type": true,
 	"invalid_token": true, "insufficient_scope": true, "temporarily_unavailable": true, "server_error": true,
-	// Coinbase-like
+	// Coinbase App API error ids
 	"expired_token": true, "revoked_token": true, "authentication_error": true, "validation_error": true,
 	"not_found": true, "rate_limit_exceeded": true, "internal_server_error": true, "two_factor_required": true,
-	"personal_details_required": true, "unverified_email": true,
-	// Uphold-like
+	"personal_details_required": true, "unverified_email": true, "param_required": true,
+	"identity_verification_required": true, "resource_exhausted": true,
+	// Uphold
 	"validation_failed": true, "quote_expired": true, "unauthorized": true, "forbidden": true,
-	// Binance-like
+	"password_reset_restriction": true, "otp_required": true,
+	// Binance (numeric codes named by binanceErrorCode)
+	"invalid_api_key": true, "invalid_signature": true, "timestamp_out_of_window": true, "waf_limit": true,
+	"ip_banned": true, "insufficient_permissions": true, "travel_rule_required": true, "too_many_requests": true,
+	// the old Binance-like login (removed with it)
 	"session_expired": true, "invalid_session": true, "invalid_credentials": true, "invalid_mfa_code": true,
 	"challenge_expired": true, "invalid_symbol": true,
 	// transfers
 	"insufficient_funds": true, "invalid_amount": true, "invalid_address": true, "invalid_network": true,
+	"invalid_tag": true, "below_minimum": true, "above_maximum": true, "network_suspended": true,
+	"mfa_required": true, "mfa_invalid": true, "not_supported": true, "rate_limited": true,
 }
 
 // reauthCodes mean the credential is dead: the user must authenticate again.
 var reauthCodes = map[string]bool{
 	"invalid_grant": true, "invalid_token": true, "expired_token": true, "revoked_token": true,
 	"session_expired": true, "invalid_session": true, "invalid_credentials": true, "challenge_expired": true,
-	"authentication_error": true, "unauthorized": true,
+	"authentication_error": true, "unauthorized": true, "invalid_api_key": true, "invalid_signature": true,
 }
 
 // rejectedCodes are refusals that leave the credential intact even when they come with
@@ -152,6 +159,11 @@ func invalidResponse(b linkvault.BrokerType, op string, status int) *linkvault.P
 // rejected builds a refusal decided locally (bad request from the caller).
 func rejected(b linkvault.BrokerType, op, code string) *linkvault.ProviderError {
 	return &linkvault.ProviderError{Broker: b, Op: op, Kind: linkvault.ProviderRejected, Code: code}
+}
+
+// unsupported reports an operation the exchange offers no documented way to do.
+func unsupported(b linkvault.BrokerType, op string) *linkvault.ProviderError {
+	return &linkvault.ProviderError{Broker: b, Op: op, Kind: linkvault.ProviderUnsupported, Code: "not_supported"}
 }
 
 // reauth builds a "log in again" decided locally (no refresh token, session expired).

@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"math"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -14,33 +14,73 @@ import (
 	"github.com/linkvault/linkvault"
 )
 
-// CoinbaseProduction are Coinbase's real endpoints and the scopes linkvault asks for.
+// The Coinbase App API reference this adapter follows (Coinbase Developer Platform docs):
+const (
+	cbDocsOAuth     = "https://docs.cdp.coinbase.com/coinbase-app/oauth2-integration/overview"
+	cbDocs2FA       = "https://docs.cdp.coinbase.com/coinbase-app/oauth2-integration/2fa"
+	cbDocsVersion   = "https://docs.cdp.coinbase.com/coinbase-app/api-architecture/versioning"
+	cbDocsErrors    = "https://docs.cloud.coinbase.com/coinbase-app/api-architecture/error-messages"
+	cbDocsPaging    = "https://docs.cloud.coinbase.com/sign-in-with-coinbase/docs/pagination"
+	cbDocsUser      = "https://docs.cloud.coinbase.com/sign-in-with-coinbase/docs/api-users"
+	cbDocsAccounts  = "https://docs.cdp.coinbase.com/coinbase-app/track-apis/accounts"
+	cbDocsTxs       = "https://docs.cdp.coinbase.com/coinbase-app/track-apis/transactions"
+	cbDocsSend      = "https://docs.cdp.coinbase.com/coinbase-app/transfer-apis/send-crypto"
+	cbDocsAddresses = "https://docs.cdp.coinbase.com/coinbase-app/transfer-apis/onchain-addresses"
+	cbDocsRates     = "https://docs.cdp.coinbase.com/coinbase-app/track-apis/exchange-rates"
+)
+
+// CoinbaseProduction are Coinbase's real endpoints (see cbDocsOAuth). Scopes are chosen
+// per connection by coinbaseScopes.
 var CoinbaseProduction = Config{
 	AuthURL:    "https://login.coinbase.com/oauth2/auth",
 	TokenURL:   "https://login.coinbase.com/oauth2/token",
 	RevokeURL:  "https://login.coinbase.com/oauth2/revoke",
 	APIBaseURL: "https://api.coinbase.com",
-	Scopes: []string{
-		"wallet:user:read", "wallet:accounts:read", "wallet:transactions:read", "wallet:transactions:send", "offline_access",
-	},
 }
 
-// sandboxScopes are what the sandbox exchange grants.
-var sandboxScopes = []string{"accounts:read", "transfers:write", "offline_access"}
+// coinbaseScopes are the OAuth scopes of a connection: read connections get no scope
+// that moves money. Sources: each endpoint's "Scopes" section (cbDocsUser,
+// cbDocsAccounts, cbDocsTxs, cbDocsSend, cbDocsAddresses); offline_access gives the
+// refresh token.
+func coinbaseScopes(p linkvault.Permission) []string {
+	s := []string{"wallet:user:read", "wallet:user:email", "wallet:accounts:read", "wallet:transactions:read",
+		"wallet:addresses:read", "offline_access"}
+	if p.Allows(linkvault.PermissionWrite) {
+		s = append(s, "wallet:transactions:send", "wallet:addresses:create")
+	}
+	return s
+}
 
-// coinbaseAPIVersion is sent as CB-VERSION on every v2 API call.
-const coinbaseAPIVersion = "2024-01-01"
+// coinbaseAPIVersion is sent as CB-VERSION on every API call (cbDocsVersion: a fixed
+// implementation date, never today's).
+const coinbaseAPIVersion = "2024-09-01"
 
-// maxAccountPages bounds how many pages of wallets are followed.
-const maxAccountPages = 20
+// maxPages bounds how many pages of one list an adapter follows.
+const maxPages = 20
+
+// coinbaseNetworkNames: Coinbase's `network` values (send argument, address and
+// transaction resources) are lowercase chain names; these are the ones that differ
+// from linkvault's codes.
+var coinbaseNetworkNames = networkNames{"avacchain": "avalanche", "ripple": "xrp"}
+
+// coinbaseDefaultNetworks lists, per asset, the networks Coinbase sends it on, the
+// default first (the send API takes `network`, defaulting to the currency's default
+// network; cbDocsSend). The App API publishes no per-asset network list, so this is
+// configuration, and the fees are quoted by Coinbase only when the send happens.
+var coinbaseDefaultNetworks = map[string][]string{
+	"BTC": {"bitcoin"}, "ETH": {"ethereum", "base", "arbitrum", "optimism"}, "USDC": {"ethereum", "base", "solana", "polygon"},
+	"SOL": {"solana"}, "USDT": {"ethereum", "solana"}, "LTC": {"litecoin"}, "DOGE": {"dogecoin"}, "POL": {"polygon"},
+}
 
 // Coinbase is the adapter for Coinbase, and for the sandbox exchange, which speaks the
-// same protocol: OAuth2 code flow with PKCE, rotating refresh tokens, the v2 REST API.
+// same protocol: OAuth2 code flow with PKCE, rotating refresh tokens, the App v2 API.
 type Coinbase struct {
 	integration linkvault.Integration
 	oauth       *oauthClient
 	http        *caller
 	apiBase     string
+	rates       *rateCache
+	networks    map[string][]string
 }
 
 var _ linkvault.OAuthProvider = (*Coinbase)(nil)
@@ -50,7 +90,7 @@ func NewCoinbase(cfg Config, d Deps) (*Coinbase, error) {
 	cfg = cfg.withDefaults(CoinbaseProduction)
 	return newCoinbaseProtocol(linkvault.Integration{
 		Type: linkvault.BrokerCoinbase, Name: "Coinbase", AuthKind: linkvault.AuthOAuth, BrandColor: "#0052FF",
-		SupportsRefresh: true, SupportsRevocation: true, SupportsTransfers: true, Networks: defaultNetworks,
+		SupportsRefresh: true, SupportsRevocation: true, SupportsTransfers: true,
 	}, cfg, d)
 }
 
@@ -58,10 +98,10 @@ func NewCoinbase(cfg Config, d Deps) (*Coinbase, error) {
 // protocol with short-lived access tokens; it has no production URLs, so every endpoint
 // must be configured (internal/exchangesim/simprovider points it at a simulator).
 func NewSandbox(cfg Config, d Deps) (*Coinbase, error) {
-	cfg = cfg.withDefaults(Config{Scopes: sandboxScopes})
+	cfg = cfg.withDefaults(Config{})
 	return newCoinbaseProtocol(linkvault.Integration{
 		Type: linkvault.BrokerSandbox, Name: "Sandbox", AuthKind: linkvault.AuthOAuth, BrandColor: "#6B46C1",
-		SupportsRefresh: true, SupportsRevocation: true, SupportsTransfers: true, Networks: defaultNetworks,
+		SupportsRefresh: true, SupportsRevocation: true, SupportsTransfers: true,
 	}, cfg, d)
 }
 
@@ -73,21 +113,26 @@ func newCoinbaseProtocol(in linkvault.Integration, cfg Config, d Deps) (*Coinbas
 	}
 	d = d.withDefaults()
 	c := newCaller(in.Type, cfg, d)
+	style := oauthStyle{scopes: coinbaseScopes}
+	if len(cfg.Scopes) > 0 { // an operator's explicit scopes win
+		style.scopes = nil
+	}
+	in.Networks = networkList(coinbaseDefaultNetworks)
 	return &Coinbase{
 		integration: in,
-		oauth:       newOAuthClient(in.Type, cfg, c),
+		oauth:       newOAuthClient(in.Type, cfg, c, style),
 		http:        c,
 		apiBase:     strings.TrimRight(cfg.APIBaseURL, "/"),
+		rates:       newRateCache(DefaultRatesTTL, d.Now),
+		networks:    coinbaseDefaultNetworks,
 	}, nil
 }
 
 // Integration describes the adapter for the catalog.
 func (p *Coinbase) Integration() linkvault.Integration { return p.integration }
 
-// AuthCodeURL returns the consent URL (state + PKCE S256).
-func (p *Coinbase) AuthCodeURL(state, codeVerifier, redirectURL string) string {
-	return p.oauth.authCodeURL(state, codeVerifier, redirectURL)
-}
+// AuthCodeURL returns the consent URL (state, scopes of the permission, PKCE S256).
+func (p *Coinbase) AuthCodeURL(r linkvault.AuthCodeRequest) string { return p.oauth.authCodeURL(r) }
 
 // Exchange trades the authorization code for a credential and records the user's id
 // as its Subject (best effort: the credential is returned even if that lookup fails,
@@ -116,22 +161,31 @@ func (p *Coinbase) Validate(ctx context.Context, c linkvault.Credential) error {
 	return err
 }
 
-// Revoke revokes the grant with RFC 7009.
+// Revoke revokes the grant with RFC 7009 (cbDocsOAuth: POST /oauth2/revoke).
 func (p *Coinbase) Revoke(ctx context.Context, c linkvault.Credential) error {
 	return p.oauth.revoke(ctx, c)
 }
 
-func (p *Coinbase) get(ctx context.Context, op, path string, c linkvault.Credential) (*apiResponse, error) {
-	return p.http.call(ctx, op, http.MethodGet, p.apiBase+path, nil, p.authorize(c), coinbaseErrorCode)
-}
-
-func (p *Coinbase) authorize(c linkvault.Credential) func(*http.Request) {
+// authorize sets the bearer token, CB-VERSION (cbDocsVersion) and, for a send the
+// user confirmed with a second factor, CB-2FA-TOKEN (cbDocs2FA).
+func (p *Coinbase) authorize(c linkvault.Credential, twoFactor linkvault.Secret) func(*http.Request) {
 	return func(r *http.Request) {
-		bearer(c.AccessToken)(r)
+		if !c.AccessToken.IsZero() {
+			bearer(c.AccessToken)(r)
+		}
 		r.Header.Set("CB-VERSION", coinbaseAPIVersion)
+		if !twoFactor.IsZero() {
+			r.Header.Set("CB-2FA-TOKEN", twoFactor.Reveal())
+		}
 	}
 }
 
+func (p *Coinbase) get(ctx context.Context, op, path string, c linkvault.Credential) (*apiResponse, error) {
+	return p.http.call(ctx, op, http.MethodGet, p.apiBase+path, nil, p.authorize(c, linkvault.Secret{}), coinbaseErrors)
+}
+
+// user: GET /v2/user (cbDocsUser, "Show Current User"; wallet:user:read adds country,
+// wallet:user:email the email).
 func (p *Coinbase) user(ctx context.Context, c linkvault.Credential, op string) (coinbaseUser, error) {
 	resp, err := p.get(ctx, op, "/v2/user", c)
 	if err != nil {
@@ -140,11 +194,12 @@ func (p *Coinbase) user(ctx context.Context, c linkvault.Credential, op string) 
 	return decode(p.http, op, resp, parseCoinbaseUser)
 }
 
-// wallets lists every wallet, following pagination.
+// wallets lists every account: GET /v2/accounts?limit=100, following next_uri
+// (cbDocsAccounts "List Accounts"; cursor pagination per cbDocsPaging).
 func (p *Coinbase) wallets(ctx context.Context, c linkvault.Credential, op string) ([]coinbaseAccount, error) {
 	var all []coinbaseAccount
 	path := "/v2/accounts?limit=100"
-	for range maxAccountPages {
+	for range maxPages {
 		resp, err := p.get(ctx, op, path, c)
 		if err != nil {
 			return nil, err
@@ -167,6 +222,51 @@ func (p *Coinbase) wallets(ctx context.Context, c linkvault.Credential, op strin
 	return all, nil
 }
 
+// usdRates returns Coinbase's rates based on USD, cached briefly (see Rates).
+func (p *Coinbase) usdRates(ctx context.Context, op string) (linkvault.Rates, error) {
+	return p.rates.get(ctx, "USD", func(ctx context.Context) (linkvault.Rates, error) { return p.fetchRates(ctx, op, "USD") })
+}
+
+// fetchRates: GET /v2/exchange-rates?currency=<base> (cbDocsRates; no authentication).
+// The rates carry no timestamp, so AsOf is the answer's Date header.
+func (p *Coinbase) fetchRates(ctx context.Context, op, base string) (linkvault.Rates, error) {
+	resp, err := p.http.call(ctx, op, http.MethodGet, p.apiBase+"/v2/exchange-rates?"+url.Values{"currency": {base}}.Encode(),
+		nil, p.authorize(linkvault.Credential{}, linkvault.Secret{}), coinbaseErrors)
+	if err != nil {
+		return linkvault.Rates{}, err
+	}
+	r, err := decode(p.http, op, resp, parseCoinbaseRates)
+	if err != nil {
+		return linkvault.Rates{}, err
+	}
+	r.Source, r.AsOf = p.integration.Type, serverTime(resp.Header, p.http.now())
+	return r, nil
+}
+
+// Rates returns Coinbase's exchange rates for one unit of base.
+func (p *Coinbase) Rates(ctx context.Context, base string) (linkvault.Rates, error) {
+	base, err := checkRatesBase(p.integration.Type, base)
+	if err != nil {
+		return linkvault.Rates{}, err
+	}
+	r, err := p.rates.get(ctx, base, func(ctx context.Context) (linkvault.Rates, error) { return p.fetchRates(ctx, "rates", base) })
+	return copyRates(r), err
+}
+
+// valued returns the wallets and the USD rates that value them. A rates failure does
+// not fail the call: positions are then reported without a value.
+func (p *Coinbase) valued(ctx context.Context, c linkvault.Credential, op string) ([]coinbaseAccount, linkvault.Rates, error) {
+	ws, err := p.wallets(ctx, c, op)
+	if err != nil {
+		return nil, linkvault.Rates{}, err
+	}
+	rates, err := p.usdRates(ctx, op)
+	if err != nil {
+		p.http.log.Warn("exchange rates unavailable; positions unvalued", "err", err)
+	}
+	return ws, rates, nil
+}
+
 // Accounts reports the connection as one account: the user's wallets valued in USD.
 func (p *Coinbase) Accounts(ctx context.Context, c linkvault.Credential) ([]linkvault.Account, error) {
 	const op = "accounts"
@@ -178,39 +278,38 @@ func (p *Coinbase) Accounts(ctx context.Context, c linkvault.Credential) ([]link
 		}
 		id = u.ID
 	}
-	ws, err := p.wallets(ctx, c, op)
+	ws, rates, err := p.valued(ctx, c, op)
 	if err != nil {
 		return nil, err
 	}
-	acct := linkvault.Account{AccountID: id, AccountName: p.integration.Name}
+	var fund, cash linkvault.Decimal
 	for _, w := range ws {
-		acct.Fund += w.NativeValue
-		if isFiat(w.Currency) {
-			acct.Cash += w.Amount
+		fund = fund.Add(w.Balance.Mul(usdPrice(rates, w.Currency)))
+		if w.Currency == "USD" {
+			cash = cash.Add(w.Balance)
 		}
 	}
-	acct.Fund, acct.Cash = roundCents(acct.Fund), roundCents(acct.Cash)
-	return []linkvault.Account{acct}, nil
+	return []linkvault.Account{{AccountID: id, AccountName: p.integration.Name, Fund: usdFloat(fund), Cash: usdFloat(cash)}}, nil
 }
 
-// Holdings lists the crypto wallets with a balance.
+// Holdings lists the crypto wallets with a balance, valued at Coinbase's rates.
 func (p *Coinbase) Holdings(ctx context.Context, c linkvault.Credential) (linkvault.Holdings, error) {
-	ws, err := p.wallets(ctx, c, "holdings")
+	ws, rates, err := p.valued(ctx, c, "holdings")
 	if err != nil {
 		return linkvault.Holdings{}, err
 	}
 	h := linkvault.Holdings{AccountID: c.Subject, InstitutionName: p.integration.Name,
 		CryptocurrencyPositions: []linkvault.Position{}, EquityPositions: []linkvault.Position{}}
 	for _, w := range ws {
-		if isFiat(w.Currency) || w.Amount <= 0 {
+		if w.Fiat || w.Balance.Sign() <= 0 {
 			continue
 		}
-		h.CryptocurrencyPositions = append(h.CryptocurrencyPositions, position(w.Currency, w.CurrencyName, w.Amount, w.NativeValue))
+		h.CryptocurrencyPositions = append(h.CryptocurrencyPositions, position(w.Currency, w.CurrencyName, w.Balance, usdPrice(rates, w.Currency)))
 	}
 	return h, nil
 }
 
-// Balances lists the fiat wallets (USD with zero when there is none).
+// Balances lists the fiat accounts (USD with zero when there is none).
 func (p *Coinbase) Balances(ctx context.Context, c linkvault.Credential) ([]linkvault.Balance, error) {
 	ws, err := p.wallets(ctx, c, "balances")
 	if err != nil {
@@ -218,78 +317,167 @@ func (p *Coinbase) Balances(ctx context.Context, c linkvault.Credential) ([]link
 	}
 	var out []linkvault.Balance
 	for _, w := range ws {
-		if isFiat(w.Currency) {
-			out = append(out, fiatBalance(w.Currency, w.Amount))
+		if w.Fiat {
+			out = append(out, fiatBalance(w.Currency, w.Balance))
 		}
 	}
-	if len(out) == 0 {
-		out = append(out, fiatBalance("USD", 0))
+	return usdBalances(out), nil
+}
+
+// assetNetworks describes the networks of one wallet's currency.
+func (p *Coinbase) assetNetworks(w coinbaseAccount) []linkvault.AssetNetwork {
+	names := p.networks[w.Currency]
+	out := make([]linkvault.AssetNetwork, 0, len(names))
+	for i, n := range names {
+		an := linkvault.AssetNetwork{Network: coinbaseNetworkNames.canonical(n), ExchangeCode: n, Default: i == 0, Enabled: true}
+		if net, ok := linkvault.LookupNetwork(an.Network); ok {
+			an.Name = net.Name
+		}
+		// The currency's address_regex (cbDocsAccounts) describes the default
+		// network's addresses; it is only trusted when that is the only network.
+		if len(names) == 1 {
+			an.AddressPattern = w.AddressRegex
+		}
+		out = append(out, an)
+	}
+	return out
+}
+
+// TransferOptions lists the crypto wallets with a balance and the networks each can
+// be sent on. Coinbase quotes network fees only when a send happens, so FeeKnown is
+// false throughout.
+func (p *Coinbase) TransferOptions(ctx context.Context, c linkvault.Credential) ([]linkvault.TransferAsset, error) {
+	ws, err := p.wallets(ctx, c, "transfer_options")
+	if err != nil {
+		return nil, err
+	}
+	out := []linkvault.TransferAsset{}
+	for _, w := range ws {
+		if w.Fiat || w.Type != "wallet" || w.Balance.Sign() <= 0 || len(p.networks[w.Currency]) == 0 {
+			continue
+		}
+		out = append(out, linkvault.TransferAsset{Symbol: w.Currency, Name: w.CurrencyName, AccountID: w.ID,
+			Available: w.Balance, Networks: p.assetNetworks(w)})
 	}
 	return out, nil
 }
 
-// walletFor picks the wallet to send from: FromAccountID when it names a wallet,
-// otherwise the wallet of the symbol.
-func (p *Coinbase) walletFor(ctx context.Context, c linkvault.Credential, op string, r linkvault.TransferRequest) (coinbaseAccount, error) {
+// walletFor picks the wallet to send from: FromAccountID when it names a wallet of the
+// symbol, otherwise the (crypto) wallet of the symbol.
+func (p *Coinbase) walletFor(ctx context.Context, c linkvault.Credential, op, accountID, symbol string) (coinbaseAccount, error) {
 	ws, err := p.wallets(ctx, c, op)
 	if err != nil {
 		return coinbaseAccount{}, err
 	}
 	for _, w := range ws {
-		if r.FromAccountID != "" && w.ID == r.FromAccountID {
+		if accountID != "" && w.ID == accountID && w.Currency == symbol {
 			return w, nil
 		}
 	}
 	for _, w := range ws {
-		if w.Currency == r.Symbol {
+		if accountID == "" && w.Currency == symbol && !w.Fiat {
 			return w, nil
 		}
 	}
 	return coinbaseAccount{}, rejected(p.http.broker, op, "insufficient_funds")
 }
 
-// PreviewTransfer quotes the network fee.
+// checkSend applies what Coinbase publishes before anything is sent: the network must
+// be one the asset goes out on, the address must match the currency's address_regex.
+func (p *Coinbase) checkSend(op string, w coinbaseAccount, r linkvault.TransferRequest) (network string, err error) {
+	for _, n := range p.networks[w.Currency] {
+		if coinbaseNetworkNames.canonical(n) == r.Network {
+			network = n
+		}
+	}
+	if network == "" {
+		return "", rejected(p.http.broker, op, "invalid_network")
+	}
+	if len(p.networks[w.Currency]) == 1 && w.AddressRegex != "" {
+		if re, err := regexp.Compile(w.AddressRegex); err == nil && !re.MatchString(r.ToAddress) {
+			return "", rejected(p.http.broker, op, "invalid_address")
+		}
+	}
+	return network, nil
+}
+
+// PreviewTransfer checks the transfer against the wallet. Coinbase has no quote step
+// for sends (the fee is set when the send happens; cbDocsSend), so the preview says
+// FeeKnown false and makes no call beyond reading the wallets.
 func (p *Coinbase) PreviewTransfer(ctx context.Context, c linkvault.Credential, r linkvault.TransferRequest) (linkvault.TransferPreview, error) {
 	const op = "preview_transfer"
 	if err := checkTransferRequest(p.http.broker, op, r, false); err != nil {
 		return linkvault.TransferPreview{}, err
 	}
-	w, err := p.walletFor(ctx, c, op, r)
+	w, err := p.walletFor(ctx, c, op, r.FromAccountID, r.Symbol)
 	if err != nil {
 		return linkvault.TransferPreview{}, err
 	}
-	q := url.Values{"amount": {formatAmount(r.Amount)}, "currency": {w.Currency}, "network": {r.Network}, "to": {r.ToAddress}}
-	resp, err := p.get(ctx, op, "/v2/accounts/"+url.PathEscape(w.ID)+"/transactions/fee-estimate?"+q.Encode(), c)
-	if err != nil {
-		return linkvault.TransferPreview{}, err
-	}
-	est, err := decode(p.http, op, resp, parseCoinbaseFeeEstimate)
-	if err != nil {
+	if _, err := p.checkSend(op, w, r); err != nil {
 		return linkvault.TransferPreview{}, err
 	}
 	return linkvault.TransferPreview{
-		PreviewID: linkvault.NewRandomID(12), Symbol: w.Currency, Network: r.Network, Amount: r.Amount,
-		Fee: est.Fee, Total: roundAmount(r.Amount + est.Fee), ToAddress: r.ToAddress, ExpiresAt: est.ExpiresAt,
-		InsufficientFund: est.InsufficientFunds,
+		AccountID: w.ID, Symbol: w.Currency, Network: r.Network, ToAddress: r.ToAddress, AddressTag: r.AddressTag,
+		Amount: r.Amount, FeeCurrency: w.Currency, Total: r.Amount, InsufficientFund: w.Balance.LessThan(r.Amount),
 	}, nil
 }
 
-// ExecuteTransfer sends crypto, idempotent by r.ClientTransactionID (Coinbase "idem").
+// ExecuteTransfer sends crypto: POST /v2/accounts/:account_id/transactions with
+// type=send (cbDocsSend). idem, derived from r.ClientTransactionID as the UUIDv4 the
+// page recommends, makes a repeated request return the first transaction. When the
+// user has 2FA on sends Coinbase answers two_factor_required (402 per cbDocs2FA, 400
+// in cbDocsErrors) and the same request is repeated with CB-2FA-TOKEN.
 func (p *Coinbase) ExecuteTransfer(ctx context.Context, c linkvault.Credential, r linkvault.TransferRequest) (linkvault.TransferResult, error) {
 	const op = "execute_transfer"
 	if err := checkTransferRequest(p.http.broker, op, r, true); err != nil {
 		return linkvault.TransferResult{}, err
 	}
-	w, err := p.walletFor(ctx, c, op, r)
+	w, err := p.walletFor(ctx, c, op, r.FromAccountID, r.Symbol)
 	if err != nil {
 		return linkvault.TransferResult{}, err
 	}
-	body := map[string]string{
-		"type": "send", "to": r.ToAddress, "amount": formatAmount(r.Amount), "currency": w.Currency,
-		"network": r.Network, "idem": r.ClientTransactionID,
+	network, err := p.checkSend(op, w, r)
+	if err != nil {
+		return linkvault.TransferResult{}, err
+	}
+	if w.Balance.LessThan(r.Amount) {
+		return linkvault.TransferResult{}, rejected(p.http.broker, op, "insufficient_funds")
+	}
+	body := coinbaseSendRequest{
+		Type: "send", To: r.ToAddress, Amount: r.Amount.String(), Currency: w.Currency, Network: network,
+		Idem: uuidFromKey(r.ClientTransactionID), DestinationTag: r.AddressTag,
 	}
 	resp, err := p.http.call(ctx, op, http.MethodPost, p.apiBase+"/v2/accounts/"+url.PathEscape(w.ID)+"/transactions",
-		body, p.authorize(c), coinbaseErrorCode)
+		body, p.authorize(c, r.MFACode), coinbaseErrors)
+	if err != nil {
+		return linkvault.TransferResult{}, mfaOutcome(err, r.MFACode)
+	}
+	tx, err := decode(p.http, op, resp, parseCoinbaseTransaction)
+	if err != nil {
+		return linkvault.TransferResult{}, err
+	}
+	res := tx.result(w.ID)
+	res.ClientTransactionID = r.ClientTransactionID
+	res.Network = firstNonEmpty(res.Network, r.Network)
+	res.ToAddress = firstNonEmpty(res.ToAddress, r.ToAddress)
+	return res, nil
+}
+
+// GetTransfer: GET /v2/accounts/:account_id/transactions/:transaction_id (cbDocsTxs).
+func (p *Coinbase) GetTransfer(ctx context.Context, c linkvault.Credential, ref linkvault.TransferRef) (linkvault.TransferResult, error) {
+	const op = "get_transfer"
+	if ref.TransferID == "" {
+		return linkvault.TransferResult{}, rejected(p.http.broker, op, "invalid_request")
+	}
+	accountID := ref.AccountID
+	if accountID == "" {
+		w, err := p.walletFor(ctx, c, op, "", ref.Symbol)
+		if err != nil {
+			return linkvault.TransferResult{}, err
+		}
+		accountID = w.ID
+	}
+	resp, err := p.get(ctx, op, "/v2/accounts/"+url.PathEscape(accountID)+"/transactions/"+url.PathEscape(ref.TransferID), c)
 	if err != nil {
 		return linkvault.TransferResult{}, err
 	}
@@ -297,20 +485,188 @@ func (p *Coinbase) ExecuteTransfer(ctx context.Context, c linkvault.Credential, 
 	if err != nil {
 		return linkvault.TransferResult{}, err
 	}
-	return linkvault.TransferResult{
-		TransferID: tx.ID, Status: tx.Status, Symbol: w.Currency, Network: firstNonEmpty(tx.Network, r.Network),
-		Amount: math.Abs(tx.Amount), Fee: tx.Fee, ToAddress: firstNonEmpty(tx.To, r.ToAddress), Hash: tx.Hash,
-	}, nil
+	return tx.result(accountID), nil
 }
 
-// --- wire parsing (kept as pure functions so they can be fuzzed) ---
+// Transfers lists crypto sends and receives: GET /v2/accounts/:account_id/transactions
+// for each crypto wallet, newest first (cbDocsTxs, cbDocsPaging). The cursor is
+// "<wallet index>:<starting_after>".
+func (p *Coinbase) Transfers(ctx context.Context, c linkvault.Credential, q linkvault.TransferQuery) (linkvault.TransferPage, error) {
+	const op = "transfers"
+	limit := min(max(q.Limit, 1), 100)
+	if q.Limit <= 0 {
+		limit = 25
+	}
+	walletIdx, after, err := parseCoinbaseCursor(q.Cursor)
+	if err != nil {
+		return linkvault.TransferPage{}, rejected(p.http.broker, op, "invalid_request")
+	}
+	ws, err := p.wallets(ctx, c, op)
+	if err != nil {
+		return linkvault.TransferPage{}, err
+	}
+	var crypto []coinbaseAccount
+	for _, w := range ws {
+		if !w.Fiat && (q.Symbol == "" || w.Currency == q.Symbol) {
+			crypto = append(crypto, w)
+		}
+	}
+	page := linkvault.TransferPage{Transfers: []linkvault.TransferResult{}}
+	for ; walletIdx < len(crypto) && len(page.Transfers) < limit; walletIdx, after = walletIdx+1, "" {
+		w := crypto[walletIdx]
+		v := url.Values{"limit": {strconv.Itoa(limit - len(page.Transfers))}}
+		if after != "" {
+			v.Set("starting_after", after)
+		}
+		resp, err := p.get(ctx, op, "/v2/accounts/"+url.PathEscape(w.ID)+"/transactions?"+v.Encode(), c)
+		if err != nil {
+			return linkvault.TransferPage{}, err
+		}
+		list, err := decode(p.http, op, resp, parseCoinbaseTransactions)
+		if err != nil {
+			return linkvault.TransferPage{}, err
+		}
+		done := list.NextURI == ""
+		for _, tx := range list.Transactions {
+			if !q.Since.IsZero() && tx.CreatedAt.Before(q.Since) {
+				done = true
+				break
+			}
+			if tx.Direction != "" {
+				page.Transfers = append(page.Transfers, tx.result(w.ID))
+			}
+			after = tx.ID
+		}
+		if !done && len(list.Transactions) > 0 {
+			// This wallet has more: the next page resumes after its last item.
+			page.Cursor = strconv.Itoa(walletIdx) + ":" + after
+			return page, nil
+		}
+	}
+	if walletIdx < len(crypto) {
+		page.Cursor = strconv.Itoa(walletIdx) + ":"
+	}
+	return page, nil
+}
 
-type coinbaseUser struct{ ID string }
+func parseCoinbaseCursor(s string) (int, string, error) {
+	if s == "" {
+		return 0, "", nil
+	}
+	i, after, ok := strings.Cut(s, ":")
+	n, err := strconv.Atoi(i)
+	if !ok || err != nil || n < 0 || n > 10000 || len(after) > 128 {
+		return 0, "", errors.New("bad cursor")
+	}
+	return n, after, nil
+}
+
+// DepositAddress returns an address of the symbol's wallet on the network: GET
+// /v2/accounts/:account_id/addresses, or POST the same path to create one when the
+// wallet has none on that network (cbDocsAddresses; creation takes no network, so a
+// new address is on the currency's default network).
+func (p *Coinbase) DepositAddress(ctx context.Context, c linkvault.Credential, r linkvault.DepositAddressRequest) (linkvault.DepositAddress, error) {
+	const op = "deposit_address"
+	if r.Symbol == "" {
+		return linkvault.DepositAddress{}, rejected(p.http.broker, op, "invalid_request")
+	}
+	w, err := p.walletFor(ctx, c, op, "", r.Symbol)
+	if err != nil {
+		return linkvault.DepositAddress{}, rejected(p.http.broker, op, "invalid_symbol")
+	}
+	want := r.Network
+	if want == "" && len(p.networks[w.Currency]) > 0 {
+		want = coinbaseNetworkNames.canonical(p.networks[w.Currency][0])
+	}
+	base := "/v2/accounts/" + url.PathEscape(w.ID) + "/addresses"
+	resp, err := p.get(ctx, op, base, c)
+	if err != nil {
+		return linkvault.DepositAddress{}, err
+	}
+	list, err := decode(p.http, op, resp, parseCoinbaseAddresses)
+	if err != nil {
+		return linkvault.DepositAddress{}, err
+	}
+	for _, a := range list {
+		if coinbaseNetworkNames.canonical(a.Network) == want {
+			return linkvault.DepositAddress{Symbol: w.Currency, Network: want, Address: a.Address, Tag: a.DestinationTag}, nil
+		}
+	}
+	resp, err = p.http.call(ctx, op, http.MethodPost, p.apiBase+base, map[string]string{}, p.authorize(c, linkvault.Secret{}), coinbaseErrors)
+	if err != nil {
+		return linkvault.DepositAddress{}, err
+	}
+	created, err := decode(p.http, op, resp, parseCoinbaseAddress)
+	if err != nil {
+		return linkvault.DepositAddress{}, err
+	}
+	if got := coinbaseNetworkNames.canonical(created.Network); got != want {
+		return linkvault.DepositAddress{}, rejected(p.http.broker, op, "invalid_network")
+	}
+	return linkvault.DepositAddress{Symbol: w.Currency, Network: want, Address: created.Address, Tag: created.DestinationTag}, nil
+}
+
+// AccountHolder reads GET /v2/user: the public name, country (wallet:user:read) and
+// email (wallet:user:email). Coinbase gives one name field, so FirstName/LastName stay
+// empty rather than guessed.
+func (p *Coinbase) AccountHolder(ctx context.Context, c linkvault.Credential) (linkvault.AccountHolder, error) {
+	u, err := p.user(ctx, c, "account_holder")
+	if err != nil {
+		return linkvault.AccountHolder{}, err
+	}
+	return linkvault.AccountHolder{AccountNumber: u.ID, FullName: u.Name, Email: u.Email, CountryCode: u.Country}, nil
+}
+
+// mfaOutcome words an MFA answer to a request that already carried a code as a refused
+// code, so the caller can tell "ask the user" from "the code was wrong".
+func mfaOutcome(err error, sent linkvault.Secret) error {
+	var pe *linkvault.ProviderError
+	if errors.As(err, &pe) && pe.Kind == linkvault.ProviderMFARequired {
+		pe.Code = "mfa_required"
+		if !sent.IsZero() {
+			pe.Code = "mfa_invalid"
+		}
+	}
+	return err
+}
+
+// networkList is the sorted set of canonical codes in an asset→networks table.
+func networkList(table map[string][]string) []string {
+	seen := map[string]bool{}
+	for _, ns := range table {
+		for _, n := range ns {
+			if c := coinbaseNetworkNames.canonical(n); c != "" {
+				seen[c] = true
+			}
+		}
+	}
+	var out []string
+	for _, n := range linkvault.Networks {
+		if seen[n.Code] {
+			out = append(out, n.Code)
+		}
+	}
+	return out
+}
+
+// --- wire shapes and parsing (pure functions, fuzzed) ---
+
+type coinbaseMoney struct {
+	Amount   string `json:"amount"`
+	Currency string `json:"currency"`
+}
+
+type coinbaseUser struct{ ID, Name, Email, Country string }
 
 func parseCoinbaseUser(b []byte) (coinbaseUser, error) {
 	var w struct {
 		Data struct {
-			ID string `json:"id"`
+			ID      string `json:"id"`
+			Name    string `json:"name"`
+			Email   string `json:"email"`
+			Country struct {
+				Code string `json:"code"`
+			} `json:"country"`
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(b, &w); err != nil {
@@ -319,16 +675,14 @@ func parseCoinbaseUser(b []byte) (coinbaseUser, error) {
 	if w.Data.ID == "" {
 		return coinbaseUser{}, errors.New("user without id")
 	}
-	return coinbaseUser{ID: w.Data.ID}, nil
+	return coinbaseUser{ID: w.Data.ID, Name: w.Data.Name, Email: w.Data.Email, Country: w.Data.Country.Code}, nil
 }
 
-// coinbaseAccount is one Coinbase wallet.
+// coinbaseAccount is one Coinbase account (a wallet, fiat account or vault).
 type coinbaseAccount struct {
-	ID           string
-	Currency     string
-	CurrencyName string
-	Amount       float64
-	NativeValue  float64 // in USD
+	ID, Type, Currency, CurrencyName, AddressRegex string
+	Fiat                                           bool
+	Balance                                        linkvault.Decimal
 }
 
 // coinbaseAccountsPage is one page of GET /v2/accounts.
@@ -337,7 +691,8 @@ type coinbaseAccountsPage struct {
 	NextURI  string
 }
 
-// parseCoinbaseAccounts parses a page of GET /v2/accounts.
+// parseCoinbaseAccounts parses a page of GET /v2/accounts (account resource: id, type,
+// currency{code,name,type,address_regex}, balance{amount,currency}; cbDocsAccounts).
 func parseCoinbaseAccounts(b []byte) (coinbaseAccountsPage, error) {
 	var w struct {
 		Pagination struct {
@@ -345,12 +700,14 @@ func parseCoinbaseAccounts(b []byte) (coinbaseAccountsPage, error) {
 		} `json:"pagination"`
 		Data []struct {
 			ID       string `json:"id"`
+			Type     string `json:"type"`
 			Currency struct {
-				Code string `json:"code"`
-				Name string `json:"name"`
+				Code         string `json:"code"`
+				Name         string `json:"name"`
+				Type         string `json:"type"`
+				AddressRegex string `json:"address_regex"`
 			} `json:"currency"`
-			Balance       coinbaseMoney `json:"balance"`
-			NativeBalance coinbaseMoney `json:"native_balance"`
+			Balance coinbaseMoney `json:"balance"`
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(b, &w); err != nil {
@@ -367,100 +724,233 @@ func parseCoinbaseAccounts(b []byte) (coinbaseAccountsPage, error) {
 		if a.ID == "" || a.Currency.Code == "" {
 			return coinbaseAccountsPage{}, errors.New("account without id or currency")
 		}
-		amt, err := parseDecimal(a.Balance.Amount)
+		bal, err := amount(a.Balance.Amount)
 		if err != nil {
 			return coinbaseAccountsPage{}, err
 		}
-		native := 0.0
-		if a.NativeBalance.Amount != "" {
-			if native, err = parseDecimal(a.NativeBalance.Amount); err != nil {
-				return coinbaseAccountsPage{}, err
-			}
-		}
 		page.Accounts = append(page.Accounts, coinbaseAccount{
-			ID: a.ID, Currency: a.Currency.Code, CurrencyName: a.Currency.Name, Amount: amt, NativeValue: native,
+			ID: a.ID, Type: a.Type, Currency: a.Currency.Code, CurrencyName: a.Currency.Name, AddressRegex: a.Currency.AddressRegex,
+			Fiat: a.Type == "fiat" || a.Currency.Type == "fiat", Balance: bal,
 		})
 	}
 	return page, nil
 }
 
-type coinbaseMoney struct {
-	Amount   string `json:"amount"`
-	Currency string `json:"currency"`
-}
-
-type coinbaseFeeEstimate struct {
-	Fee               float64
-	InsufficientFunds bool
-	ExpiresAt         time.Time
-}
-
-func parseCoinbaseFeeEstimate(b []byte) (coinbaseFeeEstimate, error) {
+// parseCoinbaseRates parses GET /v2/exchange-rates: {"data":{"currency","rates":{X:"..."}}}.
+func parseCoinbaseRates(b []byte) (linkvault.Rates, error) {
 	var w struct {
 		Data struct {
-			Fee               coinbaseMoney `json:"fee"`
-			InsufficientFunds bool          `json:"insufficient_funds"`
-			ExpiresAt         string        `json:"expires_at"`
+			Currency string            `json:"currency"`
+			Rates    map[string]string `json:"rates"`
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(b, &w); err != nil {
-		return coinbaseFeeEstimate{}, err
+		return linkvault.Rates{}, err
 	}
-	fee, err := parseDecimal(w.Data.Fee.Amount)
-	if err != nil {
-		return coinbaseFeeEstimate{}, err
+	if w.Data.Currency == "" || len(w.Data.Rates) == 0 {
+		return linkvault.Rates{}, errors.New("rates without currency")
 	}
-	est := coinbaseFeeEstimate{Fee: fee, InsufficientFunds: w.Data.InsufficientFunds}
-	if w.Data.ExpiresAt != "" {
-		est.ExpiresAt, _ = time.Parse(time.RFC3339, w.Data.ExpiresAt)
+	r := linkvault.Rates{Base: w.Data.Currency, Rates: make(map[string]linkvault.Decimal, len(w.Data.Rates))}
+	for c, v := range w.Data.Rates {
+		d, err := amount(v)
+		if err != nil || d.Sign() < 0 {
+			continue // one odd entry does not spoil the others
+		}
+		r.Rates[c] = d
 	}
-	return est, nil
+	return r, nil
 }
 
+// coinbaseSendRequest is the body of Send Money (cbDocsSend "Arguments"). Amounts are
+// decimal strings.
+type coinbaseSendRequest struct {
+	Type           string `json:"type"`
+	To             string `json:"to"`
+	Amount         string `json:"amount"`
+	Currency       string `json:"currency"`
+	Network        string `json:"network,omitempty"`
+	Idem           string `json:"idem"`
+	DestinationTag string `json:"destination_tag,omitempty"`
+}
+
+// coinbaseTransaction is a transaction resource (cbDocsTxs).
 type coinbaseTransaction struct {
-	ID, Status, Network, Hash, To string
-	Amount, Fee                   float64
+	ID, Status, Network, Hash, To, Idem string
+	Direction                           linkvault.TransferDirection
+	Currency                            string
+	Amount, Fee                         linkvault.Decimal
+	FeeCurrency                         string
+	CreatedAt, UpdatedAt                time.Time
 }
 
-func parseCoinbaseTransaction(b []byte) (coinbaseTransaction, error) {
-	var w struct {
-		Data struct {
-			ID      string        `json:"id"`
-			Status  string        `json:"status"`
-			Amount  coinbaseMoney `json:"amount"`
-			Network struct {
-				Name string        `json:"network_name"`
-				Hash string        `json:"hash"`
-				Fee  coinbaseMoney `json:"transaction_fee"`
-			} `json:"network"`
-			To struct {
-				Address string `json:"address"`
-			} `json:"to"`
-		} `json:"data"`
+func (tx coinbaseTransaction) result(accountID string) linkvault.TransferResult {
+	status, detail := coinbaseStatus(tx.Status)
+	return linkvault.TransferResult{
+		TransferID: tx.ID, AccountID: accountID, Status: status, StatusDetail: detail, Direction: tx.Direction,
+		Symbol: tx.Currency, Network: coinbaseNetworkNames.canonical(tx.Network), Amount: tx.Amount.Abs(),
+		Fee: tx.Fee, FeeCurrency: tx.FeeCurrency, ToAddress: tx.To, Hash: tx.Hash, CreatedAt: tx.CreatedAt, UpdatedAt: tx.UpdatedAt,
 	}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return coinbaseTransaction{}, err
+}
+
+// coinbaseStatus maps the transaction statuses of cbDocsTxs.
+func coinbaseStatus(s string) (linkvault.TransferStatus, string) {
+	switch s {
+	case "completed":
+		return linkvault.TransferSucceeded, "completed"
+	case "failed", "expired", "canceled":
+		return linkvault.TransferFailed, s
+	case "pending", "waiting_for_signature", "waiting_for_clearing":
+		return linkvault.TransferPending, s
 	}
-	if w.Data.ID == "" {
+	return linkvault.TransferPending, "unknown"
+}
+
+type coinbaseTxWire struct {
+	ID        string        `json:"id"`
+	Type      string        `json:"type"`
+	Status    string        `json:"status"`
+	Idem      string        `json:"idem"`
+	Amount    coinbaseMoney `json:"amount"`
+	CreatedAt string        `json:"created_at"`
+	UpdatedAt string        `json:"updated_at"`
+	Network   struct {
+		Name string         `json:"network_name"`
+		Hash string         `json:"hash"`
+		Fee  *coinbaseMoney `json:"transaction_fee"`
+	} `json:"network"`
+	To struct {
+		Address string `json:"address"`
+	} `json:"to"`
+}
+
+func (w coinbaseTxWire) parse() (coinbaseTransaction, error) {
+	if w.ID == "" {
 		return coinbaseTransaction{}, errors.New("transaction without id")
 	}
-	amt, err := parseDecimal(w.Data.Amount.Amount)
+	amt, err := amount(w.Amount.Amount)
 	if err != nil {
 		return coinbaseTransaction{}, err
 	}
-	fee := 0.0
-	if w.Data.Network.Fee.Amount != "" {
-		if fee, err = parseDecimal(w.Data.Network.Fee.Amount); err != nil {
+	tx := coinbaseTransaction{ID: w.ID, Status: w.Status, Network: w.Network.Name, Hash: w.Network.Hash, To: w.To.Address,
+		Idem: w.Idem, Currency: w.Amount.Currency, Amount: amt}
+	switch w.Type {
+	case "send":
+		tx.Direction = linkvault.TransferWithdrawal
+	case "receive":
+		tx.Direction = linkvault.TransferDeposit
+	}
+	if w.Network.Fee != nil {
+		if tx.Fee, err = optAmount(w.Network.Fee.Amount); err != nil {
 			return coinbaseTransaction{}, err
 		}
+		tx.FeeCurrency = w.Network.Fee.Currency
 	}
-	return coinbaseTransaction{
-		ID: w.Data.ID, Status: transferStatus(w.Data.Status), Network: w.Data.Network.Name, Hash: w.Data.Network.Hash,
-		To: w.Data.To.Address, Amount: amt, Fee: fee,
-	}, nil
+	tx.CreatedAt, _ = time.Parse(time.RFC3339, w.CreatedAt)
+	tx.UpdatedAt, _ = time.Parse(time.RFC3339, w.UpdatedAt)
+	return tx, nil
 }
 
-// coinbaseErrorCode reads {"errors":[{"id": "..."}]} or an OAuth {"error": "..."}.
+// parseCoinbaseTransaction parses {"data": transaction}.
+func parseCoinbaseTransaction(b []byte) (coinbaseTransaction, error) {
+	var w struct {
+		Data coinbaseTxWire `json:"data"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return coinbaseTransaction{}, err
+	}
+	return w.Data.parse()
+}
+
+type coinbaseTransactionsPage struct {
+	Transactions []coinbaseTransaction
+	NextURI      string
+}
+
+// parseCoinbaseTransactions parses a page of List Transactions.
+func parseCoinbaseTransactions(b []byte) (coinbaseTransactionsPage, error) {
+	var w struct {
+		Pagination struct {
+			NextURI *string `json:"next_uri"`
+		} `json:"pagination"`
+		Data []coinbaseTxWire `json:"data"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return coinbaseTransactionsPage{}, err
+	}
+	if w.Data == nil {
+		return coinbaseTransactionsPage{}, errors.New("transactions without data")
+	}
+	var page coinbaseTransactionsPage
+	if w.Pagination.NextURI != nil {
+		page.NextURI = *w.Pagination.NextURI
+	}
+	for _, d := range w.Data {
+		tx, err := d.parse()
+		if err != nil {
+			return coinbaseTransactionsPage{}, err
+		}
+		page.Transactions = append(page.Transactions, tx)
+	}
+	return page, nil
+}
+
+type coinbaseAddress struct{ Address, Network, DestinationTag string }
+
+type coinbaseAddressWire struct {
+	ID             string `json:"id"`
+	Address        string `json:"address"`
+	Network        string `json:"network"`
+	DestinationTag string `json:"destination_tag"`
+}
+
+func (w coinbaseAddressWire) parse() (coinbaseAddress, error) {
+	if w.Address == "" {
+		return coinbaseAddress{}, errors.New("address without address")
+	}
+	return coinbaseAddress{Address: w.Address, Network: w.Network, DestinationTag: w.DestinationTag}, nil
+}
+
+// parseCoinbaseAddress parses {"data": address} (Create Address, cbDocsAddresses).
+func parseCoinbaseAddress(b []byte) (coinbaseAddress, error) {
+	var w struct {
+		Data coinbaseAddressWire `json:"data"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return coinbaseAddress{}, err
+	}
+	return w.Data.parse()
+}
+
+// parseCoinbaseAddresses parses List Addresses (first page: a wallet's addresses).
+func parseCoinbaseAddresses(b []byte) ([]coinbaseAddress, error) {
+	var w struct {
+		Data []coinbaseAddressWire `json:"data"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return nil, err
+	}
+	out := make([]coinbaseAddress, 0, len(w.Data))
+	for _, d := range w.Data {
+		a, err := d.parse()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// coinbaseErrors reads {"errors":[{"id": ...}]} (cbDocsErrors) or an OAuth {"error": ...}.
+// two_factor_required is a request for a second factor, whatever the status (402 in
+// cbDocs2FA, 400 in the error table).
+func coinbaseErrors(_ int, _ http.Header, body []byte) (string, linkvault.ProviderErrorKind) {
+	code := coinbaseErrorCode(body)
+	if code == "two_factor_required" {
+		return code, linkvault.ProviderMFARequired
+	}
+	return code, 0
+}
+
 func coinbaseErrorCode(b []byte) string {
 	var w struct {
 		Errors []struct {
@@ -475,68 +965,4 @@ func coinbaseErrorCode(b []byte) string {
 		return w.Errors[0].ID
 	}
 	return w.Error
-}
-
-// --- helpers shared by the adapters ---
-
-// parseDecimal parses a provider amount string.
-func parseDecimal(s string) (float64, error) {
-	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err != nil {
-		return 0, err
-	}
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, errors.New("amount out of range")
-	}
-	return v, nil
-}
-
-func formatAmount(v float64) string { return strconv.FormatFloat(roundAmount(v), 'f', -1, 64) }
-
-func roundAmount(v float64) float64 { return math.Round(v*1e8) / 1e8 }
-
-func roundCents(v float64) float64 { return math.Round(v*100) / 100 }
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-// position builds a holding with its price derived from its USD value.
-func position(symbol, name string, amount, usdValue float64) linkvault.Position {
-	pos := linkvault.Position{Symbol: symbol, Name: name, Amount: amount, MarketValue: roundCents(usdValue)}
-	if amount > 0 && usdValue > 0 {
-		pos.LastPrice = roundCents(usdValue / amount)
-	}
-	return pos
-}
-
-func fiatBalance(currency string, amount float64) linkvault.Balance {
-	return linkvault.Balance{CurrencyCode: currency, Cash: amount, BuyingPower: amount, CryptocurrencyBuyingPower: amount}
-}
-
-// transferStatus maps provider states to pending | succeeded | failed.
-func transferStatus(s string) string {
-	switch strings.ToLower(s) {
-	case "completed", "complete", "confirmed", "succeeded", "success":
-		return "succeeded"
-	case "failed", "canceled", "cancelled", "expired", "rejected", "error":
-		return "failed"
-	}
-	return "pending"
-}
-
-// checkTransferRequest validates the caller's request before any provider call.
-func checkTransferRequest(b linkvault.BrokerType, op string, r linkvault.TransferRequest, execute bool) error {
-	switch {
-	case r.Symbol == "" || r.ToAddress == "":
-		return rejected(b, op, "invalid_request")
-	case !(r.Amount > 0) || math.IsInf(r.Amount, 0):
-		return rejected(b, op, "invalid_amount")
-	case execute && r.ClientTransactionID == "":
-		return rejected(b, op, "missing_client_transaction_id")
-	}
-	return nil
 }

@@ -22,6 +22,7 @@ type adapterUnderTest struct {
 	f          *simFixture
 	p, relaxed linkvault.Provider
 	c          linkvault.Credential
+	gated      bool // the adapter pauses all calls after a 429 (per-IP limits)
 }
 
 // twoAdapters builds the adapter under test and a relaxed twin for setup calls.
@@ -48,28 +49,28 @@ var adapterCases = []adapterCase{
 		p, relaxed := twoAdapters(t, timeout, func(d time.Duration) (*Coinbase, error) {
 			return NewCoinbase(withTimeout(f.oauthConfig("/oauth2/auth"), d), f.deps)
 		})
-		return adapterUnderTest{f, p, relaxed, connect(t, relaxed, "user1", "pw")}
+		return adapterUnderTest{f, p, relaxed, connect(t, relaxed, "user1", "pw"), false}
 	}},
 	{"sandbox", func(t *testing.T, timeout time.Duration) adapterUnderTest {
 		f := newSimFixture(t, exchangesim.NewSandbox, exchangesim.Config{})
 		p, relaxed := twoAdapters(t, timeout, func(d time.Duration) (*Coinbase, error) {
 			return NewSandbox(withTimeout(f.oauthConfig("/oauth2/auth"), d), f.deps)
 		})
-		return adapterUnderTest{f, p, relaxed, connect(t, relaxed, "user1", "pw")}
+		return adapterUnderTest{f, p, relaxed, connect(t, relaxed, "user1", "pw"), false}
 	}},
 	{"uphold", func(t *testing.T, timeout time.Duration) adapterUnderTest {
 		f := newSimFixture(t, exchangesim.NewUphold, exchangesim.Config{})
 		p, relaxed := twoAdapters(t, timeout, func(d time.Duration) (*Uphold, error) {
 			return NewUphold(withTimeout(f.oauthConfig("/authorize/"+exchangesim.DemoClientID), d), f.deps)
 		})
-		return adapterUnderTest{f, p, relaxed, connect(t, relaxed, "user1", "pw")}
+		return adapterUnderTest{f, p, relaxed, connect(t, relaxed, "user1", "pw"), true}
 	}},
 	{"binance", func(t *testing.T, timeout time.Duration) adapterUnderTest {
 		f := newSimFixture(t, exchangesim.NewBinance, exchangesim.Config{})
 		p, relaxed := twoAdapters(t, timeout, func(d time.Duration) (*Binance, error) {
 			return NewBinance(Config{APIBaseURL: f.srv.URL, Timeout: d}, f.deps)
 		})
-		return adapterUnderTest{f, p, relaxed, binanceLogin(t, relaxed, "user1", "pw")}
+		return adapterUnderTest{f, p, relaxed, binanceLogin(t, relaxed, "user1", "pw"), false}
 	}},
 }
 
@@ -120,16 +121,31 @@ func TestTransientFaultsAreTransient(t *testing.T) {
 				at := ac.setup(t, timeout)
 				f, p, c := at.f, at.p, at.c
 				f.ex.SetFaults(ft.faults)
-				for _, op := range providerOps {
+				before := f.ex.Stats().APICalls + f.ex.Stats().TokenCalls
+				for i, op := range providerOps {
 					err := op.call(context.Background(), p, c)
 					pe := wantProviderError(t, err, linkvault.ProviderTransient, ft.code)
+					assertNoLeak(t, err, canary)
+					if ft.status == 429 && at.gated && i > 0 {
+						// An exchange that limits per IP is not called again before its
+						// Retry-After: the adapter answers for it.
+						if pe.Code != "rate_limited" || pe.StatusCode != 0 || pe.RetryAfter < ft.retryAfter {
+							t.Errorf("%s: %+v, want a local rate_limited wait of at least %v", op.name, pe, ft.retryAfter)
+						}
+						continue
+					}
 					if ft.status != 0 && pe.StatusCode != ft.status {
 						t.Errorf("%s: status = %d, want %d", op.name, pe.StatusCode, ft.status)
 					}
 					if pe.RetryAfter != ft.retryAfter {
 						t.Errorf("%s: RetryAfter = %v, want %v", op.name, pe.RetryAfter, ft.retryAfter)
 					}
-					assertNoLeak(t, err, canary)
+				}
+				if ft.status == 429 && at.gated {
+					if calls := f.ex.Stats().APICalls + f.ex.Stats().TokenCalls - before; calls != 1 {
+						t.Errorf("%d calls reached the rate-limited exchange, want 1", calls)
+					}
+					f.clock.Advance(ft.retryAfter + time.Second)
 				}
 				// The failure consumed nothing: the credential works once the fault clears.
 				f.ex.SetFaults(exchangesim.Faults{})

@@ -1,15 +1,26 @@
 package provider
 
 import (
-	"math"
+	"net/http"
 	"testing"
 	"time"
+
+	"github.com/linkvault/linkvault"
 )
 
 // Seed corpora live in testdata/fuzz/<FuzzName>/; these targets check that the parsers
 // of upstream answers never panic and only return well-formed values.
 
+// canonicalDecimal fails when d does not survive a round trip through its text.
+func canonicalDecimal(t *testing.T, what string, d linkvault.Decimal) {
+	t.Helper()
+	if back, err := linkvault.ParseDecimal(d.String()); err != nil || back != d {
+		t.Fatalf("%s %q is not a canonical decimal", what, d)
+	}
+}
+
 func FuzzParseCoinbaseAccounts(f *testing.F) {
+	f.Add([]byte(`{"pagination":{"next_uri":null},"data":[{"id":"a","type":"wallet","currency":{"code":"BTC","name":"Bitcoin","type":"crypto"},"balance":{"amount":"39.59000000","currency":"BTC"}}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		page, err := parseCoinbaseAccounts(body)
 		if err != nil {
@@ -19,41 +30,78 @@ func FuzzParseCoinbaseAccounts(f *testing.F) {
 			if a.ID == "" || a.Currency == "" {
 				t.Fatalf("account without id or currency: %+v", a)
 			}
-			if math.IsNaN(a.Amount) || math.IsInf(a.Amount, 0) || math.IsNaN(a.NativeValue) || math.IsInf(a.NativeValue, 0) {
-				t.Fatalf("non-finite amount: %+v", a)
-			}
+			canonicalDecimal(t, "balance", a.Balance)
 		}
 	})
 }
 
 func FuzzParseCoinbaseTransaction(f *testing.F) {
+	f.Add([]byte(`{"data":{"id":"t","type":"send","status":"completed","amount":{"amount":"-0.5","currency":"BTC"},"network":{"hash":"h","network_name":"bitcoin","transaction_fee":{"amount":"0.0001","currency":"BTC"}},"to":{"address":"x"}}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		tx, err := parseCoinbaseTransaction(body)
 		if err != nil {
 			return
 		}
-		if tx.ID == "" || math.IsNaN(tx.Amount) || math.IsNaN(tx.Fee) {
+		res := tx.result("w")
+		if tx.ID == "" || res.Amount.Sign() < 0 {
 			t.Fatalf("bad transaction: %+v", tx)
 		}
-		switch tx.Status {
-		case "pending", "succeeded", "failed":
+		switch res.Status {
+		case linkvault.TransferPending, linkvault.TransferSucceeded, linkvault.TransferFailed:
 		default:
-			t.Fatalf("status %q outside pending|succeeded|failed", tx.Status)
+			t.Fatalf("status %q outside pending|succeeded|failed", res.Status)
+		}
+	})
+}
+
+func FuzzParseCoinbaseRates(f *testing.F) {
+	f.Add([]byte(`{"data":{"currency":"BTC","rates":{"USD":"60000","EUR":"55555.5"}}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r, err := parseCoinbaseRates(body)
+		if err != nil {
+			return
+		}
+		for c, v := range r.Rates {
+			if v.Sign() < 0 {
+				t.Fatalf("negative rate for %s", c)
+			}
+			canonicalDecimal(t, "rate", v)
 		}
 	})
 }
 
 func FuzzParseUpholdCards(f *testing.F) {
+	f.Add([]byte(`[{"id":"c","label":"BTC card","currency":"BTC","available":"5.00","balance":"5.00","address":{"bitcoin":"x"},"normalized":[{"balance":"4500.00","currency":"USD"}]}]`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		cards, err := parseUpholdCards(body)
 		if err != nil {
 			return
 		}
 		for _, c := range cards {
-			if c.ID == "" || c.Currency == "" || math.IsNaN(c.Balance) || math.IsInf(c.USDValue, 0) {
+			if c.ID == "" || c.Currency == "" {
 				t.Fatalf("bad card: %+v", c)
 			}
+			canonicalDecimal(t, "balance", c.Balance)
+			for _, n := range c.Networks {
+				if upholdNetworkNames.canonical(n) == "" {
+					t.Fatalf("unknown network %q kept", n)
+				}
+			}
 		}
+	})
+}
+
+func FuzzParseUpholdTransaction(f *testing.F) {
+	f.Add([]byte(`{"id":"t","status":"pending","type":"withdrawal","createdAt":"2026-03-01T12:00:00Z","denomination":{"amount":"1","currency":"BTC"},"fees":[{"amount":"0.0001","currency":"BTC"}],"origin":{"amount":"1.0001","currency":"BTC"},"params":{"ttl":18000}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		tx, err := parseUpholdTransaction(body)
+		if err != nil {
+			return
+		}
+		if tx.ID == "" || !tx.ExpiresAt.IsZero() && tx.ExpiresAt.Before(tx.CreatedAt) {
+			t.Fatalf("bad transaction: %+v", tx)
+		}
+		canonicalDecimal(t, "fee", tx.Fee)
 	})
 }
 
@@ -64,33 +112,30 @@ func FuzzParseBinanceAccount(f *testing.F) {
 			return
 		}
 		for _, b := range acct.Balances {
-			if b.Asset == "" || math.IsNaN(b.Free) || math.IsInf(b.Free, 0) {
+			if b.Asset == "" {
 				t.Fatalf("bad balance: %+v", b)
 			}
+			canonicalDecimal(t, "free", b.Free)
 		}
 	})
 }
 
-func FuzzParseBinanceLogin(f *testing.F) {
-	f.Fuzz(func(t *testing.T, body []byte) {
-		step, err := parseBinanceLogin(body)
-		if err != nil {
-			return
-		}
-		if step.MFARequired && step.Challenge == "" || !step.MFARequired && step.SessionToken == "" || step.ExpiresIn < 0 {
-			t.Fatalf("inconsistent login step: %+v", step)
-		}
-	})
-}
-
-// FuzzErrorCode checks that whatever an error body says, only a known short code can
-// come out of it.
+// FuzzErrorCode checks that whatever an error answer says, only a known short code can
+// come out of it, and only the documented kinds.
 func FuzzErrorCode(f *testing.F) {
-	f.Fuzz(func(t *testing.T, body []byte) {
-		for _, extract := range []errorCodeFunc{coinbaseErrorCode, upholdErrorCode, binanceErrorCode, oauthErrorCode} {
-			code := sanitizeCode(extract(body))
+	f.Add(401, "Required", []byte(`{"code":"validation_failed","errors":{"denomination":{"errors":{"amount":[{"code":"sufficient_funds"}]}}}}`))
+	f.Add(402, "", []byte(`{"errors":[{"id":"two_factor_required","message":"x"}]}`))
+	f.Fuzz(func(t *testing.T, status int, otp string, body []byte) {
+		h := http.Header{}
+		h.Set("OTP-Token", otp)
+		for _, parse := range []errorParser{coinbaseErrors, upholdErrors, codeOnly(binanceErrorCode), codeOnly(oauthErrorCode)} {
+			code, kind := parse(status, h, body)
+			code = sanitizeCode(code)
 			if code != "" && !knownCodes[code] {
 				t.Fatalf("unknown code %q escaped sanitizing", code)
+			}
+			if kind != 0 && kind != linkvault.ProviderMFARequired {
+				t.Fatalf("parser chose kind %v", kind)
 			}
 		}
 	})

@@ -1,11 +1,17 @@
 package provider
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +30,7 @@ type simFixture struct {
 	srv   *httptest.Server
 	clock *exchangesim.ManualClock
 	deps  Deps
+	rec   *recorder // every request of adapters built with deps
 }
 
 func newSimFixture(t *testing.T, build func(exchangesim.Config) *exchangesim.Exchange, cfg exchangesim.Config) *simFixture {
@@ -33,7 +40,8 @@ func newSimFixture(t *testing.T, build func(exchangesim.Config) *exchangesim.Exc
 	ex := build(cfg)
 	srv := httptest.NewServer(ex)
 	t.Cleanup(srv.Close)
-	return &simFixture{ex: ex, srv: srv, clock: clock, deps: Deps{Now: clock.Now}}
+	rec := newRecorder()
+	return &simFixture{ex: ex, srv: srv, clock: clock, deps: Deps{Now: clock.Now, Transport: rec}, rec: rec}
 }
 
 func (f *simFixture) oauthConfig(authPath string) Config {
@@ -63,7 +71,8 @@ func connect(t *testing.T, p linkvault.OAuthProvider, username, password string)
 func tryConnect(p linkvault.OAuthProvider, username, password string) (linkvault.Credential, error) {
 	ctx := context.Background()
 	state, verifier := linkvault.NewRandomID(16), linkvault.NewRandomID(32)
-	loc, err := exchangesim.Consent(ctx, nil, p.AuthCodeURL(state, verifier, testRedirect), username, password, false)
+	loc, err := exchangesim.Consent(ctx, nil, p.AuthCodeURL(linkvault.AuthCodeRequest{State: state, CodeVerifier: verifier,
+		RedirectURL: testRedirect, Scope: linkvault.PermissionWrite}), username, password, false)
 	if err != nil {
 		return linkvault.Credential{}, err
 	}
@@ -104,10 +113,6 @@ func assertNoLeak(t *testing.T, err error, text string) {
 	}
 }
 
-func approx(a, b float64) bool {
-	d := a - b
-	return d < 1e-6 && d > -1e-6
-}
 
 // simConfigs points every adapter at a simulator cluster (as simprovider.Configs does).
 func simConfigs(c *exchangesim.Cluster) Configs {
@@ -118,3 +123,73 @@ func simConfigs(c *exchangesim.Cluster) Configs {
 		Sandbox:  simOAuthConfig(c.Sandbox.URL, "/oauth2/auth"),
 	}
 }
+
+// recorded is one request an adapter sent, reduced to what its exchange's reference
+// specifies: method, path, query, the headers that matter, and the body.
+type recorded struct {
+	Method, Path string
+	Query        url.Values
+	Header       http.Header
+	Body         string
+}
+
+// String is "METHOD /path?query" with the query sorted.
+func (r recorded) String() string {
+	if len(r.Query) == 0 {
+		return r.Method + " " + r.Path
+	}
+	return r.Method + " " + r.Path + "?" + r.Query.Encode()
+}
+
+// recorder is an http.RoundTripper that keeps every request it forwards.
+type recorder struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	reqs []recorded
+}
+
+func newRecorder() *recorder { return &recorder{next: http.DefaultTransport} }
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	var body []byte
+	if req.Body != nil {
+		body, _ = io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	r.mu.Lock()
+	r.reqs = append(r.reqs, recorded{Method: req.Method, Path: req.URL.Path, Query: req.URL.Query(), Header: req.Header.Clone(), Body: string(body)})
+	r.mu.Unlock()
+	return r.next.RoundTrip(req)
+}
+
+// take returns the requests recorded since the last take.
+func (r *recorder) take() []recorded {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.reqs
+	r.reqs = nil
+	return out
+}
+
+// wantRequests checks the requests an operation sent, in order, as "METHOD /path?query"
+// lines (queries with values that vary per run, such as timestamp and signature, are
+// checked by the caller and dropped here with drop).
+func wantRequests(t *testing.T, op string, got []recorded, drop []string, want ...string) {
+	t.Helper()
+	lines := make([]string, len(got))
+	for i, r := range got {
+		q := url.Values{}
+		for k, v := range r.Query {
+			if !slices.Contains(drop, k) {
+				q[k] = v
+			}
+		}
+		r.Query = q
+		lines[i] = r.String()
+	}
+	if !slices.Equal(lines, want) {
+		t.Fatalf("%s sent\n  %s\nwant\n  %s", op, strings.Join(lines, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
+func dec(s string) linkvault.Decimal { return linkvault.MustDecimal(s) }

@@ -16,8 +16,8 @@ import (
 )
 
 // oauthClient is the OAuth 2 part shared by the Coinbase, Uphold and sandbox adapters:
-// authorization URL with PKCE, code exchange, refresh through an oauth2.TokenSource, and
-// RFC 7009 revocation.
+// authorization URL (with PKCE where the exchange supports it), code exchange, refresh
+// through an oauth2.TokenSource, and revocation.
 type oauthClient struct {
 	broker    linkvault.BrokerType
 	conf      oauth2.Config
@@ -25,6 +25,7 @@ type oauthClient struct {
 	clientID  string
 	secret    linkvault.Secret
 	http      *caller
+	style     oauthStyle
 	// refreshes collapses concurrent refreshes of one refresh token into a single call:
 	// with rotating refresh tokens a second concurrent use would be a replay and burn the
 	// grant. Keys are digests, never the token itself.
@@ -34,8 +35,24 @@ type oauthClient struct {
 	beforeRefreshJoin func()
 }
 
-func newOAuthClient(b linkvault.BrokerType, cfg Config, c *caller) *oauthClient {
+// oauthStyle is how one exchange's authorization server differs from plain RFC 6749.
+type oauthStyle struct {
+	// scopes returns the exchange scopes for a connection of permission p; nil uses
+	// Config.Scopes.
+	scopes func(p linkvault.Permission) []string
+	// noPKCE: the exchange does not document PKCE; no code_challenge is sent.
+	noPKCE bool
+	// staticRedirect: the redirect URL is registered with the exchange and is sent
+	// neither in the authorization request nor in the token request.
+	staticRedirect bool
+	// revokeWithBearer: revocation authenticates with the access token itself
+	// (Authorization: Bearer) instead of client credentials (Uphold's SDK).
+	revokeWithBearer bool
+}
+
+func newOAuthClient(b linkvault.BrokerType, cfg Config, c *caller, style oauthStyle) *oauthClient {
 	return &oauthClient{
+		style:  style,
 		broker: b,
 		conf: oauth2.Config{
 			ClientID:     cfg.ClientID,
@@ -55,16 +72,21 @@ func newOAuthClient(b linkvault.BrokerType, cfg Config, c *caller) *oauthClient 
 	}
 }
 
-// authCodeURL returns the consent URL with state and, when a verifier is given, the
-// S256 PKCE challenge.
-func (o *oauthClient) authCodeURL(state, codeVerifier, redirectURL string) string {
+// authCodeURL returns the consent URL with state, the scopes of the permission and,
+// when the exchange supports PKCE and a verifier is given, the S256 challenge.
+func (o *oauthClient) authCodeURL(r linkvault.AuthCodeRequest) string {
 	conf := o.conf
-	conf.RedirectURL = redirectURL
-	var opts []oauth2.AuthCodeOption
-	if codeVerifier != "" {
-		opts = append(opts, oauth2.S256ChallengeOption(codeVerifier))
+	if o.style.scopes != nil {
+		conf.Scopes = o.style.scopes(r.Scope)
 	}
-	return conf.AuthCodeURL(state, opts...)
+	if !o.style.staticRedirect {
+		conf.RedirectURL = r.RedirectURL
+	}
+	var opts []oauth2.AuthCodeOption
+	if r.CodeVerifier != "" && !o.style.noPKCE {
+		opts = append(opts, oauth2.S256ChallengeOption(r.CodeVerifier))
+	}
+	return conf.AuthCodeURL(r.State, opts...)
 }
 
 // exchange trades an authorization code for a credential.
@@ -79,9 +101,11 @@ func (o *oauthClient) exchange(ctx context.Context, code, codeVerifier, redirect
 	}
 	defer release()
 	conf := o.conf
-	conf.RedirectURL = redirectURL
+	if !o.style.staticRedirect {
+		conf.RedirectURL = redirectURL
+	}
 	var opts []oauth2.AuthCodeOption
-	if codeVerifier != "" {
+	if codeVerifier != "" && !o.style.noPKCE {
 		opts = append(opts, oauth2.VerifierOption(codeVerifier))
 	}
 	tok, err := conf.Exchange(o.http.oauthContext(ctx), code, opts...)
@@ -164,6 +188,17 @@ func (o *oauthClient) revoke(ctx context.Context, c linkvault.Credential) error 
 	if o.revokeURL == "" {
 		return nil
 	}
+	if o.style.revokeWithBearer {
+		if c.AccessToken.IsZero() {
+			return nil
+		}
+		form := url.Values{"token": {c.AccessToken.Reveal()}}
+		_, err := o.http.call(ctx, op, http.MethodPost, o.revokeURL, form, bearer(c.AccessToken), codeOnly(oauthErrorCode))
+		if err != nil && !linkvault.IsReauthRequired(err) {
+			return err
+		}
+		return nil
+	}
 	tokens := []struct {
 		value linkvault.Secret
 		hint  string
@@ -173,7 +208,7 @@ func (o *oauthClient) revoke(ctx context.Context, c linkvault.Credential) error 
 			continue
 		}
 		form := url.Values{"token": {t.value.Reveal()}, "token_type_hint": {t.hint}}
-		_, err := o.http.call(ctx, op, http.MethodPost, o.revokeURL, form, o.clientAuth, oauthErrorCode)
+		_, err := o.http.call(ctx, op, http.MethodPost, o.revokeURL, form, o.clientAuth, codeOnly(oauthErrorCode))
 		if err != nil && !linkvault.IsReauthRequired(err) {
 			return err
 		}

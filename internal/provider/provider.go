@@ -1,11 +1,17 @@
-// Package provider holds the adapters that reach the exchanges linkvault integrates with:
-// Coinbase and Uphold (OAuth2 authorization code with PKCE, over golang.org/x/oauth2),
-// Binance (username, password and MFA code giving an expiring session) and the sandbox
-// exchange (the Coinbase protocol with short-lived tokens). Each adapter implements
-// linkvault.Provider over net/http with configurable endpoints (the real production URLs
-// by default), an overall timeout, a bounded number of requests in flight, and bounded
-// reads; every failure is classified into a *linkvault.ProviderError (transient,
-// re-authentication required, or rejected) whose text never contains upstream bodies.
+// Package provider holds the adapters that reach the exchanges linkvault integrates with,
+// each speaking only what its exchange publicly documents: Coinbase (OAuth2 authorization
+// code with PKCE and the Coinbase App v2 API), Uphold (OAuth2 authorization code and the
+// v0 API), Binance (a user-created API key whose requests are signed with HMAC-SHA256)
+// and the sandbox exchange (the Coinbase protocol with short-lived tokens). Every request
+// builder names the documentation page it follows.
+//
+// Each adapter implements linkvault.Provider over net/http with configurable endpoints
+// (the real production URLs by default), an overall timeout, a bounded number of requests
+// in flight, bounded reads, amounts as exact linkvault.Decimal values (decimal strings on
+// the wire, never floats), and rate-limit answers honoured; every failure is classified
+// into a *linkvault.ProviderError (transient, re-authentication required, rejected, MFA
+// required, or unsupported) whose text never contains upstream bodies. docs/providers.md
+// says how to add the next exchange.
 package provider
 
 import (
@@ -39,6 +45,13 @@ type Config struct {
 
 	Timeout     time.Duration // overall per request (default DefaultTimeout)
 	MaxInFlight int           // concurrent requests to this provider (default DefaultMaxInFlight)
+
+	// TrustedIPs are this deployment's egress IP addresses, shown to users who create an
+	// API key so they can restrict it to them (Binance requires it for withdrawals).
+	TrustedIPs []string
+	// RecvWindow is how long a signed request stays valid at the exchange (Binance
+	// recvWindow; default 5s, at most 60s).
+	RecvWindow time.Duration
 }
 
 // Deps are what adapters take from their surroundings.
@@ -186,10 +199,3 @@ func requireURLs(b linkvault.BrokerType, urls map[string]string) error {
 	return nil
 }
 
-// Networks every adapter can send on, in linkvault's chain names.
-var defaultNetworks = []string{"base", "bitcoin", "ethereum", "solana"}
-
-// fiatCurrencies are reported as balances rather than crypto positions.
-var fiatCurrencies = map[string]bool{"USD": true, "EUR": true, "GBP": true, "CAD": true, "AUD": true, "JPY": true, "CHF": true}
-
-func isFiat(c string) bool { return fiatCurrencies[c] }

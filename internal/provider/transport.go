@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -17,17 +18,27 @@ import (
 )
 
 // maxResponseBytes bounds how much of any upstream answer an adapter reads.
-const maxResponseBytes = 1 << 20
+const maxResponseBytes = 4 << 20
 
 // caller is the HTTP side every adapter shares: one http.Client with an overall timeout,
-// a bounded number of requests in flight, bounded reads, and classification of every
-// failure into a *linkvault.ProviderError.
+// a bounded number of requests in flight, bounded reads, classification of every
+// failure into a *linkvault.ProviderError, and a rate gate: once the exchange answers
+// 429 or 418 with a Retry-After, no request leaves for that exchange until the time is
+// up (Binance bans an IP that keeps calling after a 429; Uphold limits per IP).
 type caller struct {
 	broker linkvault.BrokerType
 	client *http.Client
 	slots  chan struct{}
 	now    func() time.Time
 	log    *slog.Logger
+
+	// gate, when true, makes a rate-limit answer pause every request of this adapter.
+	gate bool
+	mu   sync.Mutex
+	// blockedUntil is when the exchange said we may call again (zero: not blocked).
+	blockedUntil time.Time
+	// onResponse, when set, sees every response's headers (rate-limit accounting).
+	onResponse func(h http.Header, now time.Time)
 }
 
 func newCaller(b linkvault.BrokerType, cfg Config, d Deps) *caller {
@@ -56,6 +67,33 @@ func (c *caller) acquire(ctx context.Context, op string) (release func(), err er
 	}
 }
 
+// pauseUntil closes the gate until t (keeping a later time already set).
+func (c *caller) pauseUntil(t time.Time) {
+	c.mu.Lock()
+	if t.After(c.blockedUntil) {
+		c.blockedUntil = t
+	}
+	c.mu.Unlock()
+}
+
+// gated reports the wait left before the exchange may be called again.
+func (c *caller) gated() time.Duration {
+	if !c.gate {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.blockedUntil.IsZero() {
+		return 0
+	}
+	left := c.blockedUntil.Sub(c.now())
+	if left <= 0 {
+		c.blockedUntil = time.Time{}
+		return 0
+	}
+	return left
+}
+
 // oauthContext makes golang.org/x/oauth2 use the caller's client.
 func (c *caller) oauthContext(ctx context.Context) context.Context {
 	return context.WithValue(ctx, oauth2.HTTPClient, c.client)
@@ -68,11 +106,22 @@ type apiResponse struct {
 	Body   []byte
 }
 
-// errorCodeFunc extracts the provider's error code from an error body ("" if none).
-type errorCodeFunc func(body []byte) string
+// errorParser reads an error answer of one exchange: its error code (kept only if it
+// is a known one) and, when the exchange's rules say so, the kind of failure (0 lets
+// classifyStatus decide from the status and the code).
+type errorParser func(status int, h http.Header, body []byte) (code string, kind linkvault.ProviderErrorKind)
+
+// codeOnly adapts a body-only code extractor to an errorParser.
+func codeOnly(f func([]byte) string) errorParser {
+	return func(_ int, _ http.Header, body []byte) (string, linkvault.ProviderErrorKind) { return f(body), 0 }
+}
 
 // do sends req (with a slot held) and returns the 2xx answer or a classified error.
-func (c *caller) do(ctx context.Context, op string, req *http.Request, codeOf errorCodeFunc) (*apiResponse, error) {
+func (c *caller) do(ctx context.Context, op string, req *http.Request, parse errorParser) (*apiResponse, error) {
+	if wait := c.gated(); wait > 0 {
+		return nil, &linkvault.ProviderError{Broker: c.broker, Op: op, Kind: linkvault.ProviderTransient,
+			Code: "rate_limited", RetryAfter: wait.Round(time.Second) + time.Second}
+	}
 	release, err := c.acquire(ctx, op)
 	if err != nil {
 		return nil, err
@@ -87,12 +136,24 @@ func (c *caller) do(ctx context.Context, op string, req *http.Request, codeOf er
 	if err != nil {
 		return nil, classifyTransport(c.broker, op, err)
 	}
+	now := c.now()
+	if c.onResponse != nil {
+		c.onResponse(resp.Header, now)
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		code := ""
-		if codeOf != nil && len(body) <= maxResponseBytes {
-			code = sanitizeCode(codeOf(body))
+		code, kind := "", linkvault.ProviderErrorKind(0)
+		if parse != nil && len(body) <= maxResponseBytes {
+			code, kind = parse(resp.StatusCode, resp.Header, body)
+			code = sanitizeCode(code)
 		}
-		pe := classifyStatus(c.broker, op, resp.StatusCode, resp.Header, code, c.now())
+		pe := classifyStatus(c.broker, op, resp.StatusCode, resp.Header, code, now)
+		if kind != 0 {
+			pe.Kind = kind
+		}
+		if pe.Kind == linkvault.ProviderTransient && pe.RetryAfter > 0 &&
+			(resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == 418) {
+			c.pauseUntil(now.Add(pe.RetryAfter))
+		}
 		c.log.Debug("provider call failed", "op", op, "status", resp.StatusCode, "code", pe.Code, "kind", pe.Kind.String())
 		return nil, pe
 	}
@@ -102,7 +163,8 @@ func (c *caller) do(ctx context.Context, op string, req *http.Request, codeOf er
 	return &apiResponse{Status: resp.StatusCode, Header: resp.Header, Body: body}, nil
 }
 
-// request builds a request. body may be nil, url.Values (form) or anything else (JSON).
+// request builds a request. body may be nil, url.Values (form), []byte (sent as is,
+// form-encoded) or anything else (JSON).
 func (c *caller) request(method, rawURL string, body any) (*http.Request, error) {
 	var rd io.Reader
 	contentType := ""
@@ -110,6 +172,8 @@ func (c *caller) request(method, rawURL string, body any) (*http.Request, error)
 	case nil:
 	case url.Values:
 		rd, contentType = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
+	case formBody:
+		rd, contentType = strings.NewReader(string(b)), "application/x-www-form-urlencoded"
 	default:
 		buf, err := json.Marshal(b)
 		if err != nil {
@@ -128,8 +192,12 @@ func (c *caller) request(method, rawURL string, body any) (*http.Request, error)
 	return req, nil
 }
 
+// formBody is an already-encoded application/x-www-form-urlencoded body, sent byte for
+// byte (a signature may cover it).
+type formBody string
+
 // call builds and sends a request; authorize adds the credential.
-func (c *caller) call(ctx context.Context, op, method, rawURL string, body any, authorize func(*http.Request), codeOf errorCodeFunc) (*apiResponse, error) {
+func (c *caller) call(ctx context.Context, op, method, rawURL string, body any, authorize func(*http.Request), parse errorParser) (*apiResponse, error) {
 	req, err := c.request(method, rawURL, body)
 	if err != nil {
 		// Only our own inputs (a malformed configured URL) get here.
@@ -138,7 +206,7 @@ func (c *caller) call(ctx context.Context, op, method, rawURL string, body any, 
 	if authorize != nil {
 		authorize(req)
 	}
-	return c.do(ctx, op, req, codeOf)
+	return c.do(ctx, op, req, parse)
 }
 
 // bearer returns an authorize func setting an RFC 6750 bearer token.
@@ -154,4 +222,13 @@ func decode[T any](c *caller, op string, resp *apiResponse, parse func([]byte) (
 		return zero, invalidResponse(c.broker, op, resp.Status)
 	}
 	return v, nil
+}
+
+// serverTime is the time the exchange stamped on an answer (its Date header, RFC 9110
+// section 6.6.1), or now when it sent none.
+func serverTime(h http.Header, now time.Time) time.Time {
+	if t, err := http.ParseTime(h.Get("Date")); err == nil {
+		return t.UTC()
+	}
+	return now.UTC()
 }

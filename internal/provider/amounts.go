@@ -1,0 +1,132 @@
+package provider
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/linkvault/linkvault"
+)
+
+// fiatCurrencies are reported as balances rather than crypto positions.
+var fiatCurrencies = map[string]bool{"USD": true, "EUR": true, "GBP": true, "CAD": true, "AUD": true, "JPY": true, "CHF": true}
+
+func isFiat(c string) bool { return fiatCurrencies[c] }
+
+// Precision of what adapters compute (exchange amounts themselves are kept as given).
+const (
+	fiatPlaces  = 2  // USD values
+	pricePlaces = 8  // unit prices
+	ratePlaces  = 18 // inverted exchange rates
+)
+
+// amount parses an exchange's decimal string; "" is an error (use optAmount when the
+// field may be absent).
+func amount(s string) (linkvault.Decimal, error) { return linkvault.ParseDecimal(s) }
+
+// optAmount parses s, treating "" as zero.
+func optAmount(s string) (linkvault.Decimal, error) {
+	if strings.TrimSpace(s) == "" {
+		return linkvault.Decimal{}, nil
+	}
+	return linkvault.ParseDecimal(s)
+}
+
+// usdFloat rounds a USD value to cents for linkvault.Account, which predates Decimal.
+func usdFloat(d linkvault.Decimal) float64 { return d.Round(fiatPlaces).Float64() }
+
+// position builds a holding valued at usdPrice per unit (zero price: value unknown).
+func position(symbol, name string, amt, usdPrice linkvault.Decimal) linkvault.Position {
+	p := linkvault.Position{Symbol: symbol, Name: name, Amount: amt}
+	if usdPrice.Sign() > 0 {
+		p.LastPrice = usdPrice.Round(pricePlaces)
+		p.MarketValue = amt.Mul(usdPrice).Round(fiatPlaces)
+	}
+	return p
+}
+
+func fiatBalance(currency string, amt linkvault.Decimal) linkvault.Balance {
+	return linkvault.Balance{CurrencyCode: currency, Cash: amt, BuyingPower: amt, CryptocurrencyBuyingPower: amt}
+}
+
+// usdBalances returns the fiat balances, with USD 0 when there is none.
+func usdBalances(bs []linkvault.Balance) []linkvault.Balance {
+	if len(bs) == 0 {
+		return []linkvault.Balance{fiatBalance("USD", linkvault.Decimal{})}
+	}
+	return bs
+}
+
+// networkNames translates between an exchange's network names and linkvault's
+// canonical codes (linkvault.Networks). Names not listed translate to themselves when
+// they are canonical codes, so an exchange that adopts a known chain needs no entry.
+type networkNames map[string]string // exchange name -> canonical code
+
+// canonical returns the canonical code of an exchange's network name ("" if unknown).
+func (m networkNames) canonical(exchangeName string) string {
+	if c, ok := m[exchangeName]; ok {
+		return c
+	}
+	if n, ok := linkvault.LookupNetwork(exchangeName); ok {
+		return n.Code
+	}
+	return ""
+}
+
+// exchange returns the exchange's name of a canonical code ("" if it has none).
+func (m networkNames) exchange(code string) string {
+	for name, c := range m {
+		if c == code {
+			return name
+		}
+	}
+	if _, ok := linkvault.LookupNetwork(code); ok {
+		return code
+	}
+	return ""
+}
+
+// transferLimits bound what a caller may put in a transfer request.
+const (
+	maxAddressLen = 256
+	maxTagLen     = 128
+	maxKeyLen     = 128
+)
+
+// checkTransferRequest validates the caller's request before any provider call.
+func checkTransferRequest(b linkvault.BrokerType, op string, r linkvault.TransferRequest, execute bool) error {
+	switch {
+	case r.Symbol == "" || r.ToAddress == "" || len(r.ToAddress) > maxAddressLen || len(r.AddressTag) > maxTagLen ||
+		!utf8.ValidString(r.ToAddress) || strings.ContainsAny(r.ToAddress, " \t\r\n"):
+		return rejected(b, op, "invalid_request")
+	case r.Amount.Sign() <= 0:
+		return rejected(b, op, "invalid_amount")
+	case r.Network == "":
+		return rejected(b, op, "invalid_network")
+	case execute && (r.ClientTransactionID == "" || len(r.ClientTransactionID) > maxKeyLen):
+		return rejected(b, op, "missing_client_transaction_id")
+	}
+	if _, ok := linkvault.LookupNetwork(r.Network); !ok {
+		return rejected(b, op, "invalid_network")
+	}
+	return nil
+}
+
+// uuidFromKey derives a stable UUID (version 4 layout) from an idempotency key, for
+// exchanges that want their idempotency token to be a UUIDv4: the same key always
+// gives the same token, so a retried request is recognised.
+func uuidFromKey(key string) string {
+	sum := sha256.Sum256([]byte("linkvault-idem\x00" + key))
+	sum[6] = sum[6]&0x0f | 0x40
+	sum[8] = sum[8]&0x3f | 0x80
+	h := hex.EncodeToString(sum[:16])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
