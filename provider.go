@@ -40,10 +40,10 @@ type Integration struct {
 // APIKeyInstructions are the facts the Link page shows on an API-key entry screen.
 // Permission names are the exchange's own labels, so the user finds them on its page.
 type APIKeyInstructions struct {
-	ManageURL        string   `json:"manageUrl"`        // where the user creates and deletes keys
+	ManageURL        string   `json:"manageUrl"`         // where the user creates and deletes keys
 	DocsURL          string   `json:"docsUrl,omitempty"` // the exchange's help on API keys
-	ReadPermissions  []string `json:"readPermissions"`  // enable exactly these for a read connection
-	WritePermissions []string `json:"writePermissions"` // and these for a write (transfer) connection
+	ReadPermissions  []string `json:"readPermissions"`   // enable exactly these for a read connection
+	WritePermissions []string `json:"writePermissions"`  // and these for a write (transfer) connection
 	// Forbidden are permissions linkvault refuses a key to have (it never trades).
 	Forbidden []string `json:"forbiddenPermissions,omitempty"`
 	// TrustedIPs are this deployment's egress addresses, which the user enters in the
@@ -134,12 +134,12 @@ type TransferRequest struct {
 type TransferPreview struct {
 	// PreviewID is the exchange's own quote id where it issues one (Uphold); empty
 	// where the exchange has no quote step.
-	PreviewID  string `json:"previewId"`
-	AccountID  string `json:"accountId,omitempty"` // wallet/card the transfer will leave from
-	Symbol     string `json:"symbol"`
-	Network    string `json:"networkName"` // canonical network code
-	ToAddress  string `json:"toAddress"`
-	AddressTag string `json:"addressTag,omitempty"`
+	PreviewID  string  `json:"previewId"`
+	AccountID  string  `json:"accountId,omitempty"` // wallet/card the transfer will leave from
+	Symbol     string  `json:"symbol"`
+	Network    string  `json:"networkName"` // canonical network code
+	ToAddress  string  `json:"toAddress"`
+	AddressTag string  `json:"addressTag,omitempty"`
 	Amount     Decimal `json:"amount"`
 	// Fee is the network/withdrawal fee in FeeCurrency when FeeKnown; Total is Amount
 	// plus Fee when both are in the asset.
@@ -152,13 +152,15 @@ type TransferPreview struct {
 	InsufficientFund bool      `json:"insufficientFunds,omitempty"`
 }
 
-// TransferStatus is a transfer's state, in Mesh's TransferStatus values.
-type TransferStatus string
+// TransferState is a transfer's state at its exchange, in the values of Mesh's
+// TransferStatus (not to be confused with TransferStatus, linkvault's idempotency
+// record of an execute).
+type TransferState string
 
 const (
-	TransferPending   TransferStatus = "pending"
-	TransferSucceeded TransferStatus = "succeeded"
-	TransferFailed    TransferStatus = "failed"
+	TransferPending   TransferState = "pending"
+	TransferSucceeded TransferState = "succeeded"
+	TransferFailed    TransferState = "failed"
 )
 
 // TransferDirection says whether a transfer left or entered the account.
@@ -172,12 +174,12 @@ const (
 // TransferResult is a transfer as the exchange reports it: the answer of
 // ExecuteTransfer and GetTransfer, and one item of Transfers.
 type TransferResult struct {
-	TransferID string `json:"transferId"` // the exchange's id
+	TransferID string `json:"transferId"`          // the exchange's id
 	AccountID  string `json:"accountId,omitempty"` // the exchange wallet/card (needed to look it up again)
 	// ClientTransactionID is the idempotency key it was sent with, where the exchange
 	// keeps it.
-	ClientTransactionID string         `json:"clientTransactionId,omitempty"`
-	Status              TransferStatus `json:"status"`
+	ClientTransactionID string        `json:"clientTransactionId,omitempty"`
+	Status              TransferState `json:"status"`
 	// StatusDetail is the exchange's own state as a short code from a fixed set
 	// ("processing", "awaiting_approval", "cancelled", ...), never free text.
 	StatusDetail string            `json:"statusDetail,omitempty"`

@@ -297,7 +297,7 @@ func (p *Binance) ExecuteTransfer(ctx context.Context, c linkvault.Credential, r
 		return result, nil
 	}
 	w := ws[0]
-	result.Status, result.Fee, result.Hash, result.Amount = linkvault.TransferStatus(w.Status), w.Fee, w.TxID, w.Amount
+	result.Status, result.Fee, result.Hash, result.Amount = linkvault.TransferState(w.Status), w.Fee, w.TxID, w.Amount
 	if w.Network != "" {
 		result.Network = binanceChain(w.Network)
 	}

@@ -793,7 +793,7 @@ func (tx coinbaseTransaction) result(accountID string) linkvault.TransferResult 
 }
 
 // coinbaseStatus maps the transaction statuses of cbDocsTxs.
-func coinbaseStatus(s string) (linkvault.TransferStatus, string) {
+func coinbaseStatus(s string) (linkvault.TransferState, string) {
 	switch s {
 	case "completed":
 		return linkvault.TransferSucceeded, "completed"

@@ -793,7 +793,7 @@ func (tx upholdTransaction) result(cardID string) linkvault.TransferResult {
 }
 
 // upholdStatus maps pending, processing, cancelled, failed and completed (upDocsTransactionO).
-func upholdStatus(s string) (linkvault.TransferStatus, string) {
+func upholdStatus(s string) (linkvault.TransferState, string) {
 	switch s {
 	case "completed":
 		return linkvault.TransferSucceeded, s
