@@ -80,7 +80,14 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	as := serveOn(t, "127.0.0.1", app)
+	e := &env{t: t, st: st, app: as, calls: calls}
+	return e.newBrowser(t)
+}
 
+// newBrowser returns an env for test t on e's servers with a fresh headless browser
+// (own profile), closed when t ends.
+func (e *env) newBrowser(t *testing.T) *env {
+	t.Helper()
 	opts := chromium.Options(chromiumPath, t.TempDir())
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)
@@ -89,18 +96,18 @@ func newEnv(t *testing.T) *env {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
-	e := &env{t: t, st: st, app: as, ctx: ctx, calls: calls}
+	b := &env{t: t, st: e.st, app: e.app, ctx: ctx, calls: e.calls}
 	go func() {
 		for m, err := range chromedp.Console(ctx) {
 			if err != nil {
 				return
 			}
-			e.mu.Lock()
-			e.console = append(e.console, m.String())
-			e.mu.Unlock()
+			b.mu.Lock()
+			b.console = append(b.console, m.String())
+			b.mu.Unlock()
 		}
 	}()
-	return e
+	return b
 }
 
 // serveOn serves h on host (a loopback name or address) and returns its base URL.
