@@ -64,12 +64,12 @@ var (
 	anyJSON = schema{k: kAny}
 )
 
-func obj(fs ...field) schema            { return schema{k: kObj, fields: fs} }
-func list(s schema) schema              { return schema{k: kList, elem: &s} }
-func oneOf(vals ...string) schema       { return schema{k: kStr, enum: vals} }
-func req(name string, s schema) field   { return field{name: name, req: true, s: s} }
-func opt(name string, s schema) field   { return field{name: name, s: s} }
-func (s schema) decode(v any) error     { return s.check("payload", v) }
+func obj(fs ...field) schema          { return schema{k: kObj, fields: fs} }
+func list(s schema) schema            { return schema{k: kList, elem: &s} }
+func oneOf(vals ...string) schema     { return schema{k: kStr, enum: vals} }
+func req(name string, s schema) field { return field{name: name, req: true, s: s} }
+func opt(name string, s schema) field { return field{name: name, s: s} }
+func (s schema) decode(v any) error   { return s.check("payload", v) }
 func (s schema) check(path string, v any) error {
 	switch s.k {
 	case kAny:
@@ -286,8 +286,8 @@ var flutterModels = sdkModels{
 		"transferFinished": obj(req("status", oneOf("success")), req("txId", str), req("fromAddress", str), req("toAddress", str), req("symbol", str),
 			req("amount", num), req("networkId", str), opt("amountInFiat", num), opt("totalAmountInFiat", num), opt("networkName", str),
 			opt("txHash", str), opt("transferId", str), opt("refundAddress", str)),
-		"close": flutterSuccess,
-		"done":  flutterSuccess,
+		"close":                      flutterSuccess,
+		"done":                       flutterSuccess,
 		"integrationSelected":        obj(req("integrationType", str), req("integrationName", str)),
 		"integrationConnectionError": obj(req("errorMessage", str)),
 		"transferPreviewed": obj(opt("amount", num), req("symbol", str), req("toAddress", str), req("networkId", str), req("previewId", str),
