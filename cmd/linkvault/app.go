@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/account"
 	"github.com/linkvault/linkvault/internal/audit"
 	"github.com/linkvault/linkvault/internal/clients"
 	"github.com/linkvault/linkvault/internal/config"
@@ -42,7 +43,7 @@ type store interface {
 	webhook.Pruner
 	audit.Appender
 	auditStore
-	lvhttp.TransferStore
+	account.TransferStore
 	Migrate(ctx context.Context) error
 	MigrationVersion(ctx context.Context) (int64, error)
 }
@@ -161,6 +162,7 @@ type app struct {
 	engine    *refresh.Engine
 	webhooks  *webhook.Dispatcher
 	link      *link.Service
+	account   *account.Service
 }
 
 // newApp opens the store and builds every service. publicURL is the absolute base URL
@@ -213,7 +215,11 @@ func (a *app) build() error {
 		return err
 	}
 	a.audit = audit.NewRecorder(a.store, audit.RecorderConfig{})
-	return nil
+	a.account, err = account.New(account.Config{
+		Vault: a.vault, Providers: a.providers, Lifecycle: a.engine, Audit: a.audit, Transfers: a.store,
+		StatusCode: lvhttp.StatusCode, Logger: log,
+	})
+	return err
 }
 
 // startLink builds the Link service once the public URL is known.
@@ -221,7 +227,7 @@ func (a *app) startLink(publicURL string) error {
 	var err error
 	a.link, err = link.New(link.Config{
 		Store: a.store, Connections: a.store, Vault: a.vault, Providers: a.providers, Sealer: a.keyring,
-		Lifecycle: a.engine, PublicURL: publicURL, SessionTTL: a.cfg.Link.SessionTTL, Logger: a.log,
+		PublicURL: publicURL, SessionTTL: a.cfg.Link.SessionTTL, Logger: a.log,
 	})
 	return err
 }
@@ -279,8 +285,8 @@ func (a *app) server(ln net.Listener) *lvhttp.Server {
 		Ready: func(ctx context.Context) error {
 			return errors.Join(ready(a.store)(ctx), a.engine.Check(ctx), a.webhooks.Check(ctx))
 		},
-		API:  lvhttp.APIDeps{Audit: a.audit, Transfers: a.store},
-		Link: a.link,
+		Account: a.account,
+		Link:    a.link,
 	})
 	srv.UseListener(ln)
 	return srv

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/account"
 )
 
 // tokenRequest is the body of the calls that address a connection: {authToken, type}.
@@ -13,30 +14,29 @@ type tokenRequest struct {
 }
 
 // parseTokenRequest decodes and validates a {authToken, type} body.
-func (s *Server) parseTokenRequest(r *http.Request) (tokenRequest, linkvault.BrokerType, error) {
+func (s *Server) parseTokenRequest(r *http.Request) (account.Target, error) {
 	var req tokenRequest
 	if err := s.decodeJSON(r, &req); err != nil {
-		return req, "", err
+		return account.Target{}, err
 	}
 	if req.AuthToken == "" {
-		return req, "", linkvault.ErrInvalid("authToken is required.")
+		return account.Target{}, linkvault.ErrInvalid("authToken is required.")
 	}
 	if req.Type == "" {
-		return req, "", linkvault.ErrInvalid("type is required.")
+		return account.Target{}, linkvault.ErrInvalid("type is required.")
 	}
 	bt, err := linkvault.ParseBrokerType(req.Type)
-	return req, bt, err
+	return account.Target{TokenID: req.AuthToken, Broker: bt}, err
 }
 
-// handleRemoveAccount is DELETE /api/v1/account: revoke at the provider where
-// supported, then physically delete. Any later use of the tokenId is "not found".
-func (s *Server) handleRemoveAccount(w http.ResponseWriter, r *http.Request) error {
-	req, bt, err := s.parseTokenRequest(r)
+// handleRemove is DELETE /api/v1/account: revoke at the provider where supported,
+// then physically delete. Any later use of the tokenId is "not found".
+func (a *accountAPI) handleRemove(w http.ResponseWriter, r *http.Request) error {
+	t, err := a.s.parseTokenRequest(r)
 	if err != nil {
 		return err
 	}
-	p := principal(r.Context())
-	if err := s.deps.Vault.Remove(r.Context(), p.ClientID, req.AuthToken, bt); err != nil {
+	if err := a.s.account.Remove(r.Context(), caller(r), t); err != nil {
 		return err
 	}
 	writeOK(w, map[string]any{"status": "succeeded"})

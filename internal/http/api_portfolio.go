@@ -1,11 +1,9 @@
 package http
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/linkvault/linkvault"
-	"github.com/linkvault/linkvault/internal/audit"
 )
 
 // holdingsContent is the content of POST /api/v1/holdings/get, in Mesh's field names.
@@ -28,55 +26,28 @@ type holdingsContent struct {
 // handleHoldings is POST /api/v1/holdings/get {authToken, type}: the connected
 // account's positions, read from the exchange in real time.
 func (a *accountAPI) handleHoldings(w http.ResponseWriter, r *http.Request) error {
-	req, bt, err := a.s.parseTokenRequest(r)
+	t, err := a.s.parseTokenRequest(r)
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	u := a.s.begin(r, audit.ActionHoldings, req.AuthToken, bt)
-	content, err := a.holdings(ctx, u)
+	h, err := a.s.account.Holdings(r.Context(), caller(r), t)
 	if err != nil {
-		return a.s.end(ctx, u, err)
-	}
-	writeOK(w, content)
-	return a.s.end(ctx, u, nil)
-}
-
-func (a *accountAPI) holdings(ctx context.Context, u *use) (*holdingsContent, error) {
-	conn, err := a.prepare(ctx, u, linkvault.PermissionRead)
-	if err != nil {
-		return nil, err
-	}
-	var h linkvault.Holdings
-	err = a.call(ctx, conn, func(ctx context.Context, cred linkvault.Credential) error {
-		var err error
-		h, err = conn.provider.Holdings(ctx, cred)
 		return err
-	})
-	if err != nil {
-		return nil, err
 	}
-	c := conn.res.Connection
 	out := &holdingsContent{
-		Status: "succeeded", Type: c.BrokerType, AccountID: h.AccountID, InstitutionName: h.InstitutionName,
+		Status: "succeeded", Type: h.Connection.Broker, AccountID: h.AccountID, InstitutionName: h.InstitutionName,
 		CryptocurrencyPositions: nonNil(h.CryptocurrencyPositions), EquityPositions: nonNil(h.EquityPositions),
 		NotSupportedEquityPositions: []linkvault.Position{}, NotSupportedCryptocurrencyPositions: []linkvault.Position{},
 		NftPositions: []struct{}{}, OptionPositions: []struct{}{},
 	}
-	if len(c.Accounts) > 0 {
-		if out.AccountID == "" {
-			out.AccountID = c.Accounts[0].AccountID
-		}
-		out.AccountName = c.Accounts[0].AccountName
+	if len(h.Connection.Accounts) > 0 {
+		out.AccountName = h.Connection.Accounts[0].AccountName
 	}
-	if out.InstitutionName == "" {
-		out.InstitutionName = conn.provider.Integration().Name
-	}
-	return out, nil
+	writeOK(w, out)
+	return nil
 }
 
 // balanceContent is the content of POST /api/v1/balance/get, in Mesh's field names.
-// Mesh's totals in USD are left out: linkvault has no exchange rates to compute them.
 type balanceContent struct {
 	Balances  []linkvault.Balance  `json:"balances"`
 	AccountID string               `json:"accountId,omitempty"`
@@ -86,40 +57,20 @@ type balanceContent struct {
 // handleBalance is POST /api/v1/balance/get {authToken, type}: the account's fiat
 // balances, read from the exchange in real time.
 func (a *accountAPI) handleBalance(w http.ResponseWriter, r *http.Request) error {
-	req, bt, err := a.s.parseTokenRequest(r)
+	t, err := a.s.parseTokenRequest(r)
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	u := a.s.begin(r, audit.ActionBalance, req.AuthToken, bt)
-	content, err := a.balance(ctx, u)
+	b, err := a.s.account.Balances(r.Context(), caller(r), t)
 	if err != nil {
-		return a.s.end(ctx, u, err)
-	}
-	writeOK(w, content)
-	return a.s.end(ctx, u, nil)
-}
-
-func (a *accountAPI) balance(ctx context.Context, u *use) (*balanceContent, error) {
-	conn, err := a.prepare(ctx, u, linkvault.PermissionRead)
-	if err != nil {
-		return nil, err
-	}
-	var bs []linkvault.Balance
-	err = a.call(ctx, conn, func(ctx context.Context, cred linkvault.Credential) error {
-		var err error
-		bs, err = conn.provider.Balances(ctx, cred)
 		return err
-	})
-	if err != nil {
-		return nil, err
 	}
-	c := conn.res.Connection
-	out := &balanceContent{Balances: nonNil(bs), Type: c.BrokerType}
-	if len(c.Accounts) > 0 {
-		out.AccountID = c.Accounts[0].AccountID
+	out := &balanceContent{Balances: nonNil(b.Balances), Type: b.Connection.Broker}
+	if len(b.Connection.Accounts) > 0 {
+		out.AccountID = b.Connection.Accounts[0].AccountID
 	}
-	return out, nil
+	writeOK(w, out)
+	return nil
 }
 
 // nonNil makes nil slices encode as [] rather than null.

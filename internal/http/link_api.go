@@ -5,6 +5,7 @@ import (
 	"net/url"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/account"
 	"github.com/linkvault/linkvault/internal/link"
 )
 
@@ -104,7 +105,15 @@ func (ui *linkUI) handleMFA(w http.ResponseWriter, r *http.Request, sess *linkva
 	return nil
 }
 
-// handleHoldings returns the holdings of one of the session's connections.
+// linkCaller is the account-service caller of a Link page: the session's client and
+// user, with the permission of the key that opened it. The service lets it use only
+// that user's connections of that scope.
+func linkCaller(sess *linkvault.LinkSession) account.Caller {
+	return account.Caller{ClientID: sess.ClientID, KeyID: account.KeyLinkPage, Permission: sess.Permission, UserID: sess.UserID}
+}
+
+// handleHoldings returns the holdings of one of the session's connections, through the
+// account service (audited like the REST API's holdings/get).
 func (ui *linkUI) handleHoldings(w http.ResponseWriter, r *http.Request, sess *linkvault.LinkSession) error {
 	var req struct {
 		TokenID string `json:"tokenId"`
@@ -112,38 +121,86 @@ func (ui *linkUI) handleHoldings(w http.ResponseWriter, r *http.Request, sess *l
 	if err := ui.s.decodeJSON(r, &req); err != nil {
 		return err
 	}
-	h, err := ui.svc.Holdings(r.Context(), sess, req.TokenID)
+	if ui.s.account == nil {
+		return errAccountUnavailable()
+	}
+	h, err := ui.s.account.Holdings(r.Context(), linkCaller(sess), account.Target{TokenID: req.TokenID})
 	if err != nil {
 		return err
 	}
-	writeOK(w, h)
+	writeOK(w, h.Holdings)
 	return nil
 }
 
-// handleTransferPreview quotes a transfer from one of the session's connections.
+// linkTransferBody is a transfer the user asks for in the Link page, from one of the
+// session's connections.
+type linkTransferBody struct {
+	TokenID             string   `json:"tokenId"`
+	Symbol              string   `json:"symbol"`
+	Network             string   `json:"network"`
+	ToAddress           string   `json:"toAddress"`
+	Amount              *float64 `json:"amount"`
+	PreviewID           string   `json:"previewId"`
+	ClientTransactionID string   `json:"clientTransactionId"`
+}
+
+func (ui *linkUI) parseTransfer(r *http.Request) (account.TransferInput, error) {
+	var b linkTransferBody
+	if err := ui.s.decodeJSON(r, &b); err != nil {
+		return account.TransferInput{}, err
+	}
+	if ui.s.account == nil {
+		return account.TransferInput{}, errAccountUnavailable()
+	}
+	amount, err := amountOf(b.Amount)
+	if err != nil {
+		return account.TransferInput{}, err
+	}
+	return account.TransferInput{
+		Target: account.Target{TokenID: b.TokenID}, ToAddress: b.ToAddress, Symbol: b.Symbol, Network: b.Network,
+		Amount: amount, PreviewID: b.PreviewID, ClientTransactionID: b.ClientTransactionID,
+	}, nil
+}
+
+// linkPreview is the Link page's quote: the exchange's preview and the idempotency key
+// the page repeats on execute.
+type linkPreview struct {
+	linkvault.TransferPreview
+	ClientTransactionID string `json:"clientTransactionId"`
+}
+
+// handleTransferPreview quotes a transfer through the account service (the same rules,
+// limits, audit and error mapping as the REST API's preview).
 func (ui *linkUI) handleTransferPreview(w http.ResponseWriter, r *http.Request, sess *linkvault.LinkSession) error {
-	var req link.TransferParams
-	if err := ui.s.decodeJSON(r, &req); err != nil {
-		return err
-	}
-	p, err := ui.svc.PreviewTransfer(r.Context(), sess, req)
+	in, err := ui.parseTransfer(r)
 	if err != nil {
 		return err
 	}
-	writeOK(w, p)
+	p, err := ui.s.account.Preview(r.Context(), linkCaller(sess), in)
+	if err != nil {
+		return err
+	}
+	writeOK(w, linkPreview{TransferPreview: p.TransferPreview, ClientTransactionID: p.ClientTransactionID})
 	return nil
 }
 
-// handleTransferExecute executes a previewed transfer.
+// handleTransferExecute executes a previewed transfer through the account service: the
+// same ledger, idempotency key derivation and audit as the REST API's execute.
 func (ui *linkUI) handleTransferExecute(w http.ResponseWriter, r *http.Request, sess *linkvault.LinkSession) error {
-	var req link.TransferParams
-	if err := ui.s.decodeJSON(r, &req); err != nil {
-		return err
-	}
-	res, err := ui.svc.ExecuteTransfer(r.Context(), sess, req)
+	in, err := ui.parseTransfer(r)
 	if err != nil {
 		return err
 	}
-	writeOK(w, res)
+	if in.ClientTransactionID == "" {
+		return linkvault.ErrInvalid("clientTransactionId is required; preview the transfer first.")
+	}
+	t, err := ui.s.account.Execute(r.Context(), linkCaller(sess), in)
+	if err != nil {
+		return err
+	}
+	writeOK(w, linkvault.TransferResult{
+		TransferID: t.TransferID, Status: linkvault.TransferState(t.Status), Symbol: t.Symbol, Network: t.Network,
+		Amount: t.Amount, Fee: t.Fee, ToAddress: t.ToAddress, Hash: t.Hash,
+	})
 	return nil
 }

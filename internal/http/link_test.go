@@ -518,7 +518,10 @@ func TestLinkTransferNeedsWriteAndRunsOnce(t *testing.T) {
 	}
 
 	writePage, writeToken := connect(permWrite)
-	var pv link.Preview
+	var pv struct {
+		linkvault.TransferPreview
+		ClientTransactionID string `json:"clientTransactionId"`
+	}
 	if err := writePage.Call(ctx, http.MethodPost, "/link/api/transfer/preview", req(writeToken), &pv); err != nil {
 		t.Fatal(err)
 	}

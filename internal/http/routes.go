@@ -16,10 +16,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	}
 
 	// Managed tokens.
-	mux.Handle("DELETE /api/v1/account", s.api(linkvault.PermissionRead, s.withRemoveAudit(s.handleRemoveAccount)))
 	mux.Handle("POST /api/v1/managed/token/get", s.api(linkvault.PermissionRead, s.handleTokenStatus))
 
-	// Managed-account API: holdings, balance, transfers, catalog, status (api_*.go).
+	// Managed-account API: removal, holdings, balance, transfers, catalog, status
+	// (api_*.go, account.go), all through the account service.
 	s.routeAccountAPI(mux)
 
 	// Link: POST /api/v1/linktoken, the Link UI and its JSON calls, the web SDK (link*.go).

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/account"
 	"github.com/linkvault/linkvault/internal/clients"
 	"github.com/linkvault/linkvault/internal/link"
 	"github.com/linkvault/linkvault/internal/vault"
@@ -79,8 +80,12 @@ type Deps struct {
 	Metrics http.Handler
 	// Ready reports whether the server can take traffic (database reachable...).
 	Ready func(ctx context.Context) error
-	// API configures the managed-account API: audit trail, transfer idempotency
-	// store, provider retries (api_deps.go).
+	// Account is the one account-use service (internal/account) behind the REST
+	// managed-account API and the Link page's holdings and transfer calls. When nil,
+	// NewServer builds one from Vault, Providers, Lifecycle and API.
+	Account *account.Service
+	// API configures the account service NewServer builds when Account is nil
+	// (api_deps.go).
 	API APIDeps
 	// Link runs Link sessions (POST /api/v1/linktoken, the Link UI under /link/); nil
 	// leaves the Link UI off and answers linktoken requests with a clear error.
@@ -94,6 +99,7 @@ type Server struct {
 	log     *slog.Logger
 	now     func() time.Time
 	handler http.Handler
+	account *account.Service // nil: the account endpoints answer a clear error
 	srv     *http.Server
 	ln      net.Listener
 	limits  limits
@@ -109,6 +115,11 @@ func NewServer(cfg Config, deps Deps) *Server {
 		deps.Now = time.Now
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, now: deps.Now}
+	acct, err := accountService(deps)
+	if err != nil {
+		panic(err) // Vault and Providers are checked above; New cannot fail otherwise
+	}
+	s.account = acct
 	s.limits = newLimits(cfg, deps.Now)
 	mux := http.NewServeMux()
 	s.routes(mux)

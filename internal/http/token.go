@@ -25,17 +25,17 @@ type tokenStatus struct {
 // is usable or needs the user to re-authenticate, without calling the exchange. It
 // resolves and opens the credential, so an unreadable credential is reported too.
 func (s *Server) handleTokenStatus(w http.ResponseWriter, r *http.Request) error {
-	req, bt, err := s.parseTokenRequest(r)
+	t, err := s.parseTokenRequest(r)
 	if err != nil {
 		return err
 	}
 	p := principal(r.Context())
-	res, err := s.deps.Vault.Resolve(r.Context(), p.ClientID, req.AuthToken)
+	res, err := s.deps.Vault.Resolve(r.Context(), p.ClientID, t.TokenID)
 	if err != nil {
 		return err
 	}
 	c := res.Connection
-	if c.BrokerType != bt {
+	if c.BrokerType != t.Broker {
 		return linkvault.ErrTokenNotFound()
 	}
 	st := tokenStatus{

@@ -29,21 +29,12 @@ const (
 // Vault is what the service needs from the token vault (implemented by *vault.Service).
 type Vault interface {
 	Connect(ctx context.Context, p vault.ConnectParams) (*linkvault.Connection, error)
-	Resolve(ctx context.Context, clientID, tokenID string) (*vault.Resolved, error)
-	MarkReauthRequired(ctx context.Context, c *linkvault.Connection, reason string) error
 }
 
 // Connections reads stored connections without opening their credentials (implemented
 // by the stores).
 type Connections interface {
 	GetConnection(ctx context.Context, clientID, tokenID string) (*linkvault.Connection, error)
-}
-
-// Lifecycle keeps resolved credentials usable (implemented by the refresh engine; the
-// same method set as internal/http.Lifecycle).
-type Lifecycle interface {
-	EnsureFresh(ctx context.Context, r *vault.Resolved) (*vault.Resolved, error)
-	HandleRejected(ctx context.Context, r *vault.Resolved, cause error) (*vault.Resolved, error)
 }
 
 // Config configures a Service.
@@ -54,9 +45,6 @@ type Config struct {
 	Providers   linkvault.Providers
 	// Sealer seals the pending step (PKCE verifier, MFA challenge) at rest.
 	Sealer linkvault.Sealer
-	// Lifecycle is optional; nil uses stored credentials as they are and marks a
-	// refused one re-auth-required directly.
-	Lifecycle Lifecycle
 	// PublicURL is the absolute http(s) base URL under which browsers reach this
 	// server (no trailing slash), e.g. "https://vault.example.com". Link URLs, the
 	// OAuth redirect URL and logo URLs are built from it.
@@ -76,7 +64,6 @@ type Service struct {
 	vault     Vault
 	providers linkvault.Providers
 	sealer    linkvault.Sealer
-	lifecycle Lifecycle
 	baseURL   string
 	ttl       time.Duration
 	pageTTL   time.Duration
@@ -108,7 +95,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	return &Service{
 		store: cfg.Store, conns: cfg.Connections, vault: cfg.Vault, providers: cfg.Providers,
-		sealer: cfg.Sealer, lifecycle: cfg.Lifecycle, baseURL: base, ttl: cfg.SessionTTL,
+		sealer: cfg.Sealer, baseURL: base, ttl: cfg.SessionTTL,
 		pageTTL: cfg.PageTTL, now: cfg.Now, log: cfg.Logger,
 	}, nil
 }

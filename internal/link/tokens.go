@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 
 	"github.com/linkvault/linkvault"
-	"github.com/linkvault/linkvault/internal/vault"
 )
 
 // TokenRef is one stored token an app passes into Link (IntegrationAccessToken of the
@@ -102,75 +101,4 @@ func (s *Service) ownConnection(ctx context.Context, sess *linkvault.LinkSession
 		return nil, errUnknownConnection()
 	}
 	return c, nil
-}
-
-// Holdings returns the holdings of one of this session's connections through the
-// vault's resolved credential. A credential the provider refuses marks the connection
-// re-auth-required and answers linkvault.ErrReauthRequired.
-func (s *Service) Holdings(ctx context.Context, sess *linkvault.LinkSession, tokenID string) (linkvault.Holdings, error) {
-	var h linkvault.Holdings
-	err := s.withCredential(ctx, sess, tokenID, func(p linkvault.Provider, cred linkvault.Credential) (err error) {
-		h, err = p.Holdings(ctx, cred)
-		return err
-	})
-	return h, err
-}
-
-// withCredential runs call with the usable credential of one of this session's
-// connections. A credential the provider refuses is handed to the lifecycle engine (or
-// marked re-auth-required) and call runs once more when a fresher credential exists.
-func (s *Service) withCredential(ctx context.Context, sess *linkvault.LinkSession, tokenID string, call func(linkvault.Provider, linkvault.Credential) error) error {
-	if _, err := s.ownConnection(ctx, sess, tokenID, ""); err != nil {
-		return err
-	}
-	r, err := s.vault.Resolve(ctx, sess.ClientID, tokenID)
-	if err != nil {
-		return err
-	}
-	if r.Connection.Status == linkvault.StatusReauthRequired {
-		return linkvault.ErrReauthRequired()
-	}
-	p, _, ok := s.integration(r.Connection.BrokerType)
-	if !ok {
-		return errUnsupported()
-	}
-	if s.lifecycle != nil {
-		if r, err = s.lifecycle.EnsureFresh(ctx, r); err != nil {
-			return err
-		}
-	}
-	err = call(p, r.Credential)
-	if err == nil {
-		return nil
-	}
-	if !linkvault.IsReauthRequired(err) {
-		return providerFailure(err, providerRefused())
-	}
-	r, err = s.rejected(ctx, r, err)
-	if err != nil {
-		return err
-	}
-	err = call(p, r.Credential)
-	if linkvault.IsReauthRequired(err) {
-		if merr := s.vault.MarkReauthRequired(ctx, r.Connection, linkvault.ErrTypeReauthRequired); merr != nil {
-			return merr
-		}
-		return linkvault.ErrReauthRequired()
-	}
-	if err != nil {
-		return providerFailure(err, providerRefused())
-	}
-	return nil
-}
-
-// rejected handles a refused credential: through the lifecycle engine when there is
-// one (it may have a fresher credential), else by marking the connection.
-func (s *Service) rejected(ctx context.Context, r *vault.Resolved, cause error) (*vault.Resolved, error) {
-	if s.lifecycle != nil {
-		return s.lifecycle.HandleRejected(ctx, r, cause)
-	}
-	if err := s.vault.MarkReauthRequired(ctx, r.Connection, linkvault.ErrTypeReauthRequired); err != nil {
-		return nil, err
-	}
-	return nil, linkvault.ErrReauthRequired()
 }

@@ -116,7 +116,8 @@ func NewStack(tb testing.TB, opts StackOptions) *Stack {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv := lvhttp.NewServer(opts.HTTP, lvhttp.Deps{Vault: v, Auth: cs, Providers: reg, Link: st.Link})
+	srv := lvhttp.NewServer(opts.HTTP, lvhttp.Deps{Vault: v, Auth: cs, Providers: reg, Link: st.Link,
+		API: lvhttp.APIDeps{Transfers: db}})
 	var h http.Handler = srv.Handler()
 	if opts.Middleware != nil {
 		h = opts.Middleware(h)

@@ -1,0 +1,150 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/linkvault/linkvault"
+)
+
+func TestRejectedErrorWording(t *testing.T) {
+	tests := []struct {
+		code       string
+		wantType   string
+		wantStatus string
+	}{
+		{"insufficient_funds", linkvault.ErrTypeInsufficientFunds, linkvault.StatusBadRequest},
+		{"invalid_address", linkvault.ErrTypeProviderRejected, linkvault.StatusBadRequest},
+		{"invalid_network", linkvault.ErrTypeProviderRejected, linkvault.StatusBadRequest},
+		{"invalid_amount", linkvault.ErrTypeProviderRejected, linkvault.StatusBadRequest},
+		{"invalid_symbol", linkvault.ErrTypeProviderRejected, linkvault.StatusBadRequest},
+		{"quote_expired", linkvault.ErrTypeProviderRejected, linkvault.StatusBadRequest},
+		{"insufficient_scope", linkvault.ErrTypeTransferNotAllowed, linkvault.StatusPermissionDenied},
+		{"http_418", linkvault.ErrTypeProviderRejected, linkvault.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		pe := &linkvault.ProviderError{Broker: linkvault.BrokerCoinbase, Op: "execute_transfer", Kind: linkvault.ProviderRejected,
+			StatusCode: 400, Code: tt.code}
+		err := MapProviderError(pe)
+		if linkvault.ErrorType(err) != tt.wantType || linkvault.ErrorStatus(err) != tt.wantStatus {
+			t.Errorf("%s: got %s %s, want %s %s", tt.code, linkvault.ErrorType(err), linkvault.ErrorStatus(err), tt.wantType, tt.wantStatus)
+		}
+		if msg := linkvault.ErrorMessage(err); msg == "" || strings.Contains(msg, tt.code) {
+			t.Errorf("%s: message %q is empty or repeats the provider's code", tt.code, msg)
+		}
+		if !isFinalRejection(err) {
+			t.Errorf("%s: not treated as a final rejection", tt.code)
+		}
+	}
+}
+
+func TestProviderErrorMapping(t *testing.T) {
+	transient := &linkvault.ProviderError{Kind: linkvault.ProviderTransient, StatusCode: 503, Code: "http_503"}
+	limited := &linkvault.ProviderError{Kind: linkvault.ProviderTransient, StatusCode: 429, Code: "rate_limit_exceeded", RetryAfter: 9 * time.Second}
+	reauth := &linkvault.ProviderError{Kind: linkvault.ProviderReauth, StatusCode: 401, Code: "invalid_grant"}
+	tests := []struct {
+		name      string
+		in        error
+		wantType  string
+		wantRetry time.Duration
+	}{
+		{"5xx", transient, linkvault.ErrTypeProviderFailure, DefaultRetryAfter},
+		{"429 keeps its Retry-After", limited, linkvault.ErrTypeProviderFailure, 9 * time.Second},
+		{"refused credential", reauth, linkvault.ErrTypeReauthRequired, 0},
+		{"linkvault errors pass", linkvault.ErrScopeMismatch(), linkvault.ErrTypeScopeMismatch, 0},
+		{"our request timed out", context.DeadlineExceeded, linkvault.ErrTypeProviderFailure, DefaultRetryAfter},
+		{"internal", errors.New("disk on fire"), linkvault.ErrTypeInternal, 0},
+	}
+	for _, tt := range tests {
+		err := MapProviderError(tt.in)
+		var e *linkvault.Error
+		retry := time.Duration(0)
+		if errors.As(err, &e) {
+			retry = e.RetryAfter
+		}
+		if linkvault.ErrorType(err) != tt.wantType || retry != tt.wantRetry {
+			t.Errorf("%s: got %s retry %v", tt.name, linkvault.ErrorType(err), retry)
+		}
+		if isFinalRejection(err) {
+			t.Errorf("%s: treated as a final rejection", tt.name)
+		}
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	s := &Service{retry: RetryPolicy{Attempts: 4, Base: 100 * time.Millisecond, Max: time.Second}}
+	transient := &linkvault.ProviderError{Kind: linkvault.ProviderTransient, Code: "http_503"}
+	ctx := context.Background()
+	for attempt, want := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 3: 400 * time.Millisecond} {
+		for range 50 {
+			d, ok := s.backoff(ctx, attempt, transient)
+			if !ok || d < want/2 || d > want {
+				t.Fatalf("attempt %d: wait %v (ok %v), want within [%v, %v]", attempt, d, ok, want/2, want)
+			}
+		}
+	}
+	if _, ok := s.backoff(ctx, 4, transient); ok {
+		t.Error("retried past Attempts")
+	}
+	if d, ok := s.backoff(ctx, 1, &linkvault.ProviderError{Kind: linkvault.ProviderTransient, RetryAfter: 700 * time.Millisecond}); !ok || d != 700*time.Millisecond {
+		t.Errorf("Retry-After within Max: %v %v", d, ok)
+	}
+	if _, ok := s.backoff(ctx, 1, &linkvault.ProviderError{Kind: linkvault.ProviderTransient, RetryAfter: 5 * time.Second}); ok {
+		t.Error("waited for a Retry-After longer than Max")
+	}
+	if _, ok := s.backoff(ctx, 1, &linkvault.ProviderError{Kind: linkvault.ProviderTransient, Code: "canceled"}); ok {
+		t.Error("retried a call our own caller canceled")
+	}
+	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+	defer cancel()
+	if _, ok := s.backoff(short, 3, transient); ok {
+		t.Error("waited past the request's deadline")
+	}
+}
+
+func TestExchangeIdempotencyKey(t *testing.T) {
+	uuid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	k := ExchangeIdempotencyKey("app1", "order-1")
+	if !uuid.MatchString(k) || k != ExchangeIdempotencyKey("app1", "order-1") {
+		t.Fatalf("key %q: want a stable version-8 UUID", k)
+	}
+	for _, other := range []string{ExchangeIdempotencyKey("app2", "order-1"), ExchangeIdempotencyKey("app1", "order-2"),
+		ExchangeIdempotencyKey("app1order-", "1"), ExchangeIdempotencyKey("app1\x00order-1", "")} {
+		if other == k {
+			t.Fatal("different (client, id) pairs share an exchange idempotency key")
+		}
+	}
+}
+
+func TestCanonicalTransferCoversEveryField(t *testing.T) {
+	base := transfer{txID: "t1", req: linkvault.TransferRequest{
+		FromAccountID: "w1", ToAddress: "addr", Symbol: "ETH", Network: "ethereum", Amount: linkvault.MustDecimal("0.5"), PreviewID: "p1"}}
+	ref := string(base.canonical("tok"))
+	if string(base.canonical("tok2")) == ref {
+		t.Error("another tokenId hashes like the original")
+	}
+	variants := []func(t *transfer){
+		func(t *transfer) { t.req.FromAccountID = "w2" },
+		func(t *transfer) { t.req.ToAddress = "addr2" },
+		func(t *transfer) { t.req.Symbol = "BTC" },
+		func(t *transfer) { t.req.Network = "base" },
+		func(t *transfer) { t.req.Amount = linkvault.MustDecimal("0.50000001") },
+		func(t *transfer) { t.req.PreviewID = "p2" },
+	}
+	for i, v := range variants {
+		c := base
+		v(&c)
+		if string(c.canonical("tok")) == ref {
+			t.Errorf("variant %d hashes like the original", i)
+		}
+	}
+	same := base
+	same.txID = "t2" // the id itself is the record's key, not part of the request
+	if string(same.canonical("tok")) != ref {
+		t.Error("the clientTransactionId changed the request hash")
+	}
+}

@@ -1,0 +1,88 @@
+package account
+
+import (
+	"context"
+
+	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/audit"
+)
+
+// Holdings is the answer of Service.Holdings: the connected account's positions as the
+// exchange reports them, and the connection they were read through.
+type Holdings struct {
+	linkvault.Holdings
+	Connection Connection
+}
+
+// Holdings reads the connection's positions from the exchange in real time.
+func (s *Service) Holdings(ctx context.Context, c Caller, t Target) (*Holdings, error) {
+	u := s.begin(c, t, audit.ActionHoldings)
+	out, err := s.holdings(ctx, u)
+	return out, u.end(ctx, err)
+}
+
+func (s *Service) holdings(ctx context.Context, u *use) (*Holdings, error) {
+	cn, err := u.prepare(ctx, linkvault.PermissionRead)
+	if err != nil {
+		return nil, err
+	}
+	var h linkvault.Holdings
+	err = s.call(ctx, cn, func(ctx context.Context, cred linkvault.Credential) error {
+		var err error
+		h, err = cn.provider.Holdings(ctx, cred)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &Holdings{Holdings: h, Connection: connectionOf(cn)}
+	if out.InstitutionName == "" {
+		out.InstitutionName = out.Connection.Integration.Name
+	}
+	if out.AccountID == "" && len(out.Connection.Accounts) > 0 {
+		out.AccountID = out.Connection.Accounts[0].AccountID
+	}
+	return out, nil
+}
+
+// Balances is the answer of Service.Balances.
+type Balances struct {
+	Balances   []linkvault.Balance
+	Connection Connection
+}
+
+// Balances reads the connection's fiat balances from the exchange in real time.
+func (s *Service) Balances(ctx context.Context, c Caller, t Target) (*Balances, error) {
+	u := s.begin(c, t, audit.ActionBalance)
+	out, err := s.balances(ctx, u)
+	return out, u.end(ctx, err)
+}
+
+func (s *Service) balances(ctx context.Context, u *use) (*Balances, error) {
+	cn, err := u.prepare(ctx, linkvault.PermissionRead)
+	if err != nil {
+		return nil, err
+	}
+	var bs []linkvault.Balance
+	err = s.call(ctx, cn, func(ctx context.Context, cred linkvault.Credential) error {
+		var err error
+		bs, err = cn.provider.Balances(ctx, cred)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Balances{Balances: bs, Connection: connectionOf(cn)}, nil
+}
+
+// Remove deletes the connection for good (DELETE /api/v1/account): revoked at the
+// exchange where it supports revocation, then physically deleted; any later use is not
+// found. The removal is audited like every other use of a tokenId.
+func (s *Service) Remove(ctx context.Context, c Caller, t Target) error {
+	u := s.begin(c, t, audit.ActionRemove)
+	err := s.vault.Remove(ctx, c.ClientID, t.TokenID, t.Broker)
+	if err == nil {
+		u.entry.TokenID = t.TokenID // it was the client's
+	}
+	return u.end(ctx, err)
+}
