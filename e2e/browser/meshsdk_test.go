@@ -1,0 +1,358 @@
+package browser_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/link/linktest"
+)
+
+// The web side of issue 11's matrix, driven through Mesh's real web SDK: the npm
+// package @meshconnect/web-link-sdk (version pinned in web/package.json, installed by
+// scripts/webcheck) bundled with esbuild at test time and loaded by an app page on
+// another origin, pointed at linkvault's linkTokens unchanged. Nothing of Mesh's is
+// committed; the bundle lives in the test's temporary directory.
+
+// meshBundle bundles Mesh's SDK for the browser, or skips the test when the npm
+// tools are not installed.
+func meshBundle(t *testing.T) []byte {
+	t.Helper()
+	web := filepath.Join(repoRoot(t), "web")
+	for _, p := range []string{"node_modules/.bin/esbuild", "node_modules/@meshconnect/web-link-sdk/index.js"} {
+		if _, err := os.Stat(filepath.Join(web, p)); err != nil {
+			t.Skipf("Mesh SDK browser tests skipped: web/%s missing (run scripts/webcheck install; .ci/run does)", p)
+		}
+	}
+	cmd := exec.Command(filepath.Join(web, "node_modules/.bin/esbuild"), "--bundle", "--format=esm", "--platform=browser", "--log-level=warning")
+	cmd.Dir = web
+	cmd.Stdin = strings.NewReader("export { createLink } from '@meshconnect/web-link-sdk';\n")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("esbuild: %v\n%s", err, stderr.String())
+	}
+	return out
+}
+
+// meshHostPage is the app page: it opens Link with Mesh's SDK and records every
+// callback, and every raw message the Link frame posts (to decode with the web models).
+// meshLinkShouldSkipPrewarm keeps Mesh's SDK from loading its prewarm frame from
+// Mesh's site (docs/mobile.md tells apps to set it too).
+const meshHostPage = `<!doctype html><html><head><meta charset="utf-8"><title>Mesh SDK app</title></head><body>
+<h1>App using @meshconnect/web-link-sdk</h1>
+<iframe id="app-frame" style="width:440px;height:680px;border:1px solid #ccc"></iframe>
+<script>window.meshLinkShouldSkipPrewarm = true;</script>
+<script type="module">
+import { createLink } from '/mesh.js';
+window.log = []; window.raw = [];
+window.addEventListener('message', (e) => {
+  if (e.origin === '{{LV}}' && e.data && typeof e.data.type === 'string') window.raw.push(e.data);
+});
+window.openMesh = (linkToken, embedded, tokens) => {
+  window.log = []; window.raw = [];
+  const link = createLink({
+    renderType: embedded ? 'embedded' : 'overlay',
+    accessTokens: tokens || undefined,
+    onIntegrationConnected: (p) => window.log.push({ cb: 'onIntegrationConnected', payload: p }),
+    onExit: (error, summary) => window.log.push({ cb: 'onExit', error: error === undefined ? null : error, payload: summary === undefined ? null : summary }),
+    onTransferFinished: (p) => window.log.push({ cb: 'onTransferFinished', payload: p }),
+    onEvent: (ev) => window.log.push({ cb: 'onEvent', type: ev.type, payload: ev.payload === undefined ? null : ev.payload }),
+  });
+  window.link = link;
+  link.openLink(linkToken, embedded ? 'app-frame' : undefined);
+};
+window.ready = true;
+</script></body></html>`
+
+type meshCall struct {
+	CB      string          `json:"cb"`
+	Type    string          `json:"type"`
+	Error   *string         `json:"error"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+type meshApp struct {
+	e   *env
+	url string
+}
+
+func newMeshApp(t *testing.T, e *env) *meshApp {
+	bundle := meshBundle(t)
+	page := strings.ReplaceAll(meshHostPage, "{{LV}}", e.st.URL)
+	host := serveOn(t, "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/mesh.js" {
+			w.Header().Set("Content-Type", "text/javascript")
+			_, _ = w.Write(bundle)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(page))
+	}))
+	return &meshApp{e: e, url: host}
+}
+
+func (a *meshApp) load() {
+	a.e.run(chromedp.Navigate(a.url + "/"))
+	value(a.e, chromedp.Poll[bool](`window.ready === true`))
+}
+
+// open calls Mesh's openLink with a fresh write-scoped linkToken for user.
+func (a *meshApp) open(user string, embedded bool, tokenIDs ...string) {
+	a.e.t.Helper()
+	lt := a.e.st.LinkToken(a.e.t, "app1", linkvault.PermissionWrite, user)
+	var tokens []map[string]string
+	for _, id := range tokenIDs {
+		tokens = append(tokens, map[string]string{"accessToken": id, "brokerType": "coinbase", "brokerName": "", "accountId": "", "accountName": ""})
+	}
+	value(a.e, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`window.openMesh(%s, %v, %s)`, jsString(lt), embedded, jsonOf(tokens))))
+}
+
+func (a *meshApp) calls() []meshCall {
+	a.e.t.Helper()
+	raw := value(a.e, chromedp.Evaluate[string](`JSON.stringify(window.log)`))
+	var out []meshCall
+	if err := json.Unmarshal([]byte(raw), &out); err != nil {
+		a.e.t.Fatal(err)
+	}
+	return out
+}
+
+// waitCall waits for a callback cb (and, for onEvent, of type typ) and returns it.
+func (a *meshApp) waitCall(cb, typ string) meshCall {
+	a.e.t.Helper()
+	cond := fmt.Sprintf(`window.log.some((c) => c.cb === %s && (%s === '' || c.type === %s))`, jsString(cb), jsString(typ), jsString(typ))
+	ok := value(a.e, chromedp.Poll[bool](cond))
+	if !ok {
+		a.e.fail(fmt.Errorf("no %s %s", cb, typ))
+	}
+	for _, c := range a.calls() {
+		if c.CB == cb && (typ == "" || c.Type == typ) {
+			return c
+		}
+	}
+	panic("unreachable")
+}
+
+// checkRaw decodes every message the Link frame posted with Mesh's web models.
+func (a *meshApp) checkRaw() []string {
+	a.e.t.Helper()
+	raw := value(a.e, chromedp.Evaluate[string](`JSON.stringify(window.raw)`))
+	var msgs []map[string]any
+	if err := json.Unmarshal([]byte(raw), &msgs); err != nil {
+		a.e.t.Fatal(err)
+	}
+	var types []string
+	for _, m := range msgs {
+		typ, _ := m["type"].(string)
+		types = append(types, typ)
+		if s, ok := webModels.payloads[typ]; ok {
+			if err := s.decode(m["payload"]); err != nil {
+				a.e.t.Fatalf("Link message %s does not decode with Mesh's web types: %v\n%v", typ, err, m)
+			}
+		}
+		if !slices.Contains(protocolTypes, typ) && !slices.Contains(webModels.events, typ) {
+			a.e.t.Fatalf("Link sent %q, which Mesh's web SDK does not forward to onEvent", typ)
+		}
+	}
+	return types
+}
+
+const meshOverlayFrame = "#mesh-link-popup__iframe"
+
+// TestMeshWebSDKOverlay: Mesh's real web SDK in its overlay mode against linkvault.
+// First connect (Coinbase consent in a popup) → onIntegrationConnected({accessToken})
+// with the tokenId, done → onExit with a SessionSummary; return visit with the stored
+// tokenId → account screen with no authentication, same tokenId; the transfer screens
+// (form, preview, Back keeping the form, confirm → onTransferFinished; a refused
+// transfer → transferExecutionError and no onTransferFinished); the close button →
+// onExit. Every message the page posts decodes with Mesh's web types.
+func TestMeshWebSDKOverlay(t *testing.T) {
+	e := newEnv(t)
+	app := newMeshApp(t, e)
+	app.load()
+
+	app.open("mallory", false)
+	e.waitInFrame(meshOverlayFrame, "[data-screen=catalog]")
+	e.clickInFrame(meshOverlayFrame, "[data-integration=coinbase]")
+	e.waitInFrame(meshOverlayFrame, "[data-screen=oauth]")
+	e.consentInPopup(meshOverlayFrame, "#lv-continue", "mallory-cb", "pw", "")
+	e.waitInFrame(meshOverlayFrame, "[data-screen=success]")
+	connected := app.waitCall("onIntegrationConnected", "")
+	var lp struct {
+		AccessToken *struct {
+			BrokerType    string `json:"brokerType"`
+			AccountTokens []struct {
+				TokenID     string `json:"tokenId"`
+				AccessToken string `json:"accessToken"`
+			} `json:"accountTokens"`
+		} `json:"accessToken"`
+	}
+	if err := json.Unmarshal(connected.Payload, &lp); err != nil || lp.AccessToken == nil || len(lp.AccessToken.AccountTokens) != 1 || lp.AccessToken.BrokerType != "coinbase" {
+		t.Fatalf("onIntegrationConnected payload %s (%v)", connected.Payload, err)
+	}
+	tokenID := lp.AccessToken.AccountTokens[0].TokenID
+	if c, err := e.st.DB.GetConnection(t.Context(), "app1", tokenID); err != nil || c.UserID != "mallory" || lp.AccessToken.AccountTokens[0].AccessToken != tokenID {
+		t.Fatalf("connection behind tokenId %q: %+v %v", tokenID, c, err)
+	}
+	app.waitCall("onEvent", "integrationConnected")
+	e.shot("mesh-sdk-01-overlay-connected")
+	e.clickInFrame(meshOverlayFrame, "#lv-done")
+	exit := app.waitCall("onExit", "")
+	if !strings.Contains(string(exit.Payload), `"page":"integrationConnectedPage"`) || exit.Error != nil {
+		t.Fatalf("onExit after done: %v %s", exit.Error, exit.Payload)
+	}
+	e.run(chromedp.WaitNotPresent(chromedp.CSS("#mesh-link-popup")))
+	app.checkRaw()
+
+	// Return visit with the stored tokenId.
+	starts := e.calls.get("/link/api/oauth/start") + e.calls.get("/link/api/credentials")
+	app.open("mallory", false, tokenID)
+	e.waitInFrame(meshOverlayFrame, "#lv-positions")
+	e.shot("mesh-sdk-02-overlay-return-visit")
+	again := app.waitCall("onIntegrationConnected", "")
+	if !strings.Contains(string(again.Payload), `"tokenId":"`+tokenID+`"`) {
+		t.Fatalf("return visit reported %s, want tokenId %s", again.Payload, tokenID)
+	}
+	if n := e.calls.get("/link/api/oauth/start") + e.calls.get("/link/api/credentials"); n != starts {
+		t.Fatal("the return visit started an authentication")
+	}
+	for _, c := range app.calls() {
+		if c.CB == "onEvent" && (c.Type == "integrationSelected" || c.Type == "integrationOAuthStarted") {
+			t.Fatalf("return visit went through %s", c.Type)
+		}
+	}
+
+	// Transfer screens: form, preview, Back (the form as entered), confirm.
+	const addr = "0x52908400098527886E0F7030069857D2E4169EE7"
+	inFrameFill(e, meshOverlayFrame, "ETH", "ethereum", addr, "0.5")
+	e.shot("mesh-sdk-03-transfer-form")
+	e.clickInFrame(meshOverlayFrame, "#lv-submit")
+	e.waitInFrame(meshOverlayFrame, "[data-screen=transfer-preview]")
+	if got := e.textInFrame(meshOverlayFrame, "#lv-pv-address"); got != addr {
+		t.Fatalf("preview address %q", got)
+	}
+	e.shot("mesh-sdk-04-transfer-preview")
+	app.waitCall("onEvent", "transferPreviewed")
+	e.clickInFrame(meshOverlayFrame, "#lv-back")
+	e.waitInFrame(meshOverlayFrame, "[data-screen=transfer]")
+	var got []string
+	for _, sel := range []string{"#lv-symbol", "#lv-network", "#lv-address", "#lv-amount"} {
+		got = append(got, inFrame(e, meshOverlayFrame, func(f *chromedp.Node) chromedp.Action[string] {
+			return chromedp.Value(chromedp.CSS(sel), chromedp.FromNode(f))
+		}))
+	}
+	// The asset list still has the account's assets (it was emptied before: issue 12).
+	options := inFrame(e, meshOverlayFrame, func(f *chromedp.Node) chromedp.Action[string] {
+		return chromedp.TextContent(chromedp.CSS("#lv-symbol"), chromedp.FromNode(f))
+	})
+	if want := []string{"ETH", "ethereum", addr, "0.5"}; !slices.Equal(got, want) || !strings.Contains(options, "BTC") || !strings.Contains(options, "ETH") {
+		t.Fatalf("form after Back from the preview: %v with assets %q, want %v and the asset list", got, options, want)
+	}
+	e.shot("mesh-sdk-05-transfer-back")
+	e.clickInFrame(meshOverlayFrame, "#lv-submit")
+	e.clickInFrame(meshOverlayFrame, "#lv-confirm")
+	e.waitInFrame(meshOverlayFrame, "[data-screen=transfer-done]")
+	e.shot("mesh-sdk-06-transfer-done")
+	fin := app.waitCall("onTransferFinished", "")
+	var tf map[string]any
+	_ = json.Unmarshal(fin.Payload, &tf)
+	if err := webTransferFinished.decode(tf); err != nil || tf["symbol"] != "ETH" || tf["amount"] != 0.5 || tf["toAddress"] != addr {
+		t.Fatalf("onTransferFinished %v (%v)", tf, err)
+	}
+	app.waitCall("onEvent", "transferCompleted")
+	e.clickInFrame(meshOverlayFrame, "#lv-done")
+	exit = app.waitCall("onExit", "")
+	if !strings.Contains(string(exit.Payload), `"page":"transferExecutedPage"`) || !strings.Contains(string(exit.Payload), `"transactionId":"`) {
+		t.Fatalf("onExit after the transfer: %s", exit.Payload)
+	}
+	app.checkRaw()
+
+	// A refused transfer (more than the balance): the error shows on the confirmation
+	// screen, the app hears transferExecutionError, never onTransferFinished; then the
+	// close button → onExit.
+	app.open("mallory", false, tokenID)
+	e.waitInFrame(meshOverlayFrame, "#lv-positions")
+	inFrameFill(e, meshOverlayFrame, "ETH", "ethereum", addr, "5000")
+	e.clickInFrame(meshOverlayFrame, "#lv-submit")
+	e.clickInFrame(meshOverlayFrame, "#lv-confirm")
+	if msg := e.textInFrame(meshOverlayFrame, "#lv-error"); msg == "" {
+		t.Fatal("no error shown for a refused transfer")
+	}
+	e.shot("mesh-sdk-07-transfer-refused")
+	failed := app.waitCall("onEvent", "transferExecutionError")
+	if !strings.Contains(string(failed.Payload), `"errorMessage":"`) {
+		t.Fatalf("transferExecutionError payload %s", failed.Payload)
+	}
+	for _, c := range app.calls() {
+		if c.CB == "onTransferFinished" {
+			t.Fatalf("a refused transfer reached onTransferFinished: %s", c.Payload)
+		}
+	}
+	e.clickInFrame(meshOverlayFrame, "#lv-close")
+	exit = app.waitCall("onExit", "")
+	if !strings.Contains(string(exit.Payload), `"page":"transferPreviewPage"`) {
+		t.Fatalf("onExit from the close button: %s", exit.Payload)
+	}
+	e.run(chromedp.WaitNotPresent(chromedp.CSS("#mesh-link-popup")))
+	app.checkRaw()
+}
+
+// TestMeshWebSDKEmbedded: Mesh's real web SDK in embedded mode (the app's own iframe):
+// the return user lands on the account with no close button of Link's own (rt=embedded),
+// and closeLinkRequested makes Link close itself → onExit with a SessionSummary.
+func TestMeshWebSDKEmbedded(t *testing.T) {
+	e := newEnv(t)
+	app := newMeshApp(t, e)
+	// Connected headlessly first; the app stored the tokenId.
+	p, err := linktest.Connect(t.Context(), nil, e.st.LinkToken(t, "app1", linkvault.PermissionWrite, "nina"), "coinbase", "nina-cb", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenID := p.AccountTokens[0].TokenID
+	app.load()
+	app.open("nina", true, tokenID)
+	const frame = "#app-frame"
+	e.waitInFrame(frame, "#lv-positions")
+	if src := value(e, chromedp.AttributeValue(chromedp.CSS(frame), "src")); !strings.Contains(src.Value, "rt=embedded") {
+		t.Fatalf("embedded iframe src %q", src.Value)
+	}
+	if hidden := e.attrInFrame(frame, "#lv-close", "hidden"); !hidden.Exists {
+		t.Fatal("Link shows its own close button in embedded mode")
+	}
+	again := app.waitCall("onIntegrationConnected", "")
+	if !strings.Contains(string(again.Payload), tokenID) {
+		t.Fatalf("embedded return visit reported %s", again.Payload)
+	}
+	e.shot("mesh-sdk-08-embedded-return-visit")
+	value(e, chromedp.Evaluate[chromedp.Void](`window.link.closeLinkRequested()`))
+	exit := app.waitCall("onExit", "")
+	if !strings.Contains(string(exit.Payload), `"page":"accountPage"`) {
+		t.Fatalf("onExit after closeLinkRequested: %s", exit.Payload)
+	}
+	app.checkRaw()
+}
+
+// inFrameFill opens the transfer form from the account screen in frame and fills it.
+func inFrameFill(e *env, frame, symbol, network, address, amount string) {
+	e.t.Helper()
+	e.clickInFrame(frame, "#lv-transfer")
+	e.waitInFrame(frame, "[data-screen=transfer]")
+	inFrame(e, frame, func(f *chromedp.Node) chromedp.Action[chromedp.Void] {
+		return chromedp.Steps(
+			chromedp.SetValue(chromedp.CSS("#lv-symbol"), symbol, chromedp.FromNode(f)),
+			chromedp.SetValue(chromedp.CSS("#lv-network"), network, chromedp.FromNode(f)))
+	})
+	e.typeInFrame(frame, "#lv-address", address)
+	e.typeInFrame(frame, "#lv-amount", amount)
+}
