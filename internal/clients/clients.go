@@ -34,18 +34,27 @@ const secretPrefix = "lvsk_"
 type Service struct {
 	store Store
 	now   func() time.Time
-	keys  *keyCache
-	dummy []byte // hash compared against when the key id is unknown, to keep timing uniform
+	keys  *keys
+	// unknown is the record an unknown key id is checked against: a dummy verifier,
+	// so an unknown id takes the same path as a known id with a wrong secret.
+	unknown *linkvault.APIKey
+	// verify compares a secret with a stored verifier (s.compare; tests observe it).
+	verify func(hash []byte, secret linkvault.Secret) bool
 }
 
-// New returns a Service. keyCacheTTL bounds how long a key revoked by another process
-// (CLI, another replica) may still authenticate here; 0 disables the cache.
-func New(store Store, now func() time.Time, keyCacheTTL time.Duration) *Service {
+// New returns a Service. keyRefresh is how often the in-memory set of API keys is
+// reloaded from the store, and so bounds how long a key created or revoked by another
+// process (CLI, another replica) takes to be seen here; 0 reloads on every
+// authentication (for one-shot commands).
+func New(store Store, now func() time.Time, keyRefresh time.Duration) *Service {
 	if now == nil {
 		now = time.Now
 	}
 	d := sha256.Sum256([]byte("linkvault-unknown-key"))
-	return &Service{store: store, now: now, keys: newKeyCache(keyCacheTTL), dummy: d[:]}
+	s := &Service{store: store, now: now, keys: newKeys(store, now, keyRefresh),
+		unknown: &linkvault.APIKey{SecretHash: d[:], RevokedAt: time.Unix(0, 0)}}
+	s.verify = s.compare
+	return s
 }
 
 // CreateClient registers a client. id is generated when empty.
@@ -90,15 +99,17 @@ func (s *Service) CreateKey(ctx context.Context, clientID string, perm linkvault
 	if err := s.store.CreateAPIKey(ctx, k); err != nil {
 		return nil, err
 	}
+	s.keys.put(k)
 	return &NewKey{Key: k, Secret: linkvault.NewSecret(secret)}, nil
 }
 
-// RevokeKey revokes a key at once in this process; elsewhere within the cache TTL.
+// RevokeKey revokes a key at once in this process; elsewhere within the key refresh period.
 func (s *Service) RevokeKey(ctx context.Context, clientID, keyID string) error {
-	if err := s.store.RevokeAPIKey(ctx, clientID, keyID, s.now()); err != nil {
+	at := s.now()
+	if err := s.store.RevokeAPIKey(ctx, clientID, keyID, at); err != nil {
 		return err
 	}
-	s.keys.remove(keyID)
+	s.keys.revoked(keyID, at)
 	return nil
 }
 
@@ -116,23 +127,20 @@ func ErrUnauthorized() *linkvault.Error {
 }
 
 // Authenticate checks a client id and secret. Every failure returns ErrUnauthorized.
+//
+// Every attempt takes the same path whatever it presents: the key id is looked up in
+// the in-memory key set (never the database, see keys), an unknown or malformed id
+// yields the dummy record, and the secret is compared with that record's verifier, the
+// client id with its client, in constant time. Only then is the outcome decided.
 func (s *Service) Authenticate(ctx context.Context, clientID string, secret linkvault.Secret) (*Principal, error) {
-	keyID, ok := parseKeyID(secret.Reveal())
-	if clientID == "" || !ok {
-		s.compare(s.dummy, secret)
-		return nil, ErrUnauthorized()
-	}
+	keyID, wellFormed := parseKeyID(secret.Reveal())
 	k, err := s.lookup(ctx, keyID)
 	if err != nil {
-		if linkvault.IsNotFound(err) {
-			s.compare(s.dummy, secret)
-			return nil, ErrUnauthorized()
-		}
 		return nil, err
 	}
-	match := s.compare(k.SecretHash, secret)
+	match := s.verify(k.SecretHash, secret)
 	sameClient := subtle.ConstantTimeCompare([]byte(k.ClientID), []byte(clientID)) == 1
-	if !match || !sameClient || !k.Active() {
+	if !match || !sameClient || !k.Active() || !wellFormed || k == s.unknown || clientID == "" {
 		return nil, ErrUnauthorized()
 	}
 	return &Principal{ClientID: k.ClientID, KeyID: k.ID, Permission: k.Permission}, nil
@@ -143,17 +151,16 @@ func (s *Service) compare(hash []byte, secret linkvault.Secret) bool {
 	return subtle.ConstantTimeCompare(h[:], hash) == 1
 }
 
+// lookup returns the key record of keyID, or the dummy record when there is none.
 func (s *Service) lookup(ctx context.Context, keyID string) (*linkvault.APIKey, error) {
-	now := s.now()
-	if k, ok := s.keys.get(keyID, now); ok {
-		return k, nil
-	}
-	k, err := s.store.GetAPIKey(ctx, keyID)
+	ks, err := s.keys.current(ctx)
 	if err != nil {
 		return nil, err
 	}
-	s.keys.put(k, now)
-	return k, nil
+	if k, ok := ks.byID[keyID]; ok {
+		return k, nil
+	}
+	return s.unknown, nil
 }
 
 // parseKeyID extracts the key id from "lvsk_<16 hex>_<random>".

@@ -1,0 +1,224 @@
+package clients_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/clients"
+	"github.com/linkvault/linkvault/internal/sqlite"
+)
+
+// countingStore counts the store calls authentication makes, and can fail them.
+type countingStore struct {
+	clients.Store
+	calls atomic.Int64
+	fail  atomic.Bool
+}
+
+var errStoreDown = errors.New("store down")
+
+func (s *countingStore) GetAPIKey(ctx context.Context, id string) (*linkvault.APIKey, error) {
+	s.calls.Add(1)
+	if s.fail.Load() {
+		return nil, errStoreDown
+	}
+	return s.Store.GetAPIKey(ctx, id)
+}
+
+func (s *countingStore) ListClients(ctx context.Context) ([]*linkvault.Client, error) {
+	s.calls.Add(1)
+	if s.fail.Load() {
+		return nil, errStoreDown
+	}
+	return s.Store.ListClients(ctx)
+}
+
+func (s *countingStore) ListAPIKeys(ctx context.Context, clientID string) ([]*linkvault.APIKey, error) {
+	s.calls.Add(1)
+	if s.fail.Load() {
+		return nil, errStoreDown
+	}
+	return s.Store.ListAPIKeys(ctx, clientID)
+}
+
+type manualClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *manualClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *manualClock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// TestUnknownKeyIDTakesTheSamePathAsAWrongSecret is issue 15, failure 6 (key-id
+// existence leaked by timing), checked by the code path rather than the clock: an
+// unknown key id used to cost a database read on every attempt while a known id was
+// answered from the cache. Now no attempt reads the store, whatever it presents, and
+// the answers are identical.
+func TestUnknownKeyIDTakesTheSamePathAsAWrongSecret(t *testing.T) {
+	ctx := context.Background()
+	store := &countingStore{Store: sqlite.OpenTestDB(t)}
+	clock := &manualClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	svc := clients.New(store, clock.now, time.Minute)
+	if _, err := svc.CreateClient(ctx, "app", "app"); err != nil {
+		t.Fatal(err)
+	}
+	key, err := svc.CreateKey(ctx, "app", linkvault.PermissionRead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Authenticate(ctx, "app", key.Secret); err != nil { // loads the key set
+		t.Fatal(err)
+	}
+	wrong := linkvault.NewSecret("lvsk_" + key.Key.ID + "_" + linkvault.NewRandomID(32))
+	attempts := map[string]func() linkvault.Secret{
+		"unknown key id": func() linkvault.Secret {
+			return linkvault.NewSecret("lvsk_" + randomHex16() + "_" + linkvault.NewRandomID(32))
+		},
+		"known key id, wrong secret":    func() linkvault.Secret { return wrong },
+		"malformed secret":              func() linkvault.Secret { return linkvault.NewSecret("not-a-key") },
+		"known key id, right secret":    func() linkvault.Secret { return key.Secret },
+		"known key id, other client id": nil,
+	}
+	for name, secret := range attempts {
+		before := store.calls.Load()
+		for range 50 {
+			var err error
+			if secret == nil {
+				_, err = svc.Authenticate(ctx, "other", key.Secret)
+			} else {
+				_, err = svc.Authenticate(ctx, "app", secret())
+			}
+			if name == "known key id, right secret" {
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+			} else if err == nil || err.Error() != clients.ErrUnauthorized().Error() {
+				t.Fatalf("%s: %v, want the single unauthorized answer", name, err)
+			}
+		}
+		if n := store.calls.Load() - before; n != 0 {
+			t.Errorf("%s: 50 attempts made %d store calls, want 0 (the path must not depend on whether the key id exists)", name, n)
+		}
+	}
+}
+
+func randomHex16() string {
+	const hexdigits = "0123456789abcdef"
+	id := []byte(linkvault.NewRandomID(16))
+	for i := range id {
+		id[i] = hexdigits[int(id[i])%16]
+	}
+	return string(id[:16])
+}
+
+// TestKeysChangedElsewhereAreSeenWithinTheRefreshPeriod: a key created and revoked by
+// another process (straight in the store, as the CLI does) is seen after the refresh
+// period, and a store that stays down makes authentication fail (closed) once the key
+// set is staleLimit periods old, so a revocation is never ignored for long.
+func TestKeysChangedElsewhereAreSeenWithinTheRefreshPeriod(t *testing.T) {
+	ctx := context.Background()
+	db := sqlite.OpenTestDB(t)
+	store := &countingStore{Store: db}
+	clock := &manualClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	svc := clients.New(store, clock.now, 5*time.Second)
+	other := clients.New(db, clock.now, 0) // the CLI
+	if _, err := other.CreateClient(ctx, "app", "app"); err != nil {
+		t.Fatal(err)
+	}
+	first, err := other.CreateKey(ctx, "app", linkvault.PermissionRead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Authenticate(ctx, "app", first.Secret); err != nil {
+		t.Fatalf("key created before the first use: %v", err)
+	}
+	second, err := other.CreateKey(ctx, "app", linkvault.PermissionWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.RevokeKey(ctx, "app", first.Key.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Within the period the set is as loaded.
+	if _, err := svc.Authenticate(ctx, "app", second.Secret); err == nil {
+		t.Fatal("a key created elsewhere was seen before any reload")
+	}
+	clock.add(5 * time.Second)
+	waitFor(t, "the new key to be seen", func() bool {
+		_, err := svc.Authenticate(ctx, "app", second.Secret)
+		return err == nil
+	})
+	if _, err := svc.Authenticate(ctx, "app", first.Secret); err == nil {
+		t.Fatal("a key revoked elsewhere still authenticates after the reload")
+	}
+
+	// A failing store: the set is used while not too stale, then authentication fails.
+	store.fail.Store(true)
+	clock.add(6 * time.Second)
+	if _, err := svc.Authenticate(ctx, "app", second.Secret); err != nil {
+		t.Fatalf("store down, set 6s old: %v, want the current set used", err)
+	}
+	clock.add(20 * time.Second)
+	if _, err := svc.Authenticate(ctx, "app", second.Secret); !errors.Is(err, errStoreDown) {
+		t.Fatalf("store down, set 26s old: %v, want the store's error", err)
+	}
+	store.fail.Store(false)
+	if _, err := svc.Authenticate(ctx, "app", second.Secret); err != nil {
+		t.Fatalf("store back: %v", err)
+	}
+}
+
+// TestLocalChangesApplyAtOnce: keys created and revoked through the serving Service
+// itself take effect immediately, without waiting for a reload.
+func TestLocalChangesApplyAtOnce(t *testing.T) {
+	ctx := context.Background()
+	svc := clients.New(sqlite.OpenTestDB(t), time.Now, time.Hour)
+	if _, err := svc.CreateClient(ctx, "app", "app"); err != nil {
+		t.Fatal(err)
+	}
+	a, err := svc.CreateKey(ctx, "app", linkvault.PermissionRead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Authenticate(ctx, "app", a.Secret); err != nil {
+		t.Fatal(err)
+	}
+	b, err := svc.CreateKey(ctx, "app", linkvault.PermissionWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := svc.Authenticate(ctx, "app", b.Secret); err != nil || p.Permission != linkvault.PermissionWrite {
+		t.Fatalf("key created here after the set was loaded: %+v %v", p, err)
+	}
+	if err := svc.RevokeKey(ctx, "app", a.Key.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Authenticate(ctx, "app", a.Secret); err == nil {
+		t.Fatal("key revoked here still authenticates")
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for range 500 {
+		if cond() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}

@@ -1,0 +1,133 @@
+package clients
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/linkvault/linkvault"
+)
+
+// keys holds every API key record in memory, so authentication looks a key id up the
+// same way whether it exists or not: a map read, never a database read that only
+// unknown ids would need (which made them measurably slower, issue 15 failure 6). The
+// set is reloaded from the store when it is older than the refresh period, in the
+// background, while requests keep using the current set; the request that notices
+// does not wait, so nothing about the presented key id decides who waits. Keys created
+// or revoked through this Service change the set at once; changes made elsewhere (the
+// CLI, another replica) are seen within the refresh period.
+//
+// If reloading fails, the current set is used until it is staleLimit refresh periods
+// old; after that, lookups reload synchronously and fail with the store's error, so a
+// revocation can never go unseen for long.
+type keys struct {
+	store   Store
+	now     func() time.Time
+	refresh time.Duration // <= 0: every lookup reloads (one-shot CLI services)
+
+	set       atomic.Pointer[keySet]
+	mu        sync.Mutex   // serialises loads and local changes
+	reloading atomic.Bool  // a background reload is running
+	lastTry   atomic.Int64 // unix nanoseconds of the last background reload attempt
+}
+
+// keySet is one immutable snapshot of the api_keys table.
+type keySet struct {
+	byID   map[string]*linkvault.APIKey
+	loaded time.Time
+}
+
+// staleLimit is how many refresh periods a set may be used when reloads fail.
+const staleLimit = 4
+
+func newKeys(store Store, now func() time.Time, refresh time.Duration) *keys {
+	return &keys{store: store, now: now, refresh: refresh}
+}
+
+// current returns the key set to authenticate against.
+func (k *keys) current(ctx context.Context) (*keySet, error) {
+	ks := k.set.Load()
+	if ks == nil || k.refresh <= 0 {
+		return k.reload(ctx, nil)
+	}
+	age := k.now().Sub(ks.loaded)
+	switch {
+	case age >= staleLimit*k.refresh:
+		return k.reload(ctx, ks)
+	case age >= k.refresh:
+		k.reloadInBackground()
+	}
+	return ks, nil
+}
+
+// reloadInBackground starts one background reload, at most one per refresh period
+// (so a failing store is not hammered by every request).
+func (k *keys) reloadInBackground() {
+	now := k.now().UnixNano()
+	if now-k.lastTry.Load() < int64(k.refresh) || !k.reloading.CompareAndSwap(false, true) {
+		return
+	}
+	k.lastTry.Store(now)
+	go func() {
+		defer k.reloading.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = k.reload(ctx, nil) // on failure the current set stays, until staleLimit
+	}()
+}
+
+// reload reads every key from the store. seen is the set the caller found too old;
+// if another load replaced it meanwhile, that newer set is returned without reading.
+func (k *keys) reload(ctx context.Context, seen *keySet) (*keySet, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if cur := k.set.Load(); seen != nil && cur != seen {
+		return cur, nil
+	}
+	start := k.now()
+	cls, err := k.store.ListClients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]*linkvault.APIKey)
+	for _, c := range cls {
+		list, err := k.store.ListAPIKeys(ctx, c.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, key := range list {
+			byID[key.ID] = key
+		}
+	}
+	ks := &keySet{byID: byID, loaded: start}
+	k.set.Store(ks)
+	return ks, nil
+}
+
+// put records a key created or changed by this process in the current set.
+func (k *keys) put(key *linkvault.APIKey) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	cur := k.set.Load()
+	if cur == nil {
+		return // loaded, with this key, on first use
+	}
+	byID := make(map[string]*linkvault.APIKey, len(cur.byID)+1)
+	for id, v := range cur.byID {
+		byID[id] = v
+	}
+	byID[key.ID] = key
+	k.set.Store(&keySet{byID: byID, loaded: cur.loaded})
+}
+
+// revoked marks key id revoked at at in the current set.
+func (k *keys) revoked(id string, at time.Time) {
+	if cur := k.set.Load(); cur != nil {
+		if old, ok := cur.byID[id]; ok {
+			cp := *old
+			cp.RevokedAt = at
+			k.put(&cp)
+		}
+	}
+}
