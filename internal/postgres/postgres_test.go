@@ -36,3 +36,15 @@ func TestMigrationVersion(t *testing.T) {
 func BenchmarkGetConnection(b *testing.B) {
 	storetest.BenchmarkGetConnection(b, postgres.OpenTestDB(b))
 }
+
+// TestFixtureRoundTrip writes the upgrade fixture and reads it back, so the check that
+// TestUpgradeFromVersion4 runs on old rows is proven against the current writes too.
+func TestFixtureRoundTrip(t *testing.T) {
+	db, err := postgres.Open(t.Context(), postgres.TestSchemaDSN(t), postgres.Options{Now: storetest.FixtureNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	storetest.Populate(t, db)
+	storetest.CheckFixture(t, db)
+}

@@ -263,3 +263,15 @@ func TestBackupIsAConsistentPrivateCopy(t *testing.T) {
 		t.Fatalf("backup lacks the client: %v", err)
 	}
 }
+
+// TestFixtureRoundTrip writes the upgrade fixture and reads it back, so the check that
+// TestUpgradeFromVersion4 runs on old rows is proven against the current writes too.
+func TestFixtureRoundTrip(t *testing.T) {
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "fixture.db"), sqlite.Options{Now: storetest.FixtureNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	storetest.Populate(t, db)
+	storetest.CheckFixture(t, db)
+}
