@@ -1,10 +1,13 @@
-// Package postgres implements linkvault.Store on PostgreSQL through pgx, for
-// deployments with several stateless linkvault replicas sharing one database.
+// Package postgres is the store on PostgreSQL through pgx, for deployments with several
+// stateless linkvault replicas sharing one database. The tables are implemented once,
+// for both engines, by internal/sqlstore; this package opens the pool, runs its
+// migrations (serialised between replicas) and supplies the PostgreSQL side of the
+// seam.
 //
-// The lifecycle engine's leases are committed rows: ClaimDueConnections picks due rows
-// with FOR UPDATE SKIP LOCKED and leases them in the same statement, so replicas never
-// receive the same row while a lease is live, and every write-back is a compare-and-swap
-// on the row version (fencing).
+// The lifecycle engine's leases are committed rows: claims pick due rows with FOR
+// UPDATE SKIP LOCKED and lease them in the same statement, so replicas never receive
+// the same row while a lease is live, and every write-back is a compare-and-swap on the
+// row version (fencing).
 package postgres
 
 import (
@@ -16,6 +19,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/linkvault/linkvault/internal/sqlstore"
 )
 
 // Options configures Open. The zero value is a sensible default.
@@ -31,10 +36,10 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// DB is a PostgreSQL-backed linkvault.Store.
+// DB is the PostgreSQL store: every store method of sqlstore.Store.
 type DB struct {
+	*sqlstore.Store
 	pool   *pgxpool.Pool
-	now    func() time.Time
 	logger *slog.Logger
 
 	closeOnce sync.Once
@@ -56,10 +61,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	db := &DB{pool: pool, now: opts.Now, logger: opts.Logger}
-	if db.now == nil {
-		db.now = time.Now
-	}
+	db := &DB{Store: sqlstore.New(newEngine(pool), opts.Now), pool: pool, logger: opts.Logger}
 	if db.logger == nil {
 		db.logger = slog.New(slog.DiscardHandler)
 	}

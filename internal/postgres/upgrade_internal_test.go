@@ -1,7 +1,7 @@
 package postgres
 
 import (
-	"os"
+	"context"
 	"testing"
 
 	"github.com/pressly/goose/v3"
@@ -11,34 +11,25 @@ import (
 
 // TestUpgradeFromVersion4 loads rows written by the store code of migration version 4
 // (testdata/fixture-v4.sql, see its header) into a schema created by the migrations of
-// that version, migrates it to the latest version the way Open does, and reads every
-// row back through the current store.
+// that version, upgrades it the way Open does, and reads every row back.
 func TestUpgradeFromVersion4(t *testing.T) {
-	ctx := t.Context()
-	db, err := Open(ctx, TestSchemaDSN(t), Options{SkipMigrations: true})
+	db, err := Open(t.Context(), TestSchemaDSN(t), Options{SkipMigrations: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	err = db.withMigrator(ctx, func(p *goose.Provider) error {
-		_, err := p.UpTo(ctx, 4)
-		return err
-	})
-	if err != nil {
-		t.Fatalf("migrate to version 4: %v", err)
-	}
-	rows, err := os.ReadFile("testdata/fixture-v4.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.pool.Exec(ctx, string(rows)); err != nil {
-		t.Fatalf("load the version 4 rows: %v", err)
-	}
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatalf("upgrade: %v", err)
-	}
-	if v, err := db.MigrationVersion(ctx); err != nil || v < 4 {
-		t.Fatalf("version after upgrade = %d, %v", v, err)
-	}
-	storetest.CheckFixture(t, db)
+	storetest.CheckUpgrade(t, storetest.Upgrade{
+		Store: db,
+		MigrateTo: func(ctx context.Context, version int64) error {
+			return db.withMigrator(ctx, func(p *goose.Provider) error {
+				_, err := p.UpTo(ctx, version)
+				return err
+			})
+		},
+		Exec: func(ctx context.Context, script string) error {
+			_, err := db.pool.Exec(ctx, script)
+			return err
+		},
+		Migrate: db.Migrate,
+	}, 4, "testdata/fixture-v4.sql")
 }

@@ -1,5 +1,7 @@
-// Package sqlite implements linkvault.Store on an embedded SQLite database (pure Go,
-// modernc.org/sqlite) in WAL mode. It is the default store of a single linkvault process.
+// Package sqlite is the store on an embedded SQLite database (pure Go,
+// modernc.org/sqlite) in WAL mode, the default of a single linkvault process. The
+// tables are implemented once, for both engines, by internal/sqlstore; this package
+// opens the database, runs its migrations and supplies the SQLite side of the seam.
 //
 // Writes go through a pool of exactly one connection whose transactions begin
 // IMMEDIATE, so writers queue in the process instead of failing with SQLITE_BUSY; reads
@@ -22,6 +24,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/sqlstore"
+
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
@@ -41,15 +46,16 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// DB is a SQLite-backed linkvault.Store.
+// DB is the SQLite store: every store method of sqlstore.Store, plus backups and
+// checkpoints.
 type DB struct {
+	*sqlstore.Store
 	path   string
 	writer *sql.DB // exactly one connection; BEGIN IMMEDIATE
 	reader *sql.DB // query_only connections
-	now    func() time.Time
+	engine *engine
 	logger *slog.Logger
 
-	readStmts sync.Map // query string -> *sql.Stmt prepared on reader
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -60,10 +66,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: open: empty database path")
 	}
-	db := &DB{path: path, now: opts.Now, logger: opts.Logger}
-	if db.now == nil {
-		db.now = time.Now
-	}
+	db := &DB{path: path, logger: opts.Logger}
 	if db.logger == nil {
 		db.logger = slog.New(slog.DiscardHandler)
 	}
@@ -111,6 +114,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("sqlite: open reader %s: %w", path, err)
 	}
+
+	db.engine = newEngine(db.writer, db.reader)
+	db.Store = sqlstore.New(db.engine, opts.Now)
 
 	if !opts.SkipMigrations {
 		if err := db.Migrate(ctx); err != nil {
@@ -165,10 +171,9 @@ func (db *DB) Path() string { return db.path }
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		var errs []error
-		db.readStmts.Range(func(_, v any) bool {
-			errs = append(errs, v.(*sql.Stmt).Close())
-			return true
-		})
+		if db.engine != nil {
+			errs = append(errs, db.engine.read.close())
+		}
 		if db.reader != nil {
 			errs = append(errs, db.reader.Close())
 		}
@@ -200,6 +205,21 @@ func (db *DB) Checkpoint(ctx context.Context) error {
 	}
 	if busy != 0 {
 		return errors.New("sqlite: checkpoint: blocked by a reader or writer")
+	}
+	return nil
+}
+
+// DeleteConnection deletes the connection (see sqlstore.Store.DeleteConnection). The
+// row is overwritten in the database file (secure_delete), and a checkpoint right after
+// the commit truncates the WAL file, which still held older copies of the row's page.
+// The checkpoint is best effort: when readers keep it from completing, the copies stay
+// in the WAL (sealed ciphertext only) until a later checkpoint, and a warning is logged.
+func (db *DB) DeleteConnection(ctx context.Context, clientID, tokenID string, events ...linkvault.Event) error {
+	if err := db.Store.DeleteConnection(ctx, clientID, tokenID, events...); err != nil {
+		return err
+	}
+	if err := db.Checkpoint(ctx); err != nil {
+		db.logger.WarnContext(ctx, "WAL checkpoint after delete did not complete", "error", err)
 	}
 	return nil
 }

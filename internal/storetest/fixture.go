@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"os"
 	"reflect"
 	"testing"
 	"time"
@@ -13,11 +15,43 @@ import (
 // The fixture is one row set touching every table and every column kind (required and
 // optional times, JSON, bytes, counters, leases), written through the store API. Each
 // store package keeps a data-only dump of it as written by an earlier store version
-// (testdata/), loads that dump into a database created by the migrations of that
-// version, migrates to the latest version and runs CheckFixture: rows written by the
-// old code must read back the same through the current code, so an upgrade never
-// needs a data rewrite. TestFixtureRoundTrip-style tests run Populate then
-// CheckFixture on a fresh store, which keeps the check itself honest.
+// (testdata/) and runs CheckUpgrade on it: rows written by the old code must read back
+// the same through the current code after the upgrade, so an upgrade never needs a
+// data rewrite. TestFixtureRoundTrip-style tests run Populate then CheckFixture on a
+// fresh store, which keeps the check itself honest.
+
+// Upgrade is how CheckUpgrade builds a database as an earlier version left it.
+type Upgrade struct {
+	Store Store // opened without migrating
+	// MigrateTo applies the migrations up to version only.
+	MigrateTo func(ctx context.Context, version int64) error
+	// Exec runs a script of statements.
+	Exec func(ctx context.Context, script string) error
+	// Migrate applies every pending migration, as opening a store does.
+	Migrate func(ctx context.Context) error
+}
+
+// CheckUpgrade migrates an empty database to version, loads the rows of the fixture
+// dump at path (taken at that version), migrates to the latest version and reads
+// every row back.
+func CheckUpgrade(t *testing.T, u Upgrade, version int64, path string) {
+	t.Helper()
+	ctx := t.Context()
+	if err := u.MigrateTo(ctx, version); err != nil {
+		t.Fatalf("migrate to version %d: %v", version, err)
+	}
+	rows, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Exec(ctx, string(rows)); err != nil {
+		t.Fatalf("load the version %d rows of %s: %v", version, path, err)
+	}
+	if err := u.Migrate(ctx); err != nil {
+		t.Fatalf("upgrade from version %d: %v", version, err)
+	}
+	CheckFixture(t, u.Store)
+}
 
 // FixtureNow is the clock a store must be opened with (its Now option) for Populate and
 // CheckFixture: timestamps the store sets itself (UpdatedAt) come from it.

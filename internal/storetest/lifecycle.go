@@ -11,8 +11,9 @@ import (
 	"github.com/linkvault/linkvault"
 )
 
-// lifecycleTests are the conformance tests of LifecycleStore and WebhookStore, added
-// to Run's list.
+// lifecycleTests are the conformance tests of the lifecycle engine's leases
+// (refresh.Store) and of webhook delivery (the webhook store interfaces), added to Run's
+// list.
 func lifecycleTests() []struct {
 	name string
 	run  func(t *testing.T, s Store)

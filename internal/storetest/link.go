@@ -9,10 +9,9 @@ import (
 	"github.com/linkvault/linkvault"
 )
 
-// testLinkSessions covers LinkSessionStore: round trip, single-use consumption (also under
+// testLinkSessions covers link.Store: round trip, single-use consumption (also under
 // concurrency), lookups by page and state key, compare-and-swap updates and the sweep.
 func testLinkSessions(t *testing.T, s Store) {
-	ls := LinkSessionStore(s)
 	ctx := t.Context()
 	newSession := func(key string, expires time.Time) *linkvault.LinkSession {
 		return &linkvault.LinkSession{
@@ -24,13 +23,13 @@ func testLinkSessions(t *testing.T, s Store) {
 
 	t.Run("RoundTrip", func(t *testing.T) {
 		in := newSession("k-roundtrip", t0.Add(10*time.Minute))
-		if err := ls.CreateLinkSession(ctx, in); err != nil {
+		if err := s.CreateLinkSession(ctx, in); err != nil {
 			t.Fatal(err)
 		}
 		if in.Version != 1 {
 			t.Fatalf("Version = %d after create, want 1", in.Version)
 		}
-		got, err := ls.GetLinkSession(ctx, "k-roundtrip")
+		got, err := s.GetLinkSession(ctx, "k-roundtrip")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,22 +42,22 @@ func testLinkSessions(t *testing.T, s Store) {
 		if got.PageKey != "" || got.StateKey != "" || got.Pending != nil || got.Outcome != nil || got.Version != 1 {
 			t.Fatalf("fresh session has step fields: %+v", got)
 		}
-		requireStatus(t, "duplicate create", ls.CreateLinkSession(ctx, newSession("k-roundtrip", t0)), linkvault.StatusConflict)
-		_, err = ls.GetLinkSession(ctx, "k-missing")
+		requireStatus(t, "duplicate create", s.CreateLinkSession(ctx, newSession("k-roundtrip", t0)), linkvault.StatusConflict)
+		_, err = s.GetLinkSession(ctx, "k-missing")
 		requireStatus(t, "get missing", err, linkvault.StatusNotFound)
 	})
 
 	t.Run("ConsumeOnce", func(t *testing.T) {
 		mustCreate := func(sess *linkvault.LinkSession) {
 			t.Helper()
-			if err := ls.CreateLinkSession(ctx, sess); err != nil {
+			if err := s.CreateLinkSession(ctx, sess); err != nil {
 				t.Fatal(err)
 			}
 		}
 		mustCreate(newSession("k-consume", t0.Add(10*time.Minute)))
 		mustCreate(newSession("k-expired", t0.Add(-time.Second)))
 		at := t0.Add(time.Minute)
-		got, err := ls.ConsumeLinkSession(ctx, "k-consume", "page-1", at, at.Add(30*time.Minute))
+		got, err := s.ConsumeLinkSession(ctx, "k-consume", "page-1", at, at.Add(30*time.Minute))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,21 +67,21 @@ func testLinkSessions(t *testing.T, s Store) {
 			t.Fatalf("consumed session = %+v", got)
 		}
 		for name, key := range map[string]string{"second use": "k-consume", "expired": "k-expired", "unknown": "k-nope"} {
-			_, err := ls.ConsumeLinkSession(ctx, key, "page-2", at, at.Add(time.Hour))
+			_, err := s.ConsumeLinkSession(ctx, key, "page-2", at, at.Add(time.Hour))
 			requireStatus(t, "consume "+name, err, linkvault.StatusNotFound)
 		}
-		byPage, err := ls.GetLinkSessionByPage(ctx, "page-1")
+		byPage, err := s.GetLinkSessionByPage(ctx, "page-1")
 		if err != nil || byPage.Key != "k-consume" {
 			t.Fatalf("GetLinkSessionByPage = %+v, %v", byPage, err)
 		}
-		_, err = ls.GetLinkSessionByPage(ctx, "page-2")
+		_, err = s.GetLinkSessionByPage(ctx, "page-2")
 		requireStatus(t, "page key of a refused consume", err, linkvault.StatusNotFound)
-		_, err = ls.GetLinkSessionByPage(ctx, "")
+		_, err = s.GetLinkSessionByPage(ctx, "")
 		requireStatus(t, "empty page key", err, linkvault.StatusNotFound)
 	})
 
 	t.Run("ConcurrentConsumeHasOneWinner", func(t *testing.T) {
-		if err := ls.CreateLinkSession(ctx, newSession("k-race", t0.Add(10*time.Minute))); err != nil {
+		if err := s.CreateLinkSession(ctx, newSession("k-race", t0.Add(10*time.Minute))); err != nil {
 			t.Fatal(err)
 		}
 		const n = 8
@@ -93,7 +92,7 @@ func testLinkSessions(t *testing.T, s Store) {
 			go func() {
 				defer wg.Done()
 				page := "race-page-" + string(rune('a'+i))
-				if _, err := ls.ConsumeLinkSession(ctx, "k-race", page, t0, t0.Add(time.Hour)); err == nil {
+				if _, err := s.ConsumeLinkSession(ctx, "k-race", page, t0, t0.Add(time.Hour)); err == nil {
 					wins <- page
 				} else if !linkvault.IsNotFound(err) {
 					t.Errorf("consume: %v", err)
@@ -109,7 +108,7 @@ func testLinkSessions(t *testing.T, s Store) {
 		if len(won) != 1 {
 			t.Fatalf("%d consumers won, want exactly 1", len(won))
 		}
-		got, err := ls.GetLinkSession(ctx, "k-race")
+		got, err := s.GetLinkSession(ctx, "k-race")
 		if err != nil || got.PageKey != won[0] {
 			t.Fatalf("stored page key %q, winner %q (%v)", got.PageKey, won[0], err)
 		}
@@ -117,20 +116,20 @@ func testLinkSessions(t *testing.T, s Store) {
 
 	t.Run("UpdateCompareAndSwap", func(t *testing.T) {
 		sess := newSession("k-update", t0.Add(10*time.Minute))
-		if err := ls.CreateLinkSession(ctx, sess); err != nil {
+		if err := s.CreateLinkSession(ctx, sess); err != nil {
 			t.Fatal(err)
 		}
 		stale := *sess
 		sess.PageKey, sess.StateKey = "page-u", "state-u"
 		sess.Pending, sess.PendingKeyVersion = []byte{0, 1, 2, 0xff}, 3
 		sess.Outcome = []byte(`{"status":"connected"}`)
-		if err := ls.UpdateLinkSession(ctx, sess); err != nil {
+		if err := s.UpdateLinkSession(ctx, sess); err != nil {
 			t.Fatal(err)
 		}
 		if sess.Version != 2 {
 			t.Fatalf("Version = %d after update, want 2", sess.Version)
 		}
-		got, err := ls.GetLinkSessionByState(ctx, "state-u")
+		got, err := s.GetLinkSessionByState(ctx, "state-u")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,48 +140,48 @@ func testLinkSessions(t *testing.T, s Store) {
 			t.Fatalf("Outcome = %s", got.Outcome)
 		}
 		stale.StateKey = "state-stale"
-		requireStatus(t, "stale update", ls.UpdateLinkSession(ctx, &stale), linkvault.StatusConflict)
-		if _, err := ls.GetLinkSessionByState(ctx, "state-stale"); !linkvault.IsNotFound(err) {
+		requireStatus(t, "stale update", s.UpdateLinkSession(ctx, &stale), linkvault.StatusConflict)
+		if _, err := s.GetLinkSessionByState(ctx, "state-stale"); !linkvault.IsNotFound(err) {
 			t.Fatalf("a refused update was written: %v", err)
 		}
 
 		// Clearing the step fields stores NULLs again.
 		sess.StateKey, sess.Pending, sess.PendingKeyVersion, sess.Outcome = "", nil, 0, nil
-		if err := ls.UpdateLinkSession(ctx, sess); err != nil {
+		if err := s.UpdateLinkSession(ctx, sess); err != nil {
 			t.Fatal(err)
 		}
-		got, err = ls.GetLinkSession(ctx, "k-update")
+		got, err = s.GetLinkSession(ctx, "k-update")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got.StateKey != "" || len(got.Pending) != 0 || got.Outcome != nil || got.PageKey != "page-u" {
 			t.Fatalf("cleared session = %+v", got)
 		}
-		_, err = ls.GetLinkSessionByState(ctx, "state-u")
+		_, err = s.GetLinkSessionByState(ctx, "state-u")
 		requireStatus(t, "cleared state key", err, linkvault.StatusNotFound)
 
 		missing := newSession("k-never", t0)
 		missing.Version = 1
-		requireStatus(t, "update missing", ls.UpdateLinkSession(ctx, missing), linkvault.StatusNotFound)
+		requireStatus(t, "update missing", s.UpdateLinkSession(ctx, missing), linkvault.StatusNotFound)
 	})
 
 	t.Run("DeleteExpired", func(t *testing.T) {
 		for i, exp := range []time.Duration{-3 * time.Hour, -2 * time.Hour, -time.Hour, time.Hour} {
-			if err := ls.CreateLinkSession(ctx, newSession("k-sweep-"+string(rune('a'+i)), t0.Add(exp))); err != nil {
+			if err := s.CreateLinkSession(ctx, newSession("k-sweep-"+string(rune('a'+i)), t0.Add(exp))); err != nil {
 				t.Fatal(err)
 			}
 		}
 		// Sessions of the other sub-tests expire at t0+10min or later, or before t0.
-		n, err := ls.DeleteExpiredLinkSessions(ctx, t0.Add(-90*time.Minute), 1)
+		n, err := s.DeleteExpiredLinkSessions(ctx, t0.Add(-90*time.Minute), 1)
 		if err != nil || n != 1 {
 			t.Fatalf("first sweep deleted %d (%v), want 1 (the limit)", n, err)
 		}
-		n, err = ls.DeleteExpiredLinkSessions(ctx, t0.Add(-90*time.Minute), 10)
+		n, err = s.DeleteExpiredLinkSessions(ctx, t0.Add(-90*time.Minute), 10)
 		if err != nil || n != 1 {
 			t.Fatalf("second sweep deleted %d (%v), want 1", n, err)
 		}
 		for key, want := range map[string]bool{"k-sweep-a": false, "k-sweep-b": false, "k-sweep-c": true, "k-sweep-d": true} {
-			_, err := ls.GetLinkSession(ctx, key)
+			_, err := s.GetLinkSession(ctx, key)
 			if exists := err == nil; exists != want {
 				t.Errorf("%s exists = %v, want %v (%v)", key, exists, want, err)
 			}

@@ -1,0 +1,199 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	moderncsqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/linkvault/linkvault/internal/sqlstore"
+)
+
+// engine is SQLite's side of the sqlstore seam: the single writer connection (each
+// transaction BEGIN IMMEDIATE), the read-only pool, and SQLite's answers where the SQL
+// differs. With one writer, claims and transactions never overlap, so nothing needs a
+// row lock.
+type engine struct {
+	writer *sql.DB
+	read   *readQuerier
+	write  sqlstore.Querier // sqlQuerier{writer}, boxed once
+}
+
+func newEngine(writer, reader *sql.DB) *engine {
+	return &engine{writer: writer, read: &readQuerier{db: reader}, write: sqlQuerier{writer}}
+}
+
+func (e *engine) Name() string            { return "sqlite" }
+func (e *engine) Read() sqlstore.Querier  { return e.read }
+func (e *engine) Write() sqlstore.Querier { return e.write }
+func (e *engine) SkipLocked() string      { return "" }
+func (e *engine) ForUpdate() string       { return "" }
+
+// Lock is a no-op: write transactions run one at a time on the single writer.
+func (e *engine) Lock(context.Context, sqlstore.Querier, string) error { return nil }
+
+// InTx runs fn in a write transaction (BEGIN IMMEDIATE on the single writer connection,
+// so a transaction that reads before it writes can never fail to upgrade its lock).
+func (e *engine) InTx(ctx context.Context, fn func(tx sqlstore.Querier) error) error {
+	tx, err := e.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(sqlQuerier{tx}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// IsUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY constraint failure.
+func (e *engine) IsUniqueViolation(err error) bool {
+	var se *moderncsqlite.Error
+	return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+// IsForeignKeyViolation reports whether err is a FOREIGN KEY constraint failure.
+func (e *engine) IsForeignKeyViolation(err error) bool {
+	var se *moderncsqlite.Error
+	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
+// Times are INTEGER unix nanoseconds in this schema. The zero time.Time has no
+// unix-nanosecond value; it is stored as the smallest integer, so that it compares as
+// the earliest instant and reads back as the zero time.
+const zeroTimeUnixNano = -1 << 63
+
+// encodeArgs turns time.Time arguments into unix nanoseconds (in place: args is the
+// variadic slice of one call).
+func encodeArgs(args []any) []any {
+	for i, a := range args {
+		if t, ok := a.(time.Time); ok {
+			if t.IsZero() {
+				args[i] = int64(zeroTimeUnixNano)
+			} else {
+				args[i] = t.UnixNano()
+			}
+		}
+	}
+	return args
+}
+
+// ScanTime reads an INTEGER unix-nanosecond column into *t.
+func (e *engine) ScanTime(t *time.Time) any { return (*nanoTime)(t) }
+
+// nanoTime scans an INTEGER unix-nanosecond column (NULL: the zero time).
+type nanoTime time.Time
+
+func (n *nanoTime) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*n = nanoTime{}
+	case int64:
+		if v == zeroTimeUnixNano {
+			*n = nanoTime{}
+		} else {
+			*n = nanoTime(time.Unix(0, v).UTC())
+		}
+	default:
+		return fmt.Errorf("time column holds a %T, want unix nanoseconds", src)
+	}
+	return nil
+}
+
+// sqlQuerier runs statements on a database/sql pool or transaction.
+type sqlQuerier struct {
+	q interface {
+		ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+		QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	}
+}
+
+func (s sqlQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := s.q.ExecContext(ctx, query, encodeArgs(args)...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (s sqlQuerier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	rows, err := s.q.QueryContext(ctx, query, encodeArgs(args)...)
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+func (s sqlQuerier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return s.q.QueryRowContext(ctx, query, encodeArgs(args)...)
+}
+
+// readQuerier runs reads on the read-only pool through statements prepared once per
+// query text (database/sql re-prepares them on each pool connection that runs them).
+type readQuerier struct {
+	db    *sql.DB
+	stmts sync.Map // query -> *sql.Stmt
+}
+
+func (r *readQuerier) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if s, ok := r.stmts.Load(query); ok {
+		return s.(*sql.Stmt), nil
+	}
+	s, err := r.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := r.stmts.LoadOrStore(query, s); loaded {
+		_ = s.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return s, nil
+}
+
+// close closes the prepared statements.
+func (r *readQuerier) close() error {
+	var errs []error
+	r.stmts.Range(func(_, v any) bool {
+		errs = append(errs, v.(*sql.Stmt).Close())
+		return true
+	})
+	return errors.Join(errs...)
+}
+
+func (r *readQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	return 0, errors.New("write on the read-only pool")
+}
+
+func (r *readQuerier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	s, err := r.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.QueryContext(ctx, encodeArgs(args)...)
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+func (r *readQuerier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	s, err := r.stmt(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return s.QueryRowContext(ctx, encodeArgs(args)...)
+}
+
+// errRow is a row whose Scan reports err.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }

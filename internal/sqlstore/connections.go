@@ -1,0 +1,221 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"time"
+
+	"github.com/linkvault/linkvault"
+)
+
+// Connections (linkvault.ConnectionStore) and the lifecycle engine's leases on them.
+
+// connectionColumns is the column list every connection query selects, in the order
+// s.scanConnection reads them.
+const connectionColumns = `token_id, client_id, user_id, broker_type, scope, status, accounts,
+	sealed_credential, key_version, access_expires_at, refresh_expires_at, next_check_at,
+	failure_count, last_error, lease_owner, lease_expires_at, version, created_at, updated_at`
+
+func (s *Store) scanConnection(row Row) (*linkvault.Connection, error) {
+	var (
+		c                               linkvault.Connection
+		broker, scope, status, accounts string
+	)
+	err := row.Scan(&c.TokenID, &c.ClientID, &c.UserID, &broker, &scope, &status, &accounts,
+		&c.SealedCredential, &c.KeyVersion, s.t(&c.AccessExpiresAt), s.t(&c.RefreshExpiresAt), s.t(&c.NextCheckAt),
+		&c.FailureCount, &c.LastError, &c.LeaseOwner, s.t(&c.LeaseExpiresAt), &c.Version, s.t(&c.CreatedAt), s.t(&c.UpdatedAt))
+	if err != nil {
+		return nil, err
+	}
+	if err := decodeJSON("accounts of a connection", accounts, &c.Accounts); err != nil {
+		return nil, err
+	}
+	c.BrokerType = linkvault.BrokerType(broker)
+	c.Scope = linkvault.Permission(scope)
+	c.Status = linkvault.ConnectionStatus(status)
+	return &c, nil
+}
+
+// CreateConnection inserts c with Version 1, together with its outbox events.
+// Conflict if the tokenId or the identity already exists. A zero CreatedAt is set to
+// now; UpdatedAt is set to CreatedAt.
+func (s *Store) CreateConnection(ctx context.Context, c *linkvault.Connection, events ...linkvault.Event) error {
+	accounts, err := encodeJSON("accounts", c.Accounts)
+	if err != nil {
+		return s.errorf("create connection", err)
+	}
+	created := c.CreatedAt
+	if created.IsZero() {
+		created = s.now()
+	}
+	err = s.e.InTx(ctx, func(tx Querier) error {
+		_, err := tx.Exec(ctx, `INSERT INTO connections (`+connectionColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, $17)`,
+			c.TokenID, c.ClientID, c.UserID, string(c.BrokerType), string(c.Scope), string(c.Status), accounts,
+			c.SealedCredential, c.KeyVersion, nullTime(c.AccessExpiresAt), nullTime(c.RefreshExpiresAt),
+			nullTime(c.NextCheckAt), c.FailureCount, c.LastError, c.LeaseOwner, nullTime(c.LeaseExpiresAt), created)
+		if s.e.IsUniqueViolation(err) {
+			return linkvault.ErrConflict("Connection already exists.")
+		}
+		if err != nil {
+			return err
+		}
+		return s.insertEvents(ctx, tx, c.ClientID, c.TokenID, events)
+	})
+	if err != nil {
+		return s.wrap("create connection", err)
+	}
+	c.Version = 1
+	c.CreatedAt = created
+	c.UpdatedAt = created
+	return nil
+}
+
+// GetConnection returns the client's connection, or exactly linkvault.ErrTokenNotFound
+// when the tokenId does not exist or belongs to another client.
+func (s *Store) GetConnection(ctx context.Context, clientID, tokenID string) (*linkvault.Connection, error) {
+	return one(s, "get connection", linkvault.ErrTokenNotFound, s.scanConnection, s.e.Read().QueryRow(ctx,
+		`SELECT `+connectionColumns+` FROM connections WHERE token_id = $1 AND client_id = $2`, tokenID, clientID))
+}
+
+// FindConnection looks a connection up by identity; notFound if none.
+func (s *Store) FindConnection(ctx context.Context, id linkvault.ConnectionIdentity) (*linkvault.Connection, error) {
+	return one(s, "find connection", connectionNotFound, s.scanConnection, s.e.Read().QueryRow(ctx,
+		`SELECT `+connectionColumns+` FROM connections
+		WHERE client_id = $1 AND user_id = $2 AND broker_type = $3 AND scope = $4`,
+		id.ClientID, id.UserID, string(id.BrokerType), string(id.Scope)))
+}
+
+// ListUserConnections lists a user's connections of one client, oldest first.
+func (s *Store) ListUserConnections(ctx context.Context, clientID, userID string) ([]*linkvault.Connection, error) {
+	out, err := queryAll(ctx, s.e.Read(), s.scanConnection, `SELECT `+connectionColumns+` FROM connections
+		WHERE client_id = $1 AND user_id = $2 ORDER BY created_at, token_id`, clientID, userID)
+	return out, s.wrap("list user connections", err)
+}
+
+// UpdateConnection writes every mutable field of c (identity and CreatedAt excepted,
+// lease fields included) if the stored version still equals c.Version, together with
+// its outbox events. On success c.Version is the new version and c.UpdatedAt is now.
+// Conflict if the version moved on; linkvault.ErrTokenNotFound if the row is gone.
+func (s *Store) UpdateConnection(ctx context.Context, c *linkvault.Connection, events ...linkvault.Event) error {
+	accounts, err := encodeJSON("accounts", c.Accounts)
+	if err != nil {
+		return s.errorf("update connection", err)
+	}
+	now := s.now()
+	err = s.e.InTx(ctx, func(tx Querier) error {
+		n, err := tx.Exec(ctx, `UPDATE connections SET
+				status = $1, accounts = $2, sealed_credential = $3, key_version = $4,
+				access_expires_at = $5, refresh_expires_at = $6, next_check_at = $7,
+				failure_count = $8, last_error = $9, lease_owner = $10, lease_expires_at = $11,
+				version = version + 1, updated_at = $12
+			WHERE token_id = $13 AND client_id = $14 AND version = $15`,
+			string(c.Status), accounts, c.SealedCredential, c.KeyVersion,
+			nullTime(c.AccessExpiresAt), nullTime(c.RefreshExpiresAt), nullTime(c.NextCheckAt),
+			c.FailureCount, c.LastError, c.LeaseOwner, nullTime(c.LeaseExpiresAt),
+			now, c.TokenID, c.ClientID, c.Version)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return s.missingOrConflict(ctx, tx, linkvault.ErrTokenNotFound(), linkvault.ErrConflict("Connection was modified concurrently."),
+				`SELECT 1 FROM connections WHERE token_id = $1 AND client_id = $2`, c.TokenID, c.ClientID)
+		}
+		return s.insertEvents(ctx, tx, c.ClientID, c.TokenID, events)
+	})
+	if err != nil {
+		return s.wrap("update connection", err)
+	}
+	c.Version++
+	c.UpdatedAt = now
+	return nil
+}
+
+// DeleteConnection physically deletes the client's connection and writes its outbox
+// events; linkvault.ErrTokenNotFound if absent. What remains of the row on disk is the
+// engine's matter (SQLite overwrites it and checkpoints; PostgreSQL keeps the dead
+// tuple until VACUUM).
+func (s *Store) DeleteConnection(ctx context.Context, clientID, tokenID string, events ...linkvault.Event) error {
+	err := s.e.InTx(ctx, func(tx Querier) error {
+		n, err := tx.Exec(ctx, `DELETE FROM connections WHERE token_id = $1 AND client_id = $2`, tokenID, clientID)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return linkvault.ErrTokenNotFound()
+		}
+		return s.insertEvents(ctx, tx, clientID, tokenID, events)
+	})
+	return s.wrap("delete connection", err)
+}
+
+// CountConnections returns the number of stored connections.
+func (s *Store) CountConnections(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.e.Read().QueryRow(ctx, `SELECT count(*) FROM connections`).Scan(&n)
+	return n, s.wrap("count connections", err)
+}
+
+// ClaimDueConnections leases up to limit connections due at now (NextCheckAt set and
+// <= now) whose lease is free or expired, earliest first. Each claimed row gets the
+// lease, a bumped version and UpdatedAt = now. Concurrent claimers never share a row:
+// the engine's SkipLocked clause makes them pass over each other's rows, or its single
+// writer runs them one after the other.
+func (s *Store) ClaimDueConnections(ctx context.Context, now time.Time, owner string, leaseUntil time.Time, limit int) ([]*linkvault.Connection, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	out, err := queryAll(ctx, s.e.Write(), s.scanConnection, `WITH due AS MATERIALIZED (
+			SELECT token_id FROM connections
+			WHERE next_check_at <= $1 AND (lease_owner = '' OR lease_expires_at <= $1)
+			ORDER BY next_check_at
+			LIMIT $4`+s.e.SkipLocked()+`
+		)
+		UPDATE connections SET lease_owner = $2, lease_expires_at = $3, version = version + 1, updated_at = $1
+		WHERE token_id IN (SELECT token_id FROM due)
+		RETURNING `+connectionColumns,
+		now, owner, nullTime(leaseUntil), limit)
+	if err != nil {
+		return nil, s.errorf("claim due connections", err)
+	}
+	// RETURNING has no defined order.
+	slices.SortFunc(out, func(a, b *linkvault.Connection) int {
+		if c := a.NextCheckAt.Compare(b.NextCheckAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.TokenID, b.TokenID)
+	})
+	return out, nil
+}
+
+// ClaimConnection leases one connection of the client to owner until leaseUntil, for an
+// on-demand refresh, if no live lease holds it (whoever the holder: a process's own
+// engine workers hold leases too). The claim bumps the version, like
+// ClaimDueConnections, so any older holder is fenced out; two claims at once serialise
+// on the row, and the second re-checks the lease against the first one's. It returns
+// the row as claimed; linkvault.ErrTokenNotFound if the client has no such connection,
+// conflict while another lease is live.
+func (s *Store) ClaimConnection(ctx context.Context, clientID, tokenID, owner string, now, leaseUntil time.Time) (*linkvault.Connection, error) {
+	c, err := s.scanConnection(s.e.Write().QueryRow(ctx, `UPDATE connections SET
+			lease_owner = $1, lease_expires_at = $2, version = version + 1, updated_at = $3
+		WHERE token_id = $4 AND client_id = $5 AND (lease_owner = '' OR lease_expires_at <= $3)
+		RETURNING `+connectionColumns,
+		owner, nullTime(leaseUntil), now, tokenID, clientID))
+	if isNoRows(err) {
+		err = s.missingOrConflict(ctx, s.e.Write(), linkvault.ErrTokenNotFound(), linkvault.ErrConflict("Connection is leased by another worker."),
+			`SELECT 1 FROM connections WHERE token_id = $1 AND client_id = $2`, tokenID, clientID)
+	}
+	if err != nil {
+		return nil, s.wrap("claim connection", err)
+	}
+	return c, nil
+}
+
+// CountDueConnections returns how many connections are due at now (scheduled check
+// reached), leased or not. It reads the partial due index only.
+func (s *Store) CountDueConnections(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := s.e.Read().QueryRow(ctx, `SELECT count(*) FROM connections WHERE next_check_at <= $1`, now).Scan(&n)
+	return n, s.wrap("count due connections", err)
+}
