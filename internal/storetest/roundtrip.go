@@ -51,6 +51,19 @@ func testTimeRoundTrip(t *testing.T, s Store) {
 		}
 	}
 
+	// A required time left zero reads back as zero and compares as the earliest instant,
+	// before the unix epoch (which SQLite's integer times would otherwise confuse with it).
+	ls := &linkvault.LinkSession{Key: "k-zero-times", ClientID: "client-a", UserID: "u", Permission: linkvault.PermissionRead}
+	if err := s.CreateLinkSession(ctx, ls); err != nil {
+		t.Fatalf("CreateLinkSession with zero times: %v", err)
+	}
+	if got, err := s.GetLinkSession(ctx, ls.Key); err != nil || !got.CreatedAt.IsZero() || !got.ExpiresAt.IsZero() {
+		t.Errorf("GetLinkSession = %+v, %v; want zero CreatedAt and ExpiresAt", got, err)
+	}
+	if n, err := s.DeleteExpiredLinkSessions(ctx, time.Unix(0, 0), 10); err != nil || n != 1 {
+		t.Errorf("DeleteExpiredLinkSessions(before the epoch) = %d, %v; want the zero-time session", n, err)
+	}
+
 	// A revoked-at of zero stays zero.
 	mustCreateClient(t, s, "client-a")
 	k := newAPIKey("client-a", linkvault.PermissionRead, utc)
