@@ -139,6 +139,8 @@ func (s sqlQuerier) QueryRow(ctx context.Context, query string, args ...any) sql
 
 // readQuerier runs reads on the read-only pool through statements prepared once per
 // query text (database/sql re-prepares them on each pool connection that runs them).
+// The store's read queries are a fixed set of texts (data goes into parameters), so the
+// cache stays small.
 type readQuerier struct {
 	db    *sql.DB
 	stmts sync.Map // query -> *sql.Stmt
