@@ -129,7 +129,7 @@ func checkText(next http.Handler) http.Handler {
 // encoding/json has already replaced invalid UTF-8 and unpaired surrogates by U+FFFD
 // when it hands strings over.
 func checkJSONText(data []byte) error {
-	lastKey := ""
+	var lastKey []byte // the most recent field name (a slice of data: no allocation)
 	for i := 0; i < len(data); i++ {
 		if data[i] != '"' {
 			continue
@@ -142,10 +142,10 @@ func checkJSONText(data []byte) error {
 			if isKey {
 				return textError("A field name", fault)
 			}
-			return textError(named("Field", lastKey), fault)
+			return textError(named("Field", string(lastKey)), fault)
 		}
 		if isKey {
-			lastKey = string(data[start:end])
+			lastKey = data[start:end]
 		}
 	}
 	return nil
