@@ -36,9 +36,10 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// DB is the PostgreSQL store: every store method of sqlstore.Store.
+// DB is the PostgreSQL store: every store method of sqlstore.Store and its migrations.
 type DB struct {
 	*sqlstore.Store
+	*sqlstore.Migrator
 	pool   *pgxpool.Pool
 	logger *slog.Logger
 
@@ -62,6 +63,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
 	db := &DB{Store: sqlstore.New(newEngine(pool), opts.Now), pool: pool, logger: opts.Logger}
+	db.Migrator = sqlstore.NewMigrator("postgres", db.openMigrations)
 	if db.logger == nil {
 		db.logger = slog.New(slog.DiscardHandler)
 	}

@@ -16,21 +16,7 @@ func TestConformance(t *testing.T) {
 }
 
 func TestMigrationVersion(t *testing.T) {
-	db := postgres.OpenTestDB(t)
-	got, err := db.MigrationVersion(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	latest, err := db.LatestMigrationVersion(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got < 1 || got != latest {
-		t.Fatalf("MigrationVersion = %d, want the latest embedded version %d (>= 1)", got, latest)
-	}
-	if err := db.Migrate(t.Context()); err != nil {
-		t.Fatalf("second Migrate: %v", err)
-	}
+	storetest.CheckMigrated(t, postgres.OpenTestDB(t))
 }
 
 func BenchmarkGetConnection(b *testing.B) {

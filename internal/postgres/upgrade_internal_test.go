@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/pressly/goose/v3"
-
 	"github.com/linkvault/linkvault/internal/storetest"
 )
 
@@ -18,18 +16,8 @@ func TestUpgradeFromVersion4(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	storetest.CheckUpgrade(t, storetest.Upgrade{
-		Store: db,
-		MigrateTo: func(ctx context.Context, version int64) error {
-			return db.withMigrator(ctx, func(p *goose.Provider) error {
-				_, err := p.UpTo(ctx, version)
-				return err
-			})
-		},
-		Exec: func(ctx context.Context, script string) error {
-			_, err := db.pool.Exec(ctx, script)
-			return err
-		},
-		Migrate: db.Migrate,
+	storetest.CheckUpgrade(t, db, func(ctx context.Context, script string) error {
+		_, err := db.pool.Exec(ctx, script)
+		return err
 	}, 4, "testdata/fixture-v4.sql")
 }

@@ -15,7 +15,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -46,10 +45,11 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// DB is the SQLite store: every store method of sqlstore.Store, plus backups and
-// checkpoints.
+// DB is the SQLite store: every store method of sqlstore.Store, its migrations, backups
+// and checkpoints.
 type DB struct {
 	*sqlstore.Store
+	*sqlstore.Migrator
 	path   string
 	writer *sql.DB // exactly one connection; BEGIN IMMEDIATE
 	reader *sql.DB // query_only connections
@@ -117,6 +117,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 
 	db.engine = newEngine(db.writer, db.reader)
 	db.Store = sqlstore.New(db.engine, opts.Now)
+	db.Migrator = sqlstore.NewMigrator("sqlite", db.openMigrations)
 
 	if !opts.SkipMigrations {
 		if err := db.Migrate(ctx); err != nil {
@@ -185,15 +186,6 @@ func (db *DB) Close() error {
 		}
 	})
 	return db.closeErr
-}
-
-// migrationsFS is the embedded migrations directory, rooted at its contents.
-func migrationsFS() fs.FS {
-	sub, err := fs.Sub(embeddedMigrations, "migrations")
-	if err != nil {
-		panic("sqlite: embedded migrations: " + err.Error()) // fixed path; cannot fail
-	}
-	return sub
 }
 
 // Checkpoint copies the WAL into the database file and truncates the WAL to zero bytes.

@@ -121,22 +121,7 @@ func filesContain(t *testing.T, path string, b []byte) bool {
 }
 
 func TestMigrationVersion(t *testing.T) {
-	db := sqlite.OpenTestDB(t)
-	got, err := db.MigrationVersion(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	latest, err := db.LatestMigrationVersion()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got < 1 || got != latest {
-		t.Fatalf("MigrationVersion = %d, want the latest embedded version %d (>= 1)", got, latest)
-	}
-	// Migrating again is a no-op.
-	if err := db.Migrate(t.Context()); err != nil {
-		t.Fatalf("second Migrate: %v", err)
-	}
+	storetest.CheckMigrated(t, sqlite.OpenTestDB(t))
 }
 
 func TestSkipMigrations(t *testing.T) {

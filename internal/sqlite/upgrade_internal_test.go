@@ -17,19 +17,8 @@ func TestUpgradeFromVersion4(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	storetest.CheckUpgrade(t, storetest.Upgrade{
-		Store: db,
-		MigrateTo: func(ctx context.Context, version int64) error {
-			p, err := db.newMigrator()
-			if err == nil {
-				_, err = p.UpTo(ctx, version)
-			}
-			return err
-		},
-		Exec: func(ctx context.Context, script string) error {
-			_, err := db.writer.ExecContext(ctx, script)
-			return err
-		},
-		Migrate: db.Migrate,
+	storetest.CheckUpgrade(t, db, func(ctx context.Context, script string) error {
+		_, err := db.writer.ExecContext(ctx, script)
+		return err
 	}, 4, "testdata/fixture-v4.sql")
 }

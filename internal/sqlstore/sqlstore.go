@@ -1,7 +1,7 @@
 // Package sqlstore is the one implementation of every linkvault table, written once
 // for both database engines. internal/sqlite and internal/postgres open their engine
-// (connections, pragmas, pools, migrations) and hand it to New as an Engine: the small
-// seam where the engines differ. Everything else (the SQL, the mapping between rows and
+// (connections, pragmas, pools) and hand it to New as an Engine, the small seam where
+// the engines differ, and run their migrations directory through a Migrator. Everything else (the SQL, the mapping between rows and
 // domain records, the domain errors) is here, so both stores give the same answers and
 // the same errors by construction, and the conformance suite (internal/storetest)
 // checks it against both.

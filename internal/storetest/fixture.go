@@ -20,37 +20,62 @@ import (
 // data rewrite. TestFixtureRoundTrip-style tests run Populate then CheckFixture on a
 // fresh store, which keeps the check itself honest.
 
-// Upgrade is how CheckUpgrade builds a database as an earlier version left it.
-type Upgrade struct {
-	Store Store // opened without migrating
-	// MigrateTo applies the migrations up to version only.
-	MigrateTo func(ctx context.Context, version int64) error
-	// Exec runs a script of statements.
-	Exec func(ctx context.Context, script string) error
-	// Migrate applies every pending migration, as opening a store does.
-	Migrate func(ctx context.Context) error
+// Migrations is a store's schema management (sqlstore.Migrator).
+type Migrations interface {
+	Migrate(ctx context.Context) error
+	MigrateTo(ctx context.Context, version int64) error
+	MigrationVersion(ctx context.Context) (int64, error)
+	LatestMigrationVersion(ctx context.Context) (int64, error)
 }
 
-// CheckUpgrade migrates an empty database to version, loads the rows of the fixture
-// dump at path (taken at that version), migrates to the latest version and reads
-// every row back.
-func CheckUpgrade(t *testing.T, u Upgrade, version int64, path string) {
+// CheckMigrated checks that m's schema is at the latest embedded version and that
+// migrating again changes nothing.
+func CheckMigrated(t *testing.T, m Migrations) {
 	t.Helper()
 	ctx := t.Context()
-	if err := u.MigrateTo(ctx, version); err != nil {
+	got, err := m.MigrationVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest, err := m.LatestMigrationVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got < 1 || got != latest {
+		t.Fatalf("MigrationVersion = %d, want the latest embedded version %d (>= 1)", got, latest)
+	}
+	if err := m.Migrate(ctx); err != nil {
+		t.Fatalf("second Migrate: %v", err)
+	}
+	if again, err := m.MigrationVersion(ctx); err != nil || again != got {
+		t.Fatalf("MigrationVersion after a second Migrate = %d, %v; want %d", again, err, got)
+	}
+}
+
+// CheckUpgrade takes db, opened on an empty database without migrating, to version,
+// loads with exec the rows of the fixture dump at path (taken at that version),
+// migrates to the latest version as opening a store does, and reads every row back.
+func CheckUpgrade(t *testing.T, db interface {
+	Store
+	Migrations
+}, exec func(ctx context.Context, script string) error, version int64, path string) {
+	t.Helper()
+	ctx := t.Context()
+	if err := db.MigrateTo(ctx, version); err != nil {
 		t.Fatalf("migrate to version %d: %v", version, err)
 	}
 	rows, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := u.Exec(ctx, string(rows)); err != nil {
+	if err := exec(ctx, string(rows)); err != nil {
 		t.Fatalf("load the version %d rows of %s: %v", version, path, err)
 	}
-	if err := u.Migrate(ctx); err != nil {
+	if err := db.Migrate(ctx); err != nil {
 		t.Fatalf("upgrade from version %d: %v", version, err)
 	}
-	CheckFixture(t, u.Store)
+	CheckMigrated(t, db)
+	CheckFixture(t, db)
 }
 
 // FixtureNow is the clock a store must be opened with (its Now option) for Populate and
