@@ -467,3 +467,34 @@ func checkTransferForm(e *env, symbol, network, address, amount string) {
 		e.fail(fmt.Errorf("asset list has %d options after Back", n))
 	}
 }
+
+// TestNativeForeignTokensAreDropped: Android's SDK (tokens in reply to loaded, after a
+// native delay) passes another user's tokenId and a made-up one: Link drops both
+// silently and shows the catalog, after the loading screen, reporting nothing.
+func TestNativeForeignTokensAreDropped(t *testing.T) {
+	base := newEnv(t)
+	p, err := linktest.Connect(t.Context(), nil, base.st.LinkToken(t, "app1", linkvault.PermissionWrite, "olga"), "coinbase", "olga-cb", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := base.newBrowser(t)
+	sdk := nativeSDKs[1]
+	sh := &nativeShell{t: t, sdk: sdk, e: e}
+	sh.install([]map[string]string{
+		{"accountId": "", "accountName": "", "accessToken": p.AccountTokens[0].TokenID, "brokerType": "coinbase", "brokerName": ""},
+		{"accountId": "", "accountName": "", "accessToken": "never-issued-token-id-000000", "brokerType": "coinbase", "brokerName": ""},
+	})
+	u, _ := linktest.DecodeLinkToken(e.st.LinkToken(t, "app1", linkvault.PermissionWrite, "not-olga"))
+	e.run(chromedp.Navigate(u.String()+"?"+sdk.query), chromedp.WaitVisible(chromedp.CSS("[data-screen=catalog]")))
+	if got := value(e, chromedp.Evaluate[[]string](`window.__lvScreens`)); !slices.Equal(got, []string{"loading", "catalog"}) {
+		t.Fatalf("screens %v, want loading then catalog", got)
+	}
+	if n := e.calls.get("/link/api/tokens"); n != 1 {
+		t.Fatalf("%d token checks, want the one with the SDK's tokens", n)
+	}
+	for _, m := range sh.messages() {
+		if m.Type == "brokerageAccountAccessToken" {
+			t.Fatalf("a foreign token was reported: %v", m.Payload)
+		}
+	}
+}

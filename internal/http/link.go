@@ -88,7 +88,8 @@ func newLinkUI(s *Server) (*linkUI, error) {
 				return err
 			}
 			ui.etags[prefix+p] = etag(b)
-			if prefix == "static/" && path.Dir(p) == "lib" && path.Ext(p) == ".js" {
+			// lib/types.js holds JSDoc type definitions only; nothing imports it at run time.
+			if prefix == "static/" && path.Dir(p) == "lib" && path.Ext(p) == ".js" && p != "lib/types.js" {
 				ui.modules = append(ui.modules, "/link/assets/"+p)
 			}
 			return nil
