@@ -67,6 +67,9 @@ type Config struct {
 	// MasterKey is unset: linkvault.key beside the database file (see MasterKeyPath).
 	MasterKeyFile string `json:"masterKeyFile" env:"MASTER_KEY_FILE" help:"path of the master key file (default for sqlite: linkvault.key beside the database)"`
 
+	// KMS optionally protects the master keys with an external key management service.
+	KMS KMS `json:"kms" env:"KMS_"`
+
 	// Log configures the process log.
 	Log Log `json:"log" env:"LOG_"`
 
@@ -118,6 +121,70 @@ type Database struct {
 	// Env LINKVAULT_DATABASE_URL or LINKVAULT_DATABASE_URL_FILE, file "database.url" or
 	// "database.urlFile". Required for postgres.
 	URL linkvault.Secret `json:"url" env:"DATABASE_URL" help:"PostgreSQL connection URL (driver postgres; secret)"`
+}
+
+// KMS kinds (they tag wrapped entries in key files).
+const (
+	KMSAWS          = "aws-kms"
+	KMSVaultTransit = "vault-transit"
+)
+
+// KMS selects the external key management service that wraps the master keys in the key
+// file (docs/operations.md, "Master keys from a KMS"). The settings of the kind not chosen
+// are ignored.
+type KMS struct {
+	// Kind is "aws-kms" or "vault-transit" to keep the master keys only wrapped by that
+	// KMS, or empty for plain keys. Env LINKVAULT_KMS_KIND, file "kms.kind". Default empty.
+	Kind string `json:"kind" env:"KIND" help:"KMS wrapping the master keys: aws-kms, vault-transit, or empty for plain keys"`
+
+	// AWS locates the AWS KMS key (kind aws-kms).
+	AWS AWSKMS `json:"aws" env:"AWS_"`
+
+	// Vault locates the Vault or OpenBao transit key (kind vault-transit).
+	Vault VaultTransit `json:"vault" env:"VAULT_"`
+}
+
+// AWSKMS locates an AWS KMS key; credentials come from the AWS SDK's default chain
+// (environment, shared config, web identity such as EKS IRSA, instance or task role).
+type AWSKMS struct {
+	// KeyID is the key id, key ARN, alias name (alias/linkvault) or alias ARN of a
+	// symmetric encryption key. Env LINKVAULT_KMS_AWS_KEY_ID, file "kms.aws.keyId".
+	KeyID string `json:"keyId" env:"KEY_ID" help:"AWS KMS key id, ARN or alias wrapping the master keys (kind aws-kms)"`
+
+	// Region is the key's AWS region (default: AWS_REGION or the shared config).
+	// Env LINKVAULT_KMS_AWS_REGION, file "kms.aws.region".
+	Region string `json:"region" env:"REGION" help:"AWS region of the KMS key (default from the AWS environment)"`
+
+	// Endpoint overrides the KMS endpoint URL (a VPC endpoint, or a test server).
+	// Env LINKVAULT_KMS_AWS_ENDPOINT, file "kms.aws.endpoint".
+	Endpoint string `json:"endpoint" env:"ENDPOINT" help:"AWS KMS endpoint URL override (VPC endpoint or test server)"`
+}
+
+// VaultTransit locates a key of the transit engine of HashiCorp Vault or OpenBao.
+type VaultTransit struct {
+	// Address is the server's URL. Env LINKVAULT_KMS_VAULT_ADDR, file "kms.vault.addr".
+	Address string `json:"addr" env:"ADDR" help:"Vault/OpenBao server URL (kind vault-transit)"`
+
+	// Token authenticates to the server; its policy needs update on
+	// <mount>/encrypt/<key> and <mount>/decrypt/<key>. Env LINKVAULT_KMS_VAULT_TOKEN or
+	// LINKVAULT_KMS_VAULT_TOKEN_FILE, file "kms.vault.token" or "kms.vault.tokenFile".
+	Token linkvault.Secret `json:"token" env:"TOKEN" help:"Vault/OpenBao token allowed to encrypt and decrypt with the transit key (secret)"`
+
+	// Namespace is the Vault Enterprise or OpenBao namespace, if any.
+	// Env LINKVAULT_KMS_VAULT_NAMESPACE, file "kms.vault.namespace".
+	Namespace string `json:"namespace" env:"NAMESPACE" help:"Vault/OpenBao namespace of the transit engine"`
+
+	// Mount is the transit engine's mount path. Env LINKVAULT_KMS_VAULT_MOUNT, file
+	// "kms.vault.mount". Default transit.
+	Mount string `json:"mount" env:"MOUNT" help:"mount path of the transit engine"`
+
+	// Key is the transit key's name (an AES-GCM or ChaCha20-Poly1305 key).
+	// Env LINKVAULT_KMS_VAULT_KEY, file "kms.vault.key".
+	Key string `json:"key" env:"KEY" help:"transit key wrapping the master keys"`
+
+	// CACert is a PEM file of CAs to trust for Address (default: the system's).
+	// Env LINKVAULT_KMS_VAULT_CACERT, file "kms.vault.cacert".
+	CACert string `json:"cacert" env:"CACERT" help:"PEM file of CAs trusted for the Vault/OpenBao server"`
 }
 
 // Log formats.
@@ -381,6 +448,7 @@ func Default() Config {
 		RateLimit:    RateLimit{AuthFailures: 20, LinkTokensPerClient: 600},
 		Webhook:      Webhook{DeliveryTimeout: 10 * time.Second},
 		Metrics:      Metrics{Enabled: true},
+		KMS:          KMS{Vault: VaultTransit{Mount: "transit"}},
 	}
 }
 

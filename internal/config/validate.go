@@ -27,6 +27,7 @@ func (c *Config) Validate() error {
 	v.publicURL()
 	v.database()
 	v.masterKey()
+	v.kms()
 	v.log()
 	v.tls()
 	v.http()
@@ -130,6 +131,42 @@ func (v *validator) masterKey() {
 	}
 	if c.Database.Driver == DriverPostgres && c.MasterKey.IsZero() && c.MasterKeyFile == "" {
 		v.addf("MasterKeyFile", "is required with the postgres driver (or set %sMASTER_KEY): every replica must use the same master keys", EnvPrefix)
+	}
+}
+
+func (v *validator) kms() {
+	k := v.cfg.KMS
+	switch k.Kind {
+	case "":
+	case KMSAWS:
+		if k.AWS.KeyID == "" {
+			v.addf("KMS.AWS.KeyID", "is required with %sKMS_KIND=%s", EnvPrefix, KMSAWS)
+		}
+		if k.AWS.Endpoint != "" {
+			v.absoluteURL("KMS.AWS.Endpoint", k.AWS.Endpoint)
+		}
+	case KMSVaultTransit:
+		if k.Vault.Address == "" {
+			v.addf("KMS.Vault.Address", "is required with %sKMS_KIND=%s", EnvPrefix, KMSVaultTransit)
+		} else {
+			v.absoluteURL("KMS.Vault.Address", k.Vault.Address)
+		}
+		if k.Vault.Key == "" {
+			v.addf("KMS.Vault.Key", "is required with %sKMS_KIND=%s", EnvPrefix, KMSVaultTransit)
+		}
+		if k.Vault.Token.IsZero() {
+			v.addf("KMS.Vault.Token", "is required with %sKMS_KIND=%s", EnvPrefix, KMSVaultTransit)
+		}
+	default:
+		v.addf("KMS.Kind", "must be %q, %q or empty, got %q", KMSAWS, KMSVaultTransit, k.Kind)
+	}
+}
+
+// absoluteURL checks that raw is an absolute http(s) URL with a host.
+func (v *validator) absoluteURL(field, raw string) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.addf(field, "must be an absolute http(s) URL, got %q", raw)
 	}
 }
 

@@ -51,6 +51,18 @@ func TestValidate(t *testing.T) {
 			c.MasterKey = linkvault.NewSecret("v1:x")
 			c.MasterKeyFile = "/k"
 		}, []string{"LINKVAULT_MASTER_KEY", "not both"}},
+		{"AWS KMS with a key", func(c *Config) {
+			c.KMS = KMS{Kind: KMSAWS, AWS: AWSKMS{KeyID: "alias/lv", Endpoint: "http://127.0.0.1:4599"}}
+		}, nil},
+		{"Vault transit complete", func(c *Config) {
+			c.KMS = KMS{Kind: KMSVaultTransit, Vault: VaultTransit{Address: "https://vault:8200", Key: "lv", Token: linkvault.NewSecret("s.x")}}
+		}, nil},
+		{"unknown KMS", func(c *Config) { c.KMS.Kind = "gcp-kms" }, []string{"LINKVAULT_KMS_KIND", `"gcp-kms"`}},
+		{"AWS KMS without a key", func(c *Config) { c.KMS.Kind = KMSAWS }, []string{"LINKVAULT_KMS_AWS_KEY_ID", "required"}},
+		{"AWS KMS endpoint not a URL", func(c *Config) { c.KMS = KMS{Kind: KMSAWS, AWS: AWSKMS{KeyID: "k", Endpoint: "localhost:4599"}} }, []string{"LINKVAULT_KMS_AWS_ENDPOINT", "absolute"}},
+		{"Vault transit incomplete", func(c *Config) { c.KMS = KMS{Kind: KMSVaultTransit, Vault: VaultTransit{Address: "vault:8200"}} }, []string{
+			"LINKVAULT_KMS_VAULT_ADDR", "absolute", "LINKVAULT_KMS_VAULT_KEY", "LINKVAULT_KMS_VAULT_TOKEN",
+		}},
 		{"bad log format", func(c *Config) { c.Log.Format = "xml" }, []string{"LINKVAULT_LOG_FORMAT", `"xml"`}},
 		{"TLS cert without key", func(c *Config) { c.TLS.CertFile = "c.pem" }, []string{"LINKVAULT_TLS_CERT_FILE and LINKVAULT_TLS_KEY_FILE, or neither"}},
 		{"TLS key without cert", func(c *Config) { c.TLS.KeyFile = "k.pem" }, []string{"or neither"}},

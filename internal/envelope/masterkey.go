@@ -91,6 +91,12 @@ const maxMasterVersion = 1_000_000
 // environment variable). The highest version is current. Errors name the line and
 // entry but never quote the key text.
 func LoadMasterKeyring(data []byte) (*MasterKeyring, error) {
+	return loadMasterKeyring(data, nil)
+}
+
+// loadMasterKeyring parses key-file text; unwrap turns wrapped entries into keys (nil:
+// wrapped entries are an error).
+func loadMasterKeyring(data []byte, unwrap unwrapFunc) (*MasterKeyring, error) {
 	m := &MasterKeyring{aeads: make(map[int]cipher.AEAD)}
 	for i, line := range bytes.Split(data, []byte("\n")) {
 		lineNo := i + 1
@@ -105,7 +111,7 @@ func LoadMasterKeyring(data []byte) (*MasterKeyring, error) {
 			if len(fields) > 1 {
 				where = fmt.Sprintf("line %d, entry %d", lineNo, k+1)
 			}
-			version, key, err := parseMasterKeyEntry(field)
+			version, key, err := parseMasterKeyEntry(field, unwrap)
 			if err != nil {
 				return nil, fmt.Errorf("master key %s: %w", where, err)
 			}
@@ -128,8 +134,9 @@ func LoadMasterKeyring(data []byte) (*MasterKeyring, error) {
 	return m, nil
 }
 
-// parseMasterKeyEntry parses "v<N>:<base64>". Its errors never include the key text.
-func parseMasterKeyEntry(field []byte) (int, []byte, error) {
+// parseMasterKeyEntry parses "v<N>:<base64>", or "v<N>:<kind>:<base64>" for a key
+// wrapped by a KMS, which unwrap opens. Its errors never include the key text.
+func parseMasterKeyEntry(field []byte, unwrap unwrapFunc) (int, []byte, error) {
 	versionPart, keyPart, ok := bytes.Cut(field, []byte(":"))
 	if !ok || len(versionPart) < 2 || versionPart[0] != 'v' {
 		return 0, nil, fmt.Errorf("expected v<N>:<base64 of %d random bytes>", MasterKeySize)
@@ -137,6 +144,24 @@ func parseMasterKeyEntry(field []byte) (int, []byte, error) {
 	version, err := strconv.Atoi(string(versionPart[1:]))
 	if err != nil || version < 1 || version > maxMasterVersion {
 		return 0, nil, fmt.Errorf("version must be v1 to v%d", maxMasterVersion)
+	}
+	kind, blob, wrapped, err := splitWrapped(keyPart)
+	if err != nil {
+		return 0, nil, fmt.Errorf("key v%d: %w", version, err)
+	}
+	if wrapped {
+		if unwrap == nil {
+			return 0, nil, fmt.Errorf("key v%d is wrapped by %s, but no KMS is configured to unwrap it", version, kind)
+		}
+		key, err := unwrap(version, kind, blob)
+		if err != nil {
+			return 0, nil, err
+		}
+		if len(key) != MasterKeySize || allZero(key) {
+			clear(key)
+			return 0, nil, fmt.Errorf("key v%d: %s returned %d bytes, not a %d-byte key", version, kind, len(key), MasterKeySize)
+		}
+		return version, key, nil
 	}
 	key, err := decodeKey(keyPart)
 	if err != nil {

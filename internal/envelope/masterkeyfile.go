@@ -2,6 +2,7 @@ package envelope
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -52,7 +53,20 @@ func CheckMasterKeyFileMode(path string) error {
 // unless the file already exists, in which case it is left untouched and created is
 // false. Used on the first run of "linkvault demo".
 func GenerateMasterKeyFile(path string) (created bool, err error) {
-	content, err := appendNewMasterKey([]byte(masterKeyFileHeader), 1)
+	return generateMasterKeyFile(path, func(dst []byte) ([]byte, error) { return appendNewMasterKey(dst, 1) })
+}
+
+// GenerateMasterKeyFileWrapped is GenerateMasterKeyFile with the key wrapped by w: the
+// file never holds the key itself.
+func GenerateMasterKeyFileWrapped(ctx context.Context, path string, w KeyWrapper) (created bool, err error) {
+	return generateMasterKeyFile(path, func(dst []byte) ([]byte, error) { return appendWrappedMasterKey(ctx, dst, 1, w) })
+}
+
+func generateMasterKeyFile(path string, appendKey func(dst []byte) ([]byte, error)) (created bool, err error) {
+	if _, err := os.Lstat(path); err == nil {
+		return false, nil
+	}
+	content, err := appendKey([]byte(masterKeyFileHeader))
 	if err != nil {
 		return false, err
 	}
@@ -88,12 +102,26 @@ func GenerateMasterKeyFile(path string) (created bool, err error) {
 // The new key becomes current for processes that load the file afterwards. Concurrent
 // calls on the same file are not coordinated: run one at a time.
 func AddMasterKeyVersion(path string) (newVersion int, err error) {
+	return addMasterKeyVersion(path, LoadMasterKeyring, appendNewMasterKey)
+}
+
+// AddMasterKeyVersionWrapped is AddMasterKeyVersion for a keyring protected by a KMS:
+// the new key is written wrapped by w, and the existing entries must unwrap (plain
+// entries are kept as they are: adding a wrapped version, rotating, then deleting the
+// plain lines moves a keyring from a file key to the KMS).
+func AddMasterKeyVersionWrapped(ctx context.Context, path string, w KeyWrapper) (newVersion int, err error) {
+	return addMasterKeyVersion(path,
+		func(data []byte) (*MasterKeyring, error) { return LoadMasterKeyringWrapped(ctx, data, w) },
+		func(dst []byte, version int) ([]byte, error) { return appendWrappedMasterKey(ctx, dst, version, w) })
+}
+
+func addMasterKeyVersion(path string, load func([]byte) (*MasterKeyring, error), appendKey func(dst []byte, version int) ([]byte, error)) (newVersion int, err error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return 0, fmt.Errorf("read master key file: %w", err)
 	}
 	defer clear(data)
-	m, err := LoadMasterKeyring(data)
+	m, err := load(data)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", path, err)
 	}
@@ -105,7 +133,7 @@ func AddMasterKeyVersion(path string) (newVersion int, err error) {
 	if len(content) > 0 && content[len(content)-1] != '\n' {
 		content = append(content, '\n')
 	}
-	content, err = appendNewMasterKey(content, newVersion)
+	content, err = appendKey(content, newVersion)
 	if err != nil {
 		return 0, err
 	}
@@ -114,6 +142,20 @@ func AddMasterKeyVersion(path string) (newVersion int, err error) {
 		return 0, err
 	}
 	return newVersion, nil
+}
+
+// ReadMasterKeyFileWrapped reads a key file whose entries may be wrapped by w.
+func ReadMasterKeyFileWrapped(ctx context.Context, path string, w KeyWrapper) (*MasterKeyring, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read master key file: %w", err)
+	}
+	defer clear(data)
+	m, err := LoadMasterKeyringWrapped(ctx, data, w)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
 }
 
 // appendNewMasterKey appends "v<version>:<base64 of fresh random key>\n".

@@ -1,0 +1,209 @@
+package envelopetest
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// LocalKMSEnv names a local-kms binary to use instead of building one.
+const LocalKMSEnv = "LINKVAULT_TEST_LOCAL_KMS"
+
+// localKMSModule is the tools module pinning github.com/nsmithuk/local-kms.
+const localKMSModule = "tools/localkms"
+
+// StartLocalKMS starts github.com/nsmithuk/local-kms, an AWS KMS-compatible server, as a
+// process of its own on a free loopback port, with its data in a temporary directory,
+// and returns its endpoint URL; it stops with the test. The binary comes from
+// LINKVAULT_TEST_LOCAL_KMS, or is built from the Go module proxy at the version
+// tools/localkms/go.mod pins (cached between runs).
+func StartLocalKMS(t testing.TB) string {
+	t.Helper()
+	bin := os.Getenv(LocalKMSEnv)
+	if bin == "" {
+		bin = buildTool(t, localKMSModule, "github.com/nsmithuk/local-kms", "local-kms")
+	}
+	port := freePort(t)
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(),
+		fmt.Sprintf("PORT=%d", port),
+		"KMS_DATA_PATH="+t.TempDir(),
+		"KMS_SEED_PATH="+filepath.Join(t.TempDir(), "no-seed.yaml"),
+		"KMS_REGION=eu-west-2",
+		"KMS_ACCOUNT_ID=111122223333",
+	)
+	log := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start local-kms: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	waitListening(t, addr, "local-kms", func() string { return log.String() })
+	return "http://" + addr
+}
+
+// buildTool builds pkg from the tools module dir (relative to the repository root) into
+// a per-user cache, once per module content, and returns the binary.
+func buildTool(t testing.TB, dir, pkg, name string) string {
+	t.Helper()
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := os.ReadFile(filepath.Join(root, dir, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	bin := filepath.Join(cache, "linkvault-test", fmt.Sprintf("%s-%x-%s-%s", name, fnv(sum), runtime.GOOS, runtime.GOARCH))
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tmp := fmt.Sprintf("%s.tmp-%d", bin, os.Getpid())
+	cmd := exec.Command("go", "build", "-o", tmp, pkg)
+	cmd.Dir = filepath.Join(root, dir)
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=readonly")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s (%s): %v\n%s", name, pkg, err, out)
+	}
+	if err := os.Rename(tmp, bin); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// fnv is FNV-1a, enough to key the cache on the pinned versions.
+func fnv(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
+}
+
+func repoRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", fmt.Errorf("not inside the linkvault module")
+	}
+	return filepath.Dir(mod), nil
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// waitListening waits until addr accepts TCP connections.
+func waitListening(t testing.TB, addr, what string, log func() string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not listen on %s within 60s:\n%s", what, addr, log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// syncBuffer collects a process's output; safe to read while the process writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Vault dev server: VaultEnv names a vault (or OpenBao `bao`) binary; without it, and
+// without `vault` on PATH, the server is built from the Go module proxy at the version
+// tools/vault/go.mod pins, but only when BuildVaultEnv is 1, because that build takes
+// several CPU-minutes on a cold cache (.ci/run sets it).
+const (
+	VaultEnv      = "LINKVAULT_TEST_VAULT"
+	BuildVaultEnv = "LINKVAULT_TEST_BUILD_VAULT"
+)
+
+// VaultDev is a running Vault dev-mode server.
+type VaultDev struct {
+	Addr  string // http://127.0.0.1:port
+	Token string // its root token
+}
+
+// StartVaultDev starts `vault server -dev` (in-memory storage, unsealed, HTTP on a free
+// loopback port, a random root token) as a process of its own; it stops with the test.
+// It skips the test when no binary is available and building one was not asked for.
+func StartVaultDev(t testing.TB) VaultDev {
+	t.Helper()
+	bin := os.Getenv(VaultEnv)
+	if bin == "" {
+		if p, err := exec.LookPath("vault"); err == nil {
+			bin = p
+		} else if os.Getenv(BuildVaultEnv) == "1" {
+			bin = buildTool(t, "tools/vault", "github.com/hashicorp/vault", "vault")
+		} else {
+			t.Skipf("no Vault server binary: set %s to a vault (or OpenBao bao) binary, or %s=1 to build one from the Go module proxy (tools/vault)", VaultEnv, BuildVaultEnv)
+		}
+	}
+	port := freePort(t)
+	token := "root-" + fmt.Sprint(fnv([]byte(t.Name()+fmt.Sprint(time.Now().UnixNano()))))
+	home := t.TempDir()
+	cmd := exec.Command(bin, "server", "-dev",
+		"-dev-root-token-id="+token,
+		fmt.Sprintf("-dev-listen-address=127.0.0.1:%d", port),
+		"-dev-no-store-token")
+	cmd.Env = append(os.Environ(), "HOME="+home, "VAULT_ADDR=", "VAULT_TOKEN=", "SKIP_SETCAP=1")
+	log := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start vault: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	waitListening(t, addr, "vault server -dev", log.String)
+	return VaultDev{Addr: "http://" + addr, Token: token}
+}
