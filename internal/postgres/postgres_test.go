@@ -1,8 +1,11 @@
 package postgres_test
 
 import (
+	"context"
 	"os"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/linkvault/linkvault/internal/postgres"
 	"github.com/linkvault/linkvault/internal/storetest"
@@ -33,4 +36,25 @@ func TestFixtureRoundTrip(t *testing.T) {
 	t.Cleanup(func() { _ = db.Close() })
 	storetest.Populate(t, db)
 	storetest.CheckFixture(t, db)
+}
+
+// TestUpgradeFromVersion4 loads rows written by the store code of migration version 4
+// (testdata/fixture-v4.sql, see its header) into a schema created by the migrations of
+// that version, upgrades it the way Open does, and reads every row back.
+func TestUpgradeFromVersion4(t *testing.T) {
+	dsn := postgres.TestSchemaDSN(t)
+	db, err := postgres.Open(t.Context(), dsn, postgres.Options{SkipMigrations: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	storetest.CheckUpgrade(t, db, func(ctx context.Context, script string) error {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, script)
+		return err
+	}, 4, "testdata/fixture-v4.sql")
 }

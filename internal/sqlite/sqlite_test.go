@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"sync"
@@ -259,4 +260,25 @@ func TestFixtureRoundTrip(t *testing.T) {
 	t.Cleanup(func() { _ = db.Close() })
 	storetest.Populate(t, db)
 	storetest.CheckFixture(t, db)
+}
+
+// TestUpgradeFromVersion4 loads rows written by the store code of migration version 4
+// (testdata/fixture-v4.sql, see its header) into a database created by the migrations
+// of that version, upgrades it the way Open does, and reads every row back.
+func TestUpgradeFromVersion4(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v4.db")
+	db, err := sqlite.Open(t.Context(), path, sqlite.Options{SkipMigrations: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	storetest.CheckUpgrade(t, db, func(ctx context.Context, script string) error {
+		raw, err := sql.Open("sqlite", path)
+		if err != nil {
+			return err
+		}
+		defer raw.Close()
+		_, err = raw.ExecContext(ctx, script)
+		return err
+	}, 4, "testdata/fixture-v4.sql")
 }
