@@ -15,9 +15,6 @@ const (
 	// AuthAPIKey: the user creates an API key at the exchange (with the permissions the
 	// scope needs) and pastes the key and its secret into Link (Binance).
 	AuthAPIKey AuthKind = "apiKey"
-	// AuthCredentials: username, password, optional MFA step. No shipped integration
-	// uses it any more; kept until the Link page drops its screen.
-	AuthCredentials AuthKind = "credentials"
 )
 
 // Integration is a catalog entry (GET /api/v1/integrations) and what the Link UI shows.
@@ -339,26 +336,24 @@ type AuthCodeRequest struct {
 	Scope Permission
 }
 
-// CredentialsProvider is a provider whose users type username, password and an MFA code.
-type CredentialsProvider interface {
+// APIKeyProvider is a provider whose users create an API key at the exchange and paste
+// the key and its secret into Link (AuthAPIKey).
+type APIKeyProvider interface {
 	Provider
-	Login(ctx context.Context, r LoginRequest) (LoginResult, error)
+	// ConnectAPIKey checks the key with the exchange (it works, and carries the
+	// permissions the connection's scope needs and no others linkvault refuses) and
+	// returns the credential to store. A key the exchange refuses is a ProviderReauth
+	// error; a key with the wrong permissions is ProviderRejected with a Code naming
+	// the problem (key_cannot_read, key_cannot_withdraw, key_can_withdraw,
+	// key_too_powerful, invalid_api_key_format).
+	ConnectAPIKey(ctx context.Context, r APIKeyRequest) (Credential, error)
 }
 
-// LoginRequest is one step of a credentials login. The second step repeats the
-// Challenge of the first result together with the MFA code.
-type LoginRequest struct {
-	Username  string
-	Password  Secret
-	MFACode   Secret
-	Challenge string
-}
-
-// LoginResult is either a credential or a request for an MFA code.
-type LoginResult struct {
-	Credential  Credential
-	MFARequired bool
-	Challenge   string // opaque, pass back with the MFA code
+// APIKeyRequest is a key the user pasted into Link for a connection of Scope.
+type APIKeyRequest struct {
+	Key    string
+	Secret Secret
+	Scope  Permission
 }
 
 // ProviderErrorKind classifies a provider failure by what the caller should do.

@@ -127,10 +127,11 @@ linkvault demo is running.
   data directory            %s   (delete it to start over)
   demo client               %s (API secrets in %s)
 
-Sign in to the simulated exchanges with any username and password; the Binance MFA code is %s.
+Sign in to the simulated exchanges with any username and password. Binance connects with an
+API key: create one at %s%s and paste the key and secret into Link.
 Press Ctrl-C to stop.
 `, appLn.Addr(), public, sim.Coinbase.URL, sim.Uphold.URL, sim.Binance.URL, sim.Sandbox.URL,
-		*dir, creds.ClientID, filepath.Join(*dir, "demo-client.json"), exchangesim.DefaultMFACode)
+		*dir, creds.ClientID, filepath.Join(*dir, "demo-client.json"), sim.Binance.URL, exchangesim.BinanceKeyPagePath)
 	return a.serve(ctx, srv)
 }
 

@@ -23,7 +23,7 @@ func runExchangeSim(ctx context.Context, args []string, stdout io.Writer) error 
 	sandbox := fs.Int("sandbox-port", 0, "sandbox exchange port (0: random)")
 	coinbaseTTL := fs.Duration("coinbase-access-ttl", 0, "Coinbase-like access token lifetime (0: 1h)")
 	sandboxTTL := fs.Duration("sandbox-access-ttl", 0, "sandbox access token lifetime (0: 5m)")
-	binanceTTL := fs.Duration("binance-session-ttl", 0, "Binance-like session lifetime (0: 24h)")
+	binanceTTL := fs.Duration("binance-key-ttl", 0, "Binance-like API key lifetime (0: until deleted, as at Binance)")
 	clientID := fs.String("client-id", exchangesim.DemoClientID, "OAuth client id the exchanges accept")
 	clientSecret := fs.String("client-secret", exchangesim.DemoClientSecret, "OAuth client secret the exchanges accept")
 	mfaCode := fs.String("mfa-code", exchangesim.DefaultMFACode, "MFA code of auto-provisioned users")
@@ -58,7 +58,7 @@ func runExchangeSim(ctx context.Context, args []string, stdout io.Writer) error 
 	}{
 		{"coinbase", "consent " + "/oauth2/auth", c.Coinbase},
 		{"uphold", "consent /authorize/" + *clientID, c.Uphold},
-		{"binanceInternationalDirect", "login POST /sapi/v1/login", c.Binance},
+		{"binanceInternationalDirect", "API keys " + exchangesim.BinanceKeyPagePath, c.Binance},
 		{"sandbox", "consent /oauth2/auth", c.Sandbox},
 	} {
 		fmt.Fprintf(stdout, "  %-28s %s   (%s)\n", s.brokerType, s.srv.URL, s.entry)

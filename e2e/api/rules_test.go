@@ -231,7 +231,7 @@ func TestRuleRemoval(t *testing.T) {
 	})
 }
 
-// Rule: a credential the provider refuses (grant revoked, session expired) marks the
+// Rule: a credential the provider refuses (grant revoked, API key deleted) marks the
 // connection re-auth-required; the next Link session with that tokenId asks the user to
 // log in again and re-attaches the same tokenId.
 func TestRuleReauthKeepsTheTokenID(t *testing.T) {
@@ -257,7 +257,7 @@ func TestRuleReauthKeepsTheTokenID(t *testing.T) {
 				t.Fatalf("holdings after re-authentication: %v", err)
 			}
 		})
-		t.Run("credentials session expired", func(t *testing.T) {
+		t.Run("API key deleted by the exchange", func(t *testing.T) {
 			tok := connect(t, w.aRead, "frank", lvclient.Binance)
 			w.env.Sim.Binance.ExpireAccessTokens()
 			_, err := w.aRead.Balance(ctx, tok, lvclient.Binance)
@@ -274,7 +274,7 @@ func TestRuleReauthKeepsTheTokenID(t *testing.T) {
 
 // reauthenticate opens a Link session as the app would with the stored tokenId and
 // logs the user in again for it.
-func reauthenticate(t *testing.T, c *lvclient.Client, user string, b lvclient.BrokerType, tok string, credentials bool) string {
+func reauthenticate(t *testing.T, c *lvclient.Client, user string, b lvclient.BrokerType, tok string, apiKey bool) string {
 	t.Helper()
 	lt, err := c.CreateLinkToken(ctx, lvclient.LinkTokenRequest{UserID: user})
 	if err != nil {
@@ -291,10 +291,14 @@ func reauthenticate(t *testing.T, c *lvclient.Client, user string, b lvclient.Br
 	if known[0].Status != link.KnownReauthRequired {
 		t.Fatalf("the Link page does not ask to log in again: status %q", known[0].Status)
 	}
-	if credentials {
-		p, err := page.ConnectCredentials(ctx, string(b), user, exchangesim.DefaultPassword, exchangesim.DefaultMFACode, tok)
+	if apiKey { // the user creates a new key at the exchange and enters it
+		k, err := page.CreateAPIKey(ctx, string(b), user, exchangesim.DefaultPassword)
 		if err != nil {
-			t.Fatalf("credentials re-authentication: %v", err)
+			t.Fatalf("creating an API key: %v", err)
+		}
+		p, err := page.ConnectAPIKey(ctx, string(b), k.Key, k.Secret, tok)
+		if err != nil {
+			t.Fatalf("API key re-authentication: %v", err)
 		}
 		return p.AccountTokens[0].TokenID
 	}

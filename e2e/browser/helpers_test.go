@@ -236,6 +236,15 @@ func (e *env) typeInFrame(sel, inner, text string) {
 	})
 }
 
+// setInFrame replaces the value of the input inner inside the iframe sel (as pasting
+// over it does).
+func (e *env) setInFrame(sel, inner, value string) {
+	e.t.Helper()
+	inFrame(e, sel, func(f *chromedp.Node) chromedp.Action[chromedp.Void] {
+		return chromedp.SetValue(chromedp.CSS(inner), value, chromedp.FromNode(f))
+	})
+}
+
 // textInFrame returns the text of inner inside the iframe sel.
 func (e *env) textInFrame(sel, inner string) string {
 	e.t.Helper()

@@ -74,7 +74,7 @@ func TestFirstConnectThenReturnVisit(t *testing.T) {
 	if got := e.st.Sim.Coinbase.Stats().Logins; got != logins {
 		t.Fatalf("the exchange saw %d new logins on the return visit", got-logins)
 	}
-	if n := e.calls.get("/link/api/oauth/start") + e.calls.get("/link/api/credentials"); n != 1 {
+	if n := e.calls.get("/link/api/oauth/start") + e.calls.get("/link/api/apikey"); n != 1 {
 		t.Fatalf("%d authentication starts in total, want only the first visit's", n)
 	}
 
@@ -130,11 +130,12 @@ func TestReauthAfterRevocationKeepsTokenID(t *testing.T) {
 	}
 }
 
-// TestEmbeddedModeWithCredentialsAndMFA: Link inside the app's own iframe (no close
-// chrome, rt=embedded), Binance credentials with a wrong then a right MFA code.
-func TestEmbeddedModeWithCredentialsAndMFA(t *testing.T) {
+// TestEmbeddedModeWithAPIKey: Link inside the app's own iframe (no close chrome,
+// rt=embedded), Binance connected with an API key: the page says what to create at the
+// exchange, a key Binance refuses is explained, and a right one connects.
+func TestEmbeddedModeWithAPIKey(t *testing.T) {
 	e := newEnv(t)
-	if err := e.st.Sim.Binance.CreateUser(exchangesim.User{Username: "carol@example.com", Password: "pw", MFACode: "777777"}); err != nil {
+	if err := e.st.Sim.Binance.CreateUser(exchangesim.User{Username: "carol@example.com", Password: "pw"}); err != nil {
 		t.Fatal(err)
 	}
 	e.signIn("carol")
@@ -148,24 +149,38 @@ func TestEmbeddedModeWithCredentialsAndMFA(t *testing.T) {
 		t.Fatal("the close button shows in embedded mode")
 	}
 	e.clickInFrame(frame, "[data-integration=binanceInternationalDirect]")
-	e.waitInFrame(frame, "#lv-username")
-	e.typeInFrame(frame, "#lv-username", "carol@example.com")
-	e.typeInFrame(frame, "#lv-password", "pw")
-	e.shot("10-embedded-credentials")
-	e.clickInFrame(frame, "#lv-submit")
-	e.waitInFrame(frame, "#lv-mfa")
-	e.typeInFrame(frame, "#lv-mfa", "000000")
-	e.clickInFrame(frame, "#lv-submit")
-	if got := e.textInFrame(frame, "#lv-error"); !strings.Contains(got, "Wrong code") {
-		t.Fatalf("wrong MFA code message %q", got)
+	e.waitInFrame(frame, "#lv-apikey")
+	// A write session: the steps ask for reading and withdrawals, restricted to the
+	// service's addresses, and link to the exchange's API Management page.
+	if steps := e.textInFrame(frame, "#lv-apikey-steps"); !strings.Contains(steps, "Enable Withdrawals") || !strings.Contains(steps, "127.0.0.1") ||
+		!strings.Contains(steps, "Enable Spot & Margin Trading") {
+		t.Fatalf("instructions %q", steps)
 	}
-	e.shot("11-embedded-mfa-wrong-code")
-	e.typeInFrame(frame, "#lv-mfa", "777777")
+	manage := e.attrInFrame(frame, "#lv-apikey-manage", "href")
+	if manage.Value != e.st.Sim.Binance.URL+exchangesim.BinanceKeyPagePath {
+		t.Fatalf("API Management link %q", manage.Value)
+	}
+	e.shot("10-embedded-api-key")
+	e.typeInFrame(frame, "#lv-apikey", "NotAKeyAnyoneCreated0123456789")
+	e.typeInFrame(frame, "#lv-apisecret", "NorASecret0123456789abcdefgh")
+	e.clickInFrame(frame, "#lv-submit")
+	if got := e.textInFrame(frame, "#lv-error"); !strings.Contains(got, "did not accept") {
+		t.Fatalf("refused key message %q", got)
+	}
+	e.shot("11-embedded-api-key-refused")
+	// The user creates the key on the exchange's page the link pointed at.
+	k, err := exchangesim.CreateKeyAtPage(t.Context(), nil, manage.Value, "carol@example.com", "pw",
+		exchangesim.APIKeyPermissions{Withdrawals: true, TrustedIPs: []string{"127.0.0.1", "::1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.setInFrame(frame, "#lv-apikey", k.Key)
+	e.setInFrame(frame, "#lv-apisecret", k.Secret)
 	e.clickInFrame(frame, "#lv-submit")
 	e.waitInFrame(frame, "[data-screen=success]")
 	e.shot("12-embedded-connected")
 	e.run(chromedp.WaitVisible(chromedp.Search(`//li[@data-broker="binanceInternationalDirect"]//div[@data-token-id]`)))
-	if ev := e.events(); !strings.Contains(ev, "integrationMfaRequired") || !strings.Contains(ev, "credentialsEntered") {
+	if ev := e.events(); !strings.Contains(ev, "credentialsEntered") || !strings.Contains(ev, "integrationConnectionError") {
 		t.Fatalf("events: %s", ev)
 	}
 }

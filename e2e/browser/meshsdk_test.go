@@ -216,7 +216,7 @@ func TestMeshWebSDKOverlay(t *testing.T) {
 	app.checkRaw()
 
 	// Return visit with the stored tokenId.
-	starts := e.calls.get("/link/api/oauth/start") + e.calls.get("/link/api/credentials")
+	starts := e.calls.get("/link/api/oauth/start") + e.calls.get("/link/api/apikey")
 	app.open("mallory", false, tokenID)
 	e.waitInFrame(meshOverlayFrame, "#lv-positions")
 	e.shot("mesh-sdk-02-overlay-return-visit")
@@ -224,7 +224,7 @@ func TestMeshWebSDKOverlay(t *testing.T) {
 	if !strings.Contains(string(again.Payload), `"tokenId":"`+tokenID+`"`) {
 		t.Fatalf("return visit reported %s, want tokenId %s", again.Payload, tokenID)
 	}
-	if n := e.calls.get("/link/api/oauth/start") + e.calls.get("/link/api/credentials"); n != starts {
+	if n := e.calls.get("/link/api/oauth/start") + e.calls.get("/link/api/apikey"); n != starts {
 		t.Fatal("the return visit started an authentication")
 	}
 	for _, c := range app.calls() {

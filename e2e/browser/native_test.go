@@ -376,7 +376,7 @@ func runNativeSDK(t *testing.T, base *env, sdk nativeSDK, user string) {
 
 	// Return visit: the SDK passes the stored token its own way, at its own moment.
 	sh.install([]map[string]string{{"accountId": "", "accountName": "", "accessToken": tokenID, "brokerType": "sandbox", "brokerName": ""}})
-	starts := e.calls.get("/link/api/oauth/start") + e.calls.get("/link/api/credentials")
+	starts := e.calls.get("/link/api/oauth/start") + e.calls.get("/link/api/apikey")
 	open()
 	e.run(chromedp.WaitVisible(chromedp.CSS("#lv-positions")))
 	e.shot("native-" + shot + "-2-return-visit")
@@ -392,7 +392,7 @@ func runNativeSDK(t *testing.T, base *env, sdk nativeSDK, user string) {
 			t.Fatalf("return visit went through %s", m.Type)
 		}
 	}
-	if n := e.calls.get("/link/api/oauth/start") + e.calls.get("/link/api/credentials"); n != starts {
+	if n := e.calls.get("/link/api/oauth/start") + e.calls.get("/link/api/apikey"); n != starts {
 		t.Fatalf("%d authentication starts on the return visit", n-starts)
 	}
 

@@ -20,10 +20,13 @@ const AdminPrefix = "/_sim/"
 //	POST /_sim/users/{username}/revoke   revoke all the user's grants → {revoked}
 //	POST /_sim/users/{username}/password {password}
 //	POST /_sim/grants                    {username} → token response (MintGrant)
-//	POST /_sim/expire                    expire every access token / session now
+//	POST /_sim/expire                    expire every access token now (Binance-like: delete every API key)
+//	POST /_sim/apikeys                   {username, withdrawals?, trading?, trustedIps?} → {apiKey, secretKey} (Binance-like)
+//	POST /_sim/users/{username}/deposit  {currency, network, amount} → credits a deposit
 var adminEndpoints = []string{
 	"GET /_sim/stats", "GET /_sim/faults", "PUT /_sim/faults", "POST /_sim/users", "GET /_sim/users/{username}",
 	"POST /_sim/users/{username}/revoke", "POST /_sim/users/{username}/password", "POST /_sim/grants", "POST /_sim/expire",
+	"POST /_sim/apikeys", "POST /_sim/users/{username}/deposit",
 }
 
 // AdminEndpoints lists the admin API routes ("METHOD /path").
@@ -132,6 +135,40 @@ func (e *Exchange) routeAdmin() {
 			return
 		}
 		writeJSON(w, http.StatusOK, tr)
+	})
+	e.mux.HandleFunc("POST /_sim/apikeys", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Username    string   `json:"username"`
+			Withdrawals bool     `json:"withdrawals"`
+			Trading     bool     `json:"trading"`
+			TrustedIPs  []string `json:"trustedIps"`
+		}
+		if !readJSON(r, &req) || req.Username == "" {
+			adminError(w, http.StatusBadRequest, "username is required")
+			return
+		}
+		k, err := e.CreateAPIKey(req.Username, APIKeyPermissions{Withdrawals: req.Withdrawals, Trading: req.Trading, TrustedIPs: req.TrustedIPs})
+		if err != nil {
+			adminError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusCreated, k)
+	})
+	e.mux.HandleFunc("POST /_sim/users/{username}/deposit", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Currency string  `json:"currency"`
+			Network  string  `json:"network"`
+			Amount   float64 `json:"amount"`
+		}
+		if !readJSON(r, &req) || req.Amount <= 0 {
+			adminError(w, http.StatusBadRequest, "currency, network and a positive amount are required")
+			return
+		}
+		if err := e.Deposit(r.PathValue("username"), req.Currency, req.Network, req.Amount); err != nil {
+			adminError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 	})
 	e.mux.HandleFunc("POST /_sim/expire", func(w http.ResponseWriter, _ *http.Request) {
 		e.ExpireAccessTokens()

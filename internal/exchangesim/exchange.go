@@ -1,9 +1,10 @@
 // Package exchangesim runs simulated cryptocurrency exchanges that speak the same
-// protocols as the real providers linkvault integrates with: an OAuth2 authorization
-// server with a consent page, refresh-token rotation with reuse detection and RFC 7009
-// revocation (Coinbase-like, Uphold-like and the sandbox), a credential login with an MFA
-// step and expiring sessions (Binance-like), and an accounts / holdings / transfer API
-// over per-user balances.
+// publicly documented protocols as the real exchanges linkvault integrates with: an
+// OAuth2 authorization server with a consent page, refresh-token rotation with reuse
+// detection and revocation (Coinbase-like, Uphold-like and the sandbox), user-created
+// API keys whose requests are HMAC-signed and verified (Binance-like), and the
+// accounts, holdings, rates, deposit-address, transfer and history endpoints of each
+// exchange's reference, in its paths, shapes and error bodies, over per-user balances.
 //
 // Every exchange is a plain http.Handler holding its state in memory, so tests mount it
 // on an httptest.Server and the production HTTP path of the adapters is exercised end to
@@ -49,8 +50,9 @@ type Config struct {
 	ClientID     string
 	ClientSecret string
 
-	// AccessTTL is the lifetime of access tokens (Binance: sessions). 0 takes the
-	// flavor default (Coinbase 1h, sandbox 5m, Binance 24h, Uphold NoExpiry).
+	// AccessTTL is the lifetime of access tokens (Binance-like: of API keys, which at
+	// the real exchange last until deleted). 0 takes the flavor default (Coinbase 1h,
+	// sandbox 5m, Uphold and Binance NoExpiry).
 	AccessTTL time.Duration
 	// RefreshTTL is the lifetime of refresh tokens where the flavor issues them
 	// (Coinbase ~18 months, sandbox 30 days).
@@ -100,9 +102,7 @@ func (c Config) withDefaults(f Flavor) Config {
 			c.AccessTTL = time.Hour
 		case FlavorSandbox:
 			c.AccessTTL = 5 * time.Minute
-		case FlavorBinance:
-			c.AccessTTL = 24 * time.Hour
-		case FlavorUphold:
+		case FlavorBinance, FlavorUphold:
 			c.AccessTTL = NoExpiry
 		}
 	}
@@ -140,26 +140,27 @@ type Exchange struct {
 	log    *slog.Logger
 	mux    *http.ServeMux
 
-	users      *userDirectory
-	grants     *grantStore
-	transfers  *transferBook
-	challenges *challengeStore
-	faults     faultState
-	stats      counters
+	users     *userDirectory
+	grants    *grantStore
+	transfers *transferBook
+	keys      *apiKeyStore // Binance-like API keys
+	weights   weightMeter
+	faults    faultState
+	stats     counters
 }
 
 func newExchange(f Flavor, cfg Config) *Exchange {
 	cfg = cfg.withDefaults(f)
 	e := &Exchange{
-		flavor:     f,
-		cfg:        cfg,
-		now:        cfg.Now,
-		log:        cfg.Logger.With("exchange", string(f)),
-		mux:        http.NewServeMux(),
-		users:      newUserDirectory(cfg.MFACode, cfg.DefaultBalances, cfg.TwoFactor),
-		grants:     newGrantStore(),
-		transfers:  newTransferBook(),
-		challenges: newChallengeStore(),
+		flavor:    f,
+		cfg:       cfg,
+		now:       cfg.Now,
+		log:       cfg.Logger.With("exchange", string(f)),
+		mux:       http.NewServeMux(),
+		users:     newUserDirectory(cfg.MFACode, cfg.DefaultBalances, cfg.TwoFactor),
+		grants:    newGrantStore(),
+		transfers: newTransferBook(),
+		keys:      newAPIKeyStore(),
 	}
 	e.grants.observe = cfg.OnIssue
 	e.routeAdmin()
@@ -196,8 +197,9 @@ func NewUphold(cfg Config) *Exchange {
 	return e
 }
 
-// NewBinance returns a Binance-like exchange with a credential login (username and
-// password, then an MFA code) yielding an expiring session that cannot be refreshed.
+// NewBinance returns a Binance-like exchange: users create API keys (CreateAPIKey, the
+// admin API or the API Management page) and every private request is signed with
+// HMAC-SHA256 and verified, with Binance's timing rule, weights and error codes.
 func NewBinance(cfg Config) *Exchange {
 	e := newExchange(FlavorBinance, cfg)
 	e.routeBinanceAPI()
@@ -207,13 +209,17 @@ func NewBinance(cfg Config) *Exchange {
 // Flavor reports which exchange e imitates.
 func (e *Exchange) Flavor() Flavor { return e.flavor }
 
-// ServeHTTP implements http.Handler.
-func (e *Exchange) ServeHTTP(w http.ResponseWriter, r *http.Request) { e.mux.ServeHTTP(w, r) }
+// ServeHTTP implements http.Handler. The Date header is the exchange's clock, which
+// adapters read as the time of rates and quotes.
+func (e *Exchange) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Date", e.now().UTC().Format(http.TimeFormat))
+	e.mux.ServeHTTP(w, r)
+}
 
 // killsTokensOnPasswordChange reports whether a password change invalidates the user's
-// outstanding tokens (true for Uphold-like tokens and Binance sessions).
+// outstanding tokens (true for Uphold-like tokens only: Binance API keys survive it).
 func (e *Exchange) killsTokensOnPasswordChange() bool {
-	return e.flavor == FlavorUphold || e.flavor == FlavorBinance
+	return e.flavor == FlavorUphold
 }
 
 func (e *Exchange) issuesRefreshTokens() bool {

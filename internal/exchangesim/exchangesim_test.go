@@ -195,20 +195,19 @@ func TestUpholdTokenResponseWireShape(t *testing.T) {
 	}
 }
 
-func TestPasswordChangeKillsOnlyUpholdAndBinanceTokens(t *testing.T) {
+func TestPasswordChangeKillsOnlyUpholdTokens(t *testing.T) {
 	tests := []struct {
 		name  string
 		build func(Config) *Exchange
-		check func(t *testing.T, f *fixture, token string) int
+		check func(t *testing.T, f *fixture, g TokenResponse) int
 		dies  bool
 	}{
-		{"coinbase", NewCoinbase, func(t *testing.T, f *fixture, tok string) int { return f.get(t, "/v2/user", tok).status }, false},
-		{"uphold", NewUphold, func(t *testing.T, f *fixture, tok string) int { return f.get(t, "/v0/me", tok).status }, true},
-		{"binance", NewBinance, func(t *testing.T, f *fixture, tok string) int {
-			req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/sapi/v1/account/status", nil)
-			req.Header.Set(SessionHeader, tok)
-			return do(t, req).status
-		}, true},
+		{"coinbase", NewCoinbase, func(t *testing.T, f *fixture, g TokenResponse) int { return f.get(t, "/v2/user", g.AccessToken).status }, false},
+		{"uphold", NewUphold, func(t *testing.T, f *fixture, g TokenResponse) int { return f.get(t, "/v0/me", g.AccessToken).status }, true},
+		// Binance API keys are not tied to the password.
+		{"binance", NewBinance, func(t *testing.T, f *fixture, g TokenResponse) int {
+			return f.signed(t, http.MethodGet, "/sapi/v1/account/status", g.AccessToken, g.SecretKey, url.Values{}).status
+		}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -221,7 +220,7 @@ func TestPasswordChangeKillsOnlyUpholdAndBinanceTokens(t *testing.T) {
 			if tt.dies {
 				want = 401
 			}
-			if got := tt.check(t, f, g.AccessToken); got != want {
+			if got := tt.check(t, f, g); got != want {
 				t.Fatalf("after password change: %d, want %d", got, want)
 			}
 		})
@@ -391,30 +390,6 @@ func TestRevocationEndpoint(t *testing.T) {
 	}
 	if s := f.ex.Stats(); s.RevocationsReceived != 2 || s.GrantsRevoked != 1 {
 		t.Fatalf("stats = %+v", s)
-	}
-}
-
-func TestBinanceMFAAttemptsAreLimited(t *testing.T) {
-	f := newFixture(t, NewBinance, Config{MFACode: "999999"})
-	post := func(path, body string) answer {
-		req, _ := http.NewRequest(http.MethodPost, f.srv.URL+path, strings.NewReader(body))
-		return do(t, req)
-	}
-	a := post("/sapi/v1/login", `{"username":"hal","password":"pw"}`)
-	ch, _ := a.body["challenge"].(string)
-	if a.status != 200 || a.body["mfaRequired"] != true || ch == "" {
-		t.Fatalf("login: %d %s", a.status, a.raw)
-	}
-	for range mfaAttemptsPerLogin {
-		if a := post("/sapi/v1/login/mfa", `{"challenge":"`+ch+`","code":"123456"}`); a.body["code"] != "invalid_mfa_code" {
-			t.Fatalf("wrong code: %d %s", a.status, a.raw)
-		}
-	}
-	if a := post("/sapi/v1/login/mfa", `{"challenge":"`+ch+`","code":"999999"}`); a.status != 401 || a.body["code"] != "challenge_expired" {
-		t.Fatalf("right code after too many attempts: %d %s", a.status, a.raw)
-	}
-	if a := post("/sapi/v1/login", `{"username":"hal","password":"other"}`); a.status != 401 || a.body["code"] != "invalid_credentials" {
-		t.Fatalf("wrong password: %d %s", a.status, a.raw)
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 const authCodeTTL = 10 * time.Minute
 
 // TokenResponse is an OAuth2 token endpoint answer (and, for the Binance-like exchange,
-// a session: AccessToken is the session token).
+// an API key: AccessToken is the key, SecretKey its secret).
 type TokenResponse struct {
 	AccessToken  string `json:"access_token"`
 	TokenType    string `json:"token_type"`
@@ -22,6 +22,8 @@ type TokenResponse struct {
 	// RefreshTokenExpiresIn is the refresh token's lifetime in seconds, when one is issued.
 	RefreshTokenExpiresIn int64  `json:"refresh_token_expires_in,omitempty"`
 	Scope                 string `json:"scope,omitempty"`
+	// SecretKey is the secret of a Binance-like API key (MintGrant only).
+	SecretKey string `json:"secret_key,omitempty"`
 }
 
 func tokenResponse(t issued) TokenResponse {
@@ -305,6 +307,20 @@ func (e *Exchange) MintGrant(username string) (TokenResponse, error) {
 	if username == "" {
 		return TokenResponse{}, ErrUnknownUser
 	}
+	if e.flavor == FlavorBinance {
+		// A key that can read and withdraw, restricted to loopback, as a test user
+		// would create for a write connection.
+		k, err := e.CreateAPIKey(username, APIKeyPermissions{Withdrawals: true, TrustedIPs: []string{"127.0.0.1", "::1"}})
+		if err != nil {
+			return TokenResponse{}, err
+		}
+		tr := TokenResponse{AccessToken: k.Key, SecretKey: k.Secret, TokenType: "binance-hmac-sha256"}
+		if e.cfg.AccessTTL > 0 {
+			s := int64(e.cfg.AccessTTL / time.Second)
+			tr.ExpiresIn = &s
+		}
+		return tr, nil
+	}
 	u := e.users.ensure(username)
 	_, t := e.grants.newGrant(u, e.cfg.ClientID, e.defaultScope(), e.now(), e.lifetimes())
 	e.stats.tokensIssued.Add(1)
@@ -318,15 +334,20 @@ func (e *Exchange) RevokeUserGrants(username string) (int, error) {
 		return 0, ErrUnknownUser
 	}
 	n := e.grants.revokeUser(u)
+	if e.flavor == FlavorBinance {
+		n = e.keys.deleteUserKeys(u)
+	}
 	e.stats.grantsRevoked.Add(int64(n))
 	e.log.Info("grants revoked", "user", username, "count", n)
 	return n, nil
 }
 
-// ExpireAccessTokens makes every expiring access token and session issued so far
-// expired now. Refresh tokens stay usable; tokens without expiry (Uphold-like) are not
-// affected.
+// ExpireAccessTokens makes every expiring access token issued so far expired now.
+// Refresh tokens stay usable; tokens without expiry (Uphold-like) are not affected. On
+// the Binance-like exchange every API key issued so far stops working, as Binance does
+// with keys it deletes (unrestricted keys left unused for a while).
 func (e *Exchange) ExpireAccessTokens() {
 	e.grants.expireAll()
+	e.keys.deleteAll() // Binance-like: every key issued so far stops working
 	e.log.Info("all access tokens expired")
 }

@@ -20,7 +20,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // writeError answers in the error shape of the endpoint class and flavor:
 // OAuth endpoints {"error","error_description"}; Coinbase {"errors":[{"id","message"}]};
-// Uphold {"code","message"}; Binance {"code","msg"}.
+// Uphold {"code","message"}; Binance {"code": <negative int>,"msg"}.
 func (e *Exchange) writeError(w http.ResponseWriter, class endpointClass, status int, code, message string) {
 	if d := e.faults.load().ErrorDetail; d != "" {
 		message += " " + d
@@ -37,8 +37,12 @@ func (e *Exchange) writeError(w http.ResponseWriter, class endpointClass, status
 		writeJSON(w, status, map[string]any{"errors": []map[string]string{{"id": code, "message": message}}})
 	case FlavorUphold:
 		writeJSON(w, status, map[string]string{"code": code, "message": message})
-	default:
-		writeJSON(w, status, map[string]string{"code": code, "msg": message})
+	default: // Binance: numeric codes
+		n := map[string]int{"rate_limit_exceeded": -1003, "temporarily_unavailable": -1001}[code]
+		if n == 0 {
+			n = -1000
+		}
+		writeJSON(w, status, map[string]any{"code": n, "msg": message})
 	}
 }
 

@@ -47,6 +47,6 @@ func (e *Exchange) Stats() Stats {
 		Transfers:            c.transfers.Load(),
 		Injected503:          c.faults503.Load(),
 		Injected429:          c.faults429.Load(),
-		LiveGrants:           int64(e.grants.liveGrants()),
+		LiveGrants:           int64(e.grants.liveGrants() + e.keys.live()),
 	}
 }

@@ -78,6 +78,9 @@ type transferSpec struct {
 	Tag       string
 	ClientKey string
 	Reference string
+	// minOnGross: the network minimum applies to Amount plus the fee (Binance's
+	// amount includes the fee).
+	minOnGross bool
 }
 
 // validateTransfer checks a spec and computes its fee.
@@ -92,7 +95,11 @@ func validateTransfer(s transferSpec) (fee float64, p transferProblem) {
 	if !validAddress(n, s.To) {
 		return 0, problemInvalidAddress
 	}
-	if s.Amount+1e-12 < n.Min {
+	gross := s.Amount
+	if s.minOnGross {
+		gross += n.Fee
+	}
+	if gross+1e-12 < n.Min {
 		return 0, problemBelowMinimum
 	}
 	return n.Fee, transferOK

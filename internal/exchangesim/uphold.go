@@ -43,7 +43,7 @@ func (e *Exchange) upMe(w http.ResponseWriter, _ *http.Request, g *grant) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"id": g.user.id, "username": g.user.name, "firstName": f, "lastName": l, "name": f + " " + l,
 		"email": g.user.email(), "country": "US", "state": "US-CA", "birthdate": "1990-01-31",
-		"address": map[string]string{"city": "Sim City", "line1": "1 Test Street", "zipCode": "94105"},
+		"address":  map[string]string{"city": "Sim City", "line1": "1 Test Street", "zipCode": "94105"},
 		"memberAt": g.createdAt.UTC().Format(time.RFC3339), "status": "ok", "type": "individual",
 		"settings": map[string]any{"currency": "USD", "otp": map[string]any{
 			"login": map[string]bool{"enabled": false},

@@ -298,8 +298,8 @@ func (e *Exchange) Balances(username string) (map[string]float64, bool) {
 	return e.users.balances(username)
 }
 
-// ChangePassword sets a user's password. On Uphold-like and Binance-like exchanges this
-// kills every token and session of the user.
+// ChangePassword sets a user's password. On the Uphold-like exchange this kills every
+// token of the user; Binance-like API keys survive it, as at Binance.
 func (e *Exchange) ChangePassword(username, password string) error {
 	if _, err := e.users.changePassword(username, password); err != nil {
 		return err

@@ -128,7 +128,8 @@ func (e *apiEnv) connect(t testing.TB, client, user string, b linkvault.BrokerTy
 	if err != nil {
 		t.Fatal(err)
 	}
-	cred := linkvault.Credential{AccessToken: linkvault.NewSecret(tr.AccessToken), RefreshToken: linkvault.NewSecret(tr.RefreshToken), TokenType: tr.TokenType}
+	cred := linkvault.Credential{AccessToken: linkvault.NewSecret(tr.AccessToken), RefreshToken: linkvault.NewSecret(tr.RefreshToken),
+		APISecret: linkvault.NewSecret(tr.SecretKey), TokenType: tr.TokenType}
 	if tr.ExpiresIn != nil {
 		cred.Expiry = time.Now().Add(time.Duration(*tr.ExpiresIn) * time.Second)
 	}

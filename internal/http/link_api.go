@@ -64,44 +64,29 @@ func (ui *linkUI) handleOAuthStatus(w http.ResponseWriter, r *http.Request, sess
 	return nil
 }
 
-// handleCredentials runs the username + password step of a credentials login.
-func (ui *linkUI) handleCredentials(w http.ResponseWriter, r *http.Request, sess *linkvault.LinkSession) error {
+// handleAPIKey connects (or re-authenticates) an API-key integration with the key
+// and secret the user created at the exchange.
+func (ui *linkUI) handleAPIKey(w http.ResponseWriter, r *http.Request, sess *linkvault.LinkSession) error {
 	var req struct {
 		BrokerType string `json:"brokerType"`
-		Username   string `json:"username"`
-		Password   string `json:"password"`
+		APIKey     string `json:"apiKey"`
+		APISecret  string `json:"apiSecret"`
 		TokenID    string `json:"tokenId"`
 	}
 	if err := ui.s.decodeJSON(r, &req); err != nil {
 		return err
 	}
-	password := linkvault.NewSecret(req.Password)
-	req.Password = ""
+	secret := linkvault.NewSecret(req.APISecret)
+	req.APISecret = ""
 	bt, err := linkvault.ParseBrokerType(req.BrokerType)
 	if err != nil {
 		return err
 	}
-	step, err := ui.svc.Login(r.Context(), sess, bt, req.Username, password, req.TokenID)
+	payload, err := ui.svc.ConnectAPIKey(r.Context(), sess, bt, req.APIKey, secret, req.TokenID)
 	if err != nil {
 		return err
 	}
-	writeOK(w, step)
-	return nil
-}
-
-// handleMFA runs the MFA step of the pending credentials login.
-func (ui *linkUI) handleMFA(w http.ResponseWriter, r *http.Request, sess *linkvault.LinkSession) error {
-	var req struct {
-		Code string `json:"code"`
-	}
-	if err := ui.s.decodeJSON(r, &req); err != nil {
-		return err
-	}
-	step, err := ui.svc.SubmitMFA(r.Context(), sess, linkvault.NewSecret(req.Code))
-	if err != nil {
-		return err
-	}
-	writeOK(w, step)
+	writeOK(w, map[string]any{"payload": payload})
 	return nil
 }
 

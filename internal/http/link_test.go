@@ -108,7 +108,14 @@ func TestLinkTokenOpensOncePerSession(t *testing.T) {
 			t.Errorf("page lacks %s", want)
 		}
 	}
-	if strings.Contains(body, "<script>") || strings.Contains(body, " style=") || strings.Contains(body, "https://") {
+	// The boot data may name pages for the user to visit (an exchange's API key help);
+	// the markup itself loads nothing from elsewhere.
+	markup := body
+	if before, rest, ok := strings.Cut(body, `data-boot="`); ok {
+		_, after, _ := strings.Cut(rest, `"`)
+		markup = before + after
+	}
+	if strings.Contains(markup, "<script>") || strings.Contains(markup, " style=") || strings.Contains(markup, "https://") {
 		t.Errorf("page has an inline script, inline style or external URL")
 	}
 
@@ -399,19 +406,35 @@ func TestReauthAfterRevocationKeepsTheTokenID(t *testing.T) {
 	}
 }
 
-func TestCredentialsLoginWithMFA(t *testing.T) {
+// TestAPIKeyConnectAndReauth: Binance connects with an API key the user creates at the
+// exchange; a key that does not fit the session's scope is refused with a reason the
+// page can show, and a deleted key is replaced under the same tokenId.
+func TestAPIKeyConnectAndReauth(t *testing.T) {
 	st := linktest.NewStack(t, linktest.StackOptions{})
 	ctx := t.Context()
-	if err := st.Sim.Binance.CreateUser(exchangesim.User{Username: "bea", Password: "right", MFACode: "424242"}); err != nil {
+	if err := st.Sim.Binance.CreateUser(exchangesim.User{Username: "bea", Password: "right"}); err != nil {
 		t.Fatal(err)
 	}
 	page, err := linktest.Open(ctx, nil, st.LinkToken(t, "app1", permRead, "bea"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	call := func(path string, body any, out any) string {
+	var instructions *linkvault.APIKeyInstructions
+	for _, in := range page.Boot.Integrations {
+		if in.Type == string(linkvault.BrokerBinance) {
+			instructions = in.APIKey
+			if in.AuthKind != string(linkvault.AuthAPIKey) {
+				t.Fatalf("Binance auth kind %q", in.AuthKind)
+			}
+		}
+	}
+	if instructions == nil || !strings.HasSuffix(instructions.ManageURL, exchangesim.BinanceKeyPagePath) ||
+		len(instructions.ReadPermissions) == 0 || len(instructions.TrustedIPs) == 0 {
+		t.Fatalf("boot instructions = %+v", instructions)
+	}
+	bn := string(linkvault.BrokerBinance)
+	errType := func(err error) string {
 		t.Helper()
-		err := page.Call(ctx, http.MethodPost, path, body, out)
 		var apiErr *linktest.APIError
 		if errors.As(err, &apiErr) {
 			return apiErr.ErrorType
@@ -421,29 +444,72 @@ func TestCredentialsLoginWithMFA(t *testing.T) {
 		}
 		return ""
 	}
-	var step link.LoginStep
-	if got := call("/link/api/mfa", map[string]string{"code": "424242"}, &step); got != link.ErrTypeNoPendingStep {
-		t.Fatalf("MFA before login: %q", got)
+	key := func(perms exchangesim.APIKeyPermissions) exchangesim.APIKey {
+		k, err := st.Sim.Binance.CreateAPIKey("bea", perms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
 	}
-	if got := call("/link/api/credentials", map[string]string{"brokerType": "binanceInternationalDirect", "username": "bea", "password": "wrong"}, &step); got != link.ErrTypeInvalidCredentials {
-		t.Fatalf("wrong password: %q", got)
+	withdraw := key(exchangesim.APIKeyPermissions{Withdrawals: true, TrustedIPs: instructions.TrustedIPs})
+	trading := key(exchangesim.APIKeyPermissions{Trading: true})
+	refusals := []struct {
+		name, key, secret, want string
+	}{
+		{"not a key", "hunter2", "secret", link.ErrTypeInvalidAPIKey},
+		{"wrong secret", withdraw.Key, trading.Secret, link.ErrTypeInvalidAPIKey},
+		{"unknown key", strings.Repeat("Q", 64), trading.Secret, link.ErrTypeInvalidAPIKey},
+		{"withdrawals on a read session", withdraw.Key, withdraw.Secret, link.ErrTypeAPIKeyCanWithdraw},
+		{"trading allowed", trading.Key, trading.Secret, link.ErrTypeAPIKeyTooPowerful},
+		{"no secret", withdraw.Key, "", linkvault.ErrTypeInvalidRequest},
 	}
-	if got := call("/link/api/credentials", map[string]string{"brokerType": "binanceInternationalDirect", "username": "bea", "password": "right"}, &step); got != "" || !step.MFARequired || step.Payload != nil {
-		t.Fatalf("right password: %q %+v", got, step)
+	for _, r := range refusals {
+		if _, err := page.ConnectAPIKey(ctx, bn, r.key, r.secret, ""); errType(err) != r.want {
+			t.Fatalf("%s: %v, want %s", r.name, err, r.want)
+		}
 	}
-	if got := call("/link/api/mfa", map[string]string{"code": "000000"}, &step); got != link.ErrTypeInvalidMFACode {
-		t.Fatalf("wrong code: %q", got)
+	k, err := page.CreateAPIKey(ctx, bn, "bea", "right")
+	if err != nil {
+		t.Fatal(err)
 	}
-	step = link.LoginStep{}
-	if got := call("/link/api/mfa", map[string]string{"code": "424242"}, &step); got != "" || step.Payload == nil {
-		t.Fatalf("right code after a wrong one: %q %+v", got, step)
+	p, err := page.ConnectAPIKey(ctx, bn, k.Key, k.Secret, "")
+	if err != nil {
+		t.Fatal(err)
 	}
-	p := step.Payload
-	if p.BrokerType != linkvault.BrokerBinance || p.AccountTokens[0].TokenID == "" || p.AccountTokens[0].AccessToken != p.AccountTokens[0].TokenID {
+	tokenID := p.AccountTokens[0].TokenID
+	if p.BrokerType != linkvault.BrokerBinance || tokenID == "" || p.AccountTokens[0].AccessToken != tokenID {
 		t.Fatalf("payload = %+v", p)
 	}
-	if got := call("/link/api/mfa", map[string]string{"code": "424242"}, &step); got != link.ErrTypeNoPendingStep {
-		t.Fatalf("MFA replay: %q", got)
+	var h linkvault.Holdings
+	if err := page.Call(ctx, http.MethodPost, "/link/api/holdings", map[string]string{"tokenId": tokenID}, &h); err != nil {
+		t.Fatal(err)
+	}
+
+	// The user deletes the key at Binance: the connection needs a new key.
+	if _, err := st.Sim.Binance.RevokeUserGrants("bea"); err != nil {
+		t.Fatal(err)
+	}
+	if err := page.Call(ctx, http.MethodPost, "/link/api/holdings", map[string]string{"tokenId": tokenID}, &h); err == nil {
+		t.Fatal("holdings with a deleted key")
+	}
+	known, err := page.Known(ctx, tokenID)
+	if err != nil || len(known) != 1 || known[0].Status != link.KnownReauthRequired {
+		t.Fatalf("known = %+v %v", known, err)
+	}
+	k2, err := page.CreateAPIKey(ctx, bn, "bea", "right")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := page.ConnectAPIKey(ctx, bn, k2.Key, k2.Secret, tokenID)
+	if err != nil || again.AccountTokens[0].TokenID != tokenID {
+		t.Fatalf("re-auth = %+v, %v; want tokenId %s", again, err, tokenID)
+	}
+	c, err := st.DB.GetConnection(ctx, "app1", tokenID)
+	if err != nil || c.Status != linkvault.StatusActive {
+		t.Fatalf("after re-auth: %+v %v", c, err)
+	}
+	if err := page.Call(ctx, http.MethodPost, "/link/api/holdings", map[string]string{"tokenId": tokenID}, &h); err != nil {
+		t.Fatalf("holdings after re-auth: %v", err)
 	}
 }
 

@@ -2,106 +2,61 @@ package link
 
 import (
 	"context"
+	"errors"
+	"strings"
 
 	"github.com/linkvault/linkvault"
 )
 
-// LoginStep is the answer to a credentials step: either an MFA code is needed next,
-// or the connection is made.
-type LoginStep struct {
-	MFARequired bool                `json:"mfaRequired"`
-	Payload     *AccessTokenPayload `json:"payload,omitempty"`
-}
-
-// Login runs the first credentials step (username and password) for broker. When the
-// provider asks for an MFA code, its challenge is sealed into the session (it never
-// reaches the page) and MFARequired is answered. tokenID, when set, names a connection
-// of this session's user to re-authenticate.
-func (s *Service) Login(ctx context.Context, sess *linkvault.LinkSession, broker linkvault.BrokerType, username string, password linkvault.Secret, tokenID string) (*LoginStep, error) {
+// ConnectAPIKey connects an API-key integration (Binance) with the key and secret the
+// user created at the exchange, or re-authenticates the connection tokenID of this
+// session's user (the tokenId stays). The provider checks the key works and carries
+// the permissions of the session's scope and no more; each way it can fall short has
+// its own error type, so the page can say exactly what to change at the exchange.
+func (s *Service) ConnectAPIKey(ctx context.Context, sess *linkvault.LinkSession, broker linkvault.BrokerType, key string, secret linkvault.Secret, tokenID string) (*AccessTokenPayload, error) {
 	p, in, ok := s.integration(broker)
 	if !ok {
 		return nil, errUnsupported()
 	}
-	cp, ok := p.(linkvault.CredentialsProvider)
+	kp, ok := p.(linkvault.APIKeyProvider)
 	if !ok || (sess.Options.BrokerType != "" && broker != sess.Options.BrokerType) {
 		return nil, errUnsupported()
 	}
-	if username == "" || password.IsZero() {
-		return nil, linkvault.ErrInvalid("username and password are required.")
+	key = strings.TrimSpace(key)
+	if key == "" || secret.IsZero() {
+		return nil, linkvault.ErrInvalid("apiKey and apiSecret are required.")
 	}
-	if len(username) > 320 || len(password.Reveal()) > 1024 {
-		return nil, ErrInvalidCredentials()
+	if len(key) > 256 || len(secret.Reveal()) > 256 {
+		return nil, ErrInvalidAPIKey()
 	}
 	if tokenID != "" {
 		if _, err := s.ownConnection(ctx, sess, tokenID, broker); err != nil {
 			return nil, err
 		}
 	}
-	res, err := cp.Login(ctx, linkvault.LoginRequest{Username: username, Password: password})
+	cred, err := kp.ConnectAPIKey(ctx, linkvault.APIKeyRequest{Key: key, Secret: secret, Scope: sess.Permission})
 	if err != nil {
-		return nil, providerFailure(err, ErrInvalidCredentials())
+		return nil, apiKeyFailure(err)
 	}
-	if res.MFARequired {
-		if err := s.sealStep(ctx, sess, step{Kind: stepMFA, Broker: broker, TokenID: tokenID, Challenge: res.Challenge}); err != nil {
-			return nil, err
-		}
-		sess.StateKey, sess.Outcome = "", nil
-		if err := s.store.UpdateLinkSession(ctx, sess); err != nil {
-			return nil, err
-		}
-		return &LoginStep{MFARequired: true}, nil
-	}
-	payload, err := s.connect(ctx, sess, p, in, tokenID, res.Credential)
-	if err != nil {
-		return nil, err
-	}
-	return &LoginStep{Payload: payload}, nil
+	return s.connect(ctx, sess, p, in, tokenID, cred)
 }
 
-// SubmitMFA runs the MFA step of the pending login. A wrong code keeps the step so the
-// user can type it again (ErrInvalidMFACode); a challenge the provider no longer
-// accepts ends it (ErrMFAExpired).
-func (s *Service) SubmitMFA(ctx context.Context, sess *linkvault.LinkSession, code linkvault.Secret) (*LoginStep, error) {
-	st, ok := s.openStep(ctx, sess)
-	if !ok || st.Kind != stepMFA {
-		return nil, ErrNoPendingStep()
+// apiKeyFailure words why a key was not accepted.
+func apiKeyFailure(err error) error {
+	var pe *linkvault.ProviderError
+	if !errors.As(err, &pe) {
+		return err
 	}
-	if code.IsZero() || len(code.Reveal()) > 64 {
-		return nil, ErrInvalidMFACode()
-	}
-	p, in, ok := s.integration(st.Broker)
-	if !ok {
-		return nil, errUnsupported()
-	}
-	cp, ok := p.(linkvault.CredentialsProvider)
-	if !ok {
-		return nil, errUnsupported()
-	}
-	res, err := cp.Login(ctx, linkvault.LoginRequest{Challenge: st.Challenge, MFACode: code})
-	switch {
-	case err == nil && res.MFARequired:
-		return nil, ErrInvalidMFACode()
-	case linkvault.ProviderErrorKindOf(err) == linkvault.ProviderRejected:
-		return nil, ErrInvalidMFACode()
-	case linkvault.IsReauthRequired(err):
-		clearStep(sess)
-		if uerr := s.store.UpdateLinkSession(ctx, sess); uerr != nil {
-			return nil, uerr
+	switch pe.Kind {
+	case linkvault.ProviderReauth:
+		e := ErrInvalidAPIKey()
+		e.Err = err
+		return e
+	case linkvault.ProviderRejected:
+		if e := errAPIKeyPermissions(pe.Code); e != nil {
+			e.Err = err
+			return e
 		}
-		return nil, ErrMFAExpired()
-	case err != nil:
-		return nil, providerFailure(err, ErrMFAExpired())
 	}
-	clearStep(sess)
-	if err := s.store.UpdateLinkSession(ctx, sess); err != nil {
-		if linkvault.IsConflict(err) {
-			return nil, ErrNoPendingStep()
-		}
-		return nil, err
-	}
-	payload, err := s.connect(ctx, sess, p, in, st.TokenID, res.Credential)
-	if err != nil {
-		return nil, err
-	}
-	return &LoginStep{Payload: payload}, nil
+	return providerFailure(err, ErrInvalidAPIKey())
 }

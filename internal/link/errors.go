@@ -5,12 +5,13 @@ import "github.com/linkvault/linkvault"
 // Error types of the Link page's JSON answers, beyond the shared linkvault.ErrType*
 // codes. The page branches on them to show a translated message.
 const (
-	ErrTypeInvalidCredentials = "invalidCredentials"
-	ErrTypeInvalidMFACode     = "invalidMfaCode"
-	ErrTypeMFAExpired         = "mfaExpired"
-	ErrTypeAccessDenied       = "accessDenied"
-	ErrTypeStateInvalid       = "oauthStateInvalid"
-	ErrTypeNoPendingStep      = "noPendingStep"
+	ErrTypeInvalidAPIKey        = "invalidApiKey"
+	ErrTypeAPIKeyCannotRead     = "apiKeyCannotRead"
+	ErrTypeAPIKeyCannotWithdraw = "apiKeyCannotWithdraw"
+	ErrTypeAPIKeyCanWithdraw    = "apiKeyCanWithdraw"
+	ErrTypeAPIKeyTooPowerful    = "apiKeyTooPowerful"
+	ErrTypeAccessDenied         = "accessDenied"
+	ErrTypeStateInvalid         = "oauthStateInvalid"
 )
 
 // ErrSessionInvalid is the one answer for a Link URL or page secret that does not
@@ -21,22 +22,36 @@ func ErrSessionInvalid() *linkvault.Error {
 		Display: "This link has expired or was already used."}
 }
 
-// ErrInvalidCredentials: the provider refused username or password.
-func ErrInvalidCredentials() *linkvault.Error {
-	return &linkvault.Error{Status: linkvault.StatusBadRequest, Type: ErrTypeInvalidCredentials,
-		Message: "The exchange refused the username or password.", Display: "Wrong username or password."}
+// ErrInvalidAPIKey: the exchange did not accept the key and secret (unknown, deleted,
+// mistyped, or restricted to other IP addresses).
+func ErrInvalidAPIKey() *linkvault.Error {
+	return &linkvault.Error{Status: linkvault.StatusBadRequest, Type: ErrTypeInvalidAPIKey,
+		Message: "The exchange did not accept this API key and secret.",
+		Display: "The exchange did not accept this API key. Check the key and the secret, and that the key allows this service's IP addresses."}
 }
 
-// ErrInvalidMFACode: the provider refused the MFA code; the user may type it again.
-func ErrInvalidMFACode() *linkvault.Error {
-	return &linkvault.Error{Status: linkvault.StatusBadRequest, Type: ErrTypeInvalidMFACode,
-		Message: "The exchange refused the verification code; try again.", Display: "Wrong code. Please try again."}
-}
-
-// ErrMFAExpired: the MFA challenge is gone (expired or too many attempts).
-func ErrMFAExpired() *linkvault.Error {
-	return &linkvault.Error{Status: linkvault.StatusBadRequest, Type: ErrTypeMFAExpired,
-		Message: "The verification step expired; sign in again.", Display: "The verification step expired. Please sign in again."}
+// errAPIKeyPermissions words a key whose permissions do not fit the connection (nil
+// for a code that is not about permissions).
+func errAPIKeyPermissions(code string) *linkvault.Error {
+	e := func(typ, msg, display string) *linkvault.Error {
+		return &linkvault.Error{Status: linkvault.StatusBadRequest, Type: typ, Message: msg, Display: display}
+	}
+	switch code {
+	case "invalid_api_key_format":
+		return ErrInvalidAPIKey()
+	case "key_cannot_read":
+		return e(ErrTypeAPIKeyCannotRead, "The API key does not allow reading.", "Turn on “Enable Reading” for this key.")
+	case "key_cannot_withdraw":
+		return e(ErrTypeAPIKeyCannotWithdraw, "This connection moves funds, and the API key does not allow withdrawals.",
+			"This app sends transfers: turn on “Enable Withdrawals” for the key (it needs an IP restriction).")
+	case "key_can_withdraw":
+		return e(ErrTypeAPIKeyCanWithdraw, "This connection only reads, and the API key allows withdrawals; a key with less power is required.",
+			"This app only reads your account: create a key without “Enable Withdrawals”.")
+	case "key_too_powerful":
+		return e(ErrTypeAPIKeyTooPowerful, "The API key allows trading or internal transfers, which linkvault never uses; a key with less power is required.",
+			"Create a key with trading and transfer permissions turned off.")
+	}
+	return nil
 }
 
 // ErrAccessDenied: the user declined consent at the provider.
@@ -50,12 +65,6 @@ func ErrStateInvalid() *linkvault.Error {
 	return &linkvault.Error{Status: linkvault.StatusBadRequest, Type: ErrTypeStateInvalid,
 		Message: "The authorization response does not match a pending Link session.",
 		Display: "This sign-in attempt has expired. Please start again."}
-}
-
-// ErrNoPendingStep: an MFA code arrived while no login waits for one.
-func ErrNoPendingStep() *linkvault.Error {
-	return &linkvault.Error{Status: linkvault.StatusBadRequest, Type: ErrTypeNoPendingStep,
-		Message: "No sign-in is waiting for this step; start again."}
 }
 
 // errUnknownConnection is the single answer for a tokenId this session may not use:

@@ -9,22 +9,18 @@ import (
 	"github.com/linkvault/linkvault"
 )
 
-// step is a pending authentication step. It holds secrets (the PKCE verifier, the
-// provider's MFA challenge), so it is stored only sealed.
+// step is a pending authentication step. It holds a secret (the PKCE verifier), so it
+// is stored only sealed.
 type step struct {
-	Kind      string               `json:"k"` // stepOAuth | stepMFA
-	Broker    linkvault.BrokerType `json:"b"`
-	TokenID   string               `json:"t,omitempty"` // connection being re-authenticated
-	Verifier  string               `json:"v,omitempty"` // PKCE code verifier
-	Mode      string               `json:"m,omitempty"` // how the page runs the OAuth flow
-	Challenge string               `json:"c,omitempty"` // provider's MFA challenge
-	View      string               `json:"w,omitempty"` // the page's display parameters (query string)
+	Kind     string               `json:"k"` // stepOAuth
+	Broker   linkvault.BrokerType `json:"b"`
+	TokenID  string               `json:"t,omitempty"` // connection being re-authenticated
+	Verifier string               `json:"v,omitempty"` // PKCE code verifier
+	Mode     string               `json:"m,omitempty"` // how the page runs the OAuth flow
+	View     string               `json:"w,omitempty"` // the page's display parameters (query string)
 }
 
-const (
-	stepOAuth = "oauth"
-	stepMFA   = "mfa"
-)
+const stepOAuth = "oauth"
 
 // OAuth flow modes chosen by the page.
 const (

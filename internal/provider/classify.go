@@ -71,9 +71,8 @@ var knownCodes = map[string]bool{
 	// Binance (numeric codes named by binanceErrorCode)
 	"invalid_api_key": true, "invalid_signature": true, "timestamp_out_of_window": true, "waf_limit": true,
 	"ip_banned": true, "insufficient_permissions": true, "travel_rule_required": true, "too_many_requests": true,
-	// the old Binance-like login (removed with it)
-	"session_expired": true, "invalid_session": true, "invalid_credentials": true, "invalid_mfa_code": true,
-	"challenge_expired": true, "invalid_symbol": true,
+	"invalid_api_key_format": true, "key_cannot_read": true, "key_cannot_withdraw": true, "key_can_withdraw": true,
+	"key_too_powerful": true, "invalid_symbol": true,
 	// transfers
 	"insufficient_funds": true, "invalid_amount": true, "invalid_address": true, "invalid_network": true,
 	"invalid_tag": true, "below_minimum": true, "above_maximum": true, "network_suspended": true,
@@ -83,14 +82,13 @@ var knownCodes = map[string]bool{
 // reauthCodes mean the credential is dead: the user must authenticate again.
 var reauthCodes = map[string]bool{
 	"invalid_grant": true, "invalid_token": true, "expired_token": true, "revoked_token": true,
-	"session_expired": true, "invalid_session": true, "invalid_credentials": true, "challenge_expired": true,
 	"authentication_error": true, "unauthorized": true, "invalid_api_key": true, "invalid_signature": true,
 }
 
 // rejectedCodes are refusals that leave the credential intact even when they come with
-// a 401: a wrong MFA code, or our own client credentials being refused (an operator
+// a 401: our own client credentials being refused (an operator
 // problem that a user re-authenticating cannot fix).
-var rejectedCodes = map[string]bool{"invalid_mfa_code": true, "invalid_client": true}
+var rejectedCodes = map[string]bool{"invalid_client": true}
 
 // sanitizeCode keeps a provider error code only if it is a known one.
 func sanitizeCode(code string) string {
@@ -111,9 +109,6 @@ func classifyStatus(b linkvault.BrokerType, op string, status int, header http.H
 	switch {
 	case status == http.StatusTooManyRequests:
 		pe.Kind = linkvault.ProviderTransient
-		if header != nil {
-			pe.RetryAfter, _ = ParseRetryAfter(header.Get("Retry-After"), now)
-		}
 	case status >= 500, status == http.StatusRequestTimeout:
 		pe.Kind = linkvault.ProviderTransient
 	case rejectedCodes[code]:
@@ -125,6 +120,10 @@ func classifyStatus(b linkvault.BrokerType, op string, status int, header http.H
 	default: // 1xx/3xx where a 2xx was expected
 		pe.Kind = linkvault.ProviderTransient
 		pe.Code = "unexpected_status"
+	}
+	// Retry-After comes with a 429, and with Binance's 418 (an IP ban, bnDocsHTTPCodes).
+	if (status == http.StatusTooManyRequests || status == http.StatusTeapot) && header != nil {
+		pe.RetryAfter, _ = ParseRetryAfter(header.Get("Retry-After"), now)
 	}
 	return pe
 }

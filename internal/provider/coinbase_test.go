@@ -628,7 +628,10 @@ func TestCoinbaseRequestsAgainstSimulator(t *testing.T) {
 				MFACode: linkvault.NewSecret("135790")})
 			return err
 		}, []string{"GET /v2/accounts?limit=100", "POST /v2/accounts/" + eth + "/transactions"}},
-		{"history", func() error { _, err := p.Transfers(ctx, c, linkvault.TransferQuery{Symbol: "ETH", Limit: 5}); return err },
+		{"history", func() error {
+			_, err := p.Transfers(ctx, c, linkvault.TransferQuery{Symbol: "ETH", Limit: 5})
+			return err
+		},
 			[]string{"GET /v2/accounts?limit=100", "GET /v2/accounts/" + eth + "/transactions?limit=5"}},
 		{"deposit address", func() error {
 			_, err := p.DepositAddress(ctx, c, linkvault.DepositAddressRequest{Symbol: "ETH"})

@@ -70,7 +70,16 @@ var adapterCases = []adapterCase{
 		p, relaxed := twoAdapters(t, timeout, func(d time.Duration) (*Binance, error) {
 			return NewBinance(Config{APIBaseURL: f.srv.URL, Timeout: d}, f.deps)
 		})
-		return adapterUnderTest{f, p, relaxed, binanceLogin(t, relaxed, "user1", "pw"), false}
+		k, err := f.ex.CreateAPIKey("user1", exchangesim.APIKeyPermissions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := relaxed.ConnectAPIKey(context.Background(), linkvault.APIKeyRequest{Key: k.Key, Secret: linkvault.NewSecret(k.Secret),
+			Scope: linkvault.PermissionRead})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return adapterUnderTest{f, p, relaxed, c, true}
 	}},
 }
 
@@ -166,18 +175,24 @@ func TestPermanentFailuresAreReauth(t *testing.T) {
 		name string
 		kill func(t *testing.T, f *simFixture, p linkvault.Provider, c linkvault.Credential)
 		only map[string]bool // adapters the kill applies to; nil: all
+		not  map[string]bool // adapters it does not apply to
 	}{
 		{name: "grant revoked at the exchange", kill: func(t *testing.T, f *simFixture, _ linkvault.Provider, _ linkvault.Credential) {
 			if _, err := f.ex.RevokeUserGrants("user1"); err != nil {
 				t.Fatal(err)
 			}
 		}},
-		{name: "revoked by the adapter", kill: func(t *testing.T, _ *simFixture, p linkvault.Provider, c linkvault.Credential) {
+		// Binance has no key deletion endpoint: the user deletes the key (the case above).
+		{name: "revoked by the adapter", not: map[string]bool{"binance": true}, kill: func(t *testing.T, _ *simFixture, p linkvault.Provider, c linkvault.Credential) {
 			if err := p.Revoke(context.Background(), c); err != nil {
 				t.Fatal(err)
 			}
 		}},
-		{name: "password changed", only: map[string]bool{"uphold": true, "binance": true},
+		{name: "every key deleted by the exchange", only: map[string]bool{"binance": true},
+			kill: func(t *testing.T, f *simFixture, _ linkvault.Provider, _ linkvault.Credential) {
+				f.ex.ExpireAccessTokens()
+			}},
+		{name: "password changed", only: map[string]bool{"uphold": true},
 			kill: func(t *testing.T, f *simFixture, _ linkvault.Provider, _ linkvault.Credential) {
 				if err := f.ex.ChangePassword("user1", "new-password"); err != nil {
 					t.Fatal(err)
@@ -186,7 +201,7 @@ func TestPermanentFailuresAreReauth(t *testing.T) {
 	}
 	for _, ac := range adapterCases {
 		for _, k := range kills {
-			if k.only != nil && !k.only[ac.name] {
+			if k.only != nil && !k.only[ac.name] || k.not[ac.name] {
 				continue
 			}
 			t.Run(ac.name+"/"+k.name, func(t *testing.T) {

@@ -113,14 +113,14 @@ func assertNoLeak(t *testing.T, err error, text string) {
 	}
 }
 
-
 // simConfigs points every adapter at a simulator cluster (as simprovider.Configs does).
 func simConfigs(c *exchangesim.Cluster) Configs {
 	return Configs{
 		Coinbase: simOAuthConfig(c.Coinbase.URL, "/oauth2/auth"),
 		Uphold:   simOAuthConfig(c.Uphold.URL, "/authorize/"+exchangesim.DemoClientID),
-		Binance:  Config{APIBaseURL: c.Binance.URL},
-		Sandbox:  simOAuthConfig(c.Sandbox.URL, "/oauth2/auth"),
+		Binance: Config{APIBaseURL: c.Binance.URL, AuthURL: c.Binance.URL + exchangesim.BinanceKeyPagePath,
+			TrustedIPs: []string{"127.0.0.1", "::1"}},
+		Sandbox: simOAuthConfig(c.Sandbox.URL, "/oauth2/auth"),
 	}
 }
 
@@ -129,6 +129,7 @@ func simConfigs(c *exchangesim.Cluster) Configs {
 type recorded struct {
 	Method, Path string
 	Query        url.Values
+	RawQuery     string // as sent (a Binance signature covers it byte for byte)
 	Header       http.Header
 	Body         string
 }
@@ -157,7 +158,7 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	r.mu.Lock()
-	r.reqs = append(r.reqs, recorded{Method: req.Method, Path: req.URL.Path, Query: req.URL.Query(), Header: req.Header.Clone(), Body: string(body)})
+	r.reqs = append(r.reqs, recorded{Method: req.Method, Path: req.URL.Path, Query: req.URL.Query(), RawQuery: req.URL.RawQuery, Header: req.Header.Clone(), Body: string(body)})
 	r.mu.Unlock()
 	return r.next.RoundTrip(req)
 }

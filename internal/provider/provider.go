@@ -198,4 +198,3 @@ func requireURLs(b linkvault.BrokerType, urls map[string]string) error {
 	}
 	return nil
 }
-

@@ -44,7 +44,8 @@ func TestRegistryAgainstCluster(t *testing.T) {
 				t.Fatal("missing")
 			}
 			in := p.Integration()
-			if in.Name == "" || in.BrandColor == "" || len(in.Networks) == 0 || !in.SupportsTransfers || !in.SupportsRevocation {
+			_, isOAuth := p.(linkvault.OAuthProvider)
+			if in.Name == "" || in.BrandColor == "" || len(in.Networks) == 0 || !in.SupportsTransfers || in.SupportsRevocation != isOAuth {
 				t.Fatalf("integration metadata incomplete: %+v", in)
 			}
 			var c linkvault.Credential
@@ -54,11 +55,20 @@ func TestRegistryAgainstCluster(t *testing.T) {
 					t.Fatalf("auth kind %s for an OAuth provider", in.AuthKind)
 				}
 				c = connect(t, pp, "reg-user", "pw")
-			case *Binance:
-				if in.AuthKind != linkvault.AuthCredentials {
-					t.Fatalf("auth kind %s for a credentials provider", in.AuthKind)
+			case linkvault.APIKeyProvider:
+				if in.AuthKind != linkvault.AuthAPIKey || in.APIKey == nil ||
+					in.APIKey.ManageURL != cluster.Binance.URL+exchangesim.BinanceKeyPagePath {
+					t.Fatalf("auth kind %s, instructions %+v for an API-key provider", in.AuthKind, in.APIKey)
 				}
-				c = binanceLogin(t, pp, "reg-user", "pw")
+				k, err := exchangesim.CreateKeyAtPage(ctx, nil, in.APIKey.ManageURL, "reg-user", "pw",
+					exchangesim.APIKeyPermissions{Withdrawals: true, TrustedIPs: in.APIKey.TrustedIPs})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c, err = pp.ConnectAPIKey(ctx, linkvault.APIKeyRequest{Key: k.Key, Secret: linkvault.NewSecret(k.Secret),
+					Scope: linkvault.PermissionWrite}); err != nil {
+					t.Fatal(err)
+				}
 			default:
 				t.Fatalf("unexpected provider type %T", p)
 			}
@@ -78,6 +88,11 @@ func TestRegistryAgainstCluster(t *testing.T) {
 			}
 			if err := p.Revoke(ctx, next); err != nil {
 				t.Fatalf("Revoke: %v", err)
+			}
+			if !in.SupportsRevocation { // the user deletes the key at the exchange
+				if _, err := cluster.Binance.RevokeUserGrants("reg-user"); err != nil {
+					t.Fatal(err)
+				}
 			}
 			wantProviderError(t, p.Validate(ctx, next), linkvault.ProviderReauth, "")
 		})
@@ -124,8 +139,11 @@ func TestProductionDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bn.apiBase != "https://api.binance.com" {
-		t.Fatalf("Binance default: %s", bn.apiBase)
+	if bn.apiBase != "https://api.binance.com" || bn.manageURL != BinanceAPIManagementURL || bn.recvWindow != 5*time.Second {
+		t.Fatalf("Binance defaults: %s %s %v", bn.apiBase, bn.manageURL, bn.recvWindow)
+	}
+	if bn, _ := NewBinance(Config{RecvWindow: time.Hour}, Deps{}); bn.recvWindow != time.Minute {
+		t.Fatalf("recvWindow %v, want Binance's maximum of 60s", bn.recvWindow)
 	}
 }
 

@@ -707,10 +707,10 @@ func parseUpholdUser(b []byte) (upholdUser, error) {
 }
 
 type upholdCard struct {
-	ID, Label, Currency         string
-	Balance, Available          linkvault.Decimal
-	USDBalance                  linkvault.Decimal
-	Networks                    []string // from the card's address map, sorted
+	ID, Label, Currency string
+	Balance, Available  linkvault.Decimal
+	USDBalance          linkvault.Decimal
+	Networks            []string // from the card's address map, sorted
 }
 
 // parseUpholdCards parses List Cards (upDocsCards): id, label, currency, available,
@@ -1032,5 +1032,3 @@ func nestedCodes(raw json.RawMessage, depth int) []string {
 	}
 	return nil
 }
-
-

@@ -162,7 +162,7 @@ func (h *harness) credential(b linkvault.BrokerType, user string) linkvault.Cred
 	now := h.now()
 	c := linkvault.Credential{
 		AccessToken: linkvault.NewSecret(tr.AccessToken), RefreshToken: linkvault.NewSecret(tr.RefreshToken),
-		TokenType: tr.TokenType, Subject: user,
+		TokenType: tr.TokenType, Subject: user, APISecret: linkvault.NewSecret(tr.SecretKey),
 	}
 	if tr.ExpiresIn != nil {
 		c.Expiry = now.Add(time.Duration(*tr.ExpiresIn) * time.Second)

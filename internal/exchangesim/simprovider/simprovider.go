@@ -17,8 +17,10 @@ func Configs(c *exchangesim.Cluster) provider.Configs {
 	return provider.Configs{
 		Coinbase: OAuthConfig(c.Coinbase.URL, "/oauth2/auth"),
 		Uphold:   OAuthConfig(c.Uphold.URL, "/authorize/"+url.PathEscape(exchangesim.DemoClientID)),
-		Binance:  provider.Config{APIBaseURL: c.Binance.URL},
-		Sandbox:  OAuthConfig(c.Sandbox.URL, "/oauth2/auth"),
+		// The Binance adapter's AuthURL is the page where users create API keys.
+		Binance: provider.Config{APIBaseURL: c.Binance.URL, AuthURL: c.Binance.URL + exchangesim.BinanceKeyPagePath,
+			TrustedIPs: []string{"127.0.0.1", "::1"}},
+		Sandbox: OAuthConfig(c.Sandbox.URL, "/oauth2/auth"),
 	}
 }
 

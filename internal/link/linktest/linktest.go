@@ -44,9 +44,10 @@ type Boot struct {
 	Permission   string                `json:"permission"`
 	Options      linkvault.LinkOptions `json:"options"`
 	Integrations []struct {
-		Type     string `json:"type"`
-		Name     string `json:"name"`
-		AuthKind string `json:"authKind"`
+		Type     string                        `json:"type"`
+		Name     string                        `json:"name"`
+		AuthKind string                        `json:"authKind"`
+		APIKey   *linkvault.APIKeyInstructions `json:"apiKey"`
 	} `json:"integrations"`
 	Outcome *link.Outcome `json:"outcome"`
 }
@@ -276,38 +277,56 @@ func (p *Page) outcome(ctx context.Context) (*link.AccessTokenPayload, error) {
 	return o.Payload, nil
 }
 
-// ConnectCredentials runs a credentials login (username, password, then the MFA code
-// when asked) and returns the payload. tokenID re-authenticates.
-func (p *Page) ConnectCredentials(ctx context.Context, brokerType, username, password, mfaCode, tokenID string) (*link.AccessTokenPayload, error) {
-	var step link.LoginStep
-	err := p.Call(ctx, http.MethodPost, "/link/api/credentials",
-		map[string]string{"brokerType": brokerType, "username": username, "password": password, "tokenId": tokenID}, &step)
+// ConnectAPIKey connects an API-key integration with a key and secret and returns
+// the payload. tokenID re-authenticates.
+func (p *Page) ConnectAPIKey(ctx context.Context, brokerType, key, secret, tokenID string) (*link.AccessTokenPayload, error) {
+	var res struct {
+		Payload *link.AccessTokenPayload `json:"payload"`
+	}
+	err := p.Call(ctx, http.MethodPost, "/link/api/apikey",
+		map[string]string{"brokerType": brokerType, "apiKey": key, "apiSecret": secret, "tokenId": tokenID}, &res)
 	if err != nil {
 		return nil, err
 	}
-	if step.MFARequired {
-		step = link.LoginStep{}
-		if err := p.Call(ctx, http.MethodPost, "/link/api/mfa", map[string]string{"code": mfaCode}, &step); err != nil {
-			return nil, err
+	if res.Payload == nil {
+		return nil, errors.New("linktest: API key accepted without a payload")
+	}
+	return res.Payload, nil
+}
+
+// CreateAPIKey does what the user of an API-key integration does before coming back to
+// Link: signs in to the exchange's API Management page (the simulator's, as the boot
+// data names it) and creates a key with the permissions this session's scope needs
+// (withdrawals, restricted to loopback, for a write session).
+func (p *Page) CreateAPIKey(ctx context.Context, brokerType, username, password string) (exchangesim.APIKey, error) {
+	for _, in := range p.Boot.Integrations {
+		if in.Type != brokerType || in.APIKey == nil {
+			continue
 		}
+		perms := exchangesim.APIKeyPermissions{}
+		if p.Boot.Permission == string(linkvault.PermissionWrite) {
+			perms = exchangesim.APIKeyPermissions{Withdrawals: true, TrustedIPs: []string{"127.0.0.1", "::1"}}
+		}
+		return exchangesim.CreateKeyAtPage(ctx, nil, in.APIKey.ManageURL, username, password, perms)
 	}
-	if step.Payload == nil {
-		return nil, errors.New("linktest: login finished without a payload")
-	}
-	return step.Payload, nil
+	return exchangesim.APIKey{}, fmt.Errorf("linktest: %s is not an API-key integration here", brokerType)
 }
 
 // Connect opens linkToken and connects brokerType as username, the whole flow in one
-// call: OAuth integrations through the simulated consent page, credentials ones with
-// exchangesim.DefaultMFACode. client may be nil.
+// call: OAuth integrations through the simulated consent page, API-key ones with a key
+// created on the simulated API Management page. client may be nil.
 func Connect(ctx context.Context, client *http.Client, linkToken, brokerType, username, password string) (*link.AccessTokenPayload, error) {
 	p, err := Open(ctx, client, linkToken)
 	if err != nil {
 		return nil, err
 	}
 	for _, in := range p.Boot.Integrations {
-		if in.Type == brokerType && in.AuthKind == "credentials" {
-			return p.ConnectCredentials(ctx, brokerType, username, password, exchangesim.DefaultMFACode, "")
+		if in.Type == brokerType && in.AuthKind == string(linkvault.AuthAPIKey) {
+			k, err := p.CreateAPIKey(ctx, brokerType, username, password)
+			if err != nil {
+				return nil, err
+			}
+			return p.ConnectAPIKey(ctx, brokerType, k.Key, k.Secret, "")
 		}
 	}
 	return p.ConnectOAuth(ctx, brokerType, username, password, "")

@@ -1,6 +1,6 @@
 // Connecting an exchange: the catalog, OAuth (popup in a browser frame, full-page
-// redirect in a WebView or top-level), credentials with MFA, account selection, and
-// the success and error screens.
+// redirect in a WebView or top-level), an API key the user creates at the exchange,
+// account selection, and the success and error screens.
 
 import { h, button, show, currentScreen, errorLine, showError } from './dom.js';
 import { boot, t, errorText, money, byType } from './state.js';
@@ -53,7 +53,7 @@ export function catalog() {
  */
 export function selectIntegration(integ, tokenId, preselected) {
   event('integrationSelected', integ);
-  if (integ.authKind === 'credentials') credentials(integ, tokenId, preselected);
+  if (integ.authKind === 'apiKey') apiKeyEntry(integ, tokenId, preselected);
   else oauthIntro(integ, tokenId, preselected);
 }
 
@@ -215,39 +215,46 @@ export function handleOutcome(o, reauthInteg) {
   connected(o.payload, !!o.reauthenticated);
 }
 
-// ---- credentials ----
+// ---- API key ----
 
 /**
+ * The user creates an API key at the exchange, with the permissions this session needs
+ * and no more, and pastes the key and its secret here.
  * @param {Integration} integ
  * @param {string} tokenId
  * @param {boolean} preselected
  */
-function credentials(integ, tokenId, preselected) {
+function apiKeyEntry(integ, tokenId, preselected) {
   atPage(Pages.login, { integration: integ });
+  const k = integ.apiKey || { manageUrl: '', readPermissions: [], writePermissions: [] };
+  const write = boot.permission === 'write';
+  const perms = (write ? k.writePermissions : k.readPermissions) || [];
+  const ips = k.trustedIps || [];
+  const steps = h('ol', { class: 'steps', id: 'lv-apikey-steps' },
+    h('li', null, t('apiKeyStepCreate', { name: integ.name }), ' ',
+      k.manageUrl ? h('a', { href: k.manageUrl, target: '_blank', rel: 'noopener noreferrer', id: 'lv-apikey-manage', text: t('apiKeyManage') }) : null),
+    h('li', { text: t('apiKeyStepEnable', { permissions: perms.join(', ') }) }),
+    k.forbiddenPermissions && k.forbiddenPermissions.length ? h('li', { text: t('apiKeyStepForbidden', { permissions: k.forbiddenPermissions.join(', ') }) }) : null,
+    ips.length ? h('li', { text: t('apiKeyStepIps', { ips: ips.join(', ') }) }) : null);
   const err = errorLine();
-  const user = /** @type {HTMLInputElement} */ (h('input', { type: 'text', name: 'username', id: 'lv-username', autocomplete: 'username', required: true, autofocus: true }));
-  const pass = /** @type {HTMLInputElement} */ (h('input', { type: 'password', name: 'password', id: 'lv-password', autocomplete: 'current-password', required: true }));
-  const submit = /** @type {HTMLButtonElement} */ (h('button', { type: 'submit', class: 'button', id: 'lv-submit' }, t('signIn')));
+  const key = /** @type {HTMLInputElement} */ (h('input', { type: 'text', name: 'apiKey', id: 'lv-apikey', autocomplete: 'off', spellcheck: 'false', required: true, autofocus: true }));
+  const secret = /** @type {HTMLInputElement} */ (h('input', { type: 'password', name: 'apiSecret', id: 'lv-apisecret', autocomplete: 'off', required: true }));
+  const submit = /** @type {HTMLButtonElement} */ (h('button', { type: 'submit', class: 'button', id: 'lv-submit' }, t('connect')));
   const form = h('form', {
     novalidate: true,
     onsubmit: async (e) => {
       e.preventDefault();
-      if (!user.value || !pass.value) {
-        showError(err, t('err.invalidCredentials'));
+      if (!key.value.trim() || !secret.value.trim()) {
+        showError(err, t('err.invalidApiKey'));
         return;
       }
       submit.disabled = true;
       err.hidden = true;
       event('credentialsEntered', integ);
       try {
-        /** @type {{ mfaRequired?: boolean, payload: AccessTokenPayload }} */
-        const res = await api('POST', '/link/api/credentials', { brokerType: integ.type, username: user.value, password: pass.value, tokenId: tokenId || '' });
-        pass.value = '';
-        if (res.mfaRequired) {
-          event('integrationMfaRequired', integ);
-          mfa(integ, tokenId);
-          return;
-        }
+        /** @type {{ payload: AccessTokenPayload }} */
+        const res = await api('POST', '/link/api/apikey', { brokerType: integ.type, apiKey: key.value.trim(), apiSecret: secret.value.trim(), tokenId: tokenId || '' });
+        secret.value = '';
         connected(res.payload, !!tokenId);
       } catch (e2) {
         submit.disabled = false;
@@ -257,55 +264,15 @@ function credentials(integ, tokenId, preselected) {
       }
     },
   },
-  h('label', null, t('username'), user),
-  h('label', null, t('password'), pass),
+  h('label', null, t('apiKey'), key),
+  h('label', null, t('apiSecret'), secret),
   err,
   h('div', { class: 'actions' }, submit, preselected || tokenId ? null : backButton(catalog)));
-  show(tokenId ? 'reauth' : 'credentials',
+  show(tokenId ? 'reauth' : 'apikey',
     h('div', { class: 'hero' }, logo(integ, true),
-      h('h1', { text: tokenId ? t('reauthTitle', { name: integ.name }) : t('credentialsTitle', { name: integ.name }) }),
-      tokenId ? h('p', { class: 'muted', text: t('reauthHint', { name: integ.name }) }) : null),
-    form);
-}
-
-/**
- * @param {Integration} integ
- * @param {string} tokenId
- */
-function mfa(integ, tokenId) {
-  atPage(Pages.mfa, { integration: integ });
-  const err = errorLine();
-  const code = /** @type {HTMLInputElement} */ (h('input', { type: 'text', name: 'code', id: 'lv-mfa', inputmode: 'numeric', autocomplete: 'one-time-code', required: true, autofocus: true }));
-  const submit = /** @type {HTMLButtonElement} */ (h('button', { type: 'submit', class: 'button', id: 'lv-submit' }, t('verify')));
-  show('mfa',
-    h('div', { class: 'hero' }, logo(integ, true),
-      h('h1', { text: t('mfaTitle') }),
-      h('p', { class: 'muted', text: t('mfaHint') })),
-    h('form', {
-      novalidate: true,
-      onsubmit: async (e) => {
-        e.preventDefault();
-        submit.disabled = true;
-        err.hidden = true;
-        event('integrationMfaEntered', integ);
-        try {
-          /** @type {{ payload: AccessTokenPayload }} */
-          const res = await api('POST', '/link/api/mfa', { code: code.value });
-          connected(res.payload, !!tokenId);
-        } catch (e2) {
-          const info = asError(e2);
-          event('integrationConnectionError', integ, { errorMessage: errorText(info) });
-          if (info.type === 'invalidMfaCode') {
-            submit.disabled = false;
-            code.value = '';
-            code.focus();
-            showError(err, errorText(info));
-            return;
-          }
-          failure(integ, info, tokenId);
-        }
-      },
-    }, h('label', null, t('mfaCode'), code), err, h('div', { class: 'actions' }, submit)));
+      h('h1', { text: tokenId ? t('reauthTitle', { name: integ.name }) : t('apiKeyTitle', { name: integ.name }) }),
+      h('p', { class: 'muted', text: tokenId ? t('apiKeyReauthHint', { name: integ.name }) : t('apiKeyHint', { name: integ.name }) })),
+    steps, form);
 }
 
 // ---- connected ----

@@ -6,11 +6,23 @@
  * @typedef {object} Integration An exchange the session may connect (linkvault.Integration).
  * @property {string} type brokerType
  * @property {string} name
- * @property {'oauth' | 'credentials'} authKind
+ * @property {'oauth' | 'apiKey'} authKind
  * @property {string} [logoUrl]
  * @property {string} [brandColor]
  * @property {boolean} [supportsTransfers]
  * @property {string[]} [networks]
+ * @property {ApiKeyInstructions} [apiKey] what to create at the exchange (authKind apiKey)
+ */
+
+/**
+ * @typedef {object} ApiKeyInstructions How to create a key (linkvault.APIKeyInstructions).
+ * @property {string} manageUrl the exchange's page for creating and deleting keys
+ * @property {string} [docsUrl]
+ * @property {string[]} readPermissions
+ * @property {string[]} writePermissions
+ * @property {string[]} [forbiddenPermissions]
+ * @property {string[]} [trustedIps] the service's addresses for the key's IP restriction
+ * @property {boolean} [writeNeedsTrustedIps]
  */
 
 /**
