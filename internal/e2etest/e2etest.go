@@ -160,20 +160,11 @@ func Start(t testing.TB, opts Options) *Env {
 		vars["LINKVAULT_DATABASE_DRIVER"] = "sqlite"
 		vars["LINKVAULT_SQLITE_PATH"] = filepath.Join(e.Dir, "linkvault.db")
 	}
-	sc := simprovider.Configs(sim)
-	for prefix, p := range map[string]provider.Config{"COINBASE": sc.Coinbase, "UPHOLD": sc.Uphold, "BINANCE": sc.Binance, "SANDBOX": sc.Sandbox} {
-		set := func(name, v string) {
-			if v != "" {
-				vars["LINKVAULT_"+prefix+"_"+name] = v
-			}
+	for k, v := range ProviderVars(sim) {
+		vars[k] = v
+		if strings.HasSuffix(k, "_CLIENT_SECRET") {
+			e.AddSecret(v, "an OAuth client secret")
 		}
-		set("AUTH_URL", p.AuthURL)
-		set("TOKEN_URL", p.TokenURL)
-		set("REVOKE_URL", p.RevokeURL)
-		set("API_BASE_URL", p.APIBaseURL)
-		set("CLIENT_ID", p.ClientID)
-		set("CLIENT_SECRET", p.ClientSecret.Reveal())
-		e.AddSecret(p.ClientSecret.Reveal(), "an OAuth client secret")
 	}
 	for k, v := range opts.Env {
 		vars[k] = v
@@ -445,4 +436,26 @@ func (e *Env) SecretCount() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return len(e.secrets)
+}
+
+// ProviderVars returns the LINKVAULT_<PROVIDER>_* variables that point a linkvault
+// process at the simulated exchanges of sim (endpoints and OAuth clients), for tests
+// that start linkvault some other way (a container, a pod).
+func ProviderVars(sim *exchangesim.Cluster) map[string]string {
+	vars := map[string]string{}
+	sc := simprovider.Configs(sim)
+	for prefix, p := range map[string]provider.Config{"COINBASE": sc.Coinbase, "UPHOLD": sc.Uphold, "BINANCE": sc.Binance, "SANDBOX": sc.Sandbox} {
+		set := func(name, v string) {
+			if v != "" {
+				vars["LINKVAULT_"+prefix+"_"+name] = v
+			}
+		}
+		set("AUTH_URL", p.AuthURL)
+		set("TOKEN_URL", p.TokenURL)
+		set("REVOKE_URL", p.RevokeURL)
+		set("API_BASE_URL", p.APIBaseURL)
+		set("CLIENT_ID", p.ClientID)
+		set("CLIENT_SECRET", p.ClientSecret.Reveal())
+	}
+	return vars
 }
