@@ -53,9 +53,9 @@ func StartLocalKMS(t testing.TB) string {
 	return "http://" + addr
 }
 
-// buildTool builds pkg from the tools module dir (relative to the repository root) into
-// a per-user cache, once per module content, and returns the binary.
-func buildTool(t testing.TB, dir, pkg, name string) string {
+// toolPath is where buildTool keeps the binary of the tools module dir: a per-user cache,
+// keyed by the module's pinned versions.
+func toolPath(t testing.TB, dir, name string) string {
 	t.Helper()
 	root, err := repoRoot()
 	if err != nil {
@@ -69,9 +69,28 @@ func buildTool(t testing.TB, dir, pkg, name string) string {
 	if err != nil {
 		cache = os.TempDir()
 	}
-	bin := filepath.Join(cache, "linkvault-test", fmt.Sprintf("%s-%x-%s-%s", name, fnv(sum), runtime.GOOS, runtime.GOARCH))
-	if _, err := os.Stat(bin); err == nil {
+	return filepath.Join(cache, "linkvault-test", fmt.Sprintf("%s-%x-%s-%s", name, fnv(sum), runtime.GOOS, runtime.GOARCH))
+}
+
+// cachedTool returns the binary a previous buildTool left, if any.
+func cachedTool(t testing.TB, dir, name string) (string, bool) {
+	t.Helper()
+	bin := toolPath(t, dir, name)
+	_, err := os.Stat(bin)
+	return bin, err == nil
+}
+
+// buildTool builds pkg from the tools module dir (relative to the repository root) into
+// a per-user cache, once per module content, and returns the binary.
+func buildTool(t testing.TB, dir, pkg, name string) string {
+	t.Helper()
+	bin, ok := cachedTool(t, dir, name)
+	if ok {
 		return bin
+	}
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
 	}
 	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
 		t.Fatal(err)
@@ -180,10 +199,12 @@ func StartVaultDev(t testing.TB) VaultDev {
 	if bin == "" {
 		if p, err := exec.LookPath("vault"); err == nil {
 			bin = p
+		} else if cached, ok := cachedTool(t, "tools/vault", "vault"); ok {
+			bin = cached
 		} else if os.Getenv(BuildVaultEnv) == "1" {
 			bin = buildTool(t, "tools/vault", "github.com/hashicorp/vault", "vault")
 		} else {
-			t.Skipf("no Vault server binary: set %s to a vault (or OpenBao bao) binary, or %s=1 to build one from the Go module proxy (tools/vault)", VaultEnv, BuildVaultEnv)
+			t.Skipf("no Vault server binary: set %s to a vault (or OpenBao bao) binary, or %s=1 to build one from the Go module proxy once (tools/vault; cached afterwards)", VaultEnv, BuildVaultEnv)
 		}
 	}
 	port := freePort(t)
