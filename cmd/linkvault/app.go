@@ -128,9 +128,11 @@ func providerConfigs(cfg *config.Config) provider.Configs {
 			ClientID: p.ClientID, ClientSecret: p.ClientSecret, Timeout: p.Timeout, MaxInFlight: p.MaxInFlight,
 		}
 	}
+	binance := conv(cfg.Providers.Binance)
+	binance.TrustedIPs = cfg.Providers.EgressIPList()
 	return provider.Configs{
 		Coinbase: conv(cfg.Providers.Coinbase), Uphold: conv(cfg.Providers.Uphold),
-		Binance: conv(cfg.Providers.Binance), Sandbox: conv(cfg.Providers.Sandbox),
+		Binance: binance, Sandbox: conv(cfg.Providers.Sandbox),
 	}
 }
 

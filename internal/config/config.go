@@ -272,6 +272,12 @@ type Providers struct {
 	// exchanges. Env LINKVAULT_PROVIDERS_ALLOW_INSECURE_URLS, file
 	// "providers.allowInsecureUrls". Default false.
 	AllowInsecureURLs bool `json:"allowInsecureUrls" env:"PROVIDERS_ALLOW_INSECURE_URLS" help:"allow http:// provider URLs on non-loopback hosts (simulated exchanges only)"`
+
+	// EgressIPs are the public IP addresses this deployment calls the exchanges from,
+	// comma-separated. Link shows them to users creating a Binance API key, who restrict
+	// the key to them (Binance requires an IP restriction before a key may withdraw).
+	// Env LINKVAULT_PROVIDERS_EGRESS_IPS, file "providers.egressIps". Default none.
+	EgressIPs string `json:"egressIps" env:"PROVIDERS_EGRESS_IPS" help:"comma-separated public IP addresses the exchanges see this deployment call from (shown for Binance API key IP restrictions)"`
 }
 
 // ByBroker returns the settings of broker b, or false for an unknown broker type.
@@ -327,6 +333,17 @@ type Provider struct {
 	// Env LINKVAULT_COINBASE_MAX_IN_FLIGHT, file "providers.coinbase.maxInFlight".
 	// Default 64.
 	MaxInFlight int `json:"maxInFlight" env:"MAX_IN_FLIGHT" help:"maximum concurrent HTTP calls to the provider"`
+}
+
+// EgressIPList returns EgressIPs split and trimmed.
+func (p Providers) EgressIPList() []string {
+	var out []string
+	for _, ip := range strings.Split(p.EgressIPs, ",") {
+		if ip = strings.TrimSpace(ip); ip != "" {
+			out = append(out, ip)
+		}
+	}
+	return out
 }
 
 // Configured reports whether an OAuth client is set up for the provider.

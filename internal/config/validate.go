@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"time"
@@ -204,6 +205,11 @@ func (v *validator) http() {
 
 func (v *validator) providers() {
 	p := &v.cfg.Providers
+	for _, ip := range p.EgressIPList() {
+		if _, err := netip.ParseAddr(ip); err != nil {
+			v.addf("Providers.EgressIPs", "must be IP addresses, got %q", ip)
+		}
+	}
 	for _, pc := range []struct {
 		field string
 		cfg   *Provider

@@ -78,6 +78,7 @@ func TestValidate(t *testing.T) {
 		{"client secret without client id", func(c *Config) { c.Providers.Sandbox.ClientSecret = linkvault.NewSecret("s") }, []string{"LINKVAULT_SANDBOX_CLIENT_ID", "required when the client secret is set"}},
 		{"zero provider timeout", func(c *Config) { c.Providers.Coinbase.Timeout = 0 }, []string{"LINKVAULT_COINBASE_TIMEOUT", "positive"}},
 		{"zero max in flight", func(c *Config) { c.Providers.Uphold.MaxInFlight = 0 }, []string{"LINKVAULT_UPHOLD_MAX_IN_FLIGHT", "at least 1"}},
+		{"egress IPs not addresses", func(c *Config) { c.Providers.EgressIPs = "203.0.113.7, 10.0.0.0/8" }, []string{"LINKVAULT_PROVIDERS_EGRESS_IPS", `"10.0.0.0/8"`}},
 		{"provider timeout outlives the lease", func(c *Config) { c.Providers.Coinbase.Timeout = 2 * time.Minute }, []string{"LINKVAULT_COINBASE_TIMEOUT", "shorter than LINKVAULT_REFRESH_LEASE_DURATION (1m)"}},
 		{"refresh batch too big", func(c *Config) { c.Refresh.BatchSize = 1_000_000 }, []string{"LINKVAULT_REFRESH_BATCH_SIZE", "from 1 to 10000"}},
 		{"refresh without workers", func(c *Config) { c.Refresh.Workers = 0 }, []string{"LINKVAULT_REFRESH_WORKERS"}},

@@ -115,43 +115,57 @@ type Registry struct {
 
 var _ linkvault.Providers = (*Registry)(nil)
 
+// entry is one exchange of the catalogue: where its configuration is, whether a
+// configuration is enough to run it, and its constructor. Adding an exchange adds one
+// entry (docs/providers.md).
+type entry struct {
+	broker linkvault.BrokerType
+	config func(Configs) Config
+	// missing names what cfg lacks for the adapter to run ("" when it can run).
+	missing func(cfg Config) string
+	build   func(Config, Deps) (linkvault.Provider, error)
+}
+
+func needsClientID(c Config) string {
+	if c.ClientID == "" {
+		return "no client id"
+	}
+	return ""
+}
+
+var catalogue = []entry{
+	{linkvault.BrokerCoinbase, func(c Configs) Config { return c.Coinbase }, needsClientID,
+		func(c Config, d Deps) (linkvault.Provider, error) { return NewCoinbase(c, d) }},
+	// Binance needs nothing from the operator: each user brings an API key.
+	{linkvault.BrokerBinance, func(c Configs) Config { return c.Binance }, func(Config) string { return "" },
+		func(c Config, d Deps) (linkvault.Provider, error) { return NewBinance(c, d) }},
+	{linkvault.BrokerUphold, func(c Configs) Config { return c.Uphold }, needsClientID,
+		func(c Config, d Deps) (linkvault.Provider, error) { return NewUphold(c, d) }},
+	{linkvault.BrokerSandbox, func(c Configs) Config { return c.Sandbox }, func(c Config) string {
+		if c.APIBaseURL == "" {
+			return "no endpoints"
+		}
+		return ""
+	}, func(c Config, d Deps) (linkvault.Provider, error) { return NewSandbox(c, d) }},
+}
+
 // NewRegistry builds the adapters that are configured: Coinbase and Uphold when they
 // have a ClientID, Binance always (it needs no client credentials), and the sandbox when
 // it has an APIBaseURL. Skipped adapters are logged.
 func NewRegistry(cfgs Configs, d Deps) (*Registry, error) {
 	d = d.withDefaults()
 	var ps []linkvault.Provider
-	if cfgs.Coinbase.ClientID != "" {
-		p, err := NewCoinbase(cfgs.Coinbase, d)
+	for _, e := range catalogue {
+		cfg := e.config(cfgs)
+		if why := e.missing(cfg); why != "" {
+			d.Logger.Info("provider disabled: "+why, "broker", e.broker)
+			continue
+		}
+		p, err := e.build(cfg, d)
 		if err != nil {
 			return nil, err
 		}
 		ps = append(ps, p)
-	} else {
-		d.Logger.Info("provider disabled: no client id", "broker", linkvault.BrokerCoinbase)
-	}
-	b, err := NewBinance(cfgs.Binance, d)
-	if err != nil {
-		return nil, err
-	}
-	ps = append(ps, b)
-	if cfgs.Uphold.ClientID != "" {
-		p, err := NewUphold(cfgs.Uphold, d)
-		if err != nil {
-			return nil, err
-		}
-		ps = append(ps, p)
-	} else {
-		d.Logger.Info("provider disabled: no client id", "broker", linkvault.BrokerUphold)
-	}
-	if cfgs.Sandbox.APIBaseURL != "" {
-		p, err := NewSandbox(cfgs.Sandbox, d)
-		if err != nil {
-			return nil, err
-		}
-		ps = append(ps, p)
-	} else {
-		d.Logger.Info("provider disabled: no endpoints", "broker", linkvault.BrokerSandbox)
 	}
 	return NewRegistryOf(ps...), nil
 }

@@ -210,3 +210,29 @@ func TestConcurrentRefreshesOfOneTokenAreCollapsed(t *testing.T) {
 		}
 	}
 }
+
+// TestCatalogueCoversEveryBrokerType: each linkvault.BrokerType has exactly one entry,
+// whose adapter says it is that broker.
+func TestCatalogueCoversEveryBrokerType(t *testing.T) {
+	seen := map[linkvault.BrokerType]bool{}
+	for _, e := range catalogue {
+		if seen[e.broker] {
+			t.Fatalf("%s twice in the catalogue", e.broker)
+		}
+		seen[e.broker] = true
+		cfg := Config{ClientID: "id", ClientSecret: linkvault.NewSecret("s"), APIBaseURL: "https://api.example", AuthURL: "https://auth.example",
+			TokenURL: "https://auth.example/token"}
+		if why := e.missing(cfg); why != "" {
+			t.Fatalf("%s: a full configuration is missing %s", e.broker, why)
+		}
+		p, err := e.build(cfg, Deps{})
+		if err != nil || p.Integration().Type != e.broker {
+			t.Fatalf("%s builds %v, %v", e.broker, p, err)
+		}
+	}
+	for _, b := range linkvault.BrokerTypes {
+		if !seen[b] {
+			t.Errorf("%s has no catalogue entry", b)
+		}
+	}
+}
