@@ -10,13 +10,17 @@ import (
 	"github.com/linkvault/linkvault"
 )
 
-// Envelope is the Mesh response envelope wrapped around every API answer.
+// Envelope is the Mesh response envelope wrapped around every API answer (Mesh's
+// ApiResult). A success carries content; an error carries no content (ApiResult, the
+// schema of Mesh's error answers, is closed and has none) and, where there is
+// something to add, errorData: {retryAfterSeconds} with a Retry-After.
 type Envelope struct {
 	Status         string  `json:"status"`
 	Message        string  `json:"message"`
 	DisplayMessage *string `json:"displayMessage"`
 	ErrorType      string  `json:"errorType"`
-	Content        any     `json:"content"`
+	Content        any     `json:"content,omitempty"`
+	ErrorData      any     `json:"errorData,omitempty"`
 }
 
 // httpStatus is the one table from an envelope status to an HTTP status code.
@@ -94,7 +98,7 @@ func writeErrorEnvelope(w http.ResponseWriter, err error) {
 		if e.RetryAfter > 0 {
 			secs := int((e.RetryAfter + time.Second - 1) / time.Second)
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
-			env.Content = map[string]int{"retryAfterSeconds": secs}
+			env.ErrorData = map[string]int{"retryAfterSeconds": secs}
 		}
 	}
 	writeEnvelope(w, StatusCode(err), env)
@@ -113,7 +117,7 @@ func writeEnvelope(w http.ResponseWriter, code int, env Envelope) {
 	if err != nil {
 		// Content types are ours and always marshal; reaching this is a programming error.
 		code = http.StatusInternalServerError
-		b = []byte(`{"status":"serverFailure","message":"Internal error.","displayMessage":null,"errorType":"internalError","content":null}`)
+		b = []byte(`{"status":"serverFailure","message":"Internal error.","displayMessage":null,"errorType":"internalError"}`)
 	}
 	h := w.Header()
 	h["Content-Type"] = headerJSON

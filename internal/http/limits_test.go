@@ -24,8 +24,8 @@ func TestFailedAuthenticationsAreLimitedPerSourceAndClient(t *testing.T) {
 	if r.code != 429 || r.env.Status != "tooManyRequest" || r.env.ErrorType != linkvault.ErrTypeRateLimited || r.hdr.Get("Retry-After") == "" {
 		t.Fatalf("over the limit: %d %s (Retry-After %q)", r.code, r.body, r.hdr.Get("Retry-After"))
 	}
-	if c, ok := r.env.Content.(map[string]any); !ok || c["retryAfterSeconds"].(float64) < 1 {
-		t.Fatalf("envelope content must carry retryAfterSeconds: %s", r.body)
+	if c, ok := r.env.ErrorData.(map[string]any); !ok || c["retryAfterSeconds"].(float64) < 1 {
+		t.Fatalf("envelope errorData must carry retryAfterSeconds: %s", r.body)
 	}
 	// The right secret from the same address is never refused.
 	if r := ts.do(t, "DELETE", "/api/v1/account", ts.auth("app1"), body); r.code != 404 {
