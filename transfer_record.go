@@ -46,3 +46,20 @@ type TransferRecord struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
+
+// TransferPreviewRecord is a managed-transfer preview as stored (Mesh's previewId): the
+// transfer a client previewed from one of its connections, kept server-side so that
+// execute needs only the previewId (and an MFA code). It is bound to the client and the
+// tokenId, and expires. The account service encodes the previewed transfer in Request
+// (network, symbol, address, amount, the exchange's quote); it never holds secrets.
+type TransferPreviewRecord struct {
+	ID       string // a random UUID
+	ClientID string
+	TokenID  string
+	// ClientTransactionID is the key of the ledger record (TransferRecord) its execution
+	// uses: the app's transactionId, or one derived from the preview.
+	ClientTransactionID string
+	Request             json.RawMessage
+	CreatedAt           time.Time
+	ExpiresAt           time.Time
+}

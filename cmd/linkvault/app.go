@@ -44,6 +44,7 @@ type store interface {
 	audit.Appender
 	auditStore
 	account.TransferStore
+	account.PreviewStore
 	Migrate(ctx context.Context) error
 	MigrationVersion(ctx context.Context) (int64, error)
 }
@@ -218,7 +219,7 @@ func (a *app) build() error {
 	}
 	a.audit = audit.NewRecorder(a.store, audit.RecorderConfig{})
 	a.account, err = account.New(account.Config{
-		Vault: a.vault, Providers: a.providers, Lifecycle: a.engine, Audit: a.audit, Transfers: a.store,
+		Vault: a.vault, Providers: a.providers, Lifecycle: a.engine, Audit: a.audit, Transfers: a.store, Previews: a.store,
 		StatusCode: lvhttp.StatusCode, Logger: log,
 	})
 	return err

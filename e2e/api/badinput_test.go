@@ -67,7 +67,7 @@ func badInputLeavesStoredStateUnchanged(t *testing.T, run *storeRun) {
 		{"OAuth callback with a forged state", "GET", "/link/oauth/callback?state=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&code=x", nil, "", 400},
 	}
 	refused := []badRequest{
-		{"execute with a read-scoped tokenId", "POST", "/api/v1/transfers/managed/execute", write, transfer(readTok, "0.01", `,"clientTransactionId":"t5"`), 403},
+		{"execute with a read-scoped tokenId", "POST", "/api/v1/transfers/managed/execute", write, transfer(readTok, "0.01", `,"previewId":"29b185b1-2305-40fb-a0e2-929d61451568"`), 403},
 		{"holdings with the wrong type for the tokenId", "POST", "/api/v1/holdings/get", read, `{"authToken":"` + readTok + `","type":"uphold"}`, 404},
 		{"remove with the wrong type for the tokenId", "DELETE", "/api/v1/account", write, `{"authToken":"` + writeTok + `","type":"sandbox"}`, 404},
 		{"remove a never-issued tokenId", "DELETE", "/api/v1/account", write, `{"authToken":"bmV2ZXItaXNzdWVkLXRva2VuLWlk","type":"coinbase"}`, 404},

@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/linkvault/linkvault"
@@ -71,6 +72,18 @@ type AuditRecorder interface {
 type TransferStore interface {
 	ClaimTransfer(ctx context.Context, t *linkvault.TransferRecord, staleBefore time.Time) (*linkvault.TransferRecord, bool, error)
 	FinishTransfer(ctx context.Context, t *linkvault.TransferRecord) error
+	GetTransfer(ctx context.Context, clientID, clientTransactionID string) (*linkvault.TransferRecord, error)
+}
+
+// PreviewStore keeps managed-transfer previews (implemented by the stores).
+type PreviewStore interface {
+	// CreateTransferPreview inserts p; conflict if its id exists.
+	CreateTransferPreview(ctx context.Context, p *linkvault.TransferPreviewRecord) error
+	// GetTransferPreview returns the client's preview; notFound when it does not exist
+	// or is another client's (the same answer).
+	GetTransferPreview(ctx context.Context, clientID, id string) (*linkvault.TransferPreviewRecord, error)
+	// DeleteTransferPreviews deletes previews that expired before before.
+	DeleteTransferPreviews(ctx context.Context, before time.Time) (int64, error)
 }
 
 // RetryPolicy retries transient provider failures (5xx, 429, timeouts) within a
@@ -96,10 +109,13 @@ type Config struct {
 	Lifecycle Lifecycle
 	// Audit is optional: nil records nothing.
 	Audit AuditRecorder
-	// Transfers is the idempotency ledger; nil disables executing transfers (they
-	// answer an error: a transfer without a ledger could pay twice).
+	// Transfers is the idempotency ledger and Previews the stored previews; without
+	// both, transfers answer an error (a transfer without a ledger could pay twice).
 	Transfers TransferStore
-	Retry     RetryPolicy
+	Previews  PreviewStore
+	// PreviewTTL is how long a preview may be executed (default DefaultPreviewTTL).
+	PreviewTTL time.Duration
+	Retry      RetryPolicy
 	// TransferStaleAfter is how long an executing ledger record may go without an
 	// answer before another request presumes its owner dead and takes it over (the
 	// exchange deduplicates by idempotency key, so a takeover cannot pay twice). The
@@ -122,12 +138,16 @@ type Service struct {
 	lifecycle  Lifecycle
 	audit      AuditRecorder
 	transfers  TransferStore
+	previews   PreviewStore
+	previewTTL time.Duration
+	sweeps     atomic.Uint64
 	retry      RetryPolicy
 	staleAfter time.Duration
 	statusCode func(error) int
 	now        func() time.Time
 	log        *slog.Logger
 	health     *healthTracker
+	catalog    *Catalog
 }
 
 // New validates cfg and returns a Service.
@@ -150,6 +170,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.TransferStaleAfter <= 0 {
 		cfg.TransferStaleAfter = 2 * time.Minute
 	}
+	if cfg.PreviewTTL <= 0 {
+		cfg.PreviewTTL = DefaultPreviewTTL
+	}
 	if cfg.HealthTTL <= 0 {
 		cfg.HealthTTL = 30 * time.Second
 	}
@@ -164,9 +187,10 @@ func New(cfg Config) (*Service, error) {
 	}
 	return &Service{
 		vault: cfg.Vault, providers: cfg.Providers, lifecycle: cfg.Lifecycle, audit: cfg.Audit,
-		transfers: cfg.Transfers, retry: cfg.Retry, staleAfter: cfg.TransferStaleAfter,
+		transfers: cfg.Transfers, previews: cfg.Previews, previewTTL: cfg.PreviewTTL, retry: cfg.Retry, staleAfter: cfg.TransferStaleAfter,
 		statusCode: cfg.StatusCode, now: cfg.Now, log: cfg.Logger,
-		health: newHealthTracker(cfg.Providers, cfg.Now, cfg.HealthTTL, cfg.Logger),
+		health:  newHealthTracker(cfg.Providers, cfg.Now, cfg.HealthTTL, cfg.Logger),
+		catalog: buildCatalog(cfg.Providers),
 	}, nil
 }
 

@@ -71,7 +71,7 @@ func newEnv(t *testing.T) *env {
 	v := vault.New(vault.Config{Store: db, Sealer: envelope.New(db, master, time.Now), Revoker: reg, CacheSize: 100, CacheTTL: time.Minute})
 	rec := &recorder{}
 	svc, err := account.New(account.Config{
-		Vault: v, Providers: reg, Audit: rec, Transfers: db,
+		Vault: v, Providers: reg, Audit: rec, Transfers: db, Previews: db,
 		Retry: account.RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: 10 * time.Millisecond},
 		StatusCode: func(err error) int {
 			if err == nil {
@@ -133,11 +133,22 @@ func amount(v string) *linkvault.Decimal {
 	return &d
 }
 
-func transferInput(tokenID string, b linkvault.BrokerType, txID string) account.TransferInput {
-	return account.TransferInput{
-		Target: account.Target{TokenID: tokenID, Broker: b}, ToAddress: "0x1111111111111111111111111111111111111111",
-		Symbol: "ETH", Network: "ethereum", Amount: amount("0.25"), ClientTransactionID: txID,
+const ethAddress = "0x1111111111111111111111111111111111111111"
+
+func previewInput(tokenID string, b linkvault.BrokerType, txID string) account.PreviewInput {
+	return account.PreviewInput{
+		Target: account.Target{TokenID: tokenID, Broker: b}, NetworkID: account.NetworkID("ethereum"),
+		ToAddress: ethAddress, Symbol: "ETH", Amount: amount("0.25"), TransactionID: txID,
 	}
+}
+
+// previewAndExecute previews and executes a transfer for caller c.
+func previewAndExecute(e *env, c account.Caller, in account.PreviewInput) (*account.Execution, error) {
+	p, err := e.svc.Preview(context.Background(), c, in)
+	if err != nil {
+		return nil, err
+	}
+	return e.svc.Execute(context.Background(), c, account.ExecuteInput{Target: in.Target, PreviewID: p.ID})
 }
 
 // op is one use of a connection through the service, by kind.
@@ -153,13 +164,13 @@ var (
 		return err
 	}
 	opPreview op = func(e *env, c account.Caller, t account.Target) error {
-		in := transferInput(t.TokenID, t.Broker, "")
-		_, err := e.svc.Preview(context.Background(), c, in)
+		_, err := e.svc.Preview(context.Background(), c, previewInput(t.TokenID, t.Broker, ""))
 		return err
 	}
+	// opExecute executes a preview id never issued: every rule that refuses the use
+	// answers before the preview is even looked up.
 	opExecute op = func(e *env, c account.Caller, t account.Target) error {
-		in := transferInput(t.TokenID, t.Broker, "tx-"+linkvault.NewRandomID(6))
-		_, err := e.svc.Execute(context.Background(), c, in)
+		_, err := e.svc.Execute(context.Background(), c, account.ExecuteInput{Target: t, PreviewID: account.NewUUID()})
 		return err
 	}
 )
@@ -266,37 +277,39 @@ func TestTransferInputRulesAreShared(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		edit func(in *account.TransferInput)
+		edit func(in *account.PreviewInput)
 	}{
-		{"no tokenId", func(in *account.TransferInput) { in.TokenID = "" }},
-		{"no address", func(in *account.TransferInput) { in.ToAddress = "" }},
-		{"short address", func(in *account.TransferInput) { in.ToAddress = "0x1" }},
-		{"address with spaces", func(in *account.TransferInput) { in.ToAddress = "0x11 11111111" }},
-		{"long address", func(in *account.TransferInput) { in.ToAddress = long(account.MaxAddressLength + 1) }},
-		{"no symbol", func(in *account.TransferInput) { in.Symbol = "" }},
-		{"long symbol", func(in *account.TransferInput) { in.Symbol = long(account.MaxSymbolLength + 1) }},
-		{"symbol with punctuation", func(in *account.TransferInput) { in.Symbol = "ET$" }},
-		{"no network", func(in *account.TransferInput) { in.Network = "" }},
-		{"unknown network", func(in *account.TransferInput) { in.Network = "dogechain" }},
-		{"no amount", func(in *account.TransferInput) { in.Amount = nil }},
-		{"zero amount", func(in *account.TransferInput) { in.Amount = amount("0") }},
-		{"negative amount", func(in *account.TransferInput) { in.Amount = amount("-1") }},
-		{"huge amount", func(in *account.TransferInput) { in.Amount = amount("10000000000000000") }},
-		{"long transaction id", func(in *account.TransferInput) { in.ClientTransactionID = long(account.MaxIDLength + 1) }},
-		{"transaction id with a space", func(in *account.TransferInput) { in.ClientTransactionID = "a b" }},
-		{"no transaction id", func(in *account.TransferInput) { in.ClientTransactionID = "" }},
+		{"no tokenId", func(in *account.PreviewInput) { in.TokenID = "" }},
+		{"no address", func(in *account.PreviewInput) { in.ToAddress = "" }},
+		{"short address", func(in *account.PreviewInput) { in.ToAddress = "0x1" }},
+		{"address with spaces", func(in *account.PreviewInput) { in.ToAddress = "0x11 11111111" }},
+		{"long address", func(in *account.PreviewInput) { in.ToAddress = long(account.MaxAddressLength + 1) }},
+		{"not an Ethereum address", func(in *account.PreviewInput) { in.ToAddress = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq" }},
+		{"no symbol", func(in *account.PreviewInput) { in.Symbol = "" }},
+		{"long symbol", func(in *account.PreviewInput) { in.Symbol = long(account.MaxSymbolLength + 1) }},
+		{"symbol with punctuation", func(in *account.PreviewInput) { in.Symbol = "ET$" }},
+		{"no network", func(in *account.PreviewInput) { in.NetworkID = "" }},
+		{"unknown network id", func(in *account.PreviewInput) { in.NetworkID = "00000000-0000-4000-8000-000000000000" }},
+		{"unknown network code", func(in *account.PreviewInput) { in.NetworkID = "dogechain" }},
+		{"no amount", func(in *account.PreviewInput) { in.Amount = nil }},
+		{"amount and amountInFiat", func(in *account.PreviewInput) { in.AmountInFiat = amount("10") }},
+		{"zero amount", func(in *account.PreviewInput) { in.Amount = amount("0") }},
+		{"negative amount", func(in *account.PreviewInput) { in.Amount = amount("-1") }},
+		{"huge amount", func(in *account.PreviewInput) { in.Amount = amount("10000000000000000") }},
+		{"long transaction id", func(in *account.PreviewInput) { in.TransactionID = long(account.MaxIDLength + 1) }},
+		{"transaction id with a space", func(in *account.PreviewInput) { in.TransactionID = "a b" }},
 	}
 	callers := []account.Caller{apiCaller("app1", linkvault.PermissionWrite), linkCaller("app1", "ann", linkvault.PermissionWrite)}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var answers []string
 			for _, c := range callers {
-				in := transferInput(tok, linkvault.BrokerCoinbase, "tx-1")
+				in := previewInput(tok, linkvault.BrokerCoinbase, "tx-1")
 				if c.UserID != "" {
 					in.Broker = "" // the Link page states no brokerType
 				}
 				tt.edit(&in)
-				_, err := e.svc.Execute(t.Context(), c, in)
+				_, err := e.svc.Preview(t.Context(), c, in)
 				if linkvault.ErrorStatus(err) != linkvault.StatusBadRequest {
 					t.Fatalf("%s: %v, want a bad request", c.KeyID, err)
 				}
@@ -310,50 +323,122 @@ func TestTransferInputRulesAreShared(t *testing.T) {
 			}
 		})
 	}
+	if st := e.sim.Coinbase.Stats(); st.Transfers != 0 || st.APICalls != 0 {
+		t.Fatalf("bad input reached the exchange: %+v", st)
+	}
+}
+
+// TestPreviewRefusesWhatTheExchangeWouldRefuse: an amount beyond the balance is refused
+// with a clear error, and nothing is sent.
+func TestPreviewRefusesWhatTheExchangeWouldRefuse(t *testing.T) {
+	e := newEnv(t)
+	tok := e.connect(t, "app1", "ann", linkvault.BrokerCoinbase, linkvault.PermissionWrite)
+	in := previewInput(tok, linkvault.BrokerCoinbase, "")
+	in.Amount = amount("100000")
+	if _, err := e.svc.Preview(t.Context(), apiCaller("app1", linkvault.PermissionWrite), in); linkvault.ErrorType(err) != linkvault.ErrTypeInsufficientFunds {
+		t.Fatalf("beyond the balance: %v", err)
+	}
+	// Coinbase does not send BTC on Ethereum (another integration might, so this is
+	// known only once the connection is).
+	in = previewInput(tok, linkvault.BrokerCoinbase, "")
+	in.Symbol = "BTC"
+	if _, err := e.svc.Preview(t.Context(), apiCaller("app1", linkvault.PermissionWrite), in); linkvault.ErrorType(err) != account.ErrTypeUnknownNetwork {
+		t.Fatalf("a symbol the integration does not send on the network: %v", err)
+	}
 	if n := e.sim.Coinbase.Stats().Transfers; n != 0 {
 		t.Fatalf("the exchange executed %d transfers", n)
 	}
 }
 
-// TestOneLedgerForEverySurface: an execute through the Link page and one through the
-// REST API with the same client transaction id are one transfer: the second gets the
-// first's answer back without calling the exchange; a different transfer under that id
-// is refused.
+// TestExecuteByPreview: a preview executes once whoever asks; a second execute of it
+// answers the same transfer; another client's or another tokenId's preview is not found;
+// an expired one is refused.
+func TestExecuteByPreview(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	tok := e.connect(t, "app1", "ann", linkvault.BrokerCoinbase, linkvault.PermissionWrite)
+	other := e.connect(t, "app1", "ann", linkvault.BrokerSandbox, linkvault.PermissionWrite)
+	theirs := e.connect(t, "app2", "ann", linkvault.BrokerCoinbase, linkvault.PermissionWrite)
+	link := linkCaller("app1", "ann", linkvault.PermissionWrite)
+	api := apiCaller("app1", linkvault.PermissionWrite)
+
+	p, err := e.svc.Preview(ctx, link, previewInput(tok, "", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !account.IsUUID(p.ID) || p.Network.ID != "e3c7fdd8-b1fc-4e51-85ae-bb276e075611" || p.ExpiresIn <= 0 {
+		t.Fatalf("preview %+v", p)
+	}
+	for name, tt := range map[string]struct {
+		c account.Caller
+		t account.Target
+	}{
+		"another tokenId":        {api, account.Target{TokenID: other, Broker: linkvault.BrokerSandbox}},
+		"another client's token": {apiCaller("app2", linkvault.PermissionWrite), account.Target{TokenID: theirs, Broker: linkvault.BrokerCoinbase}},
+	} {
+		if _, err := e.svc.Execute(ctx, tt.c, account.ExecuteInput{Target: tt.t, PreviewID: p.ID}); !linkvault.IsNotFound(err) {
+			t.Fatalf("%s: %v, want not found", name, err)
+		}
+	}
+	first, err := e.svc.Execute(ctx, link, account.ExecuteInput{Target: account.Target{TokenID: tok}, PreviewID: p.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Status != account.ExecuteSucceeded || first.Replayed || first.Transfer.ID != p.ID || first.Transfer.ExchangeTransferID == "" {
+		t.Fatalf("first execute: %+v", first)
+	}
+	second, err := e.svc.Execute(ctx, api, account.ExecuteInput{Target: account.Target{TokenID: tok, Broker: linkvault.BrokerCoinbase}, PreviewID: p.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !second.Replayed || second.Transfer.ExchangeTransferID != first.Transfer.ExchangeTransferID {
+		t.Fatalf("second execute: %+v, want the first's answer replayed", second)
+	}
+	if n := e.sim.Coinbase.Stats().Transfers; n != 1 {
+		t.Fatalf("the exchange executed %d transfers, want 1", n)
+	}
+	st, err := e.svc.TransferStatus(ctx, api, account.TransferQuery{ID: p.ID})
+	if err != nil || st.ExchangeTransferID != first.Transfer.ExchangeTransferID {
+		t.Fatalf("status: %+v, %v", st, err)
+	}
+	if _, err := e.svc.TransferStatus(ctx, apiCaller("app2", linkvault.PermissionRead), account.TransferQuery{ID: p.ID}); !linkvault.IsNotFound(err) {
+		t.Fatalf("another client's transfer status: %v", err)
+	}
+}
+
+// TestOneLedgerForEverySurface: a transfer previewed twice under one transaction id (once
+// from the Link page, once through the REST API) executes once; another transfer under
+// that id is refused.
 func TestOneLedgerForEverySurface(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
 	tok := e.connect(t, "app1", "ann", linkvault.BrokerCoinbase, linkvault.PermissionWrite)
-
-	linkIn := transferInput(tok, "", "order-7")
-	first, err := e.svc.Execute(ctx, linkCaller("app1", "ann", linkvault.PermissionWrite), linkIn)
+	first, err := previewAndExecute(e, linkCaller("app1", "ann", linkvault.PermissionWrite), previewInput(tok, "", "order-7"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first.TransferID == "" || first.Replayed {
-		t.Fatalf("first execute: %+v", first)
-	}
-	second, err := e.svc.Execute(ctx, apiCaller("app1", linkvault.PermissionWrite), transferInput(tok, linkvault.BrokerCoinbase, "order-7"))
+	api := apiCaller("app1", linkvault.PermissionWrite)
+	second, err := previewAndExecute(e, api, previewInput(tok, linkvault.BrokerCoinbase, "order-7"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !second.Replayed || second.TransferID != first.TransferID {
+	if !second.Replayed || second.Transfer.ExchangeTransferID != first.Transfer.ExchangeTransferID {
 		t.Fatalf("second execute: %+v, want the first's answer replayed", second)
 	}
-	changed := transferInput(tok, linkvault.BrokerCoinbase, "order-7")
+	changed := previewInput(tok, linkvault.BrokerCoinbase, "order-7")
 	changed.Amount = amount("0.3")
-	if _, err := e.svc.Execute(ctx, apiCaller("app1", linkvault.PermissionWrite), changed); !linkvault.IsConflict(err) {
+	if _, err := previewAndExecute(e, api, changed); !linkvault.IsConflict(err) {
 		t.Fatalf("another transfer under a used id: %v, want a conflict", err)
 	}
-	// Another client's id space is its own.
 	other := e.connect(t, "app2", "ann", linkvault.BrokerCoinbase, linkvault.PermissionWrite)
-	if _, err := e.svc.Execute(ctx, apiCaller("app2", linkvault.PermissionWrite), transferInput(other, linkvault.BrokerCoinbase, "order-7")); err != nil {
+	if _, err := previewAndExecute(e, apiCaller("app2", linkvault.PermissionWrite), previewInput(other, linkvault.BrokerCoinbase, "order-7")); err != nil {
 		t.Fatal(err)
 	}
 	if n := e.sim.Coinbase.Stats().Transfers; n != 2 {
 		t.Fatalf("the exchange executed %d transfers, want 2", n)
 	}
 	rec, err := e.db.GetTransfer(ctx, "app1", "order-7")
-	if err != nil || rec.Status != linkvault.TransferCompleted || rec.ProviderTransferID != first.TransferID {
+	if err != nil || rec.Status != linkvault.TransferCompleted || rec.ProviderTransferID != first.Transfer.ExchangeTransferID {
 		t.Fatalf("ledger record %+v, %v", rec, err)
 	}
 }

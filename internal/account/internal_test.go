@@ -121,19 +121,18 @@ func TestExchangeIdempotencyKey(t *testing.T) {
 }
 
 func TestCanonicalTransferCoversEveryField(t *testing.T) {
-	base := transfer{txID: "t1", req: linkvault.TransferRequest{
-		FromAccountID: "w1", ToAddress: "addr", Symbol: "ETH", Network: "ethereum", Amount: linkvault.MustDecimal("0.5"), PreviewID: "p1"}}
+	base := previewRequest{Network: "ethereum", Symbol: "ETH", ToAddress: "addr", AddressTag: "tag",
+		Amount: linkvault.MustDecimal("0.5"), QuoteID: "q1", TransactionID: "t1"}
 	ref := string(base.canonical("tok"))
 	if string(base.canonical("tok2")) == ref {
 		t.Error("another tokenId hashes like the original")
 	}
-	variants := []func(t *transfer){
-		func(t *transfer) { t.req.FromAccountID = "w2" },
-		func(t *transfer) { t.req.ToAddress = "addr2" },
-		func(t *transfer) { t.req.Symbol = "BTC" },
-		func(t *transfer) { t.req.Network = "base" },
-		func(t *transfer) { t.req.Amount = linkvault.MustDecimal("0.50000001") },
-		func(t *transfer) { t.req.PreviewID = "p2" },
+	variants := []func(p *previewRequest){
+		func(p *previewRequest) { p.ToAddress = "addr2" },
+		func(p *previewRequest) { p.AddressTag = "tag2" },
+		func(p *previewRequest) { p.Symbol = "BTC" },
+		func(p *previewRequest) { p.Network = "base" },
+		func(p *previewRequest) { p.Amount = linkvault.MustDecimal("0.50000001") },
 	}
 	for i, v := range variants {
 		c := base
@@ -142,9 +141,11 @@ func TestCanonicalTransferCoversEveryField(t *testing.T) {
 			t.Errorf("variant %d hashes like the original", i)
 		}
 	}
+	// A new quote of the same transfer (another preview under the same transaction id)
+	// is the same transfer.
 	same := base
-	same.txID = "t2" // the id itself is the record's key, not part of the request
+	same.QuoteID, same.Fee = "q2", linkvault.MustDecimal("0.001")
 	if string(same.canonical("tok")) != ref {
-		t.Error("the clientTransactionId changed the request hash")
+		t.Error("the exchange's quote changed the request hash")
 	}
 }

@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"strings"
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/audit"
@@ -47,8 +48,12 @@ func (s *Service) holdings(ctx context.Context, u *use) (*Holdings, error) {
 
 // Balances is the answer of Service.Balances.
 type Balances struct {
-	Balances   []linkvault.Balance
-	Connection Connection
+	Balances []linkvault.Balance
+	// TotalCash and TotalBuyingPower are the balances' sums in USD at the exchange's
+	// public rates (Mesh's totalCashUsdValue, totalBuyingPowerUsdValue); nil when the
+	// exchange's rates could not be read. Currencies without a rate count zero.
+	TotalCash, TotalBuyingPower *linkvault.Decimal
+	Connection                  Connection
 }
 
 // Balances reads the connection's fiat balances from the exchange in real time.
@@ -72,7 +77,27 @@ func (s *Service) balances(ctx context.Context, u *use) (*Balances, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Balances{Balances: bs, Connection: connectionOf(cn)}, nil
+	out := &Balances{Balances: bs, Connection: connectionOf(cn)}
+	if rates, err := cn.provider.Rates(ctx, "USD"); err == nil {
+		cash := s.usdTotal(bs, rates, true, func(b linkvault.Balance) linkvault.Decimal { return b.Cash })
+		bp := s.usdTotal(bs, rates, true, func(b linkvault.Balance) linkvault.Decimal { return b.BuyingPower })
+		out.TotalCash, out.TotalBuyingPower = &cash, &bp
+	} else if !hasForeign(bs) {
+		cash := s.usdTotal(bs, rates, false, func(b linkvault.Balance) linkvault.Decimal { return b.Cash })
+		bp := s.usdTotal(bs, rates, false, func(b linkvault.Balance) linkvault.Decimal { return b.BuyingPower })
+		out.TotalCash, out.TotalBuyingPower = &cash, &bp
+	}
+	return out, nil
+}
+
+// hasForeign reports whether any balance is in a currency other than USD.
+func hasForeign(bs []linkvault.Balance) bool {
+	for _, b := range bs {
+		if !strings.EqualFold(b.CurrencyCode, "USD") {
+			return true
+		}
+	}
+	return false
 }
 
 // Remove deletes the connection for good (DELETE /api/v1/account): revoked at the

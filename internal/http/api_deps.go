@@ -13,8 +13,10 @@ import (
 type APIDeps struct {
 	// Audit receives one entry per use of a tokenId (*audit.Recorder in production).
 	Audit account.AuditRecorder
-	// Transfers keeps the idempotency ledger of managed transfers.
+	// Transfers keeps the idempotency ledger of managed transfers, Previews their
+	// stored previews.
 	Transfers account.TransferStore
+	Previews  account.PreviewStore
 	// Retry is how transient provider failures are retried within one request.
 	Retry RetryPolicy
 	// TransferStaleAfter: see account.Config.
@@ -44,7 +46,7 @@ func accountService(deps Deps) (*account.Service, error) {
 	}
 	return account.New(account.Config{
 		Vault: deps.Vault, Providers: deps.Providers, Lifecycle: deps.Lifecycle,
-		Audit: deps.API.Audit, Transfers: deps.API.Transfers, Retry: deps.API.Retry,
+		Audit: deps.API.Audit, Transfers: deps.API.Transfers, Previews: deps.API.Previews, Retry: deps.API.Retry,
 		TransferStaleAfter: deps.API.TransferStaleAfter, HealthTTL: deps.API.StatusTTL,
 		StatusCode: StatusCode, Now: deps.Now, Logger: deps.Logger,
 	})

@@ -24,6 +24,7 @@ import (
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/exchangesim/simprovider"
 	lvhttp "github.com/linkvault/linkvault/internal/http"
+	"github.com/linkvault/linkvault/internal/meshspec"
 	"github.com/linkvault/linkvault/internal/provider"
 	"github.com/linkvault/linkvault/internal/sqlite"
 	"github.com/linkvault/linkvault/internal/vault"
@@ -90,7 +91,7 @@ func newAPIEnv(t testing.TB, opts apiEnvOptions) *apiEnv {
 		}
 	}
 	deps := lvhttp.Deps{Vault: v, Auth: cs, Providers: reg, API: lvhttp.APIDeps{
-		Transfers: db,
+		Transfers: db, Previews: db,
 		Retry:     lvhttp.RetryPolicy{Attempts: 3, Base: 5 * time.Millisecond, Max: 50 * time.Millisecond},
 	}}
 	if !opts.noAudit {
@@ -186,6 +187,7 @@ func (e *apiEnv) do(t *testing.T, method, path, client string, perm linkvault.Pe
 	if err := json.Unmarshal(b, &env); err != nil {
 		t.Fatalf("%s %s: body is not an envelope: %q", method, path, b)
 	}
+	checkContract(t, method, path, res.StatusCode, b)
 	return apiResponse{code: res.StatusCode, body: b, env: env, hdr: res.Header}
 }
 
@@ -206,16 +208,50 @@ func tokenBody(tok string, b linkvault.BrokerType) map[string]any {
 	return map[string]any{"authToken": tok, "type": string(b)}
 }
 
-// sendBody is a valid transfer of 0.01 ETH on Ethereum.
+// ethereumID is Mesh's id of Ethereum (FrontFin/mesh-web-sdk swagger.json at e7c178a9).
+const ethereumID = "e3c7fdd8-b1fc-4e51-85ae-bb276e075611"
+
+// sendBody is a valid preview of 0.01 ETH on Ethereum (Mesh's PreviewTransferRequest),
+// with transactionId when txID is set. It also carries a previewId that was never
+// issued, so posted to execute it exercises every rule that answers before the preview
+// is looked up.
 func sendBody(tok string, b linkvault.BrokerType, txID string) map[string]any {
 	m := map[string]any{
 		"fromAuthToken": tok, "fromType": string(b), "toAddress": "0x326a8825472bb0f4719998e708a1eeeb4473ed1b",
-		"symbol": "ETH", "networkId": "ethereum", "amount": 0.01,
+		"symbol": "ETH", "networkId": ethereumID, "amount": 0.01, "previewId": "5a1a6f2e-0000-4000-8000-000000000000",
 	}
 	if txID != "" {
-		m["clientTransactionId"] = txID
+		m["transactionId"] = txID
 	}
 	return m
+}
+
+// previewBody is sendBody without the execute field (Mesh's request schema is closed).
+func previewBody(tok string, b linkvault.BrokerType, txID string) map[string]any {
+	m := sendBody(tok, b, txID)
+	delete(m, "previewId")
+	return m
+}
+
+// executeBody is Mesh's ExecuteTransferRequest.
+func executeBody(tok string, b linkvault.BrokerType, previewID string) map[string]any {
+	return map[string]any{"fromAuthToken": tok, "fromType": string(b), "previewId": previewID}
+}
+
+// previewID previews body and returns its previewId.
+func (e *apiEnv) previewID(t *testing.T, client string, body map[string]any) string {
+	t.Helper()
+	r := e.post(t, "/api/v1/transfers/managed/preview", client, linkvault.PermissionWrite, body)
+	if r.code != 200 {
+		t.Fatalf("preview: %d %s", r.code, r.body)
+	}
+	var c struct {
+		PreviewResult struct {
+			PreviewID string `json:"previewId"`
+		} `json:"previewResult"`
+	}
+	r.content(t, &c)
+	return c.PreviewResult.PreviewID
 }
 
 func (e *apiEnv) connection(t *testing.T, client, tok string) *linkvault.Connection {
@@ -340,5 +376,22 @@ func noSecretIn(t *testing.T, what string, b []byte, secrets ...string) {
 		if s != "" && bytes.Contains(b, []byte(s)) {
 			t.Fatalf("%s contains a secret", what)
 		}
+	}
+}
+
+// checkContract validates an answer of an operation of Mesh's API against the schema
+// Mesh's OpenAPI document gives it (internal/meshspec); linkvault's own endpoints are
+// not in the document and are skipped.
+func checkContract(t testing.TB, method, path string, code int, body []byte) {
+	t.Helper()
+	spec, err := meshspec.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := spec.Find(method, strings.SplitN(path, "?", 2)[0]); !ok {
+		return
+	}
+	if schema, err := spec.ValidateResponse(method, path, code, body); err != nil {
+		t.Fatalf("%s %s answered %d, which does not match Mesh's %s schema: %v\n%s", method, path, code, schema, err, body)
 	}
 }

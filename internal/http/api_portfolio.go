@@ -47,11 +47,13 @@ func (a *accountAPI) handleHoldings(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-// balanceContent is the content of POST /api/v1/balance/get, in Mesh's field names.
+// balanceContent is the content of POST /api/v1/balance/get (Mesh's
+// B2BBrokerAccountBalanceModel), with the USD totals at the exchange's rates (null when
+// the rates could not be read).
 type balanceContent struct {
-	Balances  []linkvault.Balance  `json:"balances"`
-	AccountID string               `json:"accountId,omitempty"`
-	Type      linkvault.BrokerType `json:"type"`
+	Balances                 []linkvault.Balance `json:"balances"`
+	TotalCashUsdValue        *linkvault.Decimal  `json:"totalCashUsdValue"`
+	TotalBuyingPowerUsdValue *linkvault.Decimal  `json:"totalBuyingPowerUsdValue"`
 }
 
 // handleBalance is POST /api/v1/balance/get {authToken, type}: the account's fiat
@@ -65,11 +67,7 @@ func (a *accountAPI) handleBalance(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	out := &balanceContent{Balances: nonNil(b.Balances), Type: b.Connection.Broker}
-	if len(b.Connection.Accounts) > 0 {
-		out.AccountID = b.Connection.Accounts[0].AccountID
-	}
-	writeOK(w, out)
+	writeOK(w, &balanceContent{Balances: nonNil(b.Balances), TotalCashUsdValue: b.TotalCash, TotalBuyingPowerUsdValue: b.TotalBuyingPower})
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/account"
 	"github.com/linkvault/linkvault/internal/audit"
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	lvhttp "github.com/linkvault/linkvault/internal/http"
@@ -75,11 +76,11 @@ func TestHoldingsAndBalanceShapes(t *testing.T) {
 			r = e.post(t, "/api/v1/balance/get", "app1", read, tokenBody(tok, b))
 			expect(t, r, 200, "ok", "")
 			var bal struct {
-				Balances []map[string]any `json:"balances"`
-				Type     string           `json:"type"`
+				Balances  []map[string]any `json:"balances"`
+				TotalCash *float64         `json:"totalCashUsdValue"`
 			}
 			r.content(t, &bal)
-			if bal.Type != string(b) || len(bal.Balances) == 0 {
+			if len(bal.Balances) == 0 || bal.TotalCash == nil || *bal.TotalCash != 1000 {
 				t.Fatalf("balance = %s", r.body)
 			}
 			usd := bal.Balances[0]
@@ -356,7 +357,7 @@ func TestPreviewAndExecute(t *testing.T) {
 		t.Run(string(b), func(t *testing.T) {
 			user := "sender-" + string(b)
 			tok := e.connect(t, "app1", user, b, write)
-			r := e.post(t, "/api/v1/transfers/managed/preview", "app1", write, sendBody(tok, b, ""))
+			r := e.post(t, "/api/v1/transfers/managed/preview", "app1", write, previewBody(tok, b, ""))
 			expect(t, r, 200, "ok", "")
 			var p struct {
 				Status string `json:"status"`
@@ -374,7 +375,7 @@ func TestPreviewAndExecute(t *testing.T) {
 			}
 			r.content(t, &p)
 			if p.Status != "succeeded" || p.Result.PreviewID == "" || p.Result.Symbol != "ETH" || p.Result.Amount != 0.01 ||
-				p.Result.NetworkID != "ethereum" || p.Result.Fee.FeeCurrency != "ETH" ||
+				p.Result.NetworkID != ethereumID || p.Result.Fee.FeeCurrency != "ETH" ||
 				// Uphold and Binance quote the fee up front; Coinbase sets it when it sends.
 				p.Result.Fee.Fee < 0 || (b == linkvault.BrokerUphold || b == linkvault.BrokerBinance) && p.Result.Fee.Fee <= 0 {
 				t.Fatalf("preview = %s", r.body)
@@ -383,11 +384,11 @@ func TestPreviewAndExecute(t *testing.T) {
 				t.Fatal("a preview executed a transfer")
 			}
 
-			r = e.post(t, "/api/v1/transfers/managed/execute", "app1", write, sendBody(tok, b, "tx-"+string(b)))
+			r = e.post(t, "/api/v1/transfers/managed/execute", "app1", write, executeBody(tok, b, p.Result.PreviewID))
 			expect(t, r, 200, "ok", "")
 			var x executed
 			r.content(t, &x)
-			if x.Status != "succeeded" || x.Result.TransferID == "" || x.Result.ClientTransactionID != "tx-"+string(b) ||
+			if x.Status != "succeeded" || x.Result.TransferID != p.Result.PreviewID ||
 				x.Result.Symbol != "ETH" || x.Result.Amount != 0.01 || x.Result.NetworkName != "Ethereum" {
 				t.Fatalf("execute = %s", r.body)
 			}
@@ -403,7 +404,7 @@ func TestPreviewAndExecute(t *testing.T) {
 func TestExecuteIsIdempotent(t *testing.T) {
 	e := newAPIEnv(t, apiEnvOptions{})
 	tok := e.connect(t, "app1", "henry", linkvault.BrokerCoinbase, write)
-	body := sendBody(tok, linkvault.BrokerCoinbase, "order-1")
+	body := executeBody(tok, linkvault.BrokerCoinbase, e.previewID(t, "app1", previewBody(tok, linkvault.BrokerCoinbase, "order-1")))
 	first := e.post(t, "/api/v1/transfers/managed/execute", "app1", write, body)
 	expect(t, first, 200, "ok", "")
 	second := e.post(t, "/api/v1/transfers/managed/execute", "app1", write, body)
@@ -416,9 +417,9 @@ func TestExecuteIsIdempotent(t *testing.T) {
 	}
 
 	t.Run("same id, different body", func(t *testing.T) {
-		other := sendBody(tok, linkvault.BrokerCoinbase, "order-1")
+		other := previewBody(tok, linkvault.BrokerCoinbase, "order-1")
 		other["amount"] = 0.02
-		r := e.post(t, "/api/v1/transfers/managed/execute", "app1", write, other)
+		r := e.post(t, "/api/v1/transfers/managed/execute", "app1", write, executeBody(tok, linkvault.BrokerCoinbase, e.previewID(t, "app1", other)))
 		expect(t, r, 409, "conflict", linkvault.ErrTypeConflict)
 		if !strings.Contains(r.env.Message, "different transfer") {
 			t.Fatalf("unclear conflict message %q", r.env.Message)
@@ -430,7 +431,8 @@ func TestExecuteIsIdempotent(t *testing.T) {
 
 	t.Run("same id, another client", func(t *testing.T) {
 		tok2 := e.connect(t, "app2", "henry", linkvault.BrokerCoinbase, write) // the same exchange user
-		r := e.post(t, "/api/v1/transfers/managed/execute", "app2", write, sendBody(tok2, linkvault.BrokerCoinbase, "order-1"))
+		r := e.post(t, "/api/v1/transfers/managed/execute", "app2", write,
+			executeBody(tok2, linkvault.BrokerCoinbase, e.previewID(t, "app2", previewBody(tok2, linkvault.BrokerCoinbase, "order-1"))))
 		expect(t, r, 200, "ok", "")
 		if n := e.sim.Coinbase.Stats().Transfers; n != 2 {
 			t.Fatalf("%d transfers, want 2: ids of different clients must not collide at the exchange", n)
@@ -440,7 +442,7 @@ func TestExecuteIsIdempotent(t *testing.T) {
 	t.Run("concurrent duplicates", func(t *testing.T) {
 		tok := e.connect(t, "app1", "irene", linkvault.BrokerCoinbase, write)
 		before := e.sim.Coinbase.Stats().Transfers
-		body := sendBody(tok, linkvault.BrokerCoinbase, "order-race")
+		body := executeBody(tok, linkvault.BrokerCoinbase, e.previewID(t, "app1", previewBody(tok, linkvault.BrokerCoinbase, "order-race")))
 		var (
 			wg  sync.WaitGroup
 			mu  sync.Mutex
@@ -473,18 +475,14 @@ func TestExecuteIsIdempotent(t *testing.T) {
 		}
 	})
 
-	t.Run("rejection is final and replayed", func(t *testing.T) {
-		big := sendBody(tok, linkvault.BrokerCoinbase, "order-big")
+	t.Run("beyond the balance is refused at preview", func(t *testing.T) {
+		big := previewBody(tok, linkvault.BrokerCoinbase, "order-big")
 		big["amount"] = 1000
-		r1 := e.post(t, "/api/v1/transfers/managed/execute", "app1", write, big)
-		expect(t, r1, 400, "badRequest", linkvault.ErrTypeInsufficientFunds)
-		calls := e.sim.Coinbase.Stats().APICalls
-		r2 := e.post(t, "/api/v1/transfers/managed/execute", "app1", write, big)
-		if !bytes.Equal(r1.body, r2.body) || r2.code != r1.code || r2.hdr.Get("Idempotent-Replayed") != "true" {
-			t.Fatalf("replayed rejection differs: %d %s", r2.code, r2.body)
-		}
-		if e.sim.Coinbase.Stats().APICalls != calls {
-			t.Fatal("a replayed rejection called the exchange")
+		before := e.sim.Coinbase.Stats().Transfers
+		r := e.post(t, "/api/v1/transfers/managed/preview", "app1", write, big)
+		expect(t, r, 400, "badRequest", linkvault.ErrTypeInsufficientFunds)
+		if e.sim.Coinbase.Stats().Transfers != before {
+			t.Fatal("a refused preview moved funds")
 		}
 	})
 }
@@ -496,7 +494,7 @@ func TestExecuteIsIdempotent(t *testing.T) {
 func TestExecuteRetryAfterALostAnswer(t *testing.T) {
 	e := newAPIEnv(t, apiEnvOptions{})
 	tok := e.connect(t, "app1", "jack", linkvault.BrokerCoinbase, write)
-	body := sendBody(tok, linkvault.BrokerCoinbase, "order-lost")
+	body := executeBody(tok, linkvault.BrokerCoinbase, e.previewID(t, "app1", previewBody(tok, linkvault.BrokerCoinbase, "order-lost")))
 	e.proxy.swallow.Store(true)
 	r := e.post(t, "/api/v1/transfers/managed/execute", "app1", write, body)
 	expect(t, r, 502, "serverFailure", linkvault.ErrTypeProviderFailure)
@@ -520,7 +518,7 @@ func TestExecuteRetryAfterALostAnswer(t *testing.T) {
 	rec, _ = e.db.GetTransfer(context.Background(), "app1", "order-lost")
 	var x executed
 	r.content(t, &x)
-	if rec.Status != linkvault.TransferCompleted || rec.ProviderTransferID != x.Result.TransferID || rec.Attempt != 2 {
+	if rec.Status != linkvault.TransferCompleted || rec.ProviderTransferID == "" || x.Result.TransferID == "" || rec.Attempt != 2 {
 		t.Fatalf("record after the retry = %+v", rec)
 	}
 }
@@ -531,7 +529,7 @@ func TestTransferBadInputWritesNothing(t *testing.T) {
 	e := newAPIEnv(t, apiEnvOptions{})
 	tok := e.connect(t, "app1", "kate", linkvault.BrokerCoinbase, write)
 	with := func(k string, v any) map[string]any {
-		b := sendBody(tok, linkvault.BrokerCoinbase, "tx-bad")
+		b := previewBody(tok, linkvault.BrokerCoinbase, "tx-bad")
 		if v == nil {
 			delete(b, k)
 		} else {
@@ -552,22 +550,23 @@ func TestTransferBadInputWritesNothing(t *testing.T) {
 		{"missing fromType", with("fromType", nil), linkvault.ErrTypeInvalidRequest, "fromType"},
 		{"unknown fromType", with("fromType", "kraken"), linkvault.ErrTypeUnknownBrokerType, "brokerType"},
 		{"missing toAddress", with("toAddress", nil), linkvault.ErrTypeInvalidRequest, "toAddress"},
-		{"garbage toAddress", with("toAddress", "0x12 34; DROP"), linkvault.ErrTypeInvalidRequest, "toAddress"},
+		{"garbage toAddress", with("toAddress", "0x12 34; DROP"), account.ErrTypeInvalidAddress, "toAddress"},
+		{"Bitcoin address on Ethereum", with("toAddress", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"), account.ErrTypeInvalidAddress, "Ethereum"},
 		{"missing symbol", with("symbol", nil), linkvault.ErrTypeInvalidRequest, "symbol"},
 		{"malformed symbol", with("symbol", "ET H"), linkvault.ErrTypeInvalidRequest, "symbol"},
 		{"missing network", with("networkId", nil), linkvault.ErrTypeInvalidRequest, "networkId"},
-		{"unknown network", with("networkId", "dogechain"), linkvault.ErrTypeInvalidRequest, "Unknown network"},
-		{"missing amount", with("amount", nil), linkvault.ErrTypeInvalidRequest, "amount is required"},
+		{"unknown network", with("networkId", "00000000-0000-4000-8000-000000000000"), account.ErrTypeUnknownNetwork, "Unknown networkId"},
+		{"amount and amountInFiat", with("amountInFiat", 10), linkvault.ErrTypeInvalidRequest, "not both"},
+		{"missing amount", with("amount", nil), linkvault.ErrTypeInvalidRequest, "amount"},
 		{"zero amount", with("amount", 0), linkvault.ErrTypeInvalidRequest, "greater than zero"},
 		{"negative amount", with("amount", -1), linkvault.ErrTypeInvalidRequest, "greater than zero"},
 		{"huge amount", with("amount", 1e300), linkvault.ErrTypeInvalidRequest, "too large"},
-		{"missing clientTransactionId", with("clientTransactionId", nil), linkvault.ErrTypeInvalidRequest, "clientTransactionId"},
-		{"clientTransactionId with spaces", with("clientTransactionId", "a b"), linkvault.ErrTypeInvalidRequest, "clientTransactionId"},
-		{"clientTransactionId too long", with("clientTransactionId", strings.Repeat("x", 129)), linkvault.ErrTypeInvalidRequest, "clientTransactionId"},
+		{"transactionId with spaces", with("transactionId", "a b"), linkvault.ErrTypeInvalidRequest, "transactionId"},
+		{"transactionId too long", with("transactionId", strings.Repeat("x", 129)), linkvault.ErrTypeInvalidRequest, "transactionId"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := e.post(t, "/api/v1/transfers/managed/execute", "app1", write, tt.body)
+			r := e.post(t, "/api/v1/transfers/managed/preview", "app1", write, tt.body)
 			expect(t, r, 400, "badRequest", tt.wantType)
 			if !strings.Contains(r.env.Message, tt.wantMsg) {
 				t.Fatalf("message %q does not mention %q", r.env.Message, tt.wantMsg)
@@ -595,14 +594,18 @@ func TestAuditTrail(t *testing.T) {
 	mine := e.connect(t, "app1", "liam", linkvault.BrokerCoinbase, write)
 	theirs := e.connect(t, "app2", "mia", linkvault.BrokerCoinbase, write)
 	expect(t, e.post(t, "/api/v1/holdings/get", "app1", read, tokenBody(mine, linkvault.BrokerCoinbase)), 200, "ok", "")
-	expect(t, e.post(t, "/api/v1/transfers/managed/execute", "app1", write, sendBody(mine, linkvault.BrokerCoinbase, "a-1")), 200, "ok", "")
+	pid := e.previewID(t, "app1", previewBody(mine, linkvault.BrokerCoinbase, "a-1"))
+	expect(t, e.post(t, "/api/v1/transfers/managed/execute", "app1", write, executeBody(mine, linkvault.BrokerCoinbase, pid)), 200, "ok", "")
 	expect(t, e.post(t, "/api/v1/balance/get", "app1", read, tokenBody(theirs, linkvault.BrokerCoinbase)), 404, "notFound", linkvault.ErrTypeTokenNotFound)
 
 	es := e.auditLog(t, linkvault.AuditQuery{ClientID: "app1"})
-	if len(es) != 3 {
-		t.Fatalf("%d entries, want 3: %+v", len(es), es)
+	if len(es) != 4 {
+		t.Fatalf("%d entries, want 4: %+v", len(es), es)
 	}
-	probe, exec, hold := es[0], es[1], es[2]
+	probe, exec, hold := es[0], es[1], es[3]
+	if es[2].Action != audit.ActionTransferPreview || es[2].TokenID != mine {
+		t.Errorf("preview entry %+v", es[2])
+	}
 	if hold.Action != audit.ActionHoldings || hold.Outcome != audit.OutcomeOK || hold.TokenID != mine || hold.HTTPStatus != 200 ||
 		hold.KeyID == "" || hold.BrokerType != linkvault.BrokerCoinbase || hold.CreatedAt.IsZero() {
 		t.Errorf("holdings entry %+v", hold)
@@ -634,16 +637,20 @@ func TestIntegrationsAndStatus(t *testing.T) {
 	r := e.do(t, "GET", "/api/v1/integrations", "app1", read, "")
 	expect(t, r, 200, "ok", "")
 	var cat struct {
-		Items []linkvault.Integration `json:"items"`
+		Items []struct {
+			ID                       string               `json:"id"`
+			Type                     linkvault.BrokerType `json:"type"`
+			CryptoTransfersSupported bool                 `json:"cryptoTransfersSupported"`
+		} `json:"items"`
 	}
 	r.content(t, &cat)
-	if len(cat.Items) != 4 || cat.Items[0].Type != linkvault.BrokerCoinbase || len(cat.Items[0].Networks) == 0 || !cat.Items[0].SupportsTransfers {
+	if len(cat.Items) != 4 || cat.Items[0].Type != linkvault.BrokerCoinbase || cat.Items[0].ID != "47624467-e52e-4938-a41a-7926b6c27acf" || !cat.Items[0].CryptoTransfersSupported {
 		t.Fatalf("integrations = %s", r.body)
 	}
 
 	type status struct {
 		Type   linkvault.BrokerType `json:"type"`
-		Status string               `json:"status"`
+		Status string               `json:"description"`
 		IsUp   bool                 `json:"isUp"`
 	}
 	statusOf := func(b linkvault.BrokerType) status {
@@ -704,25 +711,16 @@ func TestWriteKeyReadsToo(t *testing.T) {
 	}
 }
 
-// TestPreviewReportsInsufficientFunds: a quote the balance does not cover is returned
-// with status "failed" and a clear errorMessage, and nothing moves.
+// TestPreviewReportsInsufficientFunds: an amount the balance does not cover is a clear
+// error (Mesh's PreviewTransferResponse has no place for one), and nothing moves.
 func TestPreviewReportsInsufficientFunds(t *testing.T) {
 	e := newAPIEnv(t, apiEnvOptions{noAudit: true})
 	tok := e.connect(t, "app1", "pat", linkvault.BrokerCoinbase, write)
-	body := sendBody(tok, linkvault.BrokerCoinbase, "")
+	body := previewBody(tok, linkvault.BrokerCoinbase, "")
 	body["amount"] = 1000
 	r := e.post(t, "/api/v1/transfers/managed/preview", "app1", write, body)
-	expect(t, r, 200, "ok", "")
-	var p struct {
-		Status       string `json:"status"`
-		ErrorMessage string `json:"errorMessage"`
-		Result       struct {
-			Amount float64 `json:"amount"`
-			Total  float64 `json:"totalEstimatedAmount"`
-		} `json:"previewResult"`
-	}
-	r.content(t, &p)
-	if p.Status != "failed" || !strings.Contains(p.ErrorMessage, "balance") || p.Result.Amount != 1000 || p.Result.Total < 1000 {
+	expect(t, r, 400, "badRequest", linkvault.ErrTypeInsufficientFunds)
+	if !strings.Contains(r.env.Message, "balance") {
 		t.Fatalf("preview = %s", r.body)
 	}
 	if st := e.sim.Coinbase.Stats(); st.Transfers != 0 {

@@ -1,83 +1,23 @@
 package http
 
 import (
-	"cmp"
 	"errors"
 	"math"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/account"
 )
 
-// transferBody is the body of POST /api/v1/transfers/managed/preview and /execute.
-//
-// Field names follow Mesh's managed-transfer API: fromAuthToken (the tokenId), fromType
-// (its brokerType), toAddress, symbol, amount (in crypto), networkId, previewId. Where
-// Mesh's public reference differs or is silent, linkvault chooses:
-//   - networkId is linkvault's network name ("ethereum", "base", "bitcoin", "solana";
-//     GET /api/v1/integrations lists each integration's networks), not a Mesh UUID;
-//     networkName ("Ethereum") is accepted instead, case-insensitively;
-//   - execute takes the full transfer (toAddress, symbol, network, amount) rather than
-//     only a previewId, so it stands alone; previewId is optional (Uphold commits that
-//     quote);
-//   - execute requires clientTransactionId (1-128 printable characters, the app's own
-//     id): a retry with the same id never pays twice and gets the first answer back;
-//   - fromAccountId (optional) selects the exchange wallet to send from.
-type transferBody struct {
-	FromAuthToken       string   `json:"fromAuthToken"`
-	FromType            string   `json:"fromType"`
-	FromAccountID       string   `json:"fromAccountId"`
-	ToAddress           string   `json:"toAddress"`
-	Symbol              string   `json:"symbol"`
-	NetworkID           string   `json:"networkId"`
-	NetworkName         string   `json:"networkName"`
-	Amount              *float64 `json:"amount"`
-	PreviewID           string   `json:"previewId"`
-	ClientTransactionID string   `json:"clientTransactionId"`
-}
-
-// parseTransfer decodes a transfer body into the account service's input; the service
-// validates it.
-func (a *accountAPI) parseTransfer(r *http.Request) (account.TransferInput, error) {
-	var b transferBody
-	if err := a.s.decodeJSON(r, &b); err != nil {
-		return account.TransferInput{}, err
-	}
-	if b.FromAuthToken == "" {
-		return account.TransferInput{}, linkvault.ErrInvalid("fromAuthToken (the tokenId) is required.")
-	}
-	if b.FromType == "" {
-		return account.TransferInput{}, linkvault.ErrInvalid("fromType is required.")
-	}
-	bt, err := linkvault.ParseBrokerType(b.FromType)
-	if err != nil {
-		return account.TransferInput{}, err
-	}
-	network := b.NetworkID
-	switch {
-	case b.NetworkID != "" && b.NetworkName != "" && !strings.EqualFold(b.NetworkID, b.NetworkName):
-		return account.TransferInput{}, linkvault.ErrInvalid("networkId and networkName name different networks.")
-	case network == "":
-		network = b.NetworkName
-	}
-	amount, err := amountOf(b.Amount)
-	if err != nil {
-		return account.TransferInput{}, err
-	}
-	return account.TransferInput{
-		Target: account.Target{TokenID: b.FromAuthToken, Broker: bt}, FromAccountID: b.FromAccountID,
-		ToAddress: b.ToAddress, Symbol: b.Symbol, Network: network, Amount: amount, PreviewID: b.PreviewID,
-		ClientTransactionID: b.ClientTransactionID,
-	}, nil
-}
+// The managed-transfer API in the shapes of Mesh's OpenAPI document
+// (ConfigureTransferRequest/Response, PreviewTransferRequest/Response,
+// ExecuteTransferRequest/Response, TransferModel). Handlers decode, call the account
+// service and encode; the rules live in internal/account.
 
 // amountOf turns an amount decoded as a JSON number (Mesh's schemas declare amounts
 // as numbers, so a string is refused by the decoder) into the exact decimal that was
-// sent: the shortest decimal that reads back as the float64. nil stays nil (the
-// service reports a missing amount).
+// sent: the shortest decimal that reads back as the float64. nil stays nil.
 func amountOf(f *float64) (*linkvault.Decimal, error) {
 	if f == nil {
 		return nil, nil
@@ -92,115 +32,615 @@ func amountOf(f *float64) (*linkvault.Decimal, error) {
 	return &d, nil
 }
 
-// fee is a fee in Mesh's shape.
-type fee struct {
-	Fee         linkvault.Decimal `json:"fee"`
-	FeeCurrency string            `json:"feeCurrency"`
+// fromTarget validates Mesh's {fromAuthToken, fromType}.
+func fromTarget(token, typ string) (account.Target, error) {
+	if token == "" {
+		return account.Target{}, linkvault.ErrInvalid("fromAuthToken (the tokenId) is required.")
+	}
+	if typ == "" {
+		return account.Target{}, linkvault.ErrInvalid("fromType is required.")
+	}
+	bt, err := linkvault.ParseBrokerType(typ)
+	return account.Target{TokenID: token, Broker: bt}, err
 }
 
-// previewContent is the content of POST /api/v1/transfers/managed/preview. When the
-// balance does not cover amount plus fee, status is "failed" with an errorMessage and
-// the quote is still returned (as Mesh does).
-type previewContent struct {
-	Status        string         `json:"status"` // succeeded | failed
-	ErrorMessage  string         `json:"errorMessage,omitempty"`
-	PreviewResult *previewResult `json:"previewResult"`
+// errToConnectedAccount refuses Mesh's transfers between two connected accounts.
+func errToConnectedAccount() error {
+	return linkvault.Errorf(linkvault.StatusBadRequest, linkvault.ErrTypeNotSupported,
+		"Transfers to another connected account (toAuthToken/toType) are not supported by linkvault; give toAddress, e.g. from POST /api/v1/transfers/managed/address/get.")
 }
 
-type previewResult struct {
-	PreviewID              string            `json:"previewId"`
-	PreviewExpiresIn       *int64            `json:"previewExpiresIn,omitempty"` // seconds
-	ToAddress              string            `json:"toAddress"`
-	Symbol                 string            `json:"symbol"`
-	Amount                 linkvault.Decimal `json:"amount"`
-	NetworkID              string            `json:"networkId"`
-	NetworkName            string            `json:"networkName"`
-	TotalEstimatedAmount   linkvault.Decimal `json:"totalEstimatedAmount"`
-	EstimatedNetworkGasFee fee               `json:"estimatedNetworkGasFee"`
+// transferFee is Mesh's TransferFee.
+type transferFee struct {
+	Fee         linkvault.Decimal  `json:"fee"`
+	FeeCurrency string             `json:"feeCurrency"`
+	FeeInFiat   *linkvault.Decimal `json:"feeInFiat,omitempty"`
 }
 
-// handlePreviewTransfer is POST /api/v1/transfers/managed/preview: the exchange's quote
-// (network fee, total) for a transfer. Needs a write key and a write-scoped tokenId.
-func (a *accountAPI) handlePreviewTransfer(w http.ResponseWriter, r *http.Request) error {
-	in, err := a.parseTransfer(r)
+func decimalPtr(d linkvault.Decimal, ok bool) *linkvault.Decimal {
+	if !ok {
+		return nil
+	}
+	return &d
+}
+
+// --- configure
+
+type configureBody struct {
+	FromAuthToken string   `json:"fromAuthToken"`
+	FromType      string   `json:"fromType"`
+	ToAuthToken   string   `json:"toAuthToken"`
+	ToType        string   `json:"toType"`
+	Symbol        string   `json:"symbol"`
+	Amount        *float64 `json:"amount"`
+	AmountInFiat  *float64 `json:"amountInFiat"`
+	FiatCurrency  string   `json:"fiatCurrency"`
+	NetworkID     string   `json:"networkId"`
+}
+
+type configureHolding struct {
+	Symbol                         string             `json:"symbol"`
+	AvailableBalance               linkvault.Decimal  `json:"availableBalance"`
+	AvailableBalanceInFiat         linkvault.Decimal  `json:"availableBalanceInFiat"`
+	EligibleForTransfer            bool               `json:"eligibleForTransfer"`
+	Networks                       []configureNetwork `json:"networks"`
+	IneligibilityReason            *string            `json:"ineligibilityReason,omitempty"`
+	EligibleForTransferWithFunding bool               `json:"eligibleForTransferWithFunding"`
+}
+
+type configureNetwork struct {
+	Name                   string             `json:"name"`
+	ID                     string             `json:"id"`
+	MinimumAmount          *linkvault.Decimal `json:"minimumAmount,omitempty"`
+	MaximumAmount          *linkvault.Decimal `json:"maximumAmount,omitempty"`
+	EstimatedNetworkGasFee *transferFee       `json:"estimatedNetworkGasFee,omitempty"`
+	EligibleForTransfer    bool               `json:"eligibleForTransfer"`
+	IneligibilityReason    *string            `json:"ineligibilityReason,omitempty"`
+	EligibleWithFunding    bool               `json:"eligibleForTransferWithFunding"`
+}
+
+// handleConfigure is POST /api/v1/transfers/managed/configure: the assets the account
+// can send, with balances (and their USD value where the exchange publishes a rate),
+// and the networks each can leave on with fees and limits.
+func (a *accountAPI) handleConfigure(w http.ResponseWriter, r *http.Request) error {
+	var b configureBody
+	if err := a.s.decodeJSON(r, &b); err != nil {
+		return err
+	}
+	t, err := fromTarget(b.FromAuthToken, b.FromType)
 	if err != nil {
 		return err
 	}
-	p, err := a.s.account.Preview(r.Context(), caller(r), in)
+	if b.ToAuthToken != "" || b.ToType != "" {
+		return errToConnectedAccount()
+	}
+	assets, err := a.s.account.Configure(r.Context(), caller(r), t, b.Symbol, b.NetworkID)
 	if err != nil {
 		return err
 	}
-	res := &previewResult{
-		// Exchanges without a quote step give no preview id of their own.
-		PreviewID: cmp.Or(p.PreviewID, linkvault.NewRandomID(12)), ToAddress: p.ToAddress, Symbol: p.Symbol, Amount: p.Amount,
-		NetworkID: p.Network, NetworkName: networkDisplayName(p.Network), TotalEstimatedAmount: p.Total,
-		EstimatedNetworkGasFee: fee{Fee: p.Fee, FeeCurrency: p.Symbol},
+	out := []configureHolding{}
+	for _, as := range assets {
+		h := configureHolding{Symbol: as.Symbol, AvailableBalance: as.Available, Networks: []configureNetwork{}}
+		if !as.UnitPrice.IsZero() {
+			h.AvailableBalanceInFiat = as.Available.Mul(as.UnitPrice).Round(2)
+		}
+		for _, n := range as.Networks {
+			cn := configureNetwork{Name: n.Network.Name, ID: n.Network.ID, EligibleForTransfer: n.Eligible}
+			if !n.Minimum.IsZero() {
+				cn.MinimumAmount = decimalPtr(n.Minimum, true)
+			}
+			if !n.Maximum.IsZero() {
+				cn.MaximumAmount = decimalPtr(n.Maximum, true)
+			}
+			if n.FeeKnown {
+				f := &transferFee{Fee: n.Fee, FeeCurrency: n.FeeCurrency}
+				if !as.UnitPrice.IsZero() {
+					f.FeeInFiat = decimalPtr(n.Fee.Mul(as.UnitPrice).Round(2), true)
+				}
+				cn.EstimatedNetworkGasFee = f
+			}
+			if !n.Eligible {
+				reason := n.Reason
+				cn.IneligibilityReason = &reason
+			}
+			h.EligibleForTransfer = h.EligibleForTransfer || n.Eligible
+			h.Networks = append(h.Networks, cn)
+		}
+		if !h.EligibleForTransfer {
+			reason := "noEligibleNetworks"
+			h.IneligibilityReason = &reason
+		}
+		out = append(out, h)
 	}
-	if !p.ExpiresAt.IsZero() {
-		secs := int64(p.ExpiresIn / time.Second)
-		res.PreviewExpiresIn = &secs
-	}
-	out := &previewContent{Status: "succeeded", PreviewResult: res}
-	if p.InsufficientFund {
-		out.Status, out.ErrorMessage = "failed", "The account's balance does not cover the amount plus the network fee."
-	}
-	writeOK(w, out)
+	writeOK(w, map[string]any{"status": "succeeded", "holdings": out, "fiatCurrency": "USD", "supportedFiatCurrencies": []string{"USD"}})
 	return nil
 }
 
-// executeContent is the content of POST /api/v1/transfers/managed/execute, in Mesh's
-// shape (executeTransferResult), plus the app's clientTransactionId.
-type executeContent struct {
-	Status                string        `json:"status"` // succeeded
-	ExecuteTransferResult executeResult `json:"executeTransferResult"`
+// --- preview
+
+type previewBody struct {
+	FromAuthToken string   `json:"fromAuthToken"`
+	FromType      string   `json:"fromType"`
+	ToAuthToken   string   `json:"toAuthToken"`
+	ToType        string   `json:"toType"`
+	NetworkID     string   `json:"networkId"`
+	Symbol        string   `json:"symbol"`
+	ToAddress     string   `json:"toAddress"`
+	AddressTag    string   `json:"addressTag"`
+	Amount        *float64 `json:"amount"`
+	AmountInFiat  *float64 `json:"amountInFiat"`
+	FiatCurrency  string   `json:"fiatCurrency"`
+	TransactionID string   `json:"transactionId"`
 }
 
-type executeResult struct {
-	TransferID          string            `json:"transferId"`
-	ClientTransactionID string            `json:"clientTransactionId"`
-	Status              string            `json:"status"` // pending | succeeded | failed, as the exchange reports
-	ToAddress           string            `json:"toAddress"`
-	Symbol              string            `json:"symbol"`
-	Amount              linkvault.Decimal `json:"amount"`
-	NetworkID           string            `json:"networkId"`
-	NetworkName         string            `json:"networkName"`
-	Hash                string            `json:"hash,omitempty"`
-	NetworkGasFee       fee               `json:"networkGasFee"`
-	TotalAmount         linkvault.Decimal `json:"totalAmount"`
+// previewResult is Mesh's PreviewTransferResult.
+type previewResult struct {
+	PreviewID               string             `json:"previewId"`
+	PreviewExpiresIn        int64              `json:"previewExpiresIn"`
+	ToAddress               string             `json:"toAddress"`
+	AddressTag              *string            `json:"addressTag,omitempty"`
+	Symbol                  string             `json:"symbol"`
+	Amount                  linkvault.Decimal  `json:"amount"`
+	AmountInFiat            *linkvault.Decimal `json:"amountInFiat,omitempty"`
+	TotalEstimatedAmount    linkvault.Decimal  `json:"totalEstimatedAmount"`
+	TotalEstimatedInFiat    *linkvault.Decimal `json:"totalEstimatedAmountInFiat,omitempty"`
+	NetworkID               string             `json:"networkId"`
+	NetworkName             string             `json:"networkName"`
+	EstimatedNetworkGasFee  transferFee        `json:"estimatedNetworkGasFee"`
+	UnitPrice               *linkvault.Decimal `json:"unitPrice,omitempty"`
+	ClientTransactionID     *string            `json:"clientTransactionId,omitempty"`
+	FiatCurrency            string             `json:"fiatCurrency"`
+	TransferType            string             `json:"transferType"`
+	IsFeeIncluded           bool               `json:"isFeeIncluded"`
+	AmountToReceive         linkvault.Decimal  `json:"amountToReceive"`
+	TransferAmountToRequest linkvault.Decimal  `json:"transferAmountToRequest"`
 }
 
-// handleExecuteTransfer is POST /api/v1/transfers/managed/execute: sends crypto from
-// the connected account. Needs a write key and a write-scoped tokenId; idempotent by
-// clientTransactionId (account.Service.Execute). A replayed answer carries the header
-// Idempotent-Replayed: true.
-func (a *accountAPI) handleExecuteTransfer(w http.ResponseWriter, r *http.Request) error {
-	in, err := a.parseTransfer(r)
+func previewResultOf(p *account.Preview) previewResult {
+	res := previewResult{
+		PreviewID: p.ID, PreviewExpiresIn: int64(p.ExpiresIn / time.Second), ToAddress: p.ToAddress, Symbol: p.Symbol,
+		Amount: p.Amount, TotalEstimatedAmount: p.Total, NetworkID: p.Network.ID, NetworkName: p.Network.Name,
+		EstimatedNetworkGasFee: transferFee{Fee: p.Fee, FeeCurrency: p.FeeCurrency},
+		FiatCurrency:           "USD", TransferType: "deposit", AmountToReceive: p.Amount, TransferAmountToRequest: p.Amount,
+	}
+	if p.AddressTag != "" {
+		res.AddressTag = &p.AddressTag
+	}
+	if p.TransactionID != "" {
+		res.ClientTransactionID = &p.TransactionID
+	}
+	if !p.UnitPrice.IsZero() {
+		res.UnitPrice = &p.UnitPrice
+		res.AmountInFiat = decimalPtr(p.InFiat(p.Amount))
+		res.TotalEstimatedInFiat = decimalPtr(p.InFiat(p.Total))
+		if p.FeeCurrency == p.Symbol {
+			res.EstimatedNetworkGasFee.FeeInFiat = decimalPtr(p.InFiat(p.Fee))
+		}
+	}
+	return res
+}
+
+// handlePreviewTransfer is POST /api/v1/transfers/managed/preview: checks and quotes a
+// transfer and stores it under a previewId for execute. Needs a write key and a
+// write-scoped tokenId.
+func (a *accountAPI) handlePreviewTransfer(w http.ResponseWriter, r *http.Request) error {
+	var b previewBody
+	if err := a.s.decodeJSON(r, &b); err != nil {
+		return err
+	}
+	t, err := fromTarget(b.FromAuthToken, b.FromType)
 	if err != nil {
 		return err
 	}
-	t, err := a.s.account.Execute(r.Context(), caller(r), in)
+	if b.ToAuthToken != "" || b.ToType != "" {
+		return errToConnectedAccount()
+	}
+	amount, err := amountOf(b.Amount)
+	if err != nil {
+		return err
+	}
+	fiat, err := amountOf(b.AmountInFiat)
+	if err != nil {
+		return err
+	}
+	p, err := a.s.account.Preview(r.Context(), caller(r), account.PreviewInput{
+		Target: t, NetworkID: b.NetworkID, Symbol: b.Symbol, ToAddress: b.ToAddress, AddressTag: b.AddressTag,
+		Amount: amount, AmountInFiat: fiat, FiatCurrency: b.FiatCurrency, TransactionID: b.TransactionID,
+	})
+	if err != nil {
+		return err
+	}
+	writeOK(w, map[string]any{"status": "succeeded", "previewResult": previewResultOf(p)})
+	return nil
+}
+
+// --- execute
+
+type executeBody struct {
+	FromAuthToken string `json:"fromAuthToken"`
+	FromType      string `json:"fromType"`
+	PreviewID     string `json:"previewId"`
+	MFACode       string `json:"mfaCode"`
+}
+
+// executeTransferResult is Mesh's ExecuteTransferResultResponse.
+type executeTransferResult struct {
+	TransferID        string            `json:"transferId"`
+	Status            string            `json:"status"`
+	StatusDetails     *string           `json:"statusDetails,omitempty"`
+	ToAddress         string            `json:"toAddress"`
+	Symbol            string            `json:"symbol"`
+	NetworkName       string            `json:"networkName"`
+	NetworkID         string            `json:"networkId"`
+	Hash              *string           `json:"hash,omitempty"`
+	Amount            linkvault.Decimal `json:"amount"`
+	AmountInFiat      linkvault.Decimal `json:"amountInFiat"`
+	TotalAmountInFiat linkvault.Decimal `json:"totalAmountInFiat"`
+	NetworkGasFee     *transferFee      `json:"networkGasFee,omitempty"`
+}
+
+func (a *accountAPI) executeResultOf(t *account.Transfer) executeTransferResult {
+	n, _ := a.s.account.Catalog().Network(t.Network)
+	res := executeTransferResult{
+		TransferID: t.ID, Status: t.Status, ToAddress: t.ToAddress, Symbol: t.Symbol,
+		NetworkName: n.Name, NetworkID: n.ID, Amount: t.Amount,
+		NetworkGasFee: &transferFee{Fee: t.Fee, FeeCurrency: t.FeeCurrency},
+	}
+	if t.StatusDetail != "" {
+		res.StatusDetails = &t.StatusDetail
+	}
+	if t.Hash != "" {
+		res.Hash = &t.Hash
+	}
+	if !t.UnitPrice.IsZero() {
+		res.AmountInFiat = t.Amount.Mul(t.UnitPrice).Round(2)
+		res.TotalAmountInFiat = res.AmountInFiat
+		if t.FeeCurrency == t.Symbol {
+			res.TotalAmountInFiat = t.Amount.Add(t.Fee).Mul(t.UnitPrice).Round(2)
+		}
+	}
+	return res
+}
+
+// handleExecuteTransfer is POST /api/v1/transfers/managed/execute {fromAuthToken,
+// fromType, previewId, mfaCode?}: executes a stored preview, at most once (a second
+// execute of the same preview answers the same transfer, with the header
+// Idempotent-Replayed: true). When the exchange asks for a second factor, content.status
+// is mfaRequired (mfaFailed for a refused code) and nothing was executed.
+func (a *accountAPI) handleExecuteTransfer(w http.ResponseWriter, r *http.Request) error {
+	var b executeBody
+	if err := a.s.decodeJSON(r, &b); err != nil {
+		return err
+	}
+	t, err := fromTarget(b.FromAuthToken, b.FromType)
+	if err != nil {
+		return err
+	}
+	code := linkvault.NewSecret(b.MFACode)
+	b.MFACode = ""
+	ex, err := a.s.account.Execute(r.Context(), caller(r), account.ExecuteInput{Target: t, PreviewID: b.PreviewID, MFACode: code})
 	if err != nil {
 		if errors.Is(err, account.ErrReplayed) {
 			w.Header().Set("Idempotent-Replayed", "true")
 		}
 		return err
 	}
-	if t.Replayed {
+	if ex.Replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
-	writeOK(w, executeContent{Status: "succeeded", ExecuteTransferResult: executeResult{
-		TransferID: t.TransferID, ClientTransactionID: t.ClientTransactionID, Status: t.Status,
-		ToAddress: t.ToAddress, Symbol: t.Symbol, Amount: t.Amount, NetworkID: t.Network,
-		NetworkName: networkDisplayName(t.Network), Hash: t.Hash,
-		NetworkGasFee: fee{Fee: t.Fee, FeeCurrency: t.Symbol}, TotalAmount: t.Total,
-	}})
+	out := map[string]any{"status": ex.Status, "fallbackMfaAvailable": false}
+	switch ex.Status {
+	case account.ExecuteSucceeded:
+		out["executeTransferResult"] = a.executeResultOf(ex.Transfer)
+	case account.ExecuteMFARequired:
+		out["mfaType"] = "unspecified"
+	case account.ExecuteMFAFailed:
+		out["errorMessage"] = "The exchange refused the verification code."
+	}
+	writeOK(w, out)
 	return nil
 }
 
-// networkDisplayName is a network's name as Mesh shows it ("Ethereum").
-func networkDisplayName(n string) string {
-	if n == "" {
-		return ""
-	}
-	return strings.ToUpper(n[:1]) + n[1:]
+// --- status of a managed transfer
+
+// transferModel is Mesh's TransferModel.
+type transferModel struct {
+	ID                       string               `json:"id"`
+	ClientTransactionID      *string              `json:"clientTransactionId,omitempty"`
+	InstitutionTransactionID string               `json:"institutionTransactionId"`
+	UserID                   string               `json:"userId"`
+	Status                   string               `json:"status"`
+	AmountInFiat             linkvault.Decimal    `json:"amountInFiat"`
+	AmountInFiatCurrencyCode string               `json:"amountInFiatCurrencyCode"`
+	Amount                   linkvault.Decimal    `json:"amount"`
+	AmountToReceive          linkvault.Decimal    `json:"amountToReceive"`
+	Symbol                   string               `json:"symbol"`
+	NetworkName              string               `json:"networkName"`
+	NetworkID                string               `json:"networkId"`
+	CreatedTimestamp         int64                `json:"createdTimestamp"`
+	ExecutedTimestamp        *int64               `json:"executedTimestamp,omitempty"`
+	From                     *transferIntegration `json:"from,omitempty"`
+	Hash                     *string              `json:"hash,omitempty"`
+	GasFee                   *transferFee         `json:"gasFee,omitempty"`
+	TransferType             string               `json:"transferType"`
+	IsFeeIncluded            bool                 `json:"isFeeIncluded"`
+	DestinationAddress       string               `json:"destinationAddress"`
 }
+
+type transferIntegration struct {
+	ID   string               `json:"id"`
+	Type linkvault.BrokerType `json:"type"`
+	Name string               `json:"name"`
+}
+
+// handleTransferStatus is GET /api/v1/transfers/managed/mesh?Id=… (or
+// ?ClientTransactionId=…): one managed transfer of the client, its state read from the
+// exchange when it answers.
+func (a *accountAPI) handleTransferStatus(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	t, err := a.s.account.TransferStatus(r.Context(), caller(r), account.TransferQuery{ID: q.Get("Id"), TransactionID: q.Get("ClientTransactionId")})
+	if err != nil {
+		if linkvault.IsNotFound(err) {
+			writeOK(w, map[string]any{"items": []transferModel{}, "total": 0})
+			return nil
+		}
+		return err
+	}
+	n, _ := a.s.account.Catalog().Network(t.Network)
+	m := transferModel{
+		ID: t.ID, InstitutionTransactionID: t.ExchangeTransferID, UserID: t.UserID, Status: meshTransferStatus(t.Status),
+		AmountInFiatCurrencyCode: "USD", Amount: t.Amount, AmountToReceive: t.Amount, Symbol: t.Symbol,
+		NetworkName: n.Name, NetworkID: n.ID, CreatedTimestamp: t.CreatedAt.Unix(), TransferType: "deposit",
+		DestinationAddress: t.ToAddress, GasFee: &transferFee{Fee: t.Fee, FeeCurrency: t.FeeCurrency},
+	}
+	if t.ClientTransactionID != "" {
+		m.ClientTransactionID = &t.ClientTransactionID
+	}
+	if !t.ExecutedAt.IsZero() {
+		ts := t.ExecutedAt.Unix()
+		m.ExecutedTimestamp = &ts
+	}
+	if t.Hash != "" {
+		m.Hash = &t.Hash
+	}
+	if !t.UnitPrice.IsZero() {
+		m.AmountInFiat = t.Amount.Mul(t.UnitPrice).Round(2)
+	}
+	b := linkvault.BrokerType(t.Broker)
+	if p, ok := a.s.deps.Providers.Provider(b); ok {
+		m.From = &transferIntegration{ID: account.IntegrationID(b), Type: b, Name: p.Integration().Name}
+	}
+	writeOK(w, map[string]any{"items": []transferModel{m}, "total": 1})
+	return nil
+}
+
+// meshTransferStatus maps an exchange state to Mesh's TransferStatus.
+func meshTransferStatus(s string) string {
+	switch s {
+	case "succeeded", "failed":
+		return s
+	}
+	return "pending"
+}
+
+// --- deposit address
+
+type addressBody struct {
+	AuthToken string `json:"authToken"`
+	Type      string `json:"type"`
+	Symbol    string `json:"symbol"`
+	NetworkID string `json:"networkId"`
+	MFACode   string `json:"mfaCode"`
+}
+
+// handleDepositAddress is POST /api/v1/transfers/managed/address/get: the address that
+// credits the connected account with symbol on the network.
+func (a *accountAPI) handleDepositAddress(w http.ResponseWriter, r *http.Request) error {
+	var b addressBody
+	if err := a.s.decodeJSON(r, &b); err != nil {
+		return err
+	}
+	t, err := tokenTarget(b.AuthToken, b.Type)
+	if err != nil {
+		return err
+	}
+	addr, n, err := a.s.account.DepositAddress(r.Context(), caller(r), t, b.Symbol, b.NetworkID)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"symbol": addr.Symbol, "address": addr.Address}
+	if addr.Tag != "" {
+		out["memo"] = addr.Tag
+	}
+	if !addr.Minimum.IsZero() {
+		out["minimumDepositAmount"] = addr.Minimum.String()
+	}
+	if n != nil {
+		out["networkId"], out["chain"] = n.ID, n.Name
+	}
+	writeOK(w, out)
+	return nil
+}
+
+// tokenTarget validates Mesh's {authToken, type}.
+func tokenTarget(token, typ string) (account.Target, error) {
+	if token == "" {
+		return account.Target{}, linkvault.ErrInvalid("authToken is required.")
+	}
+	if typ == "" {
+		return account.Target{}, linkvault.ErrInvalid("type is required.")
+	}
+	bt, err := linkvault.ParseBrokerType(typ)
+	return account.Target{TokenID: token, Broker: bt}, err
+}
+
+// --- transfer history
+
+type historyBody struct {
+	AuthToken string `json:"authToken"`
+	Type      string `json:"type"`
+	Count     int    `json:"count"`
+	Cursor    string `json:"cursor"`
+	From      *int64 `json:"from"`
+}
+
+// handleTransferHistory is POST /api/v1/transfers/list: the account's crypto
+// withdrawals and deposits at its exchange, newest first, one page per call.
+func (a *accountAPI) handleTransferHistory(w http.ResponseWriter, r *http.Request) error {
+	var b historyBody
+	if err := a.s.decodeJSON(r, &b); err != nil {
+		return err
+	}
+	t, err := tokenTarget(b.AuthToken, b.Type)
+	if err != nil {
+		return err
+	}
+	q := account.HistoryQuery{Limit: b.Count, Cursor: b.Cursor}
+	if b.From != nil {
+		q.Since = time.Unix(*b.From, 0)
+	}
+	page, err := a.s.account.TransferHistory(r.Context(), caller(r), t, q)
+	if err != nil {
+		return err
+	}
+	items := []map[string]any{}
+	earliest := int64(0)
+	for _, tr := range page.Transfers {
+		n, _ := a.s.account.Catalog().Network(tr.Network)
+		it := map[string]any{
+			"id": tr.TransferID, "status": brokerTransactionStatus(tr), "type": directionOf(tr),
+			"targetAddress": tr.ToAddress, "symbol": tr.Symbol, "chain": n.Name, "amount": tr.Amount,
+			"createdTimestamp": tr.CreatedAt.Unix(), "updatedTimestamp": tr.UpdatedAt.Unix(),
+		}
+		if tr.Hash != "" {
+			it["hash"] = tr.Hash
+		}
+		if tr.AddressTag != "" {
+			it["memo"] = tr.AddressTag
+		}
+		if !tr.Fee.IsZero() {
+			it["transferFee"] = tr.Fee
+		}
+		if ts := tr.CreatedAt.Unix(); earliest == 0 || ts < earliest {
+			earliest = ts
+		}
+		items = append(items, it)
+	}
+	out := map[string]any{"transfers": items, "total": len(items), "earliestTimestamp": earliest}
+	if page.Cursor != "" {
+		out["cursor"] = page.Cursor
+	}
+	writeOK(w, out)
+	return nil
+}
+
+func brokerTransactionStatus(t linkvault.TransferResult) string {
+	switch t.Status {
+	case linkvault.TransferSucceeded, linkvault.TransferFailed, linkvault.TransferPending:
+		return string(t.Status)
+	}
+	return "unknown"
+}
+
+func directionOf(t linkvault.TransferResult) string {
+	switch t.Direction {
+	case linkvault.TransferWithdrawal, linkvault.TransferDeposit:
+		return string(t.Direction)
+	}
+	return "unknown"
+}
+
+// --- portfolio value
+
+// handleHoldingsValue is POST /api/v1/holdings/value: the account's value in USD at
+// the exchange's own rates (linkvault integrates crypto exchanges: no equities or
+// NFTs; performance is not tracked and reads 0).
+func (a *accountAPI) handleHoldingsValue(w http.ResponseWriter, r *http.Request) error {
+	t, err := a.s.parseTokenRequest(r)
+	if err != nil {
+		return err
+	}
+	v, err := a.s.account.PortfolioValue(r.Context(), caller(r), t)
+	if err != nil {
+		return err
+	}
+	writeOK(w, map[string]any{
+		"totalValue": v.Crypto.Add(v.Fiat).Round(2), "totalPerformance": 0, "equitiesValue": 0, "equitiesPerformance": 0,
+		"cryptocurrenciesValue": v.Crypto.Round(2), "cryptocurrenciesPerformance": 0, "nftsValue": 0, "fiatValue": v.Fiat.Round(2),
+	})
+	return nil
+}
+
+// --- account holder
+
+type verifyBody struct {
+	AuthToken     string   `json:"authToken"`
+	IntegrationID string   `json:"integrationId"`
+	AccountInfo   []string `json:"accountInfo"`
+}
+
+// handleExchangeVerify is POST /api/v1/exchange/verify {authToken, integrationId,
+// accountInfo}: the account-holder fields the exchange exposes; notSupported where it
+// exposes none.
+func (a *accountAPI) handleExchangeVerify(w http.ResponseWriter, r *http.Request) error {
+	var b verifyBody
+	if err := a.s.decodeJSON(r, &b); err != nil {
+		return err
+	}
+	if b.AuthToken == "" {
+		return linkvault.ErrInvalid("authToken is required.")
+	}
+	if b.IntegrationID == "" {
+		return linkvault.ErrInvalid("integrationId is required: the id of the integration in GET /api/v1/integrations.")
+	}
+	bt, ok := account.BrokerOfIntegrationID(b.IntegrationID)
+	if !ok {
+		return linkvault.ErrInvalid("Unknown integrationId; use an id from GET /api/v1/integrations.")
+	}
+	h, name, err := a.s.account.AccountHolder(r.Context(), caller(r), account.Target{TokenID: b.AuthToken, Broker: bt})
+	if err != nil {
+		return err
+	}
+	fields := map[string]string{
+		"firstName": h.FirstName, "lastName": h.LastName, "accountNumber": h.AccountNumber, "email": h.Email,
+		"countryCode": h.CountryCode, "city": h.City, "postalCode": h.PostalCode, "address": h.Address,
+	}
+	if h.FirstName == "" && h.LastName == "" && h.FullName != "" {
+		fields["firstName"] = h.FullName
+	}
+	want := map[string]bool{}
+	for _, f := range b.AccountInfo {
+		want[f] = true
+	}
+	out := map[string]any{"integrationName": name}
+	for k, v := range fields {
+		if v != "" && (len(want) == 0 || want[k]) {
+			out[k] = v
+		}
+	}
+	if h.DateOfBirth != "" && (len(want) == 0 || want["dateOfBirth"]) {
+		if d, err := time.Parse("2006-01-02", h.DateOfBirth); err == nil {
+			out["dateOfBirth"] = d.Unix()
+		}
+	}
+	writeOK(w, out)
+	return nil
+}
+
+// --- token refresh and the operations linkvault does not implement
+
+// handleTokenRefresh is POST /api/v1/token/refresh. linkvault refreshes managed tokens
+// itself; the app never holds a refresh token.
+func (a *accountAPI) handleTokenRefresh(w http.ResponseWriter, r *http.Request) error {
+	return linkvault.Errorf(linkvault.StatusBadRequest, account.ErrTypeManagedRefresh,
+		"linkvault refreshes managed tokens itself: keep using the tokenId (POST /api/v1/managed/token/get tells whether it needs the user to re-authenticate through Link). There is no refresh token to send.")
+}
+
+// notImplemented answers an operation of Mesh's API that linkvault does not offer,
+// naming it and saying why.
+func notImplemented(op, why string) func(w http.ResponseWriter, r *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		return linkvault.Errorf(linkvault.StatusNotFound, account.ErrTypeNotImplemented, "%s is not implemented by linkvault: %s", op, why)
+	}
+}
+

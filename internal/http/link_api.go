@@ -1,8 +1,10 @@
 package http
 
 import (
+	"cmp"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/account"
@@ -118,73 +120,104 @@ func (ui *linkUI) handleHoldings(w http.ResponseWriter, r *http.Request, sess *l
 }
 
 // linkTransferBody is a transfer the user asks for in the Link page, from one of the
-// session's connections.
+// session's connections: the preview's fields, then the previewId (and an MFA code)
+// to execute it.
 type linkTransferBody struct {
-	TokenID             string   `json:"tokenId"`
-	Symbol              string   `json:"symbol"`
-	Network             string   `json:"network"`
-	ToAddress           string   `json:"toAddress"`
-	Amount              *float64 `json:"amount"`
-	PreviewID           string   `json:"previewId"`
-	ClientTransactionID string   `json:"clientTransactionId"`
+	TokenID   string   `json:"tokenId"`
+	Symbol    string   `json:"symbol"`
+	NetworkID string   `json:"networkId"`
+	Network   string   `json:"network"` // the network's code, as the page's form names it
+	ToAddress string   `json:"toAddress"`
+	Amount    *float64 `json:"amount"`
+	PreviewID string   `json:"previewId"`
+	MFACode   string   `json:"mfaCode"`
 }
 
-func (ui *linkUI) parseTransfer(r *http.Request) (account.TransferInput, error) {
-	var b linkTransferBody
-	if err := ui.s.decodeJSON(r, &b); err != nil {
-		return account.TransferInput{}, err
-	}
-	if ui.s.account == nil {
-		return account.TransferInput{}, errAccountUnavailable()
-	}
-	amount, err := amountOf(b.Amount)
-	if err != nil {
-		return account.TransferInput{}, err
-	}
-	return account.TransferInput{
-		Target: account.Target{TokenID: b.TokenID}, ToAddress: b.ToAddress, Symbol: b.Symbol, Network: b.Network,
-		Amount: amount, PreviewID: b.PreviewID, ClientTransactionID: b.ClientTransactionID,
-	}, nil
-}
-
-// linkPreview is the Link page's quote: the exchange's preview and the idempotency key
-// the page repeats on execute.
+// linkPreview is the Link page's quote: previewId and the exchange's figures.
 type linkPreview struct {
-	linkvault.TransferPreview
+	PreviewID   string            `json:"previewId"`
+	Symbol      string            `json:"symbol"`
+	NetworkID   string            `json:"networkId"`
+	NetworkName string            `json:"networkName"`
+	ToAddress   string            `json:"toAddress"`
+	Amount      linkvault.Decimal `json:"amount"`
+	Fee         linkvault.Decimal `json:"estimatedNetworkGasFee"`
+	FeeCurrency string            `json:"feeCurrency"`
+	Total       linkvault.Decimal `json:"totalAmount"`
+	ExpiresIn   int64             `json:"expiresInSeconds"`
+	// ClientTransactionID names the transfer in the page's events (Mesh's
+	// transferExecuted carries one): the previewId.
 	ClientTransactionID string `json:"clientTransactionId"`
 }
 
-// handleTransferPreview quotes a transfer through the account service (the same rules,
-// limits, audit and error mapping as the REST API's preview).
+// handleTransferPreview previews a transfer through the account service: the same
+// rules, limits, stored preview, audit and error mapping as the REST API's preview.
 func (ui *linkUI) handleTransferPreview(w http.ResponseWriter, r *http.Request, sess *linkvault.LinkSession) error {
-	in, err := ui.parseTransfer(r)
+	var b linkTransferBody
+	if err := ui.s.decodeJSON(r, &b); err != nil {
+		return err
+	}
+	if ui.s.account == nil {
+		return errAccountUnavailable()
+	}
+	amount, err := amountOf(b.Amount)
 	if err != nil {
 		return err
 	}
-	p, err := ui.s.account.Preview(r.Context(), linkCaller(sess), in)
+	p, err := ui.s.account.Preview(r.Context(), linkCaller(sess), account.PreviewInput{
+		Target: account.Target{TokenID: b.TokenID}, NetworkID: cmp.Or(b.NetworkID, b.Network), Symbol: b.Symbol,
+		ToAddress: b.ToAddress, Amount: amount,
+	})
 	if err != nil {
 		return err
 	}
-	writeOK(w, linkPreview{TransferPreview: p.TransferPreview, ClientTransactionID: p.ClientTransactionID})
+	writeOK(w, linkPreview{
+		PreviewID: p.ID, Symbol: p.Symbol, NetworkID: p.Network.ID, NetworkName: p.Network.Name, ToAddress: p.ToAddress,
+		Amount: p.Amount, Fee: p.Fee, FeeCurrency: p.FeeCurrency, Total: p.Total, ExpiresIn: int64(p.ExpiresIn / time.Second),
+		ClientTransactionID: p.ID,
+	})
 	return nil
 }
 
-// handleTransferExecute executes a previewed transfer through the account service: the
-// same ledger, idempotency key derivation and audit as the REST API's execute.
+// linkTransfer is the Link page's executed transfer (or an MFA request).
+type linkTransfer struct {
+	Status      string            `json:"status"` // pending | succeeded | failed | mfaRequired | mfaFailed
+	TransferID  string            `json:"transferId,omitempty"`
+	Symbol      string            `json:"symbol,omitempty"`
+	NetworkID   string            `json:"networkId,omitempty"`
+	NetworkName string            `json:"networkName,omitempty"`
+	Amount      linkvault.Decimal `json:"amount"`
+	Fee         linkvault.Decimal `json:"fee"`
+	ToAddress   string            `json:"toAddress,omitempty"`
+	Hash        string            `json:"hash,omitempty"`
+}
+
+// handleTransferExecute executes a preview through the account service: the same
+// ledger, idempotency key derivation and audit as the REST API's execute.
 func (ui *linkUI) handleTransferExecute(w http.ResponseWriter, r *http.Request, sess *linkvault.LinkSession) error {
-	in, err := ui.parseTransfer(r)
+	var b linkTransferBody
+	if err := ui.s.decodeJSON(r, &b); err != nil {
+		return err
+	}
+	if ui.s.account == nil {
+		return errAccountUnavailable()
+	}
+	code := linkvault.NewSecret(b.MFACode)
+	b.MFACode = ""
+	ex, err := ui.s.account.Execute(r.Context(), linkCaller(sess), account.ExecuteInput{
+		Target: account.Target{TokenID: b.TokenID}, PreviewID: b.PreviewID, MFACode: code,
+	})
 	if err != nil {
 		return err
 	}
-	if in.ClientTransactionID == "" {
-		return linkvault.ErrInvalid("clientTransactionId is required; preview the transfer first.")
+	if ex.Transfer == nil {
+		writeOK(w, linkTransfer{Status: ex.Status})
+		return nil
 	}
-	t, err := ui.s.account.Execute(r.Context(), linkCaller(sess), in)
-	if err != nil {
-		return err
-	}
-	writeOK(w, linkvault.TransferResult{
-		TransferID: t.TransferID, Status: linkvault.TransferState(t.Status), Symbol: t.Symbol, Network: t.Network,
+	t := ex.Transfer
+	n, _ := ui.s.account.Catalog().Network(t.Network)
+	writeOK(w, linkTransfer{
+		Status: t.Status, TransferID: t.ID, Symbol: t.Symbol, NetworkID: n.ID, NetworkName: n.Name,
 		Amount: t.Amount, Fee: t.Fee, ToAddress: t.ToAddress, Hash: t.Hash,
 	})
 	return nil

@@ -2,8 +2,10 @@ package http
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/account"
 	"github.com/linkvault/linkvault/internal/link"
 )
 
@@ -34,6 +36,18 @@ func (ui *linkUI) handleLinkToken(w http.ResponseWriter, r *http.Request) error 
 			return err
 		}
 		opts.BrokerType = bt
+	}
+	if req.IntegrationID != "" {
+		// An id of GET /api/v1/integrations preselects that integration, as
+		// brokerType (deprecated in Mesh's schema) does.
+		bt, ok := account.BrokerOfIntegrationID(req.IntegrationID)
+		if !ok {
+			return linkvault.ErrInvalid("Unknown integrationId; use an id from GET /api/v1/integrations.")
+		}
+		if opts.BrokerType != "" && opts.BrokerType != bt {
+			return linkvault.ErrInvalid("integrationId and brokerType name different integrations.")
+		}
+		opts.BrokerType, opts.IntegrationID = bt, strings.ToLower(req.IntegrationID)
 	}
 	if ui.svc == nil {
 		return errLinkOff()

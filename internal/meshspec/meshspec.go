@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -62,7 +63,7 @@ func load() (*Spec, error) {
 	openapi3.DefineStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562))
 	openapi3.DefineStringFormatValidator("uri", uriValidator{})
 	l := openapi3.NewLoader()
-	doc, err := l.LoadFromData(document)
+	doc, err := l.LoadFromData(extend(document))
 	if err != nil {
 		return nil, fmt.Errorf("meshspec: load: %w", err)
 	}
@@ -227,6 +228,21 @@ func numbersToFloats(v any) any {
 	}
 	return v
 }
+
+// Extensions are linkvault's documented additions to Mesh's document, applied at load:
+// the brokerType "uphold" (the design brief's integration, absent from the document's
+// BrokerType enum at this commit) joins every BrokerType enum. No property is added to
+// any schema.
+var Extensions = []string{`BrokerType enum + "uphold"`}
+
+// extend applies Extensions to the raw document.
+func extend(doc []byte) []byte {
+	// Every BrokerType enum (the component and its inlined copies) ends with
+	// "bybitDirectMobile", "sandbox".
+	return brokerEnumEnd.ReplaceAll(doc, []byte(`"bybitDirectMobile",${1}"sandbox",${1}"uphold"`))
+}
+
+var brokerEnumEnd = regexp.MustCompile(`"bybitDirectMobile",(\s*)"sandbox"`)
 
 // uriValidator accepts absolute URIs (the document's "uri" format).
 type uriValidator struct{}

@@ -54,6 +54,8 @@ func TestValidatorRejectsWhatTheSpecForbids(t *testing.T) {
 		{"error envelope with content", "POST", "/api/v1/holdings/get", 404, `{"status":"notFound","message":"x","content":null}`, false},
 		{"423 is held to ApiResult", "POST", "/api/v1/balance/get", 423, `{"status":"locked","message":"x","errorType":"reauthenticationRequired","errorData":{"retryAfterSeconds":2}}`, true},
 		{"wrong type", "POST", "/api/v1/balance/get", 200, `{"status":"ok","content":{"balances":[{"cash":"12"}]}}`, false},
+		{"uphold (linkvault's documented extension)", "POST", "/api/v1/holdings/get", 200, `{"status":"ok","content":{"type":"uphold"}}`, true},
+		{"other broker types stay refused", "POST", "/api/v1/holdings/get", 200, `{"status":"ok","content":{"type":"upholdx"}}`, false},
 	}
 	for _, tt := range tests {
 		_, err := s.ValidateResponse(tt.method, tt.path, tt.status, []byte(tt.body))

@@ -966,3 +966,13 @@ func coinbaseErrorCode(b []byte) string {
 	}
 	return w.Error
 }
+
+// TransferAssets lists the assets this adapter sends, each with the canonical codes of
+// its networks, default first (the managed-transfer catalog; account.AssetLister).
+func (p *Coinbase) TransferAssets() map[string][]string {
+	out := make(map[string][]string, len(p.networks))
+	for sym, nets := range p.networks {
+		out[sym] = append([]string(nil), nets...)
+	}
+	return out
+}

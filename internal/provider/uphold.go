@@ -1032,3 +1032,15 @@ func nestedCodes(raw json.RawMessage, depth int) []string {
 	}
 	return nil
 }
+
+// TransferAssets lists the assets this adapter sends, each with the canonical codes of
+// its networks, default first (the managed-transfer catalog; account.AssetLister).
+func (p *Uphold) TransferAssets() map[string][]string {
+	out := make(map[string][]string, len(upholdDefaultNetworks))
+	for sym, nets := range upholdDefaultNetworks {
+		for _, n := range nets {
+			out[sym] = append(out[sym], upholdNetworkNames.canonical(n))
+		}
+	}
+	return out
+}

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/account"
 	"github.com/linkvault/linkvault/internal/audit"
 	"github.com/linkvault/linkvault/internal/link"
 	"github.com/linkvault/linkvault/internal/refresh"
@@ -35,6 +36,7 @@ type Store interface {
 	link.Store
 	audit.Store
 	audit.TransferStore
+	account.PreviewStore
 	refresh.Store
 	webhook.OutboxStore
 	webhook.SecretStore
@@ -70,6 +72,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"LargeSealedCredential", testLargeSealedCredential},
 		{"LinkSessions", testLinkSessions},
 		{"AuditAndTransfers", testAuditAndTransfers},
+		{"TransferPreviews", testTransferPreviews},
 	}
 	tests = append(tests, lifecycleTests()...)
 	for _, tt := range tests {

@@ -252,22 +252,32 @@ func (c *Client) Status(ctx context.Context) ([]IntegrationStatus, error) {
 	return out, nil
 }
 
-// PreviewTransfer asks the exchange for the fee and total of a transfer. Needs a write
-// key and a write-scoped tokenId. ClientTransactionID is not needed.
+// PreviewTransfer checks and quotes a transfer; the server keeps it under
+// Result.PreviewID for ExecuteTransfer. Needs a write key and a write-scoped tokenId.
 func (c *Client) PreviewTransfer(ctx context.Context, r TransferRequest) (*TransferPreview, error) {
 	var out TransferPreview
-	if _, err := c.call(ctx, http.MethodPost, "/api/v1/transfers/managed/preview", r.body(), &out); err != nil {
+	if _, err := c.call(ctx, http.MethodPost, "/api/v1/transfers/managed/preview", r.preview(), &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
 
-// ExecuteTransfer sends crypto from the account behind r.TokenID. Needs a write key, a
-// write-scoped tokenId and r.ClientTransactionID: retrying with the same id (after a
-// timeout, say) never pays twice and returns the first answer, with Replayed set.
+// ExecuteTransfer sends crypto from the account behind r.TokenID: it executes
+// r.PreviewID, or previews r first when it has none. Needs a write key and a
+// write-scoped tokenId. Executing the same preview again, or the same transfer under
+// the same ClientTransactionID, never pays twice and returns the first answer, with
+// Replayed set.
 func (c *Client) ExecuteTransfer(ctx context.Context, r TransferRequest) (*TransferResult, error) {
+	if r.PreviewID == "" {
+		p, err := c.PreviewTransfer(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		r.PreviewID = p.Result.PreviewID
+	}
 	var out TransferResult
-	res, err := c.call(ctx, http.MethodPost, "/api/v1/transfers/managed/execute", r.body(), &out)
+	body := executeBody{FromAuthToken: r.TokenID, FromType: r.Type, PreviewID: r.PreviewID, MFACode: r.MFACode}
+	res, err := c.call(ctx, http.MethodPost, "/api/v1/transfers/managed/execute", body, &out)
 	if err != nil {
 		return nil, err
 	}

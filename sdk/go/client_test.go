@@ -51,8 +51,7 @@ func TestRequestsCarryCredentialsAndMeshBodies(t *testing.T) {
 		header: map[string]string{"Idempotent-Replayed": "true"}}
 	c := s.start(t)
 	res, err := c.ExecuteTransfer(context.Background(), lvclient.TransferRequest{
-		TokenID: "tok", Type: lvclient.Coinbase, ToAddress: "0xabc", Symbol: "ETH", Network: "ethereum", Amount: 0.5,
-		ClientTransactionID: "order-1",
+		TokenID: "tok", Type: lvclient.Coinbase, PreviewID: "29b185b1-2305-40fb-a0e2-929d61451568", MFACode: "123456",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -69,11 +68,36 @@ func TestRequestsCarryCredentialsAndMeshBodies(t *testing.T) {
 	if err := json.Unmarshal(s.lastB, &body); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]any{"fromAuthToken": "tok", "fromType": "coinbase", "toAddress": "0xabc", "symbol": "ETH",
-		"networkId": "ethereum", "amount": 0.5, "clientTransactionId": "order-1"}
+	// Mesh's ExecuteTransferRequest (FrontFin/mesh-web-sdk swagger.json at e7c178a9),
+	// a closed schema: exactly these fields.
+	want := map[string]any{"fromAuthToken": "tok", "fromType": "coinbase", "previewId": "29b185b1-2305-40fb-a0e2-929d61451568", "mfaCode": "123456"}
+	if len(body) != len(want) {
+		t.Errorf("body %s has fields beyond %v", s.lastB, want)
+	}
 	for k, v := range want {
 		if body[k] != v {
 			t.Errorf("body[%s] = %v, want %v (body %s)", k, body[k], v, s.lastB)
+		}
+	}
+
+	// The preview body is Mesh's PreviewTransferRequest.
+	s.body = `{"status":"ok","content":{"status":"succeeded","previewResult":{"previewId":"29b185b1-2305-40fb-a0e2-929d61451568"}}}`
+	p, err := c.PreviewTransfer(context.Background(), lvclient.TransferRequest{
+		TokenID: "tok", Type: lvclient.Coinbase, ToAddress: "0xabc", Symbol: "ETH", Network: "e3c7fdd8-b1fc-4e51-85ae-bb276e075611",
+		Amount: 0.5, ClientTransactionID: "order-1",
+	})
+	if err != nil || p.Result.PreviewID != "29b185b1-2305-40fb-a0e2-929d61451568" {
+		t.Fatalf("preview %+v, %v", p, err)
+	}
+	body = nil
+	if err := json.Unmarshal(s.lastB, &body); err != nil {
+		t.Fatal(err)
+	}
+	want = map[string]any{"fromAuthToken": "tok", "fromType": "coinbase", "toAddress": "0xabc", "symbol": "ETH",
+		"networkId": "e3c7fdd8-b1fc-4e51-85ae-bb276e075611", "amount": 0.5, "transactionId": "order-1"}
+	for k, v := range want {
+		if body[k] != v {
+			t.Errorf("preview body[%s] = %v, want %v (body %s)", k, body[k], v, s.lastB)
 		}
 	}
 }

@@ -74,35 +74,45 @@ type IntegrationStatus struct {
 
 // TransferRequest describes a managed transfer out of the account behind TokenID.
 type TransferRequest struct {
-	TokenID       string
-	Type          BrokerType
-	FromAccountID string // optional: the exchange wallet to send from
-	ToAddress     string
-	Symbol        string  // e.g. "ETH"
-	Network       string  // a network of the integration, e.g. "ethereum"
-	Amount        float64 // in Symbol
-	PreviewID     string  // optional, from PreviewTransfer
-	// ClientTransactionID is the app's id of the transfer; required by ExecuteTransfer.
+	TokenID   string
+	Type      BrokerType
+	ToAddress string
+	Symbol    string  // e.g. "ETH"
+	Network   string  // the network's id (GET /api/v1/transfers/managed/networks) or code, e.g. "ethereum"
+	Amount    float64 // in Symbol
+	// PreviewID is the previewId of PreviewTransfer; when empty, ExecuteTransfer
+	// previews first.
+	PreviewID string
+	// ClientTransactionID is the app's id of the transfer (Mesh's transactionId): one id,
+	// one transfer, however often it is previewed and executed.
 	ClientTransactionID string
+	// MFACode answers an execute whose Status was "mfaRequired".
+	MFACode string
 }
 
-type transferBody struct {
-	FromAuthToken       string     `json:"fromAuthToken"`
-	FromType            BrokerType `json:"fromType"`
-	FromAccountID       string     `json:"fromAccountId,omitempty"`
-	ToAddress           string     `json:"toAddress"`
-	Symbol              string     `json:"symbol"`
-	NetworkID           string     `json:"networkId"`
-	Amount              float64    `json:"amount"`
-	PreviewID           string     `json:"previewId,omitempty"`
-	ClientTransactionID string     `json:"clientTransactionId,omitempty"`
+// previewBody is Mesh's PreviewTransferRequest.
+type previewBody struct {
+	FromAuthToken string     `json:"fromAuthToken"`
+	FromType      BrokerType `json:"fromType"`
+	ToAddress     string     `json:"toAddress"`
+	Symbol        string     `json:"symbol"`
+	NetworkID     string     `json:"networkId"`
+	Amount        float64    `json:"amount"`
+	TransactionID string     `json:"transactionId,omitempty"`
 }
 
-func (r TransferRequest) body() transferBody {
-	return transferBody{
-		FromAuthToken: r.TokenID, FromType: r.Type, FromAccountID: r.FromAccountID, ToAddress: r.ToAddress,
-		Symbol: r.Symbol, NetworkID: r.Network, Amount: r.Amount, PreviewID: r.PreviewID,
-		ClientTransactionID: r.ClientTransactionID,
+// executeBody is Mesh's ExecuteTransferRequest.
+type executeBody struct {
+	FromAuthToken string     `json:"fromAuthToken"`
+	FromType      BrokerType `json:"fromType"`
+	PreviewID     string     `json:"previewId"`
+	MFACode       string     `json:"mfaCode,omitempty"`
+}
+
+func (r TransferRequest) preview() previewBody {
+	return previewBody{
+		FromAuthToken: r.TokenID, FromType: r.Type, ToAddress: r.ToAddress, Symbol: r.Symbol,
+		NetworkID: r.Network, Amount: r.Amount, TransactionID: r.ClientTransactionID,
 	}
 }
 
@@ -134,7 +144,7 @@ type TransferPreview struct {
 type TransferResult struct {
 	Status string `json:"status"`
 	Result struct {
-		TransferID          string  `json:"transferId"`
+		TransferID          string  `json:"transferId"` // linkvault's id: the previewId that executed it
 		ClientTransactionID string  `json:"clientTransactionId"`
 		Status              string  `json:"status"` // pending | succeeded | failed
 		ToAddress           string  `json:"toAddress"`

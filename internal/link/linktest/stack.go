@@ -117,7 +117,7 @@ func NewStack(tb testing.TB, opts StackOptions) *Stack {
 		tb.Fatal(err)
 	}
 	srv := lvhttp.NewServer(opts.HTTP, lvhttp.Deps{Vault: v, Auth: cs, Providers: reg, Link: st.Link,
-		API: lvhttp.APIDeps{Transfers: db}})
+		API: lvhttp.APIDeps{Transfers: db, Previews: db}})
 	var h http.Handler = srv.Handler()
 	if opts.Middleware != nil {
 		h = opts.Middleware(h)

@@ -1,0 +1,370 @@
+package account
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/linkvault/linkvault"
+)
+
+// Audit actions of the operations in this file (internal/audit names the others).
+const (
+	ActionConfigure      = "transfer.configure"
+	ActionTransferStatus = "transfer.status"
+	ActionTransfers      = "transfers.list"
+	ActionDepositAddress = "address.get"
+	ActionValue          = "holdings.value"
+	ActionAccountHolder  = "exchange.verify"
+)
+
+// ConfigureAsset is one asset of Configure: what the account can send, where.
+type ConfigureAsset struct {
+	Symbol    string
+	Available linkvault.Decimal
+	UnitPrice linkvault.Decimal // USD; zero when unknown
+	Networks  []ConfigureNetwork
+}
+
+// ConfigureNetwork is one network an asset can leave on.
+type ConfigureNetwork struct {
+	Network  CatalogNetwork
+	Eligible bool
+	// Reason is Mesh's NetworkTransferIneligibilityReason when not eligible.
+	Reason      string
+	Minimum     linkvault.Decimal
+	Maximum     linkvault.Decimal
+	Fee         linkvault.Decimal
+	FeeCurrency string
+	FeeKnown    bool
+}
+
+// Configure lists the assets a connected account can send and the networks each can
+// leave on, with balances, fees and limits (Mesh's managed-transfer configure). When
+// symbol or networkId is given, only those. It needs a write-scoped connection, like
+// the rest of the transfer flow.
+func (s *Service) Configure(ctx context.Context, c Caller, t Target, symbol, networkID string) ([]ConfigureAsset, error) {
+	symbol = strings.ToUpper(symbol)
+	if len(symbol) > MaxSymbolLength || !isToken(symbol, "") {
+		return nil, linkvault.ErrInvalid("symbol must be 1-%d letters or digits, e.g. \"ETH\".", MaxSymbolLength)
+	}
+	var only *CatalogNetwork
+	if networkID != "" {
+		n, ok := s.catalog.Network(networkID)
+		if !ok {
+			return nil, linkvault.Errorf(linkvault.StatusBadRequest, ErrTypeUnknownNetwork,
+				"Unknown networkId; GET /api/v1/transfers/managed/networks lists the networks and their ids.")
+		}
+		only = &n
+	}
+	u := s.begin(c, t, ActionConfigure)
+	out, err := s.configure(ctx, u, symbol, only)
+	return out, u.end(ctx, err)
+}
+
+func (s *Service) configure(ctx context.Context, u *use, symbol string, only *CatalogNetwork) ([]ConfigureAsset, error) {
+	cn, err := u.prepare(ctx, linkvault.PermissionWrite)
+	if err != nil {
+		return nil, err
+	}
+	var assets []linkvault.TransferAsset
+	err = s.call(ctx, cn, func(ctx context.Context, cred linkvault.Credential) error {
+		var err error
+		assets, err = cn.provider.TransferOptions(ctx, cred)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	rates, _ := cn.provider.Rates(ctx, "USD")
+	out := []ConfigureAsset{}
+	for _, a := range assets {
+		sym := strings.ToUpper(a.Symbol)
+		if symbol != "" && sym != symbol {
+			continue
+		}
+		ca := ConfigureAsset{Symbol: sym, Available: a.Available}
+		if v, ok := rates.Convert(linkvault.DecimalFromInt(1), sym, "USD", 8); ok {
+			ca.UnitPrice = v
+		}
+		for _, n := range a.Networks {
+			cnw, ok := s.catalog.Network(n.Network)
+			if !ok || (only != nil && cnw.ID != only.ID) {
+				continue
+			}
+			nw := ConfigureNetwork{Network: cnw, Eligible: true, Minimum: n.Minimum, Maximum: n.Maximum,
+				Fee: n.Fee, FeeCurrency: sym, FeeKnown: n.FeeKnown}
+			switch {
+			case !n.Enabled:
+				nw.Eligible, nw.Reason = false, "refusedByInstitution"
+			case a.Available.Sign() <= 0:
+				nw.Eligible, nw.Reason = false, "balanceBelowMinimum"
+			case !n.Minimum.IsZero() && a.Available.Cmp(n.Minimum) < 0:
+				nw.Eligible, nw.Reason = false, "balanceBelowMinimum"
+			}
+			ca.Networks = append(ca.Networks, nw)
+		}
+		if only != nil && len(ca.Networks) == 0 {
+			continue
+		}
+		out = append(out, ca)
+	}
+	return out, nil
+}
+
+// TransferQuery names one managed transfer: by Mesh id (the previewId that executed it)
+// or by the app's transaction id.
+type TransferQuery struct {
+	ID            string
+	TransactionID string
+}
+
+// TransferStatus returns a managed transfer of the caller's client, with its current
+// state read from the exchange when it can be (else the state recorded at execution).
+func (s *Service) TransferStatus(ctx context.Context, c Caller, q TransferQuery) (*Transfer, error) {
+	if s.previews == nil || s.transfers == nil {
+		return nil, errNoPreviewStore()
+	}
+	var key string
+	switch {
+	case q.ID != "" && q.TransactionID != "":
+		return nil, linkvault.ErrInvalid("Give Id or ClientTransactionId, not both.")
+	case q.ID != "":
+		if !IsUUID(q.ID) {
+			return nil, linkvault.ErrInvalid("Id must be a transfer id (a UUID).")
+		}
+		rec, err := s.previews.GetTransferPreview(ctx, c.ClientID, strings.ToLower(q.ID))
+		if err != nil {
+			if linkvault.IsNotFound(err) {
+				return nil, linkvault.ErrNotFound("Transfer")
+			}
+			return nil, err
+		}
+		key = rec.ClientTransactionID
+	case q.TransactionID != "":
+		if len(q.TransactionID) > MaxIDLength || !isPrintable(q.TransactionID) {
+			return nil, linkvault.ErrInvalid("ClientTransactionId must be at most %d printable characters.", MaxIDLength)
+		}
+		key = q.TransactionID
+	default:
+		return nil, linkvault.ErrInvalid("Id or ClientTransactionId is required: linkvault reports managed transfers one at a time (POST /api/v1/transfers/list lists an account's history at its exchange).")
+	}
+	rec, err := s.transfers.GetTransfer(ctx, c.ClientID, key)
+	if err != nil || rec.Status != linkvault.TransferCompleted {
+		if err == nil || linkvault.IsNotFound(err) {
+			return nil, linkvault.ErrNotFound("Transfer")
+		}
+		return nil, err
+	}
+	var t Transfer
+	if err := json.Unmarshal(rec.Result, &t); err != nil {
+		return nil, err
+	}
+	u := s.begin(c, Target{TokenID: rec.TokenID}, ActionTransferStatus)
+	live, err := s.liveTransfer(ctx, u, &t)
+	if err := u.end(ctx, err); err != nil {
+		s.log.DebugContext(ctx, "transfer status from the exchange unavailable; answering the recorded one", "error", err)
+		return &t, nil
+	}
+	return live, nil
+}
+
+func (s *Service) liveTransfer(ctx context.Context, u *use, t *Transfer) (*Transfer, error) {
+	cn, err := u.prepare(ctx, linkvault.PermissionRead)
+	if err != nil {
+		return nil, err
+	}
+	var res linkvault.TransferResult
+	err = s.call(ctx, cn, func(ctx context.Context, cred linkvault.Credential) error {
+		var err error
+		res, err = cn.provider.GetTransfer(ctx, cred, linkvault.TransferRef{TransferID: t.ExchangeTransferID, AccountID: t.AccountID, Symbol: t.Symbol})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := *t
+	out.Status = firstNonEmpty(string(res.Status), t.Status)
+	out.StatusDetail = firstNonEmpty(res.StatusDetail, t.StatusDetail)
+	out.Hash = firstNonEmpty(res.Hash, t.Hash)
+	return &out, nil
+}
+
+// DepositAddress returns the address that credits the connected account with symbol on
+// a network (the exchange's default network when networkID is empty).
+func (s *Service) DepositAddress(ctx context.Context, c Caller, t Target, symbol, networkID string) (*linkvault.DepositAddress, *CatalogNetwork, error) {
+	symbol = strings.ToUpper(symbol)
+	switch {
+	case symbol == "":
+		return nil, nil, linkvault.ErrInvalid("symbol is required.")
+	case len(symbol) > MaxSymbolLength || !isToken(symbol, ""):
+		return nil, nil, linkvault.ErrInvalid("symbol must be 1-%d letters or digits, e.g. \"ETH\".", MaxSymbolLength)
+	}
+	req := linkvault.DepositAddressRequest{Symbol: symbol}
+	if networkID != "" {
+		n, ok := s.catalog.Network(networkID)
+		if !ok {
+			return nil, nil, linkvault.Errorf(linkvault.StatusBadRequest, ErrTypeUnknownNetwork,
+				"Unknown networkId; GET /api/v1/transfers/managed/networks lists the networks and their ids.")
+		}
+		req.Network = n.Code
+	}
+	u := s.begin(c, t, ActionDepositAddress)
+	var out linkvault.DepositAddress
+	err := func() error {
+		cn, err := u.prepare(ctx, linkvault.PermissionRead)
+		if err != nil {
+			return err
+		}
+		return s.call(ctx, cn, func(ctx context.Context, cred linkvault.Credential) error {
+			var err error
+			out, err = cn.provider.DepositAddress(ctx, cred, req)
+			return err
+		})
+	}()
+	if err := u.end(ctx, err); err != nil {
+		return nil, nil, err
+	}
+	n, ok := s.catalog.Network(out.Network)
+	if !ok {
+		return &out, nil, nil
+	}
+	return &out, &n, nil
+}
+
+// Value is the USD value of a connected account (Mesh's BrokerPortfolioValueModel).
+type Value struct {
+	Crypto linkvault.Decimal
+	Fiat   linkvault.Decimal
+	// Unpriced are the symbols held for which the exchange publishes no USD rate; they
+	// count zero.
+	Unpriced []string
+}
+
+// PortfolioValue values the account's holdings and fiat balances in USD at the
+// exchange's own rates.
+func (s *Service) PortfolioValue(ctx context.Context, c Caller, t Target) (*Value, error) {
+	u := s.begin(c, t, ActionValue)
+	out, err := s.portfolioValue(ctx, u)
+	return out, u.end(ctx, err)
+}
+
+func (s *Service) portfolioValue(ctx context.Context, u *use) (*Value, error) {
+	cn, err := u.prepare(ctx, linkvault.PermissionRead)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		h  linkvault.Holdings
+		bs []linkvault.Balance
+	)
+	err = s.call(ctx, cn, func(ctx context.Context, cred linkvault.Credential) error {
+		var err error
+		if h, err = cn.provider.Holdings(ctx, cred); err != nil {
+			return err
+		}
+		bs, err = cn.provider.Balances(ctx, cred)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	rates, rerr := cn.provider.Rates(ctx, "USD")
+	v := &Value{}
+	for _, p := range h.CryptocurrencyPositions {
+		if !p.MarketValue.IsZero() {
+			v.Crypto = v.Crypto.Add(p.MarketValue)
+			continue
+		}
+		if rerr == nil {
+			if usd, ok := rates.Convert(p.Amount, strings.ToUpper(p.Symbol), "USD", 2); ok {
+				v.Crypto = v.Crypto.Add(usd)
+				continue
+			}
+		}
+		v.Unpriced = append(v.Unpriced, p.Symbol)
+	}
+	v.Fiat = s.usdTotal(bs, rates, rerr == nil, func(b linkvault.Balance) linkvault.Decimal { return b.Cash })
+	return v, nil
+}
+
+// usdTotal sums one amount of each balance in USD; balances in currencies without a
+// rate count zero.
+func (s *Service) usdTotal(bs []linkvault.Balance, rates linkvault.Rates, haveRates bool, field func(linkvault.Balance) linkvault.Decimal) linkvault.Decimal {
+	total := linkvault.Decimal{}
+	for _, b := range bs {
+		amt := field(b)
+		code := strings.ToUpper(b.CurrencyCode)
+		switch {
+		case code == "USD":
+			total = total.Add(amt)
+		case haveRates:
+			if usd, ok := rates.Convert(amt, code, "USD", 2); ok {
+				total = total.Add(usd)
+			}
+		}
+	}
+	return total.Round(2)
+}
+
+// HistoryQuery selects a page of an account's transfer history at its exchange.
+type HistoryQuery struct {
+	Limit  int
+	Cursor string
+	Since  time.Time
+}
+
+// TransferHistory lists the account's crypto withdrawals and deposits at the exchange.
+func (s *Service) TransferHistory(ctx context.Context, c Caller, t Target, q HistoryQuery) (*linkvault.TransferPage, error) {
+	if q.Limit < 0 || q.Limit > 500 {
+		return nil, linkvault.ErrInvalid("count must be between 1 and 500.")
+	}
+	if len(q.Cursor) > 512 || !isPrintable(q.Cursor) {
+		return nil, linkvault.ErrInvalid("cursor is not one this API issued.")
+	}
+	u := s.begin(c, t, ActionTransfers)
+	var out linkvault.TransferPage
+	err := func() error {
+		cn, err := u.prepare(ctx, linkvault.PermissionRead)
+		if err != nil {
+			return err
+		}
+		return s.call(ctx, cn, func(ctx context.Context, cred linkvault.Credential) error {
+			var err error
+			out, err = cn.provider.Transfers(ctx, cred, linkvault.TransferQuery{Limit: q.Limit, Cursor: q.Cursor, Since: q.Since})
+			return err
+		})
+	}()
+	if err := u.end(ctx, err); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// AccountHolder returns what the exchange tells about the account's owner (personal
+// data: callers must not log it). An exchange that exposes nothing answers
+// linkvault's notSupported error.
+func (s *Service) AccountHolder(ctx context.Context, c Caller, t Target) (*linkvault.AccountHolder, string, error) {
+	u := s.begin(c, t, ActionAccountHolder)
+	var (
+		out  linkvault.AccountHolder
+		name string
+	)
+	err := func() error {
+		cn, err := u.prepare(ctx, linkvault.PermissionRead)
+		if err != nil {
+			return err
+		}
+		name = cn.provider.Integration().Name
+		return s.call(ctx, cn, func(ctx context.Context, cred linkvault.Credential) error {
+			var err error
+			out, err = cn.provider.AccountHolder(ctx, cred)
+			return err
+		})
+	}()
+	if err := u.end(ctx, err); err != nil {
+		return nil, "", err
+	}
+	return &out, name, nil
+}
