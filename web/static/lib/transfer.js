@@ -100,14 +100,21 @@ export function transfer(k, holdings, values) {
  */
 function preview(k, holdings, input, req, pv) {
   const integ = integrationOf(k);
-  atPage(Pages.transferPreview, { integration: integ, transfer: { previewId: pv.previewId, symbol: pv.symbol, amount: pv.amount, networkId: input.network } });
+  atPage(Pages.transferPreview, { integration: integ, transfer: { previewId: pv.previewId, symbol: pv.symbol, amount: pv.amount, networkId: pv.networkId } });
   const err = errorLine();
   const confirm = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', class: 'button', id: 'lv-confirm', onclick: async () => {
     confirm.disabled = true;
     err.hidden = true;
     try {
       /** @type {import('./types.js').TransferResult} */
-      const res = await api('POST', '/link/api/transfer/execute', { ...req, previewId: pv.previewId, clientTransactionId: pv.clientTransactionId });
+      const res = await api('POST', '/link/api/transfer/execute', { tokenId: req.tokenId, previewId: pv.previewId });
+      if (res.status === 'mfaRequired' || res.status === 'mfaFailed') {
+        // Nothing moved: the exchange wants a code this page cannot collect yet.
+        confirm.disabled = false;
+        event('transferExecutionError', null, { errorMessage: t('transferNeedsCode') });
+        showError(err, t('transferNeedsCode'));
+        return;
+      }
       executed(k, input, pv, res);
     } catch (e2) {
       confirm.disabled = false;
@@ -137,7 +144,7 @@ function preview(k, holdings, input, req, pv) {
  */
 function executed(k, input, pv, res) {
   const integ = integrationOf(k);
-  const networkId = input.network;
+  const networkId = pv.networkId || input.network;
   const common = {
     txId: res.transferId,
     // An exchange withdrawal has no sender address the exchange reports.

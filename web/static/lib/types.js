@@ -121,9 +121,11 @@
  */
 
 /**
- * @typedef {object} TransferPreview A quote (link.Preview).
+ * @typedef {object} TransferPreview A stored, quoted transfer (POST /link/api/transfer/preview,
+ *   through internal/account; execute names it by previewId).
  * @property {string} previewId
  * @property {string} symbol
+ * @property {string} networkId Mesh's network UUID
  * @property {string} networkName
  * @property {number} amount
  * @property {number} estimatedNetworkGasFee
@@ -133,9 +135,11 @@
  */
 
 /**
- * @typedef {object} TransferResult An executed transfer (linkvault.TransferResult).
+ * @typedef {object} TransferResult An executed transfer (POST /link/api/transfer/execute), or
+ *   status mfaRequired / mfaFailed when the exchange asks for a code (nothing moved).
  * @property {string} transferId
  * @property {string} status
+ * @property {string} [networkId]
  * @property {string} symbol
  * @property {string} networkName
  * @property {number} amount
