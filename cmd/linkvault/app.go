@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -113,12 +114,29 @@ func openStore(ctx context.Context, cfg *config.Config, migrate bool) (store, er
 // loadMasterKeyring reads the master key from the configured file or value.
 func loadMasterKeyring(cfg *config.Config) (*envelope.MasterKeyring, error) {
 	if path := cfg.MasterKeyPath(); path != "" {
+		if err := checkMasterKeyFile(cfg, path); err != nil {
+			return nil, err
+		}
 		return envelope.ReadMasterKeyFile(path)
 	}
 	if !cfg.MasterKey.IsZero() {
 		return envelope.LoadMasterKeyring([]byte(cfg.MasterKey.Reveal()))
 	}
 	return nil, errors.New("no master key: set LINKVAULT_MASTER_KEY_FILE or LINKVAULT_MASTER_KEY")
+}
+
+// checkMasterKeyFile refuses a master key file that its group or other users may
+// access, unless the operator allowed it (LINKVAULT_MASTER_KEY_FILE_ALLOW_READABLE).
+// Every command that loads the key file calls it first. (Windows has no such mode bits.)
+func checkMasterKeyFile(cfg *config.Config, path string) error {
+	if cfg.MasterKeyFileAllowReadable || runtime.GOOS == "windows" {
+		return nil
+	}
+	if err := envelope.CheckMasterKeyFileMode(path); err != nil {
+		return fmt.Errorf("refusing to use the master key: %w, owned by the user linkvault runs as. "+
+			"Only where the platform cannot give a file owner-only permissions, set %sMASTER_KEY_FILE_ALLOW_READABLE=true", err, config.EnvPrefix)
+	}
+	return nil
 }
 
 // providerConfigs maps the configuration onto the adapters' settings.

@@ -180,6 +180,9 @@ func rotateMasterKey(ctx context.Context, fs *flag.FlagSet, args []string, stdou
 	if path == "" {
 		return errors.New("keys rotate needs a master key file (LINKVAULT_MASTER_KEY_FILE); with LINKVAULT_MASTER_KEY, add a v<N+1> entry yourself and run keys rotate --config with it")
 	}
+	if err := checkMasterKeyFile(cfg, path); err != nil {
+		return err
+	}
 	v, err := envelope.AddMasterKeyVersion(path)
 	if err != nil {
 		return err

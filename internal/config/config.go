@@ -67,6 +67,14 @@ type Config struct {
 	// MasterKey is unset: linkvault.key beside the database file (see MasterKeyPath).
 	MasterKeyFile string `json:"masterKeyFile" env:"MASTER_KEY_FILE" help:"path of the master key file (default for sqlite: linkvault.key beside the database)"`
 
+	// MasterKeyFileAllowReadable lets linkvault use a master key file that its group or
+	// other users may read or write. By default every command that loads the key
+	// refuses such a file (fix it with chmod 600); set this only where the platform
+	// cannot give the file owner-only permissions. Env
+	// LINKVAULT_MASTER_KEY_FILE_ALLOW_READABLE, file "masterKeyFileAllowReadable".
+	// Default false.
+	MasterKeyFileAllowReadable bool `json:"masterKeyFileAllowReadable" env:"MASTER_KEY_FILE_ALLOW_READABLE" help:"accept a master key file readable by its group or other users (default: refuse it; fix with chmod 600)"`
+
 	// KMS optionally protects the master keys with an external key management service.
 	KMS KMS `json:"kms" env:"KMS_"`
 
