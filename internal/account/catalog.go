@@ -15,34 +15,25 @@ import (
 // Mesh's API names them (GET /api/v1/transfers/managed/{networks,tokens,integrations},
 // the networkId of preview and configure, the integrationId of linktoken).
 //
-// Where Mesh's published OpenAPI document gives an id, it is used, so an app that
-// hard-codes Mesh's id works unchanged (FrontFin/mesh-web-sdk,
-// packages/node-api/swagger.json at e7c178a9, examples of the networks, tokens,
-// configure, preview, address and integrations operations). Every other id is a
-// version-5 UUID of the network code or broker type under linkvault's namespace: stable
-// across versions and installations, never reused.
-var meshNetworkIDs = map[string]string{
-	"ethereum": "e3c7fdd8-b1fc-4e51-85ae-bb276e075611", // "Ethereum", chainId 1
-	"polygon":  "7436e9d0-ba42-4d2b-b4c0-8e4e606b2c12", // "Polygon", chainId 137
-	"solana":   "0291810a-5947-424d-9a59-e88bb33e999d", // USDT to a Solana address
-	"bitcoin":  "0880db06-7c7c-4738-898f-cf74efc03c47", // BTC to a Bitcoin address
-	"cardano":  "f7a660cd-bac0-4ae8-8ddb-c54d321b55dc", // "Cardano" (token ADA)
-	"dogecoin": "34b66a94-f9f9-49ef-81e8-6ebd5a866f9d", // deposit address of DOGE
-}
+// Network ids are linkvault.Network.ID. Integration ids follow the same rule: Mesh's own
+// id where its published OpenAPI document gives one (FrontFin/mesh-web-sdk,
+// packages/node-api/swagger.json at e7c178a9, the integrations example), so an app that
+// kept Mesh's id works unchanged; otherwise the version-5 UUID of
+// "urn:linkvault:integration:<brokerType>" in the URL namespace (RFC 9562), stable across
+// versions and installations (TestIntegrationIDsNeverChange writes them out).
 
 var meshIntegrationIDs = map[linkvault.BrokerType]string{
 	linkvault.BrokerCoinbase: "47624467-e52e-4938-a41a-7926b6c27acf", // "Coinbase" in the integrations example
 }
 
-// namespaceLinkvault is the UUID namespace of linkvault's own ids.
-var namespaceLinkvault = mustParseUUID("5f0cf3a1-7c36-4a43-9d53-2b1b8f6a0e10")
+// namespaceURL is RFC 9562's namespace for URLs (and URNs).
+var namespaceURL = mustParseUUID("6ba7b811-9dad-11d1-80b4-00c04fd430c8")
 
-// NetworkID is the UUID of a network code.
+// NetworkID is the UUID of a network code (linkvault.Network.ID), or "" for a code
+// linkvault does not know.
 func NetworkID(code string) string {
-	if id, ok := meshNetworkIDs[code]; ok {
-		return id
-	}
-	return uuidV5(namespaceLinkvault, "network:"+code)
+	n, _ := linkvault.LookupNetwork(code)
+	return n.ID
 }
 
 // IntegrationID is the UUID of an integration (Mesh's IntegrationModel.id).
@@ -50,7 +41,7 @@ func IntegrationID(b linkvault.BrokerType) string {
 	if id, ok := meshIntegrationIDs[b]; ok {
 		return id
 	}
-	return uuidV5(namespaceLinkvault, "integration:"+string(b))
+	return uuidV5(namespaceURL, "urn:linkvault:integration:"+string(b))
 }
 
 // BrokerOfIntegrationID finds the broker type whose IntegrationID is id
@@ -72,9 +63,8 @@ type AssetLister interface {
 	TransferAssets() map[string][]string
 }
 
-// CatalogNetwork is one network of the catalog.
+// CatalogNetwork is one network of the catalog (Network.ID is its UUID).
 type CatalogNetwork struct {
-	ID string // UUID
 	linkvault.Network
 	// Tokens are the symbols at least one enabled integration sends on it, sorted.
 	Tokens []string
@@ -187,12 +177,12 @@ func buildCatalog(p linkvault.Providers) *Catalog {
 			}
 			toks := sends[key{string(in.Type), n.Code}]
 			sort.Strings(toks)
-			ci.Networks = append(ci.Networks, CatalogNetwork{ID: NetworkID(n.Code), Network: n, Tokens: toks})
+			ci.Networks = append(ci.Networks, CatalogNetwork{Network: n, Tokens: toks})
 		}
 		c.Integrations = append(c.Integrations, ci)
 	}
 	for _, n := range linkvault.Networks {
-		cn := CatalogNetwork{ID: NetworkID(n.Code), Network: n}
+		cn := CatalogNetwork{Network: n}
 		for _, ci := range c.Integrations {
 			for _, in := range ci.Networks {
 				if in.Code != n.Code {
@@ -230,7 +220,7 @@ func buildCatalog(p linkvault.Providers) *Catalog {
 						tokens[sym] = t
 						order = append(order, sym)
 					}
-					bare := CatalogNetwork{ID: cn.ID, Network: cn.Network}
+					bare := CatalogNetwork{Network: cn.Network}
 					if !slices.ContainsFunc(t.Networks, func(x CatalogNetwork) bool { return x.ID == cn.ID }) {
 						t.Networks = append(t.Networks, bare)
 					}

@@ -149,3 +149,27 @@ func TestCanonicalTransferCoversEveryField(t *testing.T) {
 		t.Error("the exchange's quote changed the request hash")
 	}
 }
+
+// TestIntegrationIDsNeverChange: the integration ids apps store (Mesh's id for Coinbase,
+// UUIDv5 of urn:linkvault:integration:<type> otherwise) are written out here; the
+// version-5 derivation is checked against RFC 9562's own example (www.example.com in
+// the DNS namespace, Appendix A.4).
+func TestIntegrationIDsNeverChange(t *testing.T) {
+	if got := uuidV5(mustParseUUID("6ba7b810-9dad-11d1-80b4-00c04fd430c8"), "www.example.com"); got != "2ed6657d-e927-568b-95e1-2665a8aea6a2" {
+		t.Fatalf("uuidV5 of RFC 9562's example = %s", got)
+	}
+	want := map[linkvault.BrokerType]string{
+		linkvault.BrokerCoinbase: "47624467-e52e-4938-a41a-7926b6c27acf",
+		linkvault.BrokerBinance:  "f704b1e4-77ab-5ddf-bb7c-05fea3830386",
+		linkvault.BrokerUphold:   "ee61d636-4775-55fc-a836-f42dcc0745f5",
+		linkvault.BrokerSandbox:  "da880329-fa5a-5dc6-a8c7-357c65499af2",
+	}
+	for b, id := range want {
+		if got := IntegrationID(b); got != id {
+			t.Errorf("IntegrationID(%s) = %s, want %s", b, got, id)
+		}
+		if got, ok := BrokerOfIntegrationID(strings.ToUpper(id)); !ok || got != b {
+			t.Errorf("BrokerOfIntegrationID(%s) = %s, %v", id, got, ok)
+		}
+	}
+}

@@ -92,7 +92,7 @@ func newAPIEnv(t testing.TB, opts apiEnvOptions) *apiEnv {
 	}
 	deps := lvhttp.Deps{Vault: v, Auth: cs, Providers: reg, API: lvhttp.APIDeps{
 		Transfers: db, Previews: db,
-		Retry:     lvhttp.RetryPolicy{Attempts: 3, Base: 5 * time.Millisecond, Max: 50 * time.Millisecond},
+		Retry: lvhttp.RetryPolicy{Attempts: 3, Base: 5 * time.Millisecond, Max: 50 * time.Millisecond},
 	}}
 	if !opts.noAudit {
 		env.recorder = audit.NewRecorder(db, audit.RecorderConfig{})

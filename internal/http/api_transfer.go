@@ -643,4 +643,3 @@ func notImplemented(op, why string) func(w http.ResponseWriter, r *http.Request)
 		return linkvault.Errorf(linkvault.StatusNotFound, account.ErrTypeNotImplemented, "%s is not implemented by linkvault: %s", op, why)
 	}
 }
-
