@@ -79,6 +79,11 @@ capabilities:
 {{- end }}
 - name: LINKVAULT_MASTER_KEY_FILE
   value: /run/secrets/linkvault/master.key
+# A secret volume's files belong to root, readable by the pod's fsGroup (kubelet adds
+# group read for it): the only way a non-root process reads them. That group is this
+# pod's alone, so the key file's group-read bit is accepted here.
+- name: LINKVAULT_MASTER_KEY_FILE_ALLOW_READABLE
+  value: "true"
 - name: LINKVAULT_PUBLIC_URL
   value: {{ .Values.publicURL | quote }}
 - name: LINKVAULT_LISTEN_ADDR
@@ -97,7 +102,7 @@ out: podman kube play (the documented local equivalent) needs it. */}}
 - name: secrets
   secret:
     secretName: {{ .Values.existingSecret }}
-    defaultMode: 0440
+    defaultMode: 0400
     optional: false
 - name: tmp
   emptyDir: {}
