@@ -21,6 +21,7 @@ import (
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/link"
 	"github.com/linkvault/linkvault/internal/link/linktest"
+	"github.com/linkvault/linkvault/internal/meshspec"
 	"github.com/linkvault/linkvault/internal/postgres"
 	lvclient "github.com/linkvault/linkvault/sdk/go"
 )
@@ -51,8 +52,14 @@ func start(t *testing.T, postgresDSN string) *world {
 	}
 	env := e2etest.Start(t, e2etest.Options{PostgresDSN: postgresDSN})
 	w := &world{env: env}
+	spec, err := meshspec.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every answer these clients receive is held to Mesh's schemas.
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: spec.RoundTripper(http.DefaultTransport, func(err error) { t.Error(err) })}
 	mk := func(id, secret string) *lvclient.Client {
-		c, err := lvclient.New(env.URL(), id, secret, lvclient.WithTimeout(30*time.Second))
+		c, err := lvclient.New(env.URL(), id, secret, lvclient.WithHTTPClient(hc))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -149,7 +149,9 @@ func checkAddress(n CatalogNetwork, addr string) error {
 }
 
 func invalidAddress(n CatalogNetwork) error {
-	return linkvault.Errorf(linkvault.StatusBadRequest, ErrTypeInvalidAddress, "toAddress is not a valid %s address.", n.Name)
+	e := linkvault.Errorf(linkvault.StatusBadRequest, ErrTypeInvalidAddress, "toAddress is not a valid %s address.", n.Name)
+	e.Display = "This address is not valid on the selected network."
+	return e
 }
 
 // Error types of the managed-transfer flow.

@@ -39,6 +39,6 @@ func (a *accountAPI) handleRemove(w http.ResponseWriter, r *http.Request) error 
 	if err := a.s.account.Remove(r.Context(), caller(r), t); err != nil {
 		return err
 	}
-	writeOK(w, map[string]any{"status": "succeeded"})
+	writeOK(w, nil) // Mesh's answer is a bare ApiResult (closed, no content)
 	return nil
 }

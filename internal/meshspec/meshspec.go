@@ -17,6 +17,8 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"regexp"
 	"sort"
@@ -253,4 +255,38 @@ func (uriValidator) Validate(value string) error {
 		return fmt.Errorf("not an absolute URI")
 	}
 	return nil
+}
+
+// RoundTripper wraps base so that every answer to an operation of Mesh's document is
+// validated against its schema; report receives each violation (requests outside the
+// document, such as linkvault's own endpoints, pass unchecked). Tests hand it to the
+// API clients they use, so every response they receive is held to the contract.
+func (s *Spec) RoundTripper(base http.RoundTripper, report func(error)) http.RoundTripper {
+	return roundTripper{s: s, base: base, report: report}
+}
+
+type roundTripper struct {
+	s      *Spec
+	base   http.RoundTripper
+	report func(error)
+}
+
+func (rt roundTripper) RoundTrip(r *http.Request) (*http.Response, error) {
+	res, err := rt.base.RoundTrip(r)
+	if err != nil {
+		return res, err
+	}
+	if _, ok := rt.s.Find(r.Method, r.URL.Path); !ok {
+		return res, nil
+	}
+	body, rerr := io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	res.Body = io.NopCloser(bytes.NewReader(body))
+	if rerr != nil {
+		return res, nil // the client reports the read error itself
+	}
+	if schema, verr := rt.s.ValidateResponse(r.Method, r.URL.Path, res.StatusCode, body); verr != nil {
+		rt.report(fmt.Errorf("%s %s answered %d, which does not match Mesh's %s schema: %w\n%s", r.Method, r.URL.Path, res.StatusCode, schema, verr, body))
+	}
+	return res, nil
 }

@@ -67,7 +67,7 @@ export function transfer(k, holdings, values) {
           const pv = await api('POST', '/link/api/transfer/preview', req);
           event('transferPreviewed', integ, {
             previewId: pv.previewId, symbol: pv.symbol, amount: pv.amount, toAddress: pv.toAddress,
-            networkId: input.network, networkName: pv.networkName || input.network,
+            networkId: pv.networkId || input.network, networkName: pv.networkName || input.network,
             estimatedNetworkGasFee: { fee: pv.estimatedNetworkGasFee, feeCurrency: pv.symbol },
           });
           preview(k, holdings, input, req, pv);
