@@ -9,15 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/linkvault/linkvault/internal/clients"
-	"github.com/linkvault/linkvault/internal/envelope"
-	lvhttp "github.com/linkvault/linkvault/internal/http"
-	"github.com/linkvault/linkvault/internal/vault"
+	"github.com/linkvault/linkvault/internal/app"
+	"github.com/linkvault/linkvault/internal/config"
 )
 
 // BenchmarkTokenGet runs POST /api/v1/managed/token/get through the server's handler
-// in process (no sockets), wired as cmd/linkvault wires it, on a seeded SQLite store:
-// the part of the resolve cost that is linkvault's own. Profile it with
+// in process (no sockets), assembled by internal/app as `linkvault serve` is, on a
+// seeded SQLite store: the part of the resolve cost that is linkvault's own. Profile
+// it with
 //
 //	go test ./bench -run '^$' -bench TokenGet -cpuprofile cpu.out && go tool pprof -top cpu.out
 func BenchmarkTokenGet(b *testing.B) {
@@ -39,19 +38,17 @@ func BenchmarkTokenGet(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			st, err := db.OpenStore(ctx)
+			cfg := config.Default()
+			cfg.ListenAddr = "127.0.0.1:0"
+			cfg.Database.SQLitePath = db.SQLitePath
+			cfg.MasterKeyFile = key
+			cfg.ResolveCache.Size, cfg.ResolveCache.TTL = bc.cacheSize, time.Hour
+			a, err := app.New(ctx, &cfg, app.Options{})
 			if err != nil {
 				b.Fatal(err)
 			}
-			b.Cleanup(func() { st.Close() })
-			master, err := envelope.ReadMasterKeyFile(key)
-			if err != nil {
-				b.Fatal(err)
-			}
-			keyring := envelope.New(st, master, time.Now)
-			v := vault.New(vault.Config{Store: st, Sealer: keyring, CacheSize: bc.cacheSize, CacheTTL: time.Hour})
-			srv := lvhttp.NewServer(lvhttp.Config{}, lvhttp.Deps{Vault: v, Auth: clients.New(st, time.Now, 5*time.Second)})
-			h := srv.Handler()
+			b.Cleanup(func() { _ = a.Close() })
+			h := a.HTTP.Handler()
 			bodies := make([][]byte, rows)
 			for i, id := range seeded.TokenIDs {
 				bodies[i] = []byte(`{"authToken":"` + id + `","type":"coinbase"}`)

@@ -15,13 +15,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/linkvault/linkvault/internal/app"
 	"github.com/linkvault/linkvault/internal/exchangesim"
-	"github.com/linkvault/linkvault/internal/link/linktest"
 )
 
 // Browser drives a headless browser for the link scenario. It lives outside this
-// package (bench/browser, on chromedp) so that `linkvault bench` does not link a
-// browser driver into the server binary; lvbench passes one in Options.Browser.
+// package (bench/browser, on chromedp and the Link test driver) so that `linkvault
+// bench` links neither a browser driver nor a test kit into the server binary; lvbench
+// passes one in Options.Browser.
 type Browser interface {
 	// ReturnVisit loads pageURL (the harness's app page, which has imported the web
 	// SDK), calls window.lvOpen(linkToken) and waits until the account screen of the
@@ -29,6 +30,10 @@ type Browser interface {
 	// driver from just before the call to the table being visible; the page's own
 	// marks (performance.now() relative to openLink) come back in Marks.
 	ReturnVisit(ctx context.Context, pageURL, linkToken string) (LinkTiming, error)
+	// Connect opens linkToken and connects brokerType as username through the Link
+	// flow (OAuth consent at the simulated exchange), returning the tokenId. The
+	// scenario does it once, untimed, so the return visits have a stored tokenId.
+	Connect(ctx context.Context, linkToken, brokerType, username, password string) (tokenID string, err error)
 	Close()
 }
 
@@ -128,7 +133,7 @@ func RunLink(ctx context.Context, h *harness, p LinkParams, newBrowser NewBrowse
 	if err != nil {
 		return nil, err
 	}
-	env := simEnv(sim)
+	env := app.SimulatorEnv(sim)
 	env["LINKVAULT_REFRESH_ENABLED"] = "true"
 	proc, err := h.startLinkvault(ctx, "link", db, env)
 	if err != nil {
@@ -141,14 +146,15 @@ func RunLink(ctx context.Context, h *harness, p LinkParams, newBrowser NewBrowse
 	if err != nil {
 		return nil, err
 	}
-	payload, err := linktest.Connect(ctx, nil, lt, "coinbase", "bench-alice-cb", "pw")
+	b, err := newBrowser(ctx, p.Chromium)
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	tokenID, err := b.Connect(ctx, lt, "coinbase", "bench-alice-cb", "pw")
 	if err != nil {
 		return nil, fmt.Errorf("first connect through Link: %w", err)
 	}
-	if len(payload.AccountTokens) == 0 {
-		return nil, errors.New("first connect returned no account")
-	}
-	tokenID := payload.AccountTokens[0].TokenID
 	tokens, _ := json.Marshal([]map[string]string{{"accessToken": tokenID, "brokerType": "coinbase", "brokerName": "", "accountId": "", "accountName": ""}})
 
 	page := fmt.Sprintf(appPage, proc.URL, tokens)
@@ -164,11 +170,6 @@ func RunLink(ctx context.Context, h *harness, p LinkParams, newBrowser NewBrowse
 	defer appSrv.Close()
 	appURL := "http://" + ln.Addr().String() + "/"
 
-	b, err := newBrowser(ctx, p.Chromium)
-	if err != nil {
-		return nil, err
-	}
-	defer b.Close()
 	for i := range p.Visits {
 		lt, err := newToken()
 		if err != nil {

@@ -14,9 +14,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/app"
 	"github.com/linkvault/linkvault/internal/exchangesim"
-	"github.com/linkvault/linkvault/internal/exchangesim/simprovider"
-	"github.com/linkvault/linkvault/internal/provider"
 )
 
 // RefreshParams configures the refresh scenario.
@@ -146,7 +145,7 @@ func refreshOnce(ctx context.Context, h *harness, p RefreshParams, setup, driver
 	for k, v := range db.Env() {
 		env[k] = v
 	}
-	for k, v := range simEnv(sim) {
+	for k, v := range app.SimulatorEnv(sim) {
 		env[k] = v
 	}
 	var procs []*Proc
@@ -231,26 +230,6 @@ func refreshOnce(ctx context.Context, h *harness, p RefreshParams, setup, driver
 		run.PerReplica = append(run.PerReplica, ok)
 	}
 	return run, nil
-}
-
-// simEnv points every provider of a linkvault process at the simulated exchanges.
-func simEnv(sim *exchangesim.Cluster) map[string]string {
-	env := map[string]string{}
-	sc := simprovider.Configs(sim)
-	for prefix, pc := range map[string]provider.Config{"COINBASE": sc.Coinbase, "UPHOLD": sc.Uphold, "BINANCE": sc.Binance, "SANDBOX": sc.Sandbox} {
-		set := func(name, v string) {
-			if v != "" {
-				env["LINKVAULT_"+prefix+"_"+name] = v
-			}
-		}
-		set("AUTH_URL", pc.AuthURL)
-		set("TOKEN_URL", pc.TokenURL)
-		set("REVOKE_URL", pc.RevokeURL)
-		set("API_BASE_URL", pc.APIBaseURL)
-		set("CLIENT_ID", pc.ClientID)
-		set("CLIENT_SECRET", pc.ClientSecret.Reveal())
-	}
-	return env
 }
 
 // credentialOf turns a token response of the simulated exchange into a credential, as

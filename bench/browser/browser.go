@@ -6,6 +6,7 @@ package browser
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/linkvault/linkvault/bench"
 	"github.com/linkvault/linkvault/internal/chromium"
+	"github.com/linkvault/linkvault/internal/link/linktest"
 )
 
 // New starts headless Chromium with a fresh profile.
@@ -44,6 +46,20 @@ type driver struct {
 func (d *driver) Close() { d.close() }
 
 const overlayFrame = "[data-linkvault=overlay] iframe"
+
+// Connect implements bench.Browser: the Link flow over Link's HTTP endpoints, as the
+// page script drives them (internal/link/linktest), with the consent page of the
+// simulated exchange.
+func (d *driver) Connect(ctx context.Context, linkToken, brokerType, username, password string) (string, error) {
+	p, err := linktest.Connect(ctx, nil, linkToken, brokerType, username, password)
+	if err != nil {
+		return "", err
+	}
+	if len(p.AccountTokens) == 0 {
+		return "", errors.New("the connection returned no account")
+	}
+	return p.AccountTokens[0].TokenID, nil
+}
 
 // ReturnVisit implements bench.Browser. The app page is loaded once; every visit
 // opens Link on it and closes it afterwards.

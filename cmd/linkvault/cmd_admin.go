@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/app"
 	"github.com/linkvault/linkvault/internal/clients"
 	"github.com/linkvault/linkvault/internal/config"
 	"github.com/linkvault/linkvault/internal/envelope"
@@ -26,7 +27,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg, false)
+	st, err := app.OpenStore(ctx, cfg, false)
 	if err != nil {
 		return err
 	}
@@ -47,7 +48,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 }
 
 // adminStore opens the configured store for an administrative command.
-func adminStore(ctx context.Context, fs *flag.FlagSet, args []string, lookup env) (store, *config.Config, error) {
+func adminStore(ctx context.Context, fs *flag.FlagSet, args []string, lookup env) (app.Store, *config.Config, error) {
 	cfgPath := configFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err
@@ -56,7 +57,7 @@ func adminStore(ctx context.Context, fs *flag.FlagSet, args []string, lookup env
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := openStore(ctx, cfg, true)
+	st, err := app.OpenStore(ctx, cfg, true)
 	return st, cfg, err
 }
 
@@ -180,7 +181,7 @@ func rotateMasterKey(ctx context.Context, fs *flag.FlagSet, args []string, stdou
 	if path == "" {
 		return errors.New("keys rotate needs a master key file (LINKVAULT_MASTER_KEY_FILE); with LINKVAULT_MASTER_KEY, add a v<N+1> entry yourself and run keys rotate --config with it")
 	}
-	if err := checkMasterKeyFile(cfg, path); err != nil {
+	if err := app.CheckMasterKeyFile(cfg, path); err != nil {
 		return err
 	}
 	v, err := envelope.AddMasterKeyVersion(path)
@@ -197,33 +198,4 @@ func rotateMasterKey(ctx context.Context, fs *flag.FlagSet, args []string, stdou
 	}
 	fmt.Fprintf(stdout, "master key v%d added to %s; %d data keys re-wrapped\n", v, path, n)
 	return nil
-}
-
-// withStore opens the configured store for a subcommand whose own flags are parsed by
-// fn: the configuration comes from LINKVAULT_CONFIG and the environment (a leading
-// --config FILE is accepted too).
-func withStore(ctx context.Context, name string, args []string, stderr io.Writer, lookup env, fn func(st store, cfg *config.Config, rest []string) error) error {
-	path := ""
-	if len(args) >= 2 && (args[0] == "--config" || args[0] == "-config") {
-		path, args = args[1], args[2:]
-	}
-	cfg, err := loadConfig(path, lookup)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg, true)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	defer st.Close()
-	return fn(st, cfg, args)
-}
-
-// adminKeyring builds the sealer for commands that seal or open secrets.
-func adminKeyring(cfg *config.Config, st store) (*envelope.Keyring, error) {
-	master, err := loadMasterKeyring(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return envelope.New(st, master, time.Now), nil
 }

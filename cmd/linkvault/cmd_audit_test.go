@@ -10,11 +10,11 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/audit"
-	"github.com/linkvault/linkvault/internal/sqlite"
+	"github.com/linkvault/linkvault/internal/testdb"
 )
 
 func TestRunAudit(t *testing.T) {
-	db := sqlite.OpenTestDB(t)
+	db := testdb.SQLite(t)
 	ctx := context.Background()
 	tok, probe := linkvault.NewTokenID(), linkvault.NewTokenID()
 	now := time.Now()

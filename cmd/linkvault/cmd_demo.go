@@ -16,11 +16,11 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/examples/webapp"
+	"github.com/linkvault/linkvault/internal/app"
+	"github.com/linkvault/linkvault/internal/clients"
 	"github.com/linkvault/linkvault/internal/config"
 	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/exchangesim"
-	"github.com/linkvault/linkvault/internal/exchangesim/simprovider"
-	"github.com/linkvault/linkvault/internal/provider"
 )
 
 // demoClientID is the client the demo creates for its example app.
@@ -59,7 +59,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 	if _, err := envelope.GenerateMasterKeyFile(cfg.MasterKeyFile); err != nil {
 		return fmt.Errorf("master key: %w", err)
 	}
-	log := newLogger(&cfg, stderr)
+	log := app.NewLogger(&cfg, stderr)
 
 	sim, err := exchangesim.Start(ctx, exchangesim.ClusterConfig{
 		Logger: log.With("component", "exchangesim"),
@@ -70,7 +70,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 		return err
 	}
 	defer sim.Close()
-	cfg.Providers = simProviderSettings(sim, cfg.Providers)
+	cfg.Providers = app.SimulatedProviders(cfg.Providers, sim)
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -85,23 +85,16 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 		return fmt.Errorf("listen on %s: %w (choose another with --app-addr)", *appAddr, err)
 	}
 	defer appLn.Close()
-	a, err := newApp(ctx, &cfg, log)
+	a, err := app.New(ctx, &cfg, app.Options{Logger: log, Listener: ln})
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	defer a.Close()
-	public := publicURL(&cfg, ln)
-	if err := a.startLink(public); err != nil {
-		ln.Close()
-		return err
-	}
-	creds, err := ensureDemoClient(ctx, a, filepath.Join(*dir, "demo-client.json"))
+	public := a.URL
+	creds, err := ensureDemoClient(ctx, a.Clients, filepath.Join(*dir, "demo-client.json"))
 	if err != nil {
-		ln.Close()
 		return err
 	}
-	srv := a.server(ln)
 
 	// The example app: a separate origin (another port), calling linkvault's API with
 	// the demo client's write key from its backend, as a real app would.
@@ -110,7 +103,6 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 		StorePath: filepath.Join(*dir, "example-app-tokens.json"), Logger: log.With("component", "example-app"),
 	})
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	appSrv := &http.Server{Handler: exampleApp, ReadHeaderTimeout: 5 * time.Second}
@@ -132,47 +124,32 @@ API key: create one at %s%s and paste the key and secret into Link.
 Press Ctrl-C to stop.
 `, appLn.Addr(), public, sim.Coinbase.URL, sim.Uphold.URL, sim.Binance.URL, sim.Sandbox.URL,
 		*dir, creds.ClientID, filepath.Join(*dir, "demo-client.json"), sim.Binance.URL, exchangesim.BinanceKeyPagePath)
-	return a.serve(ctx, srv)
-}
-
-// simProviderSettings points every integration at the simulated exchanges.
-func simProviderSettings(sim *exchangesim.Cluster, base config.Providers) config.Providers {
-	conv := func(dst config.Provider, p provider.Config) config.Provider {
-		dst.AuthURL, dst.TokenURL, dst.RevokeURL, dst.APIBaseURL = p.AuthURL, p.TokenURL, p.RevokeURL, p.APIBaseURL
-		dst.ClientID, dst.ClientSecret = p.ClientID, p.ClientSecret
-		return dst
-	}
-	s := simprovider.Configs(sim)
-	base.Coinbase = conv(base.Coinbase, s.Coinbase)
-	base.Uphold = conv(base.Uphold, s.Uphold)
-	base.Binance = conv(base.Binance, s.Binance)
-	base.Sandbox = conv(base.Sandbox, s.Sandbox)
-	return base
+	return a.Run(ctx)
 }
 
 // ensureDemoClient creates the demo client and its two keys on the first run, and
 // reads them back on later runs.
-func ensureDemoClient(ctx context.Context, a *app, path string) (*demoCredentials, error) {
+func ensureDemoClient(ctx context.Context, cs *clients.Service, path string) (*demoCredentials, error) {
 	if b, err := os.ReadFile(path); err == nil {
 		var c demoCredentials
 		if err := json.Unmarshal(b, &c); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		if _, err := a.clients.Authenticate(ctx, c.ClientID, linkvault.NewSecret(c.WriteSecret)); err == nil {
+		if _, err := cs.Authenticate(ctx, c.ClientID, linkvault.NewSecret(c.WriteSecret)); err == nil {
 			return &c, nil
 		}
 		// The database was reset or the keys revoked: make new ones below.
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	if _, err := a.clients.CreateClient(ctx, demoClientID, "linkvault demo app"); err != nil && !linkvault.IsConflict(err) {
+	if _, err := cs.CreateClient(ctx, demoClientID, "linkvault demo app"); err != nil && !linkvault.IsConflict(err) {
 		return nil, err
 	}
-	read, err := a.clients.CreateKey(ctx, demoClientID, linkvault.PermissionRead)
+	read, err := cs.CreateKey(ctx, demoClientID, linkvault.PermissionRead)
 	if err != nil {
 		return nil, err
 	}
-	write, err := a.clients.CreateKey(ctx, demoClientID, linkvault.PermissionWrite)
+	write, err := cs.CreateKey(ctx, demoClientID, linkvault.PermissionWrite)
 	if err != nil {
 		return nil, err
 	}

@@ -5,8 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 
+	"github.com/linkvault/linkvault/internal/app"
 	"github.com/linkvault/linkvault/internal/config"
 )
 
@@ -27,24 +27,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg, stderr)
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	log := app.NewLogger(cfg, stderr)
+	a, err := app.New(ctx, cfg, app.Options{Logger: log})
 	if err != nil {
-		return err
-	}
-	a, err := newApp(ctx, cfg, log)
-	if err != nil {
-		ln.Close()
 		return err
 	}
 	defer a.Close()
-	public := publicURL(cfg, ln)
-	if err := a.startLink(public); err != nil {
-		ln.Close()
-		return err
-	}
-	srv := a.server(ln)
-	log.Info("linkvault serving", "addr", srv.Addr(), "public_url", public, "database", cfg.Database.Driver, "refresh_engine", cfg.Refresh.Enabled)
-	fmt.Fprintf(stdout, "linkvault listening on %s\n", srv.Addr())
-	return a.serve(ctx, srv)
+	log.Info("linkvault serving", "addr", a.HTTP.Addr(), "public_url", a.URL, "database", cfg.Database.Driver, "refresh_engine", cfg.Refresh.Enabled)
+	fmt.Fprintf(stdout, "linkvault listening on %s\n", a.HTTP.Addr())
+	return a.Run(ctx)
 }

@@ -1,6 +1,7 @@
 // Command linkvault is the managed-token service: one binary with the server, the
 // interactive demo, database migrations, client and key administration, and the
-// simulated exchanges. This is the only package that wires concrete types together.
+// simulated exchanges. It parses flags and configuration and hands over to
+// internal/app, which wires the services together.
 package main
 
 import (
@@ -14,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/linkvault/linkvault/internal/app"
 	"github.com/linkvault/linkvault/internal/config"
 )
 
@@ -67,7 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup en
 	case "keys":
 		return runKeys(ctx, rest, stdout, stderr, lookup)
 	case "webhooks":
-		return withStore(ctx, "webhooks", rest, stderr, lookup, func(st store, cfg *config.Config, rest []string) error {
+		return withStore(ctx, "webhooks", rest, lookup, func(st app.Store, cfg *config.Config, rest []string) error {
 			if len(rest) > 0 && rest[0] == "prune" {
 				return runWebhooksPrune(ctx, rest[1:], stdout, st, time.Now())
 			}
@@ -78,7 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup en
 			return runWebhooks(ctx, rest, stdout, st, ring)
 		})
 	case "audit":
-		return withStore(ctx, "audit", rest, stderr, lookup, func(st store, _ *config.Config, rest []string) error {
+		return withStore(ctx, "audit", rest, lookup, func(st app.Store, _ *config.Config, rest []string) error {
 			return runAudit(ctx, rest, stdout, st)
 		})
 	case "bench":

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/app"
+	"github.com/linkvault/linkvault/internal/config"
 	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/vault"
 )
@@ -53,6 +55,17 @@ func (e *cliEnv) mustRun(args ...string) string {
 	return out
 }
 
+// openApp assembles the server of cfg (not started) on a free loopback port.
+func openApp(t *testing.T, cfg *config.Config) *app.App {
+	t.Helper()
+	cfg.ListenAddr = "127.0.0.1:0"
+	a, err := app.New(context.Background(), cfg, app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
 var secretRE = regexp.MustCompile(`secret:\s+(\S+)`)
 var keyIDRE = regexp.MustCompile(`key id:\s+(\S+)`)
 
@@ -69,24 +82,18 @@ func TestClientsAndKeysCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := newApp(context.Background(), cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := openApp(t, cfg)
 	defer a.Close()
-	if _, err := a.clients.Authenticate(context.Background(), "shop", linkvault.NewSecret(secret[1])); err != nil {
+	if _, err := a.Clients.Authenticate(context.Background(), "shop", linkvault.NewSecret(secret[1])); err != nil {
 		t.Fatalf("new key does not authenticate: %v", err)
 	}
 	if list := e.mustRun("keys", "list", "--client", "shop"); !strings.Contains(list, keyID[1]) || strings.Contains(list, secret[1]) {
 		t.Fatalf("keys list must show the key id and never the secret:\n%s", list)
 	}
 	e.mustRun("keys", "revoke", "--client", "shop", "--key", keyID[1])
-	fresh, err := newApp(context.Background(), cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fresh := openApp(t, cfg)
 	defer fresh.Close()
-	if _, err := fresh.clients.Authenticate(context.Background(), "shop", linkvault.NewSecret(secret[1])); err == nil {
+	if _, err := fresh.Clients.Authenticate(context.Background(), "shop", linkvault.NewSecret(secret[1])); err == nil {
 		t.Fatal("revoked key still authenticates")
 	}
 }
@@ -129,12 +136,9 @@ func TestKeysRotateRewrapsOnline(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	running, err := newApp(ctx, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	running := openApp(t, cfg)
 	defer running.Close()
-	c, err := running.vault.Connect(ctx, vault.ConnectParams{
+	c, err := running.Vault.Connect(ctx, vault.ConnectParams{
 		ConnectionIdentity: linkvault.ConnectionIdentity{ClientID: "shop", UserID: "u1", BrokerType: linkvault.BrokerCoinbase, Scope: linkvault.PermissionRead},
 		Credential:         linkvault.Credential{AccessToken: linkvault.NewSecret("at-before-rotation")},
 	})
@@ -149,22 +153,19 @@ func TestKeysRotateRewrapsOnline(t *testing.T) {
 	if err != nil || master.Current() != 2 {
 		t.Fatalf("key file after rotation: current=%v err=%v", master, err)
 	}
-	for name, a := range map[string]*app{"running": running} {
-		r, err := a.vault.Resolve(ctx, "shop", c.TokenID)
+	for name, a := range map[string]*app.App{"running": running} {
+		r, err := a.Vault.Resolve(ctx, "shop", c.TokenID)
 		if err != nil || r.Credential.AccessToken.Reveal() != "at-before-rotation" {
 			t.Fatalf("%s app after rotation: %v", name, err)
 		}
 	}
-	restarted, err := newApp(ctx, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	restarted := openApp(t, cfg)
 	defer restarted.Close()
-	r, err := restarted.vault.Resolve(ctx, "shop", c.TokenID)
+	r, err := restarted.Vault.Resolve(ctx, "shop", c.TokenID)
 	if err != nil || r.Credential.AccessToken.Reveal() != "at-before-rotation" {
 		t.Fatalf("restarted app after rotation: %v", err)
 	}
-	byMaster, err := restarted.keyring.DataKeysByMaster(ctx)
+	byMaster, err := restarted.Keyring.DataKeysByMaster(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

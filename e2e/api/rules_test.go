@@ -11,7 +11,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +21,7 @@ import (
 	"github.com/linkvault/linkvault/internal/link"
 	"github.com/linkvault/linkvault/internal/link/linktest"
 	"github.com/linkvault/linkvault/internal/meshspec"
-	"github.com/linkvault/linkvault/internal/postgres"
+	"github.com/linkvault/linkvault/internal/testdb"
 	lvclient "github.com/linkvault/linkvault/sdk/go"
 )
 
@@ -38,10 +37,7 @@ type world struct {
 func forEachStore(t *testing.T, rule func(t *testing.T, w *world)) {
 	t.Run("sqlite", func(t *testing.T) { rule(t, start(t, "")) })
 	t.Run("postgres", func(t *testing.T) {
-		if os.Getenv(postgres.TestDSNEnv) == "" {
-			t.Skipf("%s is not set; the PostgreSQL run of this rule is skipped", postgres.TestDSNEnv)
-		}
-		rule(t, start(t, postgres.TestSchemaDSN(t)))
+		rule(t, start(t, testdb.PostgresDSN(t)))
 	})
 }
 

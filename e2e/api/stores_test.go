@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -15,7 +14,7 @@ import (
 	_ "modernc.org/sqlite"             // read-only view of the server's SQLite file
 
 	"github.com/linkvault/linkvault/internal/e2etest"
-	"github.com/linkvault/linkvault/internal/postgres"
+	"github.com/linkvault/linkvault/internal/testdb"
 	lvclient "github.com/linkvault/linkvault/sdk/go"
 )
 
@@ -45,10 +44,7 @@ func forEachStoreEnv(t *testing.T, vars map[string]string, test func(t *testing.
 		test(t, &storeRun{store: "sqlite", env: env, db: db})
 	})
 	t.Run("postgres", func(t *testing.T) {
-		if os.Getenv(postgres.TestDSNEnv) == "" {
-			t.Skipf("%s is not set; the PostgreSQL run is skipped", postgres.TestDSNEnv)
-		}
-		dsn := postgres.TestSchemaDSN(t)
+		dsn := testdb.PostgresDSN(t)
 		env := e2etest.Start(t, e2etest.Options{Env: vars, PostgresDSN: dsn})
 		db, err := sql.Open("pgx", dsn)
 		if err != nil {

@@ -31,7 +31,7 @@ import (
 	"github.com/linkvault/linkvault/internal/e2etest"
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/link/linktest"
-	"github.com/linkvault/linkvault/internal/postgres"
+	"github.com/linkvault/linkvault/internal/testdb"
 	lvclient "github.com/linkvault/linkvault/sdk/go"
 )
 
@@ -61,9 +61,7 @@ func requireImage(t *testing.T) string {
 	if _, err := exec.LookPath("podman"); err != nil {
 		t.Skip("podman is not installed (.ci/run installs it: apt-get install podman runc)")
 	}
-	if os.Getenv(postgres.TestDSNEnv) == "" {
-		t.Skipf("%s is not set; the container tests run against PostgreSQL", postgres.TestDSNEnv)
-	}
+	testdb.SkipWithoutPostgres(t) // the container tests run against PostgreSQL
 	return image
 }
 
@@ -109,7 +107,7 @@ type deployment struct {
 
 func newDeployment(t *testing.T) *deployment {
 	t.Helper()
-	d := &deployment{dir: t.TempDir(), dsn: postgres.TestSchemaDSN(t)}
+	d := &deployment{dir: t.TempDir(), dsn: testdb.PostgresDSN(t)}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	sim, err := exchangesim.Start(ctx, exchangesim.ClusterConfig{OnIssue: func(s string) { d.secrets = append(d.secrets, s) }})

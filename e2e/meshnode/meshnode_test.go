@@ -20,7 +20,7 @@ import (
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/link/linktest"
 	"github.com/linkvault/linkvault/internal/meshspec"
-	"github.com/linkvault/linkvault/internal/postgres"
+	"github.com/linkvault/linkvault/internal/testdb"
 	lvclient "github.com/linkvault/linkvault/sdk/go"
 )
 
@@ -45,10 +45,7 @@ func TestMeshNodeClient(t *testing.T) {
 	}
 	t.Run("sqlite", func(t *testing.T) { run(t, node, "") })
 	t.Run("postgres", func(t *testing.T) {
-		if os.Getenv(postgres.TestDSNEnv) == "" {
-			t.Skipf("%s is not set; the PostgreSQL run is skipped", postgres.TestDSNEnv)
-		}
-		run(t, node, postgres.TestSchemaDSN(t))
+		run(t, node, testdb.PostgresDSN(t))
 	})
 }
 

@@ -6,7 +6,6 @@ package replicas_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -20,6 +19,7 @@ import (
 	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/postgres"
+	"github.com/linkvault/linkvault/internal/testdb"
 	"github.com/linkvault/linkvault/internal/vault"
 )
 
@@ -36,10 +36,7 @@ func TestReplicasShareTheDueSetAndSurviveKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: runs three linkvault processes")
 	}
-	if os.Getenv(postgres.TestDSNEnv) == "" {
-		t.Skipf("%s is not set; the multi-replica test needs PostgreSQL", postgres.TestDSNEnv)
-	}
-	dsn := postgres.TestSchemaDSN(t)
+	dsn := testdb.PostgresDSN(t)
 	timeouts := map[string]string{}
 	for _, p := range []string{"COINBASE", "UPHOLD", "BINANCE", "SANDBOX"} {
 		timeouts["LINKVAULT_"+p+"_TIMEOUT"] = "2s"

@@ -26,7 +26,7 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/envelope"
-	"github.com/linkvault/linkvault/internal/sqlite"
+	"github.com/linkvault/linkvault/internal/testdb"
 	"github.com/linkvault/linkvault/internal/vault"
 	"github.com/linkvault/linkvault/internal/webhook"
 )
@@ -179,7 +179,7 @@ func TestNodeReceiverAcceptsRealDeliveries(t *testing.T) {
 		t.Skip("starts node")
 	}
 	ctx := t.Context()
-	db := sqlite.OpenTestDB(t)
+	db := testdb.SQLite(t)
 	key := make([]byte, envelope.MasterKeySize)
 	_, _ = rand.Read(key)
 	master, err := envelope.LoadMasterKeyring([]byte("v1:" + base64.StdEncoding.EncodeToString(key)))

@@ -17,6 +17,7 @@ import (
 	"github.com/linkvault/linkvault/internal/exchangesim/simprovider"
 	"github.com/linkvault/linkvault/internal/provider"
 	"github.com/linkvault/linkvault/internal/sqlite"
+	"github.com/linkvault/linkvault/internal/testdb"
 	"github.com/linkvault/linkvault/internal/vault"
 )
 
@@ -52,7 +53,7 @@ func (r *recorder) take() []linkvault.AuditEntry {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	db := sqlite.OpenTestDB(t)
+	db := testdb.SQLite(t)
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	master, err := envelope.LoadMasterKeyring([]byte("v1:" + base64.StdEncoding.EncodeToString(key)))

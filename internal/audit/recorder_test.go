@@ -10,7 +10,7 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/audit"
-	"github.com/linkvault/linkvault/internal/sqlite"
+	"github.com/linkvault/linkvault/internal/testdb"
 )
 
 // memStore is an in-memory audit.Appender that can be told to fail or to block.
@@ -167,7 +167,7 @@ func TestRecorderCountsLostBatches(t *testing.T) {
 }
 
 func TestRecorderOnSQLite(t *testing.T) {
-	db := sqlite.OpenTestDB(t)
+	db := testdb.SQLite(t)
 	r := audit.NewRecorder(db, audit.RecorderConfig{})
 	var wg sync.WaitGroup
 	for w := range 8 {
@@ -212,7 +212,7 @@ func BenchmarkRecord(b *testing.B) {
 // BenchmarkRecordSQLite measures sustained throughput into SQLite: entries per second
 // the background writer keeps up with (Close waits until all are written).
 func BenchmarkRecordSQLite(b *testing.B) {
-	db := sqlite.OpenTestDB(b)
+	db := testdb.SQLite(b)
 	r := audit.NewRecorder(db, audit.RecorderConfig{})
 	e := entry(1)
 	ctx := context.Background()

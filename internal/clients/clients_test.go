@@ -8,12 +8,12 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/clients"
-	"github.com/linkvault/linkvault/internal/sqlite"
+	"github.com/linkvault/linkvault/internal/testdb"
 )
 
 func TestAuthenticate(t *testing.T) {
 	ctx := context.Background()
-	db := sqlite.OpenTestDB(t)
+	db := testdb.SQLite(t)
 	svc := clients.New(db, time.Now, time.Minute)
 	a, err := svc.CreateClient(ctx, "appA", "App A")
 	if err != nil {
@@ -87,7 +87,7 @@ func TestAuthenticate(t *testing.T) {
 
 func TestKeysAreStoredHashedAndShownOnce(t *testing.T) {
 	ctx := context.Background()
-	db := sqlite.OpenTestDB(t)
+	db := testdb.SQLite(t)
 	svc := clients.New(db, time.Now, 0)
 	if _, err := svc.CreateClient(ctx, "app", "app"); err != nil {
 		t.Fatal(err)
@@ -110,7 +110,7 @@ func TestKeysAreStoredHashedAndShownOnce(t *testing.T) {
 
 func TestCreateKeyValidation(t *testing.T) {
 	ctx := context.Background()
-	svc := clients.New(sqlite.OpenTestDB(t), time.Now, 0)
+	svc := clients.New(testdb.SQLite(t), time.Now, 0)
 	if _, err := svc.CreateKey(ctx, "nobody", linkvault.PermissionRead); !linkvault.IsNotFound(err) {
 		t.Fatalf("key for unknown client: %v", err)
 	}

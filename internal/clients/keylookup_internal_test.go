@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault"
-	"github.com/linkvault/linkvault/internal/sqlite"
+	"github.com/linkvault/linkvault/internal/testdb"
 )
 
 // TestEveryAttemptComparesOneVerifier observes the comparison itself: each attempt
@@ -15,7 +15,7 @@ import (
 // the dummy verifier for an unknown or malformed one.
 func TestEveryAttemptComparesOneVerifier(t *testing.T) {
 	ctx := context.Background()
-	svc := New(sqlite.OpenTestDB(t), time.Now, time.Minute)
+	svc := New(testdb.SQLite(t), time.Now, time.Minute)
 	if _, err := svc.CreateClient(ctx, "app", "app"); err != nil {
 		t.Fatal(err)
 	}

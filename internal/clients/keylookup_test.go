@@ -10,7 +10,7 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/clients"
-	"github.com/linkvault/linkvault/internal/sqlite"
+	"github.com/linkvault/linkvault/internal/testdb"
 )
 
 // countingStore counts the store calls authentication makes, and can fail them.
@@ -70,7 +70,7 @@ func (c *manualClock) add(d time.Duration) {
 // the answers are identical.
 func TestUnknownKeyIDTakesTheSamePathAsAWrongSecret(t *testing.T) {
 	ctx := context.Background()
-	store := &countingStore{Store: sqlite.OpenTestDB(t)}
+	store := &countingStore{Store: testdb.SQLite(t)}
 	clock := &manualClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	svc := clients.New(store, clock.now, time.Minute)
 	if _, err := svc.CreateClient(ctx, "app", "app"); err != nil {
@@ -131,7 +131,7 @@ func randomHex16() string {
 // set is staleLimit periods old, so a revocation is never ignored for long.
 func TestKeysChangedElsewhereAreSeenWithinTheRefreshPeriod(t *testing.T) {
 	ctx := context.Background()
-	db := sqlite.OpenTestDB(t)
+	db := testdb.SQLite(t)
 	store := &countingStore{Store: db}
 	clock := &manualClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	svc := clients.New(store, clock.now, 5*time.Second)
@@ -186,7 +186,7 @@ func TestKeysChangedElsewhereAreSeenWithinTheRefreshPeriod(t *testing.T) {
 // itself take effect immediately, without waiting for a reload.
 func TestLocalChangesApplyAtOnce(t *testing.T) {
 	ctx := context.Background()
-	svc := clients.New(sqlite.OpenTestDB(t), time.Now, time.Hour)
+	svc := clients.New(testdb.SQLite(t), time.Now, time.Hour)
 	if _, err := svc.CreateClient(ctx, "app", "app"); err != nil {
 		t.Fatal(err)
 	}

@@ -23,9 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linkvault/linkvault/internal/app"
 	"github.com/linkvault/linkvault/internal/exchangesim"
-	"github.com/linkvault/linkvault/internal/exchangesim/simprovider"
-	"github.com/linkvault/linkvault/internal/provider"
 )
 
 var (
@@ -160,7 +159,7 @@ func Start(t testing.TB, opts Options) *Env {
 		vars["LINKVAULT_DATABASE_DRIVER"] = "sqlite"
 		vars["LINKVAULT_SQLITE_PATH"] = filepath.Join(e.Dir, "linkvault.db")
 	}
-	for k, v := range ProviderVars(sim) {
+	for k, v := range app.SimulatorEnv(sim) {
 		vars[k] = v
 		if strings.HasSuffix(k, "_CLIENT_SECRET") {
 			e.AddSecret(v, "an OAuth client secret")
@@ -439,23 +438,6 @@ func (e *Env) SecretCount() int {
 }
 
 // ProviderVars returns the LINKVAULT_<PROVIDER>_* variables that point a linkvault
-// process at the simulated exchanges of sim (endpoints and OAuth clients), for tests
-// that start linkvault some other way (a container, a pod).
-func ProviderVars(sim *exchangesim.Cluster) map[string]string {
-	vars := map[string]string{}
-	sc := simprovider.Configs(sim)
-	for prefix, p := range map[string]provider.Config{"COINBASE": sc.Coinbase, "UPHOLD": sc.Uphold, "BINANCE": sc.Binance, "SANDBOX": sc.Sandbox} {
-		set := func(name, v string) {
-			if v != "" {
-				vars["LINKVAULT_"+prefix+"_"+name] = v
-			}
-		}
-		set("AUTH_URL", p.AuthURL)
-		set("TOKEN_URL", p.TokenURL)
-		set("REVOKE_URL", p.RevokeURL)
-		set("API_BASE_URL", p.APIBaseURL)
-		set("CLIENT_ID", p.ClientID)
-		set("CLIENT_SECRET", p.ClientSecret.Reveal())
-	}
-	return vars
-}
+// process at the simulated exchanges of sim (app.SimulatorEnv), for tests that start
+// linkvault some other way (a container, a pod).
+func ProviderVars(sim *exchangesim.Cluster) map[string]string { return app.SimulatorEnv(sim) }

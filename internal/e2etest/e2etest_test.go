@@ -3,12 +3,11 @@ package e2etest_test
 import (
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/linkvault/linkvault/internal/e2etest"
-	"github.com/linkvault/linkvault/internal/postgres"
+	"github.com/linkvault/linkvault/internal/testdb"
 )
 
 // TestHarnessStartsTheRealBinary checks the harness itself: the binary builds, the CLI
@@ -52,10 +51,7 @@ func TestHarnessRunsReplicasOnPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the linkvault binary")
 	}
-	if os.Getenv(postgres.TestDSNEnv) == "" {
-		t.Skipf("%s is not set; skipping the PostgreSQL replica test", postgres.TestDSNEnv)
-	}
-	e := e2etest.Start(t, e2etest.Options{PostgresDSN: postgres.TestSchemaDSN(t), Replicas: 2})
+	e := e2etest.Start(t, e2etest.Options{PostgresDSN: testdb.PostgresDSN(t), Replicas: 2})
 	for _, s := range e.Servers {
 		res, err := http.Get(s.URL + "/readyz")
 		if err != nil {

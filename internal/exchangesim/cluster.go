@@ -47,6 +47,22 @@ func (c *Cluster) Servers() []*Server {
 	return []*Server{c.Coinbase, c.Binance, c.Uphold, c.Sandbox}
 }
 
+// ByBrokerType returns the exchange that imitates linkvault's integration of that
+// broker type ("coinbase", "uphold", "binanceInternationalDirect", "sandbox"), or nil.
+func (c *Cluster) ByBrokerType(brokerType string) *Server {
+	switch brokerType {
+	case "coinbase":
+		return c.Coinbase
+	case "uphold":
+		return c.Uphold
+	case "binanceInternationalDirect":
+		return c.Binance
+	case "sandbox":
+		return c.Sandbox
+	}
+	return nil
+}
+
 // Start runs all four exchanges until Close is called or ctx is done.
 func Start(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 	if cfg.Host == "" {

@@ -3,8 +3,6 @@ package http_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -12,29 +10,28 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/audit"
-	"github.com/linkvault/linkvault/internal/clients"
-	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/config"
 	"github.com/linkvault/linkvault/internal/exchangesim"
-	"github.com/linkvault/linkvault/internal/exchangesim/simprovider"
 	lvhttp "github.com/linkvault/linkvault/internal/http"
+	"github.com/linkvault/linkvault/internal/link/linktest"
 	"github.com/linkvault/linkvault/internal/meshspec"
-	"github.com/linkvault/linkvault/internal/provider"
 	"github.com/linkvault/linkvault/internal/sqlite"
+	"github.com/linkvault/linkvault/internal/testdb"
 	"github.com/linkvault/linkvault/internal/vault"
 )
 
-// apiEnv is the managed-account API served in-process over loopback, on a real SQLite
-// store, with the real adapters talking to the simulated exchanges over HTTP. The
-// Coinbase adapter reaches its exchange's API through faultProxy, which can fail or
-// swallow answers deterministically.
+// apiEnv is the managed-account API of a complete server (linktest.Stack: the
+// production assembly of internal/app) on a real SQLite store, with the real adapters
+// talking to the simulated exchanges over HTTP. The Coinbase adapter reaches its
+// exchange's API through faultProxy, which can fail or swallow answers
+// deterministically.
 type apiEnv struct {
+	stack    *linktest.Stack
 	url      string
 	db       *sqlite.DB
 	vault    *vault.Service
@@ -45,104 +42,33 @@ type apiEnv struct {
 	keys map[string]map[linkvault.Permission]string
 }
 
-type apiEnvOptions struct {
-	lifecycle func(*vault.Service, linkvault.Providers) lvhttp.Lifecycle
-	noAudit   bool
-}
-
-func newAPIEnv(t testing.TB, opts apiEnvOptions) *apiEnv {
+func newAPIEnv(t testing.TB) *apiEnv {
 	t.Helper()
-	ctx := context.Background()
-	db := sqlite.OpenTestDB(t)
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	master, err := envelope.LoadMasterKeyring([]byte("v1:" + base64.StdEncoding.EncodeToString(key)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sim, err := exchangesim.Start(ctx, exchangesim.ClusterConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	proxy := newFaultProxy(t, sim.Coinbase.URL)
-
-	cfgs := simprovider.Configs(sim)
-	cfgs.Coinbase.APIBaseURL = proxy.url
-	reg, err := provider.NewRegistry(cfgs, provider.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := vault.New(vault.Config{Store: db, Sealer: envelope.New(db, master, time.Now), CacheSize: 100, CacheTTL: time.Minute,
-		Revoker: reg})
-	cs := clients.New(db, time.Now, time.Minute)
-	env := &apiEnv{db: db, vault: v, sim: sim, proxy: proxy, keys: map[string]map[linkvault.Permission]string{}}
+	db := testdb.SQLite(t)
+	var proxy *faultProxy
+	st := linktest.NewStack(t, linktest.StackOptions{Store: db, Config: func(c *config.Config) {
+		proxy = newFaultProxy(t, c.Providers.Coinbase.APIBaseURL)
+		c.Providers.Coinbase.APIBaseURL = proxy.url
+	}})
+	env := &apiEnv{stack: st, url: st.URL, db: db, vault: st.Vault, sim: st.Sim, proxy: proxy, recorder: st.App.Audit,
+		keys: map[string]map[linkvault.Permission]string{}}
 	for _, id := range []string{"app1", "app2"} {
-		if _, err := cs.CreateClient(ctx, id, id); err != nil {
-			t.Fatal(err)
-		}
 		env.keys[id] = map[linkvault.Permission]string{}
 		for _, perm := range []linkvault.Permission{linkvault.PermissionRead, linkvault.PermissionWrite} {
-			k, err := cs.CreateKey(ctx, id, perm)
-			if err != nil {
-				t.Fatal(err)
-			}
-			env.keys[id][perm] = k.Secret.Reveal()
+			env.keys[id][perm] = st.Secret(id, perm).Reveal()
 		}
 	}
-	deps := lvhttp.Deps{Vault: v, Auth: cs, Providers: reg, API: lvhttp.APIDeps{
-		Transfers: db, Previews: db,
-		Retry: lvhttp.RetryPolicy{Attempts: 3, Base: 5 * time.Millisecond, Max: 50 * time.Millisecond},
-	}}
-	if !opts.noAudit {
-		env.recorder = audit.NewRecorder(db, audit.RecorderConfig{})
-		t.Cleanup(func() { _ = env.recorder.Close(context.Background()) })
-		deps.API.Audit = env.recorder
-	}
-	if opts.lifecycle != nil {
-		deps.Lifecycle = opts.lifecycle(v, reg)
-	}
-	hs := httptest.NewServer(lvhttp.NewServer(lvhttp.Config{}, deps).Handler())
-	t.Cleanup(hs.Close)
-	env.url = hs.URL
 	return env
 }
 
 // exchange returns the simulated exchange of a broker type.
-func (e *apiEnv) exchange(b linkvault.BrokerType) *exchangesim.Server {
-	switch b {
-	case linkvault.BrokerCoinbase:
-		return e.sim.Coinbase
-	case linkvault.BrokerUphold:
-		return e.sim.Uphold
-	case linkvault.BrokerBinance:
-		return e.sim.Binance
-	}
-	return e.sim.Sandbox
-}
+func (e *apiEnv) exchange(b linkvault.BrokerType) *exchangesim.Server { return e.stack.Exchange(b) }
 
 // connect mints a grant for user at the exchange (as if the user had consented) and
 // stores the connection, returning its tokenId.
 func (e *apiEnv) connect(t testing.TB, client, user string, b linkvault.BrokerType, scope linkvault.Permission) string {
 	t.Helper()
-	tr, err := e.exchange(b).MintGrant(user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cred := linkvault.Credential{AccessToken: linkvault.NewSecret(tr.AccessToken), RefreshToken: linkvault.NewSecret(tr.RefreshToken),
-		APISecret: linkvault.NewSecret(tr.SecretKey), TokenType: tr.TokenType}
-	if tr.ExpiresIn != nil {
-		cred.Expiry = time.Now().Add(time.Duration(*tr.ExpiresIn) * time.Second)
-	}
-	c, err := e.vault.Connect(context.Background(), vault.ConnectParams{
-		ConnectionIdentity: linkvault.ConnectionIdentity{ClientID: client, UserID: user, BrokerType: b, Scope: scope},
-		Credential:         cred,
-		Accounts:           []linkvault.Account{{AccountID: "acct-" + user, AccountName: "Main"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c.TokenID
+	return e.stack.Connect(t, client, user, b, scope).TokenID
 }
 
 type apiResponse struct {
@@ -323,50 +249,6 @@ func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.rp.ServeHTTP(w, r)
-}
-
-// testLifecycle is a small real Lifecycle: it refreshes through the provider and saves
-// through the vault, one refresh at a time. It stands in for the refresh engine.
-type testLifecycle struct {
-	vault     *vault.Service
-	providers linkvault.Providers
-	mu        sync.Mutex
-	ensured   atomic.Int64
-	rejected  atomic.Int64
-}
-
-func (l *testLifecycle) EnsureFresh(ctx context.Context, r *vault.Resolved) (*vault.Resolved, error) {
-	l.ensured.Add(1)
-	if !r.Credential.Expired(time.Now(), time.Minute) {
-		return r, nil
-	}
-	return l.refresh(ctx, r)
-}
-
-func (l *testLifecycle) HandleRejected(ctx context.Context, r *vault.Resolved, cause error) (*vault.Resolved, error) {
-	l.rejected.Add(1)
-	next, err := l.refresh(ctx, r)
-	if linkvault.IsReauthRequired(err) || (err == nil && !next.Credential.CanRefresh()) {
-		c := *r.Connection
-		_ = l.vault.MarkReauthRequired(ctx, &c, linkvault.ErrTypeReauthRequired)
-		return nil, linkvault.ErrReauthRequired()
-	}
-	return next, err
-}
-
-func (l *testLifecycle) refresh(ctx context.Context, r *vault.Resolved) (*vault.Resolved, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	p, _ := l.providers.Provider(r.Connection.BrokerType)
-	cred, err := p.Refresh(ctx, r.Credential)
-	if err != nil {
-		return nil, err
-	}
-	c := *r.Connection
-	if err := l.vault.Save(ctx, &c, cred); err != nil {
-		return nil, err
-	}
-	return &vault.Resolved{Connection: &c, Credential: cred}, nil
 }
 
 // noSecretIn fails if any of the secrets appears in b.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"math"
 	"net/http"
 	"strings"
@@ -15,8 +14,6 @@ import (
 	"github.com/linkvault/linkvault/internal/account"
 	"github.com/linkvault/linkvault/internal/audit"
 	"github.com/linkvault/linkvault/internal/exchangesim"
-	lvhttp "github.com/linkvault/linkvault/internal/http"
-	"github.com/linkvault/linkvault/internal/vault"
 )
 
 const (
@@ -35,7 +32,7 @@ type position struct {
 // TestHoldingsAndBalanceShapes reads every integration through its real adapter and
 // simulated exchange and checks the Mesh field names and values.
 func TestHoldingsAndBalanceShapes(t *testing.T) {
-	e := newAPIEnv(t, apiEnvOptions{})
+	e := newAPIEnv(t)
 	for _, b := range linkvault.BrokerTypes {
 		t.Run(string(b), func(t *testing.T) {
 			tok := e.connect(t, "app1", "holder-"+string(b), b, read)
@@ -100,7 +97,7 @@ func TestHoldingsAndBalanceShapes(t *testing.T) {
 // the wrong type, a removed one and one never issued get byte-identical answers, on
 // read and write endpoints alike, and the exchange is never called.
 func TestNoOracleAcrossClientsTypesAndRemovals(t *testing.T) {
-	e := newAPIEnv(t, apiEnvOptions{})
+	e := newAPIEnv(t)
 	mine := e.connect(t, "app1", "alice", linkvault.BrokerCoinbase, write)
 	theirs := e.connect(t, "app2", "bob", linkvault.BrokerCoinbase, write)
 	removed := e.connect(t, "app1", "carol", linkvault.BrokerCoinbase, write)
@@ -150,7 +147,7 @@ func TestNoOracleAcrossClientsTypesAndRemovals(t *testing.T) {
 // TestReadScopedTokenCannotTransfer: a write call with a read-scoped tokenId is a 403
 // scopeMismatch and nothing is executed: no exchange call, no transfer record.
 func TestReadScopedTokenCannotTransfer(t *testing.T) {
-	e := newAPIEnv(t, apiEnvOptions{})
+	e := newAPIEnv(t)
 	tok := e.connect(t, "app1", "reader", linkvault.BrokerCoinbase, read)
 	before := e.sim.Coinbase.Stats()
 	for _, path := range []string{"/api/v1/transfers/managed/preview", "/api/v1/transfers/managed/execute"} {
@@ -185,7 +182,7 @@ func TestReadScopedTokenCannotTransfer(t *testing.T) {
 // TestReadKeyCannotCallWriteEndpoints: a read API key is refused on the transfer
 // endpoints whatever the tokenId, before anything is looked up.
 func TestReadKeyCannotCallWriteEndpoints(t *testing.T) {
-	e := newAPIEnv(t, apiEnvOptions{})
+	e := newAPIEnv(t)
 	tok := e.connect(t, "app1", "writer", linkvault.BrokerCoinbase, write)
 	for _, path := range []string{"/api/v1/transfers/managed/preview", "/api/v1/transfers/managed/execute"} {
 		r := e.post(t, path, "app1", read, sendBody(tok, linkvault.BrokerCoinbase, "tx-readkey"))
@@ -202,7 +199,7 @@ func TestReadKeyCannotCallWriteEndpoints(t *testing.T) {
 // TestReauthRequiredTellsTheAppToOpenLink: a connection flagged re-auth-required
 // answers 423 with the instruction, without calling the exchange.
 func TestReauthRequiredTellsTheAppToOpenLink(t *testing.T) {
-	e := newAPIEnv(t, apiEnvOptions{})
+	e := newAPIEnv(t)
 	tok := e.connect(t, "app1", "dave", linkvault.BrokerCoinbase, write)
 	c := e.connection(t, "app1", tok)
 	if err := e.vault.MarkReauthRequired(context.Background(), c, linkvault.ErrTypeReauthRequired); err != nil {
@@ -231,7 +228,7 @@ func TestReauthRequiredTellsTheAppToOpenLink(t *testing.T) {
 // retried within the request; one that keeps failing gives 502 with Retry-After, and
 // the connection stays active with its credential.
 func TestTransientFailureIsRetriedAndNeverMarksReauth(t *testing.T) {
-	e := newAPIEnv(t, apiEnvOptions{})
+	e := newAPIEnv(t)
 	tok := e.connect(t, "app1", "erin", linkvault.BrokerCoinbase, read)
 	before := e.connection(t, "app1", tok)
 
@@ -273,54 +270,40 @@ func TestTransientFailureIsRetriedAndNeverMarksReauth(t *testing.T) {
 }
 
 // TestRevokedGrantMarksReauth: when the exchange refuses the credential (the user
-// revoked the grant), the connection becomes re-auth-required and later calls answer
-// 423 without calling the exchange; the tokenId stays.
+// revoked the grant), the lifecycle engine's one refresh attempt is refused too, the
+// connection becomes re-auth-required and later calls answer 423 without calling the
+// exchange; the tokenId stays.
 func TestRevokedGrantMarksReauth(t *testing.T) {
-	for _, withLifecycle := range []bool{false, true} {
-		t.Run(fmt.Sprintf("lifecycle=%v", withLifecycle), func(t *testing.T) {
-			var lc *testLifecycle
-			opts := apiEnvOptions{}
-			if withLifecycle {
-				opts.lifecycle = func(v *vault.Service, p linkvault.Providers) lvhttp.Lifecycle {
-					lc = &testLifecycle{vault: v, providers: p}
-					return lc
-				}
-			}
-			e := newAPIEnv(t, opts)
-			tok := e.connect(t, "app1", "frank", linkvault.BrokerCoinbase, read)
-			if _, err := e.sim.Coinbase.RevokeUserGrants("frank"); err != nil {
-				t.Fatal(err)
-			}
-			r := e.post(t, "/api/v1/holdings/get", "app1", read, tokenBody(tok, linkvault.BrokerCoinbase))
-			expect(t, r, 423, "locked", linkvault.ErrTypeReauthRequired)
-			if c := e.connection(t, "app1", tok); c.Status != linkvault.StatusReauthRequired {
-				t.Fatalf("connection status %s, want reauth_required", c.Status)
-			}
-			calls := e.sim.Coinbase.Stats().APICalls
-			expect(t, e.post(t, "/api/v1/balance/get", "app1", read, tokenBody(tok, linkvault.BrokerCoinbase)), 423, "locked", linkvault.ErrTypeReauthRequired)
-			if got := e.sim.Coinbase.Stats().APICalls; got != calls {
-				t.Fatal("a re-auth-required connection still calls the exchange")
-			}
-			if lc != nil && lc.rejected.Load() != 1 {
-				t.Fatalf("HandleRejected called %d times, want 1", lc.rejected.Load())
-			}
-		})
+	e := newAPIEnv(t)
+	tok := e.connect(t, "app1", "frank", linkvault.BrokerCoinbase, read)
+	if _, err := e.sim.Coinbase.RevokeUserGrants("frank"); err != nil {
+		t.Fatal(err)
+	}
+	r := e.post(t, "/api/v1/holdings/get", "app1", read, tokenBody(tok, linkvault.BrokerCoinbase))
+	expect(t, r, 423, "locked", linkvault.ErrTypeReauthRequired)
+	if c := e.connection(t, "app1", tok); c.Status != linkvault.StatusReauthRequired {
+		t.Fatalf("connection status %s, want reauth_required", c.Status)
+	}
+	st := e.sim.Coinbase.Stats()
+	if st.RefreshesOK != 0 || st.RefreshesRejected != 1 {
+		t.Fatalf("exchange saw %d refreshes and %d refused ones; want the engine's one refused attempt", st.RefreshesOK, st.RefreshesRejected)
+	}
+	expect(t, e.post(t, "/api/v1/balance/get", "app1", read, tokenBody(tok, linkvault.BrokerCoinbase)), 423, "locked", linkvault.ErrTypeReauthRequired)
+	if got := e.sim.Coinbase.Stats(); got.APICalls != st.APICalls || got.RefreshesRejected != st.RefreshesRejected {
+		t.Fatal("a re-auth-required connection still calls the exchange")
 	}
 }
 
 // TestExpiredAccessTokenIsRefreshedThroughLifecycle: the exchange refuses an expired
-// access token; HandleRejected refreshes it and the call is retried once, successfully.
+// access token; the lifecycle engine refreshes it and the call is retried once,
+// successfully.
 func TestExpiredAccessTokenIsRefreshedThroughLifecycle(t *testing.T) {
-	var lc *testLifecycle
-	e := newAPIEnv(t, apiEnvOptions{lifecycle: func(v *vault.Service, p linkvault.Providers) lvhttp.Lifecycle {
-		lc = &testLifecycle{vault: v, providers: p}
-		return lc
-	}})
+	e := newAPIEnv(t)
 	tok := e.connect(t, "app1", "gina", linkvault.BrokerCoinbase, read)
 	e.sim.Coinbase.ExpireAccessTokens()
 	expect(t, e.post(t, "/api/v1/holdings/get", "app1", read, tokenBody(tok, linkvault.BrokerCoinbase)), 200, "ok", "")
-	if lc.ensured.Load() != 1 || lc.rejected.Load() != 1 || e.sim.Coinbase.Stats().RefreshesOK != 1 {
-		t.Fatalf("ensured %d, rejected %d, refreshes %d; want 1, 1, 1", lc.ensured.Load(), lc.rejected.Load(), e.sim.Coinbase.Stats().RefreshesOK)
+	if st := e.sim.Coinbase.Stats(); st.RefreshesOK != 1 || st.RefreshReuseDetected != 0 {
+		t.Fatalf("refreshes %d, reuse detections %d; want 1, 0", st.RefreshesOK, st.RefreshReuseDetected)
 	}
 	if c := e.connection(t, "app1", tok); c.Status != linkvault.StatusActive {
 		t.Fatalf("status %s after a successful refresh", c.Status)
@@ -352,7 +335,7 @@ type executed struct {
 
 // TestPreviewAndExecute checks the shapes and that the funds move once.
 func TestPreviewAndExecute(t *testing.T) {
-	e := newAPIEnv(t, apiEnvOptions{})
+	e := newAPIEnv(t)
 	for _, b := range linkvault.BrokerTypes {
 		t.Run(string(b), func(t *testing.T) {
 			user := "sender-" + string(b)
@@ -402,7 +385,7 @@ func TestPreviewAndExecute(t *testing.T) {
 
 // TestExecuteIsIdempotent: a retried execute never pays twice.
 func TestExecuteIsIdempotent(t *testing.T) {
-	e := newAPIEnv(t, apiEnvOptions{})
+	e := newAPIEnv(t)
 	tok := e.connect(t, "app1", "henry", linkvault.BrokerCoinbase, write)
 	body := executeBody(tok, linkvault.BrokerCoinbase, e.previewID(t, "app1", previewBody(tok, linkvault.BrokerCoinbase, "order-1")))
 	first := e.post(t, "/api/v1/transfers/managed/execute", "app1", write, body)
@@ -492,7 +475,7 @@ func TestExecuteIsIdempotent(t *testing.T) {
 // interrupted; the retry calls the exchange again with the same idempotency key and
 // gets the same transfer back: paid once.
 func TestExecuteRetryAfterALostAnswer(t *testing.T) {
-	e := newAPIEnv(t, apiEnvOptions{})
+	e := newAPIEnv(t)
 	tok := e.connect(t, "app1", "jack", linkvault.BrokerCoinbase, write)
 	body := executeBody(tok, linkvault.BrokerCoinbase, e.previewID(t, "app1", previewBody(tok, linkvault.BrokerCoinbase, "order-lost")))
 	e.proxy.swallow.Store(true)
@@ -526,7 +509,7 @@ func TestExecuteRetryAfterALostAnswer(t *testing.T) {
 // TestTransferBadInputWritesNothing: every malformed transfer request gets a clear 400
 // and changes nothing anywhere.
 func TestTransferBadInputWritesNothing(t *testing.T) {
-	e := newAPIEnv(t, apiEnvOptions{})
+	e := newAPIEnv(t)
 	tok := e.connect(t, "app1", "kate", linkvault.BrokerCoinbase, write)
 	with := func(k string, v any) map[string]any {
 		b := previewBody(tok, linkvault.BrokerCoinbase, "tx-bad")
@@ -590,7 +573,7 @@ func TestTransferBadInputWritesNothing(t *testing.T) {
 // TestAuditTrail records who used which tokenId, when and with what outcome, and never
 // a secret; a probe with another client's tokenId is recorded by fingerprint only.
 func TestAuditTrail(t *testing.T) {
-	e := newAPIEnv(t, apiEnvOptions{})
+	e := newAPIEnv(t)
 	mine := e.connect(t, "app1", "liam", linkvault.BrokerCoinbase, write)
 	theirs := e.connect(t, "app2", "mia", linkvault.BrokerCoinbase, write)
 	expect(t, e.post(t, "/api/v1/holdings/get", "app1", read, tokenBody(mine, linkvault.BrokerCoinbase)), 200, "ok", "")
@@ -633,7 +616,7 @@ func TestAuditTrail(t *testing.T) {
 // TestIntegrationsAndStatus: the catalog lists the enabled integrations; the status
 // reflects recent outcomes and never calls an exchange itself.
 func TestIntegrationsAndStatus(t *testing.T) {
-	e := newAPIEnv(t, apiEnvOptions{})
+	e := newAPIEnv(t)
 	r := e.do(t, "GET", "/api/v1/integrations", "app1", read, "")
 	expect(t, r, 200, "ok", "")
 	var cat struct {
@@ -701,7 +684,7 @@ func TestIntegrationsAndStatus(t *testing.T) {
 
 // TestWriteKeyReadsToo: write keys may call the read endpoints.
 func TestWriteKeyReadsToo(t *testing.T) {
-	e := newAPIEnv(t, apiEnvOptions{noAudit: true})
+	e := newAPIEnv(t)
 	tok := e.connect(t, "app1", "olga", linkvault.BrokerSandbox, read)
 	expect(t, e.post(t, "/api/v1/balance/get", "app1", write, tokenBody(tok, linkvault.BrokerSandbox)), 200, "ok", "")
 	r := e.do(t, "GET", "/api/v1/status", "app1", write, "")
@@ -714,7 +697,7 @@ func TestWriteKeyReadsToo(t *testing.T) {
 // TestPreviewReportsInsufficientFunds: an amount the balance does not cover is a clear
 // error (Mesh's PreviewTransferResponse has no place for one), and nothing moves.
 func TestPreviewReportsInsufficientFunds(t *testing.T) {
-	e := newAPIEnv(t, apiEnvOptions{noAudit: true})
+	e := newAPIEnv(t)
 	tok := e.connect(t, "app1", "pat", linkvault.BrokerCoinbase, write)
 	body := previewBody(tok, linkvault.BrokerCoinbase, "")
 	body["amount"] = 1000
@@ -733,7 +716,7 @@ func TestPreviewReportsInsufficientFunds(t *testing.T) {
 // cache within its TTL, but a transfer reads the database and gets not found: nothing
 // reaches the exchange.
 func TestTransferNeverUsesACachedConnection(t *testing.T) {
-	e := newAPIEnv(t, apiEnvOptions{})
+	e := newAPIEnv(t)
 	tok := e.connect(t, "app1", "mover", linkvault.BrokerCoinbase, write)
 	expect(t, e.post(t, "/api/v1/holdings/get", "app1", read, tokenBody(tok, linkvault.BrokerCoinbase)), 200, "ok", "") // now cached
 	if err := e.db.DeleteConnection(context.Background(), "app1", tok); err != nil {

@@ -7,12 +7,12 @@ import (
 	"testing"
 
 	"github.com/linkvault/linkvault"
-	lvhttp "github.com/linkvault/linkvault/internal/http"
+	"github.com/linkvault/linkvault/internal/config"
 	"github.com/linkvault/linkvault/internal/link/linktest"
 )
 
 func TestFailedAuthenticationsAreLimitedPerSourceAndClient(t *testing.T) {
-	ts := newTestServerWith(t, lvhttp.Config{AuthFailures: 3})
+	ts := newTestServerWith(t, func(c *config.Config) { c.RateLimit.AuthFailures = 3 })
 	bad := map[string]string{"X-Client-Id": "app1", "X-Client-Secret": "lvsk_0123456789abcdef_guess", "Content-Type": "application/json"}
 	body := `{"authToken":"` + linkvault.NewTokenID() + `","type":"coinbase"}`
 	for i := range 3 {
@@ -68,7 +68,7 @@ func TestAttackerAtTenTimesTheLimitBehindTheSameProxy(t *testing.T) {
 	const guess = "lvsk_0123456789abcdef_guess"
 
 	t.Run("trusted proxy", func(t *testing.T) {
-		ts := newTestServerWith(t, lvhttp.Config{AuthFailures: limit, TrustedProxies: loopback})
+		ts := newTestServerWith(t, func(c *config.Config) { c.RateLimit.AuthFailures, c.TrustedProxies = limit, loopback })
 		codes := map[int]int{}
 		for range 10 * limit {
 			codes[ts.do(t, "DELETE", "/api/v1/account", hdr("203.0.113.9", guess), body).code]++
@@ -84,7 +84,7 @@ func TestAttackerAtTenTimesTheLimitBehindTheSameProxy(t *testing.T) {
 		}
 	})
 	t.Run("untrusted peer", func(t *testing.T) {
-		ts := newTestServerWith(t, lvhttp.Config{AuthFailures: limit})
+		ts := newTestServerWith(t, func(c *config.Config) { c.RateLimit.AuthFailures = limit })
 		codes := map[int]int{}
 		for i := range 10 * limit {
 			spoofed := netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}).String()
@@ -100,7 +100,7 @@ func TestAttackerAtTenTimesTheLimitBehindTheSameProxy(t *testing.T) {
 }
 
 func TestLinkTokensPerClientAreLimited(t *testing.T) {
-	st := linktest.NewStack(t, linktest.StackOptions{HTTP: lvhttp.Config{LinkTokensPerClient: 2}})
+	st := linktest.NewStack(t, linktest.StackOptions{Config: func(c *config.Config) { c.RateLimit.LinkTokensPerClient = 2 }})
 	body := `{"userId":"u1"}`
 	for i := range 2 {
 		if r := st.API(t, "POST", "/api/v1/linktoken", "app1", linkvault.PermissionRead, body); r.Code != 200 {

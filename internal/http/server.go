@@ -74,19 +74,14 @@ type Deps struct {
 	Providers linkvault.Providers
 	Logger    *slog.Logger
 	Now       func() time.Time
-	// Lifecycle refreshes credentials on demand; nil uses credentials as stored.
-	Lifecycle Lifecycle
 	// Metrics serves GET /metrics (Prometheus text format); nil disables the route.
 	Metrics http.Handler
 	// Ready reports whether the server can take traffic (database reachable...).
 	Ready func(ctx context.Context) error
 	// Account is the one account-use service (internal/account) behind the REST
-	// managed-account API and the Link page's holdings and transfer calls. When nil,
-	// NewServer builds one from Vault, Providers, Lifecycle and API.
+	// managed-account API and the Link page's holdings and transfer calls; nil answers
+	// those endpoints with a clear error. internal/app builds it.
 	Account *account.Service
-	// API configures the account service NewServer builds when Account is nil
-	// (api_deps.go).
-	API APIDeps
 	// Link runs Link sessions (POST /api/v1/linktoken, the Link UI under /link/); nil
 	// leaves the Link UI off and answers linktoken requests with a clear error.
 	Link *link.Service
@@ -115,11 +110,7 @@ func NewServer(cfg Config, deps Deps) *Server {
 		deps.Now = time.Now
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, now: deps.Now}
-	acct, err := accountService(deps)
-	if err != nil {
-		panic(err) // Vault and Providers are checked above; New cannot fail otherwise
-	}
-	s.account = acct
+	s.account = deps.Account
 	s.limits = newLimits(cfg, deps.Now)
 	mux := http.NewServeMux()
 	s.routes(mux)
@@ -129,6 +120,10 @@ func NewServer(cfg Config, deps Deps) *Server {
 
 // Handler returns the root handler (for tests and embedding).
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// Wrap puts mw around the root handler (tests observe or alter requests). Call it
+// before Serve.
+func (s *Server) Wrap(mw func(http.Handler) http.Handler) { s.handler = mw(s.handler) }
 
 // Listen binds the listening socket, so the caller knows the address before Serve.
 func (s *Server) Listen() error {

@@ -9,14 +9,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"io"
 	"math/big"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,52 +22,37 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault"
-	"github.com/linkvault/linkvault/internal/clients"
-	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/app"
+	"github.com/linkvault/linkvault/internal/config"
 	lvhttp "github.com/linkvault/linkvault/internal/http"
-	"github.com/linkvault/linkvault/internal/sqlite"
+	"github.com/linkvault/linkvault/internal/link/linktest"
 	"github.com/linkvault/linkvault/internal/vault"
 )
 
 type testServer struct {
 	url     string
-	db      *sqlite.DB
+	db      app.Store
 	vault   *vault.Service
 	secrets map[string]string // client id -> write key secret
 }
 
+// newTestServer is a linktest.Stack (the production assembly) with the given request
+// body limit (0: the default).
 func newTestServer(t *testing.T, bodyLimit int64) *testServer {
-	return newTestServerWith(t, lvhttp.Config{BodyLimit: bodyLimit})
+	return newTestServerWith(t, func(c *config.Config) {
+		if bodyLimit > 0 {
+			c.HTTP.MaxBodyBytes = bodyLimit
+		}
+	})
 }
 
-func newTestServerWith(t *testing.T, cfg lvhttp.Config) *testServer {
+func newTestServerWith(t *testing.T, configure func(*config.Config)) *testServer {
 	t.Helper()
-	ctx := context.Background()
-	db := sqlite.OpenTestDB(t)
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	master, err := envelope.LoadMasterKeyring([]byte("v1:" + base64.StdEncoding.EncodeToString(key)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := vault.New(vault.Config{Store: db, Sealer: envelope.New(db, master, time.Now), CacheSize: 100, CacheTTL: time.Minute})
-	cs := clients.New(db, time.Now, time.Minute)
-	ts := &testServer{db: db, vault: v, secrets: map[string]string{}}
-	for _, id := range []string{"app1", "app2"} {
-		if _, err := cs.CreateClient(ctx, id, id); err != nil {
-			t.Fatal(err)
-		}
-		k, err := cs.CreateKey(ctx, id, linkvault.PermissionWrite)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts.secrets[id] = k.Secret.Reveal()
-	}
-	srv := lvhttp.NewServer(cfg, lvhttp.Deps{Vault: v, Auth: cs})
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	ts.url = hs.URL
-	return ts
+	st := linktest.NewStack(t, linktest.StackOptions{Config: configure})
+	return &testServer{url: st.URL, db: st.DB, vault: st.Vault, secrets: map[string]string{
+		"app1": st.Secret("app1", linkvault.PermissionWrite).Reveal(),
+		"app2": st.Secret("app2", linkvault.PermissionWrite).Reveal(),
+	}}
 }
 
 func (ts *testServer) connect(t *testing.T, client, user string) string {

@@ -2,34 +2,32 @@ package postgres_test
 
 import (
 	"context"
-	"os"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/linkvault/linkvault/internal/postgres"
 	"github.com/linkvault/linkvault/internal/storetest"
+	"github.com/linkvault/linkvault/internal/testdb"
 )
 
 func TestConformance(t *testing.T) {
-	if os.Getenv(postgres.TestDSNEnv) == "" {
-		t.Skip("PostgreSQL conformance skipped: set " + postgres.TestDSNEnv + " (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
-	}
-	storetest.Run(t, func(t *testing.T) storetest.Store { return postgres.OpenTestDB(t) })
+	testdb.SkipWithoutPostgres(t)
+	storetest.Run(t, func(t *testing.T) storetest.Store { return testdb.Postgres(t) })
 }
 
 func TestMigrationVersion(t *testing.T) {
-	storetest.CheckMigrated(t, postgres.OpenTestDB(t))
+	storetest.CheckMigrated(t, testdb.Postgres(t))
 }
 
 func BenchmarkGetConnection(b *testing.B) {
-	storetest.BenchmarkGetConnection(b, postgres.OpenTestDB(b))
+	storetest.BenchmarkGetConnection(b, testdb.Postgres(b))
 }
 
 // TestFixtureRoundTrip writes the upgrade fixture and reads it back, so the check that
 // TestUpgradeFromVersion4 runs on old rows is proven against the current writes too.
 func TestFixtureRoundTrip(t *testing.T) {
-	db, err := postgres.Open(t.Context(), postgres.TestSchemaDSN(t), postgres.Options{Now: storetest.FixtureNow})
+	db, err := postgres.Open(t.Context(), testdb.PostgresDSN(t), postgres.Options{Now: storetest.FixtureNow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +40,7 @@ func TestFixtureRoundTrip(t *testing.T) {
 // (testdata/fixture-v4.sql, see its header) into a schema created by the migrations of
 // that version, upgrades it the way Open does, and reads every row back.
 func TestUpgradeFromVersion4(t *testing.T) {
-	dsn := postgres.TestSchemaDSN(t)
+	dsn := testdb.PostgresDSN(t)
 	db, err := postgres.Open(t.Context(), dsn, postgres.Options{SkipMigrations: true})
 	if err != nil {
 		t.Fatal(err)

@@ -5,40 +5,26 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/linkvault/linkvault"
-	"github.com/linkvault/linkvault/internal/clients"
 	"github.com/linkvault/linkvault/internal/exchangesim"
-	lvhttp "github.com/linkvault/linkvault/internal/http"
-	"github.com/linkvault/linkvault/internal/refresh"
-	"github.com/linkvault/linkvault/internal/sqlite"
+	"github.com/linkvault/linkvault/internal/link/linktest"
 )
 
 // TestAPICallsOnExpiredCredentialRefreshOnce: 100 concurrent holdings requests through
-// the real HTTP API, with the engine as the server's Lifecycle, on one connection whose
-// access token has expired: all succeed, and the exchange saw exactly one refresh and
-// no reuse.
+// the real HTTP API of the production assembly (the engine is the server's Lifecycle),
+// on one connection whose access token has expired: all succeed, and the exchange saw
+// exactly one refresh and no reuse.
 func TestAPICallsOnExpiredCredentialRefreshOnce(t *testing.T) {
-	h := newHarness(t, sqlite.OpenTestDB(t), harnessOptions{manualClock: true})
-	e := h.engine(refresh.Config{}, nil)
-	cs := clients.New(h.store, h.now, time.Minute)
-	key, err := cs.CreateKey(t.Context(), testClient, linkvault.PermissionRead)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(lvhttp.NewServer(lvhttp.Config{}, lvhttp.Deps{
-		Vault: h.vault, Auth: cs, Providers: h.reg, Lifecycle: e, Now: h.now,
-	}).Handler())
-	t.Cleanup(srv.Close)
-
-	c := h.connect(linkvault.BrokerCoinbase, "alice", nil)
-	h.clock.Advance(2 * time.Hour) // the access token expired
-	h.sim.Coinbase.SetFaults(exchangesim.Faults{Latency: 20 * time.Millisecond})
+	st := linktest.NewStack(t, linktest.StackOptions{})
+	c := st.Connect(t, testClient, "alice", linkvault.BrokerCoinbase, linkvault.PermissionRead)
+	st.Clock.Advance(2 * time.Hour) // the access token expired, here and at the exchange
+	st.Sim.Coinbase.SetFaults(exchangesim.Faults{Latency: 20 * time.Millisecond})
+	secret := st.Secret(testClient, linkvault.PermissionRead)
 
 	const calls = 100
 	body := fmt.Sprintf(`{"authToken":%q,"type":"coinbase"}`, c.TokenID)
@@ -46,11 +32,11 @@ func TestAPICallsOnExpiredCredentialRefreshOnce(t *testing.T) {
 	errs := make(chan error, calls)
 	for range calls {
 		wg.Go(func() {
-			req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL+"/api/v1/holdings/get", strings.NewReader(body))
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, st.URL+"/api/v1/holdings/get", strings.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("X-Client-Id", testClient)
-			req.Header.Set("X-Client-Secret", key.Secret.Reveal())
-			resp, err := srv.Client().Do(req)
+			req.Header.Set("X-Client-Secret", secret.Reveal())
+			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				errs <- err
 				return
@@ -70,11 +56,15 @@ func TestAPICallsOnExpiredCredentialRefreshOnce(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	st := h.sim.Coinbase.Stats()
-	if st.RefreshesOK != 1 || st.RefreshReuseDetected != 0 || st.RefreshesRejected != 0 {
-		t.Fatalf("exchange: %d refreshes, %d reuse detections, %d rejected; want exactly 1, 0, 0", st.RefreshesOK, st.RefreshReuseDetected, st.RefreshesRejected)
+	stats := st.Sim.Coinbase.Stats()
+	if stats.RefreshesOK != 1 || stats.RefreshReuseDetected != 0 || stats.RefreshesRejected != 0 {
+		t.Fatalf("exchange: %d refreshes, %d reuse detections, %d rejected; want exactly 1, 0, 0", stats.RefreshesOK, stats.RefreshReuseDetected, stats.RefreshesRejected)
 	}
-	if got := h.get(c.TokenID); got.Status != linkvault.StatusActive || got.LeaseOwner != "" || got.Version != c.Version+2 {
+	got, err := st.DB.GetConnection(t.Context(), testClient, c.TokenID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != linkvault.StatusActive || got.LeaseOwner != "" || got.Version != c.Version+2 {
 		t.Fatalf("row: status %s lease %q version %d (want one claim and one write after %d)", got.Status, got.LeaseOwner, got.Version, c.Version)
 	}
 }

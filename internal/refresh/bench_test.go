@@ -7,7 +7,7 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/refresh"
-	"github.com/linkvault/linkvault/internal/sqlite"
+	"github.com/linkvault/linkvault/internal/testdb"
 )
 
 // The engine's throughput against the local simulated sandbox exchange over loopback
@@ -21,7 +21,7 @@ import (
 func BenchmarkEngineSQLite(b *testing.B) {
 	for _, workers := range []int{8, 32} {
 		b.Run(workersName(workers), func(b *testing.B) {
-			h := newHarness(b, sqlite.OpenTestDB(b), harnessOptions{})
+			h := newHarness(b, testdb.SQLite(b), harnessOptions{})
 			benchDrain(b, h, []*refresh.Engine{h.engine(refresh.Config{Workers: workers}, nil)})
 		})
 	}
@@ -30,7 +30,7 @@ func BenchmarkEngineSQLite(b *testing.B) {
 func BenchmarkEnginePostgres(b *testing.B) {
 	for _, replicas := range []int{1, 3} {
 		b.Run(replicasName(replicas), func(b *testing.B) {
-			dbs := openReplicas(b, postgresSchema(b), replicas)
+			dbs := openReplicas(b, testdb.PostgresDSN(b), replicas)
 			h := newHarness(b, dbs[0], harnessOptions{})
 			var engines []*refresh.Engine
 			for _, db := range dbs {

@@ -12,7 +12,7 @@ import (
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/refresh"
-	"github.com/linkvault/linkvault/internal/sqlite"
+	"github.com/linkvault/linkvault/internal/testdb"
 )
 
 func startEngine(t *testing.T, e *refresh.Engine) {
@@ -27,7 +27,7 @@ func startEngine(t *testing.T, e *refresh.Engine) {
 // once, spreads the next refreshes (jitter) and leaves no lease behind.
 func TestEngineRefreshesDueConnections(t *testing.T) {
 	const n = 300
-	h := newHarness(t, sqlite.OpenTestDB(t), harnessOptions{})
+	h := newHarness(t, testdb.SQLite(t), harnessOptions{})
 	conns := h.connectMany(linkvault.BrokerSandbox, "user", n, 8)
 	reg := prometheus.NewRegistry()
 	e := h.engine(refresh.Config{Workers: 8}, reg)
@@ -84,7 +84,7 @@ func TestEngineOutcomes(t *testing.T) {
 	dueNow := func(c *linkvault.Credential) { c.Expiry = clockStart.Add(time.Minute) }
 
 	t.Run("transient 503: credential kept, backoff", func(t *testing.T) {
-		h := newHarness(t, sqlite.OpenTestDB(t), harnessOptions{manualClock: true})
+		h := newHarness(t, testdb.SQLite(t), harnessOptions{manualClock: true})
 		c := h.connect(linkvault.BrokerSandbox, "u1", dueNow)
 		h.sim.Sandbox.SetFaults(exchangesim.Faults{ErrorRate: 1})
 		runUntil(t, h.engine(refresh.Config{BackoffBase: 40 * time.Second}, nil), "failure recorded", func() bool { return h.get(c.TokenID).FailureCount == 1 })
@@ -99,7 +99,7 @@ func TestEngineOutcomes(t *testing.T) {
 		}
 	})
 	t.Run("429 with Retry-After: next check honours it", func(t *testing.T) {
-		h := newHarness(t, sqlite.OpenTestDB(t), harnessOptions{manualClock: true})
+		h := newHarness(t, testdb.SQLite(t), harnessOptions{manualClock: true})
 		c := h.connect(linkvault.BrokerSandbox, "u1", dueNow)
 		h.sim.Sandbox.SetFaults(exchangesim.Faults{RateLimitRate: 1, RetryAfter: 300 * time.Second})
 		runUntil(t, h.engine(refresh.Config{}, nil), "failure recorded", func() bool { return h.get(c.TokenID).FailureCount == 1 })
@@ -108,7 +108,7 @@ func TestEngineOutcomes(t *testing.T) {
 		}
 	})
 	t.Run("repeated failures back off exponentially, then success resets", func(t *testing.T) {
-		h := newHarness(t, sqlite.OpenTestDB(t), harnessOptions{manualClock: true})
+		h := newHarness(t, testdb.SQLite(t), harnessOptions{manualClock: true})
 		c := h.connect(linkvault.BrokerSandbox, "u1", dueNow)
 		h.sim.Sandbox.SetFaults(exchangesim.Faults{ErrorRate: 1})
 		e := h.engine(refresh.Config{BackoffBase: 10 * time.Second, BackoffMax: time.Hour}, nil)
@@ -128,7 +128,7 @@ func TestEngineOutcomes(t *testing.T) {
 		}
 	})
 	t.Run("grant revoked: re-auth required, same tokenId, event", func(t *testing.T) {
-		h := newHarness(t, sqlite.OpenTestDB(t), harnessOptions{manualClock: true})
+		h := newHarness(t, testdb.SQLite(t), harnessOptions{manualClock: true})
 		c := h.connect(linkvault.BrokerCoinbase, "u1", dueNow)
 		_, _ = h.sim.Coinbase.RevokeUserGrants("u1")
 		runUntil(t, h.engine(refresh.Config{}, nil), "re-auth marked", func() bool { return h.get(c.TokenID).Status == linkvault.StatusReauthRequired })
@@ -141,7 +141,7 @@ func TestEngineOutcomes(t *testing.T) {
 		}
 	})
 	t.Run("Uphold-like: validated periodically", func(t *testing.T) {
-		h := newHarness(t, sqlite.OpenTestDB(t), harnessOptions{manualClock: true})
+		h := newHarness(t, testdb.SQLite(t), harnessOptions{manualClock: true})
 		c := h.connect(linkvault.BrokerUphold, "u1", nil)
 		if !c.NextCheckAt.Equal(c.CreatedAt.Add(testPolicy.ValidateEvery)) {
 			t.Fatalf("created with next check %v, want now + ValidateEvery", c.NextCheckAt)
@@ -160,7 +160,7 @@ func TestEngineOutcomes(t *testing.T) {
 		}
 	})
 	t.Run("Uphold-like: password changed kills the token, re-auth required", func(t *testing.T) {
-		h := newHarness(t, sqlite.OpenTestDB(t), harnessOptions{manualClock: true})
+		h := newHarness(t, testdb.SQLite(t), harnessOptions{manualClock: true})
 		c := h.connect(linkvault.BrokerUphold, "u1", nil)
 		if err := h.sim.Uphold.ChangePassword("u1", "new password"); err != nil {
 			t.Fatal(err)
@@ -172,7 +172,7 @@ func TestEngineOutcomes(t *testing.T) {
 		}
 	})
 	t.Run("Binance-like session: one warning before expiry, re-auth at expiry", func(t *testing.T) {
-		h := newHarness(t, sqlite.OpenTestDB(t), harnessOptions{manualClock: true, sessionTTL: 24 * time.Hour})
+		h := newHarness(t, testdb.SQLite(t), harnessOptions{manualClock: true, sessionTTL: 24 * time.Hour})
 		c := h.connect(linkvault.BrokerBinance, "u1", nil)
 		expiry := c.AccessExpiresAt
 		if !c.NextCheckAt.Equal(expiry.Add(-testPolicy.WarnAhead)) {
@@ -211,7 +211,7 @@ func TestEngineOutcomes(t *testing.T) {
 // connection becomes re-auth-required with an event and the same tokenId, never a
 // silently broken or lost row.
 func TestLostLeaseNeverOverwritesAndEndsInReauth(t *testing.T) {
-	h := newHarness(t, sqlite.OpenTestDB(t), harnessOptions{manualClock: true})
+	h := newHarness(t, testdb.SQLite(t), harnessOptions{manualClock: true})
 	c := h.connect(linkvault.BrokerCoinbase, "u1", func(c *linkvault.Credential) { c.Expiry = clockStart.Add(time.Minute) })
 	h.sim.Coinbase.SetFaults(exchangesim.Faults{Latency: 300 * time.Millisecond})
 	reg := prometheus.NewRegistry()
@@ -261,7 +261,7 @@ func TestLostLeaseNeverOverwritesAndEndsInReauth(t *testing.T) {
 // TestStopWaitsForInFlightWork: Stop returns after claimed connections were written
 // back; nothing stays leased.
 func TestStopWaitsForInFlightWork(t *testing.T) {
-	h := newHarness(t, sqlite.OpenTestDB(t), harnessOptions{})
+	h := newHarness(t, testdb.SQLite(t), harnessOptions{})
 	conns := h.connectMany(linkvault.BrokerSandbox, "user", 20, 4)
 	h.sim.Sandbox.SetFaults(exchangesim.Faults{Latency: 100 * time.Millisecond})
 	e := h.engine(refresh.Config{Workers: 4}, nil)

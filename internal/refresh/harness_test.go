@@ -16,6 +16,7 @@ import (
 	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/exchangesim/simprovider"
+	"github.com/linkvault/linkvault/internal/link/linktest"
 	"github.com/linkvault/linkvault/internal/provider"
 	"github.com/linkvault/linkvault/internal/refresh"
 	"github.com/linkvault/linkvault/internal/vault"
@@ -140,15 +141,7 @@ func (h *harness) engineOn(st testStore, v *vault.Service, k *envelope.Keyring, 
 }
 
 func (h *harness) exchange(b linkvault.BrokerType) *exchangesim.Server {
-	switch b {
-	case linkvault.BrokerCoinbase:
-		return h.sim.Coinbase
-	case linkvault.BrokerUphold:
-		return h.sim.Uphold
-	case linkvault.BrokerBinance:
-		return h.sim.Binance
-	}
-	return h.sim.Sandbox
+	return h.sim.ByBrokerType(string(b))
 }
 
 // credential mints a grant for user on the broker's simulated exchange, as if the user
@@ -159,18 +152,7 @@ func (h *harness) credential(b linkvault.BrokerType, user string) linkvault.Cred
 	if err != nil {
 		h.t.Fatalf("MintGrant: %v", err)
 	}
-	now := h.now()
-	c := linkvault.Credential{
-		AccessToken: linkvault.NewSecret(tr.AccessToken), RefreshToken: linkvault.NewSecret(tr.RefreshToken),
-		TokenType: tr.TokenType, Subject: user, APISecret: linkvault.NewSecret(tr.SecretKey),
-	}
-	if tr.ExpiresIn != nil {
-		c.Expiry = now.Add(time.Duration(*tr.ExpiresIn) * time.Second)
-	}
-	if tr.RefreshTokenExpiresIn > 0 {
-		c.RefreshExpiry = now.Add(time.Duration(tr.RefreshTokenExpiresIn) * time.Second)
-	}
-	return c
+	return linktest.Credential(tr, user, h.now())
 }
 
 // connect creates a connection for user with a freshly minted credential; mutate may

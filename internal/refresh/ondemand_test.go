@@ -15,7 +15,7 @@ import (
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	lvhttp "github.com/linkvault/linkvault/internal/http"
 	"github.com/linkvault/linkvault/internal/refresh"
-	"github.com/linkvault/linkvault/internal/sqlite"
+	"github.com/linkvault/linkvault/internal/testdb"
 	"github.com/linkvault/linkvault/internal/vault"
 )
 
@@ -48,7 +48,7 @@ func checkWorks(t *testing.T, h *harness, b linkvault.BrokerType, cred linkvault
 // credential cause exactly one provider refresh, all get the same renewed credential,
 // and that credential was committed before any of them got it.
 func TestEnsureFreshConcurrentCallsRefreshOnce(t *testing.T) {
-	h := newHarness(t, sqlite.OpenTestDB(t), harnessOptions{manualClock: true})
+	h := newHarness(t, testdb.SQLite(t), harnessOptions{manualClock: true})
 	reg := prometheus.NewRegistry()
 	e := h.engine(refresh.Config{}, reg)
 	r := expiredConnection(t, h, "alice")
@@ -102,7 +102,7 @@ func TestEnsureFreshConcurrentCallsRefreshOnce(t *testing.T) {
 // still one refresh, the second replica waits for the first one's lease and uses its
 // stored result.
 func TestEnsureFreshAcrossReplicas(t *testing.T) {
-	db := sqlite.OpenTestDB(t)
+	db := testdb.SQLite(t)
 	h := newHarness(t, db, harnessOptions{manualClock: true})
 	r := expiredConnection(t, h, "bob")
 	h.sim.Coinbase.SetFaults(exchangesim.Faults{Latency: 50 * time.Millisecond})
@@ -137,7 +137,7 @@ func TestEnsureFreshAcrossReplicas(t *testing.T) {
 // TestEnsureFreshUsableCredentialIsUntouched: a credential with time left is returned
 // as is, without a provider call or a write.
 func TestEnsureFreshUsableCredentialIsUntouched(t *testing.T) {
-	h := newHarness(t, sqlite.OpenTestDB(t), harnessOptions{manualClock: true})
+	h := newHarness(t, testdb.SQLite(t), harnessOptions{manualClock: true})
 	e := h.engine(refresh.Config{}, nil)
 	c := h.connect(linkvault.BrokerCoinbase, "carol", nil)
 	r := h.resolve(c.TokenID)
@@ -185,7 +185,7 @@ func TestEnsureFreshFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, sqlite.OpenTestDB(t), harnessOptions{manualClock: true})
+			h := newHarness(t, testdb.SQLite(t), harnessOptions{manualClock: true})
 			e := h.engine(refresh.Config{OnDemandBackoff: time.Millisecond}, nil)
 			r := expiredConnection(t, h, "dave")
 			tt.setup(h, "dave")
@@ -238,7 +238,7 @@ func TestHandleRejected(t *testing.T) {
 	refused := &linkvault.ProviderError{Broker: linkvault.BrokerCoinbase, Op: "holdings", Kind: linkvault.ProviderReauth, StatusCode: 401, Code: "invalid_token"}
 
 	t.Run("rotated meanwhile: the stored credential, no provider call", func(t *testing.T) {
-		h := newHarness(t, sqlite.OpenTestDB(t), harnessOptions{manualClock: true})
+		h := newHarness(t, testdb.SQLite(t), harnessOptions{manualClock: true})
 		e := h.engine(refresh.Config{}, nil)
 		stale := expiredConnection(t, h, "erin")
 		fresh, err := e.EnsureFresh(t.Context(), stale) // another call renews it
@@ -255,7 +255,7 @@ func TestHandleRejected(t *testing.T) {
 		}
 	})
 	t.Run("refreshable and not rotated: refreshed although not expired", func(t *testing.T) {
-		h := newHarness(t, sqlite.OpenTestDB(t), harnessOptions{manualClock: true})
+		h := newHarness(t, testdb.SQLite(t), harnessOptions{manualClock: true})
 		e := h.engine(refresh.Config{}, nil)
 		c := h.connect(linkvault.BrokerCoinbase, "frank", nil)
 		r := h.resolve(c.TokenID)
@@ -269,7 +269,7 @@ func TestHandleRejected(t *testing.T) {
 		checkWorks(t, h, linkvault.BrokerCoinbase, got.Credential)
 	})
 	t.Run("not refreshable (Uphold-like): re-auth required, same tokenId, event", func(t *testing.T) {
-		h := newHarness(t, sqlite.OpenTestDB(t), harnessOptions{manualClock: true})
+		h := newHarness(t, testdb.SQLite(t), harnessOptions{manualClock: true})
 		e := h.engine(refresh.Config{}, nil)
 		c := h.connect(linkvault.BrokerUphold, "grace", nil)
 		_, err := e.HandleRejected(t.Context(), h.resolve(c.TokenID), refused)
@@ -285,7 +285,7 @@ func TestHandleRejected(t *testing.T) {
 		}
 	})
 	t.Run("recovery after re-auth returns the connection to active", func(t *testing.T) {
-		h := newHarness(t, sqlite.OpenTestDB(t), harnessOptions{manualClock: true})
+		h := newHarness(t, testdb.SQLite(t), harnessOptions{manualClock: true})
 		e := h.engine(refresh.Config{}, nil)
 		c := h.connect(linkvault.BrokerCoinbase, "heidi", nil)
 		_, _ = h.sim.Coinbase.RevokeUserGrants("heidi")

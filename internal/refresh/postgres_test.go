@@ -2,53 +2,16 @@ package refresh_test
 
 import (
 	"context"
-	"net/url"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/postgres"
 	"github.com/linkvault/linkvault/internal/refresh"
+	"github.com/linkvault/linkvault/internal/testdb"
 )
-
-// postgresSchema creates a fresh schema in the test database, dropped when the test
-// ends, and returns a DSN selecting it. It skips the test without a database.
-func postgresSchema(t testing.TB) string {
-	t.Helper()
-	dsn := os.Getenv(postgres.TestDSNEnv)
-	if dsn == "" {
-		t.Skip("PostgreSQL tests skipped: set " + postgres.TestDSNEnv + " (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
-	}
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	schema := "lvrefresh_" + strings.ToLower(strings.NewReplacer("-", "_").Replace(linkvault.NewRandomID(9)))
-	quoted := pgx.Identifier{schema}.Sanitize()
-	if _, err := admin.Exec(ctx, `CREATE SCHEMA `+quoted); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec(ctx, `DROP SCHEMA `+quoted+` CASCADE`); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-		_ = admin.Close(ctx)
-	})
-	u, err := url.Parse(dsn)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("%s must be a postgres:// URL", postgres.TestDSNEnv)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 // openReplicas opens n independent stores (each its own connection pool, like n
 // replicas) on one schema.
@@ -75,7 +38,7 @@ func TestThreeReplicasRefreshTenThousandOnce(t *testing.T) {
 		t.Skip("10,000 connections: skipped with -short")
 	}
 	const n, replicas = 10000, 3
-	dbs := openReplicas(t, postgresSchema(t), replicas)
+	dbs := openReplicas(t, testdb.PostgresDSN(t), replicas)
 	h := newHarness(t, dbs[0], harnessOptions{})
 	conns := h.connectMany(linkvault.BrokerSandbox, "user", n, 16)
 

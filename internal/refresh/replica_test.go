@@ -21,6 +21,7 @@ import (
 	"github.com/linkvault/linkvault/internal/postgres"
 	"github.com/linkvault/linkvault/internal/provider"
 	"github.com/linkvault/linkvault/internal/refresh"
+	"github.com/linkvault/linkvault/internal/testdb"
 	"github.com/linkvault/linkvault/internal/vault"
 )
 
@@ -162,7 +163,7 @@ func TestReplicaProcessesSurviveKill9(t *testing.T) {
 		t.Skip("replica processes: skipped with -short")
 	}
 	const n, workers = 10000, 8
-	dsn := postgresSchema(t)
+	dsn := testdb.PostgresDSN(t)
 	db := openReplicas(t, dsn, 1)[0]
 	h := newHarness(t, db, harnessOptions{})
 	conns := h.connectMany(linkvault.BrokerSandbox, "user", n, 16)

@@ -13,15 +13,16 @@ import (
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/sqlite"
 	"github.com/linkvault/linkvault/internal/storetest"
+	"github.com/linkvault/linkvault/internal/testdb"
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) storetest.Store { return sqlite.OpenTestDB(t) })
+	storetest.Run(t, func(t *testing.T) storetest.Store { return testdb.SQLite(t) })
 }
 
 // TestTimesRoundTripExactly: SQLite keeps nanoseconds, so times come back identical.
 func TestTimesRoundTripExactly(t *testing.T) {
-	db := sqlite.OpenTestDB(t)
+	db := testdb.SQLite(t)
 	at := time.Date(2031, 1, 2, 3, 4, 5, 123456789, time.UTC)
 	c := &linkvault.Connection{
 		TokenID:            linkvault.NewTokenID(),
@@ -122,7 +123,7 @@ func filesContain(t *testing.T, path string, b []byte) bool {
 }
 
 func TestMigrationVersion(t *testing.T) {
-	storetest.CheckMigrated(t, sqlite.OpenTestDB(t))
+	storetest.CheckMigrated(t, testdb.SQLite(t))
 }
 
 func TestSkipMigrations(t *testing.T) {
@@ -144,7 +145,7 @@ func TestSkipMigrations(t *testing.T) {
 }
 
 func BenchmarkGetConnection(b *testing.B) {
-	storetest.BenchmarkGetConnection(b, sqlite.OpenTestDB(b))
+	storetest.BenchmarkGetConnection(b, testdb.SQLite(b))
 }
 
 // TestTwoProcessesWriteWithoutBusyErrors opens the same file twice (as `linkvault serve`
@@ -222,7 +223,7 @@ func TestDatabaseFilesArePrivate(t *testing.T) {
 
 func TestBackupIsAConsistentPrivateCopy(t *testing.T) {
 	ctx := context.Background()
-	db := sqlite.OpenTestDB(t)
+	db := testdb.SQLite(t)
 	if err := db.CreateClient(ctx, &linkvault.Client{ID: "c1", Name: "c1"}); err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,7 @@
 // store package runs it against a fresh database per behaviour:
 //
 //	func TestConformance(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T) storetest.Store { return sqlite.OpenTestDB(t) })
+//		storetest.Run(t, func(t *testing.T) storetest.Store { return testdb.SQLite(t) })
 //	}
 //
 // Times are compared at microsecond precision, the finest PostgreSQL keeps.

@@ -16,6 +16,7 @@ import (
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/sqlite"
+	"github.com/linkvault/linkvault/internal/testdb"
 	"github.com/linkvault/linkvault/internal/vault"
 )
 
@@ -66,7 +67,7 @@ func newMasterKeyring(t testing.TB) *envelope.MasterKeyring {
 
 func newEnv(t *testing.T, cacheSize int) *env {
 	t.Helper()
-	db := sqlite.OpenTestDB(t)
+	db := testdb.SQLite(t)
 	clock := &fakeClock{t: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
 	for _, id := range []string{"app1", "app2"} {
 		if err := db.CreateClient(context.Background(), &linkvault.Client{ID: id, Name: id, CreatedAt: clock.Now()}); err != nil {

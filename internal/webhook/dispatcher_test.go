@@ -5,27 +5,23 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/postgres"
-	"github.com/linkvault/linkvault/internal/sqlite"
+	"github.com/linkvault/linkvault/internal/testdb"
 	"github.com/linkvault/linkvault/internal/webhook"
 )
 
@@ -255,7 +251,7 @@ func checkExactlyOnce(t *testing.T, r *receiver, ids []string) {
 // refused), then answers 503, then recovers; it ends up with every event exactly once
 // by webhook-id, and the delivery log shows the failed attempts.
 func TestReceiverDownThenUpGetsEveryEventOnce(t *testing.T) {
-	e := newEnv(t, sqlite.OpenTestDB(t), nil)
+	e := newEnv(t, testdb.SQLite(t), nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -306,7 +302,7 @@ func TestReceiverDownThenUpGetsEveryEventOnce(t *testing.T) {
 // new secret signs.
 func TestSecretRotationSignsWithBoth(t *testing.T) {
 	clock := exchangesim.NewManualClock(time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC))
-	e := newEnv(t, sqlite.OpenTestDB(t), clock.Now)
+	e := newEnv(t, testdb.SQLite(t), clock.Now)
 	rcv := newReceiver(t, clock.Now)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -384,7 +380,7 @@ func TestFinalOutcomes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, sqlite.OpenTestDB(t), nil)
+			e := newEnv(t, testdb.SQLite(t), nil)
 			var hits atomic.Int64
 			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				hits.Add(1)
@@ -434,11 +430,7 @@ func TestFinalOutcomes(t *testing.T) {
 // TestTwoReplicasOnPostgresDeliverOnce: two dispatchers with separate pools on one
 // PostgreSQL share the outbox; a flaky receiver still gets every event exactly once.
 func TestTwoReplicasOnPostgresDeliverOnce(t *testing.T) {
-	dsn := os.Getenv(postgres.TestDSNEnv)
-	if dsn == "" {
-		t.Skip("PostgreSQL tests skipped: set " + postgres.TestDSNEnv)
-	}
-	schemaDSN := freshSchema(t, dsn)
+	schemaDSN := testdb.PostgresDSN(t)
 	var dbs []*postgres.DB
 	for range 2 {
 		db, err := postgres.Open(t.Context(), schemaDSN, postgres.Options{MaxConns: 8})
@@ -477,36 +469,10 @@ func TestTwoReplicasOnPostgresDeliverOnce(t *testing.T) {
 	checkExactlyOnce(t, flaky, ids)
 }
 
-func freshSchema(t *testing.T, dsn string) string {
-	t.Helper()
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := "lvwebhook_" + strings.ToLower(strings.NewReplacer("-", "_").Replace(linkvault.NewRandomID(9)))
-	quoted := pgx.Identifier{schema}.Sanitize()
-	if _, err := admin.Exec(ctx, `CREATE SCHEMA `+quoted); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = admin.Exec(ctx, `DROP SCHEMA `+quoted+` CASCADE`)
-		_ = admin.Close(ctx)
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(errors.New("the test DSN must be a postgres:// URL"))
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
 // TestAdmin covers the operator commands' rules: unknown clients, URL validation, the
 // first secret created with the URL (never an unsigned delivery), disabling, limits.
 func TestAdmin(t *testing.T) {
-	e := newEnv(t, sqlite.OpenTestDB(t), nil)
+	e := newEnv(t, testdb.SQLite(t), nil)
 	ctx := t.Context()
 	if _, err := e.admin.SetURL(ctx, "nobody", "https://app.example/hooks"); !linkvault.IsNotFound(err) {
 		t.Errorf("SetURL for an unknown client = %v, want notFound", err)

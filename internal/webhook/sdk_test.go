@@ -12,7 +12,7 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/exchangesim"
-	"github.com/linkvault/linkvault/internal/sqlite"
+	"github.com/linkvault/linkvault/internal/testdb"
 	"github.com/linkvault/linkvault/internal/webhook"
 	lvclient "github.com/linkvault/linkvault/sdk/go"
 )
@@ -95,7 +95,7 @@ func TestSDKVerifiesSign(t *testing.T) {
 // webhook-id and type, before and after a secret rotation.
 func TestDispatcherToSDKHandler(t *testing.T) {
 	clock := exchangesim.NewManualClock(time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC))
-	e := newEnv(t, sqlite.OpenTestDB(t), clock.Now)
+	e := newEnv(t, testdb.SQLite(t), clock.Now)
 	var (
 		mu       sync.Mutex
 		verifier *lvclient.WebhookVerifier

@@ -16,6 +16,7 @@ import (
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/sqlite"
+	"github.com/linkvault/linkvault/internal/testdb"
 )
 
 // TestKeyWrapper runs the suite against w.
@@ -100,7 +101,7 @@ func openAll(t *testing.T, ring *envelope.Keyring, creds []sealed) {
 
 func newDB(t *testing.T) *sqlite.DB {
 	t.Helper()
-	db := sqlite.OpenTestDB(t)
+	db := testdb.SQLite(t)
 	for i := range 3 {
 		id := "client-" + string(rune('a'+i))
 		if err := db.CreateClient(t.Context(), &linkvault.Client{ID: id, Name: id, CreatedAt: time.Now()}); err != nil {

@@ -9,50 +9,85 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/linkvault/linkvault"
-	"github.com/linkvault/linkvault/internal/clients"
+	"github.com/linkvault/linkvault/internal/account"
+	"github.com/linkvault/linkvault/internal/app"
+	"github.com/linkvault/linkvault/internal/config"
 	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/exchangesim"
-	"github.com/linkvault/linkvault/internal/exchangesim/simprovider"
-	lvhttp "github.com/linkvault/linkvault/internal/http"
 	"github.com/linkvault/linkvault/internal/link"
 	"github.com/linkvault/linkvault/internal/provider"
-	"github.com/linkvault/linkvault/internal/sqlite"
+	"github.com/linkvault/linkvault/internal/testdb"
 	"github.com/linkvault/linkvault/internal/vault"
 )
 
-// Stack is a complete linkvault server assembled from the real packages for tests:
-// simulated exchanges on loopback ports, a SQLite store, envelope encryption, the vault,
-// the provider adapters pointed at the simulator, the Link service and the HTTP server
-// on a loopback listener. Two clients exist, "app1" and "app2", each with a read and a
-// write API key.
+// Stack is a complete linkvault server for tests, assembled by internal/app exactly as
+// `linkvault serve` assembles it (audit, transfer ledger, lifecycle engine, Link), on a
+// loopback listener, with the simulated exchanges on loopback ports, a SQLite store in
+// the test's temporary directory (or Options.Store) and a random master key. Two
+// clients exist, "app1" and "app2", each with a read and a write API key.
+//
+// The engine renews credentials on demand; its scheduled loop and the webhook
+// dispatcher run only when the test enables Refresh in StackOptions.Config.
 type Stack struct {
-	URL       string // the server's base URL (also the Link public URL)
-	Sim       *exchangesim.Cluster
-	DB        *sqlite.DB
+	URL string // the server's base URL (also the Link public URL)
+	App *app.App
+	Sim *exchangesim.Cluster
+	// DB is the store (the App's).
+	DB        app.Store
 	Vault     *vault.Service
 	Link      *link.Service
 	Providers *provider.Registry
-	// Clock drives the Link service (session and page expiry); it starts at the wall
-	// time and moves only when told.
-	Clock *exchangesim.ManualClock
+	// Clock drives every service (Link session and page expiry, credential expiry,
+	// leases): the wall clock, moved forward when a test says so.
+	Clock *Clock
 	keys  map[string]map[linkvault.Permission]linkvault.Secret
 }
 
-// StackOptions adjusts NewStack.
+// Clock is the wall clock plus an offset a test moves forward (to expire sessions and
+// credentials without sleeping). Time keeps running between steps, so events stay
+// ordered.
+type Clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// Now is the wall time plus the offset.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+}
+
+// StackOptions adjusts NewStack. Everything not set here is production's.
 type StackOptions struct {
 	// Host is the listening address of the server (default 127.0.0.1).
 	Host string
+	// Config adjusts the configuration before the server is assembled; it starts from
+	// config.Default() with every provider pointed at the simulated exchanges and
+	// Refresh.Enabled off.
+	Config func(*config.Config)
+	// Store replaces the SQLite test database (e.g. testdb.Postgres). It must be
+	// migrated; the caller closes it.
+	Store app.Store
 	// WrapStore lets a test observe or alter the Link session store.
 	WrapStore func(link.Store) link.Store
 	// Middleware wraps the server's handler (to observe requests).
 	Middleware func(http.Handler) http.Handler
-	// HTTP configures the server (limits, timeouts); the zero value takes defaults.
-	HTTP lvhttp.Config
+	// Retry is the API's retry policy for transient provider failures (default:
+	// short waits, 3 attempts).
+	Retry account.RetryPolicy
 }
 
 // NewStack starts a Stack that stops when tb ends.
@@ -60,42 +95,29 @@ func NewStack(tb testing.TB, opts StackOptions) *Stack {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	tb.Cleanup(cancel)
-	sim, err := exchangesim.Start(ctx, exchangesim.ClusterConfig{})
+	clock := &Clock{}
+	sim, err := exchangesim.Start(ctx, exchangesim.ClusterConfig{Now: clock.Now})
 	if err != nil {
 		tb.Fatalf("linktest: start simulated exchanges: %v", err)
 	}
 	tb.Cleanup(func() { _ = sim.Close() })
 
-	db := sqlite.OpenTestDB(tb)
+	cfg := config.Default()
+	cfg.Providers = app.SimulatedProviders(cfg.Providers, sim)
+	cfg.Refresh.Enabled = false
+	if opts.Config != nil {
+		opts.Config(&cfg)
+	}
+	store := opts.Store
+	if store == nil {
+		store = testdb.SQLite(tb)
+	}
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	master, err := envelope.LoadMasterKeyring([]byte("v1:" + base64.StdEncoding.EncodeToString(key)))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	sealer := envelope.New(db, master, time.Now)
-	reg, err := provider.NewRegistry(simprovider.Configs(sim), provider.Deps{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	v := vault.New(vault.Config{Store: db, Sealer: sealer, Revoker: reg, CacheSize: 100, CacheTTL: time.Minute})
-	cs := clients.New(db, time.Now, time.Minute)
-	st := &Stack{Sim: sim, DB: db, Vault: v, Providers: reg, Clock: exchangesim.NewManualClock(time.Now()),
-		keys: map[string]map[linkvault.Permission]linkvault.Secret{}}
-	for _, id := range []string{"app1", "app2"} {
-		if _, err := cs.CreateClient(ctx, id, id); err != nil {
-			tb.Fatal(err)
-		}
-		st.keys[id] = map[linkvault.Permission]linkvault.Secret{}
-		for _, perm := range []linkvault.Permission{linkvault.PermissionRead, linkvault.PermissionWrite} {
-			k, err := cs.CreateKey(ctx, id, perm)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			st.keys[id][perm] = k.Secret
-		}
-	}
-
 	host := opts.Host
 	if host == "" {
 		host = "127.0.0.1"
@@ -104,30 +126,84 @@ func NewStack(tb testing.TB, opts StackOptions) *Stack {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	st.URL = "http://" + ln.Addr().String()
-	var store link.Store = db
-	if opts.WrapStore != nil {
-		store = opts.WrapStore(store)
+	if opts.Retry == (account.RetryPolicy{}) {
+		opts.Retry = account.RetryPolicy{Attempts: 3, Base: 5 * time.Millisecond, Max: 50 * time.Millisecond}
 	}
-	st.Link, err = link.New(link.Config{
-		Store: store, Connections: db, Vault: v, Providers: reg, Sealer: sealer,
-		PublicURL: st.URL, Now: st.Clock.Now,
+	a, err := app.New(ctx, &cfg, app.Options{
+		Now: clock.Now, Store: store, MasterKeyring: master, Listener: ln,
+		Middleware: opts.Middleware, WrapLinkStore: opts.WrapStore, Retry: opts.Retry,
 	})
 	if err != nil {
-		tb.Fatal(err)
+		_ = ln.Close()
+		tb.Fatalf("linktest: assemble the server: %v", err)
 	}
-	srv := lvhttp.NewServer(opts.HTTP, lvhttp.Deps{Vault: v, Auth: cs, Providers: reg, Link: st.Link,
-		API: lvhttp.APIDeps{Transfers: db, Previews: db}})
-	var h http.Handler = srv.Handler()
-	if opts.Middleware != nil {
-		h = opts.Middleware(h)
+	if err := a.Start(ctx); err != nil {
+		_ = a.Close()
+		tb.Fatalf("linktest: start the server: %v", err)
 	}
-	hs := httptest.NewUnstartedServer(h)
-	hs.Listener.Close()
-	hs.Listener = ln
-	hs.Start()
-	tb.Cleanup(hs.Close)
+	tb.Cleanup(func() {
+		if err := a.Close(); err != nil {
+			tb.Errorf("linktest: stop the server: %v", err)
+		}
+	})
+	st := &Stack{URL: a.URL, App: a, Sim: sim, DB: a.Store, Vault: a.Vault, Link: a.Link, Providers: a.Providers,
+		Clock: clock, keys: map[string]map[linkvault.Permission]linkvault.Secret{}}
+	for _, id := range []string{"app1", "app2"} {
+		if _, err := a.Clients.CreateClient(ctx, id, id); err != nil {
+			tb.Fatal(err)
+		}
+		st.keys[id] = map[linkvault.Permission]linkvault.Secret{}
+		for _, perm := range []linkvault.Permission{linkvault.PermissionRead, linkvault.PermissionWrite} {
+			k, err := a.Clients.CreateKey(ctx, id, perm)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			st.keys[id][perm] = k.Secret
+		}
+	}
 	return st
+}
+
+// Exchange returns the simulated exchange of broker type b.
+func (st *Stack) Exchange(b linkvault.BrokerType) *exchangesim.Server {
+	return st.Sim.ByBrokerType(string(b))
+}
+
+// Connect mints a grant for user at b's simulated exchange (as if the user had
+// consented) and stores the connection through the vault, with one account, as Link
+// does after a login. Tests that are not about Link use it to get a tokenId quickly.
+func (st *Stack) Connect(tb testing.TB, client, user string, b linkvault.BrokerType, scope linkvault.Permission) *linkvault.Connection {
+	tb.Helper()
+	tr, err := st.Exchange(b).MintGrant(user)
+	if err != nil {
+		tb.Fatalf("linktest: mint a grant: %v", err)
+	}
+	cred := Credential(tr, user, st.Clock.Now())
+	c, err := st.Vault.Connect(context.Background(), vault.ConnectParams{
+		ConnectionIdentity: linkvault.ConnectionIdentity{ClientID: client, UserID: user, BrokerType: b, Scope: scope},
+		Credential:         cred,
+		Accounts:           []linkvault.Account{{AccountID: "acct-" + user, AccountName: "Main"}},
+	})
+	if err != nil {
+		tb.Fatalf("linktest: connect: %v", err)
+	}
+	return c
+}
+
+// Credential is the credential an adapter makes of a simulated exchange's token
+// response received at now, for user.
+func Credential(tr exchangesim.TokenResponse, user string, now time.Time) linkvault.Credential {
+	c := linkvault.Credential{
+		AccessToken: linkvault.NewSecret(tr.AccessToken), RefreshToken: linkvault.NewSecret(tr.RefreshToken),
+		APISecret: linkvault.NewSecret(tr.SecretKey), TokenType: tr.TokenType, Subject: user,
+	}
+	if tr.ExpiresIn != nil {
+		c.Expiry = now.Add(time.Duration(*tr.ExpiresIn) * time.Second)
+	}
+	if tr.RefreshTokenExpiresIn > 0 {
+		c.RefreshExpiry = now.Add(time.Duration(tr.RefreshTokenExpiresIn) * time.Second)
+	}
+	return c
 }
 
 // Secret returns the API secret of client's key with permission perm.

@@ -1,0 +1,344 @@
+// Package app is linkvault's one production wiring: from a config.Config it opens the
+// store, loads the master key, builds every service (envelope keyring, vault, clients,
+// provider adapters, audit recorder, account-use service, lifecycle engine, webhook
+// dispatcher, Link) and the HTTP server, runs them, and stops them in order.
+//
+// cmd/linkvault (serve, demo), the test kits (internal/link/linktest and the HTTP API
+// tests built on it), the end-to-end harness (through the binary) and the benchmarks all
+// start the server through New. Tests swap parts through Options (clock, store,
+// listener, master key, request middleware...), never re-assemble the services.
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/linkvault/linkvault/internal/account"
+	"github.com/linkvault/linkvault/internal/audit"
+	"github.com/linkvault/linkvault/internal/clients"
+	"github.com/linkvault/linkvault/internal/config"
+	"github.com/linkvault/linkvault/internal/envelope"
+	lvhttp "github.com/linkvault/linkvault/internal/http"
+	"github.com/linkvault/linkvault/internal/link"
+	"github.com/linkvault/linkvault/internal/provider"
+	"github.com/linkvault/linkvault/internal/refresh"
+	"github.com/linkvault/linkvault/internal/vault"
+	"github.com/linkvault/linkvault/internal/webhook"
+)
+
+// Options replace parts of the assembly. The zero value is production: everything comes
+// from the configuration.
+type Options struct {
+	// Logger receives the log of every service (default: discard).
+	Logger *slog.Logger
+	// Now is the clock of every service (default time.Now).
+	Now func() time.Time
+	// Store is used instead of opening Config.Database. The caller owns it: Close
+	// leaves it open.
+	Store Store
+	// MasterKeyring is used instead of the master key of the configuration.
+	MasterKeyring *envelope.MasterKeyring
+	// Listener is the API listener, used instead of listening on Config.ListenAddr.
+	// The public URL is derived from it when Config.PublicURL is unset. Close closes it.
+	Listener net.Listener
+	// Middleware wraps the whole HTTP handler (tests observe or alter requests).
+	Middleware func(http.Handler) http.Handler
+	// WrapLinkStore wraps the Link session store given to the Link service (tests
+	// observe or alter session reads and writes).
+	WrapLinkStore func(link.Store) link.Store
+	// Retry is how the account service retries transient provider failures within a
+	// request (default: account's defaults). Tests shorten the waits.
+	Retry account.RetryPolicy
+}
+
+// App is an assembled linkvault server. Its fields are the services, for the commands
+// and tests that drive them directly; treat them as read-only.
+type App struct {
+	Config    *config.Config
+	Logger    *slog.Logger
+	Store     Store
+	Keyring   *envelope.Keyring
+	Vault     *vault.Service
+	Clients   *clients.Service
+	Providers *provider.Registry
+	Metrics   *prometheus.Registry
+	Audit     *audit.Recorder
+	Account   *account.Service
+	Engine    *refresh.Engine
+	Webhooks  *webhook.Dispatcher
+	Link      *link.Service
+	HTTP      *lvhttp.Server
+	// URL is the public base URL of the server (Link and OAuth redirect URLs).
+	URL string
+
+	opts      Options
+	ownsStore bool
+	ln        net.Listener
+
+	mu        sync.Mutex
+	started   bool
+	cancel    context.CancelFunc
+	served    chan error
+	stopOnce  sync.Once
+	serveErr  error
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New assembles the server described by cfg (already validated) with the parts opts
+// replaces. It opens and migrates the store and binds the listener; nothing runs until
+// Start or Run. Close releases what New acquired.
+func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	a := &App{Config: cfg, Logger: opts.Logger, opts: opts, Metrics: prometheus.NewRegistry(), ln: opts.Listener}
+	if err := a.build(ctx); err != nil {
+		return nil, errors.Join(err, a.release())
+	}
+	return a, nil
+}
+
+func (a *App) build(ctx context.Context) error {
+	cfg, log, now := a.Config, a.Logger, a.opts.Now
+	master := a.opts.MasterKeyring
+	if master == nil {
+		var err error
+		if master, err = LoadMasterKeyring(cfg); err != nil {
+			return err
+		}
+	}
+	a.Store = a.opts.Store
+	if a.Store == nil {
+		st, err := OpenStore(ctx, cfg, true)
+		if err != nil {
+			return err
+		}
+		a.Store, a.ownsStore = st, true
+	}
+	if a.ln == nil {
+		ln, err := net.Listen("tcp", cfg.ListenAddr)
+		if err != nil {
+			return err
+		}
+		a.ln = ln
+	}
+	a.URL = publicURL(cfg, a.ln)
+
+	var err error
+	a.Providers, err = provider.NewRegistry(ProviderConfigs(cfg.Providers), provider.Deps{Logger: log, Now: now})
+	if err != nil {
+		return err
+	}
+	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.Keyring = envelope.New(a.Store, master, now)
+	a.Vault = vault.New(vault.Config{
+		Store: a.Store, Sealer: a.Keyring, Revoker: a.Providers, Logger: log, Now: now,
+		Policy:    vault.Policy{RefreshAhead: cfg.Refresh.Ahead, ValidateEvery: cfg.Refresh.ValidationInterval, WarnAhead: vault.DefaultPolicy.WarnAhead},
+		CacheSize: cfg.ResolveCache.Size, CacheTTL: cfg.ResolveCache.TTL,
+	})
+	// A key revoked from the CLI (another process) stops working here within this TTL.
+	a.Clients = clients.New(a.Store, now, 5*time.Second)
+	a.Engine, err = refresh.New(refresh.Config{
+		PollInterval: cfg.Refresh.PollInterval, BatchSize: cfg.Refresh.BatchSize, Workers: cfg.Refresh.Workers,
+		LeaseDuration: cfg.Refresh.LeaseDuration, ProviderTimeout: maxProviderTimeout(cfg), Logger: log, Now: now,
+	}, refresh.Deps{Store: a.Store, Vault: a.Vault, Sealer: a.Keyring, Providers: a.Providers, Registerer: a.Metrics})
+	if err != nil {
+		return err
+	}
+	a.Webhooks, err = webhook.NewDispatcher(webhook.Config{Timeout: cfg.Webhook.DeliveryTimeout, Logger: log, Now: now},
+		webhook.Deps{Store: a.Store, Sealer: a.Keyring, Registerer: a.Metrics})
+	if err != nil {
+		return err
+	}
+	a.Audit = audit.NewRecorder(a.Store, audit.RecorderConfig{})
+	a.Account, err = account.New(account.Config{
+		Vault: a.Vault, Providers: a.Providers, Lifecycle: a.Engine, Audit: a.Audit, Transfers: a.Store, Previews: a.Store,
+		Retry: a.opts.Retry, StatusCode: lvhttp.StatusCode, Now: now, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	var linkStore link.Store = a.Store
+	if a.opts.WrapLinkStore != nil {
+		linkStore = a.opts.WrapLinkStore(linkStore)
+	}
+	a.Link, err = link.New(link.Config{
+		Store: linkStore, Connections: a.Store, Vault: a.Vault, Providers: a.Providers, Sealer: a.Keyring,
+		PublicURL: a.URL, SessionTTL: cfg.Link.SessionTTL, Now: now, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	a.HTTP = a.server()
+	return nil
+}
+
+// publicURL is the configured public URL, or one derived from the bound listener (so
+// that a port-0 listen address works).
+func publicURL(cfg *config.Config, ln net.Listener) string {
+	if cfg.PublicURL != "" {
+		return cfg.PublicBaseURL()
+	}
+	derived := *cfg
+	derived.ListenAddr = ln.Addr().String()
+	return derived.PublicBaseURL()
+}
+
+// server builds the HTTP server on the app's listener.
+func (a *App) server() *lvhttp.Server {
+	cfg := a.Config
+	var metrics http.Handler
+	if cfg.Metrics.Enabled {
+		metrics = promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{})
+	}
+	srv := lvhttp.NewServer(lvhttp.Config{
+		Addr:              cfg.ListenAddr,
+		BodyLimit:         cfg.HTTP.MaxBodyBytes,
+		MaxHeaderBytes:    cfg.HTTP.MaxHeaderBytes,
+		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
+		ReadTimeout:       cfg.HTTP.ReadTimeout,
+		WriteTimeout:      cfg.HTTP.WriteTimeout,
+		IdleTimeout:       cfg.HTTP.IdleTimeout,
+		TLSCertFile:       cfg.TLS.CertFile,
+		TLSKeyFile:        cfg.TLS.KeyFile,
+
+		AuthFailures:        cfg.RateLimit.AuthFailures,
+		LinkTokensPerClient: cfg.RateLimit.LinkTokensPerClient,
+		TrustedProxies:      cfg.TrustedProxies,
+	}, lvhttp.Deps{
+		Vault:     a.Vault,
+		Auth:      a.Clients,
+		Providers: a.Providers,
+		Logger:    a.Logger,
+		Now:       a.opts.Now,
+		Metrics:   metrics,
+		Ready: func(ctx context.Context) error {
+			return errors.Join(storeReady(ctx, a.Store), a.Engine.Check(ctx), a.Webhooks.Check(ctx))
+		},
+		Account: a.Account,
+		Link:    a.Link,
+	})
+	if a.opts.Middleware != nil {
+		srv.Wrap(a.opts.Middleware)
+	}
+	srv.UseListener(a.ln)
+	return srv
+}
+
+// Start runs the background services (when Config.Refresh.Enabled: the lifecycle
+// engine and the webhook dispatcher) and the HTTP server, and returns at once. They run
+// until ctx ends or Close is called; Wait reports how serving ended.
+func (a *App) Start(ctx context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.started {
+		return errors.New("app: already started")
+	}
+	if a.Config.Refresh.Enabled {
+		if err := a.Engine.Start(ctx); err != nil {
+			return err
+		}
+		if err := a.Webhooks.Start(ctx); err != nil {
+			a.stopBackground()
+			return err
+		}
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	a.started, a.cancel, a.served = true, cancel, make(chan error, 1)
+	go func() { a.served <- a.HTTP.Serve(sctx, a.Config.HTTP.ShutdownGrace) }()
+	return nil
+}
+
+// Run is Start followed by Wait: it serves until ctx ends, then stops HTTP first (no
+// new work), then the engine (in-flight refreshes finish and write back; unstarted
+// leases are released) and the webhook dispatcher. The caller still calls Close.
+func (a *App) Run(ctx context.Context) error {
+	if err := a.Start(ctx); err != nil {
+		return err
+	}
+	return a.Wait()
+}
+
+// Wait blocks until the HTTP server of a started app has stopped (its context ended,
+// Close was called, or serving failed), stops the background services and returns the
+// serving error.
+func (a *App) Wait() error {
+	a.mu.Lock()
+	started := a.started
+	a.mu.Unlock()
+	if !started {
+		return errors.New("app: not started")
+	}
+	a.stopOnce.Do(func() {
+		a.serveErr = <-a.served
+		a.cancel()
+		a.stopBackground()
+	})
+	return a.serveErr
+}
+
+// stopBackground stops the engine and the dispatcher, bounded by the shutdown grace.
+func (a *App) stopBackground() {
+	if !a.Config.Refresh.Enabled {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), a.Config.HTTP.ShutdownGrace)
+	defer cancel()
+	if err := a.Engine.Stop(ctx); err != nil {
+		a.Logger.Warn("refresh engine stop", "error", err)
+	}
+	if err := a.Webhooks.Stop(ctx); err != nil {
+		a.Logger.Warn("webhook dispatcher stop", "error", err)
+	}
+}
+
+// Close stops a started app (as Wait does after its context ends), flushes the audit
+// log and closes the store it opened and the listener.
+func (a *App) Close() error {
+	a.closeOnce.Do(func() {
+		a.mu.Lock()
+		started := a.started
+		a.mu.Unlock()
+		if started {
+			a.cancel()
+			_ = a.Wait() // how serving ended was the caller's to ask (Run, Wait)
+		}
+		a.closeErr = a.release()
+	})
+	return a.closeErr
+}
+
+// release flushes the audit log and closes what New acquired.
+func (a *App) release() error {
+	var errs []error
+	if a.Audit != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := a.Audit.Close(ctx); err != nil {
+			a.Logger.Warn("audit log flush on shutdown", "error", err)
+		}
+	}
+	if a.ln != nil {
+		// Closed already when the server ran.
+		if err := a.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	if a.ownsStore && a.Store != nil {
+		errs = append(errs, a.Store.Close())
+	}
+	return errors.Join(errs...)
+}
