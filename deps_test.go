@@ -23,6 +23,7 @@ const module = "github.com/linkvault/linkvault"
 // and nothing in production may import them.
 var testKits = []string{
 	"internal/e2etest",
+	"internal/envelope/envelopetest",
 	"internal/link/linktest",
 	"internal/storetest",
 	"internal/testdb",
@@ -38,10 +39,12 @@ var devTools = []string{
 }
 
 // stores are the database packages: they import only the domain root, their driver
-// and each other (a shared SQL layer), never a service package.
+// and each other (internal/sqlstore is the SQL both engines share), never a service
+// package.
 var stores = []string{
 	"internal/postgres",
 	"internal/sqlite",
+	"internal/sqlstore",
 }
 
 // simulatorUsers may run the simulated exchanges: the demo and `linkvault exchangesim`
