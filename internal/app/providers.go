@@ -1,6 +1,7 @@
 package app
 
 import (
+	"strings"
 	"time"
 
 	"github.com/linkvault/linkvault"
@@ -18,8 +19,10 @@ func ProviderConfigs(p config.Providers) provider.Configs {
 			ClientID: p.ClientID, ClientSecret: p.ClientSecret, Timeout: p.Timeout, MaxInFlight: p.MaxInFlight,
 		}
 	}
+	binance := conv(p.Binance)
+	binance.TrustedIPs = p.EgressIPList()
 	return provider.Configs{
-		Coinbase: conv(p.Coinbase), Uphold: conv(p.Uphold), Binance: conv(p.Binance), Sandbox: conv(p.Sandbox),
+		Coinbase: conv(p.Coinbase), Uphold: conv(p.Uphold), Binance: binance, Sandbox: conv(p.Sandbox),
 	}
 }
 
@@ -52,6 +55,10 @@ func SimulatedProviders(base config.Providers, sim *exchangesim.Cluster) config.
 	base.Uphold = conv(base.Uphold, s.Uphold)
 	base.Binance = conv(base.Binance, s.Binance)
 	base.Sandbox = conv(base.Sandbox, s.Sandbox)
+	if base.EgressIPs == "" {
+		// The simulator sees linkvault call from loopback; users restrict keys to it.
+		base.EgressIPs = strings.Join(s.Binance.TrustedIPs, ",")
+	}
 	return base
 }
 
@@ -73,6 +80,9 @@ func SimulatorEnv(sim *exchangesim.Cluster) map[string]string {
 		set("API_BASE_URL", c.APIBaseURL)
 		set("CLIENT_ID", c.ClientID)
 		set("CLIENT_SECRET", c.ClientSecret.Reveal())
+	}
+	if p.EgressIPs != "" {
+		env["LINKVAULT_PROVIDERS_EGRESS_IPS"] = p.EgressIPs
 	}
 	return env
 }
