@@ -184,11 +184,22 @@ func rotateMasterKey(ctx context.Context, fs *flag.FlagSet, args []string, stdou
 	if err := app.CheckMasterKeyFile(cfg, path); err != nil {
 		return err
 	}
-	v, err := envelope.AddMasterKeyVersion(path)
+	// With a KMS configured, the new version is written wrapped by it (and a plain
+	// keyring starts moving to the KMS: see docs/operations.md).
+	w, err := app.KeyWrapper(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	master, err := envelope.ReadMasterKeyFile(path)
+	var v int
+	if w != nil {
+		v, err = envelope.AddMasterKeyVersionWrapped(ctx, path, w)
+	} else {
+		v, err = envelope.AddMasterKeyVersion(path)
+	}
+	if err != nil {
+		return err
+	}
+	master, err := app.LoadMasterKeyring(cfg)
 	if err != nil {
 		return err
 	}

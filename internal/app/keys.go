@@ -1,25 +1,44 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"runtime"
+	"time"
 
 	"github.com/linkvault/linkvault/internal/config"
 	"github.com/linkvault/linkvault/internal/envelope"
 )
 
-// LoadMasterKeyring reads the master key from the configured file or value.
+// kmsTimeout bounds the KMS calls of loading a keyring (one per wrapped version).
+const kmsTimeout = 30 * time.Second
+
+// LoadMasterKeyring reads the master key from the configured file or value. With a KMS
+// configured (LINKVAULT_KMS_KIND), wrapped entries are unwrapped by it, one call per
+// version.
 func LoadMasterKeyring(cfg *config.Config) (*envelope.MasterKeyring, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), kmsTimeout)
+	defer cancel()
+	w, err := KeyWrapper(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
 	if path := cfg.MasterKeyPath(); path != "" {
 		if err := CheckMasterKeyFile(cfg, path); err != nil {
 			return nil, err
 		}
+		if w != nil {
+			return envelope.ReadMasterKeyFileWrapped(ctx, path, w)
+		}
 		return envelope.ReadMasterKeyFile(path)
 	}
 	if !cfg.MasterKey.IsZero() {
+		if w != nil {
+			return envelope.LoadMasterKeyringWrapped(ctx, []byte(cfg.MasterKey.Reveal()), w)
+		}
 		return envelope.LoadMasterKeyring([]byte(cfg.MasterKey.Reveal()))
 	}
 	return nil, errors.New("no master key: set LINKVAULT_MASTER_KEY_FILE or LINKVAULT_MASTER_KEY")
