@@ -67,7 +67,7 @@ func runExchangeSim(ctx context.Context, args []string, stdout io.Writer) error 
 	if *clientSecret == exchangesim.DemoClientSecret {
 		shownSecret = fmt.Sprintf("%q (the public demo default)", *clientSecret)
 	}
-	fmt.Fprintf(stdout, "OAuth client: id %q, secret %s. Any username works; the first password used is remembered. MFA code %s.\n",
+	fmt.Fprintf(stdout, "OAuth client: id %q, secret %s. Any username works; the first password used is remembered. Transfer 2FA code (CB-2FA-TOKEN, OTP-Token) %s.\n",
 		*clientID, shownSecret, *mfaCode)
 	fmt.Fprintln(stdout, "Admin API on every exchange:")
 	for _, e := range exchangesim.AdminEndpoints() {

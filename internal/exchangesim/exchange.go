@@ -58,7 +58,8 @@ type Config struct {
 	// (Coinbase ~18 months, sandbox 30 days).
 	RefreshTTL time.Duration
 
-	// MFACode is the code of auto-provisioned users (default DefaultMFACode).
+	// MFACode is the second-factor code of auto-provisioned users, asked for on sends when
+	// TwoFactor is on (Coinbase CB-2FA-TOKEN, Uphold OTP-Token; default DefaultMFACode).
 	MFACode string
 	// TwoFactor makes auto-provisioned users confirm every send with their MFA code.
 	TwoFactor bool
