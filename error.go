@@ -48,6 +48,10 @@ const (
 	ErrTypeMFAFailed   = "mfaFailed"
 	// ErrTypeNotSupported: the integration offers no way to do this.
 	ErrTypeNotSupported = "notSupported"
+	// ErrTypeUnavailable: linkvault's own database did not answer (an outage, a restart,
+	// a timeout). Nothing was changed that the caller cannot see; retry after
+	// Retry-After. Answered as 503 serverFailure.
+	ErrTypeUnavailable = "serviceUnavailable"
 )
 
 // Error is the application error. Message is safe to show to the API caller: it never
@@ -173,6 +177,23 @@ func ErrMFARequired(failed bool) *Error {
 		Message: "The exchange asks the user for a verification code; repeat the request with it (mfaCode).",
 		Display: "Enter the verification code from your exchange."}
 }
+
+// UnavailableRetryAfter is the Retry-After of ErrUnavailable: about as long as a
+// PostgreSQL restart or a failover takes.
+const UnavailableRetryAfter = 5 * time.Second
+
+// ErrUnavailable reports that the database could not be reached or did not answer in
+// time. The stores classify their drivers' errors into it (connection refused or cut,
+// server shutting down, timeouts), so every layer above answers an outage the same
+// way: a retryable 503 serverFailure with Retry-After, never an internalError.
+func ErrUnavailable(cause error) *Error {
+	return &Error{Status: StatusServerFailure, Type: ErrTypeUnavailable, RetryAfter: UnavailableRetryAfter,
+		Message: "The service is temporarily unavailable; retry later.",
+		Display: "The service is temporarily unavailable. Please try again shortly.", Err: cause}
+}
+
+// IsUnavailable reports whether err is ErrUnavailable: the database did not answer.
+func IsUnavailable(err error) bool { return ErrorType(err) == ErrTypeUnavailable }
 
 // ErrNotSupported reports an operation the integration offers no way to do.
 func ErrNotSupported(what string) *Error {

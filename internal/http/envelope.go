@@ -42,6 +42,9 @@ var httpStatusByType = map[string]int{
 	linkvault.ErrTypeProviderFailure:  http.StatusBadGateway,
 	linkvault.ErrTypeRateLimited:      http.StatusTooManyRequests,
 	linkvault.ErrTypeProviderRejected: http.StatusUnprocessableEntity,
+	// The database did not answer: a retryable outage (Retry-After), told apart from
+	// a bug (500 internalError).
+	linkvault.ErrTypeUnavailable: http.StatusServiceUnavailable,
 }
 
 // wireStatus is the status string written on the wire; the envelope has no separate

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -84,6 +88,31 @@ func (e *engine) IsUniqueViolation(err error) bool { return hasCode(err, codeUni
 
 // IsForeignKeyViolation reports whether err is a FOREIGN KEY violation.
 func (e *engine) IsForeignKeyViolation(err error) bool { return hasCode(err, codeForeignKeyViolation) }
+
+// IsUnavailable reports whether err means the server did not answer: a connection that
+// could not be made or was cut (network errors, EOF, pgconn.ConnectError), a timeout, or a server that refuses work while it shuts down, starts, recovers
+// or is out of connections (SQLSTATE classes 08, 57P, 53; lock and statement timeouts).
+func (e *engine) IsUnavailable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case strings.HasPrefix(pgErr.Code, "08"), // connection exception
+			strings.HasPrefix(pgErr.Code, "53"), // insufficient resources (too many connections, disk full)
+			pgErr.Code == "57P01",               // admin_shutdown
+			pgErr.Code == "57P02",               // crash_shutdown
+			pgErr.Code == "57P03",               // cannot_connect_now (starting up, recovering)
+			pgErr.Code == "57014",               // query_canceled (statement_timeout)
+			pgErr.Code == "55P03":               // lock_not_available (lock_timeout)
+			return true
+		}
+		return false
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) || pgconn.Timeout(err) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) || pgconn.SafeToRetry(err)
+}
 
 // pgQuerier runs statements on a pgx pool or transaction. pgx reports a missing row as
 // pgx.ErrNoRows, which wraps sql.ErrNoRows as sqlstore expects.

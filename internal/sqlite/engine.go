@@ -66,6 +66,21 @@ func (e *engine) IsForeignKeyViolation(err error) bool {
 	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 }
 
+// IsUnavailable reports whether err means the database could not be used for now: the
+// file is locked by another process beyond the busy timeout (SQLITE_BUSY, SQLITE_LOCKED),
+// or the disk is full or failing (SQLITE_FULL, SQLITE_IOERR, SQLITE_CANTOPEN).
+func (e *engine) IsUnavailable(err error) bool {
+	var se *moderncsqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() & 0xff { // the primary result code of an extended one
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN:
+		return true
+	}
+	return false
+}
+
 // Times are INTEGER unix nanoseconds in this schema. The zero time.Time has no
 // unix-nanosecond value; it is stored as the smallest integer, so that it compares as
 // the earliest instant and reads back as the zero time.

@@ -283,3 +283,44 @@ func TestUpgradeFromVersion4(t *testing.T) {
 		return err
 	}, 4, "testdata/fixture-v4.sql")
 }
+
+// TestLockedDatabaseIsUnavailable: a database file another process keeps locked beyond
+// the busy timeout is an outage (linkvault.ErrUnavailable: a retryable 503 with
+// Retry-After), not an internal error (issue 13, defect 6).
+func TestLockedDatabaseIsUnavailable(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "locked.db")
+	db, err := sqlite.Open(ctx, path, sqlite.Options{BusyTimeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	other, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	c := &linkvault.Connection{
+		TokenID:            linkvault.NewTokenID(),
+		ConnectionIdentity: linkvault.ConnectionIdentity{ClientID: "c", UserID: "u", BrokerType: linkvault.BrokerSandbox, Scope: linkvault.PermissionRead},
+		Status:             linkvault.StatusActive,
+	}
+	err = db.CreateConnection(ctx, c)
+	if !linkvault.IsUnavailable(err) {
+		t.Fatalf("CreateConnection on a locked database = %v (type %s), want ErrUnavailable", err, linkvault.ErrorType(err))
+	}
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateConnection(ctx, c); err != nil {
+		t.Fatalf("CreateConnection after the lock: %v", err)
+	}
+}

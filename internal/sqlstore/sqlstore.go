@@ -97,6 +97,11 @@ type Engine interface {
 	IsUniqueViolation(err error) bool
 	// IsForeignKeyViolation reports a FOREIGN KEY constraint failure.
 	IsForeignKeyViolation(err error) bool
+	// IsUnavailable reports that the database did not answer: it refused or cut the
+	// connection, is shutting down or restarting, is locked by another process beyond
+	// the busy timeout, or the call ran out of time. The store answers these with
+	// linkvault.ErrUnavailable (a retryable 503), never an internal error.
+	IsUnavailable(err error) bool
 	// ScanTime returns a Scan destination that reads a time column into *t, in UTC,
 	// NULL as the zero time. (Time arguments are passed as time.Time; the engine's
 	// Querier encodes them.)
@@ -122,9 +127,20 @@ func New(e Engine, now func() time.Time) *Store {
 func (s *Store) t(dst *time.Time) any { return s.e.ScanTime(dst) }
 
 // errorf wraps an unexpected database error for the operation op; these never reach a
-// client (they become a serverFailure).
+// client (they become a serverFailure). The one exception is decided here for every
+// table: a database that did not answer (Engine.IsUnavailable, or the caller's
+// deadline) becomes linkvault.ErrUnavailable, which callers answer as a retryable 503.
 func (s *Store) errorf(op string, err error) error {
-	return fmt.Errorf("%s: %s: %w", s.e.Name(), op, err)
+	wrapped := fmt.Errorf("%s: %s: %w", s.e.Name(), op, err)
+	if s.unavailable(err) {
+		return linkvault.ErrUnavailable(wrapped)
+	}
+	return wrapped
+}
+
+// unavailable reports whether err means the database did not answer.
+func (s *Store) unavailable(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || s.e.IsUnavailable(err)
 }
 
 // wrap passes *linkvault.Error values (notFound, conflict) through unchanged and wraps

@@ -21,6 +21,9 @@ const (
 	ErrTransferNotAllowed = "transferNotAllowed"
 	ErrConflict           = "conflict"
 	ErrRateLimited        = "rateLimited"
+	// ErrServiceUnavailable: linkvault's database did not answer (503 with
+	// Retry-After); nothing changed, retry the same call later.
+	ErrServiceUnavailable = "serviceUnavailable"
 )
 
 // APIError is an answer other than ok. Use errors.As to get it.
