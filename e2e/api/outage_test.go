@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -15,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/linkvault/linkvault/internal/e2etest"
-	"github.com/linkvault/linkvault/internal/postgres"
+	"github.com/linkvault/linkvault/internal/testdb"
 	lvclient "github.com/linkvault/linkvault/sdk/go"
 )
 
@@ -31,10 +30,7 @@ func TestDatabaseOutageAnswers503(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs the linkvault binary")
 	}
-	if os.Getenv(postgres.TestDSNEnv) == "" {
-		t.Skipf("%s is not set; the database outage test needs PostgreSQL", postgres.TestDSNEnv)
-	}
-	dsn := postgres.TestSchemaDSN(t)
+	dsn := testdb.PostgresDSN(t)
 	u, err := url.Parse(dsn)
 	if err != nil {
 		t.Fatalf("the outage test needs a URL-form DSN: %v", err)
