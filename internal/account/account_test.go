@@ -496,3 +496,47 @@ func TestRefusedCredentialMarksReauth(t *testing.T) {
 		t.Fatal("a connection marked re-auth-required still reached the exchange")
 	}
 }
+
+// TestExecuteWithMFA: an exchange that wants a second factor on sends (Coinbase's
+// two_factor_required, CB-2FA-TOKEN, simulated) answers mfaRequired with nothing
+// executed; a wrong code answers mfaFailed; the same preview with the right code
+// executes once, and a retry replays it.
+func TestExecuteWithMFA(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	if err := e.sim.Coinbase.CreateUser(exchangesim.User{Username: "otto", Password: "pw", TwoFactor: true}); err != nil {
+		t.Fatal(err)
+	}
+	tok := e.connect(t, "app1", "otto", linkvault.BrokerCoinbase, linkvault.PermissionWrite)
+	c := apiCaller("app1", linkvault.PermissionWrite)
+	target := account.Target{TokenID: tok, Broker: linkvault.BrokerCoinbase}
+	p, err := e.svc.Preview(ctx, c, previewInput(tok, linkvault.BrokerCoinbase, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		code string
+		want string
+	}{
+		{"", account.ExecuteMFARequired},
+		{"000000", account.ExecuteMFAFailed},
+		{exchangesim.DefaultMFACode, account.ExecuteSucceeded},
+	}
+	for _, s := range steps {
+		ex, err := e.svc.Execute(ctx, c, account.ExecuteInput{Target: target, PreviewID: p.ID, MFACode: linkvault.NewSecret(s.code)})
+		if err != nil || ex.Status != s.want {
+			t.Fatalf("execute with code %q: %+v, %v; want %s", s.code, ex, err, s.want)
+		}
+		wantTransfers := int64(0)
+		if s.want == account.ExecuteSucceeded {
+			wantTransfers = 1
+		}
+		if n := e.sim.Coinbase.Stats().Transfers; n != wantTransfers {
+			t.Fatalf("after code %q the exchange executed %d transfers", s.code, n)
+		}
+	}
+	again, err := e.svc.Execute(ctx, c, account.ExecuteInput{Target: target, PreviewID: p.ID})
+	if err != nil || !again.Replayed || again.Status != account.ExecuteSucceeded {
+		t.Fatalf("retry after success: %+v, %v", again, err)
+	}
+}

@@ -730,3 +730,32 @@ func TestTransferNeverUsesACachedConnection(t *testing.T) {
 		t.Fatalf("the exchange saw %d calls for a removed connection", after.APICalls-before.APICalls)
 	}
 }
+
+// TestExecuteAsksForMFA: when the exchange wants a second factor, execute answers 200
+// with Mesh's status mfaRequired (nothing moved); the same previewId with mfaCode
+// executes. Every answer is checked against Mesh's schemas by e.post.
+func TestExecuteAsksForMFA(t *testing.T) {
+	e := newAPIEnv(t, apiEnvOptions{})
+	if err := e.sim.Coinbase.CreateUser(exchangesim.User{Username: "mona", Password: "pw", TwoFactor: true}); err != nil {
+		t.Fatal(err)
+	}
+	tok := e.connect(t, "app1", "mona", linkvault.BrokerCoinbase, write)
+	pid := e.previewID(t, "app1", previewBody(tok, linkvault.BrokerCoinbase, ""))
+	var x struct {
+		Status string `json:"status"`
+	}
+	r := e.post(t, "/api/v1/transfers/managed/execute", "app1", write, executeBody(tok, linkvault.BrokerCoinbase, pid))
+	expect(t, r, 200, "ok", "")
+	r.content(t, &x)
+	if x.Status != "mfaRequired" || e.sim.Coinbase.Stats().Transfers != 0 {
+		t.Fatalf("execute without a code: %s", r.body)
+	}
+	body := executeBody(tok, linkvault.BrokerCoinbase, pid)
+	body["mfaCode"] = exchangesim.DefaultMFACode
+	r = e.post(t, "/api/v1/transfers/managed/execute", "app1", write, body)
+	expect(t, r, 200, "ok", "")
+	r.content(t, &x)
+	if x.Status != "succeeded" || e.sim.Coinbase.Stats().Transfers != 1 {
+		t.Fatalf("execute with the code: %s", r.body)
+	}
+}
