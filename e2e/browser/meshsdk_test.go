@@ -278,21 +278,21 @@ func TestMeshWebSDKOverlay(t *testing.T) {
 	}
 	app.checkRaw()
 
-	// A refused transfer (more than the balance): the error shows on the confirmation
-	// screen, the app hears transferExecutionError, never onTransferFinished; then the
-	// close button → onExit.
+	// A refused transfer (more than the balance): refused at preview, before anything is
+	// sent (internal/account checks the balance first), so the error shows on the form,
+	// the app hears transferPreviewError, never onTransferFinished; then the close
+	// button → onExit.
 	app.open("mallory", false, tokenID)
 	e.waitInFrame(meshOverlayFrame, "#lv-positions")
 	inFrameFill(e, meshOverlayFrame, "ETH", "ethereum", addr, "5000")
 	e.clickInFrame(meshOverlayFrame, "#lv-submit")
-	e.clickInFrame(meshOverlayFrame, "#lv-confirm")
 	if msg := e.textInFrame(meshOverlayFrame, "#lv-error"); msg == "" {
 		t.Fatal("no error shown for a refused transfer")
 	}
 	e.shot("mesh-sdk-07-transfer-refused")
-	failed := app.waitCall("onEvent", "transferExecutionError")
+	failed := app.waitCall("onEvent", "transferPreviewError")
 	if !strings.Contains(string(failed.Payload), `"errorMessage":"`) {
-		t.Fatalf("transferExecutionError payload %s", failed.Payload)
+		t.Fatalf("transferPreviewError payload %s", failed.Payload)
 	}
 	for _, c := range app.calls() {
 		if c.CB == "onTransferFinished" {
@@ -301,7 +301,7 @@ func TestMeshWebSDKOverlay(t *testing.T) {
 	}
 	e.clickInFrame(meshOverlayFrame, "#lv-close")
 	exit = app.waitCall("onExit", "")
-	if !strings.Contains(string(exit.Payload), `"page":"transferPreviewPage"`) {
+	if !strings.Contains(string(exit.Payload), `"page":"transferFormPage"`) {
 		t.Fatalf("onExit from the close button: %s", exit.Payload)
 	}
 	e.run(chromedp.WaitNotPresent(chromedp.CSS("#mesh-link-popup")))

@@ -405,7 +405,9 @@ func runNativeSDK(t *testing.T, base *env, sdk nativeSDK, user string) {
 		chromedp.Click(chromedp.CSS("#lv-confirm")), chromedp.WaitVisible(chromedp.CSS("[data-screen=transfer-done]")))
 	fin := sh.waitFor("transferFinished")
 	p, _ := fin.Payload.(map[string]any)
-	if p["status"] != "success" || p["symbol"] != "ETH" || p["amount"] != 0.25 || p["networkId"] != "ethereum" || p["txId"] == "" {
+	if p["status"] != "success" || p["symbol"] != "ETH" || p["amount"] != 0.25 ||
+		// Mesh's network id of Ethereum (FrontFin/mesh-web-sdk swagger.json at e7c178a9).
+		p["networkId"] != "e3c7fdd8-b1fc-4e51-85ae-bb276e075611" || p["txId"] == "" {
 		t.Fatalf("transferFinished %v", fin.Payload)
 	}
 	e.shot("native-" + shot + "-3-transfer-done")
