@@ -735,7 +735,7 @@ func TestTransferNeverUsesACachedConnection(t *testing.T) {
 // with Mesh's status mfaRequired (nothing moved); the same previewId with mfaCode
 // executes. Every answer is checked against Mesh's schemas by e.post.
 func TestExecuteAsksForMFA(t *testing.T) {
-	e := newAPIEnv(t, apiEnvOptions{})
+	e := newAPIEnv(t)
 	if err := e.sim.Coinbase.CreateUser(exchangesim.User{Username: "mona", Password: "pw", TwoFactor: true}); err != nil {
 		t.Fatal(err)
 	}
