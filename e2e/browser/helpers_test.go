@@ -157,7 +157,7 @@ func (e *env) fail(err error) {
 	ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
 	defer cancel()
 	if png, serr := chromedp.Run(ctx, chromedp.FullScreenshot(100)); serr == nil {
-		save(e.t, "FAIL-"+e.t.Name(), png)
+		save(e.t, "FAIL-"+strings.ReplaceAll(e.t.Name(), "/", "-"), png)
 	}
 	e.mu.Lock()
 	for _, m := range e.console {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -39,6 +40,14 @@ type nativeSDK struct {
 	// body is the JavaScript type the SDK accepts ("object" or "string").
 	body   string
 	models sdkModels
+	// navigate is what the SDK does with a main-frame navigation of its WebView
+	// (native_nav_test.go, from its source).
+	navigate func(u *url.URL) navDecision
+	// launchGuard: the SDK drops an external launch while it believes the previous one
+	// is still open, until the WebView's URL changes on the Link host, and then runs
+	// window.history.go(-1) (Flutter: mesh_link_controller.dart _launchExternalUri and
+	// _isExternalAppOpened, reset in NavigationDelegate.onUrlChange).
+	launchGuard bool
 }
 
 type injectWhen int
@@ -93,7 +102,7 @@ var nativeSDKs = []nativeSDK{
 			}
 			return s
 		},
-		when: replyToLoaded, delay: 0, body: "object", models: iosModels,
+		when: replyToLoaded, delay: 0, body: "object", models: iosModels, navigate: iosNavigate,
 	},
 	{
 		name:   "Android",
@@ -107,7 +116,7 @@ var nativeSDKs = []nativeSDK{
 			}
 			return s
 		},
-		when: replyToLoaded, delay: 400 * time.Millisecond, body: "string", models: androidModels,
+		when: replyToLoaded, delay: 400 * time.Millisecond, body: "string", models: androidModels, navigate: androidNavigate,
 	},
 	{
 		name:   "ReactNative-iOS",
@@ -115,7 +124,7 @@ var nativeSDKs = []nativeSDK{
 		bridge: `window.ReactNativeWebView = { postMessage: __lvPost('ReactNativeWebView.postMessage') };`,
 		query:  "lng=en&platform=reactNative",
 		script: rnScript,
-		when:   documentEnd, body: "string", models: reactNativeModels,
+		when:   documentEnd, body: "string", models: reactNativeModels, navigate: rnNavigate,
 	},
 	{
 		name:   "ReactNative-Android",
@@ -123,7 +132,7 @@ var nativeSDKs = []nativeSDK{
 		bridge: `window.ReactNativeWebView = { postMessage: __lvPost('ReactNativeWebView.postMessage') };`,
 		query:  "lng=en&platform=reactNative",
 		script: rnScript,
-		when:   pageFinished, delay: 150 * time.Millisecond, body: "string", models: reactNativeModels,
+		when:   pageFinished, delay: 150 * time.Millisecond, body: "string", models: reactNativeModels, navigate: rnNavigate,
 	},
 	{
 		name:   "Flutter-Android",
@@ -132,6 +141,7 @@ var nativeSDKs = []nativeSDK{
 		query:  "lng=en",
 		script: flutterScript,
 		when:   replyToLoaded, delay: 250 * time.Millisecond, body: "string", models: flutterModels,
+		navigate: flutterNavigate(false), launchGuard: true,
 	},
 	{
 		name: "Flutter-iOS",
@@ -142,6 +152,7 @@ var nativeSDKs = []nativeSDK{
 		query:  "lng=en",
 		script: flutterScript,
 		when:   replyToLoaded, delay: 0, body: "string", models: flutterModels,
+		navigate: flutterNavigate(true), launchGuard: true,
 	},
 }
 

@@ -51,15 +51,21 @@ func (ui *linkUI) handleOAuthStart(w http.ResponseWriter, r *http.Request, sess 
 	for k, v := range req.View {
 		q.Set(k, v)
 	}
-	authURL, err := ui.svc.StartOAuth(r.Context(), sess, bt, req.TokenID, req.Mode, ui.parseView(q).query())
+	start, err := ui.svc.StartOAuth(r.Context(), sess, bt, req.TokenID, req.Mode, ui.parseView(q).query())
 	if err != nil {
 		return err
 	}
-	writeOK(w, map[string]string{"authUrl": authURL})
+	if start.ResumeKey != "" {
+		ui.setResumeCookie(w, start.ResumeKey, start.Resume.Reveal(), sess)
+	}
+	writeOK(w, map[string]string{"authUrl": start.AuthURL})
 	return nil
 }
 
-// handleOAuthStatus tells a page waiting for its popup where the flow stands.
+// handleOAuthStatus tells a page waiting for its OAuth flow where it stands: the
+// popup's, or, in a native SDK, the consent the SDK sent to the system browser. The
+// page polls it (with backoff, and at once when the app comes back to the
+// foreground) until the outcome is there.
 func (ui *linkUI) handleOAuthStatus(w http.ResponseWriter, r *http.Request, sess *linkvault.LinkSession) error {
 	status, outcome := ui.svc.PendingStatus(sess)
 	writeOK(w, map[string]any{"status": status, "outcome": outcome})

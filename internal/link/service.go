@@ -210,7 +210,7 @@ func (s *Service) Authenticate(ctx context.Context, pageSecret linkvault.Secret)
 	if err != nil {
 		return nil, err
 	}
-	if !s.now().Before(sess.ExpiresAt) {
+	if !s.now().Before(sess.ExpiresAt) || !sameDigest(sess.PageKey, digest(pageSecret.Reveal())) {
 		return nil, ErrSessionInvalid()
 	}
 	return sess, nil
@@ -247,10 +247,12 @@ func (s *Service) Integrations(sess *linkvault.LinkSession) []linkvault.Integrat
 // Outcome is the result of the latest finished authentication step of a session.
 type Outcome struct {
 	// Status is "connected" or "failed".
-	Status    string              `json:"status"`
-	Payload   *AccessTokenPayload `json:"payload,omitempty"`
-	ErrorType string              `json:"errorType,omitempty"`
-	Message   string              `json:"message,omitempty"`
+	Status string `json:"status"`
+	// BrokerType is the integration the step signed in to (also on failures).
+	BrokerType linkvault.BrokerType `json:"brokerType,omitempty"`
+	Payload    *AccessTokenPayload  `json:"payload,omitempty"`
+	ErrorType  string               `json:"errorType,omitempty"`
+	Message    string               `json:"message,omitempty"`
 	// Reauthenticated is true when an existing tokenId was re-attached.
 	Reauthenticated bool `json:"reauthenticated,omitempty"`
 }

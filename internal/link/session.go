@@ -15,6 +15,7 @@ package link
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"time"
 
@@ -51,12 +52,20 @@ func digest(v string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// sameDigest compares two stored digests in constant time. The stores find a session
+// by the digest of a presented bearer value; the service compares again without
+// branching on the content, so no store's lookup can be the only check.
+func sameDigest(stored, presented string) bool {
+	return len(stored) == len(presented) && subtle.ConstantTimeCompare([]byte(stored), []byte(presented)) == 1
+}
+
 // Secret sizes in random bytes (all above 128 bits).
 const (
 	sessionIDBytes  = 24
 	pageSecretBytes = 32
 	stateBytes      = 24
 	verifierBytes   = 48 // 64 base64url characters, inside RFC 7636's 43..128
+	resumeBytes     = 32
 )
 
 // plausibleBearer rejects values that can never be one of our random ids without

@@ -18,6 +18,7 @@ type step struct {
 	Verifier string               `json:"v,omitempty"` // PKCE code verifier
 	Mode     string               `json:"m,omitempty"` // how the page runs the OAuth flow
 	View     string               `json:"w,omitempty"` // the page's display parameters (query string)
+	Resume   string               `json:"r,omitempty"` // ModeRedirect: digest of the browser's resume value
 }
 
 const stepOAuth = "oauth"
@@ -27,8 +28,12 @@ const (
 	// ModePopup: consent in a popup window; the callback renders a page that tells its
 	// opener and closes, and the Link page reads the outcome (JSON clients do the same).
 	ModePopup = "popup"
-	// ModeRedirect: the whole Link page navigated to the provider (native WebViews,
-	// Link opened top-level); the callback renders the Link page again.
+	// ModeRedirect: the Link page navigates to the provider itself (native WebViews,
+	// Link opened top-level). In the browser that ran the page (it presents the
+	// attempt's resume value) the callback renders the Link page again at the result;
+	// in any other browser (a native SDK sent the exchange's URL to the system
+	// browser) it records the outcome for the page still open in the app, which polls
+	// for it, and shows a "return to the app" page.
 	ModeRedirect = "redirect"
 )
 

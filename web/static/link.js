@@ -25,7 +25,7 @@ send({ type: 'loaded' });
 if (boot.outcome) {
   // Back from a full-page OAuth redirect: the callback rendered the page at its result.
   const o = boot.outcome;
-  handleOutcome(o, boot.reauthTokenId ? byType(o.payload && o.payload.brokerType) : null);
+  handleOutcome(o, byType(o.brokerType), boot.reauthTokenId);
 } else {
   show('loading', h('div', { class: 'spinner', role: 'progressbar', 'aria-label': t('loading') }));
   // Tokens that come after the wait are still used while the user has not moved on.

@@ -149,17 +149,23 @@ func (p *Page) get(ctx context.Context, u string) ([]byte, int, error) {
 // and decodes the envelope's content into out (which may be nil). An envelope error is
 // an *APIError.
 func (p *Page) Call(ctx context.Context, method, path string, body, out any) error {
+	_, err := p.call(ctx, method, path, body, out)
+	return err
+}
+
+// call is Call that also returns the cookies the answer set.
+func (p *Page) call(ctx context.Context, method, path string, body, out any) ([]*http.Cookie, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, p.base+path, rd)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set(PageSecretHeader, p.secret)
 	if body != nil {
@@ -167,7 +173,7 @@ func (p *Page) Call(ctx context.Context, method, path string, body, out any) err
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	var env struct {
@@ -178,15 +184,15 @@ func (p *Page) Call(ctx context.Context, method, path string, body, out any) err
 		Content        json.RawMessage `json:"content"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 4<<20)).Decode(&env); err != nil {
-		return fmt.Errorf("linktest: %s %s: answer is not an envelope (HTTP %d)", method, path, resp.StatusCode)
+		return nil, fmt.Errorf("linktest: %s %s: answer is not an envelope (HTTP %d)", method, path, resp.StatusCode)
 	}
 	if env.Status != "ok" {
-		return &APIError{HTTPStatus: resp.StatusCode, Status: env.Status, ErrorType: env.ErrorType, Message: env.Message}
+		return resp.Cookies(), &APIError{HTTPStatus: resp.StatusCode, Status: env.Status, ErrorType: env.ErrorType, Message: env.Message}
 	}
 	if out != nil {
-		return json.Unmarshal(env.Content, out)
+		return resp.Cookies(), json.Unmarshal(env.Content, out)
 	}
-	return nil
+	return resp.Cookies(), nil
 }
 
 // Known validates stored tokenIds as a return user's app would pass them in.
@@ -211,6 +217,56 @@ func (p *Page) StartOAuth(ctx context.Context, brokerType, tokenID string) (stri
 	err := p.Call(ctx, http.MethodPost, "/link/api/oauth/start",
 		map[string]any{"brokerType": brokerType, "tokenId": tokenID, "mode": link.ModePopup}, &out)
 	return out.AuthURL, err
+}
+
+// StartOAuthRedirect begins an OAuth flow in redirect mode, as the script does in a
+// native SDK's WebView or when Link runs top-level, and returns the consent URL and
+// the resume cookie the answer sets: the browser that ran the page presents it at the
+// callback (FollowCallbackIn), any other browser does not (FollowCallback).
+func (p *Page) StartOAuthRedirect(ctx context.Context, brokerType, tokenID string) (string, *http.Cookie, error) {
+	var out struct {
+		AuthURL string `json:"authUrl"`
+	}
+	cookies, err := p.call(ctx, http.MethodPost, "/link/api/oauth/start",
+		map[string]any{"brokerType": brokerType, "tokenId": tokenID, "mode": link.ModeRedirect}, &out)
+	if err != nil {
+		return "", nil, err
+	}
+	for _, c := range cookies {
+		if strings.HasPrefix(c.Name, "lv_resume_") {
+			return out.AuthURL, c, nil
+		}
+	}
+	return out.AuthURL, nil, errors.New("linktest: redirect-mode start set no resume cookie")
+}
+
+// FollowCallbackIn loads the OAuth callback URL in the browser that ran the Link page
+// (it presents the resume cookie). When the callback renders the Link page again, the
+// page's new secret replaces the old one and its boot data is read; the HTTP status,
+// the body and the cookies the answer set are returned.
+func (p *Page) FollowCallbackIn(ctx context.Context, callbackURL string, resume *http.Cookie) (int, []byte, []*http.Cookie, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, callbackURL, nil)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if resume != nil {
+		req.AddCookie(&http.Cookie{Name: resume.Name, Value: resume.Value})
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if resp.StatusCode == http.StatusOK && bootPattern.Match(body) {
+		if err := p.readBoot(body); err != nil {
+			return 0, nil, nil, err
+		}
+	}
+	return resp.StatusCode, body, resp.Cookies(), nil
 }
 
 // FollowCallback loads the OAuth callback URL the provider redirected to, as the

@@ -1,5 +1,7 @@
 // Calls to the server's /link/api/* endpoints, authenticated by the page secret
-// (custom header: no cookies in third-party iframes, and no CSRF).
+// (custom header: no cookies in third-party iframes, and no CSRF). No call sends
+// cookies; only the start of a redirect-mode OAuth flow keeps the one its answer sets
+// (oauth.js).
 
 import { boot } from './state.js';
 
@@ -10,11 +12,12 @@ import { boot } from './state.js';
  * @param {'GET' | 'POST'} method
  * @param {string} path
  * @param {unknown} [body]
+ * @param {RequestCredentials} [credentials] 'omit' unless the answer sets a cookie to keep
  * @returns {Promise<T>}
  */
-export async function api(method, path, body) {
+export async function api(method, path, body, credentials) {
   /** @type {RequestInit & { headers: Record<string, string> }} */
-  const init = { method, headers: { 'X-Link-Page': boot.secret }, credentials: 'omit', cache: 'no-store' };
+  const init = { method, headers: { 'X-Link-Page': boot.secret }, credentials: credentials || 'omit', cache: 'no-store' };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);

@@ -1,12 +1,12 @@
-// Connecting an exchange: the catalog, OAuth (popup in a browser frame, full-page
-// redirect in a WebView or top-level), an API key the user creates at the exchange,
-// account selection, and the success and error screens.
+// Connecting an exchange: the catalog, an API key the user creates at the exchange,
+// account selection, and the success and error screens. OAuth sign-in is in oauth.js.
 
-import { h, button, show, currentScreen, errorLine, showError } from './dom.js';
+import { h, button, show, errorLine, showError } from './dom.js';
 import { boot, t, errorText, money, byType } from './state.js';
 import { api, ApiError } from './api.js';
-import { framed, bridge, send } from './channel.js';
+import { send } from './channel.js';
 import { Pages, atPage, event, close, done } from './protocol.js';
+import { oauthIntro } from './oauth.js';
 
 /** @typedef {import('./types.js').Integration} Integration */
 /** @typedef {import('./types.js').AccessTokenPayload} AccessTokenPayload */
@@ -57,159 +57,15 @@ export function selectIntegration(integ, tokenId, preselected) {
   else oauthIntro(integ, tokenId, preselected);
 }
 
-// ---- OAuth ----
-
-/**
- * @param {Integration} integ
- * @param {string} tokenId
- * @param {boolean} preselected
- */
-function oauthIntro(integ, tokenId, preselected) {
-  atPage(Pages.login, { integration: integ });
-  show(tokenId ? 'reauth' : 'oauth',
-    h('div', { class: 'hero' }, logo(integ, true),
-      h('h1', { text: tokenId ? t('reauthTitle', { name: integ.name }) : t('oauthTitle', { name: integ.name }) }),
-      h('p', { class: 'muted', text: tokenId ? t('reauthHint', { name: integ.name }) : t('oauthHint', { name: integ.name }) })),
-    h('div', { class: 'actions' },
-      button(tokenId ? t('reconnect') : t('oauthContinue', { name: integ.name }), () => startOAuth(integ, tokenId), '', 'lv-continue'),
-      preselected || tokenId ? null : backButton(catalog)));
-}
-
-/** @type {Window | null} */
-let popup = null;
-/** @type {ReturnType<typeof setTimeout> | null} */
-let pollTimer = null;
-/** @type {{ integ: Integration, tokenId: string, seq: number } | null} */
-let polling = null;
-
-function stopPolling() {
-  if (pollTimer) clearTimeout(pollTimer);
-  pollTimer = null;
-  polling = null;
-}
-
-function closePopup() {
-  if (!popup) return;
-  try {
-    popup.close();
-  } catch {
-    // already gone
-  }
-}
-
-// The OAuth callback page in the popup tells its opener (same origin) when it is done.
-window.addEventListener('message', (e) => {
-  if (popup && e.source === popup && e.origin === window.location.origin && e.data && e.data.type === 'lv:oauthFinished') pollNow();
-});
-
-/**
- * @param {Integration} integ
- * @param {string} tokenId
- */
-async function startOAuth(integ, tokenId) {
-  const mode = framed && !bridge ? 'popup' : 'redirect';
-  if (mode === 'popup') {
-    popup = window.open('', 'lv-oauth', 'popup=yes,width=520,height=720');
-    if (!popup) {
-      popupBlocked(integ, tokenId);
-      return;
-    }
-    try {
-      popup.document.title = integ.name;
-    } catch {
-      // cross-origin already
-    }
-  }
-  event('integrationOAuthStarted', integ);
-  const view = { lng: boot.lang, fiatCur: boot.fiatCur, th: boot.theme, rt: boot.renderType };
-  try {
-    /** @type {{ authUrl: string }} */
-    const res = await api('POST', '/link/api/oauth/start', { brokerType: integ.type, tokenId: tokenId || '', mode, view });
-    if (mode === 'redirect') {
-      window.location.assign(res.authUrl);
-      return;
-    }
-    if (popup) popup.location.href = res.authUrl;
-    waiting(integ, tokenId);
-  } catch (err) {
-    closePopup();
-    failure(integ, asError(err), tokenId);
-  }
-}
-
-/**
- * @param {Integration} integ
- * @param {string} tokenId
- */
-function popupBlocked(integ, tokenId) {
-  show('popup-blocked',
-    h('div', { class: 'hero' }, logo(integ, true),
-      h('h1', { text: t('popupBlocked') }),
-      h('p', { class: 'muted', text: t('popupBlockedHint') })),
-    h('div', { class: 'actions' },
-      button(t('oauthContinue', { name: integ.name }), () => startOAuth(integ, tokenId), '', 'lv-continue'),
-      backButton(catalog)));
-}
-
-/**
- * @param {Integration} integ
- * @param {string} tokenId
- */
-function waiting(integ, tokenId) {
-  const seq = show('waiting',
-    h('div', { class: 'hero' }, logo(integ, true),
-      h('h1', { text: t('oauthWaiting', { name: integ.name }) }),
-      h('p', { class: 'muted', text: t('oauthWaitingHint', { name: integ.name }) }),
-      h('div', { class: 'spinner' })),
-    h('div', { class: 'actions' },
-      button(t('oauthReopen'), () => {
-        if (popup && !popup.closed) popup.focus();
-        else startOAuth(integ, tokenId);
-      }, 'secondary', 'lv-reopen'),
-      button(t('cancel'), () => {
-        stopPolling();
-        closePopup();
-        catalog();
-      }, 'link', 'lv-cancel')));
-  polling = { integ, tokenId, seq };
-  schedulePoll(1000);
-}
-
-/** @param {number} ms */
-function schedulePoll(ms) {
-  if (pollTimer) clearTimeout(pollTimer);
-  pollTimer = setTimeout(pollNow, ms);
-}
-
-async function pollNow() {
-  const p = polling;
-  if (!p || p.seq !== currentScreen()) return;
-  try {
-    /** @type {{ status: string, outcome?: import('./types.js').Outcome }} */
-    const res = await api('GET', '/link/api/oauth/status');
-    if (p !== polling || p.seq !== currentScreen()) return;
-    if (res.status === 'connected' || res.status === 'failed') {
-      stopPolling();
-      closePopup();
-      handleOutcome(res.outcome, p.tokenId ? p.integ : null);
-    } else {
-      schedulePoll(1000);
-    }
-  } catch (err) {
-    stopPolling();
-    failure(p.integ, asError(err), p.tokenId);
-  }
-}
-
 /**
  * Shows how an authentication step ended.
  * @param {import('./types.js').Outcome | undefined} o
- * @param {Integration | null} reauthInteg the integration being re-authenticated, if any
+ * @param {Integration | null} integ the integration of the step, when the page knows it
+ * @param {string} [tokenId] the connection being re-authenticated (Try again keeps it)
  */
-export function handleOutcome(o, reauthInteg) {
+export function handleOutcome(o, integ, tokenId) {
   if (!o || o.status !== 'connected' || !o.payload) {
-    const integ = reauthInteg || (o && o.payload && byType(o.payload.brokerType)) || null;
-    failure(integ, { type: o && o.errorType, display: o && o.message }, '');
+    failure(integ || (o && byType(o.brokerType)) || null, { type: o && o.errorType, display: o && o.message }, tokenId || '');
     return;
   }
   connected(o.payload, !!o.reauthenticated);

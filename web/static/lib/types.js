@@ -65,6 +65,7 @@
 /**
  * @typedef {object} Outcome How an authentication step ended (link.Outcome).
  * @property {'connected' | 'failed'} status
+ * @property {string} [brokerType] the integration signed in to
  * @property {AccessTokenPayload} [payload]
  * @property {boolean} [reauthenticated]
  * @property {string} [errorType]
