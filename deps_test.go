@@ -25,6 +25,7 @@ var testKits = []string{
 	"internal/e2etest",
 	"internal/envelope/envelopetest",
 	"internal/link/linktest",
+	"internal/meshspec",
 	"internal/storetest",
 	"internal/testdb",
 }

@@ -96,7 +96,7 @@ func run(t *testing.T, node, dsn string) {
 	want := map[string]int{
 		"integrations": 200, "linktoken": 200, "status": 200, "networks": 200, "tokens": 200, "transferIntegrations": 200,
 		"holdings": 200, "holdingsValue": 200, "balance": 200, "configure": 200, "preview": 200, "execute": 200,
-		"executeAgain": 200, "transferStatus": 200, "depositAddress": 200, "transfersList": 200,
+		"executeAgain": 200, "transferStatus": 200, "transferHistory": 200, "depositAddress": 200, "transfersList": 200,
 		"tokenRefresh": 400, "quote": 404, "transactionsList": 404,
 	}
 	for op, code := range want {
@@ -121,6 +121,18 @@ func run(t *testing.T, node, dsn string) {
 	_ = json.Unmarshal(calls["executeAgain"].Body, &again)
 	if first.Content.Status != "succeeded" || first.Content.Result.TransferID == "" || again.Content.Result.TransferID != first.Content.Result.TransferID {
 		t.Errorf("execute twice: %s then %s, want one transfer", calls["execute"].Body, calls["executeAgain"].Body)
+	}
+	var hist struct {
+		Content struct {
+			Items []struct {
+				ID string `json:"id"`
+			} `json:"items"`
+			Total int `json:"total"`
+		} `json:"content"`
+	}
+	_ = json.Unmarshal(calls["transferHistory"].Body, &hist)
+	if hist.Content.Total != 1 || len(hist.Content.Items) != 1 || hist.Content.Items[0].ID != first.Content.Result.TransferID {
+		t.Errorf("managed transfers list: %s", calls["transferHistory"].Body)
 	}
 	var ne struct {
 		ErrorType string `json:"errorType"`

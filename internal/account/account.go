@@ -84,6 +84,9 @@ type PreviewStore interface {
 	GetTransferPreview(ctx context.Context, clientID, id string) (*linkvault.TransferPreviewRecord, error)
 	// DeleteTransferPreviews deletes previews that expired before before.
 	DeleteTransferPreviews(ctx context.Context, before time.Time) (int64, error)
+	// ListCompletedTransfers returns a page of the client's completed transfers (ledger
+	// records), newest first, and how many there are in all.
+	ListCompletedTransfers(ctx context.Context, clientID string, limit, offset int) ([]*linkvault.TransferRecord, int, error)
 }
 
 // RetryPolicy retries transient provider failures (5xx, 429, timeouts) within a

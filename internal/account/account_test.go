@@ -405,6 +405,13 @@ func TestExecuteByPreview(t *testing.T) {
 	if _, err := e.svc.TransferStatus(ctx, apiCaller("app2", linkvault.PermissionRead), account.TransferQuery{ID: p.ID}); !linkvault.IsNotFound(err) {
 		t.Fatalf("another client's transfer status: %v", err)
 	}
+	list, total, err := e.svc.ListTransfers(ctx, api, 0, 0)
+	if err != nil || total != 1 || len(list) != 1 || list[0].ID != p.ID {
+		t.Fatalf("list: %+v (total %d), %v", list, total, err)
+	}
+	if list, total, err := e.svc.ListTransfers(ctx, apiCaller("app2", linkvault.PermissionRead), 0, 0); err != nil || total != 0 || len(list) != 0 {
+		t.Fatalf("another client's list: %+v (total %d), %v", list, total, err)
+	}
 }
 
 // TestOneLedgerForEverySurface: a transfer previewed twice under one transaction id (once

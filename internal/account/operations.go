@@ -148,7 +148,7 @@ func (s *Service) TransferStatus(ctx context.Context, c Caller, q TransferQuery)
 		}
 		key = q.TransactionID
 	default:
-		return nil, linkvault.ErrInvalid("Id or ClientTransactionId is required: linkvault reports managed transfers one at a time (POST /api/v1/transfers/list lists an account's history at its exchange).")
+		return nil, linkvault.ErrInvalid("Id or ClientTransactionId is required (ListTransfers lists them).")
 	}
 	rec, err := s.transfers.GetTransfer(ctx, c.ClientID, key)
 	if err != nil || rec.Status != linkvault.TransferCompleted {
@@ -189,6 +189,40 @@ func (s *Service) liveTransfer(ctx context.Context, u *use, t *Transfer) (*Trans
 	out.StatusDetail = firstNonEmpty(res.StatusDetail, t.StatusDetail)
 	out.Hash = firstNonEmpty(res.Hash, t.Hash)
 	return &out, nil
+}
+
+// MaxListCount is the largest page ListTransfers returns.
+const MaxListCount = 100
+
+// ListTransfers returns a page of the client's executed managed transfers, newest
+// first, as recorded when they executed (TransferStatus reads one's current state), and
+// how many there are in all.
+func (s *Service) ListTransfers(ctx context.Context, c Caller, count, offset int) ([]Transfer, int, error) {
+	if s.previews == nil {
+		return nil, 0, errNoPreviewStore()
+	}
+	switch {
+	case count == 0:
+		count = 25
+	case count < 0 || count > MaxListCount:
+		return nil, 0, linkvault.ErrInvalid("Count must be between 1 and %d.", MaxListCount)
+	}
+	if offset < 0 {
+		return nil, 0, linkvault.ErrInvalid("Offset must not be negative.")
+	}
+	recs, total, err := s.previews.ListCompletedTransfers(ctx, c.ClientID, count, offset)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]Transfer, 0, len(recs))
+	for _, r := range recs {
+		var t Transfer
+		if err := json.Unmarshal(r.Result, &t); err != nil {
+			return nil, 0, err
+		}
+		out = append(out, t)
+	}
+	return out, total, nil
 }
 
 // DepositAddress returns the address that credits the connected account with symbol on

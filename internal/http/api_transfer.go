@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/linkvault/linkvault"
@@ -373,12 +374,34 @@ type transferIntegration struct {
 	Name string               `json:"name"`
 }
 
-// handleTransferStatus is GET /api/v1/transfers/managed/mesh?Id=… (or
-// ?ClientTransactionId=…): one managed transfer of the client, its state read from the
-// exchange when it answers.
+// handleTransferStatus is GET /api/v1/transfers/managed/mesh: with Id (or
+// ClientTransactionId), that managed transfer of the client, its state read from the
+// exchange when it answers; without, a page (Count, Offset) of the client's executed
+// managed transfers, newest first, as recorded when they executed.
 func (a *accountAPI) handleTransferStatus(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	t, err := a.s.account.TransferStatus(r.Context(), caller(r), account.TransferQuery{ID: q.Get("Id"), TransactionID: q.Get("ClientTransactionId")})
+	id, txID := q.Get("Id"), q.Get("ClientTransactionId")
+	if id == "" && txID == "" {
+		count, err := queryInt(q.Get("Count"), "Count")
+		if err != nil {
+			return err
+		}
+		offset, err := queryInt(q.Get("Offset"), "Offset")
+		if err != nil {
+			return err
+		}
+		ts, total, err := a.s.account.ListTransfers(r.Context(), caller(r), count, offset)
+		if err != nil {
+			return err
+		}
+		items := make([]transferModel, 0, len(ts))
+		for i := range ts {
+			items = append(items, a.transferModelOf(&ts[i]))
+		}
+		writeOK(w, map[string]any{"items": items, "total": total})
+		return nil
+	}
+	t, err := a.s.account.TransferStatus(r.Context(), caller(r), account.TransferQuery{ID: id, TransactionID: txID})
 	if err != nil {
 		if linkvault.IsNotFound(err) {
 			writeOK(w, map[string]any{"items": []transferModel{}, "total": 0})
@@ -386,6 +409,22 @@ func (a *accountAPI) handleTransferStatus(w http.ResponseWriter, r *http.Request
 		}
 		return err
 	}
+	writeOK(w, map[string]any{"items": []transferModel{a.transferModelOf(t)}, "total": 1})
+	return nil
+}
+
+func queryInt(v, name string) (int, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, linkvault.ErrInvalid("%s must be a whole number.", name)
+	}
+	return n, nil
+}
+
+func (a *accountAPI) transferModelOf(t *account.Transfer) transferModel {
 	n, _ := a.s.account.Catalog().Network(t.Network)
 	m := transferModel{
 		ID: t.ID, InstitutionTransactionID: t.ExchangeTransferID, UserID: t.UserID, Status: meshTransferStatus(t.Status),
@@ -410,8 +449,7 @@ func (a *accountAPI) handleTransferStatus(w http.ResponseWriter, r *http.Request
 	if p, ok := a.s.deps.Providers.Provider(b); ok {
 		m.From = &transferIntegration{ID: account.IntegrationID(b), Type: b, Name: p.Integration().Name}
 	}
-	writeOK(w, map[string]any{"items": []transferModel{m}, "total": 1})
-	return nil
+	return m
 }
 
 // meshTransferStatus maps an exchange state to Mesh's TransferStatus.

@@ -53,3 +53,20 @@ func (s *Store) DeleteTransferPreviews(ctx context.Context, before time.Time) (i
 	n, err := s.e.Write().Exec(ctx, `DELETE FROM transfer_previews WHERE expires_at < $1`, before)
 	return n, s.wrap("delete transfer previews", err)
 }
+
+// ListCompletedTransfers returns a page of the client's completed transfers, newest
+// first, and how many there are in all.
+func (s *Store) ListCompletedTransfers(ctx context.Context, clientID string, limit, offset int) ([]*linkvault.TransferRecord, int, error) {
+	var total int
+	if err := s.e.Read().QueryRow(ctx, `SELECT count(*) FROM transfers WHERE client_id = $1 AND status = $2`,
+		clientID, string(linkvault.TransferCompleted)).Scan(&total); err != nil {
+		return nil, 0, s.errorf("count transfers", err)
+	}
+	out, err := queryAll(ctx, s.e.Read(), s.scanTransfer, `SELECT `+transferColumns+` FROM transfers
+		WHERE client_id = $1 AND status = $2 ORDER BY created_at DESC, client_transaction_id LIMIT $3 OFFSET $4`,
+		clientID, string(linkvault.TransferCompleted), limit, offset)
+	if err != nil {
+		return nil, 0, s.errorf("list transfers", err)
+	}
+	return out, total, nil
+}

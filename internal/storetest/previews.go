@@ -56,3 +56,42 @@ func testTransferPreviews(t *testing.T, s Store) {
 		t.Fatalf("live preview after the sweep: %v", err)
 	}
 }
+
+// testListCompletedTransfers: only the client's completed transfers are listed, newest
+// first, paged, with the total.
+func testListCompletedTransfers(t *testing.T, s Store) {
+	ctx := t.Context()
+	finish := func(client, id string, status linkvault.TransferStatus) {
+		t.Helper()
+		tr := newTransfer(client, id, "body-"+id)
+		stored, claimed, err := s.ClaimTransfer(ctx, tr, time.Now().Add(-time.Hour))
+		if err != nil || !claimed {
+			t.Fatalf("claim %s: %v %v", id, claimed, err)
+		}
+		stored.Status = status
+		if status.Final() {
+			stored.Result = json.RawMessage(`{"id":"` + id + `"}`)
+		}
+		if err := s.FinishTransfer(ctx, stored); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond) // distinct creation times
+	}
+	finish("client-a", "t1", linkvault.TransferCompleted)
+	finish("client-a", "t2", linkvault.TransferRejected)
+	finish("client-a", "t3", linkvault.TransferCompleted)
+	finish("client-a", "t4", linkvault.TransferInterrupted)
+	finish("client-a", "t5", linkvault.TransferCompleted)
+	finish("client-b", "t6", linkvault.TransferCompleted)
+	page, total, err := s.ListCompletedTransfers(ctx, "client-a", 2, 0)
+	if err != nil || total != 3 || len(page) != 2 || page[0].ClientTransactionID != "t5" || page[1].ClientTransactionID != "t3" {
+		t.Fatalf("first page %v total %d: %+v", err, total, page)
+	}
+	page, total, err = s.ListCompletedTransfers(ctx, "client-a", 2, 2)
+	if err != nil || total != 3 || len(page) != 1 || page[0].ClientTransactionID != "t1" || string(page[0].Result) != `{"id":"t1"}` {
+		t.Fatalf("second page %v total %d: %+v", err, total, page)
+	}
+	if page, total, err := s.ListCompletedTransfers(ctx, "client-c", 10, 0); err != nil || total != 0 || len(page) != 0 {
+		t.Fatalf("a client without transfers: %v %d %+v", err, total, page)
+	}
+}

@@ -73,6 +73,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"LinkSessions", testLinkSessions},
 		{"AuditAndTransfers", testAuditAndTransfers},
 		{"TransferPreviews", testTransferPreviews},
+		{"ListCompletedTransfers", testListCompletedTransfers},
 	}
 	tests = append(tests, lifecycleTests()...)
 	for _, tt := range tests {
