@@ -8,6 +8,10 @@
 // (client id, tokenId, data key version): a ciphertext copied onto another row does
 // not open.
 //
+// Keys for other purposes (API key verifiers, fingerprints of removed identifiers) are
+// derived from a root key stored the same way (DeriveKey), so they too need the master
+// key and survive its rotation.
+//
 // Unwrapped data keys are cached in memory, so sealing and opening on the hot path do
 // no database I/O and no unwrapping.
 //
@@ -62,6 +66,7 @@ type Keyring struct {
 	cache             *keyCache
 	loads             loadGroup
 	currentVersionTTL time.Duration
+	derived           derived
 }
 
 var _ linkvault.Sealer = (*Keyring)(nil)
