@@ -6,8 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/linkvault/linkvault/internal/app"
 	"github.com/linkvault/linkvault/internal/exchangesim"
 )
 
@@ -28,6 +34,7 @@ func runExchangeSim(ctx context.Context, args []string, stdout io.Writer) error 
 	clientSecret := fs.String("client-secret", exchangesim.DemoClientSecret, "OAuth client secret the exchanges accept")
 	mfaCode := fs.String("mfa-code", exchangesim.DefaultMFACode, "MFA code of auto-provisioned users")
 	verbose := fs.Bool("v", false, "log admin actions and faults to stdout")
+	envFile := fs.String("env-file", "", "write the LINKVAULT_* settings pointing linkvault serve at these exchanges to this file (mode 0600; KEY=value lines for a shell's `set -a; . FILE` or systemd's EnvironmentFile)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -50,6 +57,11 @@ func runExchangeSim(ctx context.Context, args []string, stdout io.Writer) error 
 		return err
 	}
 	defer c.Close()
+	if *envFile != "" {
+		if err := writeSimulatorEnv(*envFile, c, *clientID, *clientSecret); err != nil {
+			return err
+		}
+	}
 
 	fmt.Fprintln(stdout, "Simulated exchanges:")
 	for _, s := range []struct {
@@ -73,6 +85,40 @@ func runExchangeSim(ctx context.Context, args []string, stdout io.Writer) error 
 	for _, e := range exchangesim.AdminEndpoints() {
 		fmt.Fprintf(stdout, "  %s\n", e)
 	}
+	if *envFile != "" {
+		fmt.Fprintf(stdout, "linkvault settings for these exchanges written to %s\n", *envFile)
+	}
 	<-ctx.Done()
+	return nil
+}
+
+// writeSimulatorEnv writes the LINKVAULT_* variables that point linkvault at the
+// simulated exchanges of c (app.SimulatorEnv, with this run's OAuth client) to path, as
+// KEY=value lines, atomically (a reader never sees half a file) and with mode 0600 (it
+// holds the OAuth client secret).
+func writeSimulatorEnv(path string, c *exchangesim.Cluster, clientID, clientSecret string) error {
+	vars := app.SimulatorEnv(c)
+	for k := range vars {
+		switch {
+		case strings.HasSuffix(k, "_CLIENT_ID"):
+			vars[k] = clientID
+		case strings.HasSuffix(k, "_CLIENT_SECRET"):
+			vars[k] = clientSecret
+		}
+	}
+	vars["LINKVAULT_UPHOLD_AUTH_URL"] = c.Uphold.URL + "/authorize/" + url.PathEscape(clientID)
+	var b strings.Builder
+	b.WriteString("# linkvault exchangesim: settings pointing linkvault at the simulated exchanges\n")
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		fmt.Fprintf(&b, "%s=%s\n", k, vars[k])
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
+		return fmt.Errorf("exchangesim: --env-file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("exchangesim: --env-file: %w", err)
+	}
 	return nil
 }

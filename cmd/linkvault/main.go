@@ -22,6 +22,7 @@ import (
 const usage = `linkvault — managed tokens for exchange connections
 
 Usage:
+  linkvault init         [--config FILE]     create the master key file (mode 0600; never overwrites)
   linkvault serve        [--config FILE]     run the server (REST API, Link UI, refresh engine)
   linkvault demo         [--dir DIR]         server + SQLite + simulated exchanges + example app
   linkvault migrate      [--config FILE]     create or upgrade the database schema
@@ -40,12 +41,11 @@ every secret has a *_FILE twin. "linkvault serve -help" lists the variables.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "linkvault:", err)
-		}
-		os.Exit(2)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "linkvault:", err)
 	}
+	os.Exit(exitCode(err))
 }
 
 // env looks environment variables up; tests pass their own.
@@ -58,6 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup en
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
+	case "init":
+		return runInit(ctx, rest, stdout, lookup)
 	case "serve":
 		return runServe(ctx, rest, stdout, stderr, lookup)
 	case "demo":

@@ -186,3 +186,42 @@ func TestWebhooksPruneCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestInit: init creates the configured master key file with mode 0600, refuses to
+// overwrite it, and a command that needs a missing key says how to create it.
+func TestInit(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "master.key")
+	e := &cliEnv{t: t, vars: map[string]string{
+		"LINKVAULT_SQLITE_PATH":     filepath.Join(dir, "lv.db"),
+		"LINKVAULT_MASTER_KEY_FILE": keyFile,
+	}}
+	if _, err := e.run("webhooks", "set-url", "--client", "x", "--url", "https://example.com/h"); err == nil ||
+		!strings.Contains(err.Error(), "LINKVAULT_MASTER_KEY_FILE="+keyFile+" linkvault init") {
+		t.Fatalf("a command without its key file: %v, want the init command to run", err)
+	}
+	out := e.mustRun("init")
+	if !strings.Contains(out, keyFile) || !strings.Contains(out, "back it up") {
+		t.Fatalf("init output:\n%s", out)
+	}
+	fi, err := os.Stat(keyFile)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v, %v", fi, err)
+	}
+	before, _ := os.ReadFile(keyFile)
+	if _, err := envelope.LoadMasterKeyring(before); err != nil {
+		t.Fatalf("init wrote a key file that does not load: %v", err)
+	}
+	if _, err := e.run("init"); err == nil || !strings.Contains(err.Error(), "already exists") || exitCode(err) != 1 {
+		t.Fatalf("second init: %v (exit %d), want a refusal with status 1", err, exitCode(err))
+	}
+	if after, _ := os.ReadFile(keyFile); !bytes.Equal(before, after) {
+		t.Fatal("a second init changed the key file")
+	}
+	// With the key given as a value, there is no file to write.
+	e.vars["LINKVAULT_MASTER_KEY"] = string(before)
+	delete(e.vars, "LINKVAULT_MASTER_KEY_FILE")
+	if _, err := e.run("init"); err == nil || !strings.Contains(err.Error(), "LINKVAULT_MASTER_KEY is set") {
+		t.Fatalf("init with LINKVAULT_MASTER_KEY: %v", err)
+	}
+}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"os"
 	"runtime"
 	"time"
 
@@ -41,13 +43,22 @@ func LoadMasterKeyring(cfg *config.Config) (*envelope.MasterKeyring, error) {
 		}
 		return envelope.LoadMasterKeyring([]byte(cfg.MasterKey.Reveal()))
 	}
-	return nil, errors.New("no master key: set LINKVAULT_MASTER_KEY_FILE or LINKVAULT_MASTER_KEY")
+	return nil, fmt.Errorf("no master key is configured: with the %s driver, set %sMASTER_KEY_FILE=/path/to/master.key "+
+		"and run `linkvault init` once to create it (or give the key itself in %sMASTER_KEY)", cfg.Database.Driver, config.EnvPrefix, config.EnvPrefix)
 }
 
 // CheckMasterKeyFile refuses a master key file that its group or other users may
 // access, unless the operator allowed it (LINKVAULT_MASTER_KEY_FILE_ALLOW_READABLE).
 // Every command that loads the key file calls it first. (Windows has no such mode bits.)
 func CheckMasterKeyFile(cfg *config.Config, path string) error {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		how := "`linkvault init`"
+		if cfg.MasterKeyFile != "" {
+			how = fmt.Sprintf("`%sMASTER_KEY_FILE=%s linkvault init`", config.EnvPrefix, path)
+		}
+		return fmt.Errorf("no master key file at %s: create one with %s (with the same configuration as this command), "+
+			"or point %sMASTER_KEY_FILE at the existing one", path, how, config.EnvPrefix)
+	}
 	if cfg.MasterKeyFileAllowReadable || runtime.GOOS == "windows" {
 		return nil
 	}

@@ -131,7 +131,7 @@ func (v *validator) masterKey() {
 		v.addf("MasterKey", "set it or %sMASTER_KEY_FILE, not both", EnvPrefix)
 	}
 	if c.Database.Driver == DriverPostgres && c.MasterKey.IsZero() && c.MasterKeyFile == "" {
-		v.addf("MasterKeyFile", "is required with the postgres driver (or set %sMASTER_KEY): every replica must use the same master keys", EnvPrefix)
+		v.addf("MasterKeyFile", "is required with the postgres driver (or set %sMASTER_KEY): every replica must use the same master keys; create the file once with `linkvault init` (with this setting) and give it to every replica", EnvPrefix)
 	}
 }
 

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Exit statuses: 0 success (and -h), 1 a failure, 2 a usage error.
+const (
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// usageError is a command line the command cannot run: an unknown command or flag, a
+// missing or malformed argument. main exits 2 for it, 1 for every other error.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// exitCode is the process exit status for err returned by run.
+func exitCode(err error) int {
+	var ue *usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// flags is a command's flag set: -h/-help/--help print its usage to stdout (and parse
+// returns flag.ErrHelp, exit 0); a bad flag or a stray argument is a usageError.
+type flags struct {
+	*flag.FlagSet
+	usage  string
+	stdout io.Writer
+}
+
+func newFlags(name, usage string, stdout io.Writer) *flags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return &flags{FlagSet: fs, usage: usage, stdout: stdout}
+}
+
+// parse parses args; no positional arguments are accepted.
+func (f *flags) parse(args []string) error {
+	err := f.FlagSet.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		f.printUsage(f.stdout)
+		return flag.ErrHelp
+	}
+	if err != nil {
+		return usageErrorf("%s: %v (see linkvault %s -h)", f.Name(), err, f.Name())
+	}
+	if f.NArg() > 0 {
+		return usageErrorf("%s: unexpected argument %q (see linkvault %s -h)", f.Name(), f.Arg(0), f.Name())
+	}
+	return nil
+}
+
+// printUsage writes the usage text and the flags with their defaults.
+func (f *flags) printUsage(w io.Writer) {
+	fmt.Fprint(w, strings.TrimRight(f.usage, "\n")+"\n")
+	has := false
+	f.VisitAll(func(*flag.Flag) { has = true })
+	if has {
+		fmt.Fprintln(w, "\nFlags:")
+		f.SetOutput(w)
+		f.PrintDefaults()
+		f.SetOutput(io.Discard)
+	}
+}
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help", "help":
+		return true
+	}
+	return false
+}
