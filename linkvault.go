@@ -118,15 +118,27 @@ func ValidateClientID(id string) error {
 	return nil
 }
 
-// APIKey is one secret of a client. Only a hash of the secret is stored.
+// APIKey is one secret of a client. Only a verifier of the secret is stored.
 type APIKey struct {
 	ID         string // public part, embedded in the secret so lookups need no scan
 	ClientID   string
 	Permission Permission
-	SecretHash []byte // SHA-256 of the full secret; compare in constant time
-	CreatedAt  time.Time
-	RevokedAt  time.Time // zero while valid
+	// SecretHash is the verifier of the secret; compare in constant time. Version
+	// APIKeyVerifierKeyed (what internal/clients writes) is keyed by a secret derived
+	// from the master key and binds the key id, client and permission, so a database
+	// writer can neither mint a key nor widen one. Version APIKeyVerifierSHA256 (rows
+	// written before it) is the plain SHA-256 of the secret and authenticates nothing.
+	SecretHash      []byte
+	VerifierVersion int
+	CreatedAt       time.Time
+	RevokedAt       time.Time // zero while valid
 }
+
+// Versions of APIKey.SecretHash.
+const (
+	APIKeyVerifierSHA256 = 1
+	APIKeyVerifierKeyed  = 2
+)
 
 // Active reports whether the key may authenticate.
 func (k *APIKey) Active() bool { return k.RevokedAt.IsZero() }

@@ -25,6 +25,9 @@ type APIKeyStore interface {
 	ListAPIKeys(ctx context.Context, clientID string) ([]*APIKey, error)
 	// RevokeAPIKey marks the key revoked at the given time; notFound if it is not the client's.
 	RevokeAPIKey(ctx context.Context, clientID, id string, at time.Time) error
+	// UpgradeAPIKeyVerifier replaces the key's verifier if it still holds from at
+	// fromVersion (compare-and-swap): conflict if not, notFound if the key does not exist.
+	UpgradeAPIKeyVerifier(ctx context.Context, id string, from []byte, fromVersion int, to []byte, toVersion int) error
 }
 
 // DataKeyStore keeps wrapped per-client data keys.

@@ -195,7 +195,8 @@ func Seed(ctx context.Context, d *DB, spec SeedSpec) (*Seeded, error) {
 	if err != nil {
 		return nil, err
 	}
-	cs := clients.New(st, time.Now, 0)
+	keyring := envelope.New(st, master, time.Now)
+	cs := clients.New(st, keyring, time.Now, 0)
 	cl, err := cs.CreateClient(ctx, "", "bench")
 	if err != nil {
 		return nil, fmt.Errorf("bench: create client: %w", err)
@@ -204,7 +205,6 @@ func Seed(ctx context.Context, d *DB, spec SeedSpec) (*Seeded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: create key: %w", err)
 	}
-	keyring := envelope.New(st, master, time.Now)
 
 	ins, err := newBulkInserter(ctx, d)
 	if err != nil {

@@ -44,7 +44,23 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 		return err
 	}
 	fmt.Fprintf(stdout, "schema version %d -> %d (%s)\n", before, after, cfg.Database.Driver)
+	if app.CrossedKeyedVerifiers(before, after) {
+		n, err := upgradeVerifiers(ctx, cfg, st)
+		if err != nil {
+			return fmt.Errorf("schema migrated, but upgrading API key verifiers failed (run `linkvault keys upgrade-verifiers` once the cause is fixed; until then existing API keys are refused): %w", err)
+		}
+		fmt.Fprintf(stdout, "%d API key verifiers upgraded to keyed verifiers\n", n)
+	}
 	return nil
+}
+
+// upgradeVerifiers re-derives every unkeyed API key verifier with the master key.
+func upgradeVerifiers(ctx context.Context, cfg *config.Config, st app.Store) (int, error) {
+	ring, err := adminKeyring(cfg, st)
+	if err != nil {
+		return 0, err
+	}
+	return clients.New(st, ring, time.Now, 0).UpgradeVerifiers(ctx)
 }
 
 // adminStore opens the configured store for an administrative command.
@@ -76,7 +92,7 @@ func runClients(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 			return err
 		}
 		defer st.Close()
-		c, err := clients.New(st, time.Now, 0).CreateClient(ctx, *id, *name)
+		c, err := clients.New(st, nil, time.Now, 0).CreateClient(ctx, *id, *name)
 		if err != nil {
 			return err
 		}
@@ -104,7 +120,7 @@ func runClients(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 
 func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env) error {
 	if len(args) == 0 {
-		return errors.New("usage: linkvault keys create --client ID --permission read|write | list --client ID | revoke --client ID --key KEY | rotate")
+		return errors.New("usage: linkvault keys create --client ID --permission read|write | list --client ID | revoke --client ID --key KEY | rotate | upgrade-verifiers")
 	}
 	fs := flag.NewFlagSet("keys "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -112,7 +128,7 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 	case "create":
 		client := fs.String("client", "", "client id")
 		perm := fs.String("permission", "", "read or write")
-		st, _, err := adminStore(ctx, fs, args[1:], lookup)
+		st, cfg, err := adminStore(ctx, fs, args[1:], lookup)
 		if err != nil {
 			return err
 		}
@@ -121,7 +137,12 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 		if err != nil {
 			return err
 		}
-		k, err := clients.New(st, time.Now, 0).CreateKey(ctx, *client, p)
+		// The verifier is keyed with a key derived from the master key.
+		ring, err := adminKeyring(cfg, st)
+		if err != nil {
+			return err
+		}
+		k, err := clients.New(st, ring, time.Now, 0).CreateKey(ctx, *client, p)
 		if err != nil {
 			return err
 		}
@@ -157,13 +178,25 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 			return err
 		}
 		defer st.Close()
-		if err := clients.New(st, time.Now, 0).RevokeKey(ctx, *client, *key); err != nil {
+		if err := clients.New(st, nil, time.Now, 0).RevokeKey(ctx, *client, *key); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "key %s revoked (running servers stop accepting it within 5s)\n", *key)
 		return nil
 	case "rotate":
 		return rotateMasterKey(ctx, fs, args[1:], stdout, lookup)
+	case "upgrade-verifiers":
+		st, cfg, err := adminStore(ctx, fs, args[1:], lookup)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		n, err := upgradeVerifiers(ctx, cfg, st)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d API key verifiers upgraded to keyed verifiers\n", n)
+		return nil
 	}
 	return fmt.Errorf("unknown keys subcommand %q", args[0])
 }

@@ -12,6 +12,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -121,12 +122,14 @@ func (a *App) build(ctx context.Context) error {
 		}
 	}
 	a.Store = a.opts.Store
+	upgradeVerifiers := false
 	if a.Store == nil {
-		st, err := OpenStore(ctx, cfg, true)
+		st, before, after, err := openAndMigrate(ctx, cfg)
 		if err != nil {
 			return err
 		}
 		a.Store, a.ownsStore = st, true
+		upgradeVerifiers = CrossedKeyedVerifiers(before, after)
 	}
 	if a.ln == nil {
 		ln, err := net.Listen("tcp", cfg.ListenAddr)
@@ -150,7 +153,14 @@ func (a *App) build(ctx context.Context) error {
 		CacheSize: cfg.ResolveCache.Size, CacheTTL: cfg.ResolveCache.TTL,
 	})
 	// A key revoked from the CLI (another process) stops working here within this TTL.
-	a.Clients = clients.New(a.Store, now, 5*time.Second)
+	a.Clients = clients.New(a.Store, a.Keyring, now, 5*time.Second)
+	if upgradeVerifiers {
+		n, err := a.Clients.UpgradeVerifiers(ctx)
+		if err != nil {
+			return fmt.Errorf("upgrade API key verifiers after migrating (run `linkvault keys upgrade-verifiers` once the cause is fixed): %w", err)
+		}
+		log.Info("API key verifiers upgraded to keyed verifiers", "keys", n)
+	}
 	a.Engine, err = refresh.New(refresh.Config{
 		PollInterval: cfg.Refresh.PollInterval, BatchSize: cfg.Refresh.BatchSize, Workers: cfg.Refresh.Workers,
 		LeaseDuration: cfg.Refresh.LeaseDuration, ProviderTimeout: maxProviderTimeout(cfg), Logger: log, Now: now,

@@ -60,6 +60,37 @@ func OpenStore(ctx context.Context, cfg *config.Config, migrate bool) (Store, er
 	return nil, fmt.Errorf("unknown database driver %q", cfg.Database.Driver)
 }
 
+// KeyedVerifiersMigration is the schema version that introduced keyed API key
+// verifiers (00006_keyed_api_key_verifiers.sql).
+const KeyedVerifiersMigration = 6
+
+// CrossedKeyedVerifiers reports whether a migration from schema version before to
+// after applied KeyedVerifiersMigration to a database that had API keys to upgrade
+// (before 0 is a new database). The process that applies it re-derives the unkeyed
+// verifiers once (clients.Service.UpgradeVerifiers); no other process upgrades
+// anything, so an unkeyed row inserted later never becomes a working key.
+func CrossedKeyedVerifiers(before, after int64) bool {
+	return before > 0 && before < KeyedVerifiersMigration && after >= KeyedVerifiersMigration
+}
+
+// openAndMigrate opens the configured store and applies pending migrations, reporting
+// the schema versions before and after.
+func openAndMigrate(ctx context.Context, cfg *config.Config) (st Store, before, after int64, err error) {
+	st, err = OpenStore(ctx, cfg, false)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	if before, err = st.MigrationVersion(ctx); err == nil {
+		if err = st.Migrate(ctx); err == nil {
+			after, err = st.MigrationVersion(ctx)
+		}
+	}
+	if err != nil {
+		return nil, 0, 0, errors.Join(err, st.Close())
+	}
+	return st, before, after, nil
+}
+
 // storeReady checks the database answers: a lookup of a client id that cannot exist.
 func storeReady(ctx context.Context, st Store) error {
 	_, err := st.GetClient(ctx, "-readiness-probe-")

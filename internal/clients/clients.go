@@ -1,13 +1,13 @@
 // Package clients manages the applications that use linkvault and their API keys, and
 // authenticates API requests by X-Client-Id / X-Client-Secret. Secrets are shown once at
-// creation, stored as SHA-256 hashes (they carry 256 bits of entropy, so a slow hash adds
-// nothing), and compared in constant time.
+// creation and stored only as keyed verifiers (HMAC-SHA256 under a key derived from the
+// master key, binding the key id, client and permission; see verifier), compared in
+// constant time. Secrets carry 256 bits of entropy, so a slow hash would add nothing.
 package clients
 
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"strings"
@@ -25,6 +25,7 @@ type Store interface {
 	GetAPIKey(ctx context.Context, id string) (*linkvault.APIKey, error)
 	ListAPIKeys(ctx context.Context, clientID string) ([]*linkvault.APIKey, error)
 	RevokeAPIKey(ctx context.Context, clientID, id string, at time.Time) error
+	UpgradeAPIKeyVerifier(ctx context.Context, id string, from []byte, fromVersion int, to []byte, toVersion int) error
 }
 
 // secretPrefix starts every API secret, so leaked secrets are easy to scan for.
@@ -35,25 +36,27 @@ type Service struct {
 	store Store
 	now   func() time.Time
 	keys  *keys
+	mac   *macKey
 	// unknown is the record an unknown key id is checked against: a dummy verifier,
 	// so an unknown id takes the same path as a known id with a wrong secret.
 	unknown *linkvault.APIKey
-	// verify compares a secret with a stored verifier (s.compare; tests observe it).
-	verify func(hash []byte, secret linkvault.Secret) bool
+	// verify compares a secret with a key's stored verifier under the verifier key
+	// (matches; tests observe it).
+	verify func(key []byte, k *linkvault.APIKey, secret linkvault.Secret) bool
 }
 
-// New returns a Service. keyRefresh is how often the in-memory set of API keys is
+// New returns a Service. deriver gives the verifier key (the envelope keyring);
+// keyRefresh is how often the in-memory set of API keys is
 // reloaded from the store, and so bounds how long a key created or revoked by another
 // process (CLI, another replica) takes to be seen here; 0 reloads on every
 // authentication (for one-shot commands).
-func New(store Store, now func() time.Time, keyRefresh time.Duration) *Service {
+func New(store Store, deriver KeyDeriver, now func() time.Time, keyRefresh time.Duration) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	d := sha256.Sum256([]byte("linkvault-unknown-key"))
-	s := &Service{store: store, now: now, keys: newKeys(store, now, keyRefresh),
-		unknown: &linkvault.APIKey{SecretHash: d[:], RevokedAt: time.Unix(0, 0)}}
-	s.verify = s.compare
+	s := &Service{store: store, now: now, keys: newKeys(store, now, keyRefresh), mac: &macKey{deriver: deriver},
+		unknown: &linkvault.APIKey{SecretHash: make([]byte, 32), VerifierVersion: linkvault.APIKeyVerifierKeyed, RevokedAt: time.Unix(0, 0)}}
+	s.verify = matches
 	return s
 }
 
@@ -92,10 +95,15 @@ func (s *Service) CreateKey(ctx context.Context, clientID string, perm linkvault
 	if _, err := s.store.GetClient(ctx, clientID); err != nil {
 		return nil, err
 	}
+	mac, err := s.mac.get(ctx)
+	if err != nil {
+		return nil, err
+	}
 	id := randomHex(8)
 	secret := secretPrefix + id + "_" + linkvault.NewRandomID(32)
-	h := sha256.Sum256([]byte(secret))
-	k := &linkvault.APIKey{ID: id, ClientID: clientID, Permission: perm, SecretHash: h[:], CreatedAt: s.now()}
+	h := sha256Sum(secret)
+	k := &linkvault.APIKey{ID: id, ClientID: clientID, Permission: perm, CreatedAt: s.now(),
+		SecretHash: verifier(mac, id, clientID, perm, h[:]), VerifierVersion: linkvault.APIKeyVerifierKeyed}
 	if err := s.store.CreateAPIKey(ctx, k); err != nil {
 		return nil, err
 	}
@@ -133,22 +141,21 @@ func ErrUnauthorized() *linkvault.Error {
 // yields the dummy record, and the secret is compared with that record's verifier, the
 // client id with its client, in constant time. Only then is the outcome decided.
 func (s *Service) Authenticate(ctx context.Context, clientID string, secret linkvault.Secret) (*Principal, error) {
+	mac, err := s.mac.get(ctx)
+	if err != nil {
+		return nil, err
+	}
 	keyID, wellFormed := parseKeyID(secret.Reveal())
 	k, err := s.lookup(ctx, keyID)
 	if err != nil {
 		return nil, err
 	}
-	match := s.verify(k.SecretHash, secret)
+	match := s.verify(mac, k, secret)
 	sameClient := subtle.ConstantTimeCompare([]byte(k.ClientID), []byte(clientID)) == 1
 	if !match || !sameClient || !k.Active() || !wellFormed || k == s.unknown || clientID == "" {
 		return nil, ErrUnauthorized()
 	}
 	return &Principal{ClientID: k.ClientID, KeyID: k.ID, Permission: k.Permission}, nil
-}
-
-func (s *Service) compare(hash []byte, secret linkvault.Secret) bool {
-	h := sha256.Sum256([]byte(secret.Reveal()))
-	return subtle.ConstantTimeCompare(h[:], hash) == 1
 }
 
 // lookup returns the key record of keyID, or the dummy record when there is none.

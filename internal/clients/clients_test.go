@@ -1,7 +1,9 @@
 package clients_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +16,7 @@ import (
 func TestAuthenticate(t *testing.T) {
 	ctx := context.Background()
 	db := testdb.SQLite(t)
-	svc := clients.New(db, time.Now, time.Minute)
+	svc := clients.New(db, testKeyring(t, db), time.Now, time.Minute)
 	a, err := svc.CreateClient(ctx, "appA", "App A")
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +90,7 @@ func TestAuthenticate(t *testing.T) {
 func TestKeysAreStoredHashedAndShownOnce(t *testing.T) {
 	ctx := context.Background()
 	db := testdb.SQLite(t)
-	svc := clients.New(db, time.Now, 0)
+	svc := clients.New(db, testKeyring(t, db), time.Now, 0)
 	if _, err := svc.CreateClient(ctx, "app", "app"); err != nil {
 		t.Fatal(err)
 	}
@@ -100,8 +102,12 @@ func TestKeysAreStoredHashedAndShownOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(stored.SecretHash), k.Secret.Reveal()) || len(stored.SecretHash) != 32 {
-		t.Fatal("stored key is not a SHA-256 hash of the secret")
+	if strings.Contains(string(stored.SecretHash), k.Secret.Reveal()) || len(stored.SecretHash) != 32 ||
+		stored.VerifierVersion != linkvault.APIKeyVerifierKeyed {
+		t.Fatal("stored key is not a keyed 32-byte verifier of the secret")
+	}
+	if sum := sha256.Sum256([]byte(k.Secret.Reveal())); bytes.Equal(stored.SecretHash, sum[:]) {
+		t.Fatal("stored verifier is the plain SHA-256 of the secret")
 	}
 	if !strings.HasPrefix(k.Secret.Reveal(), "lvsk_"+k.Key.ID+"_") {
 		t.Fatal("secret does not carry its key id")
@@ -110,7 +116,8 @@ func TestKeysAreStoredHashedAndShownOnce(t *testing.T) {
 
 func TestCreateKeyValidation(t *testing.T) {
 	ctx := context.Background()
-	svc := clients.New(testdb.SQLite(t), time.Now, 0)
+	db := testdb.SQLite(t)
+	svc := clients.New(db, testKeyring(t, db), time.Now, 0)
 	if _, err := svc.CreateKey(ctx, "nobody", linkvault.PermissionRead); !linkvault.IsNotFound(err) {
 		t.Fatalf("key for unknown client: %v", err)
 	}

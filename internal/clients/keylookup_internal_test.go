@@ -15,7 +15,8 @@ import (
 // the dummy verifier for an unknown or malformed one.
 func TestEveryAttemptComparesOneVerifier(t *testing.T) {
 	ctx := context.Background()
-	svc := New(testdb.SQLite(t), time.Now, time.Minute)
+	db := testdb.SQLite(t)
+	svc := New(db, fixedDeriver{}, time.Now, time.Minute)
 	if _, err := svc.CreateClient(ctx, "app", "app"); err != nil {
 		t.Fatal(err)
 	}
@@ -24,9 +25,9 @@ func TestEveryAttemptComparesOneVerifier(t *testing.T) {
 		t.Fatal(err)
 	}
 	var compared [][]byte
-	svc.verify = func(hash []byte, secret linkvault.Secret) bool {
-		compared = append(compared, hash)
-		return svc.compare(hash, secret)
+	svc.verify = func(mac []byte, k *linkvault.APIKey, secret linkvault.Secret) bool {
+		compared = append(compared, k.SecretHash)
+		return matches(mac, k, secret)
 	}
 	tests := []struct {
 		name   string
@@ -45,4 +46,12 @@ func TestEveryAttemptComparesOneVerifier(t *testing.T) {
 			t.Errorf("%s: compared %d verifiers %x, want exactly the %x", tt.name, len(compared), compared, tt.want)
 		}
 	}
+}
+
+// fixedDeriver derives one constant key (the package tests observe the comparison,
+// not the derivation).
+type fixedDeriver struct{}
+
+func (fixedDeriver) DeriveKey(context.Context, string) ([]byte, error) {
+	return bytes.Repeat([]byte{7}, 32), nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/clients"
+	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/testdb"
 )
 
@@ -72,7 +73,7 @@ func TestUnknownKeyIDTakesTheSamePathAsAWrongSecret(t *testing.T) {
 	ctx := context.Background()
 	store := &countingStore{Store: testdb.SQLite(t)}
 	clock := &manualClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	svc := clients.New(store, clock.now, time.Minute)
+	svc := clients.New(store, testKeyring(t, store.Store.(envelope.DataKeyStore)), clock.now, time.Minute)
 	if _, err := svc.CreateClient(ctx, "app", "app"); err != nil {
 		t.Fatal(err)
 	}
@@ -134,8 +135,9 @@ func TestKeysChangedElsewhereAreSeenWithinTheRefreshPeriod(t *testing.T) {
 	db := testdb.SQLite(t)
 	store := &countingStore{Store: db}
 	clock := &manualClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	svc := clients.New(store, clock.now, 5*time.Second)
-	other := clients.New(db, clock.now, 0) // the CLI
+	ring := testKeyring(t, db)
+	svc := clients.New(store, ring, clock.now, 5*time.Second)
+	other := clients.New(db, ring, clock.now, 0) // the CLI
 	if _, err := other.CreateClient(ctx, "app", "app"); err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +188,8 @@ func TestKeysChangedElsewhereAreSeenWithinTheRefreshPeriod(t *testing.T) {
 // itself take effect immediately, without waiting for a reload.
 func TestLocalChangesApplyAtOnce(t *testing.T) {
 	ctx := context.Background()
-	svc := clients.New(testdb.SQLite(t), time.Now, time.Hour)
+	db := testdb.SQLite(t)
+	svc := clients.New(db, testKeyring(t, db), time.Now, time.Hour)
 	if _, err := svc.CreateClient(ctx, "app", "app"); err != nil {
 		t.Fatal(err)
 	}

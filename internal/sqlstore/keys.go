@@ -54,14 +54,14 @@ func (s *Store) SetClientWebhookURL(ctx context.Context, id, url string) error {
 	return s.wrap("set webhook url", err)
 }
 
-const apiKeyColumns = `id, client_id, permission, secret_hash, created_at, revoked_at`
+const apiKeyColumns = `id, client_id, permission, secret_hash, verifier_version, created_at, revoked_at`
 
 func (s *Store) scanAPIKey(row Row) (*linkvault.APIKey, error) {
 	var (
 		k    linkvault.APIKey
 		perm string
 	)
-	if err := row.Scan(&k.ID, &k.ClientID, &perm, &k.SecretHash, s.t(&k.CreatedAt), s.t(&k.RevokedAt)); err != nil {
+	if err := row.Scan(&k.ID, &k.ClientID, &perm, &k.SecretHash, &k.VerifierVersion, s.t(&k.CreatedAt), s.t(&k.RevokedAt)); err != nil {
 		return nil, err
 	}
 	k.Permission = linkvault.Permission(perm)
@@ -74,9 +74,12 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *linkvault.APIKey) error {
 	if k.CreatedAt.IsZero() {
 		k.CreatedAt = s.now()
 	}
-	_, err := s.e.Write().Exec(ctx, `INSERT INTO api_keys (id, client_id, permission, secret_hash, created_at, revoked_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`,
-		k.ID, k.ClientID, string(k.Permission), k.SecretHash, k.CreatedAt, nullTime(k.RevokedAt))
+	if k.VerifierVersion == 0 {
+		k.VerifierVersion = linkvault.APIKeyVerifierKeyed
+	}
+	_, err := s.e.Write().Exec(ctx, `INSERT INTO api_keys (id, client_id, permission, secret_hash, verifier_version, created_at, revoked_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		k.ID, k.ClientID, string(k.Permission), k.SecretHash, k.VerifierVersion, k.CreatedAt, nullTime(k.RevokedAt))
 	switch {
 	case s.e.IsUniqueViolation(err):
 		return linkvault.ErrConflict("API key already exists.")
@@ -110,6 +113,19 @@ func (s *Store) RevokeAPIKey(ctx context.Context, clientID, id string, at time.T
 		return linkvault.ErrNotFound("API key")
 	}
 	return s.wrap("revoke api key", err)
+}
+
+// UpgradeAPIKeyVerifier replaces the key's verifier if it still holds from at version
+// fromVersion (compare-and-swap): conflict if it does not, notFound if the key does not
+// exist.
+func (s *Store) UpgradeAPIKeyVerifier(ctx context.Context, id string, from []byte, fromVersion int, to []byte, toVersion int) error {
+	n, err := s.e.Write().Exec(ctx, `UPDATE api_keys SET secret_hash = $1, verifier_version = $2
+		WHERE id = $3 AND secret_hash = $4 AND verifier_version = $5`, to, toVersion, id, from, fromVersion)
+	if err == nil && n == 0 {
+		err = s.missingOrConflict(ctx, s.e.Write(), linkvault.ErrNotFound("API key"), linkvault.ErrConflict("API key verifier changed concurrently."),
+			`SELECT 1 FROM api_keys WHERE id = $1`, id)
+	}
+	return s.wrap("upgrade api key verifier", err)
 }
 
 const dataKeyColumns = `client_id, version, wrapped, master_version, created_at`

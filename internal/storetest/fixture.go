@@ -130,10 +130,12 @@ func Populate(t *testing.T, s Store) {
 	}
 	must("CreateClient", s.CreateClient(ctx, &linkvault.Client{ID: "fixture-app", Name: "Fixture App", WebhookURL: "https://app.example/hooks", CreatedAt: ft0}))
 	must("CreateClient", s.CreateClient(ctx, &linkvault.Client{ID: "fixture-quiet", Name: "", CreatedAt: ft0.Add(time.Second)}))
+	// The fixture's keys are written as an older release stored them (unkeyed
+	// verifiers), which is what the upgrade test's rows are after migrating.
 	must("CreateAPIKey", s.CreateAPIKey(ctx, &linkvault.APIKey{ID: "key-read", ClientID: "fixture-app", Permission: linkvault.PermissionRead,
-		SecretHash: bytes.Repeat([]byte{0xa5}, 32), CreatedAt: ft0}))
+		SecretHash: bytes.Repeat([]byte{0xa5}, 32), VerifierVersion: linkvault.APIKeyVerifierSHA256, CreatedAt: ft0}))
 	must("CreateAPIKey", s.CreateAPIKey(ctx, &linkvault.APIKey{ID: "key-write", ClientID: "fixture-app", Permission: linkvault.PermissionWrite,
-		SecretHash: bytes.Repeat([]byte{0x5a}, 32), CreatedAt: ft0.Add(time.Minute)}))
+		SecretHash: bytes.Repeat([]byte{0x5a}, 32), VerifierVersion: linkvault.APIKeyVerifierSHA256, CreatedAt: ft0.Add(time.Minute)}))
 	must("RevokeAPIKey", s.RevokeAPIKey(ctx, "fixture-app", "key-write", ft0.Add(time.Hour)))
 	must("CreateDataKey", s.CreateDataKey(ctx, &linkvault.DataKey{ClientID: "fixture-app", Version: 1, Wrapped: []byte("wrapped-1"), MasterVersion: 1, CreatedAt: ft0}))
 	must("CreateDataKey", s.CreateDataKey(ctx, &linkvault.DataKey{ClientID: "fixture-app", Version: 2, Wrapped: []byte("wrapped-2"), MasterVersion: 1, CreatedAt: ft0.Add(time.Hour)}))
@@ -229,9 +231,9 @@ func CheckFixture(t *testing.T, s Store) {
 		k.CreatedAt, k.RevokedAt = k.CreatedAt.UTC(), k.RevokedAt.UTC()
 	}
 	eq("api keys", keys, []*linkvault.APIKey{
-		{ID: "key-read", ClientID: "fixture-app", Permission: linkvault.PermissionRead, SecretHash: bytes.Repeat([]byte{0xa5}, 32), CreatedAt: ft0},
+		{ID: "key-read", ClientID: "fixture-app", Permission: linkvault.PermissionRead, SecretHash: bytes.Repeat([]byte{0xa5}, 32), VerifierVersion: linkvault.APIKeyVerifierSHA256, CreatedAt: ft0},
 		{ID: "key-write", ClientID: "fixture-app", Permission: linkvault.PermissionWrite, SecretHash: bytes.Repeat([]byte{0x5a}, 32),
-			CreatedAt: ft0.Add(time.Minute), RevokedAt: ft0.Add(time.Hour)},
+			VerifierVersion: linkvault.APIKeyVerifierSHA256, CreatedAt: ft0.Add(time.Minute), RevokedAt: ft0.Add(time.Hour)},
 	})
 	dks, err := s.ListDataKeys(ctx)
 	fatal("ListDataKeys", err)

@@ -91,7 +91,7 @@ func testAPIKeys(t *testing.T, s Store) {
 		t.Fatalf("GetAPIKey: %v", err)
 	}
 	if got.ID != write.ID || got.ClientID != "client-a" || got.Permission != linkvault.PermissionWrite ||
-		!bytes.Equal(got.SecretHash, write.SecretHash) || !sameInstant(got.CreatedAt, write.CreatedAt) || !got.Active() {
+		!bytes.Equal(got.SecretHash, write.SecretHash) || got.VerifierVersion != write.VerifierVersion || !sameInstant(got.CreatedAt, write.CreatedAt) || !got.Active() {
 		t.Errorf("GetAPIKey = %+v, want %+v", got, write)
 	}
 	_, err = s.GetAPIKey(ctx, "no-such-key")
@@ -135,6 +135,31 @@ func testAPIKeys(t *testing.T, s Store) {
 		t.Errorf("revoking one key revoked another: %+v", got)
 	}
 	requireStatus(t, "RevokeAPIKey missing", s.RevokeAPIKey(ctx, "client-a", "no-such-key", t0), linkvault.StatusNotFound)
+
+	// Verifier upgrade: a compare-and-swap on (verifier, version).
+	if write.VerifierVersion != linkvault.APIKeyVerifierKeyed {
+		t.Errorf("CreateAPIKey without a verifier version stored version %d, want %d", write.VerifierVersion, linkvault.APIKeyVerifierKeyed)
+	}
+	legacy := newAPIKey("client-b", linkvault.PermissionRead, t0)
+	legacy.VerifierVersion = linkvault.APIKeyVerifierSHA256
+	if err := s.CreateAPIKey(ctx, legacy); err != nil {
+		t.Fatalf("CreateAPIKey legacy: %v", err)
+	}
+	keyed := bytes.Repeat([]byte{0x42}, 32)
+	requireStatus(t, "UpgradeAPIKeyVerifier from a stale verifier",
+		s.UpgradeAPIKeyVerifier(ctx, legacy.ID, keyed, linkvault.APIKeyVerifierSHA256, keyed, linkvault.APIKeyVerifierKeyed), linkvault.StatusConflict)
+	requireStatus(t, "UpgradeAPIKeyVerifier from a stale version",
+		s.UpgradeAPIKeyVerifier(ctx, legacy.ID, legacy.SecretHash, linkvault.APIKeyVerifierKeyed, keyed, linkvault.APIKeyVerifierKeyed), linkvault.StatusConflict)
+	if err := s.UpgradeAPIKeyVerifier(ctx, legacy.ID, legacy.SecretHash, linkvault.APIKeyVerifierSHA256, keyed, linkvault.APIKeyVerifierKeyed); err != nil {
+		t.Fatalf("UpgradeAPIKeyVerifier: %v", err)
+	}
+	if got, _ := s.GetAPIKey(ctx, legacy.ID); got == nil || !bytes.Equal(got.SecretHash, keyed) || got.VerifierVersion != linkvault.APIKeyVerifierKeyed {
+		t.Errorf("after UpgradeAPIKeyVerifier: %+v", got)
+	}
+	requireStatus(t, "UpgradeAPIKeyVerifier twice",
+		s.UpgradeAPIKeyVerifier(ctx, legacy.ID, legacy.SecretHash, linkvault.APIKeyVerifierSHA256, keyed, linkvault.APIKeyVerifierKeyed), linkvault.StatusConflict)
+	requireStatus(t, "UpgradeAPIKeyVerifier missing",
+		s.UpgradeAPIKeyVerifier(ctx, "no-such-key", keyed, 1, keyed, 2), linkvault.StatusNotFound)
 }
 
 func testDataKeys(t *testing.T, s Store) {
