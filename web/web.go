@@ -14,7 +14,8 @@ import (
 //go:embed templates/*.html static i18n/*.json sdk/link.js sdk/link.d.ts sdk/package.json
 var files embed.FS
 
-// Templates returns the HTML templates (link.html, message.html, callback.html).
+// Templates returns the HTML templates: link.html, status.html (the OAuth callback and
+// message pages) and head.html (the head both share).
 func Templates() fs.FS { return sub("templates") }
 
 // Static returns the Link UI's static assets: link.css, the entry modules of the Link,

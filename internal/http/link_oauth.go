@@ -78,7 +78,7 @@ func (ui *linkUI) handleCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	msgs := ui.catalogs[v.Lang]
 	ok := cb.Outcome.Status == link.OutcomeConnected
-	data := map[string]any{"Lang": v.Lang, "Theme": v.Theme, "Status": cb.Outcome.Status, "Mode": cb.Mode}
+	data := map[string]any{"Page": "callback", "Lang": v.Lang, "Theme": v.Theme, "Status": cb.Outcome.Status, "Mode": cb.Mode}
 	switch {
 	case cb.Mode == link.ModeRedirect && ok:
 		data["Kind"], data["Heading"], data["Text"] = "ok", msgs["successTitle"], msgs["callbackReturn"]
@@ -89,5 +89,5 @@ func (ui *linkUI) handleCallback(w http.ResponseWriter, r *http.Request) {
 	default:
 		data["Kind"], data["Heading"], data["Text"] = "error", msgs["errorTitle"], msgs["callbackFailed"]
 	}
-	ui.render(w, r, http.StatusOK, "callback.html", data)
+	ui.render(w, r, http.StatusOK, "status.html", data)
 }

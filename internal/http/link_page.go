@@ -110,8 +110,8 @@ func (ui *linkUI) renderPage(w http.ResponseWriter, r *http.Request, v view, ses
 // renderMessage renders a page with one message and no script (expired link, errors).
 func (ui *linkUI) renderMessage(w http.ResponseWriter, r *http.Request, code int, v view, kind, headingKey, textKey string) {
 	msgs := ui.catalogs[v.Lang]
-	ui.render(w, r, code, "message.html", map[string]any{
-		"Lang": v.Lang, "Theme": v.Theme, "Kind": kind, "Heading": msgs[headingKey], "Text": msgs[textKey], "Close": msgs["close"],
+	ui.render(w, r, code, "status.html", map[string]any{
+		"Page": "message", "Lang": v.Lang, "Theme": v.Theme, "Kind": kind, "Heading": msgs[headingKey], "Text": msgs[textKey], "Close": msgs["close"],
 	})
 }
 
