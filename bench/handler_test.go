@@ -39,7 +39,7 @@ func BenchmarkTokenGet(b *testing.B) {
 				b.Fatal(err)
 			}
 			cfg := config.Default()
-			cfg.ListenAddr = "127.0.0.1:0"
+			cfg.ListenAddr, cfg.AdminAddr = "127.0.0.1:0", config.AdminOff
 			cfg.Database.SQLitePath = db.SQLitePath
 			cfg.MasterKeyFile = key
 			cfg.ResolveCache.Size, cfg.ResolveCache.TTL = bc.cacheSize, time.Hour

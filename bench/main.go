@@ -231,6 +231,7 @@ func (h *harness) startSelf(ctx context.Context, name string, args []string, env
 func (h *harness) startLinkvault(ctx context.Context, name string, db *DB, extra map[string]string) (*Proc, error) {
 	env := map[string]string{
 		"LINKVAULT_LISTEN_ADDR":     "127.0.0.1:0",
+		"LINKVAULT_ADMIN_ADDR":      "127.0.0.1:0",
 		"LINKVAULT_LOG_LEVEL":       "warn",
 		"LINKVAULT_REFRESH_ENABLED": "false",
 	}
@@ -242,7 +243,7 @@ func (h *harness) startLinkvault(ctx context.Context, name string, db *DB, extra
 	}
 	return StartProc(ctx, ProcSpec{
 		Name: name, Path: h.bin, Args: []string{"serve"}, Env: env,
-		LogPath: filepath.Join(h.dir, name+".log"), ReadyPath: "/readyz",
+		LogPath: filepath.Join(h.dir, name+".log"), ReadyPath: "/readyz", Admin: true,
 	})
 }
 

@@ -19,10 +19,13 @@ import (
 
 // Proc is a server process started by the harness.
 type Proc struct {
-	Name    string
-	Addr    string // host:port it listens on
-	URL     string // http://Addr
-	LogPath string
+	Name string
+	Addr string // host:port it listens on
+	URL  string // http://Addr
+	// AdminURL is the admin listener's base URL (linkvault's /readyz and /metrics), for
+	// a spec with Admin set.
+	AdminURL string
+	LogPath  string
 	// ReadyAfter is the time from process start to the first 200 from the ready path:
 	// the cold start time.
 	ReadyAfter time.Duration
@@ -31,7 +34,10 @@ type Proc struct {
 	done chan struct{}
 }
 
-var listeningLine = regexp.MustCompile(`listening on (\S+)`)
+var (
+	listeningLine = regexp.MustCompile(`listening on (\S+)`)
+	adminLine     = regexp.MustCompile(`admin listening on (\S+)`)
+)
 
 // ProcSpec describes a server to start.
 type ProcSpec struct {
@@ -41,7 +47,10 @@ type ProcSpec struct {
 	Env       map[string]string
 	LogPath   string // stderr goes here
 	ReadyPath string // polled until it answers 200, e.g. /readyz
-	Timeout   time.Duration
+	// Admin: the process also prints "... admin listening on host:port" (linkvault
+	// serve), and ReadyPath is polled there.
+	Admin   bool
+	Timeout time.Duration
 }
 
 // StartProc starts a server that prints "... listening on host:port" on stdout, and
@@ -76,11 +85,18 @@ func StartProc(ctx context.Context, spec ProcSpec) (*Proc, error) {
 		return nil, err
 	}
 	p := &Proc{Name: spec.Name, LogPath: spec.LogPath, cmd: cmd, done: make(chan struct{})}
-	addr := make(chan string, 1)
+	addr, admin := make(chan string, 1), make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		sent := false
 		for sc.Scan() {
+			if m := adminLine.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case admin <- m[1]:
+				default:
+				}
+				continue
+			}
 			if m := listeningLine.FindStringSubmatch(sc.Text()); m != nil && !sent {
 				addr <- m[1]
 				sent = true
@@ -113,9 +129,23 @@ func StartProc(ctx context.Context, spec ProcSpec) (*Proc, error) {
 	if err := checkLoopback(p.Addr); err != nil {
 		return fail(err)
 	}
+	readyBase := p.URL
+	if spec.Admin {
+		select {
+		case a := <-admin:
+			p.AdminURL = "http://" + a
+			readyBase = p.AdminURL
+		case <-p.done:
+			return fail(errors.New("exited before its admin listener listened"))
+		case <-timeout.C:
+			return fail(errors.New("admin listener did not listen in time"))
+		case <-ctx.Done():
+			return fail(ctx.Err())
+		}
+	}
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	for {
-		res, err := client.Get(p.URL + spec.ReadyPath)
+		res, err := client.Get(readyBase + spec.ReadyPath)
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {

@@ -211,7 +211,7 @@ func refreshOnce(ctx context.Context, h *harness, p RefreshParams, setup, driver
 	}
 	run.Outcomes = map[string]float64{}
 	for _, pr := range procs {
-		m, err := scrape(ctx, pr.URL+"/metrics", "linkvault_refresh_refreshes_total")
+		m, err := scrape(ctx, pr.AdminURL+"/metrics", "linkvault_refresh_refreshes_total")
 		if err != nil {
 			return nil, err
 		}

@@ -233,7 +233,7 @@ func (w *progressWriter) Write(b []byte) (int, error) {
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
 func heapInuse(ctx context.Context, p *Proc) float64 {
-	m, err := scrape(ctx, p.URL+"/metrics", "go_memstats_heap_inuse_bytes")
+	m, err := scrape(ctx, p.AdminURL+"/metrics", "go_memstats_heap_inuse_bytes")
 	if err != nil {
 		return 0
 	}

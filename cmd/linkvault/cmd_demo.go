@@ -41,6 +41,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 	dir := fs.String("dir", ".linkvault-demo", "data directory (SQLite database, master key, demo state)")
 	addr := fs.String("addr", "127.0.0.1:8080", "linkvault server address")
 	appAddr := fs.String("app-addr", "127.0.0.1:8081", "example app address")
+	adminAddr := fs.String("admin-addr", config.DefaultAdminAddr, `admin listener address (metrics, health), or "off"`)
 	verbose := fs.Bool("v", false, "debug logging")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -51,6 +52,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 
 	cfg := config.Default()
 	cfg.ListenAddr = *addr
+	cfg.AdminAddr = *adminAddr
 	cfg.Database.SQLitePath = filepath.Join(*dir, "linkvault.db")
 	cfg.MasterKeyFile = filepath.Join(*dir, "linkvault.key")
 	if *verbose {
@@ -115,6 +117,7 @@ linkvault demo is running.
   Open the example app:     http://%s
 
   linkvault API + Link UI   %s
+  metrics and health        %s
   simulated exchanges       coinbase %s  uphold %s  binance %s  sandbox %s
   data directory            %s   (delete it to start over)
   demo client               %s (API secrets in %s)
@@ -122,9 +125,17 @@ linkvault demo is running.
 Sign in to the simulated exchanges with any username and password. Binance connects with an
 API key: create one at %s%s and paste the key and secret into Link.
 Press Ctrl-C to stop.
-`, appLn.Addr(), public, sim.Coinbase.URL, sim.Uphold.URL, sim.Binance.URL, sim.Sandbox.URL,
+`, appLn.Addr(), public, orOff(a.AdminURL), sim.Coinbase.URL, sim.Uphold.URL, sim.Binance.URL, sim.Sandbox.URL,
 		*dir, creds.ClientID, filepath.Join(*dir, "demo-client.json"), sim.Binance.URL, exchangesim.BinanceKeyPagePath)
 	return a.Run(ctx)
+}
+
+// orOff is url, or "off" when it is empty.
+func orOff(url string) string {
+	if url == "" {
+		return config.AdminOff
+	}
+	return url
 }
 
 // ensureDemoClient creates the demo client and its two keys on the first run, and

@@ -35,5 +35,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	defer a.Close()
 	log.Info("linkvault serving", "addr", a.HTTP.Addr(), "public_url", a.URL, "database", cfg.Database.Driver, "refresh_engine", cfg.Refresh.Enabled)
 	fmt.Fprintf(stdout, "linkvault listening on %s\n", a.HTTP.Addr())
+	if a.AdminURL != "" {
+		log.Info("admin listener (metrics, health)", "addr", a.HTTP.AdminAddr(), "pprof", cfg.AdminPprof)
+		fmt.Fprintf(stdout, "linkvault admin listening on %s\n", a.HTTP.AdminAddr())
+	}
 	return a.Run(ctx)
 }

@@ -32,6 +32,7 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 var (
 	appURLRE = regexp.MustCompile(`Open the example app:\s+(http://\S+)`)
 	lvURLRE  = regexp.MustCompile(`linkvault API \+ Link UI\s+(http://\S+)`)
+	adminRE  = regexp.MustCompile(`metrics and health\s+(http://\S+)`)
 )
 
 // TestDemoRunsTheWholeStack runs `linkvault demo` (the README's first command) on free
@@ -43,7 +44,7 @@ func TestDemoRunsTheWholeStack(t *testing.T) {
 	var out, errOut syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"demo", "--dir", dir, "--addr", "127.0.0.1:0", "--app-addr", "127.0.0.1:0"}, &out, &errOut, func(string) (string, bool) { return "", false })
+		done <- run(ctx, []string{"demo", "--dir", dir, "--addr", "127.0.0.1:0", "--app-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"}, &out, &errOut, func(string) (string, bool) { return "", false })
 	}()
 	defer func() {
 		cancel()
@@ -98,11 +99,26 @@ func TestDemoRunsTheWholeStack(t *testing.T) {
 	if res.StatusCode != 200 || !strings.Contains(string(body), "data-boot") || res.Header.Get("Content-Security-Policy") == "" {
 		t.Fatalf("Link page: %d (CSP %q)", res.StatusCode, res.Header.Get("Content-Security-Policy"))
 	}
-	for _, path := range []string{"/sdk/link.js", "/readyz"} {
-		res, err := http.Get(lvURL + path)
+	admin := adminRE.FindStringSubmatch(out.String())
+	if admin == nil {
+		t.Fatalf("the demo printed no admin URL:\n%s", out.String())
+	}
+	for _, u := range []string{lvURL + "/sdk/link.js", admin[1] + "/readyz", admin[1] + "/metrics"} {
+		res, err := http.Get(u)
 		if err != nil || res.StatusCode != 200 {
-			t.Fatalf("%s: %v %v", path, err, res.StatusCode)
+			t.Fatalf("%s: %v %v", u, err, res.StatusCode)
 		}
 		res.Body.Close()
+	}
+	// The public listener serves no health, metrics or profiles.
+	for _, path := range []string{"/readyz", "/healthz", "/metrics", "/debug/pprof/"} {
+		res, err := http.Get(lvURL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusNotFound {
+			t.Errorf("public %s answered %d, want 404", path, res.StatusCode)
+		}
 	}
 }

@@ -59,6 +59,7 @@ func (e *cliEnv) mustRun(args ...string) string {
 func openApp(t *testing.T, cfg *config.Config) *app.App {
 	t.Helper()
 	cfg.ListenAddr = "127.0.0.1:0"
+	cfg.AdminAddr = "127.0.0.1:0"
 	a, err := app.New(context.Background(), cfg, app.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -102,14 +102,14 @@ func TestDatabaseOutageAnswers503(t *testing.T) {
 	if n := outageAnswers(t, "database down"); n == 0 {
 		t.Fatal("no call met the outage: every call answered while the database was down")
 	}
-	if code := readyz(t, env.URL()); code != http.StatusServiceUnavailable {
+	if code := readyz(t, env.Servers[0].AdminURL); code != http.StatusServiceUnavailable {
 		t.Fatalf("/readyz answered %d during the outage, want 503", code)
 	}
 
 	// 3. Back: readiness recovers and every call succeeds again.
 	proxy.restore(t)
 	deadline := time.Now().Add(2 * time.Minute)
-	for readyz(t, env.URL()) != http.StatusOK {
+	for readyz(t, env.Servers[0].AdminURL) != http.StatusOK {
 		if time.Now().After(deadline) {
 			t.Fatal("/readyz did not recover within 2 minutes of the database coming back")
 		}

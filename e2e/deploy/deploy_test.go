@@ -101,6 +101,7 @@ type deployment struct {
 	keyFile   string
 	dsnFile   string
 	port      int
+	adminPort int
 	sim       *exchangesim.Cluster
 	secrets   []string // values that must never appear in a log
 }
@@ -124,13 +125,18 @@ func newDeployment(t *testing.T) *deployment {
 	d.keyFile = d.secretFile(t, "master.key", d.masterKey)
 	d.dsnFile = d.secretFile(t, "database-url", d.dsn)
 
+	d.port, d.adminPort = freePort(t), freePort(t)
+	return d
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.port = ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	return d
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // secretFile writes a secret the container's user (65532) can read, as a secret mount
@@ -153,6 +159,9 @@ func (d *deployment) secretFile(t *testing.T, name, content string) string {
 
 func (d *deployment) url() string { return fmt.Sprintf("http://127.0.0.1:%d", d.port) }
 
+// adminURL is the admin listener's (health, readiness, metrics).
+func (d *deployment) adminURL() string { return fmt.Sprintf("http://127.0.0.1:%d", d.adminPort) }
+
 // env is the configuration of the containerised server, beside the secrets: its listen
 // address and public URL on this host, and the simulated exchanges.
 func (d *deployment) env() map[string]string {
@@ -163,6 +172,7 @@ func (d *deployment) env() map[string]string {
 		}
 	}
 	vars["LINKVAULT_LISTEN_ADDR"] = fmt.Sprintf("127.0.0.1:%d", d.port)
+	vars["LINKVAULT_ADMIN_ADDR"] = fmt.Sprintf("127.0.0.1:%d", d.adminPort)
 	vars["LINKVAULT_PUBLIC_URL"] = d.url()
 	return vars
 }
@@ -226,6 +236,29 @@ func connectOnce(t *testing.T, d *deployment, cli func(args ...string) string) {
 	}
 }
 
+// checkPublicListener: the public listener serves no health, metrics or profiles.
+func checkPublicListener(t *testing.T, d *deployment) {
+	t.Helper()
+	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		res, err := http.Get(d.url() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusNotFound {
+			t.Errorf("the public listener answers %s with %d, want 404", path, res.StatusCode)
+		}
+	}
+	res, err := http.Get(d.adminURL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("admin /metrics = %d", res.StatusCode)
+	}
+}
+
 // checkLogs fails if a log holds any secret the deployment used.
 func (d *deployment) checkLogs(t *testing.T, logs string) {
 	t.Helper()
@@ -277,7 +310,8 @@ func TestContainerImage(t *testing.T) {
 	podman(t, append(append([]string{"run", "-d", "--name", name}, args()...), image, "serve")...)
 	t.Cleanup(func() { _, _ = podmanErr("rm", "-f", "-t", "0", name) })
 	logs := func() string { return containerLogs(name) }
-	waitReady(t, d.url(), logs)
+	waitReady(t, d.adminURL(), logs)
+	checkPublicListener(t, d)
 	connectOnce(t, d, cli)
 
 	podman(t, "stop", "-t", "30", name)

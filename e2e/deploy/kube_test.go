@@ -118,17 +118,29 @@ func TestKubernetesManifests(t *testing.T) {
 	pod := get(dep, "spec", "template", "spec")
 	c := get(pod, "containers", 0)
 
+	// Probes go to the admin listener's port, which the Service never exposes.
+	ports := map[string]int{}
+	for _, p := range get(c, "ports").([]any) {
+		n, _ := get(p, "containerPort").(int)
+		ports[str(get(p, "name"))] = n
+	}
+	if ports["http"] == 0 || ports["admin"] == 0 {
+		t.Fatalf("container ports %v; want http and admin", ports)
+	}
+	if want := fmt.Sprintf("0.0.0.0:%d", ports["admin"]); envOf(c)["LINKVAULT_ADMIN_ADDR"] != want {
+		t.Errorf("LINKVAULT_ADMIN_ADDR = %q, want %q (the admin container port)", envOf(c)["LINKVAULT_ADMIN_ADDR"], want)
+	}
 	probes := map[string]string{"startupProbe": "/healthz", "livenessProbe": "/healthz", "readinessProbe": "/readyz"}
 	for probe, path := range probes {
 		if got := str(get(c, probe, "httpGet", "path")); got != path {
 			t.Errorf("%s path %q, want %q", probe, got, path)
 		}
-		if port := str(get(c, probe, "httpGet", "port")); port != str(get(c, "ports", 0, "name")) {
-			t.Errorf("%s port %q is not the container port", probe, port)
+		if port := str(get(c, probe, "httpGet", "port")); port != "admin" {
+			t.Errorf("%s port %q is not the admin port", probe, port)
 		}
 	}
-	if str(get(svc, "spec", "ports", 0, "targetPort")) != str(get(c, "ports", 0, "name")) {
-		t.Error("the Service does not target the container port")
+	if str(get(svc, "spec", "ports", 0, "targetPort")) != "http" || len(get(svc, "spec", "ports").([]any)) != 1 {
+		t.Errorf("the Service ports %v; want the http port only", get(svc, "spec", "ports"))
 	}
 	if get(pod, "securityContext", "runAsNonRoot") != true || get(pod, "securityContext", "runAsUser") != 65532 {
 		t.Errorf("pod security context %v; want non-root user 65532", get(pod, "securityContext"))
@@ -251,11 +263,11 @@ func TestPodmanKubePlay(t *testing.T) {
 			cm := c.(map[string]any)
 			cm["image"] = image
 			// On the host's network podman publishes no ports: the server listens on
-			// its own free port, which the probes then name by number.
+			// free ports of its own, and the probes name the admin one by number.
 			delete(cm, "ports")
 			for _, probe := range []string{"startupProbe", "livenessProbe", "readinessProbe"} {
 				if hg, ok := get(cm, probe, "httpGet").(map[string]any); ok {
-					hg["port"] = d.port
+					hg["port"] = d.adminPort
 				}
 			}
 			env := cm["env"].([]any)
@@ -297,7 +309,6 @@ func TestPodmanKubePlay(t *testing.T) {
 		t.Cleanup(func() { _, _ = podmanErr("kube", "down", path) })
 	}
 
-
 	// The migration Job's pod, as a Pod.
 	job := adapt(find(t, objs, "Job"))
 	jobPod := map[string]any{"apiVersion": "v1", "kind": "Pod",
@@ -321,7 +332,8 @@ func TestPodmanKubePlay(t *testing.T) {
 	play(write("linkvault.yaml", rest...))
 	server := deploymentName + "-pod-0-" + str(get(find(t, objs, "Deployment"), "spec", "template", "spec", "containers", 0, "name"))
 	logs := func() string { return containerLogs(server) }
-	waitReady(t, d.url(), logs)
+	waitReady(t, d.adminURL(), logs)
+	checkPublicListener(t, d)
 
 	// The admin commands run in the server's container, as `kubectl exec` would.
 	cli := func(args ...string) string {

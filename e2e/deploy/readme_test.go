@@ -50,19 +50,23 @@ func readmeBlock(t *testing.T, name string) []string {
 // script is a README block running under sh in its own process group, with its
 // output collected.
 type script struct {
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	out  strings.Builder
-	addr chan string
-	done chan struct{}
+	cmd   *exec.Cmd
+	mu    sync.Mutex
+	out   strings.Builder
+	addr  chan string
+	admin chan string
+	done  chan struct{}
 }
 
-var listeningLine = regexp.MustCompile(`linkvault listening on (\S+)`)
+var (
+	listeningLine = regexp.MustCompile(`linkvault listening on (\S+)`)
+	adminLine     = regexp.MustCompile(`linkvault admin listening on (\S+)`)
+)
 
 // startScript runs lines as one `sh -e` script in dir with env, and returns at once.
 func startScript(t *testing.T, dir string, env, lines []string) *script {
 	t.Helper()
-	s := &script{addr: make(chan string, 1), done: make(chan struct{})}
+	s := &script{addr: make(chan string, 1), admin: make(chan string, 1), done: make(chan struct{})}
 	s.cmd = exec.Command("sh", "-e", "-c", strings.Join(lines, "\n"))
 	s.cmd.Dir, s.cmd.Env = dir, env
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -78,10 +82,12 @@ func startScript(t *testing.T, dir string, env, lines []string) *script {
 			s.mu.Lock()
 			s.out.WriteString(line + "\n")
 			s.mu.Unlock()
-			if m := listeningLine.FindStringSubmatch(line); m != nil {
-				select {
-				case s.addr <- m[1]:
-				default:
+			for re, ch := range map[*regexp.Regexp]chan string{listeningLine: s.addr, adminLine: s.admin} {
+				if m := re.FindStringSubmatch(line); m != nil {
+					select {
+					case ch <- m[1]:
+					default:
+					}
 				}
 			}
 		}
@@ -101,18 +107,23 @@ func (s *script) output() string {
 	return s.out.String()
 }
 
-// waitServing returns the address the script's `linkvault serve` listens on.
-func (s *script) waitServing(t *testing.T) string {
+// waitServing returns the base URLs of the script's `linkvault serve`: the public
+// listener and the admin one.
+func (s *script) waitServing(t *testing.T) (public, admin string) {
 	t.Helper()
-	select {
-	case a := <-s.addr:
-		return a
-	case <-s.done:
-		t.Fatalf("the README commands stopped before serve listened (%v):\n%s", s.cmd.ProcessState, s.output())
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("serve did not listen within 2 minutes:\n%s", s.output())
+	for public == "" || admin == "" {
+		select {
+		case a := <-s.addr:
+			public = "http://" + a
+		case a := <-s.admin:
+			admin = "http://" + a
+		case <-s.done:
+			t.Fatalf("the README commands stopped before serve listened (%v):\n%s", s.cmd.ProcessState, s.output())
+		case <-time.After(2 * time.Minute):
+			t.Fatalf("serve did not listen within 2 minutes:\n%s", s.output())
+		}
 	}
-	return ""
+	return public, admin
 }
 
 // stop signals the script's whole process group (the server, a background simulator)
@@ -168,11 +179,11 @@ func TestREADMEProductionPath(t *testing.T) {
 			env = append(env, kv)
 		}
 	}
-	env = append(env, "LINKVAULT_LISTEN_ADDR=127.0.0.1:0")
+	env = append(env, "LINKVAULT_LISTEN_ADDR=127.0.0.1:0", "LINKVAULT_ADMIN_ADDR=127.0.0.1:0")
 
 	s := startScript(t, dir, env, prod[1:])
-	addr := s.waitServing(t)
-	waitReady(t, "http://"+addr, s.output)
+	_, admin := s.waitServing(t)
+	waitReady(t, admin, s.output)
 	out := s.output()
 	fi, err := os.Stat(filepath.Join(dir, "linkvault.key"))
 	if err != nil {
@@ -194,8 +205,8 @@ func TestREADMEProductionPath(t *testing.T) {
 	s.stop(syscall.SIGTERM)
 
 	sim := startScript(t, dir, env, readmeBlock(t, "simulators"))
-	base := "http://" + sim.waitServing(t)
-	waitReady(t, base, sim.output)
+	base, admin := sim.waitServing(t)
+	waitReady(t, admin, sim.output)
 	if _, err := os.Stat(filepath.Join(dir, "exchangesim.env")); err != nil {
 		t.Fatal(err)
 	}

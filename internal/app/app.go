@@ -51,6 +51,9 @@ type Options struct {
 	// Listener is the API listener, used instead of listening on Config.ListenAddr.
 	// The public URL is derived from it when Config.PublicURL is unset. Close closes it.
 	Listener net.Listener
+	// AdminListener is the admin listener (metrics, health, pprof), used instead of
+	// listening on Config.AdminAddr (unless that is "off"). Close closes it.
+	AdminListener net.Listener
 	// Middleware wraps the whole HTTP handler (tests observe or alter requests).
 	Middleware func(http.Handler) http.Handler
 	// WrapLinkStore wraps the Link session store given to the Link service (tests
@@ -80,10 +83,14 @@ type App struct {
 	HTTP      *lvhttp.Server
 	// URL is the public base URL of the server (Link and OAuth redirect URLs).
 	URL string
+	// AdminURL is the base URL of the admin listener (/metrics, /healthz, /readyz), or
+	// "" when it is off.
+	AdminURL string
 
 	opts      Options
 	ownsStore bool
 	ln        net.Listener
+	adminLn   net.Listener
 
 	mu        sync.Mutex
 	started   bool
@@ -105,7 +112,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	a := &App{Config: cfg, Logger: opts.Logger, opts: opts, Metrics: prometheus.NewRegistry(), ln: opts.Listener}
+	a := &App{Config: cfg, Logger: opts.Logger, opts: opts, Metrics: prometheus.NewRegistry(), ln: opts.Listener, adminLn: opts.AdminListener}
 	if err := a.build(ctx); err != nil {
 		return nil, errors.Join(err, a.release())
 	}
@@ -139,6 +146,16 @@ func (a *App) build(ctx context.Context) error {
 		a.ln = ln
 	}
 	a.URL = publicURL(cfg, a.ln)
+	if a.adminLn == nil && cfg.AdminEnabled() {
+		ln, err := net.Listen("tcp", cfg.AdminAddr)
+		if err != nil {
+			return fmt.Errorf("admin listener (%sADMIN_ADDR): %w", config.EnvPrefix, err)
+		}
+		a.adminLn = ln
+	}
+	if a.adminLn != nil {
+		a.AdminURL = "http://" + a.adminLn.Addr().String()
+	}
 
 	var err error
 	a.Providers, err = provider.NewRegistry(ProviderConfigs(cfg.Providers), provider.Deps{Logger: log, Now: now})
@@ -235,6 +252,7 @@ func (a *App) server() *lvhttp.Server {
 		Logger:    a.Logger,
 		Now:       a.opts.Now,
 		Metrics:   metrics,
+		Pprof:     cfg.AdminPprof,
 		Ready: func(ctx context.Context) error {
 			return errors.Join(storeReady(ctx, a.Store), a.Engine.Check(ctx), a.Webhooks.Check(ctx))
 		},
@@ -245,6 +263,9 @@ func (a *App) server() *lvhttp.Server {
 		srv.Wrap(a.opts.Middleware)
 	}
 	srv.UseListener(a.ln)
+	if a.adminLn != nil {
+		srv.UseAdminListener(a.adminLn)
+	}
 	return srv
 }
 
@@ -341,10 +362,12 @@ func (a *App) release() error {
 			a.Logger.Warn("audit log flush on shutdown", "error", err)
 		}
 	}
-	if a.ln != nil {
+	for _, ln := range []net.Listener{a.ln, a.adminLn} {
 		// Closed already when the server ran.
-		if err := a.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			errs = append(errs, err)
+		if ln != nil {
+			if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+				errs = append(errs, err)
+			}
 		}
 	}
 	if a.ownsStore && a.Store != nil {

@@ -39,6 +39,17 @@ type Config struct {
 	// Env LINKVAULT_LISTEN_ADDR, file "listenAddr". Default 127.0.0.1:8080.
 	ListenAddr string `json:"listenAddr" env:"LISTEN_ADDR" help:"host:port the HTTP server listens on"`
 
+	// AdminAddr is the host:port of the admin listener, which serves /metrics, /healthz,
+	// /readyz and (with AdminPprof) /debug/pprof/, none of which the public, Link-facing
+	// listener serves. Keep it off the public network: loopback outside containers, the
+	// pod network (never a Service) in Kubernetes. "off" disables it.
+	// Env LINKVAULT_ADMIN_ADDR, file "adminAddr". Default 127.0.0.1:9180.
+	AdminAddr string `json:"adminAddr" env:"ADMIN_ADDR" help:"host:port of the admin listener (/metrics, /healthz, /readyz, pprof), or off; keep it off the public network"`
+
+	// AdminPprof serves Go's runtime profiles at /debug/pprof/ on the admin listener.
+	// Env LINKVAULT_ADMIN_PPROF, file "adminPprof". Default false.
+	AdminPprof bool `json:"adminPprof" env:"ADMIN_PPROF" help:"serve Go runtime profiles at /debug/pprof/ on the admin listener"`
+
 	// PublicURL is the absolute base URL clients and browsers reach this server at,
 	// used to build Link URLs and OAuth redirect URLs (e.g. https://vault.example.com).
 	// Env LINKVAULT_PUBLIC_URL, file "publicUrl". Default: derived from ListenAddr (see
@@ -108,6 +119,15 @@ type Config struct {
 	// Metrics configures the Prometheus metrics endpoint.
 	Metrics Metrics `json:"metrics" env:"METRICS_"`
 }
+
+// DefaultAdminAddr is the admin listener's default address; AdminOff disables it.
+const (
+	DefaultAdminAddr = "127.0.0.1:9180"
+	AdminOff         = "off"
+)
+
+// AdminEnabled reports whether the admin listener runs.
+func (c *Config) AdminEnabled() bool { return c.AdminAddr != AdminOff }
 
 // Database drivers.
 const (
@@ -428,9 +448,9 @@ type Webhook struct {
 
 // Metrics configures the Prometheus endpoint.
 type Metrics struct {
-	// Enabled serves Prometheus metrics at /metrics. Env LINKVAULT_METRICS_ENABLED,
-	// file "metrics.enabled". Default true.
-	Enabled bool `json:"enabled" env:"ENABLED" help:"serve Prometheus metrics at /metrics"`
+	// Enabled serves Prometheus metrics at /metrics on the admin listener. Env
+	// LINKVAULT_METRICS_ENABLED, file "metrics.enabled". Default true.
+	Enabled bool `json:"enabled" env:"ENABLED" help:"serve Prometheus metrics at /metrics on the admin listener"`
 }
 
 // Default returns the configuration used when nothing is set.
@@ -440,6 +460,7 @@ func Default() Config {
 	}
 	return Config{
 		ListenAddr: "127.0.0.1:8080",
+		AdminAddr:  DefaultAdminAddr,
 		Database:   Database{Driver: DriverSQLite, SQLitePath: "linkvault.db"},
 		Log:        Log{Level: slog.LevelInfo, Format: LogFormatText},
 		HTTP: HTTP{

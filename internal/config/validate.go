@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -80,13 +81,23 @@ func (v *validator) atLeast(field string, n, least int) {
 }
 
 func (v *validator) listenAddr() {
-	_, port, err := net.SplitHostPort(v.cfg.ListenAddr)
+	v.hostPort("ListenAddr", v.cfg.ListenAddr, "127.0.0.1:8080 or :8080")
+	if v.cfg.AdminEnabled() {
+		v.hostPort("AdminAddr", v.cfg.AdminAddr, DefaultAdminAddr+`, or "off"`)
+		if v.cfg.AdminAddr == v.cfg.ListenAddr && !strings.HasSuffix(v.cfg.AdminAddr, ":0") {
+			v.addf("AdminAddr", "must differ from %sLISTEN_ADDR (%s): metrics and health stay off the public listener", EnvPrefix, v.cfg.ListenAddr)
+		}
+	}
+}
+
+func (v *validator) hostPort(field, addr, example string) {
+	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		v.addf("ListenAddr", "must be host:port (e.g. 127.0.0.1:8080 or :8080), got %q", v.cfg.ListenAddr)
+		v.addf(field, "must be host:port (e.g. %s), got %q", example, addr)
 		return
 	}
 	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
-		v.addf("ListenAddr", "port must be a number from 0 to 65535, got %q", port)
+		v.addf(field, "port must be a number from 0 to 65535, got %q", port)
 	}
 }
 

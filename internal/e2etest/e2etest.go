@@ -218,13 +218,18 @@ func (e *Env) CLI(args ...string) string {
 
 // Server is one running `linkvault serve` process.
 type Server struct {
-	URL     string
-	LogPath string
-	cmd     *exec.Cmd
-	done    chan struct{}
+	URL string
+	// AdminURL is the admin listener's base URL (/metrics, /healthz, /readyz).
+	AdminURL string
+	LogPath  string
+	cmd      *exec.Cmd
+	done     chan struct{}
 }
 
-var listening = regexp.MustCompile(`linkvault listening on (\S+)`)
+var (
+	listening      = regexp.MustCompile(`linkvault listening on (\S+)`)
+	adminListening = regexp.MustCompile(`linkvault admin listening on (\S+)`)
+)
 
 // StartServer starts another serve process on a free loopback port and waits until it
 // is ready.
@@ -243,7 +248,7 @@ func (e *Env) StartServerWith(vars map[string]string) *Server {
 		e.t.Fatal(err)
 	}
 	cmd := exec.Command(e.bin, "serve")
-	cmd.Env = append(append([]string(nil), e.env...), "LINKVAULT_LISTEN_ADDR=127.0.0.1:0")
+	cmd.Env = append(append([]string(nil), e.env...), "LINKVAULT_LISTEN_ADDR=127.0.0.1:0", "LINKVAULT_ADMIN_ADDR=127.0.0.1:0")
 	for k, v := range vars {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -263,25 +268,32 @@ func (e *Env) StartServerWith(vars map[string]string) *Server {
 	}()
 	e.t.Cleanup(func() { s.Stop() })
 
-	addr := make(chan string, 1)
+	addr, admin := make(chan string, 1), make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
 				addr <- m[1]
 			}
+			if m := adminListening.FindStringSubmatch(sc.Text()); m != nil {
+				admin <- m[1]
+			}
 		}
 	}()
-	select {
-	case a := <-addr:
-		s.URL = "http://" + a
-	case <-s.done:
-		log, _ := os.ReadFile(logPath)
-		e.t.Fatalf("linkvault serve exited early:\n%s", log)
-	case <-time.After(60 * time.Second):
-		e.t.Fatal("linkvault serve did not start within 60s")
+	for s.URL == "" || s.AdminURL == "" {
+		select {
+		case a := <-addr:
+			s.URL = "http://" + a
+		case a := <-admin:
+			s.AdminURL = "http://" + a
+		case <-s.done:
+			log, _ := os.ReadFile(logPath)
+			e.t.Fatalf("linkvault serve exited early:\n%s", log)
+		case <-time.After(60 * time.Second):
+			e.t.Fatal("linkvault serve did not start within 60s")
+		}
 	}
-	if err := waitReady(s.URL, s.done); err != nil {
+	if err := waitReady(s.AdminURL, s.done); err != nil {
 		log, _ := os.ReadFile(logPath)
 		e.t.Fatalf("%v\n%s", err, log)
 	}

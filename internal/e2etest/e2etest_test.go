@@ -53,7 +53,7 @@ func TestHarnessRunsReplicasOnPostgres(t *testing.T) {
 	}
 	e := e2etest.Start(t, e2etest.Options{PostgresDSN: testdb.PostgresDSN(t), Replicas: 2})
 	for _, s := range e.Servers {
-		res, err := http.Get(s.URL + "/readyz")
+		res, err := http.Get(s.AdminURL + "/readyz")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,12 +8,7 @@ import (
 
 // routes registers every endpoint. Handlers of each area live in their own file.
 func (s *Server) routes(mux *http.ServeMux) {
-	// Health.
-	mux.HandleFunc("GET /healthz", s.handleHealthz)
-	mux.HandleFunc("GET /readyz", s.handleReadyz)
-	if s.deps.Metrics != nil {
-		mux.Handle("GET /metrics", s.deps.Metrics)
-	}
+	// Health, metrics and profiles are on the admin listener only (admin.go).
 
 	// Managed tokens.
 	mux.Handle("POST /api/v1/managed/token/get", s.api(linkvault.PermissionRead, s.handleTokenStatus))

@@ -74,8 +74,11 @@ type Deps struct {
 	Providers linkvault.Providers
 	Logger    *slog.Logger
 	Now       func() time.Time
-	// Metrics serves GET /metrics (Prometheus text format); nil disables the route.
+	// Metrics serves GET /metrics (Prometheus text format) on the admin listener; nil
+	// disables the route.
 	Metrics http.Handler
+	// Pprof serves Go's runtime profiles at /debug/pprof/ on the admin listener.
+	Pprof bool
 	// Ready reports whether the server can take traffic (database reachable...).
 	Ready func(ctx context.Context) error
 	// Account is the one account-use service (internal/account) behind the REST
@@ -97,6 +100,7 @@ type Server struct {
 	account *account.Service // nil: the account endpoints answer a clear error
 	srv     *http.Server
 	ln      net.Listener
+	adminLn net.Listener // nil: no admin listener
 	limits  limits
 }
 
@@ -147,7 +151,9 @@ func (s *Server) Addr() string {
 	return s.ln.Addr().String()
 }
 
-// Serve serves until ctx is done, then shuts down gracefully within grace.
+// Serve serves until ctx is done, then shuts down gracefully within grace. With an
+// admin listener (UseAdminListener), it serves the admin endpoints there too; either
+// listener failing stops both.
 func (s *Server) Serve(ctx context.Context, grace time.Duration) error {
 	if s.ln == nil {
 		if err := s.Listen(); err != nil {
@@ -164,7 +170,8 @@ func (s *Server) Serve(ctx context.Context, grace time.Duration) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	errc := make(chan error, 1)
+	servers := []*http.Server{s.srv}
+	errc := make(chan error, 2)
 	go func() {
 		if s.cfg.TLSCertFile != "" {
 			s.srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
@@ -173,18 +180,39 @@ func (s *Server) Serve(ctx context.Context, grace time.Duration) error {
 		}
 		errc <- s.srv.Serve(s.ln)
 	}()
+	if s.adminLn != nil {
+		admin := &http.Server{
+			Handler:           s.adminHandler(),
+			ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+			ReadTimeout:       s.cfg.ReadTimeout,
+			// A CPU profile or trace runs for ?seconds=N (30 by default): allow it.
+			WriteTimeout: adminWriteTimeout,
+			IdleTimeout:  s.cfg.IdleTimeout,
+			ErrorLog:     slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+			BaseContext:  func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		}
+		servers = append(servers, admin)
+		go func() { errc <- admin.Serve(s.adminLn) }()
+	}
+	running := len(servers)
+	var errs []error
 	select {
-	case err := <-errc:
-		return err
+	case err := <-errc: // one listener failed: stop the other
+		running--
+		errs = append(errs, err)
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	err := s.srv.Shutdown(sctx)
-	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = serr
+	for _, srv := range servers {
+		errs = append(errs, srv.Shutdown(sctx))
 	}
-	return err
+	for ; running > 0; running-- {
+		if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (s *Server) recoverPanics(next http.Handler) http.Handler {

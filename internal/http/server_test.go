@@ -240,13 +240,13 @@ func TestServesTLS(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, time.Second) }()
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
-	res, err := client.Get("https://" + srv.Addr() + "/healthz")
+	res, err := client.Get("https://" + srv.Addr() + "/api/v1/no-such-endpoint")
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != 200 || !strings.Contains(string(b), `"state":"alive"`) || res.TLS == nil {
+	if res.StatusCode != 404 || !strings.Contains(string(b), `"errorType"`) || res.TLS == nil {
 		t.Fatalf("https: %d %s", res.StatusCode, b)
 	}
 	cancel()
@@ -289,4 +289,54 @@ func writeSelfSignedCert(t *testing.T, dir string) (certFile, keyFile string, po
 	pool = x509.NewCertPool()
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
+}
+
+// TestAdminListener: health, readiness, metrics and (when asked) profiles answer on the
+// admin listener only; the public listener answers 404 for each of them. Stopping the
+// server stops both.
+func TestAdminListener(t *testing.T) {
+	for _, pprof := range []bool{false, true} {
+		metrics := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "# metrics\n") })
+		srv := lvhttp.NewServer(lvhttp.Config{Addr: "127.0.0.1:0"}, lvhttp.Deps{Metrics: metrics, Pprof: pprof})
+		if err := srv.Listen(); err != nil {
+			t.Fatal(err)
+		}
+		adminLn, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.UseAdminListener(adminLn)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- srv.Serve(ctx, time.Second) }()
+		get := func(base, path string) int {
+			t.Helper()
+			res, err := http.Get("http://" + base + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			return res.StatusCode
+		}
+		wantPprof := http.StatusNotFound
+		if pprof {
+			wantPprof = http.StatusOK
+		}
+		for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 200, "/debug/pprof/": wantPprof} {
+			if got := get(srv.AdminAddr(), path); got != want {
+				t.Errorf("pprof=%v: admin %s = %d, want %d", pprof, path, got, want)
+			}
+			if got := get(srv.Addr(), path); got != http.StatusNotFound {
+				t.Errorf("pprof=%v: public %s = %d, want 404", pprof, path, got)
+			}
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("shutdown: %v", err)
+		}
+		if _, err := net.Dial("tcp", srv.AdminAddr()); err == nil {
+			t.Error("the admin listener still accepts connections after shutdown")
+		}
+	}
 }

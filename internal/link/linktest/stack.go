@@ -104,6 +104,7 @@ func NewStack(tb testing.TB, opts StackOptions) *Stack {
 
 	cfg := config.Default()
 	cfg.Providers = app.SimulatedProviders(cfg.Providers, sim)
+	cfg.AdminAddr = "127.0.0.1:0" // tests run side by side
 	cfg.Refresh.Enabled = false
 	if opts.Config != nil {
 		opts.Config(&cfg)

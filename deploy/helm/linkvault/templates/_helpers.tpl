@@ -88,6 +88,8 @@ capabilities:
   value: {{ .Values.publicURL | quote }}
 - name: LINKVAULT_LISTEN_ADDR
   value: "0.0.0.0:8080"
+- name: LINKVAULT_ADMIN_ADDR
+  value: "0.0.0.0:9180"
 - name: LINKVAULT_LOG_FORMAT
   value: json
 {{- range $name, $value := .Values.env }}
