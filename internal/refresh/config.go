@@ -50,9 +50,15 @@ type Config struct {
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
 
-	// ExpirySkew: on demand, a credential expiring within this margin is treated as
-	// expired (so it does not expire during the API call). Default 30s.
+	// ExpirySkew: on demand, a refreshable credential expiring within this margin is
+	// renewed first (so it does not expire during the API call). Default 30s.
 	ExpirySkew time.Duration
+	// SessionExpirySkew is the same margin for an expiring credential that cannot be
+	// refreshed (a Binance-like session). Such a session cannot be renewed, only
+	// abandoned, so it is used until its expiry: an API call marks it
+	// re-auth-required no earlier than SessionExpirySkew before the expiry (the
+	// allowance for clock differences with the exchange). Default 1s.
+	SessionExpirySkew time.Duration
 	// OnDemandAttempts is how many times an API request tries the provider's refresh
 	// when it answers 429 or 5xx (a definite "not processed") before the request
 	// fails with integrationUnavailable. Default 3.
@@ -80,6 +86,7 @@ const (
 	DefaultBackoffBase      = 30 * time.Second
 	DefaultBackoffMax       = time.Hour
 	DefaultExpirySkew       = 30 * time.Second
+	DefaultSessionSkew      = time.Second
 	DefaultOnDemandAttempts = 3
 	DefaultOnDemandBackoff  = 200 * time.Millisecond
 )
@@ -125,6 +132,9 @@ func (c Config) withDefaults() Config {
 	if c.ExpirySkew == 0 {
 		c.ExpirySkew = DefaultExpirySkew
 	}
+	if c.SessionExpirySkew == 0 {
+		c.SessionExpirySkew = DefaultSessionSkew
+	}
 	if c.OnDemandAttempts == 0 {
 		c.OnDemandAttempts = DefaultOnDemandAttempts
 	}
@@ -144,7 +154,7 @@ func (c Config) withDefaults() Config {
 func (c Config) Validate() error {
 	var errs []error
 	if c.PollInterval < 0 || c.LeaseDuration < 0 || c.ProviderTimeout < 0 || c.WriteTimeout < 0 ||
-		c.BackoffBase < 0 || c.BackoffMax < 0 || c.ExpirySkew < 0 || c.OnDemandBackoff < 0 {
+		c.BackoffBase < 0 || c.BackoffMax < 0 || c.ExpirySkew < 0 || c.SessionExpirySkew < 0 || c.OnDemandBackoff < 0 {
 		errs = append(errs, errors.New("durations must not be negative"))
 	}
 	if c.BatchSize < 1 {

@@ -24,7 +24,8 @@ const (
 )
 
 // EnsureFresh returns r unchanged when its credential is usable for at least
-// ExpirySkew, and otherwise renews it: once per connection across concurrent callers in
+// ExpirySkew (SessionExpirySkew for a session that cannot be refreshed), and otherwise
+// renews it: once per connection across concurrent callers in
 // this process (single-flight) and across replicas (a lease on the row). The renewed
 // credential is returned only after it was committed. A connection that needs the user
 // yields linkvault.ErrReauthRequired(); transient provider failures that outlast the
@@ -33,10 +34,21 @@ func (e *Engine) EnsureFresh(ctx context.Context, r *vault.Resolved) (*vault.Res
 	if r.Connection.Status == linkvault.StatusReauthRequired {
 		return nil, linkvault.ErrReauthRequired()
 	}
-	if !r.Credential.Expired(e.now(), e.cfg.ExpirySkew) {
+	if !e.expired(r.Credential) {
 		return r, nil
 	}
 	return e.renewShared(ctx, r, false)
+}
+
+// expired reports whether cred must be renewed (or, for a session that cannot be
+// refreshed, abandoned) before an API call: a refreshable credential ExpirySkew ahead
+// of its expiry, a session only SessionExpirySkew ahead.
+func (e *Engine) expired(cred linkvault.Credential) bool {
+	skew := e.cfg.ExpirySkew
+	if !cred.CanRefresh() {
+		skew = e.cfg.SessionExpirySkew
+	}
+	return cred.Expired(e.now(), skew)
 }
 
 // HandleRejected is called when the provider refused r's credential. It re-reads the
@@ -133,7 +145,7 @@ func (e *Engine) usableStored(ctx context.Context, cur *linkvault.Connection, r 
 	if err != nil {
 		return nil, onDemandError, err, true
 	}
-	if cred.Expired(e.now(), e.cfg.ExpirySkew) {
+	if e.expired(cred) {
 		return nil, "", nil, false
 	}
 	return &vault.Resolved{Connection: cur, Credential: cred}, onDemandStored, nil, true
@@ -151,9 +163,8 @@ func (e *Engine) renewClaimed(ctx context.Context, c *linkvault.Connection, r *v
 		e.release(ctx, c, "release")
 		return nil, onDemandError, err
 	}
-	now := e.now()
 	changed := !bytes.Equal(c.SealedCredential, r.Connection.SealedCredential)
-	if (changed || !rejected) && !cred.Expired(now, e.cfg.ExpirySkew) {
+	if (changed || !rejected) && !e.expired(cred) {
 		// Renewed by someone else between our read and our claim.
 		if e.release(ctx, c, "release") == OutcomeOK {
 			return &vault.Resolved{Connection: c, Credential: cred}, onDemandStored, nil
@@ -180,7 +191,7 @@ func (e *Engine) renewClaimed(ctx context.Context, c *linkvault.Connection, r *v
 		callCtx, cancel, ok := e.callBudget(ctx, c)
 		if !ok {
 			// Only reachable after retries ate the lease: record the failure.
-			e.m.refreshes.WithLabelValues(broker, e.transient(ctx, c, nil)).Inc()
+			e.m.refreshes.WithLabelValues(broker, e.transient(ctx, c, nil, e.cfg.BackoffMax)).Inc()
 			return nil, onDemandUnavailable, linkvault.ErrProviderUnavailable(time.Second)
 		}
 		start := time.Now()

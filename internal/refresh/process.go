@@ -27,14 +27,14 @@ func (e *Engine) process(ctx context.Context, c *linkvault.Connection) {
 		// credential, look again much later, alert through logs and metrics.
 		e.log.ErrorContext(ctx, "cannot open a stored credential", "broker", broker, "error_type", linkvault.ErrorType(err))
 		e.m.refreshes.WithLabelValues(broker, OutcomeError).Inc()
-		e.reschedule(ctx, c, linkvault.ErrTypeInternal, e.cfg.BackoffMax, 0)
+		e.reschedule(ctx, c, linkvault.ErrTypeInternal, e.cfg.BackoffMax, 0, e.cfg.BackoffMax)
 		return
 	}
 	p, ok := e.providers.Provider(c.BrokerType)
 	if !ok {
 		e.log.WarnContext(ctx, "no provider configured for a stored connection", "broker", broker)
 		e.m.refreshes.WithLabelValues(broker, OutcomeError).Inc()
-		e.reschedule(ctx, c, linkvault.ErrTypeProviderFailure, e.cfg.BackoffMax, 0)
+		e.reschedule(ctx, c, linkvault.ErrTypeProviderFailure, e.cfg.BackoffMax, 0, e.cfg.BackoffMax)
 		return
 	}
 	switch {
@@ -93,7 +93,7 @@ func (e *Engine) afterRefresh(ctx context.Context, c *linkvault.Connection, next
 	default:
 		e.log.InfoContext(ctx, "refresh failed transiently; keeping the credential",
 			"broker", c.BrokerType, "path", path, "code", providerCode(err), "failures", c.FailureCount+1)
-		return e.transient(ctx, c, err)
+		return e.transient(ctx, c, err, e.cfg.BackoffMax)
 	}
 }
 
@@ -170,8 +170,9 @@ func (e *Engine) markReauth(ctx context.Context, c *linkvault.Connection) string
 }
 
 // transient records a transient failure on the leased c: the credential stays, the
-// failure count grows, the next check backs off; the lease is released.
-func (e *Engine) transient(ctx context.Context, c *linkvault.Connection, err error) string {
+// failure count grows, the next check backs off (at most ceiling, but never before the
+// provider's Retry-After up to BackoffMax); the lease is released.
+func (e *Engine) transient(ctx context.Context, c *linkvault.Connection, err error, ceiling time.Duration) string {
 	var retryAfter time.Duration
 	var pe *linkvault.ProviderError
 	if errors.As(err, &pe) {
@@ -181,20 +182,22 @@ func (e *Engine) transient(ctx context.Context, c *linkvault.Connection, err err
 	if linkvault.ProviderErrorKindOf(err) == linkvault.ProviderRejected {
 		code = linkvault.ErrTypeProviderRejected
 	}
-	if out := e.reschedule(ctx, c, code, 0, retryAfter); out != OutcomeOK {
+	if out := e.reschedule(ctx, c, code, 0, retryAfter, ceiling); out != OutcomeOK {
 		return out
 	}
 	return OutcomeTransient
 }
 
 // reschedule counts a failure on the leased c and looks at it again after delay (0:
-// exponential backoff on the failure count, at least retryAfter), releasing the lease.
-func (e *Engine) reschedule(ctx context.Context, c *linkvault.Connection, lastError string, delay, retryAfter time.Duration) string {
+// exponential backoff on the failure count capped at ceiling, and at least retryAfter
+// capped at BackoffMax), releasing the lease.
+func (e *Engine) reschedule(ctx context.Context, c *linkvault.Connection, lastError string, delay, retryAfter, ceiling time.Duration) string {
 	wctx, cancel := e.writeContext(ctx)
 	defer cancel()
 	c.FailureCount++
 	if delay == 0 {
-		delay = backoff(c.FailureCount, e.cfg.BackoffBase, e.cfg.BackoffMax, retryAfter, rand.Float64())
+		delay = max(backoff(c.FailureCount, min(e.cfg.BackoffBase, ceiling), ceiling, 0, rand.Float64()),
+			min(retryAfter, e.cfg.BackoffMax))
 	}
 	c.LastError = lastError
 	c.NextCheckAt = e.now().Add(delay)
@@ -233,14 +236,20 @@ func (e *Engine) validate(ctx context.Context, c *linkvault.Connection, cred lin
 			"broker", broker, "code", providerCode(err))
 		out = e.markReauth(ctx, c)
 	default:
-		out = e.transient(ctx, c, err)
+		// Capped at the validation interval: a credential revoked during an outage of
+		// the exchange is found no later than one interval after the exchange is back.
+		out = e.transient(ctx, c, err, min(e.cfg.BackoffMax, e.vault.Policy().ValidateEvery))
 	}
 	e.m.validations.WithLabelValues(broker, out).Inc()
 }
 
 // checkSession handles an expiring credential that cannot be refreshed (a Binance-like
-// session): a warning event once the warning time has come, re-auth-required once it
-// expired. The warning is written with the move of NextCheckAt to the expiry, in one
+// session): re-auth-required once it expired; before that, the warning event. A
+// session's only scheduled check before its expiry is its warning time (Policy.NextCheck,
+// min(WarnAhead, WarnFraction × its life) ahead), so a check that comes before the expiry
+// sends the warning, unless it comes from a failure's backoff (then the session is
+// rescheduled) or earlier than WarnAhead before the expiry (a schedule made under other
+// settings). The warning is written with the move of NextCheckAt to the expiry, in one
 // version-checked write, so it is sent once per session.
 func (e *Engine) checkSession(ctx context.Context, c *linkvault.Connection, cred linkvault.Credential) {
 	now := e.now()
@@ -250,7 +259,7 @@ func (e *Engine) checkSession(ctx context.Context, c *linkvault.Connection, cred
 		if e.markReauth(ctx, c) == OutcomeReauth {
 			e.m.sessions.WithLabelValues("expired").Inc()
 		}
-	case !now.Before(cred.Expiry.Add(-pol.WarnAhead)):
+	case c.FailureCount == 0 && !now.Before(cred.Expiry.Add(-pol.WarnAhead)):
 		c.NextCheckAt = cred.Expiry
 		ev := e.vault.Event(c, linkvault.EventExpiryWarning, map[string]string{
 			"expiresAt": cred.Expiry.UTC().Format(time.RFC3339),
@@ -259,6 +268,7 @@ func (e *Engine) checkSession(ctx context.Context, c *linkvault.Connection, cred
 			e.m.sessions.WithLabelValues("warned").Inc()
 		}
 	default:
+		c.FailureCount, c.LastError = 0, ""
 		c.NextCheckAt = pol.NextCheck(now, cred)
 		if e.release(ctx, c, "reschedule session") == OutcomeOK {
 			e.m.sessions.WithLabelValues("rescheduled").Inc()

@@ -37,15 +37,33 @@ type Policy struct {
 	// ValidateEvery is the period of the cheap validation call for credentials that do
 	// not expire by time (Uphold-like).
 	ValidateEvery time.Duration
-	// WarnAhead is how long before a known, non-refreshable expiry the app is warned.
+	// WarnAhead is the longest lead of the connection.expiry_warning event before a
+	// known, non-refreshable expiry (Binance-like sessions).
 	WarnAhead time.Duration
+	// WarnFraction makes the lead proportional to the session: the warning comes
+	// min(WarnAhead, WarnFraction × the session's remaining life when it is stored)
+	// before the expiry, so a session shorter than WarnAhead is warned too. 0 means
+	// DefaultWarnFraction.
+	WarnFraction float64
 }
 
+// DefaultWarnFraction is the share of a session's life used as its warning lead when
+// that is shorter than WarnAhead: a 24 h session is warned 1 h ahead (WarnAhead), a
+// 30 min one 6 min ahead.
+const DefaultWarnFraction = 0.2
+
 // DefaultPolicy is used when Config.Policy is zero.
-// WarnAhead must stay well below the session lifetimes of non-refreshable providers
-// (Binance-like sessions last 24h): a warning due before the session even started is
-// never sent.
-var DefaultPolicy = Policy{RefreshAhead: 5 * time.Minute, ValidateEvery: time.Hour, WarnAhead: time.Hour}
+var DefaultPolicy = Policy{RefreshAhead: 5 * time.Minute, ValidateEvery: time.Hour, WarnAhead: time.Hour, WarnFraction: DefaultWarnFraction}
+
+// WarnLead is how long before its expiry a session with the given remaining life is
+// warned: min(WarnAhead, WarnFraction × life), never negative.
+func (p Policy) WarnLead(life time.Duration) time.Duration {
+	f := p.WarnFraction
+	if f <= 0 {
+		f = DefaultWarnFraction
+	}
+	return max(0, min(p.WarnAhead, time.Duration(f*float64(life))))
+}
 
 // NextCheck returns when the engine should next look at a connection holding c.
 func (p Policy) NextCheck(now time.Time, c linkvault.Credential) time.Time {
@@ -61,7 +79,7 @@ func (p Policy) NextCheck(now time.Time, c linkvault.Credential) time.Time {
 	default:
 		// Expiring and not refreshable (Binance-like session): look again when the
 		// warning is due, and at expiry to mark it re-auth-required.
-		if w := c.Expiry.Add(-p.WarnAhead); w.After(now) {
+		if w := c.Expiry.Add(-p.WarnLead(c.Expiry.Sub(now))); w.After(now) {
 			return w
 		}
 		if c.Expiry.After(now) {

@@ -390,7 +390,7 @@ func TestDatabaseFileHoldsNoPlaintext(t *testing.T) {
 
 func TestPolicyNextCheck(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	p := vault.Policy{RefreshAhead: 5 * time.Minute, ValidateEvery: time.Hour, WarnAhead: 24 * time.Hour}
+	p := vault.Policy{RefreshAhead: 5 * time.Minute, ValidateEvery: time.Hour, WarnAhead: time.Hour, WarnFraction: 0.2}
 	rt := linkvault.NewSecret("rt")
 	tests := []struct {
 		name string
@@ -400,14 +400,40 @@ func TestPolicyNextCheck(t *testing.T) {
 		{"non-expiring: validate periodically", linkvault.Credential{}, now.Add(time.Hour)},
 		{"refreshable: ahead of expiry", linkvault.Credential{RefreshToken: rt, Expiry: now.Add(time.Hour)}, now.Add(55 * time.Minute)},
 		{"refreshable, already inside the window: now", linkvault.Credential{RefreshToken: rt, Expiry: now.Add(time.Minute)}, now},
-		{"session far from expiry: at warning time", linkvault.Credential{Expiry: now.Add(48 * time.Hour)}, now.Add(24 * time.Hour)},
-		{"session inside warning window: at expiry", linkvault.Credential{Expiry: now.Add(time.Hour)}, now.Add(time.Hour)},
+		{"24h session: warned WarnAhead before expiry", linkvault.Credential{Expiry: now.Add(24 * time.Hour)}, now.Add(23 * time.Hour)},
+		{"5h session: the fraction (1h) meets WarnAhead", linkvault.Credential{Expiry: now.Add(5 * time.Hour)}, now.Add(4 * time.Hour)},
+		// Shorter than WarnAhead: a fixed 1h lead would fall before the session began and
+		// the warning would never be sent (issue 13, defect 7).
+		{"30min session: warned a fifth of its life ahead", linkvault.Credential{Expiry: now.Add(30 * time.Minute)}, now.Add(24 * time.Minute)},
+		{"2min session: warned 24s ahead", linkvault.Credential{Expiry: now.Add(2 * time.Minute)}, now.Add(96 * time.Second)},
 		{"session expired: now", linkvault.Credential{Expiry: now.Add(-time.Hour)}, now},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := p.NextCheck(now, tt.c); !got.Equal(tt.want) {
 				t.Fatalf("NextCheck = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPolicyWarnLead(t *testing.T) {
+	tests := []struct {
+		name string
+		p    vault.Policy
+		life time.Duration
+		want time.Duration
+	}{
+		{"capped by WarnAhead", vault.Policy{WarnAhead: time.Hour, WarnFraction: 0.2}, 24 * time.Hour, time.Hour},
+		{"proportional below the cap", vault.Policy{WarnAhead: time.Hour, WarnFraction: 0.2}, 10 * time.Minute, 2 * time.Minute},
+		{"another fraction", vault.Policy{WarnAhead: time.Hour, WarnFraction: 0.5}, 10 * time.Minute, 5 * time.Minute},
+		{"zero fraction takes the default", vault.Policy{WarnAhead: time.Hour}, 10 * time.Minute, time.Duration(vault.DefaultWarnFraction * float64(10*time.Minute))},
+		{"expired: no lead", vault.Policy{WarnAhead: time.Hour, WarnFraction: 0.2}, -time.Minute, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.p.WarnLead(tt.life); got != tt.want {
+				t.Fatalf("WarnLead(%v) = %v, want %v", tt.life, got, tt.want)
 			}
 		})
 	}
