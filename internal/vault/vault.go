@@ -338,7 +338,6 @@ func (s *Service) Open(ctx context.Context, c *linkvault.Connection) (linkvault.
 	return cred, err
 }
 
-
 // Save writes a changed credential back (after a refresh) if c is still at the version
 // read; the caller must hold the connection's lease or single-flight slot.
 func (s *Service) Save(ctx context.Context, c *linkvault.Connection, cred linkvault.Credential, events ...linkvault.Event) error {
