@@ -166,7 +166,7 @@ func (a *App) build(ctx context.Context) error {
 	a.Keyring = envelope.New(a.Store, master, now)
 	a.Vault = vault.New(vault.Config{
 		Store: a.Store, Sealer: a.Keyring, Revoker: a.Providers, Logger: log, Now: now,
-		Policy:    vault.Policy{RefreshAhead: cfg.Refresh.Ahead, ValidateEvery: cfg.Refresh.ValidationInterval, WarnAhead: vault.DefaultPolicy.WarnAhead},
+		Policy:    LifecyclePolicy(cfg.Refresh),
 		CacheSize: cfg.ResolveCache.Size, CacheTTL: cfg.ResolveCache.TTL,
 	})
 	// A key revoked from the CLI (another process) stops working here within this TTL.
@@ -178,10 +178,9 @@ func (a *App) build(ctx context.Context) error {
 		}
 		log.Info("API key verifiers upgraded to keyed verifiers", "keys", n)
 	}
-	a.Engine, err = refresh.New(refresh.Config{
-		PollInterval: cfg.Refresh.PollInterval, BatchSize: cfg.Refresh.BatchSize, Workers: cfg.Refresh.Workers,
-		LeaseDuration: cfg.Refresh.LeaseDuration, ProviderTimeout: maxProviderTimeout(cfg), Logger: log, Now: now,
-	}, refresh.Deps{Store: a.Store, Vault: a.Vault, Sealer: a.Keyring, Providers: a.Providers, Registerer: a.Metrics})
+	rcfg := RefreshConfig(cfg)
+	rcfg.Logger, rcfg.Now = log, now
+	a.Engine, err = refresh.New(rcfg, refresh.Deps{Store: a.Store, Vault: a.Vault, Sealer: a.Keyring, Providers: a.Providers, Registerer: a.Metrics})
 	if err != nil {
 		return err
 	}

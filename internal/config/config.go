@@ -408,6 +408,59 @@ type Refresh struct {
 	// Workers is how many refreshes run concurrently in this process.
 	// Env LINKVAULT_REFRESH_WORKERS, file "refresh.workers". Default 8.
 	Workers int `json:"workers" env:"WORKERS" help:"concurrent refresh workers"`
+
+	// Jitter spreads schedules: refreshes come up to Jitter × Ahead early, validations
+	// up to Jitter × ValidationInterval early. 0 to 0.5. Env LINKVAULT_REFRESH_JITTER,
+	// file "refresh.jitter". Default 0.2.
+	Jitter float64 `json:"jitter" env:"JITTER" help:"schedule spread, a fraction of the refresh-ahead or validation interval (0 to 0.5)"`
+
+	// BackoffBase is the delay after a first transient provider failure; it doubles
+	// with each further one (upper half random). Env LINKVAULT_REFRESH_BACKOFF_BASE,
+	// file "refresh.backoffBase". Default 30s.
+	BackoffBase time.Duration `json:"backoffBase" env:"BACKOFF_BASE" help:"retry delay after a first transient provider failure, doubling after each further one"`
+
+	// BackoffMax caps that delay (validations are also capped at ValidationInterval),
+	// and the provider's Retry-After with it. Env LINKVAULT_REFRESH_BACKOFF_MAX, file
+	// "refresh.backoffMax". Default 1h.
+	BackoffMax time.Duration `json:"backoffMax" env:"BACKOFF_MAX" help:"longest retry delay after transient provider failures (validations: at most the validation interval)"`
+
+	// WarnAhead is the longest lead of the connection.expiry_warning event before a
+	// session that cannot be refreshed (Binance-like) expires.
+	// Env LINKVAULT_REFRESH_WARN_AHEAD, file "refresh.warnAhead". Default 1h.
+	WarnAhead time.Duration `json:"warnAhead" env:"WARN_AHEAD" help:"longest lead of the expiry warning before a non-refreshable session expires"`
+
+	// WarnFraction makes the warning lead proportional to the session: it is
+	// min(WarnAhead, WarnFraction × the session's life), so short sessions are warned
+	// too. Above 0, below 1. Env LINKVAULT_REFRESH_WARN_FRACTION, file
+	// "refresh.warnFraction". Default 0.2.
+	WarnFraction float64 `json:"warnFraction" env:"WARN_FRACTION" help:"expiry warning lead as a fraction of the session's life, capped by the warn-ahead (above 0, below 1)"`
+
+	// WriteTimeout is the part of the lease kept for writing a provider's answer back:
+	// a provider call starts only while the lease still covers the provider timeout
+	// plus WriteTimeout, so LeaseDuration must exceed the longest provider timeout
+	// plus WriteTimeout. Env LINKVAULT_REFRESH_WRITE_TIMEOUT, file
+	// "refresh.writeTimeout". Default 5s.
+	WriteTimeout time.Duration `json:"writeTimeout" env:"WRITE_TIMEOUT" help:"part of the lease kept for the write-back after a provider call"`
+
+	// ExpirySkew: an API call renews a refreshable credential that expires within
+	// this margin first. Env LINKVAULT_REFRESH_EXPIRY_SKEW, file "refresh.expirySkew".
+	// Default 30s.
+	ExpirySkew time.Duration `json:"expirySkew" env:"EXPIRY_SKEW" help:"an API call renews a refreshable credential expiring within this margin first"`
+
+	// SessionExpirySkew: an API call treats a session that cannot be refreshed
+	// (Binance-like) as expired this long before its expiry (clock allowance; positive).
+	// Env LINKVAULT_REFRESH_SESSION_EXPIRY_SKEW, file "refresh.sessionExpirySkew".
+	// Default 1s.
+	SessionExpirySkew time.Duration `json:"sessionExpirySkew" env:"SESSION_EXPIRY_SKEW" help:"an API call treats a non-refreshable session as expired this long before its expiry"`
+
+	// OnDemandAttempts is how many times an API call tries a refresh the provider
+	// answered with 429 or 5xx before failing with integrationUnavailable.
+	// Env LINKVAULT_REFRESH_ON_DEMAND_ATTEMPTS, file "refresh.onDemandAttempts". Default 3.
+	OnDemandAttempts int `json:"onDemandAttempts" env:"ON_DEMAND_ATTEMPTS" help:"refresh attempts within one API call when the provider answers 429 or 5xx"`
+
+	// OnDemandBackoff is the first pause between those attempts (doubling).
+	// Env LINKVAULT_REFRESH_ON_DEMAND_BACKOFF, file "refresh.onDemandBackoff". Default 200ms.
+	OnDemandBackoff time.Duration `json:"onDemandBackoff" env:"ON_DEMAND_BACKOFF" help:"first pause between refresh attempts within one API call (doubling)"`
 }
 
 // ResolveCache configures the in-memory cache of resolved credentials.
@@ -489,6 +542,16 @@ func Default() Config {
 			Ahead:              5 * time.Minute,
 			ValidationInterval: 6 * time.Hour,
 			Workers:            8,
+			Jitter:             0.2,
+			BackoffBase:        30 * time.Second,
+			BackoffMax:         time.Hour,
+			WarnAhead:          time.Hour,
+			WarnFraction:       0.2,
+			WriteTimeout:       5 * time.Second,
+			ExpirySkew:         30 * time.Second,
+			SessionExpirySkew:  time.Second,
+			OnDemandAttempts:   3,
+			OnDemandBackoff:    200 * time.Millisecond,
 		},
 		ResolveCache: ResolveCache{Size: 10000, TTL: 5 * time.Second},
 		RateLimit:    RateLimit{AuthFailures: 20, LinkTokensPerClient: 600},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -120,6 +121,12 @@ func (s setting) set(c *Config, raw string) error {
 			return fmt.Errorf("%q is not a whole number", raw)
 		}
 		v.SetInt(n)
+	case reflect.Float64:
+		f, err := strconv.ParseFloat(strings.TrimSpace(raw), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Errorf("%q is not a number", raw)
+		}
+		v.SetFloat(f)
 	default:
 		panic("config: unsupported setting type " + s.typ.String()) // caught by tests
 	}

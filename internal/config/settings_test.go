@@ -68,6 +68,8 @@ func TestEverySettingParses(t *testing.T) {
 			return "false" // every default bool is true...
 		case reflect.Int, reflect.Int64:
 			return "4321"
+		case reflect.Float64:
+			return "0.4321"
 		}
 		return "sample"
 	}

@@ -240,9 +240,12 @@ func (v *validator) providers() {
 		}
 		v.positive(field+"Timeout", cfg.Timeout)
 		v.atLeast(field+"MaxInFlight", cfg.MaxInFlight, 1)
-		if r := v.cfg.Refresh; r.Enabled && cfg.Timeout > 0 && r.LeaseDuration > 0 && cfg.Timeout >= r.LeaseDuration {
-			v.addf(field+"Timeout", "must be shorter than %sREFRESH_LEASE_DURATION (%s), or a refresh could outlive its lease, got %s",
-				EnvPrefix, formatDuration(r.LeaseDuration), formatDuration(cfg.Timeout))
+		// The engine renews on demand even with its loop disabled, so the rule holds
+		// either way (internal/refresh checks it again at start-up).
+		if r := v.cfg.Refresh; cfg.Timeout > 0 && r.LeaseDuration > 0 && r.WriteTimeout >= 0 && cfg.Timeout+r.WriteTimeout >= r.LeaseDuration {
+			v.addf(field+"Timeout", "plus %sREFRESH_WRITE_TIMEOUT (%s) must be shorter than %sREFRESH_LEASE_DURATION (%s), "+
+				"or a refresh could outlive its lease and another worker replay its refresh token; got %s (raise the lease or lower the timeout)",
+				EnvPrefix, formatDuration(r.WriteTimeout), EnvPrefix, formatDuration(r.LeaseDuration), formatDuration(cfg.Timeout))
 		}
 	}
 }
@@ -275,21 +278,44 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// Refresh limits checked by Validate.
+const (
+	maxJitter = 0.5
+)
+
 func (v *validator) refresh() {
 	r := v.cfg.Refresh
-	if !r.Enabled {
-		return
+	// The poll loop's settings matter only when it runs; the rest also governs the
+	// renewals API calls make, which every process does.
+	if r.Enabled {
+		v.positive("Refresh.PollInterval", r.PollInterval)
+		if r.BatchSize < 1 || r.BatchSize > maxBatchSize {
+			v.addf("Refresh.BatchSize", "must be from 1 to %d, got %d", maxBatchSize, r.BatchSize)
+		}
 	}
-	v.positive("Refresh.PollInterval", r.PollInterval)
 	v.positive("Refresh.LeaseDuration", r.LeaseDuration)
-	if r.BatchSize < 1 || r.BatchSize > maxBatchSize {
-		v.addf("Refresh.BatchSize", "must be from 1 to %d, got %d", maxBatchSize, r.BatchSize)
-	}
 	if r.Ahead < 0 {
 		v.addf("Refresh.Ahead", "must not be negative, got %s", formatDuration(r.Ahead))
 	}
 	v.positive("Refresh.ValidationInterval", r.ValidationInterval)
 	v.atLeast("Refresh.Workers", r.Workers, 1)
+	if r.Jitter < 0 || r.Jitter > maxJitter || r.Jitter != r.Jitter {
+		v.addf("Refresh.Jitter", "must be from 0 to %v, got %v", maxJitter, r.Jitter)
+	}
+	v.positive("Refresh.BackoffBase", r.BackoffBase)
+	v.positive("Refresh.BackoffMax", r.BackoffMax)
+	if r.BackoffBase > 0 && r.BackoffMax > 0 && r.BackoffMax < r.BackoffBase {
+		v.addf("Refresh.BackoffMax", "must not be below %sREFRESH_BACKOFF_BASE (%s), got %s", EnvPrefix, formatDuration(r.BackoffBase), formatDuration(r.BackoffMax))
+	}
+	v.positive("Refresh.WarnAhead", r.WarnAhead)
+	if !(r.WarnFraction > 0 && r.WarnFraction < 1) {
+		v.addf("Refresh.WarnFraction", "must be above 0 and below 1, got %v", r.WarnFraction)
+	}
+	v.positive("Refresh.WriteTimeout", r.WriteTimeout)
+	v.positive("Refresh.ExpirySkew", r.ExpirySkew)
+	v.positive("Refresh.SessionExpirySkew", r.SessionExpirySkew)
+	v.positive("Refresh.OnDemandBackoff", r.OnDemandBackoff)
+	v.atLeast("Refresh.OnDemandAttempts", r.OnDemandAttempts, 1)
 }
 
 // quoteURL quotes a URL for a problem message with any password masked; text that does

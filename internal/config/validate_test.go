@@ -34,7 +34,12 @@ func TestValidate(t *testing.T) {
 			c.Providers.AllowInsecureURLs = true
 		}, nil},
 		{"resolve cache disabled needs no TTL", func(c *Config) { c.ResolveCache = ResolveCache{Size: 0, TTL: 0} }, nil},
-		{"refresh disabled skips its checks", func(c *Config) { c.Refresh = Refresh{Enabled: false} }, nil},
+		{"refresh disabled skips the poll loop's checks", func(c *Config) {
+			c.Refresh.Enabled, c.Refresh.PollInterval, c.Refresh.BatchSize = false, 0, 0
+		}, nil},
+		{"lease just long enough", func(c *Config) {
+			c.Refresh.LeaseDuration, c.Refresh.WriteTimeout = 15*time.Second+time.Millisecond, 5*time.Second
+		}, nil},
 
 		{"bad listen address", func(c *Config) { c.ListenAddr = "localhost" }, []string{"LINKVAULT_LISTEN_ADDR", `must be host:port`}},
 		{"bad listen port", func(c *Config) { c.ListenAddr = ":http-ish" }, []string{"LINKVAULT_LISTEN_ADDR", "port must be a number"}},
@@ -80,6 +85,30 @@ func TestValidate(t *testing.T) {
 		{"zero max in flight", func(c *Config) { c.Providers.Uphold.MaxInFlight = 0 }, []string{"LINKVAULT_UPHOLD_MAX_IN_FLIGHT", "at least 1"}},
 		{"egress IPs not addresses", func(c *Config) { c.Providers.EgressIPs = "203.0.113.7, 10.0.0.0/8" }, []string{"LINKVAULT_PROVIDERS_EGRESS_IPS", `"10.0.0.0/8"`}},
 		{"provider timeout outlives the lease", func(c *Config) { c.Providers.Coinbase.Timeout = 2 * time.Minute }, []string{"LINKVAULT_COINBASE_TIMEOUT", "shorter than LINKVAULT_REFRESH_LEASE_DURATION (1m)"}},
+		// The lease must also cover the write-back: before, 10s + 5s against a 12s lease
+		// passed validation and then failed at start-up (issue 13, defect 7).
+		{"lease too short for provider timeout plus write-back", func(c *Config) { c.Refresh.LeaseDuration = 12 * time.Second }, []string{
+			"LINKVAULT_COINBASE_TIMEOUT", "plus LINKVAULT_REFRESH_WRITE_TIMEOUT (5s) must be shorter than LINKVAULT_REFRESH_LEASE_DURATION (12s)", "got 10s",
+			"LINKVAULT_UPHOLD_TIMEOUT", "LINKVAULT_BINANCE_TIMEOUT", "LINKVAULT_SANDBOX_TIMEOUT",
+		}},
+		{"lease equal to timeout plus write-back", func(c *Config) { c.Refresh.LeaseDuration = 15 * time.Second }, []string{"LINKVAULT_COINBASE_TIMEOUT", "plus LINKVAULT_REFRESH_WRITE_TIMEOUT"}},
+		{"short lease with the engine loop disabled", func(c *Config) {
+			c.Refresh.Enabled, c.Refresh.LeaseDuration = false, 12*time.Second
+		}, []string{"LINKVAULT_COINBASE_TIMEOUT", "shorter than LINKVAULT_REFRESH_LEASE_DURATION (12s)"}},
+		{"long write timeout", func(c *Config) { c.Refresh.WriteTimeout = 55 * time.Second }, []string{"LINKVAULT_COINBASE_TIMEOUT", "plus LINKVAULT_REFRESH_WRITE_TIMEOUT (55s)"}},
+		{"zero write timeout", func(c *Config) { c.Refresh.WriteTimeout = 0 }, []string{"LINKVAULT_REFRESH_WRITE_TIMEOUT", "positive"}},
+		{"jitter too big", func(c *Config) { c.Refresh.Jitter = 0.7 }, []string{"LINKVAULT_REFRESH_JITTER", "from 0 to 0.5, got 0.7"}},
+		{"negative jitter", func(c *Config) { c.Refresh.Jitter = -0.1 }, []string{"LINKVAULT_REFRESH_JITTER"}},
+		{"zero jitter", func(c *Config) { c.Refresh.Jitter = 0 }, nil},
+		{"backoff max below base", func(c *Config) { c.Refresh.BackoffMax = 10 * time.Second }, []string{"LINKVAULT_REFRESH_BACKOFF_MAX", "below LINKVAULT_REFRESH_BACKOFF_BASE (30s)"}},
+		{"zero backoff base", func(c *Config) { c.Refresh.BackoffBase = 0 }, []string{"LINKVAULT_REFRESH_BACKOFF_BASE", "positive"}},
+		{"zero warn ahead", func(c *Config) { c.Refresh.WarnAhead = 0 }, []string{"LINKVAULT_REFRESH_WARN_AHEAD", "positive"}},
+		{"warn fraction of 1", func(c *Config) { c.Refresh.WarnFraction = 1 }, []string{"LINKVAULT_REFRESH_WARN_FRACTION", "above 0 and below 1"}},
+		{"zero warn fraction", func(c *Config) { c.Refresh.WarnFraction = 0 }, []string{"LINKVAULT_REFRESH_WARN_FRACTION"}},
+		{"negative expiry skew", func(c *Config) { c.Refresh.ExpirySkew = -time.Second }, []string{"LINKVAULT_REFRESH_EXPIRY_SKEW", "positive"}},
+		{"zero session skew", func(c *Config) { c.Refresh.SessionExpirySkew = 0 }, []string{"LINKVAULT_REFRESH_SESSION_EXPIRY_SKEW", "positive"}},
+		{"zero on-demand backoff", func(c *Config) { c.Refresh.OnDemandBackoff = 0 }, []string{"LINKVAULT_REFRESH_ON_DEMAND_BACKOFF", "positive"}},
+		{"no on-demand attempt", func(c *Config) { c.Refresh.OnDemandAttempts = 0 }, []string{"LINKVAULT_REFRESH_ON_DEMAND_ATTEMPTS", "at least 1"}},
 		{"refresh batch too big", func(c *Config) { c.Refresh.BatchSize = 1_000_000 }, []string{"LINKVAULT_REFRESH_BATCH_SIZE", "from 1 to 10000"}},
 		{"refresh without workers", func(c *Config) { c.Refresh.Workers = 0 }, []string{"LINKVAULT_REFRESH_WORKERS"}},
 		{"negative refresh ahead", func(c *Config) { c.Refresh.Ahead = -time.Minute }, []string{"LINKVAULT_REFRESH_AHEAD"}},

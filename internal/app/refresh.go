@@ -1,0 +1,29 @@
+package app
+
+import (
+	"github.com/linkvault/linkvault/internal/config"
+	"github.com/linkvault/linkvault/internal/refresh"
+	"github.com/linkvault/linkvault/internal/vault"
+)
+
+// LifecyclePolicy is the vault's scheduling policy from the LINKVAULT_REFRESH_* settings.
+func LifecyclePolicy(r config.Refresh) vault.Policy {
+	return vault.Policy{
+		RefreshAhead: r.Ahead, ValidateEvery: r.ValidationInterval,
+		WarnAhead: r.WarnAhead, WarnFraction: r.WarnFraction,
+	}
+}
+
+// RefreshConfig is the lifecycle engine's configuration from the LINKVAULT_REFRESH_*
+// settings and the longest provider timeout (without logger and clock).
+func RefreshConfig(cfg *config.Config) refresh.Config {
+	r := cfg.Refresh
+	return refresh.Config{
+		PollInterval: r.PollInterval, BatchSize: r.BatchSize, Workers: r.Workers,
+		LeaseDuration: r.LeaseDuration, ProviderTimeout: maxProviderTimeout(cfg), WriteTimeout: r.WriteTimeout,
+		Jitter: r.Jitter, NoJitter: r.Jitter == 0,
+		BackoffBase: r.BackoffBase, BackoffMax: r.BackoffMax,
+		ExpirySkew: r.ExpirySkew, SessionExpirySkew: r.SessionExpirySkew,
+		OnDemandAttempts: r.OnDemandAttempts, OnDemandBackoff: r.OnDemandBackoff,
+	}
+}
