@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/link/linktest"
 )
 
@@ -239,7 +240,7 @@ func TestMeshWebSDKOverlay(t *testing.T) {
 	e.shot("mesh-sdk-03-transfer-form")
 	e.clickInFrame(meshOverlayFrame, "#lv-submit")
 	e.waitInFrame(meshOverlayFrame, "[data-screen=transfer-preview]")
-	if got := e.textInFrame(meshOverlayFrame, "#lv-pv-address"); got != addr {
+	if got := e.textInFrame(meshOverlayFrame, "#lv-pv-address-text"); got != addr {
 		t.Fatalf("preview address %q", got)
 	}
 	e.shot("mesh-sdk-04-transfer-preview")
@@ -278,17 +279,27 @@ func TestMeshWebSDKOverlay(t *testing.T) {
 	}
 	app.checkRaw()
 
-	// A refused transfer (more than the balance): refused at preview, before anything is
-	// sent (internal/account checks the balance first), so the error shows on the form,
-	// the app hears transferPreviewError, never onTransferFinished; then the close
-	// button → onExit.
+	// More than the balance is refused on the form, before any preview. A preview the
+	// server refuses (the exchange down) shows its error on the form and the app hears
+	// transferPreviewError, never onTransferFinished; then the close button → onExit.
 	app.open("mallory", false, tokenID)
 	e.waitInFrame(meshOverlayFrame, "#lv-positions")
+	previews := e.calls.get("/link/api/transfer/preview")
 	inFrameFill(e, meshOverlayFrame, "ETH", "ethereum", addr, "5000")
+	e.clickInFrame(meshOverlayFrame, "#lv-submit")
+	if msg := e.textInFrame(meshOverlayFrame, "#lv-amount-error"); !strings.Contains(msg, "More than is available") {
+		t.Fatalf("5000 ETH: %q", msg)
+	}
+	if n := e.calls.get("/link/api/transfer/preview"); n != previews {
+		t.Fatal("a preview was asked for more than the balance")
+	}
+	e.setInFrame(meshOverlayFrame, "#lv-amount", "0.1")
+	e.st.Sim.Coinbase.SetFaults(exchangesim.Faults{ErrorRate: 1})
 	e.clickInFrame(meshOverlayFrame, "#lv-submit")
 	if msg := e.textInFrame(meshOverlayFrame, "#lv-error"); msg == "" {
 		t.Fatal("no error shown for a refused transfer")
 	}
+	e.st.Sim.Coinbase.SetFaults(exchangesim.Faults{})
 	e.shot("mesh-sdk-07-transfer-refused")
 	failed := app.waitCall("onEvent", "transferPreviewError")
 	if !strings.Contains(string(failed.Payload), `"errorMessage":"`) {
@@ -348,11 +359,8 @@ func inFrameFill(e *env, frame, symbol, network, address, amount string) {
 	e.t.Helper()
 	e.clickInFrame(frame, "#lv-transfer")
 	e.waitInFrame(frame, "[data-screen=transfer]")
-	inFrame(e, frame, func(f *chromedp.Node) chromedp.Action[chromedp.Void] {
-		return chromedp.Steps(
-			chromedp.SetValue(chromedp.CSS("#lv-symbol"), symbol, chromedp.FromNode(f)),
-			chromedp.SetValue(chromedp.CSS("#lv-network"), network, chromedp.FromNode(f)))
-	})
+	e.selectInFrame(frame, "#lv-symbol", symbol)
+	e.selectInFrame(frame, "#lv-network", network)
 	e.typeInFrame(frame, "#lv-address", address)
 	e.typeInFrame(frame, "#lv-amount", amount)
 }

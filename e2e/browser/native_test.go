@@ -464,7 +464,8 @@ func tokenIDOf(t *testing.T, payload any) string {
 func fillTransfer(e *env, symbol, network, address, amount string) {
 	e.t.Helper()
 	e.run(chromedp.Click(chromedp.CSS("#lv-transfer")), chromedp.WaitVisible(chromedp.CSS("[data-screen=transfer]")),
-		chromedp.SetValue(chromedp.CSS("#lv-symbol"), symbol), chromedp.SetValue(chromedp.CSS("#lv-network"), network),
+		chromedp.Evaluate[chromedp.Void](`for (const [sel, v] of [['#lv-symbol', `+jsString(symbol)+`], ['#lv-network', `+jsString(network)+`]]) {
+  const el = document.querySelector(sel); el.value = v; el.dispatchEvent(new Event('change', { bubbles: true })); }`),
 		chromedp.SendKeys(chromedp.CSS("#lv-address"), address), chromedp.SendKeys(chromedp.CSS("#lv-amount"), amount))
 }
 

@@ -1,6 +1,7 @@
 package account
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"strings"
@@ -38,6 +39,12 @@ type ConfigureNetwork struct {
 	Fee         linkvault.Decimal
 	FeeCurrency string
 	FeeKnown    bool
+	// AddressPattern is a regular expression a destination on this network must match
+	// (the exchange's, where it publishes one, else the network family's; "" when
+	// neither is known), in the syntax Go and JavaScript share, so a form can check an
+	// address before asking for a preview. TagRequired when a memo/tag is mandatory.
+	AddressPattern string
+	TagRequired    bool
 }
 
 // Configure lists the assets a connected account can send and the networks each can
@@ -94,7 +101,8 @@ func (s *Service) configure(ctx context.Context, u *use, symbol string, only *Ca
 				continue
 			}
 			nw := ConfigureNetwork{Network: cnw, Eligible: true, Minimum: n.Minimum, Maximum: n.Maximum,
-				Fee: n.Fee, FeeCurrency: sym, FeeKnown: n.FeeKnown}
+				Fee: n.Fee, FeeCurrency: sym, FeeKnown: n.FeeKnown, TagRequired: n.TagRequired,
+				AddressPattern: cmp.Or(n.AddressPattern, AddressPattern(cnw.Type))}
 			switch {
 			case !n.Enabled:
 				nw.Eligible, nw.Reason = false, "refusedByInstitution"

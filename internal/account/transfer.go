@@ -64,11 +64,23 @@ type checked struct {
 	symbol  string
 }
 
-var (
-	evmAddress     = regexp.MustCompile(`^0x[0-9a-fA-F]{40}$`)
-	bitcoinAddress = regexp.MustCompile(`^(bc1[02-9ac-hj-np-z]{11,87}|[13][1-9A-HJ-NP-Za-km-z]{25,34})$`)
-	solanaAddress  = regexp.MustCompile(`^[1-9A-HJ-NP-Za-km-z]{32,44}$`)
-)
+// addressPatterns are the destination address formats linkvault checks per network
+// family (Network.Type), before any exchange is asked.
+var addressPatterns = map[string]*regexp.Regexp{
+	"evm":     regexp.MustCompile(`^0x[0-9a-fA-F]{40}$`),
+	"bitcoin": regexp.MustCompile(`^(bc1[02-9ac-hj-np-z]{11,87}|[13][1-9A-HJ-NP-Za-km-z]{25,34})$`),
+	"solana":  regexp.MustCompile(`^[1-9A-HJ-NP-Za-km-z]{32,44}$`),
+}
+
+// AddressPattern is the regular expression (Go and JavaScript syntax alike) a
+// destination address of a network family (Network.Type) must match, or "" when
+// linkvault checks only its length and characters.
+func AddressPattern(networkType string) string {
+	if re, ok := addressPatterns[networkType]; ok {
+		return re.String()
+	}
+	return ""
+}
 
 // checkPreview validates everything that needs neither the tokenId nor the exchange,
 // so bad input never reaches a lookup, a write or the exchange. The rules and messages
@@ -133,16 +145,7 @@ func checkAddress(n CatalogNetwork, addr string) error {
 	if len(addr) < MinAddressLength || len(addr) > MaxAddressLength || !isToken(addr, ":_.-") {
 		return invalidAddress(n)
 	}
-	var re *regexp.Regexp
-	switch n.Type {
-	case "evm":
-		re = evmAddress
-	case "bitcoin":
-		re = bitcoinAddress
-	case "solana":
-		re = solanaAddress
-	}
-	if re != nil && !re.MatchString(addr) {
+	if re, ok := addressPatterns[n.Type]; ok && !re.MatchString(addr) {
 		return invalidAddress(n)
 	}
 	return nil
@@ -184,16 +187,19 @@ type previewRequest struct {
 
 // Preview is a stored, quoted transfer (Mesh's PreviewTransferResult).
 type Preview struct {
-	ID            string // previewId
-	ExpiresIn     time.Duration
-	Network       CatalogNetwork
-	Symbol        string
-	ToAddress     string
-	AddressTag    string
-	Amount        linkvault.Decimal
-	Fee           linkvault.Decimal
-	FeeCurrency   string
-	Total         linkvault.Decimal // Amount + Fee when the fee is in the asset
+	ID          string // previewId
+	ExpiresIn   time.Duration
+	Network     CatalogNetwork
+	Symbol      string
+	ToAddress   string
+	AddressTag  string
+	Amount      linkvault.Decimal
+	Fee         linkvault.Decimal
+	FeeCurrency string
+	Total       linkvault.Decimal // Amount + Fee when the fee is in the asset
+	// FeeKnown is false when the exchange quotes no fee before the transfer (Coinbase
+	// sets it when it sends): Fee is then zero and means "set by the exchange".
+	FeeKnown      bool
 	UnitPrice     linkvault.Decimal // USD per unit; zero when no rate is known
 	TransactionID string            // the app's, if it gave one
 	Connection    Connection
@@ -343,7 +349,7 @@ func (s *Service) previewOf(rec *linkvault.TransferPreviewRecord, pr previewRequ
 	p := &Preview{
 		ID: rec.ID, ExpiresIn: max(rec.ExpiresAt.Sub(s.now()), 0), Network: n, Symbol: pr.Symbol,
 		ToAddress: pr.ToAddress, AddressTag: pr.AddressTag, Amount: pr.Amount, Fee: pr.Fee, FeeCurrency: pr.FeeCurrency,
-		Total: pr.Amount, UnitPrice: pr.UnitPrice, TransactionID: pr.TransactionID, Connection: c,
+		Total: pr.Amount, FeeKnown: pr.FeeKnown, UnitPrice: pr.UnitPrice, TransactionID: pr.TransactionID, Connection: c,
 	}
 	if pr.FeeCurrency == "" || pr.FeeCurrency == pr.Symbol {
 		p.Total = pr.Amount.Add(pr.Fee)

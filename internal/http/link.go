@@ -60,6 +60,7 @@ func (s *Server) routeLink(mux *http.ServeMux) {
 	mux.Handle("GET /link/api/oauth/status", ui.pageAPI(ui.handleOAuthStatus))
 	mux.Handle("POST /link/api/apikey", ui.pageAPI(ui.handleAPIKey))
 	mux.Handle("POST /link/api/holdings", ui.pageAPI(ui.handleHoldings))
+	mux.Handle("POST /link/api/transfer/options", ui.pageAPI(ui.handleTransferOptions))
 	mux.Handle("POST /link/api/transfer/preview", ui.pageAPI(ui.handleTransferPreview))
 	mux.Handle("POST /link/api/transfer/execute", ui.pageAPI(ui.handleTransferExecute))
 	mux.HandleFunc("/link/api/", func(w http.ResponseWriter, r *http.Request) {

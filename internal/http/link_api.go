@@ -125,6 +125,64 @@ func (ui *linkUI) handleHoldings(w http.ResponseWriter, r *http.Request, sess *l
 	return nil
 }
 
+// linkAsset is one asset the transfer form offers: what the account holds and can
+// send, and the networks it can leave on (the account service's Configure, as the
+// REST API's managed-transfer configure).
+type linkAsset struct {
+	Symbol    string             `json:"symbol"`
+	Available linkvault.Decimal  `json:"available"`
+	Networks  []linkAssetNetwork `json:"networks"`
+}
+
+// linkAssetNetwork is one network of a linkAsset, with what the form checks before
+// asking for a preview.
+type linkAssetNetwork struct {
+	ID             string            `json:"id"`
+	Code           string            `json:"code"`
+	Name           string            `json:"name"`
+	Eligible       bool              `json:"eligible"`
+	Reason         string            `json:"reason,omitempty"`
+	Minimum        linkvault.Decimal `json:"minimum,omitzero"`
+	Maximum        linkvault.Decimal `json:"maximum,omitzero"`
+	Fee            linkvault.Decimal `json:"fee,omitzero"`
+	FeeKnown       bool              `json:"feeKnown"`
+	AddressPattern string            `json:"addressPattern,omitempty"`
+	TagRequired    bool              `json:"tagRequired,omitempty"`
+}
+
+// handleTransferOptions lists what the transfer form may offer for one of the
+// session's connections, through the account service (same checks and audit as the
+// REST API's configure).
+func (ui *linkUI) handleTransferOptions(w http.ResponseWriter, r *http.Request, sess *linkvault.LinkSession) error {
+	var req struct {
+		TokenID string `json:"tokenId"`
+	}
+	if err := ui.s.decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if ui.s.account == nil {
+		return errAccountUnavailable()
+	}
+	assets, err := ui.s.account.Configure(r.Context(), linkCaller(sess), account.Target{TokenID: req.TokenID}, "", "")
+	if err != nil {
+		return err
+	}
+	out := []linkAsset{}
+	for _, a := range assets {
+		la := linkAsset{Symbol: a.Symbol, Available: a.Available, Networks: []linkAssetNetwork{}}
+		for _, n := range a.Networks {
+			la.Networks = append(la.Networks, linkAssetNetwork{
+				ID: n.Network.ID, Code: n.Network.Code, Name: n.Network.Name, Eligible: n.Eligible, Reason: n.Reason,
+				Minimum: n.Minimum, Maximum: n.Maximum, Fee: n.Fee, FeeKnown: n.FeeKnown,
+				AddressPattern: n.AddressPattern, TagRequired: n.TagRequired,
+			})
+		}
+		out = append(out, la)
+	}
+	writeOK(w, map[string]any{"assets": out})
+	return nil
+}
+
 // linkTransferBody is a transfer the user asks for in the Link page, from one of the
 // session's connections: the preview's fields, then the previewId (and an MFA code)
 // to execute it.
@@ -149,8 +207,11 @@ type linkPreview struct {
 	Amount      linkvault.Decimal `json:"amount"`
 	Fee         linkvault.Decimal `json:"estimatedNetworkGasFee"`
 	FeeCurrency string            `json:"feeCurrency"`
-	Total       linkvault.Decimal `json:"totalAmount"`
-	ExpiresIn   int64             `json:"expiresInSeconds"`
+	// FeeKnown is false when the exchange sets the fee only when it sends (the page
+	// then says so instead of showing a zero fee).
+	FeeKnown  bool              `json:"feeKnown"`
+	Total     linkvault.Decimal `json:"totalAmount"`
+	ExpiresIn int64             `json:"expiresInSeconds"`
 	// ClientTransactionID names the transfer in the page's events (Mesh's
 	// transferExecuted carries one): the previewId.
 	ClientTransactionID string `json:"clientTransactionId"`
@@ -179,7 +240,7 @@ func (ui *linkUI) handleTransferPreview(w http.ResponseWriter, r *http.Request, 
 	}
 	writeOK(w, linkPreview{
 		PreviewID: p.ID, Symbol: p.Symbol, NetworkID: p.Network.ID, NetworkName: p.Network.Name, ToAddress: p.ToAddress,
-		Amount: p.Amount, Fee: p.Fee, FeeCurrency: p.FeeCurrency, Total: p.Total, ExpiresIn: int64(p.ExpiresIn / time.Second),
+		Amount: p.Amount, Fee: p.Fee, FeeCurrency: p.FeeCurrency, FeeKnown: p.FeeKnown, Total: p.Total, ExpiresIn: int64(p.ExpiresIn / time.Second),
 		ClientTransactionID: p.ID,
 	})
 	return nil

@@ -27,8 +27,12 @@ async function openLink(accessTokens) {
   const embedded = $('embedded').checked;
   const { linkToken } = await api('POST', '/api/linktoken');
   $('frame-card').hidden = !embedded;
+  // ?lng=es&fiat=EUR on this page's URL choose Link's language and display currency.
+  const params = new URLSearchParams(window.location.search);
   const link = createLink({
     renderType: embedded ? 'embedded' : 'overlay',
+    language: params.get('lng') || undefined,
+    displayFiatCurrency: params.get('fiat') || undefined,
     accessTokens,
     onIntegrationConnected: async ({ accessToken: payload }) => {
       if (!payload) return;
@@ -39,7 +43,10 @@ async function openLink(accessTokens) {
     onTransferFinished: (p) => logEvent('transferFinished', p.status + ' ' + p.amount + ' ' + p.symbol),
     onExit: (err, summary) => { logEvent('exit', [err, summary && summary.page].filter(Boolean).join(' ')); $('frame-card').hidden = true; refresh(); },
     // integrationConnected and transferCompleted are logged by their own callbacks.
-    onEvent: (e) => { if (e.type !== 'integrationConnected' && e.type !== 'transferCompleted') logEvent(e.type); },
+    onEvent: (e) => {
+      if (e.type === 'integrationConnected' || e.type === 'transferCompleted') return;
+      logEvent(e.type, e.payload && typeof e.payload.errorMessage === 'string' ? e.payload.errorMessage : '');
+    },
   });
   link.openLink(linkToken, embedded ? 'link-frame' : undefined);
 }

@@ -20,14 +20,15 @@ export function makeText(messages, lang, fiatCur) {
   }
   /**
    * What to tell the user about a failed call: the catalog's text for its errorType,
-   * else the server's display message, else a generic one.
+   * else the server's display message (English: only on an English page), else a
+   * generic one in the page's language.
    * @param {import('./types.js').ApiError | null | undefined} err
    * @returns {string}
    */
   function errorText(err) {
     const key = 'err.' + (err && err.type);
     if (messages[key]) return messages[key];
-    return (err && err.display) || t('err.generic');
+    return (lang === 'en' && err && err.display) || t('err.generic');
   }
   let money;
   try {

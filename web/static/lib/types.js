@@ -130,9 +130,34 @@
  * @property {string} networkName
  * @property {number} amount
  * @property {number} estimatedNetworkGasFee
+ * @property {string} [feeCurrency]
+ * @property {boolean} feeKnown false when the exchange sets the fee only when it sends
  * @property {number} totalAmount
+ * @property {number} [expiresInSeconds] how long the quote can be confirmed
  * @property {string} toAddress
  * @property {string} clientTransactionId
+ */
+
+/**
+ * @typedef {object} TransferAssetNetwork A network an asset can leave on (POST /link/api/transfer/options).
+ * @property {string} id Mesh's network UUID
+ * @property {string} code
+ * @property {string} name
+ * @property {boolean} eligible
+ * @property {string} [reason] Mesh's ineligibility reason
+ * @property {number} [minimum]
+ * @property {number} [maximum]
+ * @property {number} [fee] the exchange's flat fee, when feeKnown
+ * @property {boolean} feeKnown
+ * @property {string} [addressPattern] a destination must match it
+ * @property {boolean} [tagRequired]
+ */
+
+/**
+ * @typedef {object} TransferAsset An asset the account can send (POST /link/api/transfer/options).
+ * @property {string} symbol
+ * @property {number} available
+ * @property {TransferAssetNetwork[]} networks
  */
 
 /**
