@@ -143,6 +143,13 @@ const (
 	EventExpiryWarning       = "connection.expiry_warning"
 	EventConnectionRecovered = "connection.recovered"
 	EventConnectionRemoved   = "connection.removed"
+	// EventConnectionRevoked: the exchange grant of a removed connection reached its
+	// final revocation state (details.revocation, a RevocationState).
+	EventConnectionRevoked = "connection.revoked"
+	// EventAccountChanged: a reconnect of the same user and integration logged in to a
+	// different exchange account; the tokenId stayed, its holdings are the new
+	// account's.
+	EventAccountChanged = "connection.account_changed"
 )
 
 // Event is a state change to notify a client of. Stores write events into their

@@ -59,8 +59,14 @@ type ConnectionStore interface {
 	// UpdateConnection writes every mutable field of c if the stored version equals
 	// c.Version (conflict otherwise), then sets c.Version to the new version.
 	UpdateConnection(ctx context.Context, c *Connection, events ...Event) error
+	// UpdateConnectionRevoking is UpdateConnection that also writes revs into the
+	// revocation queue in the same transaction (a replaced credential's grant).
+	UpdateConnectionRevoking(ctx context.Context, c *Connection, revs []PendingRevocation, events ...Event) error
 	// DeleteConnection physically deletes the row; ErrTokenNotFound if absent.
 	DeleteConnection(ctx context.Context, clientID, tokenID string, events ...Event) error
+	// RemoveConnection is DeleteConnection that also writes revs into the revocation
+	// queue in the same transaction (the removed credential's grant).
+	RemoveConnection(ctx context.Context, clientID, tokenID string, revs []PendingRevocation, events ...Event) error
 	// ClaimDueConnections leases up to limit connections with NextCheckAt <= now whose
 	// lease is free or expired, setting LeaseOwner/LeaseExpiresAt and bumping Version
 	// (so a writer holding an older lease is fenced out). Different callers never get

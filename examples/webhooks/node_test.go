@@ -250,7 +250,7 @@ func TestNodeReceiverAcceptsRealDeliveries(t *testing.T) {
 			t.Fatal(err)
 		}
 		tok := connect("user-" + strconv.Itoa(i))
-		if err := vlt.Remove(ctx, "app", tok, linkvault.BrokerSandbox); err != nil {
+		if _, err := vlt.Remove(ctx, "app", tok, linkvault.BrokerSandbox); err != nil {
 			t.Fatal(err)
 		}
 		deliver()

@@ -45,9 +45,10 @@ type Vault interface {
 	// on another replica must not move money).
 	ResolveFresh(ctx context.Context, clientID, tokenID string) (*vault.Resolved, error)
 	MarkReauthRequired(ctx context.Context, c *linkvault.Connection, reason string) error
-	// Remove revokes the credential at the exchange where supported and deletes the
-	// connection for good; ErrTokenNotFound when it is not the client's.
-	Remove(ctx context.Context, clientID, tokenID string, broker linkvault.BrokerType) error
+	// Remove deletes the connection for good and has its grant revoked at the
+	// exchange (at once or by the revocation queue), returning the revocation state;
+	// ErrTokenNotFound when it is not the client's.
+	Remove(ctx context.Context, clientID, tokenID string, broker linkvault.BrokerType) (linkvault.RevocationState, error)
 }
 
 // Lifecycle keeps resolved credentials usable (implemented by the refresh engine).

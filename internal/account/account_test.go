@@ -190,7 +190,7 @@ func TestResolutionRules(t *testing.T) {
 	bobTok := e.connect(t, "app1", "bob", cb, linkvault.PermissionWrite)
 	reauthTok := e.connect(t, "app1", "cid", cb, linkvault.PermissionWrite)
 	removedTok := e.connect(t, "app1", "dan", cb, linkvault.PermissionWrite)
-	if err := e.vault.Remove(ctx, "app1", removedTok, cb); err != nil {
+	if _, err := e.vault.Remove(ctx, "app1", removedTok, cb); err != nil {
 		t.Fatal(err)
 	}
 	res, err := e.vault.Resolve(ctx, "app1", reauthTok)

@@ -100,14 +100,16 @@ func hasForeign(bs []linkvault.Balance) bool {
 	return false
 }
 
-// Remove deletes the connection for good (DELETE /api/v1/account): revoked at the
-// exchange where it supports revocation, then physically deleted; any later use is not
-// found. The removal is audited like every other use of a tokenId.
-func (s *Service) Remove(ctx context.Context, c Caller, t Target) error {
+// Remove deletes the connection for good (DELETE /api/v1/account): physically
+// deleted, so any later use is not found, and its grant revoked at the exchange, at
+// once or, when the exchange does not answer, by the durable revocation queue. It
+// returns the revocation state for the answer. The removal is audited like every other
+// use of a tokenId.
+func (s *Service) Remove(ctx context.Context, c Caller, t Target) (linkvault.RevocationState, error) {
 	u := s.begin(c, t, audit.ActionRemove)
-	err := s.vault.Remove(ctx, c.ClientID, t.TokenID, t.Broker)
+	state, err := s.vault.Remove(ctx, c.ClientID, t.TokenID, t.Broker)
 	if err == nil {
 		u.entry.TokenID = t.TokenID // it was the client's
 	}
-	return u.end(ctx, err)
+	return state, u.end(ctx, err)
 }

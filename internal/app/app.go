@@ -32,6 +32,7 @@ import (
 	"github.com/linkvault/linkvault/internal/link"
 	"github.com/linkvault/linkvault/internal/provider"
 	"github.com/linkvault/linkvault/internal/refresh"
+	"github.com/linkvault/linkvault/internal/revocation"
 	"github.com/linkvault/linkvault/internal/vault"
 	"github.com/linkvault/linkvault/internal/webhook"
 )
@@ -79,8 +80,10 @@ type App struct {
 	Account   *account.Service
 	Engine    *refresh.Engine
 	Webhooks  *webhook.Dispatcher
-	Link      *link.Service
-	HTTP      *lvhttp.Server
+	// Revocations works the durable revocation queue.
+	Revocations *revocation.Queue
+	Link        *link.Service
+	HTTP        *lvhttp.Server
 	// URL is the public base URL of the server (Link and OAuth redirect URLs).
 	URL string
 	// AdminURL is the base URL of the admin listener (/metrics, /healthz, /readyz), or
@@ -164,8 +167,16 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.Keyring = envelope.New(a.Store, master, now)
+	a.Revocations, err = revocation.New(revocation.Config{
+		PollInterval: cfg.Revocation.PollInterval, BackoffBase: cfg.Revocation.BackoffBase, BackoffMax: cfg.Revocation.BackoffMax,
+		Timeout: maxProviderTimeout(cfg), LeaseDuration: max(time.Minute, 2*maxProviderTimeout(cfg)+10*time.Second),
+		Logger: log, Now: now,
+	}, revocation.Deps{Store: a.Store, Opener: a.Keyring, Revoker: a.Providers, Registerer: a.Metrics})
+	if err != nil {
+		return err
+	}
 	a.Vault = vault.New(vault.Config{
-		Store: a.Store, Sealer: a.Keyring, Revoker: a.Providers, Logger: log, Now: now,
+		Store: a.Store, Sealer: a.Keyring, Revoker: a.Providers, Revocations: a.Revocations, Logger: log, Now: now,
 		Policy:    LifecyclePolicy(cfg.Refresh),
 		CacheSize: cfg.ResolveCache.Size, CacheTTL: cfg.ResolveCache.TTL,
 	})
@@ -253,7 +264,7 @@ func (a *App) server() *lvhttp.Server {
 		Metrics:   metrics,
 		Pprof:     cfg.AdminPprof,
 		Ready: func(ctx context.Context) error {
-			return errors.Join(storeReady(ctx, a.Store), a.Engine.Check(ctx), a.Webhooks.Check(ctx))
+			return errors.Join(storeReady(ctx, a.Store), a.Engine.Check(ctx), a.Webhooks.Check(ctx), a.Revocations.Check(ctx))
 		},
 		Account: a.Account,
 		Link:    a.Link,
@@ -282,6 +293,10 @@ func (a *App) Start(ctx context.Context) error {
 			return err
 		}
 		if err := a.Webhooks.Start(ctx); err != nil {
+			a.stopBackground()
+			return err
+		}
+		if err := a.Revocations.Start(ctx); err != nil {
 			a.stopBackground()
 			return err
 		}
@@ -332,6 +347,9 @@ func (a *App) stopBackground() {
 	}
 	if err := a.Webhooks.Stop(ctx); err != nil {
 		a.Logger.Warn("webhook dispatcher stop", "error", err)
+	}
+	if err := a.Revocations.Stop(ctx); err != nil {
+		a.Logger.Warn("revocation queue stop", "error", err)
 	}
 }
 

@@ -13,7 +13,9 @@ import (
 	"github.com/linkvault/linkvault/internal/link"
 	"github.com/linkvault/linkvault/internal/postgres"
 	"github.com/linkvault/linkvault/internal/refresh"
+	"github.com/linkvault/linkvault/internal/revocation"
 	"github.com/linkvault/linkvault/internal/sqlite"
+	"github.com/linkvault/linkvault/internal/vault"
 	"github.com/linkvault/linkvault/internal/webhook"
 )
 
@@ -26,6 +28,8 @@ type Store interface {
 	webhook.Store
 	webhook.AdminStore
 	webhook.Pruner
+	vault.Store
+	revocation.Store
 	audit.Appender
 	account.TransferStore
 	account.PreviewStore

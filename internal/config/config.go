@@ -116,6 +116,10 @@ type Config struct {
 	// Webhook configures event delivery to clients.
 	Webhook Webhook `json:"webhook" env:"WEBHOOK_"`
 
+	// Revocation configures the durable revocation queue of removed and replaced
+	// credentials.
+	Revocation Revocation `json:"revocation" env:"REVOCATION_"`
+
 	// Metrics configures the Prometheus metrics endpoint.
 	Metrics Metrics `json:"metrics" env:"METRICS_"`
 }
@@ -499,6 +503,21 @@ type Webhook struct {
 	DeliveryTimeout time.Duration `json:"deliveryTimeout" env:"DELIVERY_TIMEOUT" help:"timeout of one webhook delivery attempt"`
 }
 
+// Revocation configures the revocation queue's workers (they run where the lifecycle
+// engine runs, Refresh.Enabled).
+type Revocation struct {
+	// PollInterval is how often each replica looks for due revocations.
+	// Env LINKVAULT_REVOCATION_POLL_INTERVAL, file "revocation.pollInterval". Default 5s.
+	PollInterval time.Duration `json:"pollInterval" env:"POLL_INTERVAL" help:"how often due revocations are looked for"`
+	// BackoffBase is the wait after the first failed attempt; it doubles per attempt.
+	// Env LINKVAULT_REVOCATION_BACKOFF_BASE, file "revocation.backoffBase". Default 5s.
+	BackoffBase time.Duration `json:"backoffBase" env:"BACKOFF_BASE" help:"wait after the first failed revocation attempt"`
+	// BackoffMax caps the wait between attempts (attempts never stop while the
+	// exchange answers transient errors).
+	// Env LINKVAULT_REVOCATION_BACKOFF_MAX, file "revocation.backoffMax". Default 5m.
+	BackoffMax time.Duration `json:"backoffMax" env:"BACKOFF_MAX" help:"cap of the wait between revocation attempts"`
+}
+
 // Metrics configures the Prometheus endpoint.
 type Metrics struct {
 	// Enabled serves Prometheus metrics at /metrics on the admin listener. Env
@@ -556,6 +575,7 @@ func Default() Config {
 		ResolveCache: ResolveCache{Size: 10000, TTL: 5 * time.Second},
 		RateLimit:    RateLimit{AuthFailures: 20, LinkTokensPerClient: 600},
 		Webhook:      Webhook{DeliveryTimeout: 10 * time.Second},
+		Revocation:   Revocation{PollInterval: 5 * time.Second, BackoffBase: 5 * time.Second, BackoffMax: 5 * time.Minute},
 		Metrics:      Metrics{Enabled: true},
 		KMS:          KMS{Vault: VaultTransit{Mount: "transit"}},
 	}

@@ -46,6 +46,12 @@ func (c *Config) Validate() error {
 	v.atLeast("RateLimit.AuthFailures", c.RateLimit.AuthFailures, 0)
 	v.atLeast("RateLimit.LinkTokensPerClient", c.RateLimit.LinkTokensPerClient, 0)
 	v.positive("Webhook.DeliveryTimeout", c.Webhook.DeliveryTimeout)
+	v.positive("Revocation.PollInterval", c.Revocation.PollInterval)
+	v.positive("Revocation.BackoffBase", c.Revocation.BackoffBase)
+	if c.Revocation.BackoffMax < c.Revocation.BackoffBase {
+		v.addf("Revocation.BackoffMax", "must be at least Revocation.BackoffBase (%s), got %s",
+			formatDuration(c.Revocation.BackoffBase), formatDuration(c.Revocation.BackoffMax))
+	}
 
 	if len(v.problems) > 0 {
 		return &Error{Problems: v.problems}

@@ -29,16 +29,26 @@ func (s *Server) parseTokenRequest(r *http.Request) (account.Target, error) {
 	return account.Target{TokenID: req.AuthToken, Broker: bt}, err
 }
 
-// handleRemove is DELETE /api/v1/account: revoke at the provider where supported,
-// then physically delete. Any later use of the tokenId is "not found".
+// HeaderRevocation carries the revocation state of DELETE /api/v1/account's answer
+// (a linkvault.RevocationState), for clients that read headers rather than the message.
+const HeaderRevocation = "Linkvault-Revocation"
+
+// handleRemove is DELETE /api/v1/account: physically delete (any later use of the
+// tokenId is "not found") and revoke the grant at the exchange. Mesh's answer is a bare
+// ApiResult (no content, additionalProperties false), so the revocation state travels
+// in its message and in the Linkvault-Revocation header: revoked, revocationPending
+// (the queue keeps trying; connection.revoked follows), revocationUnsupported,
+// revocationUnreadable or revocationRefused.
 func (a *accountAPI) handleRemove(w http.ResponseWriter, r *http.Request) error {
 	t, err := a.s.parseTokenRequest(r)
 	if err != nil {
 		return err
 	}
-	if err := a.s.account.Remove(r.Context(), caller(r), t); err != nil {
+	state, err := a.s.account.Remove(r.Context(), caller(r), t)
+	if err != nil {
 		return err
 	}
-	writeOK(w, nil) // Mesh's answer is a bare ApiResult (closed, no content)
+	w.Header().Set(HeaderRevocation, string(state))
+	writeEnvelope(w, http.StatusOK, Envelope{Status: linkvault.StatusOK, Message: string(state)})
 	return nil
 }

@@ -101,7 +101,7 @@ func TestNoOracleAcrossClientsTypesAndRemovals(t *testing.T) {
 	mine := e.connect(t, "app1", "alice", linkvault.BrokerCoinbase, write)
 	theirs := e.connect(t, "app2", "bob", linkvault.BrokerCoinbase, write)
 	removed := e.connect(t, "app1", "carol", linkvault.BrokerCoinbase, write)
-	if err := e.vault.Remove(context.Background(), "app1", removed, ""); err != nil {
+	if _, err := e.vault.Remove(context.Background(), "app1", removed, ""); err != nil {
 		t.Fatal(err)
 	}
 	calls := e.sim.Coinbase.Stats().APICalls

@@ -328,7 +328,7 @@ func TestReturnUserTokensAreFilteredSilently(t *testing.T) {
 		t.Fatalf("read and write connections share a tokenId")
 	}
 	removed := connect("app1", permWrite, "carol")
-	if err := st.Vault.Remove(ctx, "app1", removed, ""); err != nil {
+	if _, err := st.Vault.Remove(ctx, "app1", removed, ""); err != nil {
 		t.Fatal(err)
 	}
 

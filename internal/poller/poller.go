@@ -216,3 +216,16 @@ func gatherSlots(ctx context.Context, slots chan struct{}, limit int) (int, erro
 	}
 	return free, nil
 }
+
+// Backoff is the wait before attempt+1 of a retried item: base×2^(attempt−1) capped
+// at ceiling, the upper half random (u in [0,1)), at least retryAfter (the
+// counterpart's own Retry-After), never above ceiling.
+func Backoff(attempt int, base, ceiling, retryAfter time.Duration, u float64) time.Duration {
+	d := base
+	for i := 1; i < attempt && d < ceiling; i++ {
+		d *= 2
+	}
+	d = min(d, ceiling)
+	d = d/2 + time.Duration(u*float64(d/2))
+	return min(ceiling, max(d, retryAfter))
+}

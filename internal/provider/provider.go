@@ -200,6 +200,14 @@ func (r *Registry) Revoke(ctx context.Context, b linkvault.BrokerType, c linkvau
 	return p.Revoke(ctx, c)
 }
 
+// CanRevoke reports whether broker b's exchange has a revocation endpoint the adapter
+// calls (Integration().SupportsRevocation). Binance has none: its API keys are deleted
+// by the user in the exchange's settings.
+func (r *Registry) CanRevoke(b linkvault.BrokerType) bool {
+	p, ok := r.byType[b]
+	return ok && p.Integration().SupportsRevocation
+}
+
 // List returns the adapters in catalog order.
 func (r *Registry) List() []linkvault.Provider { return append([]linkvault.Provider(nil), r.order...) }
 

@@ -99,6 +99,13 @@ func (s *Store) ListUserConnections(ctx context.Context, clientID, userID string
 // its outbox events. On success c.Version is the new version and c.UpdatedAt is now.
 // Conflict if the version moved on; linkvault.ErrTokenNotFound if the row is gone.
 func (s *Store) UpdateConnection(ctx context.Context, c *linkvault.Connection, events ...linkvault.Event) error {
+	return s.UpdateConnectionRevoking(ctx, c, nil, events...)
+}
+
+// UpdateConnectionRevoking is UpdateConnection that also puts revs into the revocation
+// queue in the same transaction: a replaced credential's grant is queued for
+// revocation exactly when the new credential commits.
+func (s *Store) UpdateConnectionRevoking(ctx context.Context, c *linkvault.Connection, revs []linkvault.PendingRevocation, events ...linkvault.Event) error {
 	accounts, err := encodeJSON("accounts", c.Accounts)
 	if err != nil {
 		return s.errorf("update connection", err)
@@ -122,6 +129,9 @@ func (s *Store) UpdateConnection(ctx context.Context, c *linkvault.Connection, e
 			return s.missingOrConflict(ctx, tx, linkvault.ErrTokenNotFound(), linkvault.ErrConflict("Connection was modified concurrently."),
 				`SELECT 1 FROM connections WHERE token_id = $1 AND client_id = $2`, c.TokenID, c.ClientID)
 		}
+		if err := s.insertRevocations(ctx, tx, revs); err != nil {
+			return err
+		}
 		return s.insertEvents(ctx, tx, c.ClientID, c.TokenID, events)
 	})
 	if err != nil {
@@ -137,6 +147,13 @@ func (s *Store) UpdateConnection(ctx context.Context, c *linkvault.Connection, e
 // engine's matter (SQLite overwrites it and checkpoints; PostgreSQL keeps the dead
 // tuple until VACUUM).
 func (s *Store) DeleteConnection(ctx context.Context, clientID, tokenID string, events ...linkvault.Event) error {
+	return s.RemoveConnection(ctx, clientID, tokenID, nil, events...)
+}
+
+// RemoveConnection is DeleteConnection that also puts revs (the removed credential,
+// sealed for the queue) into the revocation queue in the same transaction, so the
+// tokenId stops working and the grant's revocation is owed at the same instant.
+func (s *Store) RemoveConnection(ctx context.Context, clientID, tokenID string, revs []linkvault.PendingRevocation, events ...linkvault.Event) error {
 	err := s.e.InTx(ctx, func(tx Querier) error {
 		n, err := tx.Exec(ctx, `DELETE FROM connections WHERE token_id = $1 AND client_id = $2`, tokenID, clientID)
 		if err != nil {
@@ -144,6 +161,9 @@ func (s *Store) DeleteConnection(ctx context.Context, clientID, tokenID string, 
 		}
 		if n == 0 {
 			return linkvault.ErrTokenNotFound()
+		}
+		if err := s.insertRevocations(ctx, tx, revs); err != nil {
+			return err
 		}
 		return s.insertEvents(ctx, tx, clientID, tokenID, events)
 	})

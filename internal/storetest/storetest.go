@@ -17,6 +17,7 @@ import (
 	"github.com/linkvault/linkvault/internal/audit"
 	"github.com/linkvault/linkvault/internal/link"
 	"github.com/linkvault/linkvault/internal/refresh"
+	"github.com/linkvault/linkvault/internal/revocation"
 	"github.com/linkvault/linkvault/internal/webhook"
 )
 
@@ -43,6 +44,7 @@ type Store interface {
 	webhook.DeliveryLog
 	webhook.QueueCounter
 	webhook.Pruner
+	revocation.Store
 }
 
 // Run runs every conformance test. newStore must return an empty, migrated store that
@@ -74,6 +76,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"AuditAndTransfers", testAuditAndTransfers},
 		{"TransferPreviews", testTransferPreviews},
 		{"ListCompletedTransfers", testListCompletedTransfers},
+		{"RevocationQueue", testRevocationQueue},
+		{"RevocationClaimsConcurrent", testRevocationClaimsConcurrent},
 	}
 	tests = append(tests, lifecycleTests()...)
 	for _, tt := range tests {

@@ -22,12 +22,27 @@ type Store interface {
 	GetConnection(ctx context.Context, clientID, tokenID string) (*linkvault.Connection, error)
 	FindConnection(ctx context.Context, id linkvault.ConnectionIdentity) (*linkvault.Connection, error)
 	UpdateConnection(ctx context.Context, c *linkvault.Connection, events ...linkvault.Event) error
-	DeleteConnection(ctx context.Context, clientID, tokenID string, events ...linkvault.Event) error
+	// UpdateConnectionRevoking is UpdateConnection that also queues revs for
+	// revocation in the same transaction.
+	UpdateConnectionRevoking(ctx context.Context, c *linkvault.Connection, revs []linkvault.PendingRevocation, events ...linkvault.Event) error
+	// RemoveConnection deletes the connection and queues revs for revocation in the
+	// same transaction; ErrTokenNotFound if absent.
+	RemoveConnection(ctx context.Context, clientID, tokenID string, revs []linkvault.PendingRevocation, events ...linkvault.Event) error
 }
 
-// Revoker revokes a credential at its provider. Implemented by the provider registry.
+// Revoker says which exchanges can revoke a grant. Implemented by the provider registry.
 type Revoker interface {
-	Revoke(ctx context.Context, broker linkvault.BrokerType, c linkvault.Credential) error
+	CanRevoke(broker linkvault.BrokerType) bool
+}
+
+// RevocationQueue revokes queued credentials (internal/revocation). The vault writes
+// an entry leased under Lease in the transaction that made the credential obsolete,
+// then calls Try once the transaction committed.
+type RevocationQueue interface {
+	Lease(now time.Time) (owner string, until time.Time)
+	Try(ctx context.Context, r linkvault.PendingRevocation, cred linkvault.Credential) linkvault.RevocationState
+	// Observe counts a final state reached without the queue.
+	Observe(broker linkvault.BrokerType, reason string, state linkvault.RevocationState)
 }
 
 // Policy decides when the lifecycle engine should next look at a connection.
@@ -91,12 +106,15 @@ func (p Policy) NextCheck(now time.Time, c linkvault.Credential) time.Time {
 
 // Config configures a Service.
 type Config struct {
-	Store   Store
-	Sealer  linkvault.Sealer
-	Revoker Revoker // optional; nil skips provider revocation
-	Now     func() time.Time
-	Logger  *slog.Logger
-	Policy  Policy
+	Store  Store
+	Sealer linkvault.Sealer
+	// Revoker and Revocations revoke obsolete grants (removed or replaced
+	// credentials); both nil skips provider revocation (tests of other matters).
+	Revoker     Revoker
+	Revocations RevocationQueue
+	Now         func() time.Time
+	Logger      *slog.Logger
+	Policy      Policy
 	// CacheSize bounds the resolve cache (entries); 0 disables caching.
 	CacheSize int
 	// CacheTTL bounds how stale a cached connection may be when another process
@@ -109,6 +127,7 @@ type Service struct {
 	store   Store
 	sealer  linkvault.Sealer
 	revoker Revoker
+	queue   RevocationQueue
 	now     func() time.Time
 	log     *slog.Logger
 	policy  Policy
@@ -127,7 +146,7 @@ func New(cfg Config) *Service {
 		cfg.Policy = DefaultPolicy
 	}
 	return &Service{
-		store: cfg.Store, sealer: cfg.Sealer, revoker: cfg.Revoker, now: cfg.Now,
+		store: cfg.Store, sealer: cfg.Sealer, revoker: cfg.Revoker, queue: cfg.Revocations, now: cfg.Now,
 		log: cfg.Logger, policy: cfg.Policy, cache: newResolveCache(cfg.CacheSize, cfg.CacheTTL),
 	}
 }
@@ -246,9 +265,20 @@ func (s *Service) create(ctx context.Context, p ConnectParams) (*linkvault.Conne
 	return c, nil
 }
 
+// reconnect replaces the credential of the identity's existing connection c (same
+// tokenId). The superseded credential's grant is queued for revocation in the same
+// transaction and revoked once the new credential has committed, unless it is the
+// same grant. A login to a different exchange account (Credential.Subject) keeps the
+// tokenId and is announced with connection.account_changed (see docs/lifecycle.md).
 func (s *Service) reconnect(ctx context.Context, c *linkvault.Connection, p ConnectParams) (*linkvault.Connection, error) {
 	now := s.now()
+	old, oldErr := s.Open(ctx, c)
+	if oldErr != nil {
+		s.log.ErrorContext(ctx, "vault: the credential being replaced cannot be decrypted; its grant cannot be revoked",
+			"broker", c.BrokerType, "client", c.ClientID, "error_type", linkvault.ErrorType(oldErr))
+	}
 	wasReauth := c.Status == linkvault.StatusReauthRequired
+	previousAccounts := c.Accounts
 	c.Status = linkvault.StatusActive
 	if p.Accounts != nil {
 		c.Accounts = p.Accounts
@@ -262,10 +292,33 @@ func (s *Service) reconnect(ctx context.Context, c *linkvault.Connection, p Conn
 	if wasReauth {
 		events = append(events, s.Event(c, linkvault.EventConnectionRecovered, nil))
 	}
+	if oldErr == nil && accountChanged(old, p.Credential) {
+		events = append(events, s.Event(c, linkvault.EventAccountChanged, map[string]any{
+			"previousAccountIds": accountIDs(previousAccounts), "accountIds": accountIDs(c.Accounts),
+		}))
+		s.log.InfoContext(ctx, "vault: reconnect logged in to a different exchange account; tokenId kept",
+			"broker", c.BrokerType, "client", c.ClientID)
+	}
+	var (
+		revs []linkvault.PendingRevocation
+		err  error
+	)
+	switch {
+	case oldErr != nil:
+		s.observe(c.BrokerType, linkvault.RevocationReasonReplaced, linkvault.RevocationUnreadable)
+	case sameGrant(old, p.Credential):
+		// Nothing was superseded (the same API key entered again).
+	default:
+		revs, err = s.pendingRevocation(ctx, c, old, linkvault.RevocationReasonReplaced)
+		if err != nil {
+			return nil, err
+		}
+	}
 	s.cache.remove(c.ClientID, c.TokenID)
-	if err := s.store.UpdateConnection(ctx, c, events...); err != nil {
+	if err := s.store.UpdateConnectionRevoking(ctx, c, revs, events...); err != nil {
 		return nil, err
 	}
+	s.tryRevocations(ctx, revs, old)
 	return c, nil
 }
 
@@ -368,37 +421,57 @@ func (s *Service) MarkReauthRequired(ctx context.Context, c *linkvault.Connectio
 	return s.Update(ctx, c, s.Event(c, linkvault.EventReauthRequired, map[string]string{"reason": reason}))
 }
 
-// Remove revokes the credential at the provider where supported and physically deletes
-// the connection. Removal never fails because the provider is unreachable: the row is
-// deleted regardless (the user asked for the data to be gone) and the failed revocation
-// is logged without secrets.
-func (s *Service) Remove(ctx context.Context, clientID, tokenID string, broker linkvault.BrokerType) error {
+// Remove physically deletes the connection and has its grant revoked at the exchange.
+// In one transaction the row is deleted (the tokenId is unusable at once) and the
+// credential, sealed again for the queue, goes into the durable revocation queue; the
+// revocation is then tried at once. It returns the state reached: revoked, or
+// revocationPending when the exchange did not answer (queue workers on any replica
+// retry it, and a connection.revoked event tells the app the final state), or
+// revocationUnsupported / revocationUnreadable when there is nothing linkvault can
+// revoke. Removal never fails because the exchange is unreachable.
+func (s *Service) Remove(ctx context.Context, clientID, tokenID string, broker linkvault.BrokerType) (linkvault.RevocationState, error) {
 	if !linkvault.PlausibleTokenID(tokenID) {
-		return linkvault.ErrTokenNotFound()
+		return "", linkvault.ErrTokenNotFound()
 	}
 	c, err := s.store.GetConnection(ctx, clientID, tokenID)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if broker != "" && c.BrokerType != broker {
 		// Same answer as an unknown token: the pair (tokenId, type) does not exist.
-		return linkvault.ErrTokenNotFound()
+		return "", linkvault.ErrTokenNotFound()
 	}
-	if s.revoker != nil {
-		if cred, err := s.Open(ctx, c); err == nil {
-			if err := s.revoker.Revoke(ctx, c.BrokerType, cred); err != nil {
-				s.log.WarnContext(ctx, "provider revocation failed; deleting the connection anyway",
-					"broker", c.BrokerType, "error_kind", linkvault.ProviderErrorKindOf(err).String())
-			}
+	events := []linkvault.Event{s.Event(c, linkvault.EventConnectionRemoved, nil)}
+	var (
+		revs  []linkvault.PendingRevocation
+		state = linkvault.RevocationPending
+	)
+	cred, openErr := s.Open(ctx, c)
+	switch {
+	case openErr != nil:
+		s.log.ErrorContext(ctx, "vault: the removed connection's credential cannot be decrypted; its grant cannot be revoked",
+			"broker", c.BrokerType, "client", clientID, "error_type", linkvault.ErrorType(openErr))
+		state = linkvault.RevocationUnreadable
+	case !s.canRevoke(c.BrokerType):
+		state = linkvault.RevocationUnsupported
+	default:
+		if revs, err = s.pendingRevocation(ctx, c, cred, linkvault.RevocationReasonRemoved); err != nil {
+			return "", err
 		}
 	}
-	s.cache.remove(clientID, tokenID)
-	ev := s.Event(c, linkvault.EventConnectionRemoved, nil)
-	if err := s.store.DeleteConnection(ctx, clientID, tokenID, ev); err != nil {
-		return err
+	if state.Final() && s.queue != nil {
+		events = append(events, s.revokedEvent(c, state))
 	}
 	s.cache.remove(clientID, tokenID)
-	return nil
+	if err := s.store.RemoveConnection(ctx, clientID, tokenID, revs, events...); err != nil {
+		return "", err
+	}
+	s.cache.remove(clientID, tokenID)
+	if state.Final() {
+		s.observe(c.BrokerType, linkvault.RevocationReasonRemoved, state)
+		return state, nil
+	}
+	return s.tryRevocations(ctx, revs, cred), nil
 }
 
 // Event builds an outbox event about c. data must not contain secrets.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/revocation"
 	"github.com/linkvault/linkvault/internal/sqlite"
 	"github.com/linkvault/linkvault/internal/testdb"
 	"github.com/linkvault/linkvault/internal/vault"
@@ -36,6 +37,10 @@ type recordingRevoker struct {
 	mu      sync.Mutex
 	revoked []string
 	err     error
+}
+
+func (r *recordingRevoker) CanRevoke(b linkvault.BrokerType) bool {
+	return b != linkvault.BrokerBinance
 }
 
 func (r *recordingRevoker) Revoke(_ context.Context, _ linkvault.BrokerType, c linkvault.Credential) error {
@@ -75,8 +80,13 @@ func newEnv(t *testing.T, cacheSize int) *env {
 		}
 	}
 	rev := &recordingRevoker{}
+	sealer := envelope.New(db, newMasterKeyring(t), clock.Now)
+	q, err := revocation.New(revocation.Config{Now: clock.Now}, revocation.Deps{Store: db, Opener: sealer, Revoker: rev})
+	if err != nil {
+		t.Fatal(err)
+	}
 	v := vault.New(vault.Config{
-		Store: db, Sealer: envelope.New(db, newMasterKeyring(t), clock.Now), Revoker: rev,
+		Store: db, Sealer: sealer, Revoker: rev, Revocations: q,
 		Now: clock.Now, CacheSize: cacheSize, CacheTTL: time.Minute,
 	})
 	return &env{db: db, vault: v, clock: clock, revoker: rev}
@@ -168,11 +178,11 @@ func TestResolveIsolationAndRemoval(t *testing.T) {
 		_, errOther := e.vault.Resolve(ctx, "app2", c.TokenID)
 		_, errNever := e.vault.Resolve(ctx, "app1", linkvault.NewTokenID())
 		_, errJunk := e.vault.Resolve(ctx, "app1", "not a token/../")
-		if err := e.vault.Remove(ctx, "app1", c.TokenID, linkvault.BrokerCoinbase); err != nil {
+		if _, err := e.vault.Remove(ctx, "app1", c.TokenID, linkvault.BrokerCoinbase); err != nil {
 			t.Fatal(err)
 		}
 		_, errRemoved := e.vault.Resolve(ctx, "app1", c.TokenID)
-		errRemoveAgain := e.vault.Remove(ctx, "app1", c.TokenID, linkvault.BrokerCoinbase)
+		_, errRemoveAgain := e.vault.Remove(ctx, "app1", c.TokenID, linkvault.BrokerCoinbase)
 		want := linkvault.ErrTokenNotFound().Error()
 		for name, err := range map[string]error{"other client": errOther, "never issued": errNever, "junk": errJunk, "removed": errRemoved, "removed twice": errRemoveAgain} {
 			if err == nil || err.Error() != want {
@@ -196,11 +206,18 @@ func TestRemoveDeletesEvenWhenProviderRevocationFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.vault.Remove(ctx, "app1", c.TokenID, ""); err != nil {
+	state, err := e.vault.Remove(ctx, "app1", c.TokenID, "")
+	if err != nil {
 		t.Fatal(err)
+	}
+	if state != linkvault.RevocationPending {
+		t.Fatalf("state = %q, want %q", state, linkvault.RevocationPending)
 	}
 	if _, err := e.db.GetConnection(ctx, "app1", c.TokenID); !linkvault.IsNotFound(err) {
 		t.Fatalf("connection still stored: %v", err)
+	}
+	if total, _, err := e.db.CountRevocations(ctx, e.clock.Now()); err != nil || total != 1 {
+		t.Fatalf("revocation queue holds %d entries (%v), want the removed credential", total, err)
 	}
 }
 
@@ -211,7 +228,7 @@ func TestRemoveWithWrongBrokerTypeIsNotFound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = e.vault.Remove(ctx, "app1", c.TokenID, linkvault.BrokerUphold)
+	_, err = e.vault.Remove(ctx, "app1", c.TokenID, linkvault.BrokerUphold)
 	if err == nil || err.Error() != linkvault.ErrTokenNotFound().Error() {
 		t.Fatalf("err = %v", err)
 	}
@@ -371,7 +388,7 @@ func TestDatabaseFileHoldsNoPlaintext(t *testing.T) {
 	if err := v.Save(ctx, keep, cred(marker+"-rotated", time.Now().Add(2*time.Hour))); err != nil {
 		t.Fatal(err)
 	}
-	if err := v.Remove(ctx, "app1", gone.TokenID, ""); err != nil {
+	if _, err := v.Remove(ctx, "app1", gone.TokenID, ""); err != nil {
 		t.Fatal(err)
 	}
 	for _, suffix := range []string{"", "-wal", "-shm"} {

@@ -341,13 +341,7 @@ func retryable(status int, code string) bool {
 // retryDelay is the pause after the given failed attempt (1 for the first):
 // base×2^(attempt−1) capped at ceiling, upper half random, at least retryAfter (capped).
 func retryDelay(attempt int, base, ceiling, retryAfter time.Duration, u float64) time.Duration {
-	d := base
-	for i := 1; i < attempt && d < ceiling; i++ {
-		d *= 2
-	}
-	d = min(d, ceiling)
-	d = d/2 + time.Duration(u*float64(d/2))
-	return min(ceiling, max(d, retryAfter))
+	return poller.Backoff(attempt, base, ceiling, retryAfter, u)
 }
 
 // parseRetryAfter reads delay-seconds or an HTTP-date; 0 when absent or invalid.

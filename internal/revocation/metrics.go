@@ -1,0 +1,81 @@
+package revocation
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the queue's Prometheus collectors; labels are bounded (broker type,
+// reason, state), never a client or a tokenId.
+type metrics struct {
+	attempts *prometheus.CounterVec   // broker
+	outcomes *prometheus.CounterVec   // broker, reason, state (or lease_lost / error)
+	latency  *prometheus.HistogramVec // reason: from the entry's creation to its final state
+}
+
+func newMetrics(reg prometheus.Registerer, st Store, now func() time.Time) (*metrics, error) {
+	m := &metrics{
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "linkvault", Subsystem: "revocation", Name: "attempts_total",
+			Help: "Revocation calls made to exchanges, by broker type.",
+		}, []string{"broker"}),
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "linkvault", Subsystem: "revocation", Name: "outcomes_total",
+			Help: "Revocation outcomes by broker type, reason (removed, replaced) and state (revoked, revocationPending, revocationRefused, revocationUnsupported, revocationUnreadable; lease_lost and error when recording failed).",
+		}, []string{"broker", "reason", "state"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "linkvault", Subsystem: "revocation", Name: "completion_seconds",
+			Help:    "Time from queueing a credential to the exchange's final answer, by reason.",
+			Buckets: prometheus.ExponentialBuckets(0.05, 3, 11),
+		}, []string{"reason"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	c := &counter{count: st.CountRevocations, now: now}
+	depth := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "linkvault", Subsystem: "revocation", Name: "queue_depth",
+		Help: "Credentials in the revocation queue (awaiting their exchange's answer), read at scrape time.",
+	}, func() float64 { return float64(c.read().total) })
+	due := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "linkvault", Subsystem: "revocation", Name: "queue_due",
+		Help: "Revocation queue entries due for an attempt now, read at scrape time.",
+	}, func() float64 { return float64(c.read().due) })
+	for _, col := range []prometheus.Collector{m.attempts, m.outcomes, m.latency, depth, due} {
+		if err := reg.Register(col); err != nil {
+			return nil, errors.Join(errors.New("revocation: register metrics"), err)
+		}
+	}
+	return m, nil
+}
+
+type counts struct{ total, due int64 }
+
+// counter reads the queue size for the gauges, at most once per second, keeping the
+// last value when the database does not answer in time.
+type counter struct {
+	count func(ctx context.Context, now time.Time) (total, due int64, err error)
+	now   func() time.Time
+	last  atomic.Pointer[counts]
+	at    atomic.Int64
+}
+
+func (c *counter) read() counts {
+	now := c.now()
+	if now.UnixNano()-c.at.Load() >= int64(time.Second) || c.last.Load() == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if total, due, err := c.count(ctx, now); err == nil {
+			c.last.Store(&counts{total, due})
+			c.at.Store(now.UnixNano())
+		}
+	}
+	if v := c.last.Load(); v != nil {
+		return *v
+	}
+	return counts{}
+}

@@ -1,0 +1,100 @@
+package vault
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+
+	"github.com/linkvault/linkvault"
+)
+
+// Revocation of obsolete grants: the credential a removal deletes or a reconnect
+// replaces is sealed again for the durable revocation queue (internal/revocation) and
+// written in the same transaction as the change; the queue revokes it at the exchange.
+
+func (s *Service) canRevoke(b linkvault.BrokerType) bool {
+	return s.revoker != nil && s.queue != nil && s.revoker.CanRevoke(b)
+}
+
+// pendingRevocation returns the queue entry for c's obsolete credential cred, leased
+// to this process so that it is tried right after the commit; none when the exchange
+// cannot revoke.
+func (s *Service) pendingRevocation(ctx context.Context, c *linkvault.Connection, cred linkvault.Credential, reason string) ([]linkvault.PendingRevocation, error) {
+	if !s.canRevoke(c.BrokerType) {
+		if s.queue != nil {
+			s.queue.Observe(c.BrokerType, reason, linkvault.RevocationUnsupported)
+		}
+		return nil, nil
+	}
+	now := s.now()
+	r := linkvault.PendingRevocation{
+		ID: linkvault.NewRevocationID(), ClientID: c.ClientID, TokenID: c.TokenID, BrokerType: c.BrokerType,
+		Reason: reason, NextAttemptAt: now, CreatedAt: now,
+	}
+	plain := linkvault.EncodeCredential(cred)
+	sealed, ver, err := s.sealer.Seal(ctx, c.ClientID, r.SealID(), plain)
+	clear(plain)
+	if err != nil {
+		return nil, fmt.Errorf("vault: seal credential for revocation: %w", err)
+	}
+	r.Sealed, r.KeyVersion = sealed, ver
+	r.LeaseOwner, r.LeaseExpiresAt = s.queue.Lease(now)
+	return []linkvault.PendingRevocation{r}, nil
+}
+
+// tryRevocations tries the committed entries at once (each leased to this process);
+// what fails stays queued for the workers. It returns the last entry's state.
+func (s *Service) tryRevocations(ctx context.Context, revs []linkvault.PendingRevocation, cred linkvault.Credential) linkvault.RevocationState {
+	state := linkvault.RevocationUnsupported
+	for _, r := range revs {
+		// The caller's request may end; the revocation is this process's to try
+		// until its lease lapses.
+		state = s.queue.Try(context.WithoutCancel(ctx), r, cred)
+	}
+	return state
+}
+
+func (s *Service) observe(b linkvault.BrokerType, reason string, state linkvault.RevocationState) {
+	if s.queue != nil {
+		s.queue.Observe(b, reason, state)
+	}
+}
+
+// revokedEvent is connection.revoked for a removal whose state is final at once.
+func (s *Service) revokedEvent(c *linkvault.Connection, state linkvault.RevocationState) linkvault.Event {
+	raw, err := json.Marshal(map[string]any{
+		"tokenId": c.TokenID, "brokerType": c.BrokerType, "details": map[string]string{"revocation": string(state)},
+	})
+	if err != nil {
+		panic("vault: marshal event: " + err.Error()) // strings only; cannot fail
+	}
+	return linkvault.Event{
+		ID: "evt_" + linkvault.NewRandomID(16), ClientID: c.ClientID, Type: linkvault.EventConnectionRevoked,
+		TokenID: c.TokenID, Data: raw, CreatedAt: s.now(),
+	}
+}
+
+// sameGrant reports whether next is the very grant old is (nothing superseded): the
+// same access token or the same refresh token, compared in constant time.
+func sameGrant(old, next linkvault.Credential) bool {
+	eq := func(a, b linkvault.Secret) bool {
+		return !a.IsZero() && subtle.ConstantTimeCompare([]byte(a.Reveal()), []byte(b.Reveal())) == 1
+	}
+	return eq(old.AccessToken, next.AccessToken) || eq(old.RefreshToken, next.RefreshToken)
+}
+
+// accountChanged reports whether next logged in to another exchange account than old.
+// Both must name their account (Credential.Subject); a credential without one (an
+// adapter that cannot tell) never counts as a change.
+func accountChanged(old, next linkvault.Credential) bool {
+	return old.Subject != "" && next.Subject != "" && old.Subject != next.Subject
+}
+
+func accountIDs(accounts []linkvault.Account) []string {
+	ids := make([]string, 0, len(accounts))
+	for _, a := range accounts {
+		ids = append(ids, a.AccountID)
+	}
+	return ids
+}
