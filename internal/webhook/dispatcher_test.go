@@ -23,6 +23,7 @@ import (
 	"github.com/linkvault/linkvault/internal/postgres"
 	"github.com/linkvault/linkvault/internal/testdb"
 	"github.com/linkvault/linkvault/internal/webhook"
+	lvclient "github.com/linkvault/linkvault/sdk/go"
 )
 
 // store is what these tests need from either database.
@@ -155,10 +156,24 @@ func newReceiver(t *testing.T, now func() time.Time, secrets ...linkvault.Secret
 	return r
 }
 
+// verify checks a delivery with the Go SDK's verifier (what an app runs) holding the
+// receiver's current secrets.
+func (r *receiver) verify(h http.Header, body []byte) error {
+	var keys []string
+	for _, s := range *r.secrets.Load() {
+		keys = append(keys, s.Reveal())
+	}
+	v, err := lvclient.NewWebhookVerifier(keys, lvclient.WithWebhookClock(r.now))
+	if err != nil {
+		return err
+	}
+	return v.Verify(h, body)
+}
+
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.requests.Add(1)
 	body, _ := io.ReadAll(req.Body)
-	if err := webhook.Verify(*r.secrets.Load(), req.Header, body, r.now(), 0); err != nil {
+	if err := r.verify(req.Header, body); err != nil {
 		r.badSig.Add(1)
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return

@@ -3,9 +3,7 @@ package webhook
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,73 +21,6 @@ func TestSignKnownAnswer(t *testing.T) {
 	}
 	if want := "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="; got != want {
 		t.Fatalf("Sign = %q, want %q", got, want)
-	}
-}
-
-func headers(id string, ts int64, sig string) http.Header {
-	h := http.Header{}
-	if id != "" {
-		h.Set(HeaderID, id)
-	}
-	if ts != 0 {
-		h.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
-	}
-	if sig != "" {
-		h.Set(HeaderSignature, sig)
-	}
-	return h
-}
-
-func TestVerify(t *testing.T) {
-	now := time.Unix(1_900_000_000, 0)
-	oldSecret, newSecret, otherSecret := NewSecret(), NewSecret(), NewSecret()
-	body := []byte(`{"type":"connection.created","timestamp":"2030-03-17T17:46:40Z","data":{"tokenId":"t1"}}`)
-	sign := func(secrets []linkvault.Secret, id string, at time.Time, b []byte) string {
-		s, err := Sign(secrets, id, at, b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	both := sign([]linkvault.Secret{newSecret, oldSecret}, "evt_1", now, body)
-	onlyNew := sign([]linkvault.Secret{newSecret}, "evt_1", now, body)
-	tests := []struct {
-		name    string
-		secrets []linkvault.Secret
-		h       http.Header
-		body    []byte
-		want    error
-	}{
-		{"valid", []linkvault.Secret{newSecret}, headers("evt_1", now.Unix(), onlyNew), body, nil},
-		{"during rotation, receiver still on the old secret", []linkvault.Secret{oldSecret}, headers("evt_1", now.Unix(), both), body, nil},
-		{"during rotation, receiver already on the new secret", []linkvault.Secret{newSecret}, headers("evt_1", now.Unix(), both), body, nil},
-		{"receiver holding both secrets", []linkvault.Secret{otherSecret, oldSecret}, headers("evt_1", now.Unix(), both), body, nil},
-		{"after rotation, old secret no longer signs", []linkvault.Secret{oldSecret}, headers("evt_1", now.Unix(), onlyNew), body, ErrNoMatch},
-		{"wrong secret", []linkvault.Secret{otherSecret}, headers("evt_1", now.Unix(), onlyNew), body, ErrNoMatch},
-		{"bare base64 secret accepted", []linkvault.Secret{linkvault.NewSecret(strings.TrimPrefix(newSecret.Reveal(), SecretPrefix))}, headers("evt_1", now.Unix(), onlyNew), body, nil},
-		{"body changed", []linkvault.Secret{newSecret}, headers("evt_1", now.Unix(), onlyNew), append([]byte(nil), append(body[:len(body)-1:len(body)-1], ' ', '}')...), ErrNoMatch},
-		{"id changed", []linkvault.Secret{newSecret}, headers("evt_2", now.Unix(), onlyNew), body, ErrNoMatch},
-		{"timestamp changed within tolerance", []linkvault.Secret{newSecret}, headers("evt_1", now.Unix()+1, onlyNew), body, ErrNoMatch},
-		{"too old", []linkvault.Secret{newSecret}, headers("evt_1", now.Add(-6*time.Minute).Unix(), sign([]linkvault.Secret{newSecret}, "evt_1", now.Add(-6*time.Minute), body)), body, ErrTimestampSkew},
-		{"too far in the future", []linkvault.Secret{newSecret}, headers("evt_1", now.Add(6*time.Minute).Unix(), sign([]linkvault.Secret{newSecret}, "evt_1", now.Add(6*time.Minute), body)), body, ErrTimestampSkew},
-		{"within tolerance", []linkvault.Secret{newSecret}, headers("evt_1", now.Add(-4*time.Minute).Unix(), sign([]linkvault.Secret{newSecret}, "evt_1", now.Add(-4*time.Minute), body)), body, nil},
-		{"missing id", []linkvault.Secret{newSecret}, headers("", now.Unix(), onlyNew), body, ErrMissingHeaders},
-		{"missing signature", []linkvault.Secret{newSecret}, headers("evt_1", now.Unix(), ""), body, ErrMissingHeaders},
-		{"timestamp not a number", []linkvault.Secret{newSecret}, func() http.Header {
-			h := headers("evt_1", now.Unix(), onlyNew)
-			h.Set(HeaderTimestamp, "soon")
-			return h
-		}(), body, ErrInvalidTimestamp},
-		{"only an unknown version", []linkvault.Secret{newSecret}, headers("evt_1", now.Unix(), strings.Replace(onlyNew, "v1,", "v2,", 1)), body, ErrNoMatch},
-		{"garbage then a valid one", []linkvault.Secret{newSecret}, headers("evt_1", now.Unix(), "v1,!!! v1a,xyz , "+onlyNew), body, nil},
-		{"truncated signature", []linkvault.Secret{newSecret}, headers("evt_1", now.Unix(), onlyNew[:len(onlyNew)-4]), body, ErrNoMatch},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if err := Verify(tt.secrets, tt.h, tt.body, now, 0); !errors.Is(err, tt.want) {
-				t.Fatalf("Verify = %v, want %v", err, tt.want)
-			}
-		})
 	}
 }
 
@@ -111,48 +42,6 @@ func TestNewSecretFormat(t *testing.T) {
 	if !strings.HasPrefix(a.Reveal(), SecretPrefix) || err != nil || len(key) != 32 {
 		t.Fatalf("secret is not whsec_ + base64 of 32 bytes (%d bytes, %v)", len(key), err)
 	}
-}
-
-func TestParseSignaturesBounds(t *testing.T) {
-	one := "v1," + base64.StdEncoding.EncodeToString(make([]byte, 32))
-	if got := ParseSignatures(strings.Repeat(one+" ", 100)); len(got) != maxSignatures {
-		t.Fatalf("parsed %d signatures, want at most %d", len(got), maxSignatures)
-	}
-	if got := ParseSignatures("v1," + base64.StdEncoding.EncodeToString(make([]byte, 31))); len(got) != 0 {
-		t.Fatalf("accepted a signature of the wrong length")
-	}
-}
-
-// FuzzParseSignatures: the header parser never panics, returns only 32-byte v1
-// signatures, at most 16, and finds every well-formed entry of a header it produced.
-func FuzzParseSignatures(f *testing.F) {
-	f.Add("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
-	f.Add("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE= v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
-	f.Add("v2,abc v1a,def v1, ,v1 v1,,")
-	f.Add("")
-	f.Add("v1,====")
-	f.Fuzz(func(t *testing.T, header string) {
-		sigs := ParseSignatures(header)
-		if len(sigs) > maxSignatures {
-			t.Fatalf("%d signatures", len(sigs))
-		}
-		parts := make([]string, 0, len(sigs))
-		for _, s := range sigs {
-			if len(s) != 32 {
-				t.Fatalf("signature of %d bytes", len(s))
-			}
-			parts = append(parts, "v1,"+base64.StdEncoding.EncodeToString(s))
-		}
-		again := ParseSignatures(strings.Join(parts, " "))
-		if len(again) != len(sigs) {
-			t.Fatalf("re-parse found %d of %d", len(again), len(sigs))
-		}
-		for i := range again {
-			if string(again[i]) != string(sigs[i]) {
-				t.Fatalf("re-parse changed signature %d", i)
-			}
-		}
-	})
 }
 
 func TestBody(t *testing.T) {
