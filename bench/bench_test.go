@@ -159,9 +159,9 @@ func smokeOptions(t *testing.T) Options {
 func TestResolveScenarioSmoke(t *testing.T) {
 	opts := smokeOptions(t)
 	var out, log bytes.Buffer
-	configs := "hello,cached,sqlite"
+	configs := "hello,cached,sqlite,holdings,direct,linktoken-sqlite"
 	if os.Getenv("LINKVAULT_TEST_POSTGRES_DSN") != "" {
-		configs += ",postgres"
+		configs += ",postgres,linktoken-postgres"
 	}
 	err := Main(t.Context(), opts, []string{"resolve", "-rows", "300", "-hot", "50", "-duration", "300ms", "-warmup", "100ms",
 		"-rounds", "1", "-conns", "4", "-quiet", "0", "-configs", configs, "-dir", t.TempDir(), "-pg-dsn", os.Getenv("LINKVAULT_TEST_POSTGRES_DSN")}, &out, &log)
@@ -175,6 +175,28 @@ func TestResolveScenarioSmoke(t *testing.T) {
 	}
 	if strings.Contains(log.String(), "first error") {
 		t.Errorf("requests failed:\n%s", log.String())
+	}
+}
+
+// TestCallgrindScenarioSmoke runs the instructions scenario on a few requests (CI
+// installs valgrind; without it the test is skipped). It checks that every path was
+// counted, never what the counts are.
+func TestCallgrindScenarioSmoke(t *testing.T) {
+	if !ValgrindAvailable() {
+		t.Skip("valgrind not installed (apt-get install -y valgrind); .ci/run installs it")
+	}
+	opts := smokeOptions(t)
+	var out, log bytes.Buffer
+	configs := "hello,cached,holdings"
+	err := Main(t.Context(), opts, []string{"callgrind", "-n", "20", "-warmup-requests", "20", "-rows", "50", "-quiet", "0",
+		"-configs", configs, "-dir", t.TempDir(), "-pg-dsn", ""}, &out, &log)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	for _, c := range strings.Split(configs, ",") {
+		if !strings.Contains(out.String(), "| "+c+" | ") {
+			t.Errorf("no count for %s in:\n%s", c, out.String())
+		}
 	}
 }
 

@@ -42,8 +42,12 @@ const usage = `linkvault benchmarks (results: docs/benchmarks.md)
 Usage: bench <scenario> [flags]     (-h after a scenario lists its flags)
 
 Scenarios:
-  resolve   resolve throughput and latency over HTTP: hot set cached, SQLite per
-            request, PostgreSQL per request, next to a bare Go hello-world server
+  resolve   request throughput and latency over HTTP, next to a bare Go hello-world
+            server in the same run: resolve (hot set cached, SQLite and PostgreSQL
+            per request), holdings/get proxied to the simulated exchange next to the
+            same call made directly, linktoken writes (SQLite, PostgreSQL)
+  callgrind instructions per request (valgrind callgrind) of the same paths and of
+            hello-world: a count that does not depend on the machine's load
   scale     N stored connections (default 1,000,000): database size per connection,
             server memory idle and under load, due-set claim time, cold start
   refresh   refresh engine throughput against the simulated exchange, SQLite and
@@ -67,7 +71,7 @@ func Main(ctx context.Context, opts Options, args []string, stdout, stderr io.Wr
 		m := Machine(ctx, defaultPostgresDSN())
 		fmt.Fprint(stdout, m.Markdown())
 		return nil
-	case "resolve", "scale", "refresh", "link":
+	case "resolve", "scale", "refresh", "link", "callgrind":
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -93,6 +97,8 @@ func Main(ctx context.Context, opts Options, args []string, stdout, stderr io.Wr
 		run = refreshFlags(fs)
 	case "link":
 		run = linkFlags(fs, opts.Browser)
+	case "callgrind":
+		run = callgrindFlags(fs)
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -229,6 +235,11 @@ func (h *harness) startSelf(ctx context.Context, name string, args []string, env
 
 // startLinkvault starts `linkvault serve` on db with the given extra variables.
 func (h *harness) startLinkvault(ctx context.Context, name string, db *DB, extra map[string]string) (*Proc, error) {
+	return h.startLinkvaultWith(ctx, name, db, extra, identity)
+}
+
+// startLinkvaultWith is startLinkvault with the command wrapped by launch (valgrind).
+func (h *harness) startLinkvaultWith(ctx context.Context, name string, db *DB, extra map[string]string, launch launcher) (*Proc, error) {
 	env := map[string]string{
 		"LINKVAULT_LISTEN_ADDR":     "127.0.0.1:0",
 		"LINKVAULT_ADMIN_ADDR":      "127.0.0.1:0",
@@ -241,8 +252,9 @@ func (h *harness) startLinkvault(ctx context.Context, name string, db *DB, extra
 	for k, v := range extra {
 		env[k] = v
 	}
+	path, args := launch(h.bin, "serve")
 	return StartProc(ctx, ProcSpec{
-		Name: name, Path: h.bin, Args: []string{"serve"}, Env: env,
+		Name: name, Path: path, Args: args, Env: env,
 		LogPath: filepath.Join(h.dir, name+".log"), ReadyPath: "/readyz", Admin: true,
 	})
 }

@@ -3,9 +3,9 @@ package bench
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -56,6 +56,7 @@ type ResolveSummary struct {
 	RPSMin, RPSMax float64       `json:"-"`
 	P50, P99       time.Duration `json:"-"`
 	Ratio          float64       `json:"ratioToHello"`
+	RatioDirect    float64       `json:"ratioToDirect,omitempty"` // holdings: to the same call made directly
 	Errors         int64         `json:"errors"`
 }
 
@@ -105,105 +106,22 @@ func RunResolve(ctx context.Context, h *harness, p ResolveParams) (*ResolveResul
 	if p.Hot > p.Rows {
 		p.Hot = p.Rows
 	}
+	if p.Hot <= 0 {
+		p.Hot = p.Rows
+	}
 	res := &ResolveResults{Params: p}
-	need := func(c string) bool { return slices.Contains(p.Configs, c) }
-
-	type target struct {
-		db       *DB
-		requests [][]byte
-		hot      [][]byte
-	}
-	seed := func(driver string) (*target, error) {
-		db, err := h.newDB(ctx, driver, "resolve-"+driver)
-		if err != nil {
-			return nil, err
-		}
-		h.logf("seeding %d connections into %s", p.Rows, driver)
-		s, err := Seed(ctx, db, SeedSpec{Rows: p.Rows, Batch: 10000})
-		if err != nil {
-			_ = db.Drop()
-			return nil, err
-		}
-		h.logf("  %s: %d rows in %s (%.0f rows/s)", driver, p.Rows, s.Elapsed.Round(time.Millisecond), float64(p.Rows)/s.Elapsed.Seconds())
-		t := &target{db: db}
-		// Per-request configurations read random rows of the whole table; the hot set
-		// is the first Hot rows.
-		ids := slices.Clone(s.TokenIDs)
-		rng := rand.New(rand.NewPCG(1, 2))
-		rng.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
-		t.requests = resolveRequests(s, ids)
-		t.hot = resolveRequests(s, s.TokenIDs[:p.Hot])
-		return t, nil
-	}
-	var sq, pg *target
-	var err error
-	if need(ConfigCached) || need(ConfigSQLite) {
-		if sq, err = seed(DriverSQLite); err != nil {
-			return nil, err
-		}
-	}
-	if need(ConfigPostgres) {
-		if h.c.pgDSN == "" {
-			h.logf("PostgreSQL skipped: -pg-dsn is empty")
-		} else if pg, err = seed(DriverPostgres); err != nil {
-			return nil, err
-		} else {
-			defer pg.db.Drop()
-		}
-	}
-
-	check := func(body []byte) error {
-		if !bytes.Contains(body, []byte(`"status":"ok"`)) {
-			return fmt.Errorf("unexpected body %.200q", body)
-		}
-		return nil
-	}
-	helloCheck := func(body []byte) error {
-		if !bytes.Equal(body, helloBody) {
-			return fmt.Errorf("unexpected body %.200q", body)
-		}
-		return nil
-	}
+	w := &workloads{h: h, rows: p.Rows, hot: p.Hot}
+	defer w.close()
 	for round := 1; round <= p.Rounds; round++ {
 		for _, cfg := range p.Configs {
-			var (
-				proc *Proc
-				err  error
-				tg   Target
-			)
 			name := fmt.Sprintf("%s-%d", cfg, round)
-			switch cfg {
-			case ConfigHello:
-				proc, err = h.startHello(ctx, name)
-				if err == nil {
-					tg = Target{Requests: [][]byte{Get(proc.Addr, "/")}, Check: helloCheck}
-				}
-			case ConfigCached:
-				proc, err = h.startLinkvault(ctx, name, sq.db, map[string]string{
-					"LINKVAULT_RESOLVE_CACHE_SIZE": fmt.Sprint(2 * p.Hot), "LINKVAULT_RESOLVE_CACHE_TTL": "1h"})
-				if err == nil {
-					tg = Target{Requests: withHost(sq.hot, proc.Addr), Check: check}
-				}
-			case ConfigSQLite:
-				proc, err = h.startLinkvault(ctx, name, sq.db, map[string]string{"LINKVAULT_RESOLVE_CACHE_SIZE": "0"})
-				if err == nil {
-					tg = Target{Requests: withHost(sq.requests, proc.Addr), Check: check}
-				}
-			case ConfigPostgres:
-				if pg == nil {
-					continue
-				}
-				proc, err = h.startLinkvault(ctx, name, pg.db, map[string]string{"LINKVAULT_RESOLVE_CACHE_SIZE": "0"})
-				if err == nil {
-					tg = Target{Requests: withHost(pg.requests, proc.Addr), Check: check}
-				}
-			default:
-				return nil, fmt.Errorf("bench: unknown resolve configuration %q", cfg)
+			proc, tg, err := w.start(ctx, cfg, name, identity, nil)
+			if errors.Is(err, errSkipped) {
+				continue
 			}
 			if err != nil {
 				return nil, err
 			}
-			tg.Name, tg.Addr, tg.WantStatus = cfg, proc.Addr, 200
 			for gi, gen := range p.Gens {
 				warm := p.Warmup
 				if gi > 0 {
@@ -214,7 +132,10 @@ func RunResolve(ctx context.Context, h *harness, p ResolveParams) (*ResolveResul
 					proc.Stop()
 					return nil, err
 				}
-				run.Config, run.Gen, run.Round, run.ColdStart = cfg, gen, round, proc.ReadyAfter
+				run.Config, run.Gen, run.Round = cfg, gen, round
+				if proc != nil {
+					run.ColdStart = proc.ReadyAfter
+				}
 				res.Runs = append(res.Runs, *run)
 				r := run.Result
 				h.logf("  round %d %-8s %-3s %8.0f req/s  p50 %-9s p99 %-9s errors %d  cpu: server %.2f gen %.2f pg %.2f other %.2f",
@@ -248,7 +169,11 @@ func measure(ctx context.Context, h *harness, proc *Proc, tg Target, cfg LoadCon
 		}
 	}
 	other := h.quiet(ctx)
-	m := startCPUMeter(proc.Pid())
+	var pids []int
+	if proc != nil { // nil: the target runs in this process (the simulator)
+		pids = append(pids, proc.Pid())
+	}
+	m := startCPUMeter(pids...)
 	var r Result
 	var err error
 	var wrkCPU time.Duration
@@ -271,19 +196,11 @@ func measure(ctx context.Context, h *harness, proc *Proc, tg Target, cfg LoadCon
 	if r.Requests == 0 {
 		return nil, fmt.Errorf("bench: %s: no request succeeded: %s", tg.Name, r.FirstError)
 	}
-	mem, _ := ReadMem(proc.Pid())
-	return &ResolveRun{Result: r, CPU: cpu, QuietWait: other, ServerRSS: mem.RSS}, nil
-}
-
-// resolveRequests serialises one token/get request per tokenId (Host is patched in
-// later, once the server's port is known).
-func resolveRequests(s *Seeded, ids []string) [][]byte {
-	hdr := map[string]string{"X-Client-Id": s.ClientID, "X-Client-Secret": s.ReadSecret}
-	out := make([][]byte, len(ids))
-	for i, id := range ids {
-		out[i] = PostJSON("HOST", ResolvePath, hdr, []byte(`{"authToken":"`+id+`","type":"coinbase"}`))
+	var mem Mem
+	if proc != nil {
+		mem, _ = ReadMem(proc.Pid())
 	}
-	return out
+	return &ResolveRun{Result: r, CPU: cpu, QuietWait: other, ServerRSS: mem.RSS}, nil
 }
 
 // withHost returns the requests with the Host placeholder replaced.
@@ -321,9 +238,18 @@ func summarizeResolve(runs []ResolveRun, configs []string, gen string) []Resolve
 		}
 		out = append(out, s)
 	}
+	var directRPS float64
+	for _, s := range out {
+		if s.Config == ConfigDirect {
+			directRPS = s.RPS
+		}
+	}
 	for i := range out {
 		if helloRPS > 0 {
 			out[i].Ratio = out[i].RPS / helloRPS
+		}
+		if out[i].Config == ConfigHoldings && directRPS > 0 {
+			out[i].RatioDirect = out[i].RPS / directRPS
 		}
 	}
 	return out
@@ -350,6 +276,11 @@ var resolveTargets = map[string]struct {
 	ConfigCached:   {30000, 7 * time.Millisecond, "≥ 30k req/s, p99 ≤ 7 ms"},
 	ConfigSQLite:   {15000, 0, "≥ 15k req/s"},
 	ConfigPostgres: {10000, 0, "≥ 10k req/s"},
+	ConfigHoldings: {0, 0, "≥ 0.6× direct"},
+	ConfigDirect:   {0, 0, "(baseline of holdings)"},
+	// Issue 19: linktoken writes at 32 connections with p99 ≤ 10 ms.
+	ConfigLinkTokenSQLite:   {15000, 10 * time.Millisecond, "≥ 15k req/s, p99 ≤ 10 ms"},
+	ConfigLinkTokenPostgres: {8000, 10 * time.Millisecond, "≥ 8k req/s, p99 ≤ 10 ms"},
 }
 
 // Markdown renders the summary table and the per-run table.
@@ -367,6 +298,13 @@ func (r *ResolveResults) Markdown() string {
 			if s.RPS < t.rps || (t.p99 > 0 && s.P99 > t.p99) {
 				verdict = " ❌"
 			}
+		}
+		if s.Config == ConfigHoldings && s.RatioDirect > 0 {
+			verdict = " ✅"
+			if s.RatioDirect < 0.6 {
+				verdict = " ❌"
+			}
+			verdict += fmt.Sprintf(" (%.2f× direct)", s.RatioDirect)
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %.0f [%.0f–%.0f]%s | %s | %s | %.2f | %d |\n",
 			s.Config, s.Gen, t.txt, s.RPS, s.RPSMin, s.RPSMax, verdict, fmtDur(s.P50), fmtDur(s.P99), s.Ratio, s.Errors)

@@ -170,7 +170,7 @@ func scaleOne(ctx context.Context, h *harness, p ScaleParams, driver string, row
 	rng := rand.New(rand.NewPCG(3, 4))
 	rng.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
 	ids = ids[:min(len(ids), p.Distinct)]
-	reqs := withHost(resolveRequests(seeded, ids), proc.Addr)
+	reqs := withHost(tokenRequests(seeded, ResolvePath, "coinbase", ids), proc.Addr)
 	seeded.TokenIDs = nil
 
 	stopSampling := make(chan struct{})
