@@ -1,0 +1,247 @@
+package replicas_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/e2etest"
+	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/exchangesim"
+	"github.com/linkvault/linkvault/internal/postgres"
+	"github.com/linkvault/linkvault/internal/testdb"
+	"github.com/linkvault/linkvault/internal/vault"
+)
+
+// removals is how many connections are removed while the exchange is down.
+const removals = 8
+
+// TestRemovalRevokesAfterTheOutageOnAnotherReplica (issue 13, defect 3): with the
+// simulated Coinbase answering 503 to everything, replica A removes connections through
+// DELETE /api/v1/account: each answer is revocationPending, every tokenId is gone at
+// once, and the grants stay live (the exchange did not answer). A is then killed
+// (SIGKILL). Replica B starts, retries during the outage and is stopped; replica C
+// starts, the exchange comes back, and C revokes every grant: the simulator ends with
+// no live grant of the removed users, the queue is empty (the sealed copies deleted),
+// and each removal has its connection.revoked event with details.revocation "revoked".
+// The test logs the revocation latency after the outage ends (docs/lifecycle.md gives
+// the bound). On main before the fix the removals answered a bare "ok" and the grants
+// stayed live for good.
+func TestRemovalRevokesAfterTheOutageOnAnotherReplica(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: runs three linkvault processes")
+	}
+	dsn := testdb.PostgresDSN(t)
+	env := e2etest.Start(t, e2etest.Options{
+		PostgresDSN: dsn,
+		Env: map[string]string{
+			// Replica A runs no queue workers: only its own immediate attempt.
+			"LINKVAULT_REFRESH_ENABLED":          "false",
+			"LINKVAULT_COINBASE_TIMEOUT":         "2s",
+			"LINKVAULT_REVOCATION_POLL_INTERVAL": "100ms",
+			"LINKVAULT_REVOCATION_BACKOFF_BASE":  "100ms",
+			"LINKVAULT_REVOCATION_BACKOFF_MAX":   "400ms",
+			"LINKVAULT_LOG_LEVEL":                "info",
+		},
+	})
+	ctx := context.Background()
+	cb := env.Sim.Coinbase
+	tokens := seedCoinbase(t, env, dsn, removals)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	queue := func() (n, minAttempts int) {
+		t.Helper()
+		if err := conn.QueryRow(ctx, `SELECT count(*), coalesce(min(attempts), 0) FROM revocations`).Scan(&n, &minAttempts); err != nil {
+			t.Fatal(err)
+		}
+		return n, minAttempts
+	}
+
+	a := env.Servers[0]
+	live := cb.Stats().LiveGrants
+	cb.SetFaults(exchangesim.Faults{ErrorRate: 1})
+	for _, tok := range tokens {
+		code, env1, hdr := call(t, a.URL, "DELETE", "/api/v1/account", env.ClientA.ReadSecret, env.ClientA.ID,
+			`{"authToken":"`+tok+`","type":"coinbase"}`)
+		if code != 200 || env1.Status != "ok" || env1.Message != string(linkvault.RevocationPending) || hdr.Get("Linkvault-Revocation") != env1.Message {
+			t.Fatalf("removal with the exchange down: %d %+v", code, env1)
+		}
+		if code, _, _ := call(t, a.URL, "POST", "/api/v1/holdings/get", env.ClientA.ReadSecret, env.ClientA.ID,
+			`{"authToken":"`+tok+`","type":"coinbase"}`); code != 404 {
+			t.Fatalf("a removed tokenId answers %d, want 404 at once", code)
+		}
+	}
+	if n, _ := queue(); n != removals {
+		t.Fatalf("revocation queue holds %d entries, want %d", n, removals)
+	}
+	if got := cb.Stats().LiveGrants; got != live {
+		t.Fatalf("live grants %d -> %d while the exchange was down", live, got)
+	}
+	a.Kill()
+
+	// Replica B: retries while the exchange is still down, then stops (a restart).
+	b := env.StartServerWith(map[string]string{"LINKVAULT_REFRESH_ENABLED": "true"})
+	waitUntil(t, "replica B's retries during the outage", func() bool { _, m := queue(); return m >= 3 })
+	b.Stop()
+	if n, _ := queue(); n != removals {
+		t.Fatalf("queue holds %d entries after the outage retries, want %d", n, removals)
+	}
+
+	// Replica C: the exchange comes back while it runs.
+	c := env.StartServerWith(map[string]string{"LINKVAULT_REFRESH_ENABLED": "true"})
+	before := cb.Stats().GrantsRevoked
+	up := time.Now()
+	cb.SetFaults(exchangesim.Faults{})
+	waitUntil(t, "the revocations after the outage", func() bool { return cb.Stats().GrantsRevoked-before == removals })
+	latency := time.Since(up)
+	waitUntil(t, "the emptied queue", func() bool { n, _ := queue(); return n == 0 })
+	t.Logf("revocation latency after the exchange came back: %v for %d grants (poll 100ms, backoff capped at 400ms)", latency.Round(time.Millisecond), removals)
+	if got := cb.Stats().LiveGrants; got != live-removals {
+		t.Fatalf("live grants %d, want %d: a removed grant is still live", got, live-removals)
+	}
+
+	// The app learns the final state from connection.revoked.
+	rows, err := conn.Query(ctx, `SELECT token_id, data FROM webhook_events WHERE type = 'connection.revoked'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoked := map[string]string{}
+	for rows.Next() {
+		var tok string
+		var data []byte
+		if err := rows.Scan(&tok, &data); err != nil {
+			t.Fatal(err)
+		}
+		var d struct {
+			Details struct {
+				Revocation string `json:"revocation"`
+			} `json:"details"`
+		}
+		if err := json.Unmarshal(data, &d); err != nil {
+			t.Fatal(err)
+		}
+		revoked[tok] = d.Details.Revocation
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range tokens {
+		if revoked[tok] != string(linkvault.RevocationRevoked) {
+			t.Fatalf("connection.revoked of %s says %q, want revoked (%d events)", tok, revoked[tok], len(revoked))
+		}
+	}
+	// Replica C did it: its metrics count the revocations.
+	if got := metric(t, c.AdminURL, `linkvault_revocation_outcomes_total{broker="coinbase",reason="removed",state="revoked"}`); got != removals {
+		t.Fatalf("replica C counted %v revocations, want %d", got, removals)
+	}
+}
+
+// seedCoinbase stores n connections of client A directly in the database, sealed with
+// the servers' master key, each holding a grant minted on the simulated Coinbase.
+func seedCoinbase(t *testing.T, env *e2etest.Env, dsn string, n int) []string {
+	t.Helper()
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, dsn, postgres.Options{SkipMigrations: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	master, err := envelope.ReadMasterKeyFile(filepath.Join(env.Dir, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := vault.New(vault.Config{Store: db, Sealer: envelope.New(db, master, time.Now)})
+	var tokens []string
+	for i := range n {
+		user := fmt.Sprintf("removed-%d", i)
+		g, err := env.Sim.Coinbase.MintGrant(user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := v.Connect(ctx, vault.ConnectParams{
+			ConnectionIdentity: linkvault.ConnectionIdentity{ClientID: env.ClientA.ID, UserID: user, BrokerType: linkvault.BrokerCoinbase, Scope: linkvault.PermissionRead},
+			Credential: linkvault.Credential{AccessToken: linkvault.NewSecret(g.AccessToken), RefreshToken: linkvault.NewSecret(g.RefreshToken),
+				Expiry: time.Now().Add(time.Duration(*g.ExpiresIn) * time.Second), Subject: user},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens = append(tokens, c.TokenID)
+	}
+	return tokens
+}
+
+type envelopeAnswer struct {
+	Status  string `json:"status"`
+	Message string `json:"message"`
+}
+
+// call sends one API request with the client's key and decodes the envelope.
+func call(t *testing.T, base, method, path, secret, client, body string) (int, envelopeAnswer, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Client-Id", client)
+	req.Header.Set("X-Client-Secret", secret)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	var e envelopeAnswer
+	if err := json.Unmarshal(b, &e); err != nil {
+		t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, b)
+	}
+	return res.StatusCode, e, res.Header
+}
+
+// metric reads one sample of the Prometheus text exposition at admin/metrics.
+func metric(t *testing.T, admin, sample string) float64 {
+	t.Helper()
+	res, err := http.Get(admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(sample) + ` (\S+)$`).FindSubmatch(b)
+	if m == nil {
+		return 0
+	}
+	v, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// waitUntil polls cond for up to two minutes (a bound against hanging, not a timing
+// assertion).
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
