@@ -26,6 +26,7 @@ var testKits = []string{
 	"internal/envelope/envelopetest",
 	"internal/link/linktest",
 	"internal/meshspec",
+	"internal/proctest",
 	"internal/storetest",
 	"internal/testdb",
 }

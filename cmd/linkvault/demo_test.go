@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -11,23 +10,11 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/linkvault/linkvault/internal/proctest"
 )
-
-// syncBuffer is a bytes.Buffer safe to read while the demo writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 var (
 	appURLRE = regexp.MustCompile(`Open the example app:\s+(http://\S+)`)
@@ -41,7 +28,7 @@ var (
 func TestDemoRunsTheWholeStack(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuffer
+	var out, errOut proctest.Output
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"demo", "--dir", dir, "--addr", "127.0.0.1:0", "--app-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"}, &out, &errOut, func(string) (string, bool) { return "", false })

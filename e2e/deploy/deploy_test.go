@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -31,6 +30,7 @@ import (
 	"github.com/linkvault/linkvault/internal/e2etest"
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/link/linktest"
+	"github.com/linkvault/linkvault/internal/proctest"
 	"github.com/linkvault/linkvault/internal/testdb"
 	lvclient "github.com/linkvault/linkvault/sdk/go"
 )
@@ -125,18 +125,8 @@ func newDeployment(t *testing.T) *deployment {
 	d.keyFile = d.secretFile(t, "master.key", d.masterKey)
 	d.dsnFile = d.secretFile(t, "database-url", d.dsn)
 
-	d.port, d.adminPort = freePort(t), freePort(t)
+	d.port, d.adminPort = proctest.FreePort(t), proctest.FreePort(t)
 	return d
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // secretFile writes a secret the container's user (65532) can read, as a secret mount

@@ -25,6 +25,7 @@ import (
 
 	"github.com/linkvault/linkvault/internal/app"
 	"github.com/linkvault/linkvault/internal/exchangesim"
+	"github.com/linkvault/linkvault/internal/proctest"
 )
 
 var (
@@ -43,7 +44,7 @@ func Binary(t testing.TB) string {
 			return
 		}
 		buildPath = filepath.Join(dir, "linkvault")
-		root, err := moduleRoot()
+		root, err := proctest.ModuleRoot()
 		if err != nil {
 			buildErr = err
 			return
@@ -58,18 +59,6 @@ func Binary(t testing.TB) string {
 		t.Fatal(buildErr)
 	}
 	return buildPath
-}
-
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", fmt.Errorf("not inside the linkvault module")
-	}
-	return filepath.Dir(mod), nil
 }
 
 // Options configures Start.

@@ -2,15 +2,14 @@ package envelopetest
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/linkvault/linkvault/internal/proctest"
 )
 
 // LocalKMSEnv names a local-kms binary to use instead of building one.
@@ -30,7 +29,7 @@ func StartLocalKMS(t testing.TB) string {
 	if bin == "" {
 		bin = buildTool(t, localKMSModule, "github.com/nsmithuk/local-kms", "local-kms")
 	}
-	port := freePort(t)
+	port := proctest.FreePort(t)
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(),
 		fmt.Sprintf("PORT=%d", port),
@@ -39,7 +38,7 @@ func StartLocalKMS(t testing.TB) string {
 		"KMS_REGION=eu-west-2",
 		"KMS_ACCOUNT_ID=111122223333",
 	)
-	log := &syncBuffer{}
+	log := &proctest.Output{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start local-kms: %v", err)
@@ -49,7 +48,7 @@ func StartLocalKMS(t testing.TB) string {
 		_ = cmd.Wait()
 	})
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	waitListening(t, addr, "local-kms", func() string { return log.String() })
+	proctest.WaitListening(t, addr, "local-kms", func() string { return log.String() })
 	return "http://" + addr
 }
 
@@ -57,7 +56,7 @@ func StartLocalKMS(t testing.TB) string {
 // keyed by the module's pinned versions.
 func toolPath(t testing.TB, dir, name string) string {
 	t.Helper()
-	root, err := repoRoot()
+	root, err := proctest.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +87,7 @@ func buildTool(t testing.TB, dir, pkg, name string) string {
 	if ok {
 		return bin
 	}
-	root, err := repoRoot()
+	root, err := proctest.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,63 +115,6 @@ func fnv(b []byte) uint64 {
 		h *= 1099511628211
 	}
 	return h
-}
-
-func repoRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", fmt.Errorf("not inside the linkvault module")
-	}
-	return filepath.Dir(mod), nil
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// waitListening waits until addr accepts TCP connections.
-func waitListening(t testing.TB, addr, what string, log func() string) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not listen on %s within 60s:\n%s", what, addr, log())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// syncBuffer collects a process's output; safe to read while the process writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // Vault dev server: VaultEnv names a vault (or OpenBao `bao`) binary; without it, and
@@ -207,7 +149,7 @@ func StartVaultDev(t testing.TB) VaultDev {
 			t.Skipf("no Vault server binary: set %s to a vault (or OpenBao bao) binary, or %s=1 to build one from the Go module proxy once (tools/vault; cached afterwards)", VaultEnv, BuildVaultEnv)
 		}
 	}
-	port := freePort(t)
+	port := proctest.FreePort(t)
 	token := "root-" + fmt.Sprint(fnv([]byte(t.Name()+fmt.Sprint(time.Now().UnixNano()))))
 	home := t.TempDir()
 	cmd := exec.Command(bin, "server", "-dev",
@@ -215,7 +157,7 @@ func StartVaultDev(t testing.TB) VaultDev {
 		fmt.Sprintf("-dev-listen-address=127.0.0.1:%d", port),
 		"-dev-no-store-token")
 	cmd.Env = append(os.Environ(), "HOME="+home, "VAULT_ADDR=", "VAULT_TOKEN=", "SKIP_SETCAP=1")
-	log := &syncBuffer{}
+	log := &proctest.Output{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start vault: %v", err)
@@ -225,6 +167,6 @@ func StartVaultDev(t testing.TB) VaultDev {
 		_ = cmd.Wait()
 	})
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	waitListening(t, addr, "vault server -dev", log.String)
+	proctest.WaitListening(t, addr, "vault server -dev", log.String)
 	return VaultDev{Addr: "http://" + addr, Token: token}
 }
