@@ -10,6 +10,7 @@ import (
 	"github.com/linkvault/linkvault/internal/app"
 	"github.com/linkvault/linkvault/internal/config"
 	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/telemetry"
 )
 
 // loadConfig loads and validates the configuration.
@@ -21,6 +22,8 @@ func loadConfig(path string, lookup env) (*config.Config, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	// The standard OpenTelemetry variables turn tracing on (or off) too.
+	cfg.Tracing.Enabled = telemetry.Enabled(cfg.Tracing.Enabled, lookup)
 	return cfg, nil
 }
 

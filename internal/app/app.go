@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/linkvault/linkvault/internal/account"
 	"github.com/linkvault/linkvault/internal/audit"
@@ -33,6 +34,8 @@ import (
 	"github.com/linkvault/linkvault/internal/provider"
 	"github.com/linkvault/linkvault/internal/refresh"
 	"github.com/linkvault/linkvault/internal/revocation"
+	"github.com/linkvault/linkvault/internal/sqlstore"
+	"github.com/linkvault/linkvault/internal/telemetry"
 	"github.com/linkvault/linkvault/internal/vault"
 	"github.com/linkvault/linkvault/internal/webhook"
 )
@@ -60,6 +63,9 @@ type Options struct {
 	// WrapLinkStore wraps the Link session store given to the Link service (tests
 	// observe or alter session reads and writes).
 	WrapLinkStore func(link.Store) link.Store
+	// TracerProvider receives the spans of HTTP requests, statements and provider calls
+	// instead of the one the configuration asks for (tests record them in memory).
+	TracerProvider trace.TracerProvider
 	// Retry is how the account service retries transient provider failures within a
 	// request (default: account's defaults). Tests shorten the waits.
 	Retry account.RetryPolicy
@@ -92,6 +98,7 @@ type App struct {
 
 	opts      Options
 	ownsStore bool
+	tracing   telemetry.Provider
 	ln        net.Listener
 	adminLn   net.Listener
 
@@ -124,6 +131,17 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 
 func (a *App) build(ctx context.Context) error {
 	cfg, log, now := a.Config, a.Logger, a.opts.Now
+	var tp trace.TracerProvider
+	switch {
+	case a.opts.TracerProvider != nil:
+		tp = a.opts.TracerProvider
+	case cfg.Tracing.Enabled:
+		p, err := telemetry.NewOTLP(ctx, Version())
+		if err != nil {
+			return err
+		}
+		a.tracing, tp = p, p
+	}
 	master := a.opts.MasterKeyring
 	if master == nil {
 		var err error
@@ -134,7 +152,11 @@ func (a *App) build(ctx context.Context) error {
 	a.Store = a.opts.Store
 	upgradeVerifiers := false
 	if a.Store == nil {
-		st, before, after, err := openAndMigrate(ctx, cfg)
+		var wrap func(sqlstore.Engine) sqlstore.Engine
+		if tp != nil {
+			wrap = func(e sqlstore.Engine) sqlstore.Engine { return telemetry.TraceEngine(tp, e) }
+		}
+		st, before, after, err := openAndMigrate(ctx, cfg, wrap)
 		if err != nil {
 			return err
 		}
@@ -161,7 +183,11 @@ func (a *App) build(ctx context.Context) error {
 	}
 
 	var err error
-	a.Providers, err = provider.NewRegistry(ProviderConfigs(cfg.Providers), provider.Deps{Logger: log, Now: now})
+	pdeps := provider.Deps{Logger: log, Now: now}
+	if tp != nil {
+		pdeps.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return telemetry.Transport(tp, rt) }
+	}
+	a.Providers, err = provider.NewRegistry(ProviderConfigs(cfg.Providers), pdeps)
 	if err != nil {
 		return err
 	}
@@ -219,7 +245,7 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.HTTP = a.server()
+	a.HTTP = a.server(tp)
 	return nil
 }
 
@@ -235,7 +261,7 @@ func publicURL(cfg *config.Config, ln net.Listener) string {
 }
 
 // server builds the HTTP server on the app's listener.
-func (a *App) server() *lvhttp.Server {
+func (a *App) server(tp trace.TracerProvider) *lvhttp.Server {
 	cfg := a.Config
 	var metrics http.Handler
 	if cfg.Metrics.Enabled {
@@ -263,6 +289,9 @@ func (a *App) server() *lvhttp.Server {
 		Now:       a.opts.Now,
 		Metrics:   metrics,
 		Pprof:     cfg.AdminPprof,
+		// Per-route request metrics, on the app's registry.
+		Registerer: a.Metrics,
+		Tracer:     tp,
 		Ready: func(ctx context.Context) error {
 			return errors.Join(storeReady(ctx, a.Store), a.Engine.Check(ctx), a.Webhooks.Check(ctx), a.Revocations.Check(ctx))
 		},
@@ -389,6 +418,13 @@ func (a *App) release() error {
 	}
 	if a.ownsStore && a.Store != nil {
 		errs = append(errs, a.Store.Close())
+	}
+	if a.tracing.Shutdown != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := a.tracing.Shutdown(ctx); err != nil {
+			a.Logger.Warn("tracing: flushing spans on shutdown", "error", err)
+		}
 	}
 	return errors.Join(errs...)
 }

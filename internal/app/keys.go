@@ -13,6 +13,7 @@ import (
 
 	"github.com/linkvault/linkvault/internal/config"
 	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/telemetry"
 )
 
 // kmsTimeout bounds the KMS calls of loading a keyring (one per wrapped version).
@@ -70,10 +71,13 @@ func CheckMasterKeyFile(cfg *config.Config, path string) error {
 }
 
 // NewLogger is the process log the configuration asks for, written to w.
+// Every duration is written in milliseconds (key suffix _ms), and every line logged
+// with a request's context carries its request_id (and trace_id, span_id when traced).
 func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: cfg.Log.Level}
+	opts := &slog.HandlerOptions{Level: cfg.Log.Level, ReplaceAttr: telemetry.DurationsInMS}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if cfg.Log.Format == config.LogFormatJSON {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(telemetry.LogHandler(h))
 }

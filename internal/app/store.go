@@ -16,6 +16,7 @@ import (
 	"github.com/linkvault/linkvault/internal/revocation"
 	"github.com/linkvault/linkvault/internal/sqlite"
 	"github.com/linkvault/linkvault/internal/vault"
+	"github.com/linkvault/linkvault/internal/sqlstore"
 	"github.com/linkvault/linkvault/internal/webhook"
 )
 
@@ -46,15 +47,20 @@ var (
 
 // OpenStore opens the configured database; migrate applies pending migrations first.
 func OpenStore(ctx context.Context, cfg *config.Config, migrate bool) (Store, error) {
+	return openStore(ctx, cfg, migrate, nil)
+}
+
+// openStore is OpenStore with the engine wrapped by wrap (tracing), if set.
+func openStore(ctx context.Context, cfg *config.Config, migrate bool, wrap func(sqlstore.Engine) sqlstore.Engine) (Store, error) {
 	switch cfg.Database.Driver {
 	case config.DriverSQLite:
-		db, err := sqlite.Open(ctx, cfg.Database.SQLitePath, sqlite.Options{SkipMigrations: !migrate})
+		db, err := sqlite.Open(ctx, cfg.Database.SQLitePath, sqlite.Options{SkipMigrations: !migrate, WrapEngine: wrap})
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", cfg.Database.SQLitePath, err)
 		}
 		return db, nil
 	case config.DriverPostgres:
-		db, err := postgres.Open(ctx, cfg.Database.URL.Reveal(), postgres.Options{SkipMigrations: !migrate})
+		db, err := postgres.Open(ctx, cfg.Database.URL.Reveal(), postgres.Options{SkipMigrations: !migrate, WrapEngine: wrap})
 		if err != nil {
 			// pgx errors can quote the connection string; never print it.
 			return nil, errors.New("open postgres: cannot connect or migrate (check LINKVAULT_DATABASE_URL)")
@@ -79,8 +85,8 @@ func CrossedKeyedVerifiers(before, after int64) bool {
 
 // openAndMigrate opens the configured store and applies pending migrations, reporting
 // the schema versions before and after.
-func openAndMigrate(ctx context.Context, cfg *config.Config) (st Store, before, after int64, err error) {
-	st, err = OpenStore(ctx, cfg, false)
+func openAndMigrate(ctx context.Context, cfg *config.Config, wrap func(sqlstore.Engine) sqlstore.Engine) (st Store, before, after int64, err error) {
+	st, err = openStore(ctx, cfg, false, wrap)
 	if err != nil {
 		return nil, 0, 0, err
 	}

@@ -122,6 +122,20 @@ type Config struct {
 
 	// Metrics configures the Prometheus metrics endpoint.
 	Metrics Metrics `json:"metrics" env:"METRICS_"`
+
+	// Tracing configures OpenTelemetry tracing.
+	Tracing Tracing `json:"tracing" env:"TRACING_"`
+}
+
+// Tracing configures OpenTelemetry tracing (internal/telemetry): spans of HTTP
+// requests, database statements and provider calls, exported over OTLP/HTTP to the
+// endpoint of the standard OTEL_EXPORTER_OTLP_* variables.
+type Tracing struct {
+	// Enabled turns tracing on. It is also on when OTEL_EXPORTER_OTLP_ENDPOINT or
+	// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set, and off whatever else is set when
+	// OTEL_SDK_DISABLED=true. Env LINKVAULT_TRACING_ENABLED, file "tracing.enabled".
+	// Default false.
+	Enabled bool `json:"enabled" env:"ENABLED" help:"export OpenTelemetry traces over OTLP/HTTP (also on when OTEL_EXPORTER_OTLP_ENDPOINT is set; endpoint and headers from the standard OTEL_* variables)"`
 }
 
 // DefaultAdminAddr is the admin listener's default address; AdminOff disables it.

@@ -18,7 +18,7 @@ type accountAPI struct {
 // routeAccountAPI registers the managed-account API on mux: every operation of Mesh's
 // OpenAPI document, implemented or answering a notImplemented envelope that names it
 // (docs/api.md lists them with the reason).
-func (s *Server) routeAccountAPI(mux *http.ServeMux) {
+func (s *Server) routeAccountAPI(mux *routeMux) {
 	a := &accountAPI{s: s}
 	read, write := linkvault.PermissionRead, linkvault.PermissionWrite
 	handle := func(pattern string, need linkvault.Permission, h func(w http.ResponseWriter, r *http.Request) error) {

@@ -45,7 +45,7 @@ type linkUI struct {
 }
 
 // routeLink registers the Link endpoints.
-func (s *Server) routeLink(mux *http.ServeMux) {
+func (s *Server) routeLink(mux *routeMux) {
 	ui, err := newLinkUI(s)
 	if err != nil {
 		panic(err) // embedded files; TestLinkUIFilesParse keeps this unreachable

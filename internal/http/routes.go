@@ -7,7 +7,7 @@ import (
 )
 
 // routes registers every endpoint. Handlers of each area live in their own file.
-func (s *Server) routes(mux *http.ServeMux) {
+func (s *Server) routes(mux *routeMux) {
 	// Health, metrics and profiles are on the admin listener only (admin.go).
 
 	// Managed tokens.

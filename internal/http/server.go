@@ -14,6 +14,9 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/account"
 	"github.com/linkvault/linkvault/internal/clients"
@@ -79,6 +82,11 @@ type Deps struct {
 	Metrics http.Handler
 	// Pprof serves Go's runtime profiles at /debug/pprof/ on the admin listener.
 	Pprof bool
+	// Registerer receives the per-route request metrics (linkvault_http_*); nil leaves
+	// them out.
+	Registerer prometheus.Registerer
+	// Tracer, when set, starts a server span for each request (internal/telemetry).
+	Tracer trace.TracerProvider
 	// Ready reports whether the server can take traffic (database reachable...).
 	Ready func(ctx context.Context) error
 	// Account is the one account-use service (internal/account) behind the REST
@@ -102,6 +110,8 @@ type Server struct {
 	ln      net.Listener
 	adminLn net.Listener // nil: no admin listener
 	limits  limits
+	ids     *requestIDs
+	metrics *httpMetrics // nil: not counted
 }
 
 // NewServer builds the server and its routes.
@@ -116,9 +126,19 @@ func NewServer(cfg Config, deps Deps) *Server {
 	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, now: deps.Now}
 	s.account = deps.Account
 	s.limits = newLimits(cfg, deps.Now)
-	mux := http.NewServeMux()
+	s.ids = newRequestIDs()
+	mux := &routeMux{ServeMux: http.NewServeMux()}
 	s.routes(mux)
-	s.handler = s.recoverPanics(s.logRequests(checkText(mux)))
+	if deps.Registerer != nil {
+		m, err := newHTTPMetrics(deps.Registerer, mux.patterns)
+		if err != nil {
+			// Only a second server on one registry collides; count nothing rather than fail.
+			s.log.Warn("http metrics not registered", "error", err)
+		} else {
+			s.metrics = m
+		}
+	}
+	s.handler = s.observe(s.recoverPanics(checkText(mux)))
 	return s
 }
 
@@ -242,19 +262,3 @@ func (r *statusRecorder) WriteHeader(code int) {
 }
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
-// logRequests logs one line per request at debug level. It logs the route pattern,
-// never the raw path or query (Link session ids and OAuth codes travel there).
-func (s *Server) logRequests(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.log.Enabled(r.Context(), slog.LevelDebug) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		start := s.now()
-		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
-		next.ServeHTTP(rec, r)
-		s.log.DebugContext(r.Context(), "request", "method", r.Method, "route", r.Pattern,
-			"status", rec.code, "duration", s.now().Sub(start))
-	})
-}

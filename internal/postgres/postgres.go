@@ -34,6 +34,9 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives migration progress; nil discards.
 	Logger *slog.Logger
+	// WrapEngine wraps the engine the store's statements run on (internal/telemetry
+	// traces them); nil leaves it as is.
+	WrapEngine func(sqlstore.Engine) sqlstore.Engine
 }
 
 // DB is the PostgreSQL store: every store method of sqlstore.Store and its migrations.
@@ -62,7 +65,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	db := &DB{Store: sqlstore.New(newEngine(pool), opts.Now), pool: pool, logger: opts.Logger}
+	var e sqlstore.Engine = newEngine(pool)
+	if opts.WrapEngine != nil {
+		e = opts.WrapEngine(e)
+	}
+	db := &DB{Store: sqlstore.New(e, opts.Now), pool: pool, logger: opts.Logger}
 	db.Migrator = sqlstore.NewMigrator("postgres", db.openMigrations)
 	if db.logger == nil {
 		db.logger = slog.New(slog.DiscardHandler)

@@ -59,6 +59,8 @@ type Deps struct {
 	Logger    *slog.Logger      // default: discard
 	Now       func() time.Time  // default: time.Now
 	Transport http.RoundTripper // default: a clone of http.DefaultTransport
+	// WrapTransport, when set, wraps the transport (internal/telemetry traces calls).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 func (d Deps) withDefaults() Deps {
@@ -72,6 +74,9 @@ func (d Deps) withDefaults() Deps {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 64
 		d.Transport = t
+	}
+	if d.WrapTransport != nil {
+		d.Transport, d.WrapTransport = d.WrapTransport(d.Transport), nil
 	}
 	return d
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/linkvault/linkvault"
 )
 
 // Outcomes of refreshes and validations, the values of the "outcome" label.
@@ -80,6 +82,7 @@ func newMetrics(reg prometheus.Registerer, due func() float64) (*metrics, error)
 			Help: "Connections whose scheduled check has come (leased or not), read at scrape time.",
 		}, due),
 	}
+	m.initLabels()
 	if reg == nil {
 		return m, nil
 	}
@@ -90,6 +93,33 @@ func newMetrics(reg prometheus.Registerer, due func() float64) (*metrics, error)
 		}
 	}
 	return m, nil
+}
+
+// initLabels creates every series with its known labels at zero, so that each
+// documented metric is scraped from start-up, before its first event (a counter that
+// appears only when it first moves hides the first increase from rate()).
+func (m *metrics) initLabels() {
+	for _, b := range linkvault.BrokerTypes {
+		for _, o := range []string{OutcomeOK, OutcomeReauth, OutcomeTransient, OutcomeLeaseLost, OutcomeError} {
+			m.refreshes.WithLabelValues(string(b), o)
+			m.validations.WithLabelValues(string(b), o)
+		}
+		for _, op := range []string{"refresh", "validate"} {
+			m.providerTime.WithLabelValues(string(b), op)
+		}
+	}
+	for _, o := range []string{"warned", "expired", "rescheduled"} {
+		m.sessions.WithLabelValues(o)
+	}
+	for _, o := range []string{onDemandOK, onDemandStored, onDemandReauth, onDemandUnavailable, onDemandError} {
+		m.onDemand.WithLabelValues(o)
+	}
+	for _, p := range []string{"on_demand", "write_back"} {
+		m.leaseConflicts.WithLabelValues(p)
+	}
+	for _, r := range []string{"ok", "error"} {
+		m.polls.WithLabelValues(r)
+	}
 }
 
 // dueCounter reads the due-set size for the gauge, at most once per second, keeping

@@ -43,6 +43,9 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives migration progress; nil discards.
 	Logger *slog.Logger
+	// WrapEngine wraps the engine the store's statements run on (internal/telemetry
+	// traces them); nil leaves it as is.
+	WrapEngine func(sqlstore.Engine) sqlstore.Engine
 }
 
 // DB is the SQLite store: every store method of sqlstore.Store, its migrations, backups
@@ -116,7 +119,11 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 
 	db.engine = newEngine(db.writer, db.reader)
-	db.Store = sqlstore.New(db.engine, opts.Now)
+	var e sqlstore.Engine = db.engine
+	if opts.WrapEngine != nil {
+		e = opts.WrapEngine(e)
+	}
+	db.Store = sqlstore.New(e, opts.Now)
 	db.Migrator = sqlstore.NewMigrator("sqlite", db.openMigrations)
 
 	if !opts.SkipMigrations {

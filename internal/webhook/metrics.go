@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/linkvault/linkvault"
 )
 
 // metrics are the dispatcher's Prometheus collectors; labels are bounded (outcome only,
@@ -32,6 +34,10 @@ func newMetrics(reg prometheus.Registerer, queue func() float64) (*metrics, erro
 			Namespace: "linkvault", Subsystem: "webhook", Name: "outbox_pending",
 			Help: "Outbox events awaiting a delivery attempt (due now or retrying later), read at scrape time.",
 		}, queue),
+	}
+	// Every outcome from start-up, at zero (not only after its first event).
+	for _, o := range []linkvault.WebhookOutcome{linkvault.WebhookDelivered, linkvault.WebhookRetry, linkvault.WebhookFailed, linkvault.WebhookSkipped, "lease_lost", "error"} {
+		m.deliveries.WithLabelValues(string(o))
 	}
 	if reg == nil {
 		return m, nil
