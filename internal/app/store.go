@@ -15,8 +15,8 @@ import (
 	"github.com/linkvault/linkvault/internal/refresh"
 	"github.com/linkvault/linkvault/internal/revocation"
 	"github.com/linkvault/linkvault/internal/sqlite"
-	"github.com/linkvault/linkvault/internal/vault"
 	"github.com/linkvault/linkvault/internal/sqlstore"
+	"github.com/linkvault/linkvault/internal/vault"
 	"github.com/linkvault/linkvault/internal/webhook"
 )
 

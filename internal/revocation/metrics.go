@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/linkvault/linkvault"
 )
 
 // metrics are the queue's Prometheus collectors; labels are bounded (broker type,
@@ -32,6 +34,19 @@ func newMetrics(reg prometheus.Registerer, st Store, now func() time.Time) (*met
 			Help:    "Time from queueing a credential to the exchange's final answer, by reason.",
 			Buckets: prometheus.ExponentialBuckets(0.05, 3, 11),
 		}, []string{"reason"}),
+	}
+	// Series from start-up, at zero, so every documented metric is scraped before its
+	// first event (TestDocumentedMetricsFromStartUp in internal/app).
+	for _, b := range linkvault.BrokerTypes {
+		m.attempts.WithLabelValues(string(b))
+		for _, r := range []string{linkvault.RevocationReasonRemoved, linkvault.RevocationReasonReplaced} {
+			for _, st := range []linkvault.RevocationState{linkvault.RevocationRevoked, linkvault.RevocationPending, linkvault.RevocationRefused, linkvault.RevocationUnsupported, linkvault.RevocationUnreadable} {
+				m.outcomes.WithLabelValues(string(b), r, string(st))
+			}
+		}
+	}
+	for _, r := range []string{linkvault.RevocationReasonRemoved, linkvault.RevocationReasonReplaced} {
+		m.latency.WithLabelValues(r)
 	}
 	if reg == nil {
 		return m, nil
