@@ -2,13 +2,12 @@ package revocation
 
 import (
 	"context"
-	"errors"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/poller"
 )
 
 // metrics are the queue's Prometheus collectors; labels are bounded (broker type,
@@ -51,46 +50,20 @@ func newMetrics(reg prometheus.Registerer, st Store, now func() time.Time) (*met
 	if reg == nil {
 		return m, nil
 	}
-	c := &counter{count: st.CountRevocations, now: now}
+	c := poller.NewSampled(func(ctx context.Context, now time.Time) (counts, error) {
+		total, due, err := st.CountRevocations(ctx, now)
+		return counts{total, due}, err
+	}, now)
 	depth := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: "linkvault", Subsystem: "revocation", Name: "queue_depth",
 		Help: "Credentials in the revocation queue (awaiting their exchange's answer), read at scrape time.",
-	}, func() float64 { return float64(c.read().total) })
+	}, func() float64 { return float64(c.Value().total) })
 	due := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: "linkvault", Subsystem: "revocation", Name: "queue_due",
 		Help: "Revocation queue entries due for an attempt now, read at scrape time.",
-	}, func() float64 { return float64(c.read().due) })
-	for _, col := range []prometheus.Collector{m.attempts, m.outcomes, m.latency, depth, due} {
-		if err := reg.Register(col); err != nil {
-			return nil, errors.Join(errors.New("revocation: register metrics"), err)
-		}
-	}
-	return m, nil
+	}, func() float64 { return float64(c.Value().due) })
+	return m, poller.Register(reg, "revocation", m.attempts, m.outcomes, m.latency, depth, due)
 }
 
+// counts are the queue sizes the gauges show.
 type counts struct{ total, due int64 }
-
-// counter reads the queue size for the gauges, at most once per second, keeping the
-// last value when the database does not answer in time.
-type counter struct {
-	count func(ctx context.Context, now time.Time) (total, due int64, err error)
-	now   func() time.Time
-	last  atomic.Pointer[counts]
-	at    atomic.Int64
-}
-
-func (c *counter) read() counts {
-	now := c.now()
-	if now.UnixNano()-c.at.Load() >= int64(time.Second) || c.last.Load() == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		if total, due, err := c.count(ctx, now); err == nil {
-			c.last.Store(&counts{total, due})
-			c.at.Store(now.UnixNano())
-		}
-	}
-	if v := c.last.Load(); v != nil {
-		return *v
-	}
-	return counts{}
-}

@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -84,29 +83,16 @@ type Config struct {
 
 func (c Config) withDefaults() Config {
 	if c.Owner == "" {
-		host, _ := os.Hostname()
-		if host == "" {
-			host = "linkvault"
-		}
-		c.Owner = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), linkvault.NewRandomID(6))
+		c.Owner = poller.DefaultOwner()
 	}
-	def := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
-	}
-	def(&c.PollInterval, 5*time.Second)
-	def(&c.Timeout, 10*time.Second)
-	def(&c.LeaseDuration, time.Minute)
-	def(&c.WriteTimeout, 5*time.Second)
-	def(&c.BackoffBase, 5*time.Second)
-	def(&c.BackoffMax, 5*time.Minute)
-	if c.BatchSize == 0 {
-		c.BatchSize = 20
-	}
-	if c.Workers == 0 {
-		c.Workers = 4
-	}
+	poller.Default(&c.PollInterval, 5*time.Second)
+	poller.Default(&c.Timeout, 10*time.Second)
+	poller.Default(&c.LeaseDuration, time.Minute)
+	poller.Default(&c.WriteTimeout, 5*time.Second)
+	poller.Default(&c.BackoffBase, 5*time.Second)
+	poller.Default(&c.BackoffMax, 5*time.Minute)
+	poller.Default(&c.BatchSize, 20)
+	poller.Default(&c.Workers, 4)
 	if c.Now == nil {
 		c.Now = time.Now
 	}

@@ -27,7 +27,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"time"
 
@@ -76,33 +75,18 @@ type Config struct {
 
 func (c Config) withDefaults() Config {
 	if c.Owner == "" {
-		host, _ := os.Hostname()
-		if host == "" {
-			host = "linkvault"
-		}
-		c.Owner = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), linkvault.NewRandomID(6))
+		c.Owner = poller.DefaultOwner()
 	}
-	def := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
-	}
-	def(&c.PollInterval, time.Second)
-	def(&c.Timeout, 10*time.Second)
-	def(&c.LeaseDuration, time.Minute)
-	def(&c.WriteTimeout, 5*time.Second)
-	def(&c.BackoffBase, 5*time.Second)
-	def(&c.BackoffMax, 6*time.Hour)
-	def(&c.SecretCacheTTL, 10*time.Second)
-	if c.BatchSize == 0 {
-		c.BatchSize = 50
-	}
-	if c.Workers == 0 {
-		c.Workers = 8
-	}
-	if c.MaxAttempts == 0 {
-		c.MaxAttempts = 15
-	}
+	poller.Default(&c.PollInterval, time.Second)
+	poller.Default(&c.Timeout, 10*time.Second)
+	poller.Default(&c.LeaseDuration, time.Minute)
+	poller.Default(&c.WriteTimeout, 5*time.Second)
+	poller.Default(&c.BackoffBase, 5*time.Second)
+	poller.Default(&c.BackoffMax, 6*time.Hour)
+	poller.Default(&c.SecretCacheTTL, 10*time.Second)
+	poller.Default(&c.BatchSize, 50)
+	poller.Default(&c.Workers, 8)
+	poller.Default(&c.MaxAttempts, 15)
 	if c.Client == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = c.Workers
@@ -178,8 +162,10 @@ func NewDispatcher(cfg Config, d Deps) (*Dispatcher, error) {
 	if d.Store == nil || d.Sealer == nil {
 		return nil, errors.New("webhook: Store and Sealer are required")
 	}
-	q := &queueCounter{count: d.Store.CountPendingWebhookEvents, now: cfg.Now}
-	m, err := newMetrics(d.Registerer, q.value)
+	backlog := poller.NewSampled(func(ctx context.Context, _ time.Time) (int64, error) {
+		return d.Store.CountPendingWebhookEvents(ctx)
+	}, cfg.Now)
+	m, err := newMetrics(d.Registerer, func() float64 { return float64(backlog.Value()) })
 	if err != nil {
 		return nil, err
 	}

@@ -1,14 +1,10 @@
 package webhook
 
 import (
-	"context"
-	"errors"
-	"sync/atomic"
-	"time"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/poller"
 )
 
 // metrics are the dispatcher's Prometheus collectors; labels are bounded (outcome only,
@@ -39,35 +35,5 @@ func newMetrics(reg prometheus.Registerer, queue func() float64) (*metrics, erro
 	for _, o := range []linkvault.WebhookOutcome{linkvault.WebhookDelivered, linkvault.WebhookRetry, linkvault.WebhookFailed, linkvault.WebhookSkipped, "lease_lost", "error"} {
 		m.deliveries.WithLabelValues(string(o))
 	}
-	if reg == nil {
-		return m, nil
-	}
-	for _, c := range []prometheus.Collector{m.deliveries, m.duration, m.queue} {
-		if err := reg.Register(c); err != nil {
-			return nil, errors.Join(errors.New("webhook: register metrics"), err)
-		}
-	}
-	return m, nil
-}
-
-// queueCounter reads the outbox backlog for the gauge, at most once per second,
-// keeping the last value when the database does not answer in time.
-type queueCounter struct {
-	count func(ctx context.Context) (int64, error)
-	now   func() time.Time
-	last  atomic.Int64
-	at    atomic.Int64
-}
-
-func (q *queueCounter) value() float64 {
-	now := q.now()
-	if now.UnixNano()-q.at.Load() >= int64(time.Second) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		if n, err := q.count(ctx); err == nil {
-			q.last.Store(n)
-			q.at.Store(now.UnixNano())
-		}
-	}
-	return float64(q.last.Load())
+	return m, poller.Register(reg, "webhook", m.deliveries, m.duration, m.queue)
 }

@@ -1,0 +1,83 @@
+package poller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/linkvault/linkvault"
+)
+
+// What the loops built on Poller (refresh engine, webhook dispatcher, revocation
+// queue) share besides the loop: the default lease owner, zero-value defaults, and the
+// scrape-time reads of their backlog gauges.
+
+// DefaultOwner names this process in leases: hostname, pid and a random suffix, so two
+// replicas (or two loops of one process) never share a lease owner.
+func DefaultOwner() string {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "linkvault"
+	}
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), linkvault.NewRandomID(6))
+}
+
+// Default sets *p to v when *p is the zero value.
+func Default[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
+	}
+}
+
+// Sampled reads a value for a gauge at scrape time at most once per second, keeping
+// the last value when the database does not answer within a second (a scrape never
+// waits on a slow database, nor hammers it).
+type Sampled[T any] struct {
+	read func(ctx context.Context, now time.Time) (T, error)
+	now  func() time.Time
+	last atomic.Pointer[T]
+	at   atomic.Int64 // unix nanos of the last successful read
+}
+
+// NewSampled returns a Sampled reading through read with the clock now.
+func NewSampled[T any](read func(ctx context.Context, now time.Time) (T, error), now func() time.Time) *Sampled[T] {
+	return &Sampled[T]{read: read, now: now}
+}
+
+// Value returns the latest value (the zero value until a read succeeds).
+func (s *Sampled[T]) Value() T {
+	now := s.now()
+	if s.last.Load() == nil || now.UnixNano()-s.at.Load() >= int64(time.Second) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if v, err := s.read(ctx, now); err == nil {
+			s.last.Store(&v)
+			s.at.Store(now.UnixNano())
+		}
+	}
+	if v := s.last.Load(); v != nil {
+		return *v
+	}
+	var zero T
+	return zero
+}
+
+// Register registers a loop's collectors on reg (nil: none are registered); name
+// prefixes the error.
+func Register(reg prometheus.Registerer, name string, cs ...prometheus.Collector) error {
+	if reg == nil {
+		return nil
+	}
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return errors.Join(errors.New(name+": register metrics"), err)
+		}
+	}
+	return nil
+}
