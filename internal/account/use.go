@@ -9,6 +9,7 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/audit"
+	"github.com/linkvault/linkvault/internal/poller"
 	"github.com/linkvault/linkvault/internal/vault"
 )
 
@@ -156,7 +157,7 @@ func (s *Service) call(ctx context.Context, c *conn, op func(ctx context.Context
 			if !ok {
 				return MapProviderError(err)
 			}
-			if err := sleepCtx(ctx, wait); err != nil {
+			if err := poller.Sleep(ctx, wait); err != nil {
 				return MapProviderError(err)
 			}
 		default:
@@ -208,17 +209,6 @@ func (s *Service) backoff(ctx context.Context, attempt int, err error) (time.Dur
 		return 0, false
 	}
 	return wait, true
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // MapProviderError maps an exchange (or lifecycle) failure to the error the caller

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/poller"
 )
 
 // Store is what the vault needs from the database.
@@ -174,7 +175,7 @@ func (s *Service) Connect(ctx context.Context, p ConnectParams) (*linkvault.Conn
 		if attempt > 0 {
 			// Another writer changed the row between our read and write; back off a
 			// little (randomised, growing) and read it again.
-			if err := sleepCtx(ctx, time.Duration(1+mathrand.IntN(4*attempt))*time.Millisecond); err != nil {
+			if err := poller.Sleep(ctx, time.Duration(1+mathrand.IntN(4*attempt))*time.Millisecond); err != nil {
 				return nil, err
 			}
 		}
@@ -202,17 +203,6 @@ func (s *Service) Connect(ctx context.Context, p ConnectParams) (*linkvault.Conn
 }
 
 const maxConnectAttempts = 10
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
 
 func (s *Service) existingFor(ctx context.Context, p ConnectParams) (*linkvault.Connection, error) {
 	if p.TokenID == "" {

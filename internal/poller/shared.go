@@ -14,8 +14,9 @@ import (
 )
 
 // What the loops built on Poller (refresh engine, webhook dispatcher, revocation
-// queue) share besides the loop: the default lease owner, zero-value defaults, and the
-// scrape-time reads of their backlog gauges.
+// queue) share besides the loop: the default lease owner, zero-value defaults, the
+// scrape-time reads of their backlog gauges, metric registration, and the pause
+// between retries (also used by the services that retry: vault, account).
 
 // DefaultOwner names this process in leases: hostname, pid and a random suffix, so two
 // replicas (or two loops of one process) never share a lease owner.
@@ -80,4 +81,16 @@ func Register(reg prometheus.Registerer, name string, cs ...prometheus.Collector
 		}
 	}
 	return nil
+}
+
+// Sleep waits d, or until ctx ends (returning its error): the pause between retries.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
