@@ -1,6 +1,7 @@
 package linkvault
 
 import (
+	"context"
 	"encoding/json"
 	"time"
 )
@@ -39,11 +40,17 @@ type ConnectionIdentity struct {
 type Connection struct {
 	TokenID string
 	ConnectionIdentity
-	Status   ConnectionStatus
-	Accounts []Account
+	// UpstreamAccount is the exchange's id for the user whose grant the connection
+	// holds (the credential's Subject when it was sealed; empty when the exchange names
+	// none).
+	UpstreamAccount string
+	Status          ConnectionStatus
+	Accounts        []Account
 
-	// SealedCredential is the AES-GCM ciphertext of EncodeCredential, bound to
-	// (ClientID, TokenID) as associated data, under data key KeyVersion.
+	// SealedCredential is the AES-GCM ciphertext of EncodeCredential under data key
+	// KeyVersion, bound as associated data to every field of the row that grants power:
+	// client, tokenId, userId, brokerType, scope, upstream account and key version (see
+	// CredentialSealer). Editing any of them in the database makes it refuse to open.
 	SealedCredential []byte
 	KeyVersion       int
 
@@ -98,6 +105,27 @@ func (c Credential) Expired(now time.Time, skew time.Duration) bool {
 // CanRefresh reports whether the credential can be renewed without the user.
 func (c Credential) CanRefresh() bool { return !c.RefreshToken.IsZero() }
 
+// CredentialSealer seals and opens connection credentials bound to their row
+// (implemented by internal/envelope's Keyring).
+type CredentialSealer interface {
+	// SealCredential encrypts cred for the row c as it is (identity, UpstreamAccount),
+	// under c's client's current data key, and returns the ciphertext and that key's
+	// version for c.SealedCredential and c.KeyVersion.
+	SealCredential(ctx context.Context, c *Connection, cred Credential) (sealed []byte, keyVersion int, err error)
+	// OpenCredential decrypts c.SealedCredential; it fails with an error of type
+	// ErrTypeCredentialIntegrity when any bound field of c differs from what was sealed.
+	OpenCredential(ctx context.Context, c *Connection) (Credential, error)
+}
+
+// ErrCredentialIntegrity is the answer when a stored credential does not open for its
+// row: the row was altered in the database (or the ciphertext damaged). The credential
+// is not used; the cause is for logs only.
+func ErrCredentialIntegrity(cause error) *Error {
+	return &Error{Status: StatusServerFailure, Type: ErrTypeCredentialIntegrity,
+		Message: "The stored credential of this connection failed its integrity check and was not used; connect the account again.",
+		Err:     cause}
+}
+
 type credentialWire struct {
 	V             int       `json:"v"`
 	AccessToken   string    `json:"at,omitempty"`
@@ -123,8 +151,11 @@ func EncodeCredential(c Credential) []byte {
 	return b
 }
 
-// DecodeCredential parses the output of EncodeCredential.
+// DecodeCredential parses the output of EncodeCredential or of AppendCredential.
 func DecodeCredential(b []byte) (Credential, error) {
+	if len(b) > 0 && b[0] == credentialBinaryV2 {
+		return decodeCredentialBinary(b)
+	}
 	var w credentialWire
 	if err := json.Unmarshal(b, &w); err != nil || w.V != 1 {
 		return Credential{}, &Error{Status: StatusServerFailure, Type: ErrTypeInternal, Message: "Stored credential is unreadable."}

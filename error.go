@@ -52,6 +52,10 @@ const (
 	// a timeout). Nothing was changed that the caller cannot see; retry after
 	// Retry-After. Answered as 503 serverFailure.
 	ErrTypeUnavailable = "serviceUnavailable"
+	// ErrTypeCredentialIntegrity: the connection's stored credential does not open for
+	// its row (a field was altered in the database); it was not used. Answered as 500
+	// serverFailure; the app's remedy is to connect the account again.
+	ErrTypeCredentialIntegrity = "credentialIntegrityFailure"
 )
 
 // Error is the application error. Message is safe to show to the API caller: it never

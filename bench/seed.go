@@ -251,7 +251,9 @@ func Seed(ctx context.Context, d *DB, spec SeedSpec) (*Seeded, error) {
 					cred = syntheticCredential(now, i)
 				}
 				tokenID := linkvault.NewTokenID()
-				sealed, ver, err := keyring.Seal(ctx, cl.ID, tokenID, linkvault.EncodeCredential(cred))
+				row := &linkvault.Connection{TokenID: tokenID, UpstreamAccount: cred.Subject, ConnectionIdentity: linkvault.ConnectionIdentity{
+					ClientID: cl.ID, UserID: spec.UserID(i), BrokerType: spec.Broker, Scope: linkvault.PermissionRead}}
+				sealed, ver, err := keyring.SealCredential(ctx, row, cred)
 				if err != nil {
 					send(batch{err: err})
 					return
@@ -264,7 +266,7 @@ func Seed(ctx context.Context, d *DB, spec SeedSpec) (*Seeded, error) {
 					next = now.Add(-time.Duration(spec.Due-i) * time.Millisecond) // due, oldest first
 				}
 				rows = append(rows, seedRow{
-					TokenID: tokenID, ClientID: cl.ID, UserID: spec.UserID(i), Broker: string(spec.Broker),
+					TokenID: tokenID, ClientID: cl.ID, UserID: spec.UserID(i), Broker: string(spec.Broker), Upstream: cred.Subject,
 					Accounts: string(accounts), Sealed: sealed, KeyVersion: ver,
 					AccessExp: cred.Expiry, RefreshExp: cred.RefreshExpiry, NextCheck: next, Created: now,
 				})
@@ -314,16 +316,16 @@ func syntheticCredential(now time.Time, i int) linkvault.Credential {
 
 // seedRow is one connections row as the stores write it.
 type seedRow struct {
-	TokenID, ClientID, UserID, Broker, Accounts string
-	Sealed                                      []byte
-	KeyVersion                                  int
-	AccessExp, RefreshExp, NextCheck, Created   time.Time
+	TokenID, ClientID, UserID, Broker, Accounts, Upstream string
+	Sealed                                                []byte
+	KeyVersion                                            int
+	AccessExp, RefreshExp, NextCheck, Created             time.Time
 }
 
 // seedColumns are the columns the bulk inserters write; the rest take their defaults.
 var seedColumns = []string{"token_id", "client_id", "user_id", "broker_type", "scope", "status", "accounts",
 	"sealed_credential", "key_version", "access_expires_at", "refresh_expires_at", "next_check_at",
-	"version", "created_at", "updated_at"}
+	"version", "created_at", "updated_at", "upstream_account"}
 
 type bulkInserter interface {
 	Insert(ctx context.Context, rows []seedRow) error
@@ -365,14 +367,14 @@ func (s *sqliteInserter) Insert(ctx context.Context, rows []seedRow) error {
 	}
 	defer tx.Rollback()
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO connections (`+strings.Join(seedColumns, ", ")+`)
-		VALUES (?, ?, ?, ?, 'read', 'active', ?, ?, ?, ?, ?, ?, 1, ?, ?)`)
+		VALUES (?, ?, ?, ?, 'read', 'active', ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
 	defer stmt.Close()
 	for _, r := range rows {
 		if _, err := stmt.ExecContext(ctx, r.TokenID, r.ClientID, r.UserID, r.Broker, r.Accounts, r.Sealed, r.KeyVersion,
-			nullNanos(r.AccessExp), nullNanos(r.RefreshExp), nullNanos(r.NextCheck), r.Created.UnixNano(), r.Created.UnixNano()); err != nil {
+			nullNanos(r.AccessExp), nullNanos(r.RefreshExp), nullNanos(r.NextCheck), r.Created.UnixNano(), r.Created.UnixNano(), r.Upstream); err != nil {
 			return err
 		}
 	}
@@ -394,7 +396,7 @@ func (p *pgInserter) Insert(ctx context.Context, rows []seedRow) error {
 	n, err := p.c.CopyFrom(ctx, pgx.Identifier{"connections"}, seedColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 		r := rows[i]
 		return []any{r.TokenID, r.ClientID, r.UserID, r.Broker, "read", "active", r.Accounts, r.Sealed, r.KeyVersion,
-			nullTime(r.AccessExp), nullTime(r.RefreshExp), nullTime(r.NextCheck), int64(1), r.Created, r.Created}, nil
+			nullTime(r.AccessExp), nullTime(r.RefreshExp), nullTime(r.NextCheck), int64(1), r.Created, r.Created, r.Upstream}, nil
 	}))
 	if err != nil {
 		return err

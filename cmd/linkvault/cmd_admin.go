@@ -14,6 +14,7 @@ import (
 	"github.com/linkvault/linkvault/internal/clients"
 	"github.com/linkvault/linkvault/internal/config"
 	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/vault"
 )
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env) error {
@@ -120,7 +121,7 @@ func runClients(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 
 func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env) error {
 	if len(args) == 0 {
-		return errors.New("usage: linkvault keys create --client ID --permission read|write | list --client ID | revoke --client ID --key KEY | rotate | upgrade-verifiers")
+		return errors.New("usage: linkvault keys create --client ID --permission read|write | list --client ID | revoke --client ID --key KEY | rotate | reseal | upgrade-verifiers")
 	}
 	fs := flag.NewFlagSet("keys "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -185,6 +186,23 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 		return nil
 	case "rotate":
 		return rotateMasterKey(ctx, fs, args[1:], stdout, lookup)
+	case "reseal":
+		st, cfg, err := adminStore(ctx, fs, args[1:], lookup)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		ring, err := adminKeyring(cfg, st)
+		if err != nil {
+			return err
+		}
+		res, err := vault.New(vault.Config{Store: st, Sealer: ring}).Reseal(ctx, st, envelope.SealFormat, 0)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d connections scanned, %d re-sealed bound to their row, %d changed meanwhile (run again), %d failed to open (see the log)\n",
+			res.Scanned, res.Resealed, res.Skipped, res.Failed)
+		return nil
 	case "upgrade-verifiers":
 		st, cfg, err := adminStore(ctx, fs, args[1:], lookup)
 		if err != nil {

@@ -27,7 +27,7 @@ Usage:
   linkvault demo         [--dir DIR]         server + SQLite + simulated exchanges + example app
   linkvault migrate      [--config FILE]     create or upgrade the database schema
   linkvault clients      create|list ...     manage client applications
-  linkvault keys         create|list|revoke|rotate|upgrade-verifiers ...   manage API keys and the master key
+  linkvault keys         create|list|revoke|rotate|reseal|upgrade-verifiers ...   manage API keys and the master key
   linkvault webhooks     set-url|rotate-secret|deliveries ...   a client's webhook settings and delivery log
   linkvault audit        --client ID [...]   the trail of every use of a client's tokenIds
   linkvault bench        [flags]             load and scale benchmarks (see docs/benchmarks.md)

@@ -106,6 +106,7 @@ type App struct {
 	started   bool
 	cancel    context.CancelFunc
 	served    chan error
+	resealed  chan struct{}
 	stopOnce  sync.Once
 	serveErr  error
 	closeOnce sync.Once
@@ -331,9 +332,45 @@ func (a *App) Start(ctx context.Context) error {
 		}
 	}
 	sctx, cancel := context.WithCancel(ctx)
-	a.started, a.cancel, a.served = true, cancel, make(chan error, 1)
+	a.started, a.cancel, a.served, a.resealed = true, cancel, make(chan error, 1), make(chan struct{})
 	go func() { a.served <- a.HTTP.Serve(sctx, a.Config.HTTP.ShutdownGrace) }()
+	go func() {
+		defer close(a.resealed)
+		a.resealInBackground(sctx)
+	}()
 	return nil
+}
+
+// Reseal runs one re-seal pass: every credential sealed in an older envelope format
+// is rewritten in the current one (bound to its whole row). See vault.Service.Reseal.
+func (a *App) Reseal(ctx context.Context) (vault.ResealResult, error) {
+	return a.Vault.Reseal(ctx, a.Store, envelope.SealFormat, 0)
+}
+
+// resealInBackground runs re-seal passes after start-up until one leaves nothing to
+// do (rows skipped because they changed meanwhile are retried a minute later), so
+// credentials sealed by an older release move to the current format online. Every
+// replica runs it; the passes' version-checked writes make that harmless.
+func (a *App) resealInBackground(ctx context.Context) {
+	for {
+		res, err := a.Reseal(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			a.Logger.Warn("re-seal pass failed; retrying in a minute", "error", err)
+		case res.Resealed > 0 || res.Remaining() > 0:
+			a.Logger.Info("re-seal pass", "scanned", res.Scanned, "resealed", res.Resealed, "skipped", res.Skipped, "failed", res.Failed)
+		}
+		if err == nil && res.Skipped == 0 {
+			return // rows that failed to open are logged; nothing retries them
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Minute):
+		}
+	}
 }
 
 // Run is Start followed by Wait: it serves until ctx ends, then stops HTTP first (no
@@ -359,6 +396,7 @@ func (a *App) Wait() error {
 	a.stopOnce.Do(func() {
 		a.serveErr = <-a.served
 		a.cancel()
+		<-a.resealed
 		a.stopBackground()
 	})
 	return a.serveErr

@@ -34,6 +34,7 @@ type Store interface {
 	audit.Appender
 	account.TransferStore
 	account.PreviewStore
+	vault.ResealStore
 	ListAudit(ctx context.Context, q linkvault.AuditQuery) ([]linkvault.AuditEntry, error)
 	PruneAudit(ctx context.Context, before time.Time) (int64, error)
 	Migrate(ctx context.Context) error

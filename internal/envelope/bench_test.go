@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"testing"
+	"time"
 
 	"github.com/linkvault/linkvault"
 )
@@ -54,4 +55,57 @@ func BenchmarkOpenParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// benchCredential is a Coinbase-like OAuth credential (tokens of the simulator's length).
+var benchCredential = linkvault.Credential{
+	AccessToken: linkvault.NewSecret(linkvault.NewRandomID(48)), RefreshToken: linkvault.NewSecret(linkvault.NewRandomID(48)),
+	TokenType: "Bearer", Expiry: time.Now().Add(time.Hour).UTC(), RefreshExpiry: time.Now().Add(90 * 24 * time.Hour).UTC(),
+	Subject: "8f1e3a52-7c1d-4a3b-9f27-0c6c1a5e2b44",
+}
+
+// BenchmarkCredential compares, in one run, the credential layouts end to end as the
+// vault uses them: format 1 (JSON inside, bound to client/tokenId/key version: what
+// main sealed before) and format 2 (compact layout, bound to the whole row).
+func BenchmarkCredential(b *testing.B) {
+	ctx := context.Background()
+	k := newTestKeyring(b, newMemStore(), 1)
+	row := testRow()
+	row.TokenID = linkvault.NewTokenID()
+	b.Run("seal/format1-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := k.Seal(ctx, row.ClientID, row.TokenID, linkvault.EncodeCredential(benchCredential)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("seal/format2-compact", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := k.SealCredential(ctx, row, benchCredential); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	v1, ver, err := k.Seal(ctx, row.ClientID, row.TokenID, linkvault.EncodeCredential(benchCredential))
+	if err != nil {
+		b.Fatal(err)
+	}
+	v2, _, err := k.SealCredential(ctx, row, benchCredential)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for name, ct := range map[string][]byte{"open/format1-json": v1, "open/format2-compact": v2} {
+		c := *row
+		c.SealedCredential, c.KeyVersion = ct, ver
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := k.OpenCredential(ctx, &c); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -18,7 +18,11 @@ import (
 // The associated data is never stored: it is rebuilt from the row the ciphertext is
 // read from, so a ciphertext copied onto another row fails authentication.
 const (
-	formatV1  byte = 1
+	formatV1 byte = 1
+	// formatV2 marks connection credentials sealed by SealCredential: the same
+	// layout, with associated data binding the whole row (credentialRowAAD) and the
+	// compact credential encoding inside.
+	formatV2  byte = 2
 	nonceSize      = 12
 	tagSize        = 16
 	// sealOverhead is how much longer a ciphertext is than its plaintext.

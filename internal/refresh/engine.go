@@ -91,7 +91,7 @@ type Vault interface {
 type Deps struct {
 	Store     Store
 	Vault     Vault
-	Sealer    linkvault.Sealer // seals renewed credentials (the vault's sealer)
+	Sealer    linkvault.CredentialSealer // seals renewed credentials (the vault's sealer)
 	Providers linkvault.Providers
 	// Registerer receives the engine's metrics; nil leaves them unregistered.
 	Registerer prometheus.Registerer
@@ -104,7 +104,7 @@ type Engine struct {
 	cfg       Config
 	store     Store
 	vault     Vault
-	sealer    linkvault.Sealer
+	sealer    linkvault.CredentialSealer
 	providers linkvault.Providers
 	m         *metrics
 	log       *slog.Logger

@@ -102,7 +102,7 @@ func (e *Engine) afterRefresh(ctx context.Context, c *linkvault.Connection, next
 func (e *Engine) saveRenewed(ctx context.Context, c *linkvault.Connection, next linkvault.Credential) string {
 	wctx, cancel := e.writeContext(ctx)
 	defer cancel()
-	sealed, keyVersion, err := e.sealer.Seal(wctx, c.ClientID, c.TokenID, linkvault.EncodeCredential(next))
+	sealed, keyVersion, err := e.sealer.SealCredential(wctx, c, next)
 	if err != nil {
 		// The provider rotated and we cannot store the result: this is the crash
 		// window without the crash. The lease lapses; see the package doc.

@@ -15,7 +15,7 @@ import (
 // s.scanConnection reads them.
 const connectionColumns = `token_id, client_id, user_id, broker_type, scope, status, accounts,
 	sealed_credential, key_version, access_expires_at, refresh_expires_at, next_check_at,
-	failure_count, last_error, lease_owner, lease_expires_at, version, created_at, updated_at`
+	failure_count, last_error, lease_owner, lease_expires_at, version, created_at, updated_at, upstream_account`
 
 func (s *Store) scanConnection(row Row) (*linkvault.Connection, error) {
 	var (
@@ -24,7 +24,8 @@ func (s *Store) scanConnection(row Row) (*linkvault.Connection, error) {
 	)
 	err := row.Scan(&c.TokenID, &c.ClientID, &c.UserID, &broker, &scope, &status, &accounts,
 		&c.SealedCredential, &c.KeyVersion, s.t(&c.AccessExpiresAt), s.t(&c.RefreshExpiresAt), s.t(&c.NextCheckAt),
-		&c.FailureCount, &c.LastError, &c.LeaseOwner, s.t(&c.LeaseExpiresAt), &c.Version, s.t(&c.CreatedAt), s.t(&c.UpdatedAt))
+		&c.FailureCount, &c.LastError, &c.LeaseOwner, s.t(&c.LeaseExpiresAt), &c.Version, s.t(&c.CreatedAt), s.t(&c.UpdatedAt),
+		&c.UpstreamAccount)
 	if err != nil {
 		return nil, err
 	}
@@ -51,10 +52,11 @@ func (s *Store) CreateConnection(ctx context.Context, c *linkvault.Connection, e
 	}
 	err = s.e.InTx(ctx, func(tx Querier) error {
 		_, err := tx.Exec(ctx, `INSERT INTO connections (`+connectionColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, $17)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, $17, $18)`,
 			c.TokenID, c.ClientID, c.UserID, string(c.BrokerType), string(c.Scope), string(c.Status), accounts,
 			c.SealedCredential, c.KeyVersion, nullTime(c.AccessExpiresAt), nullTime(c.RefreshExpiresAt),
-			nullTime(c.NextCheckAt), c.FailureCount, c.LastError, c.LeaseOwner, nullTime(c.LeaseExpiresAt), created)
+			nullTime(c.NextCheckAt), c.FailureCount, c.LastError, c.LeaseOwner, nullTime(c.LeaseExpiresAt), created,
+			c.UpstreamAccount)
 		if s.e.IsUniqueViolation(err) {
 			return linkvault.ErrConflict("Connection already exists.")
 		}
@@ -94,6 +96,15 @@ func (s *Store) ListUserConnections(ctx context.Context, clientID, userID string
 	return out, s.wrap("list user connections", err)
 }
 
+// ListConnectionsAfter returns up to limit connections of every client whose tokenId
+// sorts after afterTokenID, in tokenId order: a resumable walk over the table (the
+// re-seal pass).
+func (s *Store) ListConnectionsAfter(ctx context.Context, afterTokenID string, limit int) ([]*linkvault.Connection, error) {
+	out, err := queryAll(ctx, s.e.Read(), s.scanConnection, `SELECT `+connectionColumns+` FROM connections
+		WHERE token_id > $1 ORDER BY token_id LIMIT $2`, afterTokenID, limit)
+	return out, s.wrap("list connections", err)
+}
+
 // UpdateConnection writes every mutable field of c (identity and CreatedAt excepted,
 // lease fields included) if the stored version still equals c.Version, together with
 // its outbox events. On success c.Version is the new version and c.UpdatedAt is now.
@@ -116,12 +127,12 @@ func (s *Store) UpdateConnectionRevoking(ctx context.Context, c *linkvault.Conne
 				status = $1, accounts = $2, sealed_credential = $3, key_version = $4,
 				access_expires_at = $5, refresh_expires_at = $6, next_check_at = $7,
 				failure_count = $8, last_error = $9, lease_owner = $10, lease_expires_at = $11,
-				version = version + 1, updated_at = $12
+				version = version + 1, updated_at = $12, upstream_account = $16
 			WHERE token_id = $13 AND client_id = $14 AND version = $15`,
 			string(c.Status), accounts, c.SealedCredential, c.KeyVersion,
 			nullTime(c.AccessExpiresAt), nullTime(c.RefreshExpiresAt), nullTime(c.NextCheckAt),
 			c.FailureCount, c.LastError, c.LeaseOwner, nullTime(c.LeaseExpiresAt),
-			now, c.TokenID, c.ClientID, c.Version)
+			now, c.TokenID, c.ClientID, c.Version, c.UpstreamAccount)
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -164,6 +165,7 @@ func testUpdateConnection(t *testing.T, s Store) {
 	stale := *c
 
 	c.Status = linkvault.StatusReauthRequired
+	c.UpstreamAccount = "upstream-after-reconnect"
 	c.Accounts = []linkvault.Account{{AccountID: "acc-2", AccountName: "Savings", Fund: 1, Cash: 0.5}}
 	c.SealedCredential = []byte("resealed")
 	c.KeyVersion = 2
@@ -233,4 +235,38 @@ func testDeleteConnection(t *testing.T, s Store) {
 	mustCreateConnection(t, s, again)
 	_, err = s.GetConnection(ctx, "client-a", c.TokenID)
 	requireTokenNotFound(t, "old tokenId after reconnect", err)
+}
+
+// testListConnectionsAfter: the re-seal pass's walk visits every row of every client
+// once, in tokenId order, page by page.
+func testListConnectionsAfter(t *testing.T, s Store) {
+	ctx := t.Context()
+	want := map[string]bool{}
+	for i, client := range []string{"client-a", "client-b"} {
+		for u := range 3 {
+			c := mustCreateConnection(t, s, newConnection(client, fmt.Sprintf("user-%d-%d", i, u), linkvault.BrokerCoinbase, linkvault.PermissionRead))
+			want[c.TokenID] = true
+		}
+	}
+	seen := map[string]bool{}
+	after := ""
+	for {
+		page, err := s.ListConnectionsAfter(ctx, after, 4)
+		if err != nil {
+			t.Fatalf("ListConnectionsAfter(%q): %v", after, err)
+		}
+		for _, c := range page {
+			if c.TokenID <= after || seen[c.TokenID] {
+				t.Fatalf("tokenId %q out of order after %q", c.TokenID, after)
+			}
+			seen[c.TokenID] = true
+			after = c.TokenID
+		}
+		if len(page) < 4 {
+			break
+		}
+	}
+	if len(seen) != len(want) {
+		t.Fatalf("walk saw %d connections, want %d", len(seen), len(want))
+	}
 }

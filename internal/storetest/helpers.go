@@ -46,6 +46,7 @@ func newConnection(clientID, userID string, broker linkvault.BrokerType, scope l
 		ConnectionIdentity: linkvault.ConnectionIdentity{
 			ClientID: clientID, UserID: userID, BrokerType: broker, Scope: scope,
 		},
+		UpstreamAccount:  "upstream-" + userID,
 		Status:           linkvault.StatusActive,
 		Accounts:         []linkvault.Account{{AccountID: "acc-1", AccountName: "Main", Fund: 12.5, Cash: 3.25}},
 		SealedCredential: []byte("sealed-credential-" + linkvault.NewRandomID(8)),
@@ -94,6 +95,9 @@ func checkConnection(t *testing.T, want, got *linkvault.Connection) {
 	}
 	if got.Status != want.Status {
 		t.Errorf("Status = %q, want %q", got.Status, want.Status)
+	}
+	if got.UpstreamAccount != want.UpstreamAccount {
+		t.Errorf("UpstreamAccount = %q, want %q", got.UpstreamAccount, want.UpstreamAccount)
 	}
 	if !(len(got.Accounts) == 0 && len(want.Accounts) == 0) && !reflect.DeepEqual(got.Accounts, want.Accounts) {
 		t.Errorf("Accounts = %+v, want %+v", got.Accounts, want.Accounts)

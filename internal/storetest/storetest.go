@@ -18,6 +18,7 @@ import (
 	"github.com/linkvault/linkvault/internal/link"
 	"github.com/linkvault/linkvault/internal/refresh"
 	"github.com/linkvault/linkvault/internal/revocation"
+	"github.com/linkvault/linkvault/internal/vault"
 	"github.com/linkvault/linkvault/internal/webhook"
 )
 
@@ -45,6 +46,7 @@ type Store interface {
 	webhook.QueueCounter
 	webhook.Pruner
 	revocation.Store
+	vault.ResealStore
 }
 
 // Run runs every conformance test. newStore must return an empty, migrated store that
@@ -65,6 +67,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"FindAndListConnections", testFindAndListConnections},
 		{"UpdateConnectionCompareAndSwap", testUpdateConnection},
 		{"DeleteConnection", testDeleteConnection},
+		{"ListConnectionsAfter", testListConnectionsAfter},
 		{"ClaimDueSelection", testClaimDueSelection},
 		{"ClaimConcurrentClaimersNeverShareRows", testClaimConcurrent},
 		{"ClaimLeaseExpiryFencesOldOwner", testClaimLeaseExpiry},

@@ -105,10 +105,17 @@ func (p Policy) NextCheck(now time.Time, c linkvault.Credential) time.Time {
 	}
 }
 
+// Sealer seals connection credentials bound to their row, and other values (the
+// revocation queue's entries) bound to their own id: *envelope.Keyring.
+type Sealer interface {
+	linkvault.Sealer
+	linkvault.CredentialSealer
+}
+
 // Config configures a Service.
 type Config struct {
 	Store  Store
-	Sealer linkvault.Sealer
+	Sealer Sealer
 	// Revoker and Revocations revoke obsolete grants (removed or replaced
 	// credentials); both nil skips provider revocation (tests of other matters).
 	Revoker     Revoker
@@ -126,7 +133,7 @@ type Config struct {
 // Service is the vault. It is safe for concurrent use.
 type Service struct {
 	store   Store
-	sealer  linkvault.Sealer
+	sealer  Sealer
 	revoker Revoker
 	queue   RevocationQueue
 	now     func() time.Time
@@ -314,7 +321,10 @@ func (s *Service) reconnect(ctx context.Context, c *linkvault.Connection, p Conn
 
 // setCredential seals cred into c and sets the expiry and scheduling fields from it.
 func (s *Service) setCredential(ctx context.Context, c *linkvault.Connection, cred linkvault.Credential, now time.Time) error {
-	sealed, ver, err := s.sealer.Seal(ctx, c.ClientID, c.TokenID, linkvault.EncodeCredential(cred))
+	if cred.Subject != "" {
+		c.UpstreamAccount = cred.Subject
+	}
+	sealed, ver, err := s.sealer.SealCredential(ctx, c, cred)
 	if err != nil {
 		return fmt.Errorf("vault: seal credential: %w", err)
 	}
@@ -372,12 +382,13 @@ func (s *Service) resolve(ctx context.Context, clientID, tokenID string, cached 
 
 // Open decrypts the credential sealed in c.
 func (s *Service) Open(ctx context.Context, c *linkvault.Connection) (linkvault.Credential, error) {
-	plain, err := s.sealer.Open(ctx, c.ClientID, c.TokenID, c.KeyVersion, c.SealedCredential)
-	if err != nil {
-		return linkvault.Credential{}, err
+	cred, err := s.sealer.OpenCredential(ctx, c)
+	if linkvault.ErrorType(err) == linkvault.ErrTypeCredentialIntegrity {
+		// The row no longer matches what was sealed: someone edited it in the
+		// database (or the ciphertext is damaged). Never used; said loudly.
+		s.log.ErrorContext(ctx, "stored credential failed its integrity check; a bound field of the row was altered or the ciphertext damaged",
+			"client", c.ClientID, "token_ref", linkvault.TokenFingerprint(c.TokenID), "broker", c.BrokerType, "scope", c.Scope, "key_version", c.KeyVersion)
 	}
-	cred, err := linkvault.DecodeCredential(plain)
-	clear(plain)
 	return cred, err
 }
 
