@@ -14,7 +14,6 @@
 package exchangesim
 
 import (
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -128,7 +127,7 @@ func (c Config) withDefaults(f Flavor) Config {
 		c.Now = time.Now
 	}
 	if c.Logger == nil {
-		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return c
 }

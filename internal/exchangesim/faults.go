@@ -38,7 +38,7 @@ func (f *faultState) load() Faults {
 // SetFaults replaces the exchange's fault injection; the zero Faults turns it off.
 func (e *Exchange) SetFaults(f Faults) {
 	e.faults.p.Store(&f)
-	e.log.Info("faults set", "errorRate", f.ErrorRate, "rateLimitRate", f.RateLimitRate, "latency", f.Latency)
+	e.log.Info("faults set", "error_rate", f.ErrorRate, "rate_limit_rate", f.RateLimitRate, "latency", f.Latency)
 }
 
 // Faults returns the current fault injection.

@@ -267,13 +267,6 @@ func (s *grantStore) revokeToken(token, clientID string) bool {
 	return s.revokeLocked(rec.grant)
 }
 
-// revokeGrant revokes the grant g (used for logout with a session token).
-func (s *grantStore) revokeGrant(g *grant) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.revokeLocked(g)
-}
-
 // revokeUser revokes every live grant of u and returns how many.
 func (s *grantStore) revokeUser(u *user) int {
 	s.mu.Lock()

@@ -25,23 +25,22 @@ import (
 // recvWindow). Binance's OAuth ("Binance Login") is offered to closed ecosystem partners
 // only, so a self-hosted deployment cannot obtain it; docs/providers.md explains the
 // choice. The reference pages this adapter follows:
-const (
-	bnDocsSecurity     = "https://developers.binance.com/docs/binance-spot-api-docs/rest-api/request-security"
-	bnDocsEndpointSec  = "https://developers.binance.com/docs/binance-spot-api-docs/rest-api/endpoint-security-type"
-	bnDocsLimits       = "https://developers.binance.com/docs/binance-spot-api-docs/rest-api/limits"
-	bnDocsHTTPCodes    = "https://developers.binance.com/docs/binance-spot-api-docs/rest-api/http-return-codes"
-	bnDocsErrors       = "https://developers.binance.com/docs/binance-spot-api-docs/errors"
-	bnDocsServerTime   = "https://developers.binance.com/docs/binance-spot-api-docs/rest-api/general-endpoints#check-server-time"
-	bnDocsAccount      = "https://developers.binance.com/docs/binance-spot-api-docs/rest-api/account-endpoints#account-information-user_data"
-	bnDocsTicker       = "https://developers.binance.com/docs/binance-spot-api-docs/rest-api/market-data-endpoints#symbol-price-ticker"
-	bnDocsKeyPerm      = "https://developers.binance.com/docs/wallet/account/api-key-permission"
-	bnDocsAllCoins     = "https://developers.binance.com/docs/wallet/capital"
-	bnDocsDepositAddr  = "https://developers.binance.com/docs/wallet/capital/deposite-address"
-	bnDocsDepositHist  = "https://developers.binance.com/docs/wallet/capital/deposite-history"
-	bnDocsWithdraw     = "https://developers.binance.com/docs/wallet/capital/withdraw"
-	bnDocsWithdrawHist = "https://developers.binance.com/docs/wallet/capital/withdraw-history"
-	bnDocsLogin        = "https://developers.binance.com/docs/login/introduction"
-)
+//
+//   - bnDocsSecurity     https://developers.binance.com/docs/binance-spot-api-docs/rest-api/request-security
+//   - bnDocsEndpointSec  https://developers.binance.com/docs/binance-spot-api-docs/rest-api/endpoint-security-type
+//   - bnDocsLimits       https://developers.binance.com/docs/binance-spot-api-docs/rest-api/limits
+//   - bnDocsHTTPCodes    https://developers.binance.com/docs/binance-spot-api-docs/rest-api/http-return-codes
+//   - bnDocsErrors       https://developers.binance.com/docs/binance-spot-api-docs/errors
+//   - bnDocsServerTime   https://developers.binance.com/docs/binance-spot-api-docs/rest-api/general-endpoints#check-server-time
+//   - bnDocsAccount      https://developers.binance.com/docs/binance-spot-api-docs/rest-api/account-endpoints#account-information-user_data
+//   - bnDocsTicker       https://developers.binance.com/docs/binance-spot-api-docs/rest-api/market-data-endpoints#symbol-price-ticker
+//   - bnDocsKeyPerm      https://developers.binance.com/docs/wallet/account/api-key-permission
+//   - bnDocsAllCoins     https://developers.binance.com/docs/wallet/capital
+//   - bnDocsDepositAddr  https://developers.binance.com/docs/wallet/capital/deposite-address
+//   - bnDocsDepositHist  https://developers.binance.com/docs/wallet/capital/deposite-history
+//   - bnDocsWithdraw     https://developers.binance.com/docs/wallet/capital/withdraw
+//   - bnDocsWithdrawHist https://developers.binance.com/docs/wallet/capital/withdraw-history
+//   - bnDocsLogin        https://developers.binance.com/docs/login/introduction
 
 // BinanceProduction is Binance's real API base.
 var BinanceProduction = Config{APIBaseURL: "https://api.binance.com"}
@@ -378,7 +377,7 @@ func (p *Binance) valued(ctx context.Context, c linkvault.Credential, op string)
 	}
 	prices, err := p.usdtPrices(ctx, op)
 	if err != nil {
-		p.http.log.Warn("prices unavailable; positions unvalued", "err", err)
+		p.http.log.Warn("prices unavailable; positions unvalued", "error", err)
 	}
 	return acct, prices, nil
 }
@@ -618,7 +617,7 @@ func (p *Binance) ExecuteTransfer(ctx context.Context, c linkvault.Credential, r
 	if ws, err := p.withdrawals(ctx, c, op, url.Values{"idList": {id}}); err == nil && len(ws) > 0 {
 		return p.result(ws[0], r), nil
 	} else if err != nil {
-		p.http.log.Warn("withdrawal read-back failed", "err", err)
+		p.http.log.Warn("withdrawal read-back failed", "error", err)
 	}
 	return res, nil
 }
@@ -1172,11 +1171,6 @@ func binanceErrors(status int, _ http.Header, body []byte) (string, linkvault.Pr
 		return "invalid_request", linkvault.ProviderRejected
 	}
 	return "", 0
-}
-
-func binanceErrorCode(b []byte) string {
-	code, _ := binanceErrors(http.StatusBadRequest, nil, b)
-	return code
 }
 
 func binanceNumericCode(b []byte) (int, bool) {

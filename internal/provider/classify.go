@@ -68,7 +68,7 @@ var knownCodes = map[string]bool{
 	// Uphold
 	"validation_failed": true, "quote_expired": true, "unauthorized": true, "forbidden": true,
 	"password_reset_restriction": true, "otp_required": true,
-	// Binance (numeric codes named by binanceErrorCode)
+	// Binance (numeric codes named by binanceErrors)
 	"invalid_api_key": true, "invalid_signature": true, "timestamp_out_of_window": true, "waf_limit": true,
 	"ip_banned": true, "insufficient_permissions": true, "travel_rule_required": true, "too_many_requests": true,
 	"invalid_api_key_format": true, "key_cannot_read": true, "key_cannot_withdraw": true, "key_can_withdraw": true,
@@ -158,11 +158,6 @@ func invalidResponse(b linkvault.BrokerType, op string, status int) *linkvault.P
 // rejected builds a refusal decided locally (bad request from the caller).
 func rejected(b linkvault.BrokerType, op, code string) *linkvault.ProviderError {
 	return &linkvault.ProviderError{Broker: b, Op: op, Kind: linkvault.ProviderRejected, Code: code}
-}
-
-// unsupported reports an operation the exchange offers no documented way to do.
-func unsupported(b linkvault.BrokerType, op string) *linkvault.ProviderError {
-	return &linkvault.ProviderError{Broker: b, Op: op, Kind: linkvault.ProviderUnsupported, Code: "not_supported"}
 }
 
 // reauth builds a "log in again" decided locally (no refresh token, session expired).

@@ -15,19 +15,18 @@ import (
 )
 
 // The Coinbase App API reference this adapter follows (Coinbase Developer Platform docs):
-const (
-	cbDocsOAuth     = "https://docs.cdp.coinbase.com/coinbase-app/oauth2-integration/overview"
-	cbDocs2FA       = "https://docs.cdp.coinbase.com/coinbase-app/oauth2-integration/2fa"
-	cbDocsVersion   = "https://docs.cdp.coinbase.com/coinbase-app/api-architecture/versioning"
-	cbDocsErrors    = "https://docs.cloud.coinbase.com/coinbase-app/api-architecture/error-messages"
-	cbDocsPaging    = "https://docs.cloud.coinbase.com/sign-in-with-coinbase/docs/pagination"
-	cbDocsUser      = "https://docs.cloud.coinbase.com/sign-in-with-coinbase/docs/api-users"
-	cbDocsAccounts  = "https://docs.cdp.coinbase.com/coinbase-app/track-apis/accounts"
-	cbDocsTxs       = "https://docs.cdp.coinbase.com/coinbase-app/track-apis/transactions"
-	cbDocsSend      = "https://docs.cdp.coinbase.com/coinbase-app/transfer-apis/send-crypto"
-	cbDocsAddresses = "https://docs.cdp.coinbase.com/coinbase-app/transfer-apis/onchain-addresses"
-	cbDocsRates     = "https://docs.cdp.coinbase.com/coinbase-app/track-apis/exchange-rates"
-)
+//
+//   - cbDocsOAuth     https://docs.cdp.coinbase.com/coinbase-app/oauth2-integration/overview
+//   - cbDocs2FA       https://docs.cdp.coinbase.com/coinbase-app/oauth2-integration/2fa
+//   - cbDocsVersion   https://docs.cdp.coinbase.com/coinbase-app/api-architecture/versioning
+//   - cbDocsErrors    https://docs.cloud.coinbase.com/coinbase-app/api-architecture/error-messages
+//   - cbDocsPaging    https://docs.cloud.coinbase.com/sign-in-with-coinbase/docs/pagination
+//   - cbDocsUser      https://docs.cloud.coinbase.com/sign-in-with-coinbase/docs/api-users
+//   - cbDocsAccounts  https://docs.cdp.coinbase.com/coinbase-app/track-apis/accounts
+//   - cbDocsTxs       https://docs.cdp.coinbase.com/coinbase-app/track-apis/transactions
+//   - cbDocsSend      https://docs.cdp.coinbase.com/coinbase-app/transfer-apis/send-crypto
+//   - cbDocsAddresses https://docs.cdp.coinbase.com/coinbase-app/transfer-apis/onchain-addresses
+//   - cbDocsRates     https://docs.cdp.coinbase.com/coinbase-app/track-apis/exchange-rates
 
 // CoinbaseProduction are Coinbase's real endpoints (see cbDocsOAuth). Scopes are chosen
 // per connection by coinbaseScopes.
@@ -145,7 +144,7 @@ func (p *Coinbase) Exchange(ctx context.Context, code, codeVerifier, redirectURL
 	if u, err := p.user(ctx, c, "exchange"); err == nil {
 		c.Subject = u.ID
 	} else {
-		p.http.log.Warn("user lookup after code exchange failed", "err", err)
+		p.http.log.Warn("user lookup after code exchange failed", "error", err)
 	}
 	return c, nil
 }
@@ -262,7 +261,7 @@ func (p *Coinbase) valued(ctx context.Context, c linkvault.Credential, op string
 	}
 	rates, err := p.usdRates(ctx, op)
 	if err != nil {
-		p.http.log.Warn("exchange rates unavailable; positions unvalued", "err", err)
+		p.http.log.Warn("exchange rates unavailable; positions unvalued", "error", err)
 	}
 	return ws, rates, nil
 }

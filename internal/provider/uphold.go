@@ -17,27 +17,25 @@ import (
 
 // The Uphold API reference this adapter follows is the `uphold/docs` repository
 // (rendered at https://uphold.com/en/developer/api/documentation/), section by section:
-const (
-	upDocsAuth         = "https://uphold.com/en/developer/api/documentation/#web-application-flow"
-	upDocsPermissions  = "https://uphold.com/en/developer/api/documentation/#permissions"
-	upDocsErrors       = "https://uphold.com/en/developer/api/documentation/#errors"
-	upDocsPagination   = "https://uphold.com/en/developer/api/documentation/#pagination"
-	upDocsRateLimits   = "https://uphold.com/en/developer/api/documentation/#rate-limits"
-	upDocsUser         = "https://uphold.com/en/developer/api/documentation/#get-user"
-	upDocsCards        = "https://uphold.com/en/developer/api/documentation/#list-cards"
-	upDocsCardAddress  = "https://uphold.com/en/developer/api/documentation/#create-card-address"
-	upDocsListAddress  = "https://uphold.com/en/developer/api/documentation/#list-card-addresses"
-	upDocsCreateTx     = "https://uphold.com/en/developer/api/documentation/#create-amp-commit-a-transaction"
-	upDocsCardTxs      = "https://uphold.com/en/developer/api/documentation/#list-card-transactions"
-	upDocsUserTxs      = "https://uphold.com/en/developer/api/documentation/#list-user-transactions"
-	upDocsLimitErrors  = "https://uphold.com/en/developer/api/documentation/#transaction-limit-errors"
-	upDocsTickers      = "https://uphold.com/en/developer/api/documentation/#get-tickers-for-currency"
-	upDocsTransactionO = "https://uphold.com/en/developer/api/documentation/#transaction-object"
-	// The REST reference documents no token revocation; Uphold's official JavaScript SDK
-	// (github.com/uphold/uphold-sdk-javascript, src/core/services/oauth-client.js)
-	// revokes with POST /oauth2/revoke, the access token as bearer and as `token`.
-	upSDKRevoke = "https://github.com/uphold/uphold-sdk-javascript/blob/master/src/core/services/oauth-client.js"
-)
+//
+//   - upDocsAuth         https://uphold.com/en/developer/api/documentation/#web-application-flow
+//   - upDocsPermissions  https://uphold.com/en/developer/api/documentation/#permissions
+//   - upDocsErrors       https://uphold.com/en/developer/api/documentation/#errors
+//   - upDocsPagination   https://uphold.com/en/developer/api/documentation/#pagination
+//   - upDocsRateLimits   https://uphold.com/en/developer/api/documentation/#rate-limits
+//   - upDocsUser         https://uphold.com/en/developer/api/documentation/#get-user
+//   - upDocsCards        https://uphold.com/en/developer/api/documentation/#list-cards
+//   - upDocsCardAddress  https://uphold.com/en/developer/api/documentation/#create-card-address
+//   - upDocsListAddress  https://uphold.com/en/developer/api/documentation/#list-card-addresses
+//   - upDocsCreateTx     https://uphold.com/en/developer/api/documentation/#create-amp-commit-a-transaction
+//   - upDocsCardTxs      https://uphold.com/en/developer/api/documentation/#list-card-transactions
+//   - upDocsUserTxs      https://uphold.com/en/developer/api/documentation/#list-user-transactions
+//   - upDocsLimitErrors  https://uphold.com/en/developer/api/documentation/#transaction-limit-errors
+//   - upDocsTickers      https://uphold.com/en/developer/api/documentation/#get-tickers-for-currency
+//   - upDocsTransactionO https://uphold.com/en/developer/api/documentation/#transaction-object
+//   - upSDKRevoke        https://github.com/uphold/uphold-sdk-javascript/blob/master/src/core/services/oauth-client.js
+//     (the REST reference documents no token revocation; Uphold's official JavaScript
+//     SDK revokes with POST /oauth2/revoke, the access token as bearer and as `token`)
 
 // UpholdProduction are Uphold's real endpoints. The authorization URL embeds the client
 // id (https://wallet.uphold.com/authorize/<client id>, upDocsAuth) and is completed by
@@ -149,7 +147,7 @@ func (p *Uphold) Exchange(ctx context.Context, code, codeVerifier, redirectURL s
 	if me, err := p.me(ctx, c, "exchange"); err == nil {
 		c.Subject = me.ID
 	} else {
-		p.http.log.Warn("user lookup after code exchange failed", "err", err)
+		p.http.log.Warn("user lookup after code exchange failed", "error", err)
 	}
 	return c, nil
 }
