@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -96,32 +95,11 @@ func testClaimConcurrent(t *testing.T, s Store) {
 		mustCreateConnection(t, s, dueConnection(fmt.Sprintf("user-%03d", i), now.Add(-time.Duration(i)*time.Millisecond)))
 	}
 
-	claimed := make([][]*linkvault.Connection, claimers)
-	errs := make([]error, claimers)
-	var wg sync.WaitGroup
-	for w := range claimers {
-		wg.Go(func() {
-			owner := fmt.Sprintf("worker-%d", w)
-			for {
-				got, err := s.ClaimDueConnections(ctx, now, owner, now.Add(time.Minute), batch)
-				if err != nil {
-					errs[w] = err
-					return
-				}
-				if len(got) == 0 {
-					return
-				}
-				claimed[w] = append(claimed[w], got...)
-			}
-		})
-	}
-	wg.Wait()
-
+	claimed := drainConcurrently(t, claimers, func(w int) ([]*linkvault.Connection, error) {
+		return s.ClaimDueConnections(ctx, now, fmt.Sprintf("worker-%d", w), now.Add(time.Minute), batch)
+	})
 	owners := map[string]string{}
 	for w, list := range claimed {
-		if errs[w] != nil {
-			t.Fatalf("claimer %d: %v", w, errs[w])
-		}
 		owner := fmt.Sprintf("worker-%d", w)
 		for _, c := range list {
 			if prev, dup := owners[c.TokenID]; dup {

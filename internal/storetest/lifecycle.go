@@ -280,30 +280,11 @@ func testWebhookClaimConcurrent(t *testing.T, s Store) {
 		outboxEvent(t, s, "client-a", fmt.Sprintf("user-%03d", i), fmt.Sprintf("evt-%03d", i), t0.Add(time.Duration(i)*time.Millisecond))
 	}
 	at := t0.Add(time.Minute)
-	claimed := make([][]linkvault.WebhookClaim, claimers)
-	errs := make([]error, claimers)
-	var wg sync.WaitGroup
-	for w := range claimers {
-		wg.Go(func() {
-			for {
-				got, err := s.ClaimWebhookEvents(ctx, at, fmt.Sprintf("replica-%d", w), at.Add(time.Minute), batch)
-				if err != nil {
-					errs[w] = err
-					return
-				}
-				if len(got) == 0 {
-					return
-				}
-				claimed[w] = append(claimed[w], got...)
-			}
-		})
-	}
-	wg.Wait()
+	claimed := drainConcurrently(t, claimers, func(w int) ([]linkvault.WebhookClaim, error) {
+		return s.ClaimWebhookEvents(ctx, at, fmt.Sprintf("replica-%d", w), at.Add(time.Minute), batch)
+	})
 	seen := map[string]bool{}
-	for w, list := range claimed {
-		if errs[w] != nil {
-			t.Fatalf("claimer %d: %v", w, errs[w])
-		}
+	for _, list := range claimed {
 		for _, p := range list {
 			if seen[p.Event.ID] {
 				t.Errorf("event %s claimed twice", p.Event.ID)
