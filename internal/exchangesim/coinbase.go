@@ -36,6 +36,24 @@ func (e *Exchange) routeCoinbaseAPI() {
 	e.mux.HandleFunc("GET /v2/exchange-rates", e.faulty(classAPI, e.cbExchangeRates))
 }
 
+// pathWallet returns the grant's wallet (a Coinbase account, an Uphold card) that the
+// path's {id} names, answering 404 when there is none, or 403 first when the grant
+// lacks scope (unless scope is empty).
+func (e *Exchange) pathWallet(w http.ResponseWriter, r *http.Request, g *grant, scope string) (walletView, bool) {
+	if scope != "" && !e.requireScope(w, g, scope) {
+		return walletView{}, false
+	}
+	wv, ok := e.users.walletByID(g.user, r.PathValue("id"))
+	if !ok {
+		msg := "Not found"
+		if e.flavor == FlavorUphold {
+			msg = "Card not found."
+		}
+		e.apiError(w, http.StatusNotFound, "not_found", msg)
+	}
+	return wv, ok
+}
+
 // withBearer authenticates the bearer access token and passes its grant on.
 func (e *Exchange) withBearer(h func(http.ResponseWriter, *http.Request, *grant)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -187,18 +205,16 @@ func (e *Exchange) cbAccounts(w http.ResponseWriter, r *http.Request, g *grant) 
 }
 
 func (e *Exchange) cbAccount(w http.ResponseWriter, r *http.Request, g *grant) {
-	wv, ok := e.users.walletByID(g.user, r.PathValue("id"))
+	wv, ok := e.pathWallet(w, r, g, "")
 	if !ok {
-		e.apiError(w, http.StatusNotFound, "not_found", "Not found")
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": e.cbAccountOf(wv, false, g)})
 }
 
 func (e *Exchange) cbTransactions(w http.ResponseWriter, r *http.Request, g *grant) {
-	wv, ok := e.users.walletByID(g.user, r.PathValue("id"))
+	wv, ok := e.pathWallet(w, r, g, "")
 	if !ok {
-		e.apiError(w, http.StatusNotFound, "not_found", "Not found")
 		return
 	}
 	txs := e.history(g.user, func(t *transfer) bool { return t.WalletID == wv.ID && t.State != transferQuoted })
@@ -226,12 +242,8 @@ func (e *Exchange) cbSend(w http.ResponseWriter, r *http.Request, g *grant) {
 		e.apiError(w, http.StatusBadRequest, "invalid_request", "Malformed request body.")
 		return
 	}
-	if !e.requireScope(w, g, "wallet:transactions:send") {
-		return
-	}
-	wv, ok := e.users.walletByID(g.user, r.PathValue("id"))
+	wv, ok := e.pathWallet(w, r, g, "wallet:transactions:send")
 	if !ok {
-		e.apiError(w, http.StatusNotFound, "not_found", "Not found")
 		return
 	}
 	switch {
@@ -356,12 +368,8 @@ func (e *Exchange) cbAddressOf(wv walletView, n netSpec, addr string) map[string
 }
 
 func (e *Exchange) cbAddresses(w http.ResponseWriter, r *http.Request, g *grant) {
-	if !e.requireScope(w, g, "wallet:addresses:read") {
-		return
-	}
-	wv, ok := e.users.walletByID(g.user, r.PathValue("id"))
+	wv, ok := e.pathWallet(w, r, g, "wallet:addresses:read")
 	if !ok {
-		e.apiError(w, http.StatusNotFound, "not_found", "Not found")
 		return
 	}
 	data := []map[string]any{}

@@ -164,6 +164,16 @@ func newExchange(f Flavor, cfg Config) *Exchange {
 	}
 	e.grants.observe = cfg.OnIssue
 	e.routeAdmin()
+	switch f { // the protocol each flavor speaks
+	case FlavorCoinbase, FlavorSandbox:
+		e.routeOAuth("/oauth2/auth")
+		e.routeCoinbaseAPI()
+	case FlavorUphold:
+		e.routeOAuth("/authorize/{client}")
+		e.routeUpholdAPI()
+	case FlavorBinance:
+		e.routeBinanceAPI()
+	}
 	return e
 }
 
@@ -171,39 +181,28 @@ func newExchange(f Flavor, cfg Config) *Exchange {
 // 1 h access tokens, rotating single-use refresh tokens with reuse detection, RFC 7009
 // revocation, and the v2 accounts / transactions API.
 func NewCoinbase(cfg Config) *Exchange {
-	e := newExchange(FlavorCoinbase, cfg)
-	e.routeOAuth("/oauth2/auth")
-	e.routeCoinbaseAPI()
-	return e
+	return newExchange(FlavorCoinbase, cfg)
 }
 
 // NewSandbox returns the sandbox exchange. It speaks exactly the Coinbase-like protocol
 // (same paths and shapes) but with short-lived access tokens (5 min) and 30-day rotating
 // refresh tokens, so a demo exercises refresh within minutes.
 func NewSandbox(cfg Config) *Exchange {
-	e := newExchange(FlavorSandbox, cfg)
-	e.routeOAuth("/oauth2/auth")
-	e.routeCoinbaseAPI()
-	return e
+	return newExchange(FlavorSandbox, cfg)
 }
 
 // NewUphold returns an Uphold-like exchange: OAuth2 code flow (PKCE optional) at
 // /authorize/{clientID}, a token response with "expires_in": null and no refresh token;
 // tokens die only when the grant is revoked or the user's password changes.
 func NewUphold(cfg Config) *Exchange {
-	e := newExchange(FlavorUphold, cfg)
-	e.routeOAuth("/authorize/{client}")
-	e.routeUpholdAPI()
-	return e
+	return newExchange(FlavorUphold, cfg)
 }
 
 // NewBinance returns a Binance-like exchange: users create API keys (CreateAPIKey, the
 // admin API or the API Management page) and every private request is signed with
 // HMAC-SHA256 and verified, with Binance's timing rule, weights and error codes.
 func NewBinance(cfg Config) *Exchange {
-	e := newExchange(FlavorBinance, cfg)
-	e.routeBinanceAPI()
-	return e
+	return newExchange(FlavorBinance, cfg)
 }
 
 // Flavor reports which exchange e imitates.

@@ -133,17 +133,26 @@ func redirectWith(w http.ResponseWriter, r *http.Request, redirectURI string, pa
 	http.Redirect(w, r, u.String(), http.StatusFound)
 }
 
-func (e *Exchange) handleConsentPage(w http.ResponseWriter, r *http.Request) {
-	a, pageErr, redirErr := e.parseAuthRequest(r, r.URL.Query())
+// authRequest parses an authorization request, answering a bad one as RFC 6749 4.1.2.1
+// says: an error page when the client or redirect URI is wrong, else a redirect
+// carrying the error.
+func (e *Exchange) authRequest(w http.ResponseWriter, r *http.Request, v url.Values) (authRequest, bool) {
+	a, pageErr, redirErr := e.parseAuthRequest(r, v)
 	if pageErr != "" {
 		e.renderErrorPage(w, http.StatusBadRequest, pageErr)
-		return
+		return a, false
 	}
 	if redirErr != "" {
 		redirectWith(w, r, a.RedirectURI, url.Values{"error": {redirErr}, "state": {a.State}})
-		return
+		return a, false
 	}
-	e.renderConsent(w, http.StatusOK, a, "")
+	return a, true
+}
+
+func (e *Exchange) handleConsentPage(w http.ResponseWriter, r *http.Request) {
+	if a, ok := e.authRequest(w, r, r.URL.Query()); ok {
+		e.renderConsent(w, http.StatusOK, a, "")
+	}
 }
 
 func (e *Exchange) handleConsentSubmit(w http.ResponseWriter, r *http.Request) {
@@ -152,13 +161,8 @@ func (e *Exchange) handleConsentSubmit(w http.ResponseWriter, r *http.Request) {
 		e.renderErrorPage(w, http.StatusBadRequest, "Invalid form.")
 		return
 	}
-	a, pageErr, redirErr := e.parseAuthRequest(r, r.PostForm)
-	if pageErr != "" {
-		e.renderErrorPage(w, http.StatusBadRequest, pageErr)
-		return
-	}
-	if redirErr != "" {
-		redirectWith(w, r, a.RedirectURI, url.Values{"error": {redirErr}, "state": {a.State}})
+	a, ok := e.authRequest(w, r, r.PostForm)
+	if !ok {
 		return
 	}
 	if r.PostForm.Get("action") != "authorize" {

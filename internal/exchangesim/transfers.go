@@ -227,26 +227,28 @@ func (e *Exchange) deposit(u *user, currency, networkName string, amount float64
 
 // lookupTransfer returns one of u's transfers.
 func (e *Exchange) lookupTransfer(u *user, id string) (transfer, bool) {
-	b := e.transfers
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	t, ok := b.byID[id]
-	if !ok || t.User != u {
-		return transfer{}, false
-	}
-	return e.view(t), true
+	return e.lookup(func(b *transferBook) *transfer {
+		if t := b.byID[id]; t != nil && t.User == u {
+			return t
+		}
+		return nil
+	})
 }
 
 // lookupTransferByKey returns u's transfer with a client key.
 func (e *Exchange) lookupTransferByKey(u *user, key string) (transfer, bool) {
+	return e.lookup(func(b *transferBook) *transfer { return b.byClient[clientKey(u, key)] })
+}
+
+// lookup returns the transfer find picks (nil: none) with the book locked.
+func (e *Exchange) lookup(find func(*transferBook) *transfer) (transfer, bool) {
 	b := e.transfers
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	t, ok := b.byClient[clientKey(u, key)]
-	if !ok {
-		return transfer{}, false
+	if t := find(b); t != nil {
+		return e.view(t), true
 	}
-	return e.view(t), true
+	return transfer{}, false
 }
 
 // history returns u's transfers newest first, filtered by keep (nil: all).

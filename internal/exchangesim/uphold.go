@@ -151,12 +151,8 @@ func (e *Exchange) upCreateTransaction(w http.ResponseWriter, r *http.Request, g
 		e.apiError(w, http.StatusBadRequest, "validation_failed", "Malformed request body.")
 		return
 	}
-	if !e.requireScope(w, g, "transactions:withdraw") {
-		return
-	}
-	wv, ok := e.users.walletByID(g.user, r.PathValue("id"))
+	wv, ok := e.pathWallet(w, r, g, "transactions:withdraw")
 	if !ok {
-		e.apiError(w, http.StatusNotFound, "not_found", "Card not found.")
 		return
 	}
 	if req.Denomination.Currency != wv.Currency {
@@ -231,9 +227,8 @@ func (e *Exchange) upCommit(w http.ResponseWriter, r *http.Request, g *grant) {
 }
 
 func (e *Exchange) upCardTransactions(w http.ResponseWriter, r *http.Request, g *grant) {
-	wv, ok := e.users.walletByID(g.user, r.PathValue("id"))
+	wv, ok := e.pathWallet(w, r, g, "")
 	if !ok {
-		e.apiError(w, http.StatusNotFound, "not_found", "Card not found.")
 		return
 	}
 	txs := e.history(g.user, func(t *transfer) bool { return t.WalletID == wv.ID })
@@ -276,9 +271,8 @@ func (e *Exchange) upTransaction(t transfer) map[string]any {
 }
 
 func (e *Exchange) upAddresses(w http.ResponseWriter, r *http.Request, g *grant) {
-	wv, ok := e.users.walletByID(g.user, r.PathValue("id"))
+	wv, ok := e.pathWallet(w, r, g, "")
 	if !ok {
-		e.apiError(w, http.StatusNotFound, "not_found", "Card not found.")
 		return
 	}
 	out := []map[string]any{}
@@ -298,12 +292,8 @@ func (e *Exchange) upCreateAddress(w http.ResponseWriter, r *http.Request, g *gr
 		e.apiError(w, http.StatusBadRequest, "validation_failed", "Malformed request body.")
 		return
 	}
-	if !e.requireScope(w, g, "cards:write") {
-		return
-	}
-	wv, ok := e.users.walletByID(g.user, r.PathValue("id"))
+	wv, ok := e.pathWallet(w, r, g, "cards:write")
 	if !ok {
-		e.apiError(w, http.StatusNotFound, "not_found", "Card not found.")
 		return
 	}
 	n, ok := network(wv.Currency, req.Network)
