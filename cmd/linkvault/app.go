@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/linkvault/linkvault/internal/app"
@@ -32,26 +35,6 @@ func configFlag(fs *flag.FlagSet) *string {
 	return fs.String("config", "", "JSON configuration file (environment variables override it)")
 }
 
-// withStore opens the configured store for a subcommand whose own flags are parsed by
-// fn: the configuration comes from LINKVAULT_CONFIG and the environment (a leading
-// --config FILE is accepted too).
-func withStore(ctx context.Context, name string, args []string, lookup env, fn func(st app.Store, cfg *config.Config, rest []string) error) error {
-	path := ""
-	if len(args) >= 2 && (args[0] == "--config" || args[0] == "-config") {
-		path, args = args[1], args[2:]
-	}
-	cfg, err := loadConfig(path, lookup)
-	if err != nil {
-		return err
-	}
-	st, err := app.OpenStore(ctx, cfg, true)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	defer st.Close()
-	return fn(st, cfg, args)
-}
-
 // adminKeyring builds the sealer for commands that seal or open secrets.
 func adminKeyring(cfg *config.Config, st app.Store) (*envelope.Keyring, error) {
 	master, err := app.LoadMasterKeyring(cfg)
@@ -59,4 +42,75 @@ func adminKeyring(cfg *config.Config, st app.Store) (*envelope.Keyring, error) {
 		return nil, err
 	}
 	return envelope.New(st, master, time.Now), nil
+}
+
+// openExistingStore opens the configured database for a command that reads or changes
+// it, and never creates one: a missing SQLite file, a database without linkvault's
+// schema, or a schema older than this binary is an error that says to run migrate.
+func openExistingStore(ctx context.Context, cfg *config.Config) (app.Store, error) {
+	if path, ok := sqliteFile(cfg); ok {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no database at %s (%sSQLITE_PATH): create it with `linkvault migrate`", path, config.EnvPrefix)
+		}
+	}
+	st, err := app.OpenStore(ctx, cfg, false)
+	if err != nil {
+		return nil, err
+	}
+	v, err := st.MigrationVersion(ctx)
+	if err != nil {
+		return nil, errors.Join(err, st.Close())
+	}
+	if v == 0 {
+		_ = st.Close()
+		return nil, fmt.Errorf("the %s database has no linkvault schema yet: run `linkvault migrate` first", cfg.Database.Driver)
+	}
+	if l, ok := st.(interface {
+		LatestMigrationVersion(context.Context) (int64, error)
+	}); ok {
+		if latest, err := l.LatestMigrationVersion(ctx); err == nil && v < latest {
+			_ = st.Close()
+			return nil, fmt.Errorf("the %s database schema is at version %d, this linkvault needs %d: run `linkvault migrate` first", cfg.Database.Driver, v, latest)
+		}
+	}
+	return st, nil
+}
+
+// sqliteFile is the SQLite database file of cfg, if it names one.
+func sqliteFile(cfg *config.Config) (string, bool) {
+	if cfg.Database.Driver != config.DriverSQLite {
+		return "", false
+	}
+	p := strings.TrimPrefix(cfg.Database.SQLitePath, "file:")
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	if p == "" || p == ":memory:" {
+		return "", false
+	}
+	return p, true
+}
+
+// newSQLiteFile is the SQLite file a command is about to create ("" if it exists, or
+// the database is not a SQLite file).
+func newSQLiteFile(cfg *config.Config) string {
+	p, ok := sqliteFile(cfg)
+	if !ok {
+		return ""
+	}
+	if _, err := os.Stat(p); err == nil {
+		return ""
+	}
+	return p
+}
+
+// removeIfCreated removes a SQLite file (and its journal files) a failed command
+// created, so that a failure leaves no database behind.
+func removeIfCreated(path string) {
+	if path == "" {
+		return
+	}
+	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+		_ = os.Remove(path + suffix)
+	}
 }

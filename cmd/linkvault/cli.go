@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -87,4 +88,44 @@ func isHelp(arg string) bool {
 		return true
 	}
 	return false
+}
+
+// subcommand picks the subcommand of a command group: "-h" (or none given) prints the
+// group's usage, to stdout with exit 0 for -h, as a usage error otherwise.
+func subcommand(group, usage string, args []string, stdout io.Writer, subs ...string) (string, []string, error) {
+	if len(args) == 0 {
+		return "", nil, usageErrorf("%s: a subcommand is required\n%s", group, usage)
+	}
+	if isHelp(args[0]) {
+		fmt.Fprint(stdout, usage)
+		return "", nil, flag.ErrHelp
+	}
+	for _, s := range subs {
+		if args[0] == s {
+			return s, args[1:], nil
+		}
+	}
+	return "", nil, usageErrorf("%s: unknown subcommand %q\n%s", group, args[0], usage)
+}
+
+// require returns a usage error naming the first of the flags left empty.
+func (f *flags) require(names ...string) error {
+	for _, n := range names {
+		if fl := f.Lookup(n); fl != nil && fl.Value.String() == "" {
+			return usageErrorf("%s: --%s is required (see linkvault %s -h)", f.Name(), n, f.Name())
+		}
+	}
+	return nil
+}
+
+// jsonFlag registers --json: machine-readable output.
+func jsonFlag(f *flags) *bool {
+	return f.Bool("json", false, "print JSON instead of a table or text")
+}
+
+// writeJSON prints v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

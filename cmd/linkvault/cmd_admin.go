@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -17,19 +16,20 @@ import (
 	"github.com/linkvault/linkvault/internal/vault"
 )
 
-func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgPath := configFlag(fs)
-	if err := fs.Parse(args); err != nil {
+func runMigrate(ctx context.Context, args []string, stdout io.Writer, lookup env) error {
+	fs := newFlags("migrate", "Usage: linkvault migrate [--config FILE]\n\nCreates the database schema, or upgrades it to this version of linkvault (safe to run\nconcurrently and repeatedly; serve also migrates on start).", stdout)
+	cfgPath := configFlag(fs.FlagSet)
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	cfg, err := loadConfig(*cfgPath, lookup)
 	if err != nil {
 		return err
 	}
+	created := newSQLiteFile(cfg)
 	st, err := app.OpenStore(ctx, cfg, false)
 	if err != nil {
+		removeIfCreated(created)
 		return err
 	}
 	defer st.Close()
@@ -38,7 +38,11 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 		return err
 	}
 	if err := st.Migrate(ctx); err != nil {
-		return err
+		if before == 0 {
+			_ = st.Close()
+			removeIfCreated(created)
+		}
+		return fmt.Errorf("migration failed (the schema stays at version %d): %w", before, err)
 	}
 	after, err := st.MigrationVersion(ctx)
 	if err != nil {
@@ -64,31 +68,45 @@ func upgradeVerifiers(ctx context.Context, cfg *config.Config, st app.Store) (in
 	return clients.New(st, ring, time.Now, 0).UpgradeVerifiers(ctx)
 }
 
-// adminStore opens the configured store for an administrative command.
-func adminStore(ctx context.Context, fs *flag.FlagSet, args []string, lookup env) (app.Store, *config.Config, error) {
-	cfgPath := configFlag(fs)
-	if err := fs.Parse(args); err != nil {
+// adminStore parses an administrative command's flags (-h prints its usage), checks
+// the required ones, loads the configuration and opens the existing database: it never
+// creates one (openExistingStore).
+func adminStore(ctx context.Context, fs *flags, args []string, lookup env, required ...string) (app.Store, *config.Config, error) {
+	cfgPath := configFlag(fs.FlagSet)
+	if err := fs.parse(args); err != nil {
+		return nil, nil, err
+	}
+	if err := fs.require(required...); err != nil {
 		return nil, nil, err
 	}
 	cfg, err := loadConfig(*cfgPath, lookup)
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := app.OpenStore(ctx, cfg, true)
+	st, err := openExistingStore(ctx, cfg)
 	return st, cfg, err
 }
 
-func runClients(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env) error {
-	if len(args) == 0 {
-		return errors.New("usage: linkvault clients create [--id ID] [--name NAME] | list")
+const clientsUsage = `Usage:
+  linkvault clients create [--id ID] [--name NAME] [--json]   create a client application
+  linkvault clients list [--json]                            list the clients
+
+Every subcommand takes --config FILE and reads the database of the configuration;
+"linkvault clients SUBCOMMAND -h" describes one.
+`
+
+func runClients(ctx context.Context, args []string, stdout io.Writer, lookup env) error {
+	sub, rest, err := subcommand("clients", clientsUsage, args, stdout, "create", "list")
+	if err != nil {
+		return err
 	}
-	fs := flag.NewFlagSet("clients "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	switch args[0] {
+	switch sub {
 	case "create":
+		fs := newFlags("clients create", "Usage: linkvault clients create [--id ID] [--name NAME] [--json]\n\nCreates a client application and prints its id.", stdout)
 		id := fs.String("id", "", "client id (default: generated)")
 		name := fs.String("name", "", "display name")
-		st, _, err := adminStore(ctx, fs, args[1:], lookup)
+		asJSON := jsonFlag(fs)
+		st, _, err := adminStore(ctx, fs, rest, lookup)
 		if err != nil {
 			return err
 		}
@@ -97,10 +115,15 @@ func runClients(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 		if err != nil {
 			return err
 		}
+		if *asJSON {
+			return writeJSON(stdout, clientJSON(c))
+		}
 		fmt.Fprintf(stdout, "client created\n  id:   %s\n  name: %s\n", c.ID, c.Name)
 		return nil
-	case "list":
-		st, _, err := adminStore(ctx, fs, args[1:], lookup)
+	default: // list
+		fs := newFlags("clients list", "Usage: linkvault clients list [--json]\n\nLists the client applications.", stdout)
+		asJSON := jsonFlag(fs)
+		st, _, err := adminStore(ctx, fs, rest, lookup)
 		if err != nil {
 			return err
 		}
@@ -109,6 +132,13 @@ func runClients(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 		if err != nil {
 			return err
 		}
+		if *asJSON {
+			out := make([]clientLine, 0, len(cs))
+			for _, c := range cs {
+				out = append(out, clientJSON(c))
+			}
+			return writeJSON(stdout, out)
+		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tNAME\tCREATED\tWEBHOOK")
 		for _, c := range cs {
@@ -116,43 +146,95 @@ func runClients(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 		}
 		return tw.Flush()
 	}
-	return fmt.Errorf("unknown clients subcommand %q", args[0])
 }
 
-func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env) error {
-	if len(args) == 0 {
-		return errors.New("usage: linkvault keys create --client ID --permission read|write | list --client ID | revoke --client ID --key KEY | rotate | reseal | upgrade-verifiers")
+// clientLine is a client in --json output.
+type clientLine struct {
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	CreatedAt  time.Time `json:"createdAt"`
+	WebhookURL string    `json:"webhookUrl,omitempty"`
+}
+
+func clientJSON(c *linkvault.Client) clientLine {
+	return clientLine{ID: c.ID, Name: c.Name, CreatedAt: c.CreatedAt.UTC(), WebhookURL: c.WebhookURL}
+}
+
+// keyLine is an API key in --json output; Secret only when it was just created.
+type keyLine struct {
+	ClientID   string     `json:"clientId"`
+	KeyID      string     `json:"keyId"`
+	Permission string     `json:"permission"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	RevokedAt  *time.Time `json:"revokedAt,omitempty"`
+	Secret     string     `json:"secret,omitempty"`
+}
+
+const keysUsage = `Usage:
+  linkvault keys create --client ID --permission read|write [--json]   create an API key (the secret is printed once)
+  linkvault keys list --client ID [--json]                             list a client's API keys
+  linkvault keys revoke --client ID --key KEYID                        revoke an API key
+  linkvault keys rotate                                                add a master key version and re-wrap the data keys
+  linkvault keys reseal                                                re-seal credentials bound to their whole row
+  linkvault keys upgrade-verifiers                                     re-derive unkeyed API key verifiers
+
+Every subcommand takes --config FILE and reads the database of the configuration;
+"linkvault keys SUBCOMMAND -h" describes one.
+`
+
+func runKeys(ctx context.Context, args []string, stdout io.Writer, lookup env) error {
+	sub, rest, err := subcommand("keys", keysUsage, args, stdout, "create", "list", "revoke", "rotate", "reseal", "upgrade-verifiers")
+	if err != nil {
+		return err
 	}
-	fs := flag.NewFlagSet("keys "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	switch args[0] {
+	switch sub {
 	case "create":
-		client := fs.String("client", "", "client id")
-		perm := fs.String("permission", "", "read or write")
-		st, cfg, err := adminStore(ctx, fs, args[1:], lookup)
+		fs := newFlags("keys create", "Usage: linkvault keys create --client ID --permission read|write [--json]\n\nCreates an API key of the client; its secret is printed once.", stdout)
+		client := fs.String("client", "", "client id (required)")
+		perm := fs.String("permission", "", "read or write (required)")
+		asJSON := jsonFlag(fs)
+		cfgPath := configFlag(fs.FlagSet)
+		if err := fs.parse(rest); err != nil {
+			return err
+		}
+		if err := fs.require("client", "permission"); err != nil {
+			return err
+		}
+		p, err := linkvault.ParsePermission(*perm)
+		if err != nil {
+			return usageErrorf("keys create: --permission: %v", err)
+		}
+		cfg, err := loadConfig(*cfgPath, lookup)
+		if err != nil {
+			return err
+		}
+		// The verifier is keyed with a key derived from the master key: load it before
+		// touching the database.
+		master, err := app.LoadMasterKeyring(cfg)
+		if err != nil {
+			return err
+		}
+		st, err := openExistingStore(ctx, cfg)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		p, err := linkvault.ParsePermission(*perm)
+		k, err := clients.New(st, envelope.New(st, master, time.Now), time.Now, 0).CreateKey(ctx, *client, p)
 		if err != nil {
 			return err
 		}
-		// The verifier is keyed with a key derived from the master key.
-		ring, err := adminKeyring(cfg, st)
-		if err != nil {
-			return err
-		}
-		k, err := clients.New(st, ring, time.Now, 0).CreateKey(ctx, *client, p)
-		if err != nil {
-			return err
+		if *asJSON {
+			return writeJSON(stdout, keyLine{ClientID: k.Key.ClientID, KeyID: k.Key.ID, Permission: string(k.Key.Permission),
+				CreatedAt: k.Key.CreatedAt.UTC(), Secret: k.Secret.Reveal()})
 		}
 		fmt.Fprintf(stdout, "API key created (the secret is shown only now; store it safely)\n  client:     %s\n  key id:     %s\n  permission: %s\n  secret:     %s\n",
 			k.Key.ClientID, k.Key.ID, k.Key.Permission, k.Secret.Reveal())
 		return nil
 	case "list":
-		client := fs.String("client", "", "client id")
-		st, _, err := adminStore(ctx, fs, args[1:], lookup)
+		fs := newFlags("keys list", "Usage: linkvault keys list --client ID [--json]\n\nLists the client's API keys (never their secrets).", stdout)
+		client := fs.String("client", "", "client id (required)")
+		asJSON := jsonFlag(fs)
+		st, _, err := adminStore(ctx, fs, rest, lookup, "client")
 		if err != nil {
 			return err
 		}
@@ -160,6 +242,18 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 		keys, err := st.ListAPIKeys(ctx, *client)
 		if err != nil {
 			return err
+		}
+		if *asJSON {
+			out := make([]keyLine, 0, len(keys))
+			for _, k := range keys {
+				l := keyLine{ClientID: k.ClientID, KeyID: k.ID, Permission: string(k.Permission), CreatedAt: k.CreatedAt.UTC()}
+				if !k.Active() {
+					t := k.RevokedAt.UTC()
+					l.RevokedAt = &t
+				}
+				out = append(out, l)
+			}
+			return writeJSON(stdout, out)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "KEY ID\tPERMISSION\tCREATED\tREVOKED")
@@ -172,9 +266,10 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 		}
 		return tw.Flush()
 	case "revoke":
-		client := fs.String("client", "", "client id")
-		key := fs.String("key", "", "key id")
-		st, _, err := adminStore(ctx, fs, args[1:], lookup)
+		fs := newFlags("keys revoke", "Usage: linkvault keys revoke --client ID --key KEYID\n\nRevokes an API key; running servers stop accepting it within 5s.", stdout)
+		client := fs.String("client", "", "client id (required)")
+		key := fs.String("key", "", "key id (required)")
+		st, _, err := adminStore(ctx, fs, rest, lookup, "client", "key")
 		if err != nil {
 			return err
 		}
@@ -185,9 +280,11 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 		fmt.Fprintf(stdout, "key %s revoked (running servers stop accepting it within 5s)\n", *key)
 		return nil
 	case "rotate":
-		return rotateMasterKey(ctx, fs, args[1:], stdout, lookup)
+		fs := newFlags("keys rotate", "Usage: linkvault keys rotate\n\nAdds a master key version to the key file (wrapped by the KMS when one is configured)\nand re-wraps every data key with it, online (docs/operations.md, key rotation runbook).", stdout)
+		return rotateMasterKey(ctx, fs, rest, stdout, lookup)
 	case "reseal":
-		st, cfg, err := adminStore(ctx, fs, args[1:], lookup)
+		fs := newFlags("keys reseal", "Usage: linkvault keys reseal\n\nRe-seals every connection's credential bound to its whole row, online (a background pass\nof the servers does the same).", stdout)
+		st, cfg, err := adminStore(ctx, fs, rest, lookup)
 		if err != nil {
 			return err
 		}
@@ -203,8 +300,9 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 		fmt.Fprintf(stdout, "%d connections scanned, %d re-sealed bound to their row, %d changed meanwhile (run again), %d failed to open (see the log)\n",
 			res.Scanned, res.Resealed, res.Skipped, res.Failed)
 		return nil
-	case "upgrade-verifiers":
-		st, cfg, err := adminStore(ctx, fs, args[1:], lookup)
+	default: // upgrade-verifiers
+		fs := newFlags("keys upgrade-verifiers", "Usage: linkvault keys upgrade-verifiers\n\nRe-derives the API key verifiers still unkeyed (after an interrupted migration).", stdout)
+		st, cfg, err := adminStore(ctx, fs, rest, lookup)
 		if err != nil {
 			return err
 		}
@@ -216,13 +314,12 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 		fmt.Fprintf(stdout, "%d API key verifiers upgraded to keyed verifiers\n", n)
 		return nil
 	}
-	return fmt.Errorf("unknown keys subcommand %q", args[0])
 }
 
 // rotateMasterKey adds a master key version to the key file and re-wraps every data key
 // with it, online: servers keep working (they still hold the old version, and re-read
 // the key file on restart).
-func rotateMasterKey(ctx context.Context, fs *flag.FlagSet, args []string, stdout io.Writer, lookup env) error {
+func rotateMasterKey(ctx context.Context, fs *flags, args []string, stdout io.Writer, lookup env) error {
 	st, cfg, err := adminStore(ctx, fs, args, lookup)
 	if err != nil {
 		return err

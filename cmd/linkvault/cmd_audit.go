@@ -13,7 +13,7 @@ import (
 	"github.com/linkvault/linkvault"
 )
 
-const auditUsage = "usage: linkvault audit --client ID [--token TOKENID] [--since DURATION] [--limit N] [--json]\n" +
+const auditUsage = "Usage: linkvault audit --client ID [--token TOKENID] [--since DURATION] [--limit N] [--json]\n" +
 	"       linkvault audit --prune-older-than DURATION   (retention: deletes older entries of every client)"
 
 // auditStore is what `linkvault audit` reads.
@@ -42,6 +42,30 @@ func newAuditCmd(fs *flag.FlagSet) *auditCmd {
 		json:   fs.Bool("json", false, "print one JSON object per line instead of a table"),
 		prune:  fs.Duration("prune-older-than", 0, "delete the entries of every client older than this, e.g. 2160h, and print how many"),
 	}
+}
+
+// runAuditCommand is `linkvault audit`: flags are parsed (-h prints the usage) before
+// the existing database is opened.
+func runAuditCommand(ctx context.Context, args []string, stdout io.Writer, lookup env) error {
+	fs := newFlags("audit", auditUsage, stdout)
+	cfgPath := configFlag(fs.FlagSet)
+	cmd := newAuditCmd(fs.FlagSet)
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if *cmd.prune == 0 && *cmd.client == "" {
+		return usageErrorf("audit: --client is required\n%s", auditUsage)
+	}
+	cfg, err := loadConfig(*cfgPath, lookup)
+	if err != nil {
+		return err
+	}
+	st, err := openExistingStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return cmd.run(ctx, stdout, st, time.Now())
 }
 
 // runAudit parses args and prints the selected entries of st to stdout.

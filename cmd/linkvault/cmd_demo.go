@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -36,14 +35,13 @@ type demoCredentials struct {
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("demo", "Usage: linkvault demo [flags]\n\nRuns the server on embedded SQLite with the simulated exchanges and an example app,\nand prints the URL to open. State lives in --dir (delete it to start over).", stdout)
 	dir := fs.String("dir", ".linkvault-demo", "data directory (SQLite database, master key, demo state)")
 	addr := fs.String("addr", "127.0.0.1:8080", "linkvault server address")
 	appAddr := fs.String("app-addr", "127.0.0.1:8081", "example app address")
 	adminAddr := fs.String("admin-addr", config.DefaultAdminAddr, `admin listener address (metrics, health), or "off"`)
 	verbose := fs.Bool("v", false, "debug logging")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(*dir, 0o700); err != nil {

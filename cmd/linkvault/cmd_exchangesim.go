@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,8 +19,7 @@ import (
 // runExchangeSim starts the four simulated exchanges standalone, prints where they
 // listen and how to control them, and blocks until ctx is done.
 func runExchangeSim(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("exchangesim", flag.ContinueOnError)
-	fs.SetOutput(stdout)
+	fs := newFlags("exchangesim", "Usage: linkvault exchangesim [flags]\n\nRuns the simulated exchanges (Coinbase, Uphold, Binance and sandbox look-alikes speaking\ntheir documented protocols) standalone, until interrupted.", stdout)
 	host := fs.String("host", "127.0.0.1", "listen host (the simulator has no authentication: keep it on loopback)")
 	coinbase := fs.Int("coinbase-port", 0, "Coinbase-like exchange port (0: random)")
 	uphold := fs.Int("uphold-port", 0, "Uphold-like exchange port (0: random)")
@@ -35,11 +33,8 @@ func runExchangeSim(ctx context.Context, args []string, stdout io.Writer) error 
 	mfaCode := fs.String("mfa-code", exchangesim.DefaultMFACode, "MFA code of auto-provisioned users")
 	verbose := fs.Bool("v", false, "log admin actions and faults to stdout")
 	envFile := fs.String("env-file", "", "write the LINKVAULT_* settings pointing linkvault serve at these exchanges to this file (mode 0600; KEY=value lines for a shell's `set -a; . FILE` or systemd's EnvironmentFile)")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("exchangesim: unexpected arguments %q", fs.Args())
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if *verbose {

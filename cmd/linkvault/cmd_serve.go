@@ -2,25 +2,23 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/linkvault/linkvault/internal/app"
 	"github.com/linkvault/linkvault/internal/config"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgPath := configFlag(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: linkvault serve [--config FILE]\n\nEnvironment variables:")
-		for _, v := range config.EnvVars() {
-			fmt.Fprintf(stderr, "  %-48s %s\n", v.Name, v.Description)
-		}
+	var u strings.Builder
+	u.WriteString("Usage: linkvault serve [--config FILE]\n\nRuns the server: REST API and Link UI on the listen address, metrics and health on the\nadmin address, the refresh engine and webhook delivery. It migrates the schema on start.\n\nEnvironment variables:\n")
+	for _, v := range config.EnvVars() {
+		fmt.Fprintf(&u, "  %-48s %s\n", v.Name, v.Description)
 	}
-	if err := fs.Parse(args); err != nil {
+	fs := newFlags("serve", u.String(), stdout)
+	cfgPath := configFlag(fs.FlagSet)
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	cfg, err := loadConfig(*cfgPath, lookup)

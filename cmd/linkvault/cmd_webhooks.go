@@ -10,12 +10,14 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/app"
+	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/webhook"
 )
 
-const webhooksUsage = `usage: linkvault webhooks set-url --client ID --url URL      (an empty --url disables delivery)
+const webhooksUsage = `Usage: linkvault webhooks set-url --client ID --url URL      (an empty --url disables delivery)
        linkvault webhooks rotate-secret --client ID [--overlap 24h]
-       linkvault webhooks deliveries --client ID [--limit N]
+       linkvault webhooks deliveries --client ID [--limit N] [--json]
        linkvault webhooks prune --older-than 720h                (finished events and their delivery log)`
 
 // webhookStore is what `linkvault webhooks` needs from the database (both stores
@@ -33,6 +35,7 @@ type webhooksCmd struct {
 	url     *string
 	limit   *int
 	overlap *time.Duration
+	json    *bool // deliveries --json
 }
 
 // newWebhooksCmd registers the flags of subcommand sub on fs.
@@ -51,25 +54,61 @@ func newWebhooksCmd(sub string, fs *flag.FlagSet) (*webhooksCmd, error) {
 	return c, nil
 }
 
-// runWebhooks parses args (subcommand and flags) and runs it against st; sealer seals
-// and opens signing secrets (the server's envelope keyring).
-func runWebhooks(ctx context.Context, args []string, stdout io.Writer, st webhookStore, sealer linkvault.Sealer) error {
-	if len(args) == 0 {
-		return errors.New(webhooksUsage)
-	}
-	fs := flag.NewFlagSet("webhooks "+args[0], flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	c, err := newWebhooksCmd(args[0], fs)
+// runWebhooksCommand is `linkvault webhooks SUBCOMMAND`: flags are parsed (-h prints
+// the usage) and the master key loaded before the existing database is opened.
+func runWebhooksCommand(ctx context.Context, args []string, stdout io.Writer, lookup env) error {
+	sub, rest, err := subcommand("webhooks", webhooksUsage+"\n", args, stdout, "set-url", "rotate-secret", "deliveries", "prune")
 	if err != nil {
 		return err
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		return fmt.Errorf("%w\n%s", err, webhooksUsage)
+	fs := newFlags("webhooks "+sub, webhooksUsage, stdout)
+	cfgPath := configFlag(fs.FlagSet)
+	if sub == "prune" {
+		olderThan := fs.Duration("older-than", 0, "prune finished events created longer ago than this (at least 1h)")
+		if err := fs.parse(rest); err != nil {
+			return err
+		}
+		if *olderThan < time.Hour {
+			return usageErrorf("webhooks prune: --older-than must be at least 1h (got %v)\n%s", *olderThan, webhooksUsage)
+		}
+		cfg, err := loadConfig(*cfgPath, lookup)
+		if err != nil {
+			return err
+		}
+		st, err := openExistingStore(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		return runWebhooksPrune(ctx, stdout, st, time.Now(), *olderThan)
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q\n%s", fs.Arg(0), webhooksUsage)
+	c, err := newWebhooksCmd(sub, fs.FlagSet)
+	if err != nil {
+		return err
 	}
-	return c.run(ctx, stdout, st, sealer, time.Now)
+	if sub == "deliveries" {
+		c.json = jsonFlag(fs)
+	}
+	if err := fs.parse(rest); err != nil {
+		return err
+	}
+	if err := fs.require("client"); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath, lookup)
+	if err != nil {
+		return err
+	}
+	master, err := app.LoadMasterKeyring(cfg)
+	if err != nil {
+		return err
+	}
+	st, err := openExistingStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return c.run(ctx, stdout, st, envelope.New(st, master, time.Now), time.Now)
 }
 
 // run executes the parsed subcommand.
@@ -115,6 +154,14 @@ func (c *webhooksCmd) run(ctx context.Context, stdout io.Writer, st webhookStore
 		if err != nil {
 			return err
 		}
+		if c.json != nil && *c.json {
+			out := make([]deliveryLine, 0, len(log))
+			for _, d := range log {
+				out = append(out, deliveryLine{AttemptedAt: d.AttemptedAt.UTC(), EventID: d.EventID, EventType: d.EventType,
+					Attempt: d.Attempt, StatusCode: d.StatusCode, ErrorCode: d.ErrorCode, DurationMS: float64(d.Duration.Microseconds()) / 1000})
+			}
+			return writeJSON(stdout, out)
+		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ATTEMPTED\tEVENT\tTYPE\tATTEMPT\tSTATUS\tERROR\tDURATION")
 		for _, d := range log {
@@ -139,24 +186,26 @@ func printSecret(w io.Writer, rot webhook.Rotation) {
 		rot.Version, rot.Secret.Reveal())
 }
 
+// deliveryLine is a delivery attempt in --json output.
+type deliveryLine struct {
+	AttemptedAt time.Time `json:"attemptedAt"`
+	EventID     string    `json:"eventId"`
+	EventType   string    `json:"eventType"`
+	Attempt     int       `json:"attempt"`
+	StatusCode  int       `json:"statusCode,omitempty"`
+	ErrorCode   string    `json:"errorCode,omitempty"`
+	DurationMS  float64   `json:"durationMs"`
+}
+
 // runWebhooksPrune is `linkvault webhooks prune --older-than D`: it deletes delivered,
 // failed and skipped events created more than D ago, with their delivery log (events
 // still awaiting delivery are kept). Operators run it periodically; the outbox otherwise
 // keeps every event.
-func runWebhooksPrune(ctx context.Context, args []string, stdout io.Writer, st webhook.Pruner, now time.Time) error {
-	fs := flag.NewFlagSet("webhooks prune", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	olderThan := fs.Duration("older-than", 0, "prune finished events created longer ago than this (at least 1h)")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w\n%s", err, webhooksUsage)
-	}
-	if *olderThan < time.Hour {
-		return fmt.Errorf("webhooks prune: --older-than must be at least 1h (got %v)\n%s", *olderThan, webhooksUsage)
-	}
-	n, err := st.PruneWebhookEvents(ctx, now.Add(-*olderThan))
+func runWebhooksPrune(ctx context.Context, stdout io.Writer, st webhook.Pruner, now time.Time, olderThan time.Duration) error {
+	n, err := st.PruneWebhookEvents(ctx, now.Add(-olderThan))
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "pruned %d finished webhook events older than %v (and their delivery log)\n", n, *olderThan)
+	fmt.Fprintf(stdout, "pruned %d finished webhook events older than %v (and their delivery log)\n", n, olderThan)
 	return nil
 }

@@ -13,15 +13,14 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/linkvault/linkvault/internal/app"
-	"github.com/linkvault/linkvault/internal/config"
 )
 
 const usage = `linkvault — managed tokens for exchange connections
 
 Usage:
+  linkvault --version                        print the version
   linkvault init         [--config FILE]     create the master key file (mode 0600; never overwrites)
   linkvault serve        [--config FILE]     run the server (REST API, Link UI, refresh engine)
   linkvault demo         [--dir DIR]         server + SQLite + simulated exchanges + example app
@@ -35,7 +34,9 @@ Usage:
   linkvault exchangesim  [flags]             run the simulated exchanges standalone
 
 Configuration: an optional JSON file (--config) and LINKVAULT_* environment variables;
-every secret has a *_FILE twin. "linkvault serve -help" lists the variables.
+every secret has a *_FILE twin. "linkvault serve -h" lists the variables, and
+"linkvault COMMAND -h" describes each command. Exit status: 0 success, 1 failure,
+2 usage error. List and create commands take --json.
 `
 
 func main() {
@@ -54,7 +55,7 @@ type env func(string) (string, bool)
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return errors.New("a command is required")
+		return usageErrorf("a command is required")
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
@@ -65,37 +66,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup en
 	case "demo":
 		return runDemo(ctx, rest, stdout, stderr, lookup)
 	case "migrate":
-		return runMigrate(ctx, rest, stdout, stderr, lookup)
+		return runMigrate(ctx, rest, stdout, lookup)
 	case "clients":
-		return runClients(ctx, rest, stdout, stderr, lookup)
+		return runClients(ctx, rest, stdout, lookup)
 	case "keys":
-		return runKeys(ctx, rest, stdout, stderr, lookup)
+		return runKeys(ctx, rest, stdout, lookup)
 	case "webhooks":
-		return withStore(ctx, "webhooks", rest, lookup, func(st app.Store, cfg *config.Config, rest []string) error {
-			if len(rest) > 0 && rest[0] == "prune" {
-				return runWebhooksPrune(ctx, rest[1:], stdout, st, time.Now())
-			}
-			ring, err := adminKeyring(cfg, st)
-			if err != nil {
-				return err
-			}
-			return runWebhooks(ctx, rest, stdout, st, ring)
-		})
+		return runWebhooksCommand(ctx, rest, stdout, lookup)
 	case "audit":
-		return withStore(ctx, "audit", rest, lookup, func(st app.Store, _ *config.Config, rest []string) error {
-			return runAudit(ctx, rest, stdout, st)
-		})
+		return runAuditCommand(ctx, rest, stdout, lookup)
 	case "bench":
 		return runBench(ctx, rest, stdout, stderr)
 	case "backup":
-		return runBackup(ctx, rest, stdout, stderr, lookup)
+		return runBackup(ctx, rest, stdout, lookup)
 	case "exchangesim":
 		return runExchangeSim(ctx, rest, stdout)
+	case "version", "--version", "-version":
+		fmt.Fprintf(stdout, "linkvault %s\n", app.Version())
+		return nil
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown command %q", cmd)
+		return usageErrorf("unknown command %q", cmd)
 	}
 }

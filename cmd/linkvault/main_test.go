@@ -101,6 +101,7 @@ func TestClientsAndKeysCommands(t *testing.T) {
 
 func TestCommandsRejectBadInput(t *testing.T) {
 	e := newCLIEnv(t)
+	e.mustRun("migrate")
 	e.mustRun("clients", "create", "--id", "shop")
 	tests := []struct {
 		name string
@@ -113,7 +114,7 @@ func TestCommandsRejectBadInput(t *testing.T) {
 		{"unknown client", []string{"keys", "create", "--client", "ghost", "--permission", "read"}, "not found"},
 		{"duplicate client", []string{"clients", "create", "--id", "shop"}, "conflict"},
 		{"bad client id", []string{"clients", "create", "--id", "no spaces"}, "client id must be"},
-		{"backup without --out", []string{"backup"}, "--out FILE is required"},
+		{"backup without --out", []string{"backup"}, "--out is required"},
 		{"revoke unknown key", []string{"keys", "revoke", "--client", "shop", "--key", "0000"}, "not found"},
 	}
 	for _, tt := range tests {
@@ -131,6 +132,7 @@ func TestCommandsRejectBadInput(t *testing.T) {
 // one (reading the new key file) still open every credential.
 func TestKeysRotateRewrapsOnline(t *testing.T) {
 	e := newCLIEnv(t)
+	e.mustRun("migrate")
 	e.mustRun("clients", "create", "--id", "shop")
 	cfg, err := loadConfig("", e.lookup)
 	if err != nil {

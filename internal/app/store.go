@@ -63,8 +63,10 @@ func openStore(ctx context.Context, cfg *config.Config, migrate bool, wrap func(
 	case config.DriverPostgres:
 		db, err := postgres.Open(ctx, cfg.Database.URL.Reveal(), postgres.Options{SkipMigrations: !migrate, WrapEngine: wrap})
 		if err != nil {
-			// pgx errors can quote the connection string; never print it.
-			return nil, errors.New("open postgres: cannot connect or migrate (check LINKVAULT_DATABASE_URL)")
+			// postgres.Open's errors name the server, user and database, never the
+			// password: unreachable, refused credentials, missing database, failed
+			// migration each say so.
+			return nil, err
 		}
 		return db, nil
 	}

@@ -15,9 +15,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/linkvault/linkvault/internal/sqlstore"
@@ -76,15 +79,50 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("postgres: open: %w", err)
+		return nil, connectError(cfg, err)
 	}
 	if !opts.SkipMigrations {
 		if err := db.Migrate(ctx); err != nil {
 			pool.Close()
-			return nil, err
+			return nil, fmt.Errorf("postgres: migration failed (the schema is left at its last complete version): %w", err)
 		}
 	}
 	return db, nil
+}
+
+// Errors of Open when the database cannot be used, for callers to branch on; the
+// messages name the server, user and database, never the password or the whole
+// connection string.
+var (
+	ErrUnreachable    = errors.New("cannot reach the PostgreSQL server")
+	ErrAuthentication = errors.New("PostgreSQL refused the credentials")
+	ErrNoDatabase     = errors.New("the PostgreSQL database does not exist")
+)
+
+// connectError says why the first connection failed, from the parts of the
+// configuration that are not secret.
+func connectError(cfg *pgxpool.Config, err error) error {
+	cc := cfg.ConnConfig
+	server := net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port)))
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "28P01", "28000": // invalid_password, invalid_authorization_specification
+			return fmt.Errorf("postgres: %w: %s rejected user %q (SQLSTATE %s); check the user and password in LINKVAULT_DATABASE_URL", ErrAuthentication, server, cc.User, pgErr.Code)
+		case "3D000": // invalid_catalog_name
+			return fmt.Errorf("postgres: %w: no database %q on %s (SQLSTATE 3D000); create it (createdb %s) or fix the name in LINKVAULT_DATABASE_URL", ErrNoDatabase, cc.Database, server, cc.Database)
+		}
+		return fmt.Errorf("postgres: %s refused the connection (SQLSTATE %s)", server, pgErr.Code)
+	}
+	reason := "no answer"
+	var opErr *net.OpError
+	switch {
+	case errors.As(err, &opErr) && opErr.Err != nil:
+		reason = opErr.Err.Error()
+	case errors.Is(err, context.DeadlineExceeded):
+		reason = "timed out"
+	}
+	return fmt.Errorf("postgres: %w at %s (%s); check that it runs and the host and port in LINKVAULT_DATABASE_URL", ErrUnreachable, server, reason)
 }
 
 // Close closes the pool. It is safe to call more than once.

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/linkvault/linkvault/internal/testdb"
+)
+
+// commandPaths is every command and subcommand of the binary (main.go's usage and the
+// subcommand tables); TestCommandConventions walks each.
+var commandPaths = [][]string{
+	{"init"}, {"serve"}, {"demo"}, {"migrate"},
+	{"clients"}, {"clients", "create"}, {"clients", "list"},
+	{"keys"}, {"keys", "create"}, {"keys", "list"}, {"keys", "revoke"}, {"keys", "rotate"}, {"keys", "reseal"}, {"keys", "upgrade-verifiers"},
+	{"webhooks"}, {"webhooks", "set-url"}, {"webhooks", "rotate-secret"}, {"webhooks", "deliveries"}, {"webhooks", "prune"},
+	{"audit"}, {"bench"}, {"backup"}, {"exchangesim"},
+}
+
+// runCLI runs the command line in-process as main does and returns its exit status.
+func runCLI(t *testing.T, vars map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), args, &out, &errOut, func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		errOut.WriteString("linkvault: " + err.Error() + "\n")
+	}
+	return exitCode(err), out.String(), errOut.String()
+}
+
+// TestCommandConventions: for every command and subcommand, -h (and --help) prints its
+// usage on stdout and exits 0, an unknown flag is a usage error (exit 2), and neither
+// creates a database or a key file; --version prints the version.
+func TestCommandConventions(t *testing.T) {
+	dir := t.TempDir()
+	vars := map[string]string{
+		"LINKVAULT_SQLITE_PATH":     filepath.Join(dir, "lv.db"),
+		"LINKVAULT_MASTER_KEY_FILE": filepath.Join(dir, "master.key"),
+	}
+	for _, path := range commandPaths {
+		name := strings.Join(path, " ")
+		t.Run(name, func(t *testing.T) {
+			for _, h := range []string{"-h", "--help"} {
+				code, out, errOut := runCLI(t, vars, append(append([]string{}, path...), h)...)
+				if code != 0 || !strings.Contains(out, "Usage") {
+					t.Errorf("%s %s: exit %d, stdout %q, stderr %q; want the usage on stdout and exit 0", name, h, code, out, errOut)
+				}
+			}
+			if path[0] != "bench" { // bench's flags are its own (bench.Main); -h is the convention checked
+				code, _, errOut := runCLI(t, vars, append(append([]string{}, path...), "--no-such-flag")...)
+				if code != exitUsage {
+					t.Errorf("%s --no-such-flag: exit %d (%s), want %d", name, code, errOut, exitUsage)
+				}
+			}
+		})
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("help and usage errors left files behind: %v", entries)
+	}
+	code, out, _ := runCLI(t, vars, "--version")
+	if code != 0 || !strings.HasPrefix(out, "linkvault ") {
+		t.Errorf("--version: exit %d, %q", code, out)
+	}
+}
+
+// TestFailuresExitOneAndCreateNothing: a command that cannot do its job exits 1 with a
+// message saying what to do, and leaves no database behind; a usage error exits 2.
+func TestFailuresExitOneAndCreateNothing(t *testing.T) {
+	dir := t.TempDir()
+	vars := map[string]string{
+		"LINKVAULT_SQLITE_PATH":     filepath.Join(dir, "lv.db"),
+		"LINKVAULT_MASTER_KEY_FILE": filepath.Join(dir, "master.key"),
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"clients", "list"}, 1, "linkvault migrate"},
+		{[]string{"clients", "create", "--id", "shop"}, 1, "linkvault migrate"},
+		{[]string{"keys", "list", "--client", "shop"}, 1, "linkvault migrate"},
+		{[]string{"keys", "create", "--client", "shop", "--permission", "read"}, 1, "linkvault init"},
+		{[]string{"webhooks", "set-url", "--client", "shop", "--url", "https://example.com/h"}, 1, "linkvault init"},
+		{[]string{"webhooks", "deliveries", "--client", "shop"}, 1, "linkvault init"},
+		{[]string{"webhooks", "prune", "--older-than", "720h"}, 1, "linkvault migrate"},
+		{[]string{"audit", "--client", "shop"}, 1, "linkvault migrate"},
+		{[]string{"backup", "--out", filepath.Join(dir, "copy.db")}, 1, "linkvault migrate"},
+		{[]string{"keys", "rotate"}, 1, "linkvault"},
+		{[]string{"serve"}, 1, "linkvault init"},
+		{[]string{"keys", "create", "--client", "shop"}, 2, "--permission is required"},
+		{[]string{"keys", "create", "--client", "shop", "--permission", "admin"}, 2, "permission"},
+		{[]string{"webhooks", "set-url", "--url", "https://example.com/h"}, 2, "--client is required"},
+		{[]string{"audit"}, 2, "--client is required"},
+		{[]string{"backup"}, 2, "--out is required"},
+		{[]string{"clients"}, 2, "subcommand is required"},
+		{[]string{"keys", "frobnicate"}, 2, "unknown subcommand"},
+		{[]string{"frobnicate"}, 2, "unknown command"},
+		{[]string{"migrate", "extra"}, 2, "unexpected argument"},
+	} {
+		code, _, errOut := runCLI(t, vars, tc.args...)
+		if code != tc.code || !strings.Contains(errOut, tc.want) {
+			t.Errorf("linkvault %s: exit %d, %q; want exit %d mentioning %q", strings.Join(tc.args, " "), code, errOut, tc.code, tc.want)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("failed commands left files behind: %v", entries)
+	}
+	// A migrate that cannot create its database leaves nothing either.
+	bad := map[string]string{"LINKVAULT_SQLITE_PATH": filepath.Join(dir, "missing-dir", "lv.db")}
+	if code, _, errOut := runCLI(t, bad, "migrate"); code != 1 {
+		t.Errorf("migrate into a missing directory: exit %d (%s), want 1", code, errOut)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("a failed migrate left files behind: %v", entries)
+	}
+}
+
+// TestJSONOutput: every list and create command prints JSON with --json.
+func TestJSONOutput(t *testing.T) {
+	e := newCLIEnv(t)
+	e.mustRun("migrate")
+	var c struct{ ID, Name string }
+	if err := json.Unmarshal([]byte(e.mustRun("clients", "create", "--id", "shop", "--name", "Shop", "--json")), &c); err != nil || c.ID != "shop" || c.Name != "Shop" {
+		t.Fatalf("clients create --json: %+v %v", c, err)
+	}
+	var cs []struct{ ID string }
+	if err := json.Unmarshal([]byte(e.mustRun("clients", "list", "--json")), &cs); err != nil || len(cs) != 1 || cs[0].ID != "shop" {
+		t.Fatalf("clients list --json: %+v %v", cs, err)
+	}
+	var k struct{ ClientID, KeyID, Permission, Secret string }
+	if err := json.Unmarshal([]byte(e.mustRun("keys", "create", "--client", "shop", "--permission", "read", "--json")), &k); err != nil ||
+		k.ClientID != "shop" || k.KeyID == "" || k.Permission != "read" || k.Secret == "" {
+		t.Fatalf("keys create --json: %+v %v", k, err)
+	}
+	var ks []map[string]any
+	if err := json.Unmarshal([]byte(e.mustRun("keys", "list", "--client", "shop", "--json")), &ks); err != nil || len(ks) != 1 || ks[0]["keyId"] != k.KeyID {
+		t.Fatalf("keys list --json: %+v %v", ks, err)
+	}
+	if _, ok := ks[0]["secret"]; ok {
+		t.Fatal("keys list --json shows a secret")
+	}
+	var ds []any
+	if err := json.Unmarshal([]byte(e.mustRun("webhooks", "deliveries", "--client", "shop", "--json")), &ds); err != nil || ds == nil {
+		t.Fatalf("webhooks deliveries --json: %v %v", ds, err)
+	}
+	if out := e.mustRun("audit", "--client", "shop", "--json"); strings.TrimSpace(out) != "" {
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			if !json.Valid([]byte(line)) {
+				t.Fatalf("audit --json line %q", line)
+			}
+		}
+	}
+}
+
+// TestPostgresFailuresAreDistinct: an unreachable server, refused credentials, a
+// missing database and a failed migration each say which it is (and never print the
+// connection string's password).
+func TestPostgresFailuresAreDistinct(t *testing.T) {
+	dsn := testdb.PostgresDSN(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := func(edit func(u *url.URL)) string {
+		c := *u
+		edit(&c)
+		return c.String()
+	}
+	// A schema where the first migration cannot run: its first table already exists,
+	// with other columns.
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(context.Background(), `CREATE TABLE clients (unrelated int)`); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.Close(context.Background())
+
+	keyFile := filepath.Join(t.TempDir(), "master.key")
+	if code, _, errOut := runCLI(t, map[string]string{"LINKVAULT_MASTER_KEY_FILE": keyFile}, "init"); code != 0 {
+		t.Fatal(errOut)
+	}
+	for _, tc := range []struct {
+		name, dsn string
+		args      []string
+		want      string
+	}{
+		{"unreachable", with(func(u *url.URL) { u.Host = "127.0.0.1:1" }), []string{"clients", "list"}, "cannot reach the PostgreSQL server at 127.0.0.1:1"},
+		{"bad credentials", with(func(u *url.URL) { u.User = url.UserPassword("no_such_role_lv", "hunter2-secret") }), []string{"clients", "list"}, "PostgreSQL refused the credentials"},
+		{"missing database", with(func(u *url.URL) { u.Path = "/no_such_database_lv" }), []string{"clients", "list"}, `the PostgreSQL database does not exist: no database "no_such_database_lv"`},
+		{"failed migration", dsn, []string{"migrate"}, "migration failed"},
+		{"no schema yet", dsn, []string{"clients", "list"}, "no linkvault schema yet"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			vars := map[string]string{"LINKVAULT_DATABASE_DRIVER": "postgres", "LINKVAULT_DATABASE_URL": tc.dsn, "LINKVAULT_MASTER_KEY_FILE": keyFile}
+			code, _, errOut := runCLI(t, vars, tc.args...)
+			if code != 1 || !strings.Contains(errOut, tc.want) {
+				t.Fatalf("exit %d, %q; want exit 1 mentioning %q", code, errOut, tc.want)
+			}
+			if strings.Contains(errOut, "hunter2-secret") {
+				t.Fatal("the error prints the password")
+			}
+		})
+	}
+}
