@@ -33,13 +33,67 @@ func amountOf(f *float64) (*linkvault.Decimal, error) {
 	return &d, nil
 }
 
-// fromTarget validates Mesh's {fromAuthToken, fromType}.
-func fromTarget(token, typ string) (account.Target, error) {
+// accountBody is a request body naming the connected account it uses.
+type accountBody interface {
+	target() (account.Target, error)
+}
+
+// decodeAccount decodes a request body and validates the account it names.
+func decodeAccount[B any, P interface {
+	*B
+	accountBody
+}](s *Server, r *http.Request) (*B, account.Target, error) {
+	b := new(B)
+	if err := s.decodeJSON(r, b); err != nil {
+		return nil, account.Target{}, err
+	}
+	t, err := P(b).target()
+	return b, t, err
+}
+
+// fromAccount is Mesh's {fromAuthToken, fromType}.
+type fromAccount struct {
+	FromAuthToken string `json:"fromAuthToken"`
+	FromType      string `json:"fromType"`
+}
+
+func (f fromAccount) target() (account.Target, error) {
+	return targetOf(f.FromAuthToken, f.FromType, "fromAuthToken (the tokenId)", "fromType")
+}
+
+// transferParties is fromAccount and Mesh's {toAuthToken, toType}, which linkvault
+// refuses.
+type transferParties struct {
+	fromAccount
+	ToAuthToken string `json:"toAuthToken"`
+	ToType      string `json:"toType"`
+}
+
+func (p transferParties) target() (account.Target, error) {
+	t, err := p.fromAccount.target()
+	if err == nil && (p.ToAuthToken != "" || p.ToType != "") {
+		return t, errToConnectedAccount()
+	}
+	return t, err
+}
+
+// tokenAccount is Mesh's {authToken, type}.
+type tokenAccount struct {
+	AuthToken string `json:"authToken"`
+	Type      string `json:"type"`
+}
+
+func (a tokenAccount) target() (account.Target, error) {
+	return targetOf(a.AuthToken, a.Type, "authToken", "type")
+}
+
+// targetOf validates a tokenId and broker type sent in the fields named.
+func targetOf(token, typ, tokenField, typeField string) (account.Target, error) {
 	if token == "" {
-		return account.Target{}, linkvault.ErrInvalid("fromAuthToken (the tokenId) is required.")
+		return account.Target{}, linkvault.ErrInvalid("%s is required.", tokenField)
 	}
 	if typ == "" {
-		return account.Target{}, linkvault.ErrInvalid("fromType is required.")
+		return account.Target{}, linkvault.ErrInvalid("%s is required.", typeField)
 	}
 	bt, err := linkvault.ParseBrokerType(typ)
 	return account.Target{TokenID: token, Broker: bt}, err
@@ -68,15 +122,12 @@ func decimalPtr(d linkvault.Decimal, ok bool) *linkvault.Decimal {
 // --- configure
 
 type configureBody struct {
-	FromAuthToken string   `json:"fromAuthToken"`
-	FromType      string   `json:"fromType"`
-	ToAuthToken   string   `json:"toAuthToken"`
-	ToType        string   `json:"toType"`
-	Symbol        string   `json:"symbol"`
-	Amount        *float64 `json:"amount"`
-	AmountInFiat  *float64 `json:"amountInFiat"`
-	FiatCurrency  string   `json:"fiatCurrency"`
-	NetworkID     string   `json:"networkId"`
+	transferParties
+	Symbol       string   `json:"symbol"`
+	Amount       *float64 `json:"amount"`
+	AmountInFiat *float64 `json:"amountInFiat"`
+	FiatCurrency string   `json:"fiatCurrency"`
+	NetworkID    string   `json:"networkId"`
 }
 
 type configureHolding struct {
@@ -104,16 +155,9 @@ type configureNetwork struct {
 // can send, with balances (and their USD value where the exchange publishes a rate),
 // and the networks each can leave on with fees and limits.
 func (a *accountAPI) handleConfigure(w http.ResponseWriter, r *http.Request) error {
-	var b configureBody
-	if err := a.s.decodeJSON(r, &b); err != nil {
-		return err
-	}
-	t, err := fromTarget(b.FromAuthToken, b.FromType)
+	b, t, err := decodeAccount[configureBody](a.s, r)
 	if err != nil {
 		return err
-	}
-	if b.ToAuthToken != "" || b.ToType != "" {
-		return errToConnectedAccount()
 	}
 	assets, err := a.s.account.Configure(r.Context(), caller(r), t, b.Symbol, b.NetworkID)
 	if err != nil {
@@ -160,10 +204,7 @@ func (a *accountAPI) handleConfigure(w http.ResponseWriter, r *http.Request) err
 // --- preview
 
 type previewBody struct {
-	FromAuthToken string   `json:"fromAuthToken"`
-	FromType      string   `json:"fromType"`
-	ToAuthToken   string   `json:"toAuthToken"`
-	ToType        string   `json:"toType"`
+	transferParties
 	NetworkID     string   `json:"networkId"`
 	Symbol        string   `json:"symbol"`
 	ToAddress     string   `json:"toAddress"`
@@ -225,16 +266,9 @@ func previewResultOf(p *account.Preview) previewResult {
 // transfer and stores it under a previewId for execute. Needs a write key and a
 // write-scoped tokenId.
 func (a *accountAPI) handlePreviewTransfer(w http.ResponseWriter, r *http.Request) error {
-	var b previewBody
-	if err := a.s.decodeJSON(r, &b); err != nil {
-		return err
-	}
-	t, err := fromTarget(b.FromAuthToken, b.FromType)
+	b, t, err := decodeAccount[previewBody](a.s, r)
 	if err != nil {
 		return err
-	}
-	if b.ToAuthToken != "" || b.ToType != "" {
-		return errToConnectedAccount()
 	}
 	amount, err := amountOf(b.Amount)
 	if err != nil {
@@ -258,10 +292,9 @@ func (a *accountAPI) handlePreviewTransfer(w http.ResponseWriter, r *http.Reques
 // --- execute
 
 type executeBody struct {
-	FromAuthToken string `json:"fromAuthToken"`
-	FromType      string `json:"fromType"`
-	PreviewID     string `json:"previewId"`
-	MFACode       string `json:"mfaCode"`
+	fromAccount
+	PreviewID string `json:"previewId"`
+	MFACode   string `json:"mfaCode"`
 }
 
 // executeTransferResult is Mesh's ExecuteTransferResultResponse.
@@ -309,11 +342,7 @@ func (a *accountAPI) executeResultOf(t *account.Transfer) executeTransferResult 
 // Idempotent-Replayed: true). When the exchange asks for a second factor, content.status
 // is mfaRequired (mfaFailed for a refused code) and nothing was executed.
 func (a *accountAPI) handleExecuteTransfer(w http.ResponseWriter, r *http.Request) error {
-	var b executeBody
-	if err := a.s.decodeJSON(r, &b); err != nil {
-		return err
-	}
-	t, err := fromTarget(b.FromAuthToken, b.FromType)
+	b, t, err := decodeAccount[executeBody](a.s, r)
 	if err != nil {
 		return err
 	}
@@ -464,8 +493,7 @@ func meshTransferStatus(s string) string {
 // --- deposit address
 
 type addressBody struct {
-	AuthToken string `json:"authToken"`
-	Type      string `json:"type"`
+	tokenAccount
 	Symbol    string `json:"symbol"`
 	NetworkID string `json:"networkId"`
 	MFACode   string `json:"mfaCode"`
@@ -474,11 +502,7 @@ type addressBody struct {
 // handleDepositAddress is POST /api/v1/transfers/managed/address/get: the address that
 // credits the connected account with symbol on the network.
 func (a *accountAPI) handleDepositAddress(w http.ResponseWriter, r *http.Request) error {
-	var b addressBody
-	if err := a.s.decodeJSON(r, &b); err != nil {
-		return err
-	}
-	t, err := tokenTarget(b.AuthToken, b.Type)
+	b, t, err := decodeAccount[addressBody](a.s, r)
 	if err != nil {
 		return err
 	}
@@ -500,36 +524,19 @@ func (a *accountAPI) handleDepositAddress(w http.ResponseWriter, r *http.Request
 	return nil
 }
 
-// tokenTarget validates Mesh's {authToken, type}.
-func tokenTarget(token, typ string) (account.Target, error) {
-	if token == "" {
-		return account.Target{}, linkvault.ErrInvalid("authToken is required.")
-	}
-	if typ == "" {
-		return account.Target{}, linkvault.ErrInvalid("type is required.")
-	}
-	bt, err := linkvault.ParseBrokerType(typ)
-	return account.Target{TokenID: token, Broker: bt}, err
-}
-
 // --- transfer history
 
 type historyBody struct {
-	AuthToken string `json:"authToken"`
-	Type      string `json:"type"`
-	Count     int    `json:"count"`
-	Cursor    string `json:"cursor"`
-	From      *int64 `json:"from"`
+	tokenAccount
+	Count  int    `json:"count"`
+	Cursor string `json:"cursor"`
+	From   *int64 `json:"from"`
 }
 
 // handleTransferHistory is POST /api/v1/transfers/list: the account's crypto
 // withdrawals and deposits at its exchange, newest first, one page per call.
 func (a *accountAPI) handleTransferHistory(w http.ResponseWriter, r *http.Request) error {
-	var b historyBody
-	if err := a.s.decodeJSON(r, &b); err != nil {
-		return err
-	}
-	t, err := tokenTarget(b.AuthToken, b.Type)
+	b, t, err := decodeAccount[historyBody](a.s, r)
 	if err != nil {
 		return err
 	}
