@@ -37,6 +37,7 @@ func TestReadableMasterKeyFileIsRefused(t *testing.T) {
 		"LINKVAULT_SQLITE_PATH="+filepath.Join(dir, "linkvault.db"),
 		"LINKVAULT_MASTER_KEY_FILE="+keyFile,
 		"LINKVAULT_LISTEN_ADDR=127.0.0.1:0",
+		"LINKVAULT_ADMIN_ADDR=127.0.0.1:0",
 		"LINKVAULT_REFRESH_ENABLED=false",
 	)
 	runCmd := func(env []string, args ...string) (string, error) {
