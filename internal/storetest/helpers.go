@@ -88,22 +88,14 @@ func mustCreateClient(t *testing.T, s Store, id string) *linkvault.Client {
 // checkConnection compares every field of got with want.
 func checkConnection(t *testing.T, want, got *linkvault.Connection) {
 	t.Helper()
-	for _, f := range []struct {
-		name      string
-		got, want any
-	}{
-		{"TokenID", got.TokenID, want.TokenID},
-		{"identity", got.ConnectionIdentity, want.ConnectionIdentity},
-		{"Status", got.Status, want.Status},
-		{"KeyVersion", got.KeyVersion, want.KeyVersion},
-		{"FailureCount", got.FailureCount, want.FailureCount},
-		{"LastError", got.LastError, want.LastError},
-		{"LeaseOwner", got.LeaseOwner, want.LeaseOwner},
-		{"Version", got.Version, want.Version},
-	} {
-		if f.got != f.want {
-			t.Errorf("%s = %#v, want %#v", f.name, f.got, f.want)
-		}
+	if got.TokenID != want.TokenID {
+		t.Errorf("TokenID = %q, want %q", got.TokenID, want.TokenID)
+	}
+	if got.ConnectionIdentity != want.ConnectionIdentity {
+		t.Errorf("identity = %+v, want %+v", got.ConnectionIdentity, want.ConnectionIdentity)
+	}
+	if got.Status != want.Status {
+		t.Errorf("Status = %q, want %q", got.Status, want.Status)
 	}
 	if got.UpstreamAccount != want.UpstreamAccount {
 		t.Errorf("UpstreamAccount = %q, want %q", got.UpstreamAccount, want.UpstreamAccount)
@@ -114,19 +106,27 @@ func checkConnection(t *testing.T, want, got *linkvault.Connection) {
 	if !bytes.Equal(got.SealedCredential, want.SealedCredential) {
 		t.Errorf("SealedCredential differs (%d bytes, want %d bytes)", len(got.SealedCredential), len(want.SealedCredential))
 	}
-	for _, f := range []struct {
-		name      string
-		want, got time.Time
-	}{
-		{"AccessExpiresAt", want.AccessExpiresAt, got.AccessExpiresAt},
-		{"RefreshExpiresAt", want.RefreshExpiresAt, got.RefreshExpiresAt},
-		{"NextCheckAt", want.NextCheckAt, got.NextCheckAt},
-		{"LeaseExpiresAt", want.LeaseExpiresAt, got.LeaseExpiresAt},
-		{"CreatedAt", want.CreatedAt, got.CreatedAt},
-		{"UpdatedAt", want.UpdatedAt, got.UpdatedAt},
-	} {
-		checkTime(t, f.name, f.want, f.got)
+	if got.KeyVersion != want.KeyVersion {
+		t.Errorf("KeyVersion = %d, want %d", got.KeyVersion, want.KeyVersion)
 	}
+	checkTime(t, "AccessExpiresAt", want.AccessExpiresAt, got.AccessExpiresAt)
+	checkTime(t, "RefreshExpiresAt", want.RefreshExpiresAt, got.RefreshExpiresAt)
+	checkTime(t, "NextCheckAt", want.NextCheckAt, got.NextCheckAt)
+	if got.FailureCount != want.FailureCount {
+		t.Errorf("FailureCount = %d, want %d", got.FailureCount, want.FailureCount)
+	}
+	if got.LastError != want.LastError {
+		t.Errorf("LastError = %q, want %q", got.LastError, want.LastError)
+	}
+	if got.LeaseOwner != want.LeaseOwner {
+		t.Errorf("LeaseOwner = %q, want %q", got.LeaseOwner, want.LeaseOwner)
+	}
+	checkTime(t, "LeaseExpiresAt", want.LeaseExpiresAt, got.LeaseExpiresAt)
+	if got.Version != want.Version {
+		t.Errorf("Version = %d, want %d", got.Version, want.Version)
+	}
+	checkTime(t, "CreatedAt", want.CreatedAt, got.CreatedAt)
+	checkTime(t, "UpdatedAt", want.UpdatedAt, got.UpdatedAt)
 }
 
 // requireStatus fails unless err is a *linkvault.Error with the given envelope status.
