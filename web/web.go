@@ -18,9 +18,9 @@ var files embed.FS
 // message pages) and head.html (the head both share).
 func Templates() fs.FS { return sub("templates") }
 
-// Static returns the Link UI's static assets: link.css, the entry modules of the Link,
-// message and callback pages (link.js, message.js, callback.js), the modules they share
-// (lib/*.js) and logos/.
+// Static returns the Link UI's static assets: link.css and its dark palette dark.css,
+// the entry modules of the Link, message and callback pages (link.js, message.js,
+// callback.js), the modules they share (lib/*.js) and logos/.
 func Static() fs.FS { return sub("static") }
 
 // Catalogs returns the Link UI message catalogs, one <lang>.json per language.

@@ -614,3 +614,43 @@ func TestLinkTransferNeedsWriteAndRunsOnce(t *testing.T) {
 		t.Fatalf("transfer with a token of another scope: %v", err)
 	}
 }
+
+// TestThemeStylesheets: the dark palette (dark.css) is loaded for th=dark, for
+// th=system only when the system prefers dark, and not at all for th=light.
+func TestThemeStylesheets(t *testing.T) {
+	st := linktest.NewStack(t, linktest.StackOptions{})
+	dark := `<link rel="stylesheet" href="/link/assets/dark.css">`
+	system := `<link rel="stylesheet" href="/link/assets/dark.css" media="(prefers-color-scheme: dark)">`
+	for _, tc := range []struct {
+		theme     string
+		want, not []string
+	}{
+		{"dark", []string{dark}, []string{system}},
+		{"system", []string{system}, []string{dark}},
+		{"light", nil, []string{"dark.css"}},
+	} {
+		t.Run(tc.theme, func(t *testing.T) {
+			raw, err := base64.StdEncoding.DecodeString(st.LinkToken(t, "app1", permWrite, "alice"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			page := string(raw) + "?th=" + tc.theme
+			for _, u := range []string{page, page} { // the Link page, then the expired-link message page
+				_, body := get(t, u)
+				for _, w := range tc.want {
+					if !strings.Contains(body, w) {
+						t.Errorf("%s lacks %s", u, w)
+					}
+				}
+				for _, n := range tc.not {
+					if strings.Contains(body, n) {
+						t.Errorf("%s has %s", u, n)
+					}
+				}
+			}
+		})
+	}
+	if resp, _ := get(t, st.URL+"/link/assets/dark.css"); resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/css; charset=utf-8" {
+		t.Fatalf("dark.css: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
