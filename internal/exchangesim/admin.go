@@ -14,7 +14,7 @@ const AdminPrefix = "/_sim/"
 //	GET  /_sim/                          this list
 //	GET  /_sim/stats                     Stats
 //	GET  /_sim/faults                    current faults
-//	PUT  /_sim/faults                    {errorRate, rateLimitRate, retryAfterSeconds, latencyMs, errorDetail}
+//	PUT  /_sim/faults                    {errorRate, rateLimitRate, retryAfterSeconds, latencyMs, answerLatencyMs, errorDetail}
 //	POST /_sim/users                     {username, password, mfaCode?, balances?} → 201, 409 if taken
 //	GET  /_sim/users/{username}          {username, balances}
 //	POST /_sim/users/{username}/revoke   revoke all the user's grants → {revoked}
@@ -38,6 +38,7 @@ type faultsWire struct {
 	RateLimitRate     float64 `json:"rateLimitRate"`
 	RetryAfterSeconds int     `json:"retryAfterSeconds"`
 	LatencyMs         int     `json:"latencyMs"`
+	AnswerLatencyMs   int     `json:"answerLatencyMs"`
 	ErrorDetail       string  `json:"errorDetail,omitempty"`
 }
 
@@ -52,19 +53,20 @@ func (e *Exchange) routeAdmin() {
 		f := e.Faults()
 		writeJSON(w, http.StatusOK, faultsWire{
 			ErrorRate: f.ErrorRate, RateLimitRate: f.RateLimitRate, RetryAfterSeconds: int(f.RetryAfter / time.Second),
-			LatencyMs: int(f.Latency / time.Millisecond), ErrorDetail: f.ErrorDetail,
+			LatencyMs: int(f.Latency / time.Millisecond), AnswerLatencyMs: int(f.AnswerLatency / time.Millisecond), ErrorDetail: f.ErrorDetail,
 		})
 	})
 	setFaults := func(w http.ResponseWriter, r *http.Request) {
 		var fw faultsWire
 		if !readJSON(r, &fw) || fw.ErrorRate < 0 || fw.ErrorRate > 1 || fw.RateLimitRate < 0 || fw.RateLimitRate > 1 ||
-			fw.RetryAfterSeconds < 0 || fw.LatencyMs < 0 {
+			fw.RetryAfterSeconds < 0 || fw.LatencyMs < 0 || fw.AnswerLatencyMs < 0 {
 			adminError(w, http.StatusBadRequest, "invalid faults")
 			return
 		}
 		e.SetFaults(Faults{
 			ErrorRate: fw.ErrorRate, RateLimitRate: fw.RateLimitRate, RetryAfter: time.Duration(fw.RetryAfterSeconds) * time.Second,
-			Latency: time.Duration(fw.LatencyMs) * time.Millisecond, ErrorDetail: fw.ErrorDetail,
+			Latency: time.Duration(fw.LatencyMs) * time.Millisecond, AnswerLatency: time.Duration(fw.AnswerLatencyMs) * time.Millisecond,
+			ErrorDetail: fw.ErrorDetail,
 		})
 		w.WriteHeader(http.StatusNoContent)
 	}

@@ -478,7 +478,7 @@ func TestAdminAPI(t *testing.T) {
 		{"GET", "/_sim/users/kai", "", 200},
 		{"GET", "/_sim/users/nobody", "", 404},
 		{"POST", "/_sim/grants", `{"username":"kai"}`, 200},
-		{"PUT", "/_sim/faults", `{"errorRate":0.25,"rateLimitRate":0.1,"retryAfterSeconds":9,"latencyMs":5,"errorDetail":"x"}`, 204},
+		{"PUT", "/_sim/faults", `{"errorRate":0.25,"rateLimitRate":0.1,"retryAfterSeconds":9,"latencyMs":5,"answerLatencyMs":7,"errorDetail":"x"}`, 204},
 		{"PUT", "/_sim/faults", `{"errorRate":2}`, 400},
 		{"GET", "/_sim/faults", "", 200},
 		{"POST", "/_sim/users/kai/revoke", "", 200},
@@ -493,7 +493,7 @@ func TestAdminAPI(t *testing.T) {
 			t.Fatalf("%s %s: %d, want %d (%s)", s.method, s.path, a.status, s.status, a.raw)
 		}
 	}
-	if fl := f.ex.Faults(); fl.ErrorRate != 0.25 || fl.RetryAfter != 9*time.Second || fl.Latency != 5*time.Millisecond {
+	if fl := f.ex.Faults(); fl.ErrorRate != 0.25 || fl.RetryAfter != 9*time.Second || fl.Latency != 5*time.Millisecond || fl.AnswerLatency != 7*time.Millisecond {
 		t.Fatalf("faults = %+v", fl)
 	}
 	if b, _ := f.ex.Balances("kai"); b["BTC"] != 3 || len(b) != 1 {
@@ -593,5 +593,66 @@ func TestClusterStart(t *testing.T) {
 	if resp, err := http.Get(c.Coinbase.URL + "/_sim/"); err == nil {
 		resp.Body.Close()
 		t.Fatal("exchange still serving after Close")
+	}
+}
+
+// TestAnswerLatencyRotatesBeforeAnswering: with Faults.AnswerLatency the refresh is
+// processed at once and only its answer is held back, so a client that gives up (or
+// dies) meanwhile has spent its refresh token without learning the new one; presenting
+// the old one again is a replay. With Faults.Latency the request is not processed at all.
+func TestAnswerLatencyRotatesBeforeAnswering(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		faults  Faults
+		rotated bool
+	}{
+		{"answer held back: rotated", Faults{AnswerLatency: time.Hour}, true},
+		{"request held back: untouched", Faults{Latency: time.Hour}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, NewCoinbase, Config{})
+			g, err := f.ex.MintGrant("alice")
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.ex.SetFaults(tt.faults)
+			ctx, cancel := context.WithCancel(t.Context())
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, f.srv.URL+"/oauth2/token",
+				strings.NewReader(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {g.RefreshToken}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(DemoClientID, DemoClientSecret)
+			done := make(chan error, 1)
+			go func() {
+				resp, err := http.DefaultClient.Do(req)
+				if err == nil {
+					resp.Body.Close()
+				}
+				done <- err
+			}()
+			for f.ex.Stats().TokenCalls == 0 {
+				time.Sleep(time.Millisecond)
+			}
+			// Give the handler time to run (if it is going to) before the client gives up.
+			deadline := time.Now().Add(5 * time.Second)
+			for tt.rotated && f.ex.Stats().RefreshesOK == 0 && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			cancel()
+			if err := <-done; err == nil {
+				t.Fatal("the held-back request answered")
+			}
+			f.ex.SetFaults(Faults{})
+			a := f.refresh(t, g.RefreshToken)
+			s := f.ex.Stats()
+			if tt.rotated {
+				if a.status != 400 || s.RefreshesOK != 1 || s.RefreshReuseDetected != 1 {
+					t.Fatalf("old token after a held-back answer: %d, stats %+v; want a replay", a.status, s)
+				}
+				return
+			}
+			if a.status != 200 || s.RefreshesOK != 1 || s.RefreshReuseDetected != 0 {
+				t.Fatalf("old token after a held-back request: %d, stats %+v; want it to work", a.status, s)
+			}
+		})
 	}
 }

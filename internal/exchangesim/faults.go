@@ -19,8 +19,14 @@ type Faults struct {
 	RateLimitRate float64 `json:"rateLimitRate"`
 	// RetryAfter is the Retry-After of those 429s (default 1s; whole seconds).
 	RetryAfter time.Duration `json:"-"`
-	// Latency is added before every answer.
+	// Latency is added before every answer (before the request is processed: a
+	// client that gives up meanwhile leaves nothing done).
 	Latency time.Duration `json:"-"`
+	// AnswerLatency holds every answer back for this long after the request was
+	// processed (a slow way back, or an exchange slow to answer after committing): a
+	// refresh token is rotated at once, and a client that dies meanwhile never learns
+	// the new one (the crash window of docs/lifecycle.md).
+	AnswerLatency time.Duration `json:"-"`
 	// ErrorDetail is extra text put into every error body, so tests can prove that
 	// adapters never echo upstream bodies.
 	ErrorDetail string `json:"errorDetail,omitempty"`
@@ -38,7 +44,7 @@ func (f *faultState) load() Faults {
 // SetFaults replaces the exchange's fault injection; the zero Faults turns it off.
 func (e *Exchange) SetFaults(f Faults) {
 	e.faults.p.Store(&f)
-	e.log.Info("faults set", "error_rate", f.ErrorRate, "rate_limit_rate", f.RateLimitRate, "latency", f.Latency)
+	e.log.Info("faults set", "error_rate", f.ErrorRate, "rate_limit_rate", f.RateLimitRate, "latency", f.Latency, "answer_latency", f.AnswerLatency)
 }
 
 // Faults returns the current fault injection.
@@ -95,6 +101,47 @@ func (e *Exchange) faulty(class endpointClass, h http.HandlerFunc) http.HandlerF
 			e.writeError(w, class, http.StatusTooManyRequests, "rate_limit_exceeded", "Too many requests.")
 			return
 		}
+		if f.AnswerLatency > 0 {
+			held := &heldAnswer{header: http.Header{}}
+			h(held, r)
+			t := time.NewTimer(f.AnswerLatency)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return
+			}
+			held.replay(w)
+			return
+		}
 		h(w, r)
 	}
+}
+
+// heldAnswer records an answer so that it can be sent later (Faults.AnswerLatency).
+type heldAnswer struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (a *heldAnswer) Header() http.Header { return a.header }
+
+func (a *heldAnswer) WriteHeader(status int) {
+	if a.status == 0 {
+		a.status = status
+	}
+}
+
+func (a *heldAnswer) Write(b []byte) (int, error) {
+	a.WriteHeader(http.StatusOK)
+	return a.body.Write(b)
+}
+
+func (a *heldAnswer) replay(w http.ResponseWriter) {
+	for k, v := range a.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(max(a.status, http.StatusOK))
+	_, _ = w.Write(a.body.Bytes())
 }
