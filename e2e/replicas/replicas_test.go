@@ -130,6 +130,15 @@ func merge(a, b map[string]string) map[string]string {
 // master key, each holding a grant minted on the simulated sandbox exchange.
 func seed(t *testing.T, env *e2etest.Env, dsn string) {
 	t.Helper()
+	seedConnections(t, env, dsn, "user", connections, nil)
+}
+
+// seedConnections creates n sandbox connections of users prefix-00000... directly in
+// the database, sealed with the servers' master key, each holding a grant minted on the
+// simulated sandbox exchange (its access expiry set by expiry, when given). It returns
+// their tokenIds.
+func seedConnections(t *testing.T, env *e2etest.Env, dsn, prefix string, n int, expiry func() time.Time) []string {
+	t.Helper()
 	ctx := context.Background()
 	db, err := postgres.Open(ctx, dsn, postgres.Options{SkipMigrations: true})
 	if err != nil {
@@ -143,24 +152,28 @@ func seed(t *testing.T, env *e2etest.Env, dsn string) {
 	// RefreshAhead longer than the tokens' 5-minute life: every seeded connection is due now.
 	v := vault.New(vault.Config{Store: db, Sealer: envelope.New(db, master, time.Now),
 		Policy: vault.Policy{RefreshAhead: 10 * time.Minute, ValidateEvery: time.Hour, WarnAhead: time.Hour}})
+	tokens := make([]string, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
 	for range 16 {
 		wg.Go(func() {
 			for {
-				i := next.Add(1) - 1
-				if i >= connections {
+				i := int(next.Add(1) - 1)
+				if i >= n {
 					return
 				}
-				user := fmt.Sprintf("user-%05d", i)
+				user := fmt.Sprintf("%s-%05d", prefix, i)
 				g, err := env.Sim.Sandbox.MintGrant(user)
 				if err != nil {
 					errs <- err
 					return
 				}
 				exp := time.Now().Add(time.Duration(*g.ExpiresIn) * time.Second)
-				_, err = v.Connect(ctx, vault.ConnectParams{
+				if expiry != nil {
+					exp = expiry()
+				}
+				c, err := v.Connect(ctx, vault.ConnectParams{
 					ConnectionIdentity: linkvault.ConnectionIdentity{ClientID: env.ClientA.ID, UserID: user, BrokerType: linkvault.BrokerSandbox, Scope: linkvault.PermissionRead},
 					Credential:         linkvault.Credential{AccessToken: linkvault.NewSecret(g.AccessToken), RefreshToken: linkvault.NewSecret(g.RefreshToken), Expiry: exp},
 				})
@@ -168,6 +181,7 @@ func seed(t *testing.T, env *e2etest.Env, dsn string) {
 					errs <- err
 					return
 				}
+				tokens[i] = c.TokenID
 			}
 		})
 	}
@@ -176,4 +190,5 @@ func seed(t *testing.T, env *e2etest.Env, dsn string) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+	return tokens
 }

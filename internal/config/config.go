@@ -423,9 +423,11 @@ type Refresh struct {
 	// file "refresh.validationInterval". Default 6h.
 	ValidationInterval time.Duration `json:"validationInterval" env:"VALIDATION_INTERVAL" help:"how often non-expiring credentials are validated at the provider"`
 
-	// Workers is how many refreshes run concurrently in this process.
+	// Workers is how many connections this process refreshes or validates at once,
+	// the background loop and API-triggered renewals together: the most grants one
+	// crash of the process can cost (docs/lifecycle.md, "The crash window").
 	// Env LINKVAULT_REFRESH_WORKERS, file "refresh.workers". Default 8.
-	Workers int `json:"workers" env:"WORKERS" help:"concurrent refresh workers"`
+	Workers int `json:"workers" env:"WORKERS" help:"connections refreshed at once, background and on demand together (the most grants a crash can cost)"`
 
 	// Jitter spreads schedules: refreshes come up to Jitter × Ahead early, validations
 	// up to Jitter × ValidationInterval early. 0 to 0.5. Env LINKVAULT_REFRESH_JITTER,
@@ -456,8 +458,8 @@ type Refresh struct {
 	// WriteTimeout is the part of the lease kept for writing a provider's answer back:
 	// a provider call starts only while the lease still covers the provider timeout
 	// plus WriteTimeout, so LeaseDuration must exceed the longest provider timeout
-	// plus WriteTimeout. Env LINKVAULT_REFRESH_WRITE_TIMEOUT, file
-	// "refresh.writeTimeout". Default 5s.
+	// plus WriteTimeout. The write-back itself waits as long as the lease lasts.
+	// Env LINKVAULT_REFRESH_WRITE_TIMEOUT, file "refresh.writeTimeout". Default 5s.
 	WriteTimeout time.Duration `json:"writeTimeout" env:"WRITE_TIMEOUT" help:"part of the lease kept for the write-back after a provider call"`
 
 	// ExpirySkew: an API call renews a refreshable credential that expires within

@@ -25,7 +25,12 @@ type Config struct {
 	BatchSize int
 	// Workers is how many items are worked on at once.
 	Workers int
-	Now     func() time.Time
+	// Slots, when set, is a semaphore (one buffered element per busy worker, capacity
+	// Workers) that the poller shares with work started elsewhere: a poll claims no more
+	// items than the semaphore has free places, so the poller and that other work
+	// together never exceed its capacity. Nil: the poller's own.
+	Slots chan struct{}
+	Now   func() time.Time
 	Logger  *slog.Logger
 }
 
@@ -58,7 +63,11 @@ func New[T any](cfg Config, claim Claim[T], work Work[T]) *Poller[T] {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Poller[T]{cfg: cfg, claim: claim, work: work, slots: make(chan struct{}, cfg.Workers)}
+	slots := cfg.Slots
+	if slots == nil {
+		slots = make(chan struct{}, cfg.Workers)
+	}
+	return &Poller[T]{cfg: cfg, claim: claim, work: work, slots: slots}
 }
 
 // Start runs the loop in the background until Stop is called or ctx ends. Cancelling

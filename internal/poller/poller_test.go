@@ -134,3 +134,53 @@ func TestCheckReportsLongFailingClaims(t *testing.T) {
 		t.Fatalf("still unhealthy after claims recovered: %v", err)
 	}
 }
+
+// TestSharedSlotsBoundTheWorkTogether: slots held outside the poller (on-demand work
+// sharing the semaphore) leave the poller only the rest: it never works on more items
+// than the free places, and claims nothing while none is free.
+func TestSharedSlotsBoundTheWorkTogether(t *testing.T) {
+	q := &queue{}
+	for i := range 50 {
+		q.items = append(q.items, i)
+	}
+	slots := make(chan struct{}, 4)
+	slots <- struct{}{} // held by other work
+	slots <- struct{}{}
+	var busy, maxBusy atomic.Int64
+	var worked atomic.Int64
+	p := New(Config{Name: "test", PollInterval: time.Millisecond, BatchSize: 10, Workers: 4, Slots: slots, Now: time.Now}, q.claim,
+		func(_ context.Context, _ int) {
+			if b := busy.Add(1); b > maxBusy.Load() {
+				maxBusy.Store(b)
+			}
+			time.Sleep(time.Millisecond)
+			busy.Add(-1)
+			worked.Add(1)
+		})
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for worked.Load() < 50 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if worked.Load() != 50 || maxBusy.Load() > 2 {
+		t.Fatalf("worked %d of 50, at most %d at once; want all, at most 2 (4 slots, 2 held elsewhere)", worked.Load(), maxBusy.Load())
+	}
+	// All slots taken elsewhere: the poller claims nothing.
+	slots <- struct{}{}
+	slots <- struct{}{}
+	time.Sleep(5 * time.Millisecond) // let a poll in progress finish
+	claims := q.claims.Load()
+	time.Sleep(20 * time.Millisecond)
+	if got := q.claims.Load(); got != claims {
+		t.Fatalf("%d claims while every slot was taken", got-claims)
+	}
+	<-slots
+	<-slots
+	<-slots
+	<-slots
+	if err := p.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}

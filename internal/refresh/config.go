@@ -23,7 +23,10 @@ type Config struct {
 	// has idle workers, so no claimed row waits in a queue while its lease runs.
 	// Default 100.
 	BatchSize int
-	// Workers is how many connections are processed at once. Default 8.
+	// Workers is how many connections this process works on at once under a lease,
+	// the background loop and API-triggered renewals together: the bound on the grants
+	// one crash can cost (docs/lifecycle.md, "The crash window"). An API call that
+	// finds every slot taken waits for one, at most LeaseDuration. Default 8.
 	Workers int
 
 	// LeaseDuration is how long a claimed connection stays leased. It must exceed
@@ -33,8 +36,11 @@ type Config struct {
 	LeaseDuration time.Duration
 	// ProviderTimeout bounds one provider call (refresh or validation). Default 15s.
 	ProviderTimeout time.Duration
-	// WriteTimeout bounds the write-back after a provider call. The write is not
-	// cancelled by Stop: a rotated refresh token must reach the database. Default 5s.
+	// WriteTimeout is the part of the lease kept for the write-back: a provider call
+	// starts only while the lease covers ProviderTimeout + WriteTimeout. The write-back
+	// itself may use all that is left of the lease (at least WriteTimeout), is retried
+	// while the database does not answer, and is not cancelled by Stop: a rotated
+	// refresh token must reach the database. Default 5s.
 	WriteTimeout time.Duration
 
 	// Jitter spreads schedules so that connections created together do not come due

@@ -44,7 +44,11 @@
 // lapses, another worker claims the row and presents the old refresh token, the
 // provider detects the reuse and revokes the grant, the refresh fails with
 // invalid_grant, and the connection is marked re-auth-required with a webhook event.
-// The tokenId is unchanged and the user reconnects through Link. The row is never lost
+// The tokenId is unchanged and the user reconnects through Link. The window is bounded:
+// a process holds at most Config.Workers connections under a lease at once, the
+// background loop and API-triggered renewals together (one semaphore), so a crash costs
+// at most Workers grants; and a write-back waits as long as its lease lasts, so a
+// database stall shorter than that costs none. The row is never lost
 // and never holds a credential mixed from two grants. The same holds when a refresh
 // times out after the provider processed it; that is why only answers that prove the
 // request was not processed (429, 5xx, connection refused) are retried within a
@@ -112,6 +116,10 @@ type Engine struct {
 
 	flight singleflight.Group
 	loop   *poller.Poller[*linkvault.Connection] // the background claim-and-refresh loop
+	// slots bounds the connections this process works on at once, background and on
+	// demand together (capacity Workers): one element per connection held under a lease
+	// between its claim and its write-back. The crash window's bound rests on it.
+	slots chan struct{}
 }
 
 // New returns an engine; it validates cfg (after defaults) and registers the metrics.
@@ -127,15 +135,16 @@ func New(cfg Config, d Deps) (*Engine, error) {
 		cfg: cfg, store: d.Store, vault: d.Vault, sealer: d.Sealer, providers: d.Providers,
 		log: cfg.Logger.With("component", "refresh", "owner", cfg.Owner), now: cfg.Now,
 	}
+	e.slots = make(chan struct{}, cfg.Workers)
 	due := &dueCounter{count: d.Store.CountDueConnections, now: cfg.Now}
-	m, err := newMetrics(d.Registerer, due.value)
+	m, err := newMetrics(d.Registerer, due.value, func() float64 { return float64(len(e.slots)) })
 	if err != nil {
 		return nil, err
 	}
 	e.m = m
 	e.loop = poller.New(poller.Config{
 		Name: "refresh", PollInterval: cfg.PollInterval, BatchSize: cfg.BatchSize, Workers: cfg.Workers,
-		Now: cfg.Now, Logger: e.log,
+		Slots: e.slots, Now: cfg.Now, Logger: e.log,
 	}, e.claim, e.process)
 	return e, nil
 }
@@ -157,7 +166,7 @@ func (e *Engine) Start(ctx context.Context) error {
 
 // Stop stops polling and waits for in-flight connections to finish. If ctx ends
 // first, in-flight provider calls are cancelled (write-backs of answers already
-// received still run, bounded by WriteTimeout) and ctx's error is returned.
+// received still run, bounded by their leases) and ctx's error is returned.
 func (e *Engine) Stop(ctx context.Context) error {
 	if err := e.loop.Stop(ctx); err != nil {
 		return err

@@ -33,11 +33,13 @@ type metrics struct {
 	providerTime   *prometheus.HistogramVec // broker, op
 	polls          *prometheus.CounterVec   // result: ok, error
 	dueGauge       prometheus.GaugeFunc
+	inFlight       prometheus.GaugeFunc
 }
 
 // newMetrics creates the collectors and registers them on reg (nil: not registered).
-// due reads the current due-set size for the gauge at scrape time.
-func newMetrics(reg prometheus.Registerer, due func() float64) (*metrics, error) {
+// due reads the current due-set size for the gauge at scrape time;
+// inFlight reads how many connections the process holds under a lease.
+func newMetrics(reg prometheus.Registerer, due, inFlight func() float64) (*metrics, error) {
 	m := &metrics{
 		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "linkvault", Subsystem: "refresh", Name: "refreshes_total",
@@ -81,13 +83,17 @@ func newMetrics(reg prometheus.Registerer, due func() float64) (*metrics, error)
 			Namespace: "linkvault", Subsystem: "refresh", Name: "due_connections",
 			Help: "Connections whose scheduled check has come (leased or not), read at scrape time.",
 		}, due),
+		inFlight: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "linkvault", Subsystem: "refresh", Name: "in_flight",
+			Help: "Connections this process works on under a lease (background and on demand together), at most LINKVAULT_REFRESH_WORKERS: what a crash now could cost.",
+		}, inFlight),
 	}
 	m.initLabels()
 	if reg == nil {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.refreshes, m.validations, m.sessions, m.onDemand, m.leaseConflicts,
-		m.joins, m.claimed, m.providerTime, m.polls, m.dueGauge} {
+		m.joins, m.claimed, m.providerTime, m.polls, m.dueGauge, m.inFlight} {
 		if err := reg.Register(c); err != nil {
 			return nil, errors.Join(errors.New("refresh: register metrics"), err)
 		}

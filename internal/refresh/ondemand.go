@@ -20,6 +20,7 @@ const (
 	onDemandStored      = "stored"      // another worker had renewed it: its result was used
 	onDemandReauth      = "reauth"      // marked (or found) re-auth-required
 	onDemandUnavailable = "unavailable" // transient failures outlasted the retries
+	onDemandBusy        = "busy"        // every slot (Config.Workers) stayed taken for a lease duration
 	onDemandError       = "error"
 )
 
@@ -65,15 +66,17 @@ func (e *Engine) HandleRejected(ctx context.Context, r *vault.Resolved, cause er
 }
 
 // renewShared runs one renewal per connection for all concurrent callers in this
-// process. The renewal runs detached from the first caller's context (bounded by the
-// lease), so one caller giving up does not fail the others; each caller waits only as
+// process. The renewal runs detached from the first caller's context (bounded by
+// twice the lease: a wait, then the work), so one caller giving up does not fail the others; each caller waits only as
 // long as its own context allows.
 func (e *Engine) renewShared(ctx context.Context, r *vault.Resolved, rejected bool) (*vault.Resolved, error) {
 	key := r.Connection.ClientID + "\x00" + r.Connection.TokenID
 	leader := false
 	ch := e.flight.DoChan(key, func() (any, error) {
 		leader = true
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.LeaseDuration+e.cfg.WriteTimeout)
+		// Waiting for a slot or another worker's lease ends by LeaseDuration from now,
+		// and the work under our own lease takes at most LeaseDuration more.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*e.cfg.LeaseDuration+e.cfg.WriteTimeout)
 		defer cancel()
 		res, outcome, err := e.renew(rctx, r, rejected)
 		e.m.onDemand.WithLabelValues(outcome).Inc()
@@ -110,10 +113,22 @@ func (e *Engine) renew(ctx context.Context, r *vault.Resolved, rejected bool) (*
 		}
 		now := e.now()
 		if cur.LeaseOwner == "" || !now.Before(cur.LeaseExpiresAt) {
+			// A slot first (shared with the background loop, Config.Workers), then the
+			// lease: the lease's clock starts only when the work can.
+			if !e.acquireSlot(ctx, giveUp) {
+				if ctx.Err() != nil {
+					return nil, onDemandError, ctx.Err()
+				}
+				return nil, onDemandBusy, linkvault.ErrProviderUnavailable(time.Second)
+			}
+			now = e.now()
 			claimed, err := e.store.ClaimConnection(ctx, clientID, tokenID, e.cfg.Owner, now, now.Add(e.cfg.LeaseDuration))
 			if err == nil {
-				return e.renewClaimed(ctx, claimed, r, rejected)
+				res, out, err := e.renewClaimed(ctx, claimed, r, rejected)
+				e.releaseSlot()
+				return res, out, err
 			}
+			e.releaseSlot()
 			if !linkvault.IsConflict(err) {
 				return nil, onDemandError, err
 			}
@@ -241,6 +256,32 @@ func retryableInRequest(err error) (retryAfter time.Duration, ok bool) {
 	}
 	return 0, false
 }
+
+// acquireSlot takes one of the process's Workers slots, waiting until until at the
+// latest; it reports whether it got one (then releaseSlot must follow).
+func (e *Engine) acquireSlot(ctx context.Context, until time.Time) bool {
+	select {
+	case e.slots <- struct{}{}:
+		return true
+	default:
+	}
+	wait := until.Sub(e.now())
+	if wait <= 0 {
+		return false
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case e.slots <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (e *Engine) releaseSlot() { <-e.slots }
 
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)

@@ -59,10 +59,18 @@ func (e *Engine) callBudget(ctx context.Context, c *linkvault.Connection) (conte
 	return ctx, cancel, true
 }
 
-// writeContext is the context of a write-back: not cancelled by Stop (a rotated
-// refresh token must reach the database), bounded by WriteTimeout.
-func (e *Engine) writeContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), e.cfg.WriteTimeout)
+// writeContext is the context of a write-back on the leased c: not cancelled by Stop
+// (a rotated refresh token must reach the database), and bounded by the end of c's
+// lease, or WriteTimeout from now if that is later. A database that stalls for less
+// than the rest of the lease delays the write without losing it; until the lease ends
+// no other worker can take the row, and after it the write is fenced by the version.
+func (e *Engine) writeContext(ctx context.Context, c *linkvault.Connection) (context.Context, context.CancelFunc) {
+	deadline := e.now().Add(e.cfg.WriteTimeout)
+	if c.LeaseExpiresAt.After(deadline) {
+		deadline = c.LeaseExpiresAt
+	}
+	// The lease is on the engine's clock (Config.Now); the context runs on the real one.
+	return context.WithTimeout(context.WithoutCancel(ctx), deadline.Sub(e.now()))
 }
 
 func (e *Engine) refresh(ctx context.Context, c *linkvault.Connection, cred linkvault.Credential, p linkvault.Provider) {
@@ -100,7 +108,7 @@ func (e *Engine) afterRefresh(ctx context.Context, c *linkvault.Connection, next
 // saveRenewed seals next into the leased c, schedules its next check, releases the
 // lease and writes it, all in one version-checked write.
 func (e *Engine) saveRenewed(ctx context.Context, c *linkvault.Connection, next linkvault.Credential) string {
-	wctx, cancel := e.writeContext(ctx)
+	wctx, cancel := e.writeContext(ctx, c)
 	defer cancel()
 	sealed, keyVersion, err := e.sealer.SealCredential(wctx, c, next)
 	if err != nil {
@@ -131,9 +139,11 @@ func (e *Engine) scheduleFor(now time.Time, cred linkvault.Credential) time.Time
 	}
 }
 
-// write stores the leased c and maps the result to an outcome label.
+// write stores the leased c and maps the result to an outcome label. A database that
+// does not answer (linkvault.ErrUnavailable: a cut connection, a failover) is retried
+// until ctx ends; the write is version-checked, so a retry never overwrites newer state.
 func (e *Engine) write(ctx context.Context, c *linkvault.Connection, what string, events ...linkvault.Event) string {
-	err := e.vault.Update(ctx, c, events...)
+	err := retryUnavailable(ctx, func() error { return e.vault.Update(ctx, c, events...) })
 	switch {
 	case err == nil:
 		return OutcomeOK
@@ -153,9 +163,9 @@ func (e *Engine) write(ctx context.Context, c *linkvault.Connection, what string
 // markReauth marks the leased c re-auth-required (releasing the lease, emitting the
 // event) and returns the outcome label.
 func (e *Engine) markReauth(ctx context.Context, c *linkvault.Connection) string {
-	wctx, cancel := e.writeContext(ctx)
+	wctx, cancel := e.writeContext(ctx, c)
 	defer cancel()
-	err := e.vault.MarkReauthRequired(wctx, c, linkvault.ErrTypeReauthRequired)
+	err := retryUnavailable(wctx, func() error { return e.vault.MarkReauthRequired(wctx, c, linkvault.ErrTypeReauthRequired) })
 	switch {
 	case err == nil:
 		return OutcomeReauth
@@ -192,7 +202,7 @@ func (e *Engine) transient(ctx context.Context, c *linkvault.Connection, err err
 // exponential backoff on the failure count capped at ceiling, and at least retryAfter
 // capped at BackoffMax), releasing the lease.
 func (e *Engine) reschedule(ctx context.Context, c *linkvault.Connection, lastError string, delay, retryAfter, ceiling time.Duration) string {
-	wctx, cancel := e.writeContext(ctx)
+	wctx, cancel := e.writeContext(ctx, c)
 	defer cancel()
 	c.FailureCount++
 	if delay == 0 {
@@ -207,7 +217,7 @@ func (e *Engine) reschedule(ctx context.Context, c *linkvault.Connection, lastEr
 
 // release writes c with its lease cleared (other fields as the caller set them).
 func (e *Engine) release(ctx context.Context, c *linkvault.Connection, what string, events ...linkvault.Event) string {
-	wctx, cancel := e.writeContext(ctx)
+	wctx, cancel := e.writeContext(ctx, c)
 	defer cancel()
 	c.LeaseOwner, c.LeaseExpiresAt = "", time.Time{}
 	return e.write(wctx, c, what, events...)
@@ -273,6 +283,22 @@ func (e *Engine) checkSession(ctx context.Context, c *linkvault.Connection, cred
 		if e.release(ctx, c, "reschedule session") == OutcomeOK {
 			e.m.sessions.WithLabelValues("rescheduled").Inc()
 		}
+	}
+}
+
+// retryUnavailable runs f until it returns anything but linkvault.ErrUnavailable or
+// ctx ends, pausing 50ms, doubling to 2s, between attempts.
+func retryUnavailable(ctx context.Context, f func() error) error {
+	pause := 50 * time.Millisecond
+	for {
+		err := f()
+		if err == nil || !linkvault.IsUnavailable(err) {
+			return err
+		}
+		if sleep(ctx, pause) != nil {
+			return err
+		}
+		pause = min(2*pause, 2*time.Second)
 	}
 }
 

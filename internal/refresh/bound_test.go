@@ -1,0 +1,161 @@
+package refresh_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/exchangesim"
+	"github.com/linkvault/linkvault/internal/refresh"
+	"github.com/linkvault/linkvault/internal/testdb"
+	"github.com/linkvault/linkvault/internal/vault"
+)
+
+// Issue 13, defect 4: the crash window's bound. Each test failed on main at e4dc81f.
+
+// rotatedSteady waits until the exchange's successful refreshes stop growing for
+// settle and returns their number.
+func rotatedSteady(t *testing.T, ex *exchangesim.Server, settle time.Duration) int64 {
+	t.Helper()
+	waitFor(t, "a refresh at the exchange", func() bool { return ex.Stats().RefreshesOK > 0 })
+	last, since := ex.Stats().RefreshesOK, time.Now()
+	for time.Since(since) < settle {
+		time.Sleep(5 * time.Millisecond)
+		if v := ex.Stats().RefreshesOK; v != last {
+			last, since = v, time.Now()
+		}
+	}
+	return last
+}
+
+// TestWorkersBoundOnDemandAndLoopTogether: with the exchange rotating at once but
+// holding its answers back, the refreshes a process has in flight (rotated, not yet
+// written: what a crash would lose) never exceed Workers, counting the background
+// loop's and API calls' together. Before, API calls were bounded only by the provider's
+// cap (64): all 12 were in flight.
+func TestWorkersBoundOnDemandAndLoopTogether(t *testing.T) {
+	const workers, onDemand, due = 3, 12, 6
+	h := newHarness(t, testdb.SQLite(t), harnessOptions{})
+	loopConns := h.connectMany(linkvault.BrokerSandbox, "loop", due, 4) // due at once
+	var apiConns []*vault.Resolved
+	for i := range onDemand {
+		c := h.connect(linkvault.BrokerSandbox, "api-"+string(rune('a'+i)), func(c *linkvault.Credential) {
+			c.Expiry = h.now().Add(10 * time.Second) // within ExpirySkew: API calls renew it
+		})
+		apiConns = append(apiConns, h.resolve(c.TokenID))
+	}
+	h.sim.Sandbox.SetFaults(exchangesim.Faults{AnswerLatency: 400 * time.Millisecond})
+	reg := prometheus.NewRegistry()
+	e := h.engine(refresh.Config{Workers: workers}, reg)
+
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for _, r := range apiConns {
+		wg.Go(func() {
+			if _, err := e.EnsureFresh(context.Background(), r); err != nil {
+				failed.Add(1)
+				t.Errorf("EnsureFresh: %v", err)
+			}
+		})
+	}
+	startEngine(t, e)
+	if got := rotatedSteady(t, h.sim.Sandbox, 150*time.Millisecond); got > workers {
+		t.Fatalf("%d refreshes in flight at once (rotated, answers not yet received); the bound is Workers = %d", got, workers)
+	}
+	wg.Wait()
+	waitFor(t, "the loop's connections refreshed", func() bool {
+		due, err := h.store.CountDueConnections(t.Context(), h.now())
+		return err == nil && due == 0
+	})
+	stopEngine(t, e)
+	if st := h.sim.Sandbox.Stats(); st.RefreshesOK != onDemand+due || st.RefreshReuseDetected != 0 || failed.Load() != 0 {
+		t.Fatalf("exchange: %d refreshes, %d reuse detections, %d failed calls; want %d, 0, 0", st.RefreshesOK, st.RefreshReuseDetected, failed.Load(), onDemand+due)
+	}
+	for _, c := range loopConns {
+		checkWorks(t, h, linkvault.BrokerSandbox, h.resolve(c.TokenID).Credential)
+	}
+}
+
+// slowVault delays every write by delay and fails the first failFirst of them with
+// linkvault.ErrUnavailable, as a stalled or restarting database would.
+type slowVault struct {
+	*vault.Service
+	delay     time.Duration
+	failFirst atomic.Int64
+}
+
+func (v *slowVault) stall(ctx context.Context) error {
+	select {
+	case <-time.After(v.delay):
+	case <-ctx.Done():
+		return linkvault.ErrUnavailable(ctx.Err())
+	}
+	if v.failFirst.Add(-1) >= 0 {
+		return linkvault.ErrUnavailable(context.DeadlineExceeded)
+	}
+	return nil
+}
+
+func (v *slowVault) Update(ctx context.Context, c *linkvault.Connection, events ...linkvault.Event) error {
+	if err := v.stall(ctx); err != nil {
+		return err
+	}
+	return v.Service.Update(ctx, c, events...)
+}
+
+func (v *slowVault) MarkReauthRequired(ctx context.Context, c *linkvault.Connection, reason string) error {
+	if err := v.stall(ctx); err != nil {
+		return err
+	}
+	return v.Service.MarkReauthRequired(ctx, c, reason)
+}
+
+// TestWriteBackWaitsForTheLease: a write-back that takes longer than WriteTimeout, or
+// that fails while the database does not answer, is waited for and retried within the
+// lease; the rotated tokens are stored, nothing is lost. Before, the write-back gave up
+// after WriteTimeout (a fixed 5 s) however much of the lease remained.
+func TestWriteBackWaitsForTheLease(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		delay     time.Duration
+		failFirst int64
+	}{
+		{"write slower than WriteTimeout", 600 * time.Millisecond, 0},
+		{"database unavailable for two attempts", 0, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, testdb.SQLite(t), harnessOptions{})
+			c := h.connect(linkvault.BrokerSandbox, "wes", func(c *linkvault.Credential) { c.Expiry = h.now().Add(10 * time.Second) })
+			r := h.resolve(c.TokenID)
+			sv := &slowVault{Service: h.vault, delay: tt.delay}
+			sv.failFirst.Store(tt.failFirst)
+			e, err := refresh.New(refresh.Config{
+				LeaseDuration: 10 * time.Second, ProviderTimeout: 2 * time.Second, WriteTimeout: 200 * time.Millisecond,
+				PollInterval: 5 * time.Millisecond,
+			}, refresh.Deps{Store: h.store, Vault: sv, Sealer: h.sealer, Providers: h.reg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := e.EnsureFresh(t.Context(), r)
+			if err != nil {
+				t.Fatalf("EnsureFresh: %v", err)
+			}
+			checkWorks(t, h, linkvault.BrokerSandbox, got.Credential)
+			if cred := h.open(h.get(c.TokenID)); cred.RefreshToken.Reveal() != got.Credential.RefreshToken.Reveal() {
+				t.Fatal("the rotated refresh token was not stored")
+			}
+			// The stored refresh token is the live one: another refresh works, no reuse.
+			if _, err := e.HandleRejected(t.Context(), h.resolve(c.TokenID), nil); err != nil {
+				t.Fatalf("refresh with the stored token: %v", err)
+			}
+			if st := h.sim.Sandbox.Stats(); st.RefreshReuseDetected != 0 || st.RefreshesOK != 2 {
+				t.Fatalf("exchange: %d refreshes, %d reuse detections; want 2, 0", st.RefreshesOK, st.RefreshReuseDetected)
+			}
+		})
+	}
+}
