@@ -29,9 +29,9 @@ type Config struct {
 	// Workers) that the poller shares with work started elsewhere: a poll claims no more
 	// items than the semaphore has free places, so the poller and that other work
 	// together never exceed its capacity. Nil: the poller's own.
-	Slots chan struct{}
-	Now   func() time.Time
-	Logger  *slog.Logger
+	Slots  chan struct{}
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Claim leases up to limit due items at now.
