@@ -104,13 +104,16 @@ func (e *Exchange) faulty(class endpointClass, h http.HandlerFunc) http.HandlerF
 		if f.AnswerLatency > 0 {
 			held := &heldAnswer{header: http.Header{}}
 			h(held, r)
+			e.stats.held.Add(1)
 			t := time.NewTimer(f.AnswerLatency)
 			select {
 			case <-t.C:
 			case <-r.Context().Done():
 				t.Stop()
+				e.stats.held.Add(-1)
 				return
 			}
+			e.stats.held.Add(-1)
 			held.replay(w)
 			return
 		}

@@ -20,12 +20,14 @@ type Stats struct {
 	Injected503          int64 `json:"injected503"`          // faults answered with 503
 	Injected429          int64 `json:"injected429"`          // faults answered with 429
 	LiveGrants           int64 `json:"liveGrants"`           // grants currently not revoked
+	HeldAnswers          int64 `json:"heldAnswers"`          // answers processed but held back now (Faults.AnswerLatency)
 }
 
 type counters struct {
 	tokensIssued, codesExchanged, refreshesOK, refreshesRejected, refreshReuse atomic.Int64
 	grantsRevoked, revocations, logins, loginFailures, mfaFailures             atomic.Int64
 	tokenCalls, apiCalls, transfers, faults503, faults429                      atomic.Int64
+	held                                                                       atomic.Int64
 }
 
 // Stats returns a snapshot of the counters.
@@ -48,5 +50,6 @@ func (e *Exchange) Stats() Stats {
 		Injected503:          c.faults503.Load(),
 		Injected429:          c.faults429.Load(),
 		LiveGrants:           int64(e.grants.liveGrants() + e.keys.live()),
+		HeldAnswers:          c.held.Load(),
 	}
 }
