@@ -23,6 +23,7 @@ const module = "github.com/linkvault/linkvault"
 // and nothing in production may import them.
 var testKits = []string{
 	"internal/e2etest",
+	"internal/apispec",
 	"internal/envelope/envelopetest",
 	"internal/link/linktest",
 	"internal/meshspec",

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/apispec"
 	"github.com/linkvault/linkvault/internal/e2etest"
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/link"
@@ -52,8 +53,14 @@ func start(t *testing.T, postgresDSN string) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Every answer these clients receive is held to Mesh's schemas.
-	hc := &http.Client{Timeout: 30 * time.Second, Transport: spec.RoundTripper(http.DefaultTransport, func(err error) { t.Error(err) })}
+	own, err := apispec.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every answer these clients receive is held to Mesh's schemas and to linkvault's
+	// own OpenAPI document (api/openapi.json).
+	report := func(err error) { t.Error(err) }
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: own.RoundTripper(spec.RoundTripper(http.DefaultTransport, report), env.URL(), report)}
 	mk := func(id, secret string) *lvclient.Client {
 		c, err := lvclient.New(env.URL(), id, secret, lvclient.WithHTTPClient(hc))
 		if err != nil {
@@ -81,6 +88,21 @@ func requireWired(t *testing.T, w *world) {
 	}
 }
 
+// linkClient is the client a Link session of linkToken runs with: linkvault's answers
+// (the Link page, its JSON API, the OAuth callback) are held to api/openapi.json.
+func linkClient(t *testing.T, linkToken string) *http.Client {
+	t.Helper()
+	spec, err := apispec.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := linktest.DecodeLinkToken(linkToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec.Client(u.Scheme+"://"+u.Host, func(err error) { t.Error(err) })
+}
+
 // connect runs a whole Link session for user with the API client c (whose key's
 // permission becomes the scope) and returns the tokenId the app receives.
 func connect(t *testing.T, c *lvclient.Client, user string, b lvclient.BrokerType) string {
@@ -90,7 +112,7 @@ func connect(t *testing.T, c *lvclient.Client, user string, b lvclient.BrokerTyp
 	if err != nil {
 		t.Fatalf("linktoken: %v", err)
 	}
-	payload, err := linktest.Connect(ctx, nil, lt.LinkToken, string(b), user, exchangesim.DefaultPassword)
+	payload, err := linktest.Connect(ctx, linkClient(t, lt.LinkToken), lt.LinkToken, string(b), user, exchangesim.DefaultPassword)
 	if err != nil {
 		t.Fatalf("Link connect %s as %s: %v", b, user, err)
 	}
@@ -283,7 +305,7 @@ func reauthenticate(t *testing.T, c *lvclient.Client, user string, b lvclient.Br
 	if err != nil {
 		t.Fatal(err)
 	}
-	page, err := linktest.Open(ctx, nil, lt.LinkToken)
+	page, err := linktest.Open(ctx, linkClient(t, lt.LinkToken), lt.LinkToken)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linkvault/linkvault/internal/apispec"
 	"github.com/linkvault/linkvault/internal/e2etest"
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/link/linktest"
@@ -200,7 +201,8 @@ func connectOnce(t *testing.T, d *deployment, cli func(args ...string) string) {
 		t.Fatal("keys create printed no secret")
 	}
 	d.secrets = append(d.secrets, m[1])
-	c, err := lvclient.New(d.url(), "app", m[1], lvclient.WithTimeout(30*time.Second))
+	hc := checkedClient(t, d.url())
+	c, err := lvclient.New(d.url(), "app", m[1], lvclient.WithHTTPClient(hc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +211,7 @@ func connectOnce(t *testing.T, d *deployment, cli func(args ...string) string) {
 	if err != nil {
 		t.Fatalf("linktoken: %v", err)
 	}
-	payload, err := linktest.Connect(ctx, nil, lt.LinkToken, string(lvclient.Coinbase), "deploy-user", exchangesim.DefaultPassword)
+	payload, err := linktest.Connect(ctx, hc, lt.LinkToken, string(lvclient.Coinbase), "deploy-user", exchangesim.DefaultPassword)
 	if err != nil {
 		t.Fatalf("Link connect: %v", err)
 	}
@@ -247,6 +249,19 @@ func checkPublicListener(t *testing.T, d *deployment) {
 	if res.StatusCode != http.StatusOK {
 		t.Errorf("admin /metrics = %d", res.StatusCode)
 	}
+}
+
+// checkedClient is an HTTP client whose answers from linkvault at base are held to
+// api/openapi.json (internal/apispec).
+func checkedClient(t *testing.T, base string) *http.Client {
+	t.Helper()
+	spec, err := apispec.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := spec.Client(base, func(err error) { t.Error(err) })
+	hc.Timeout = 30 * time.Second
+	return hc
 }
 
 // checkLogs fails if a log holds any secret the deployment used.

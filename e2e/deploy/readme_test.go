@@ -210,7 +210,8 @@ func TestREADMEProductionPath(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "exchangesim.env")); err != nil {
 		t.Fatal(err)
 	}
-	c, err := lvclient.New(base, "my-app", secret, lvclient.WithTimeout(30*time.Second))
+	hc := checkedClient(t, base)
+	c, err := lvclient.New(base, "my-app", secret, lvclient.WithHTTPClient(hc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +220,7 @@ func TestREADMEProductionPath(t *testing.T) {
 	if err != nil {
 		t.Fatalf("linktoken: %v\n%s", err, sim.output())
 	}
-	payload, err := linktest.Connect(ctx, nil, lt.LinkToken, string(lvclient.Coinbase), "readme-user", exchangesim.DefaultPassword)
+	payload, err := linktest.Connect(ctx, hc, lt.LinkToken, string(lvclient.Coinbase), "readme-user", exchangesim.DefaultPassword)
 	if err != nil {
 		t.Fatalf("Link connect through the simulated Coinbase: %v\n%s", err, sim.output())
 	}

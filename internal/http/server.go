@@ -100,18 +100,19 @@ type Deps struct {
 
 // Server is the HTTP server.
 type Server struct {
-	cfg     Config
-	deps    Deps
-	log     *slog.Logger
-	now     func() time.Time
-	handler http.Handler
-	account *account.Service // nil: the account endpoints answer a clear error
-	srv     *http.Server
-	ln      net.Listener
-	adminLn net.Listener // nil: no admin listener
-	limits  limits
-	ids     *requestIDs
-	metrics *httpMetrics // nil: not counted
+	cfg      Config
+	deps     Deps
+	log      *slog.Logger
+	now      func() time.Time
+	handler  http.Handler
+	account  *account.Service // nil: the account endpoints answer a clear error
+	srv      *http.Server
+	ln       net.Listener
+	adminLn  net.Listener // nil: no admin listener
+	limits   limits
+	ids      *requestIDs
+	patterns []string     // every route registered on the public listener
+	metrics  *httpMetrics // nil: not counted
 }
 
 // NewServer builds the server and its routes.
@@ -129,6 +130,7 @@ func NewServer(cfg Config, deps Deps) *Server {
 	s.ids = newRequestIDs()
 	mux := &routeMux{ServeMux: http.NewServeMux()}
 	s.routes(mux)
+	s.patterns = mux.patterns
 	if deps.Registerer != nil {
 		m, err := newHTTPMetrics(deps.Registerer, mux.patterns)
 		if err != nil {
@@ -141,6 +143,9 @@ func NewServer(cfg Config, deps Deps) *Server {
 	s.handler = s.observe(s.recoverPanics(checkText(mux)))
 	return s
 }
+
+// Routes lists the route patterns of the public listener ("POST /api/v1/linktoken").
+func (s *Server) Routes() []string { return append([]string(nil), s.patterns...) }
 
 // Handler returns the root handler (for tests and embedding).
 func (s *Server) Handler() http.Handler { return s.handler }

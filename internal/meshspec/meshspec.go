@@ -123,6 +123,10 @@ func (s *Spec) Find(method, path string) (Operation, bool) {
 	return Operation{}, false
 }
 
+// MatchPath reports whether a request path matches an OpenAPI path template
+// ("/api/v1/transactions/{side}"), one segment per parameter.
+func MatchPath(template, path string) bool { return matches(template, path) }
+
 func matches(template, path string) bool {
 	ts, ps := strings.Split(template, "/"), strings.Split(path, "/")
 	if len(ts) != len(ps) {
