@@ -38,10 +38,13 @@ func TokenFingerprint(tokenID string) string {
 
 // AuditQuery selects audit log entries of one client, newest first.
 type AuditQuery struct {
-	ClientID string    // required
-	TokenID  string    // optional: only uses of this presented tokenId (matched by fingerprint)
-	Since    time.Time // optional: only entries at or after this time
-	Limit    int       // default AuditDefaultLimit, at most AuditMaxLimit
+	ClientID string // required
+	TokenID  string // optional: only uses of this presented tokenId (matched by fingerprint)
+	// Fingerprint, with TokenID, also matches the entries of the removed connection
+	// TokenID was, which keep this keyed fingerprint instead (vault.Fingerprint).
+	Fingerprint string
+	Since       time.Time // optional: only entries at or after this time
+	Limit       int       // default AuditDefaultLimit, at most AuditMaxLimit
 }
 
 // Limits of AuditQuery.Limit.

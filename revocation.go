@@ -70,3 +70,16 @@ func (r PendingRevocation) SealID() string { return "revocation:" + r.ID }
 
 // NewRevocationID returns a fresh random id for a queue entry.
 func NewRevocationID() string { return "rvk_" + NewRandomID(16) }
+
+// Removal is what ConnectionStore.RemoveConnection does in the transaction that deletes
+// a connection: besides the row, nothing that identifies the connection may stay.
+type Removal struct {
+	ClientID string
+	TokenID  string
+	// Fingerprint replaces the tokenId in the records that outlive the connection (the
+	// audit trail, the transfer ledger): a keyed HMAC, so that only linkvault can tell
+	// which records belonged together. Empty clears the tokenId from them instead.
+	Fingerprint string
+	// Revocations go into the revocation queue.
+	Revocations []PendingRevocation
+}

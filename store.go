@@ -64,9 +64,12 @@ type ConnectionStore interface {
 	UpdateConnectionRevoking(ctx context.Context, c *Connection, revs []PendingRevocation, events ...Event) error
 	// DeleteConnection physically deletes the row; ErrTokenNotFound if absent.
 	DeleteConnection(ctx context.Context, clientID, tokenID string, events ...Event) error
-	// RemoveConnection is DeleteConnection that also writes revs into the revocation
-	// queue in the same transaction (the removed credential's grant).
-	RemoveConnection(ctx context.Context, clientID, tokenID string, revs []PendingRevocation, events ...Event) error
+	// RemoveConnection deletes the connection and, in the same transaction, everything
+	// else that identifies it: its Link sessions and transfer previews are deleted,
+	// its finished webhook events minimised, its tokenId in the audit trail and the
+	// transfer ledger replaced by r.Fingerprint; r.Revocations are queued.
+	// ErrTokenNotFound if absent.
+	RemoveConnection(ctx context.Context, r Removal, events ...Event) error
 	// ClaimDueConnections leases up to limit connections with NextCheckAt <= now whose
 	// lease is free or expired, setting LeaseOwner/LeaseExpiresAt and bumping Version
 	// (so a writer holding an older lease is fenced out). Different callers never get

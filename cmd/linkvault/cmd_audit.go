@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/vault"
 )
 
 const auditUsage = "Usage: linkvault audit --client ID [--token TOKENID] [--since DURATION] [--limit N] [--json]\n" +
@@ -36,7 +38,7 @@ type auditCmd struct {
 func newAuditCmd(fs *flag.FlagSet) *auditCmd {
 	return &auditCmd{
 		client: fs.String("client", "", "client id (required)"),
-		token:  fs.String("token", "", "only uses of this tokenId (also finds probes with it by other clients' keys: matched by fingerprint)"),
+		token:  fs.String("token", "", "only uses of this tokenId (also finds probes with it by other clients' keys: matched by fingerprint; with the master key configured, also the entries of the removed connection it was)"),
 		since:  fs.Duration("since", 0, "only entries newer than this, e.g. 24h (default: no bound)"),
 		limit:  fs.Int("limit", linkvault.AuditDefaultLimit, fmt.Sprintf("at most this many entries (1-%d)", linkvault.AuditMaxLimit)),
 		json:   fs.Bool("json", false, "print one JSON object per line instead of a table"),
@@ -65,11 +67,27 @@ func runAuditCommand(ctx context.Context, args []string, stdout io.Writer, looku
 		return err
 	}
 	defer st.Close()
-	return cmd.run(ctx, stdout, st, time.Now())
+	fp := func(ctx context.Context, clientID, tokenID string) (string, error) {
+		ring, err := adminKeyring(cfg, st)
+		if err != nil {
+			return "", err
+		}
+		key, err := ring.DeriveKey(ctx, envelope.PurposeFingerprint)
+		if err != nil {
+			return "", err
+		}
+		return vault.Fingerprint(key, clientID, tokenID), nil
+	}
+	return cmd.run(ctx, stdout, st, fp, time.Now())
 }
 
+// fingerprinter returns the keyed fingerprint a removed connection's audit entries keep
+// (vault.Fingerprint under the keyring's derived key); nil or an error when the master
+// key is not available.
+type fingerprinter func(ctx context.Context, clientID, tokenID string) (string, error)
+
 // runAudit parses args and prints the selected entries of st to stdout.
-func runAudit(ctx context.Context, args []string, stdout io.Writer, st auditStore) error {
+func runAudit(ctx context.Context, args []string, stdout io.Writer, st auditStore, fp fingerprinter) error {
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	cmd := newAuditCmd(fs)
@@ -79,11 +97,11 @@ func runAudit(ctx context.Context, args []string, stdout io.Writer, st auditStor
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q\n%s", fs.Arg(0), auditUsage)
 	}
-	return cmd.run(ctx, stdout, st, time.Now())
+	return cmd.run(ctx, stdout, st, fp, time.Now())
 }
 
 // run prints the entries the parsed flags select.
-func (c *auditCmd) run(ctx context.Context, stdout io.Writer, st auditStore, now time.Time) error {
+func (c *auditCmd) run(ctx context.Context, stdout io.Writer, st auditStore, fp fingerprinter, now time.Time) error {
 	if *c.prune != 0 {
 		if *c.prune < 0 {
 			return errors.New("--prune-older-than must be a positive duration, e.g. 2160h")
@@ -106,6 +124,12 @@ func (c *auditCmd) run(ctx context.Context, stdout io.Writer, st auditStore, now
 		return errors.New("--since must be a positive duration, e.g. 24h")
 	}
 	q := linkvault.AuditQuery{ClientID: *c.client, TokenID: *c.token, Limit: *c.limit}
+	if q.TokenID != "" && fp != nil {
+		// Without the master key the removed connection's entries cannot be named.
+		if f, err := fp(ctx, q.ClientID, q.TokenID); err == nil {
+			q.Fingerprint = f
+		}
+	}
 	if *c.since > 0 {
 		q.Since = now.Add(-*c.since)
 	}

@@ -18,6 +18,11 @@ func TestRunAudit(t *testing.T) {
 	ctx := context.Background()
 	tok, probe := linkvault.NewTokenID(), linkvault.NewTokenID()
 	now := time.Now()
+	// An entry keeps the tokenId only of a connection that exists.
+	if err := db.CreateConnection(ctx, &linkvault.Connection{TokenID: tok, ConnectionIdentity: linkvault.ConnectionIdentity{
+		ClientID: "app1", UserID: "u", BrokerType: linkvault.BrokerCoinbase, Scope: linkvault.PermissionRead}, Status: linkvault.StatusActive}); err != nil {
+		t.Fatal(err)
+	}
 	err := db.AppendAudit(ctx, []linkvault.AuditEntry{
 		{ClientID: "app1", KeyID: "key-r", TokenID: tok, TokenRef: linkvault.TokenFingerprint(tok), BrokerType: linkvault.BrokerCoinbase,
 			Action: audit.ActionHoldings, Outcome: audit.OutcomeOK, HTTPStatus: 200, CreatedAt: now.Add(-48 * time.Hour), Duration: 3 * time.Millisecond},
@@ -33,7 +38,7 @@ func TestRunAudit(t *testing.T) {
 	}
 	run := func(args ...string) (string, error) {
 		var out bytes.Buffer
-		err := runAudit(ctx, args, &out, db)
+		err := runAudit(ctx, args, &out, db, nil)
 		return out.String(), err
 	}
 	lines := func(s string) []string { return strings.Split(strings.TrimSpace(s), "\n") }

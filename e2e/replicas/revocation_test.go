@@ -5,11 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,6 +61,8 @@ func TestRemovalRevokesAfterTheOutageOnAnotherReplica(t *testing.T) {
 	})
 	ctx := context.Background()
 	cb := env.Sim.Coinbase
+	hooks := newHookReceiver(t)
+	env.CLI("webhooks", "set-url", "--client", env.ClientA.ID, "--url", hooks.srv.URL+"/hooks")
 	tokens := seedCoinbase(t, env, dsn, removals)
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
@@ -114,40 +120,55 @@ func TestRemovalRevokesAfterTheOutageOnAnotherReplica(t *testing.T) {
 		t.Fatalf("live grants %d, want %d: a removed grant is still live", got, live-removals)
 	}
 
-	// The app learns the final state from connection.revoked.
-	rows, err := conn.Query(ctx, `SELECT token_id, data FROM webhook_events WHERE type = 'connection.revoked'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	revoked := map[string]string{}
-	for rows.Next() {
-		var tok string
-		var data []byte
-		if err := rows.Scan(&tok, &data); err != nil {
-			t.Fatal(err)
-		}
-		var d struct {
-			Details struct {
-				Revocation string `json:"revocation"`
-			} `json:"details"`
-		}
-		if err := json.Unmarshal(data, &d); err != nil {
-			t.Fatal(err)
-		}
-		revoked[tok] = d.Details.Revocation
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	for _, tok := range tokens {
-		if revoked[tok] != string(linkvault.RevocationRevoked) {
-			t.Fatalf("connection.revoked of %s says %q, want revoked (%d events)", tok, revoked[tok], len(revoked))
+	// The app learns the final state from connection.revoked (delivered by C: the
+	// outbox keeps no payload after delivery).
+	waitUntil(t, "connection.revoked for every removal", func() bool { return len(hooks.revoked()) == removals })
+	for tok, state := range hooks.revoked() {
+		if state != string(linkvault.RevocationRevoked) || !slices.Contains(tokens, tok) {
+			t.Fatalf("connection.revoked of %s says %q, want revoked", tok, state)
 		}
 	}
 	// Replica C did it: its metrics count the revocations.
 	if got := metric(t, c.AdminURL, `linkvault_revocation_outcomes_total{broker="coinbase",reason="removed",state="revoked"}`); got != removals {
 		t.Fatalf("replica C counted %v revocations, want %d", got, removals)
 	}
+}
+
+// hookReceiver is client A's webhook endpoint; it records the connection.revoked
+// events it receives (signatures are the webhook package's matter).
+type hookReceiver struct {
+	srv *httptest.Server
+	mu  sync.Mutex
+	got map[string]string // tokenId -> details.revocation
+}
+
+func newHookReceiver(t *testing.T) *hookReceiver {
+	h := &hookReceiver{got: map[string]string{}}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev struct {
+			Type string `json:"type"`
+			Data struct {
+				TokenID string `json:"tokenId"`
+				Details struct {
+					Revocation string `json:"revocation"`
+				} `json:"details"`
+			} `json:"data"`
+		}
+		if json.NewDecoder(r.Body).Decode(&ev) == nil && ev.Type == linkvault.EventConnectionRevoked {
+			h.mu.Lock()
+			h.got[ev.Data.TokenID] = ev.Data.Details.Revocation
+			h.mu.Unlock()
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+func (h *hookReceiver) revoked() map[string]string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return maps.Clone(h.got)
 }
 
 // seedCoinbase stores n connections of client A directly in the database, sealed with

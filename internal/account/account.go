@@ -48,7 +48,7 @@ type Vault interface {
 	// Remove deletes the connection for good and has its grant revoked at the
 	// exchange (at once or by the revocation queue), returning the revocation state;
 	// ErrTokenNotFound when it is not the client's.
-	Remove(ctx context.Context, clientID, tokenID string, broker linkvault.BrokerType) (linkvault.RevocationState, error)
+	Remove(ctx context.Context, clientID, tokenID string, broker linkvault.BrokerType) (vault.Removed, error)
 }
 
 // Lifecycle keeps resolved credentials usable (implemented by the refresh engine).

@@ -107,9 +107,11 @@ func hasForeign(bs []linkvault.Balance) bool {
 // use of a tokenId.
 func (s *Service) Remove(ctx context.Context, c Caller, t Target) (linkvault.RevocationState, error) {
 	u := s.begin(c, t, audit.ActionRemove)
-	state, err := s.vault.Remove(ctx, c.ClientID, t.TokenID, t.Broker)
+	removed, err := s.vault.Remove(ctx, c.ClientID, t.TokenID, t.Broker)
 	if err == nil {
-		u.entry.TokenID = t.TokenID // it was the client's
+		// It was the client's; like its earlier entries, this one keeps the keyed
+		// fingerprint, not the tokenId.
+		u.entry.TokenRef = removed.Fingerprint
 	}
-	return state, u.end(ctx, err)
+	return removed.Revocation, u.end(ctx, err)
 }

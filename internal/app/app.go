@@ -204,6 +204,9 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.Vault = vault.New(vault.Config{
 		Store: a.Store, Sealer: a.Keyring, Revoker: a.Providers, Revocations: a.Revocations, Logger: log, Now: now,
+		FingerprintKey: func(ctx context.Context) ([]byte, error) {
+			return a.Keyring.DeriveKey(ctx, envelope.PurposeFingerprint)
+		},
 		Policy:    LifecyclePolicy(cfg.Refresh),
 		CacheSize: cfg.ResolveCache.Size, CacheTTL: cfg.ResolveCache.TTL,
 	})

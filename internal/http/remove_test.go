@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/linkvault/linkvault"
-	lvhttp "github.com/linkvault/linkvault/internal/http"
 	"github.com/linkvault/linkvault/internal/exchangesim"
+	lvhttp "github.com/linkvault/linkvault/internal/http"
 )
 
 // TestRemoveAnswerSaysWhatBecameOfTheGrant (issue 13, defect 3): DELETE /api/v1/account

@@ -87,7 +87,7 @@ func (f *fixture) enqueue(t *testing.T, access string) linkvault.PendingRevocati
 		t.Fatal(err)
 	}
 	r.LeaseOwner, r.LeaseExpiresAt = f.q.Lease(f.now)
-	if err := f.db.RemoveConnection(t.Context(), "app1", c.TokenID, []linkvault.PendingRevocation{r}); err != nil {
+	if err := f.db.RemoveConnection(t.Context(), linkvault.Removal{ClientID: "app1", TokenID: c.TokenID, Revocations: []linkvault.PendingRevocation{r}}); err != nil {
 		t.Fatal(err)
 	}
 	return r

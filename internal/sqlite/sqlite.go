@@ -208,13 +208,20 @@ func (db *DB) Checkpoint(ctx context.Context) error {
 	return nil
 }
 
-// DeleteConnection deletes the connection (see sqlstore.Store.DeleteConnection). The
-// row is overwritten in the database file (secure_delete), and a checkpoint right after
-// the commit truncates the WAL file, which still held older copies of the row's page.
-// The checkpoint is best effort: when readers keep it from completing, the copies stay
-// in the WAL (sealed ciphertext only) until a later checkpoint, and a warning is logged.
+// DeleteConnection deletes the connection (see sqlstore.Store.DeleteConnection), as
+// RemoveConnection does.
 func (db *DB) DeleteConnection(ctx context.Context, clientID, tokenID string, events ...linkvault.Event) error {
-	if err := db.Store.DeleteConnection(ctx, clientID, tokenID, events...); err != nil {
+	return db.RemoveConnection(ctx, linkvault.Removal{ClientID: clientID, TokenID: tokenID}, events...)
+}
+
+// RemoveConnection removes the connection (see sqlstore.Store.RemoveConnection). The
+// rows it deletes or rewrites are overwritten in the database file (secure_delete), and
+// a checkpoint right after the commit truncates the WAL file, which still held older
+// copies of their pages. The checkpoint is best effort: when readers keep it from
+// completing, the copies stay in the WAL until a later checkpoint, and a warning is
+// logged.
+func (db *DB) RemoveConnection(ctx context.Context, r linkvault.Removal, events ...linkvault.Event) error {
+	if err := db.Store.RemoveConnection(ctx, r, events...); err != nil {
 		return err
 	}
 	if err := db.Checkpoint(ctx); err != nil {

@@ -47,7 +47,15 @@ func (s *Store) AppendAudit(ctx context.Context, entries []linkvault.AuditEntry)
 					if j > 0 {
 						q.WriteString(", ")
 					}
-					q.WriteString("$" + strconv.Itoa(len(args)+j+1))
+					p := "$" + strconv.Itoa(len(args)+j+1)
+					if j == 2 && e.TokenID != "" {
+						// An entry recorded after its connection was removed (a call
+						// in flight during the removal) keeps no tokenId: the removal
+						// has already replaced it in the trail.
+						c := "$" + strconv.Itoa(len(args)+1)
+						p = "CASE WHEN EXISTS (SELECT 1 FROM connections WHERE token_id = " + p + " AND client_id = " + c + ") THEN " + p + " ELSE '' END"
+					}
+					q.WriteString(p)
 				}
 				q.WriteString(")")
 				args = append(args, e.ClientID, e.KeyID, e.TokenID, e.TokenRef, string(e.BrokerType),
@@ -82,8 +90,8 @@ func (s *Store) ListAudit(ctx context.Context, q linkvault.AuditQuery) ([]linkva
 	args := []any{q.ClientID}
 	where := "client_id = $1"
 	if q.TokenID != "" {
-		args = append(args, linkvault.TokenFingerprint(q.TokenID))
-		where += " AND token_ref = $" + strconv.Itoa(len(args))
+		args = append(args, linkvault.TokenFingerprint(q.TokenID), q.Fingerprint)
+		where += " AND token_ref IN ($" + strconv.Itoa(len(args)-1) + ", $" + strconv.Itoa(len(args)) + ")"
 	}
 	if !q.Since.IsZero() {
 		args = append(args, q.Since)

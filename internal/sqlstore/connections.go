@@ -3,7 +3,9 @@ package sqlstore
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/linkvault/linkvault"
@@ -154,32 +156,136 @@ func (s *Store) UpdateConnectionRevoking(ctx context.Context, c *linkvault.Conne
 }
 
 // DeleteConnection physically deletes the client's connection and writes its outbox
-// events; linkvault.ErrTokenNotFound if absent. What remains of the row on disk is the
-// engine's matter (SQLite overwrites it and checkpoints; PostgreSQL keeps the dead
-// tuple until VACUUM).
+// events; linkvault.ErrTokenNotFound if absent. It is RemoveConnection without a
+// fingerprint or revocations.
 func (s *Store) DeleteConnection(ctx context.Context, clientID, tokenID string, events ...linkvault.Event) error {
-	return s.RemoveConnection(ctx, clientID, tokenID, nil, events...)
+	return s.RemoveConnection(ctx, linkvault.Removal{ClientID: clientID, TokenID: tokenID}, events...)
 }
 
-// RemoveConnection is DeleteConnection that also puts revs (the removed credential,
-// sealed for the queue) into the revocation queue in the same transaction, so the
-// tokenId stops working and the grant's revocation is owed at the same instant.
-func (s *Store) RemoveConnection(ctx context.Context, clientID, tokenID string, revs []linkvault.PendingRevocation, events ...linkvault.Event) error {
+// RemoveConnection deletes the connection and, in the same transaction, what else
+// identifies it (see linkvault.ConnectionStore): the Link sessions of its user whose
+// outcome names the tokenId, its transfer previews, the payloads of its finished
+// webhook events; the tokenId in this client's audit trail and transfer ledger becomes
+// r.Fingerprint (the audit rows' unkeyed reference too); r.Revocations are queued and
+// events written. linkvault.ErrTokenNotFound if absent. What remains of old row
+// versions on disk is the engine's matter (SQLite overwrites them and checkpoints;
+// PostgreSQL keeps dead tuples until VACUUM and WAL until it is recycled: see
+// docs/operations.md).
+func (s *Store) RemoveConnection(ctx context.Context, r linkvault.Removal, events ...linkvault.Event) error {
 	err := s.e.InTx(ctx, func(tx Querier) error {
-		n, err := tx.Exec(ctx, `DELETE FROM connections WHERE token_id = $1 AND client_id = $2`, tokenID, clientID)
+		var userID string
+		err := tx.QueryRow(ctx, `DELETE FROM connections WHERE token_id = $1 AND client_id = $2 RETURNING user_id`,
+			r.TokenID, r.ClientID).Scan(&userID)
+		if isNoRows(err) {
+			return linkvault.ErrTokenNotFound()
+		}
 		if err != nil {
 			return err
 		}
-		if n == 0 {
-			return linkvault.ErrTokenNotFound()
-		}
-		if err := s.insertRevocations(ctx, tx, revs); err != nil {
+		if err := s.forgetConnection(ctx, tx, r, userID); err != nil {
 			return err
 		}
-		return s.insertEvents(ctx, tx, clientID, tokenID, events)
+		if err := s.insertRevocations(ctx, tx, r.Revocations); err != nil {
+			return err
+		}
+		return s.insertEvents(ctx, tx, r.ClientID, r.TokenID, events)
 	})
-	return s.wrap("delete connection", err)
+	return s.wrap("remove connection", err)
 }
+
+// forgetConnection removes or replaces what names a removed connection outside its row.
+func (s *Store) forgetConnection(ctx context.Context, tx Querier, r linkvault.Removal, userID string) error {
+	// The Link sessions that connected or re-authenticated it: their outcome (the
+	// payload handed to the page) names the tokenId. LIKE with '!' escaping, since a
+	// tokenId may hold '_'.
+	pattern := "%" + likeEscaper.Replace(r.TokenID) + "%"
+	steps := []struct {
+		query string
+		args  []any
+	}{
+		{`DELETE FROM link_sessions WHERE client_id = $1 AND user_id = $2 AND CAST(outcome AS TEXT) LIKE $3 ESCAPE '!'`,
+			[]any{r.ClientID, userID, pattern}},
+		{`DELETE FROM transfer_previews WHERE client_id = $1 AND token_id = $2`, []any{r.ClientID, r.TokenID}},
+		// Events still awaiting delivery keep their data until delivered (the app needs
+		// connection.removed); finished ones keep only their id, type and times.
+		{`UPDATE webhook_events SET data = '{}', token_id = '' WHERE client_id = $1 AND token_id = $2 AND outcome <> ''`,
+			[]any{r.ClientID, r.TokenID}},
+		// Every audit row carries the presented tokenId's reference (token_ref), the
+		// client's own connections their tokenId too (index audit_log_client_ref).
+		{`UPDATE audit_log SET token_id = '', token_ref = $2 WHERE client_id = $1 AND token_ref = $3`,
+			[]any{r.ClientID, r.Fingerprint, linkvault.TokenFingerprint(r.TokenID)}},
+	}
+	for _, st := range steps {
+		if _, err := tx.Exec(ctx, st.query, st.args...); err != nil {
+			return err
+		}
+	}
+	return s.forgetTransfers(ctx, tx, r)
+}
+
+// forgetTransfers keeps the connection's executed transfers in the client's ledger (its
+// financial record, replayed to retries) under the fingerprint, without the fields of
+// the stored answer that name the connection, its user or its exchange account.
+func (s *Store) forgetTransfers(ctx context.Context, tx Querier, r linkvault.Removal) error {
+	type row struct {
+		id     string
+		result []byte
+	}
+	rows, err := queryAll(ctx, tx, func(rw Row) (row, error) {
+		var x row
+		return x, rw.Scan(&x.id, &x.result)
+	}, `SELECT client_transaction_id, result FROM transfers WHERE client_id = $1 AND token_id = $2`+s.e.ForUpdate(),
+		r.ClientID, r.TokenID)
+	if err != nil {
+		return err
+	}
+	for _, x := range rows {
+		result, err := scrubJSON(x.result)
+		if err != nil {
+			return s.errorf("scrub transfer result", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE transfers SET token_id = $3, result = $4 WHERE client_id = $1 AND client_transaction_id = $2`,
+			r.ClientID, x.id, r.Fingerprint, nullText(result)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// identifyingKeys are the JSON fields that name a connection, its user or its exchange
+// account in a stored answer.
+var identifyingKeys = []string{"userId", "accountId", "fromAccountId", "tokenId", "authToken", "fromAuthToken", "accessToken"}
+
+// scrubJSON drops identifyingKeys at any depth of a JSON document (nil stays nil).
+func scrubJSON(doc []byte) ([]byte, error) {
+	if doc == nil {
+		return nil, nil
+	}
+	var v any
+	if err := json.Unmarshal(doc, &v); err != nil {
+		return nil, err
+	}
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for _, k := range identifyingKeys {
+				delete(x, k)
+			}
+			for _, c := range x {
+				walk(c)
+			}
+		case []any:
+			for _, c := range x {
+				walk(c)
+			}
+		}
+	}
+	walk(v)
+	return json.Marshal(v)
+}
+
+var likeEscaper = strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
 
 // CountConnections returns the number of stored connections.
 func (s *Store) CountConnections(ctx context.Context) (int64, error) {

@@ -108,9 +108,12 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, r linkvault.WebhookAtt
 		return s.errorf("record webhook attempt", errors.New("unknown outcome "+string(r.Outcome)))
 	}
 	err := s.e.InTx(ctx, func(tx Querier) error {
+		// A finished event keeps only its id, type, times and outcome: its payload
+		// (tokenId, userId) has been delivered, or never will be.
 		n, err := tx.Exec(ctx, `UPDATE webhook_events SET
 				attempts = $1, last_status_code = $2, last_error = $3, delivered_at = $4, next_attempt_at = $5,
-				outcome = $6, lease_owner = '', lease_expires_at = NULL
+				outcome = $6, lease_owner = '', lease_expires_at = NULL,
+				data = CASE WHEN $6 = '' THEN data ELSE '{}' END, token_id = CASE WHEN $6 = '' THEN token_id ELSE '' END
 			WHERE id = $7 AND lease_owner = $8`,
 			r.Attempt, r.StatusCode, r.ErrorCode, delivered, next, outcome, r.EventID, r.Lease)
 		if err != nil {

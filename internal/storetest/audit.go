@@ -20,7 +20,8 @@ func testAuditAndTransfers(t *testing.T, s Store) {
 
 func testAuditLog(t *testing.T, s Store) {
 	ctx := t.Context()
-	tokA := linkvault.NewTokenID()
+	// An entry keeps the tokenId of a connection of its client that exists.
+	tokA := mustCreateConnection(t, s, newConnection("client-a", "user-a", linkvault.BrokerCoinbase, linkvault.PermissionRead)).TokenID
 	probe := linkvault.NewTokenID()
 	entries := []linkvault.AuditEntry{
 		{ClientID: "client-a", KeyID: "key1", TokenID: tokA, TokenRef: linkvault.TokenFingerprint(tokA), BrokerType: linkvault.BrokerCoinbase,

@@ -45,7 +45,7 @@ func testRevocationQueue(t *testing.T, s Store) {
 
 	// A removal of a connection that is not there queues nothing.
 	ghost := newConnection("client-a", "ghost", linkvault.BrokerCoinbase, linkvault.PermissionRead)
-	err := s.RemoveConnection(ctx, "client-a", ghost.TokenID, []linkvault.PendingRevocation{newRevocation(t, ghost, linkvault.RevocationReasonRemoved, t0)})
+	err := s.RemoveConnection(ctx, linkvault.Removal{ClientID: "client-a", TokenID: ghost.TokenID, Revocations: []linkvault.PendingRevocation{newRevocation(t, ghost, linkvault.RevocationReasonRemoved, t0)}})
 	requireStatus(t, "RemoveConnection of a missing connection", err, linkvault.StatusNotFound)
 	// Nor does a stale update.
 	stale := *replaced
@@ -58,7 +58,7 @@ func testRevocationQueue(t *testing.T, s Store) {
 
 	// Removal: the row goes, the entry comes, in one transaction.
 	r1 := newRevocation(t, removed, linkvault.RevocationReasonRemoved, t0)
-	if err := s.RemoveConnection(ctx, "client-a", removed.TokenID, []linkvault.PendingRevocation{r1}); err != nil {
+	if err := s.RemoveConnection(ctx, linkvault.Removal{ClientID: "client-a", TokenID: removed.TokenID, Revocations: []linkvault.PendingRevocation{r1}}); err != nil {
 		t.Fatalf("RemoveConnection: %v", err)
 	}
 	requireStatus(t, "GetConnection after removal", func() error { _, err := s.GetConnection(ctx, "client-a", removed.TokenID); return err }(), linkvault.StatusNotFound)
@@ -150,7 +150,7 @@ func testRevocationClaimsConcurrent(t *testing.T, s Store) {
 	for i := range entries {
 		c := mustCreateConnection(t, s, newConnection("client-a", "user-"+linkvault.NewRandomID(6), linkvault.BrokerCoinbase, linkvault.PermissionRead))
 		r := newRevocation(t, c, linkvault.RevocationReasonRemoved, t0.Add(time.Duration(i)*time.Millisecond))
-		if err := s.RemoveConnection(t.Context(), "client-a", c.TokenID, []linkvault.PendingRevocation{r}); err != nil {
+		if err := s.RemoveConnection(t.Context(), linkvault.Removal{ClientID: "client-a", TokenID: c.TokenID, Revocations: []linkvault.PendingRevocation{r}}); err != nil {
 			t.Fatal(err)
 		}
 	}

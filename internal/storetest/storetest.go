@@ -81,6 +81,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"ListCompletedTransfers", testListCompletedTransfers},
 		{"RevocationQueue", testRevocationQueue},
 		{"RevocationClaimsConcurrent", testRevocationClaimsConcurrent},
+		{"RemovalForgetsTheConnection", testRemovalForgetsTheConnection},
+		{"AuditAfterRemovalKeepsNoTokenID", testAuditAfterRemovalKeepsNoTokenID},
 	}
 	tests = append(tests, lifecycleTests()...)
 	for _, tt := range tests {

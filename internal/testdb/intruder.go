@@ -69,3 +69,6 @@ func openIntruder(tb testing.TB, driver, dsn string) *Intruder {
 	tb.Cleanup(func() { _ = raw.Close() })
 	return &Intruder{tb: tb, db: raw}
 }
+
+// DB is the raw connection, for tests that read every table as an intruder would.
+func (i *Intruder) DB() *sql.DB { return i.db }

@@ -2,7 +2,10 @@ package vault
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 
@@ -73,6 +76,31 @@ func (s *Service) revokedEvent(c *linkvault.Connection, state linkvault.Revocati
 		ID: "evt_" + linkvault.NewRandomID(16), ClientID: c.ClientID, Type: linkvault.EventConnectionRevoked,
 		TokenID: c.TokenID, Data: raw, CreatedAt: s.now(),
 	}
+}
+
+// fingerprint is the keyed fingerprint of a removed connection: "fp1:" and the first
+// 128 bits of HMAC-SHA256(key, clientID NUL tokenID) in hex. Without the key (kept
+// wrapped by the master key) nobody can tell which tokenId it stands for, even holding
+// a list of tokenIds; linkvault can recompute it for a tokenId it is given.
+func (s *Service) fingerprint(ctx context.Context, clientID, tokenID string) (string, error) {
+	if s.fpKey == nil {
+		return "", nil
+	}
+	key, err := s.fpKey(ctx)
+	if err != nil {
+		return "", fmt.Errorf("vault: fingerprint key: %w", err)
+	}
+	return Fingerprint(key, clientID, tokenID), nil
+}
+
+// Fingerprint computes the keyed fingerprint of (clientID, tokenID) under key (see
+// Service.fingerprint); the audit CLI uses it to find a removed connection's entries.
+func Fingerprint(key []byte, clientID, tokenID string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(clientID))
+	m.Write([]byte{0})
+	m.Write([]byte(tokenID))
+	return "fp1:" + hex.EncodeToString(m.Sum(nil)[:16])
 }
 
 // sameGrant reports whether next is the very grant old is (nothing superseded): the

@@ -26,9 +26,9 @@ type Store interface {
 	// UpdateConnectionRevoking is UpdateConnection that also queues revs for
 	// revocation in the same transaction.
 	UpdateConnectionRevoking(ctx context.Context, c *linkvault.Connection, revs []linkvault.PendingRevocation, events ...linkvault.Event) error
-	// RemoveConnection deletes the connection and queues revs for revocation in the
-	// same transaction; ErrTokenNotFound if absent.
-	RemoveConnection(ctx context.Context, clientID, tokenID string, revs []linkvault.PendingRevocation, events ...linkvault.Event) error
+	// RemoveConnection deletes the connection, what else identifies it, and queues
+	// its revocations in one transaction; ErrTokenNotFound if absent.
+	RemoveConnection(ctx context.Context, r linkvault.Removal, events ...linkvault.Event) error
 }
 
 // Revoker says which exchanges can revoke a grant. Implemented by the provider registry.
@@ -120,9 +120,13 @@ type Config struct {
 	// credentials); both nil skips provider revocation (tests of other matters).
 	Revoker     Revoker
 	Revocations RevocationQueue
-	Now         func() time.Time
-	Logger      *slog.Logger
-	Policy      Policy
+	// FingerprintKey returns the key of the fingerprints that replace a removed
+	// connection's tokenId in the records that outlive it (HMAC-SHA256; the keyring's
+	// derived fingerprint key). Nil clears the tokenId from them instead.
+	FingerprintKey func(ctx context.Context) ([]byte, error)
+	Now            func() time.Time
+	Logger         *slog.Logger
+	Policy         Policy
 	// CacheSize bounds the resolve cache (entries); 0 disables caching.
 	CacheSize int
 	// CacheTTL bounds how stale a cached connection may be when another process
@@ -136,6 +140,7 @@ type Service struct {
 	sealer  Sealer
 	revoker Revoker
 	queue   RevocationQueue
+	fpKey   func(ctx context.Context) ([]byte, error)
 	now     func() time.Time
 	log     *slog.Logger
 	policy  Policy
@@ -154,7 +159,7 @@ func New(cfg Config) *Service {
 		cfg.Policy = DefaultPolicy
 	}
 	return &Service{
-		store: cfg.Store, sealer: cfg.Sealer, revoker: cfg.Revoker, queue: cfg.Revocations, now: cfg.Now,
+		store: cfg.Store, sealer: cfg.Sealer, revoker: cfg.Revoker, queue: cfg.Revocations, fpKey: cfg.FingerprintKey, now: cfg.Now,
 		log: cfg.Logger, policy: cfg.Policy, cache: newResolveCache(cfg.CacheSize, cfg.CacheTTL),
 	}
 }
@@ -422,31 +427,43 @@ func (s *Service) MarkReauthRequired(ctx context.Context, c *linkvault.Connectio
 	return s.Update(ctx, c, s.Event(c, linkvault.EventReauthRequired, map[string]string{"reason": reason}))
 }
 
+// Removed is what a removal did.
+type Removed struct {
+	// Revocation is the state the grant's revocation reached (see Remove).
+	Revocation linkvault.RevocationState
+	// Fingerprint replaced the tokenId in the audit trail and the transfer ledger
+	// (empty when no fingerprint key is configured).
+	Fingerprint string
+}
+
 // Remove physically deletes the connection and has its grant revoked at the exchange.
-// In one transaction the row is deleted (the tokenId is unusable at once) and the
-// credential, sealed again for the queue, goes into the durable revocation queue; the
-// revocation is then tried at once. It returns the state reached: revoked, or
-// revocationPending when the exchange did not answer (queue workers on any replica
-// retry it, and a connection.revoked event tells the app the final state), or
-// revocationUnsupported / revocationUnreadable when there is nothing linkvault can
-// revoke. Removal never fails because the exchange is unreachable.
-func (s *Service) Remove(ctx context.Context, clientID, tokenID string, broker linkvault.BrokerType) (linkvault.RevocationState, error) {
+// In one transaction the row is deleted (the tokenId is unusable at once), everything
+// else that names the connection is deleted or fingerprinted (see
+// linkvault.ConnectionStore.RemoveConnection), and the credential, sealed again for the
+// queue, goes into the durable revocation queue; the revocation is then tried at once.
+// Removed.Revocation is the state reached: revoked, or revocationPending when the
+// exchange did not answer (queue workers on any replica retry it, and a
+// connection.revoked event tells the app the final state), or revocationUnsupported /
+// revocationUnreadable when there is nothing linkvault can revoke. Removal never fails
+// because the exchange is unreachable.
+func (s *Service) Remove(ctx context.Context, clientID, tokenID string, broker linkvault.BrokerType) (Removed, error) {
 	if !linkvault.PlausibleTokenID(tokenID) {
-		return "", linkvault.ErrTokenNotFound()
+		return Removed{}, linkvault.ErrTokenNotFound()
 	}
 	c, err := s.store.GetConnection(ctx, clientID, tokenID)
 	if err != nil {
-		return "", err
+		return Removed{}, err
 	}
 	if broker != "" && c.BrokerType != broker {
 		// Same answer as an unknown token: the pair (tokenId, type) does not exist.
-		return "", linkvault.ErrTokenNotFound()
+		return Removed{}, linkvault.ErrTokenNotFound()
+	}
+	r := linkvault.Removal{ClientID: clientID, TokenID: tokenID}
+	if r.Fingerprint, err = s.fingerprint(ctx, clientID, tokenID); err != nil {
+		return Removed{}, err
 	}
 	events := []linkvault.Event{s.Event(c, linkvault.EventConnectionRemoved, nil)}
-	var (
-		revs  []linkvault.PendingRevocation
-		state = linkvault.RevocationPending
-	)
+	state := linkvault.RevocationPending
 	cred, openErr := s.Open(ctx, c)
 	switch {
 	case openErr != nil:
@@ -456,23 +473,24 @@ func (s *Service) Remove(ctx context.Context, clientID, tokenID string, broker l
 	case !s.canRevoke(c.BrokerType):
 		state = linkvault.RevocationUnsupported
 	default:
-		if revs, err = s.pendingRevocation(ctx, c, cred, linkvault.RevocationReasonRemoved); err != nil {
-			return "", err
+		if r.Revocations, err = s.pendingRevocation(ctx, c, cred, linkvault.RevocationReasonRemoved); err != nil {
+			return Removed{}, err
 		}
 	}
 	if state.Final() && s.queue != nil {
 		events = append(events, s.revokedEvent(c, state))
 	}
 	s.cache.remove(clientID, tokenID)
-	if err := s.store.RemoveConnection(ctx, clientID, tokenID, revs, events...); err != nil {
-		return "", err
+	if err := s.store.RemoveConnection(ctx, r, events...); err != nil {
+		return Removed{}, err
 	}
 	s.cache.remove(clientID, tokenID)
 	if state.Final() {
 		s.observe(c.BrokerType, linkvault.RevocationReasonRemoved, state)
-		return state, nil
+	} else {
+		state = s.tryRevocations(ctx, r.Revocations, cred)
 	}
-	return s.tryRevocations(ctx, revs, cred), nil
+	return Removed{Revocation: state, Fingerprint: r.Fingerprint}, nil
 }
 
 // Event builds an outbox event about c. data must not contain secrets.

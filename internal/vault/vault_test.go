@@ -210,7 +210,7 @@ func TestRemoveDeletesEvenWhenProviderRevocationFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if state != linkvault.RevocationPending {
+	if state.Revocation != linkvault.RevocationPending {
 		t.Fatalf("state = %q, want %q", state, linkvault.RevocationPending)
 	}
 	if _, err := e.db.GetConnection(ctx, "app1", c.TokenID); !linkvault.IsNotFound(err) {
