@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -17,7 +16,6 @@ import (
 	"github.com/linkvault/linkvault/internal/audit"
 	"github.com/linkvault/linkvault/internal/config"
 	"github.com/linkvault/linkvault/internal/exchangesim"
-	lvhttp "github.com/linkvault/linkvault/internal/http"
 	"github.com/linkvault/linkvault/internal/link/linktest"
 	"github.com/linkvault/linkvault/internal/meshspec"
 	"github.com/linkvault/linkvault/internal/sqlite"
@@ -71,13 +69,6 @@ func (e *apiEnv) connect(t testing.TB, client, user string, b linkvault.BrokerTy
 	return e.stack.Connect(t, client, user, b, scope).TokenID
 }
 
-type apiResponse struct {
-	code int
-	body []byte
-	env  lvhttp.Envelope
-	hdr  http.Header
-}
-
 // content decodes the envelope's content into v.
 func (r apiResponse) content(t *testing.T, v any) {
 	t.Helper()
@@ -94,27 +85,13 @@ func (r apiResponse) content(t *testing.T, v any) {
 
 func (e *apiEnv) do(t *testing.T, method, path, client string, perm linkvault.Permission, body string) apiResponse {
 	t.Helper()
-	req, err := http.NewRequest(method, e.url+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("X-Client-Id", client)
-	req.Header.Set("X-Client-Secret", e.keys[client][perm])
+	h := map[string]string{"X-Client-Id": client, "X-Client-Secret": e.keys[client][perm]}
 	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+		h["Content-Type"] = "application/json"
 	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	var env lvhttp.Envelope
-	if err := json.Unmarshal(b, &env); err != nil {
-		t.Fatalf("%s %s: body is not an envelope: %q", method, path, b)
-	}
-	checkContract(t, method, path, res.StatusCode, b)
-	return apiResponse{code: res.StatusCode, body: b, env: env, hdr: res.Header}
+	r := request(t, method, e.url+path, h, body)
+	checkContract(t, method, path, r.code, r.body)
+	return r
 }
 
 func (e *apiEnv) post(t *testing.T, path, client string, perm linkvault.Permission, body any) apiResponse {

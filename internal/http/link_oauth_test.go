@@ -29,10 +29,7 @@ import (
 func redirectFlow(t *testing.T, st *linktest.Stack, user, exchangeUser, tokenID string) (*linktest.Page, *http.Cookie, string) {
 	t.Helper()
 	ctx := t.Context()
-	page, err := linktest.Open(ctx, nil, st.LinkToken(t, "app1", permWrite, user))
-	if err != nil {
-		t.Fatal(err)
-	}
+	page := st.OpenPage(t, "app1", permWrite, user)
 	authURL, resume, err := page.StartOAuthRedirect(ctx, "coinbase", tokenID)
 	if err != nil {
 		t.Fatal(err)
@@ -77,10 +74,7 @@ func statusWithSecret(t *testing.T, st *linktest.Stack, secret string) (int, str
 func TestRedirectStartSetsAResumeCookieOnlyForTheCallback(t *testing.T) {
 	st := linktest.NewStack(t, linktest.StackOptions{})
 	ctx := t.Context()
-	page, err := linktest.Open(ctx, nil, st.LinkToken(t, "app1", permWrite, "alice"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	page := st.OpenPage(t, "app1", permWrite, "alice")
 	authURL, c, err := page.StartOAuthRedirect(ctx, "coinbase", "")
 	if err != nil {
 		t.Fatal(err)
@@ -107,10 +101,7 @@ func TestOAuthStatusForTheAppPage(t *testing.T) {
 	st := linktest.NewStack(t, linktest.StackOptions{})
 	ctx := t.Context()
 	alice, resume, cb := redirectFlow(t, st, "alice", "alice-sys", "")
-	bob, err := linktest.Open(ctx, nil, st.LinkToken(t, "app1", permWrite, "bob"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	bob := st.OpenPage(t, "app1", permWrite, "bob")
 	if s, _ := statusOf(t, alice); s != "pending" {
 		t.Fatalf("alice before the callback: %q", s)
 	}
@@ -260,14 +251,7 @@ func TestOAuthRedirectExpiry(t *testing.T) {
 func TestOAuthRedirectReauthFromTheSystemBrowser(t *testing.T) {
 	st := linktest.NewStack(t, linktest.StackOptions{})
 	ctx := t.Context()
-	first, err := linktest.Connect(ctx, nil, st.LinkToken(t, "app1", permWrite, "gina"), "coinbase", "gina-cb", "pw")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokenID := first.AccountTokens[0].TokenID
-	if _, err := st.Sim.Coinbase.RevokeUserGrants("gina-cb"); err != nil {
-		t.Fatal(err)
-	}
+	tokenID := revokedConnection(t, st, permWrite, "gina", "gina-cb")
 	page, _, cb := redirectFlow(t, st, "gina", "gina-cb", tokenID)
 	if resp, body := get(t, cb); resp.StatusCode != 200 || !strings.Contains(body, `data-status="connected"`) {
 		t.Fatalf("callback: %d %s", resp.StatusCode, body)

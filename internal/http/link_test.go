@@ -199,10 +199,7 @@ func TestPageAPINeedsThePageSecret(t *testing.T) {
 func TestOAuthConnectAndReplayedCallback(t *testing.T) {
 	st := linktest.NewStack(t, linktest.StackOptions{})
 	ctx := t.Context()
-	page, err := linktest.Open(ctx, nil, st.LinkToken(t, "app1", permWrite, "alice"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	page := st.OpenPage(t, "app1", permWrite, "alice")
 	authURL, err := page.StartOAuth(ctx, "coinbase", "")
 	if err != nil {
 		t.Fatal(err)
@@ -254,14 +251,8 @@ func TestOAuthConnectAndReplayedCallback(t *testing.T) {
 func TestOAuthStateAndPKCEMismatch(t *testing.T) {
 	st := linktest.NewStack(t, linktest.StackOptions{})
 	ctx := t.Context()
-	alice, err := linktest.Open(ctx, nil, st.LinkToken(t, "app1", permRead, "alice"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob, err := linktest.Open(ctx, nil, st.LinkToken(t, "app1", permRead, "bob"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	alice := st.OpenPage(t, "app1", permRead, "alice")
+	bob := st.OpenPage(t, "app1", permRead, "bob")
 	aliceAuth, err := alice.StartOAuth(ctx, "coinbase", "")
 	if err != nil {
 		t.Fatal(err)
@@ -332,10 +323,7 @@ func TestReturnUserTokensAreFilteredSilently(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	page, err := linktest.Open(ctx, nil, st.LinkToken(t, "app1", permWrite, "alice"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	page := st.OpenPage(t, "app1", permWrite, "alice")
 	known, err := page.Known(ctx, otherUser, otherClient, mine, otherScope, removed, linkvault.NewTokenID(), "../../etc/passwd", mine)
 	if err != nil {
 		t.Fatal(err)
@@ -359,6 +347,21 @@ func TestReturnUserTokensAreFilteredSilently(t *testing.T) {
 	}
 }
 
+// revokedConnection connects userID's Coinbase account (exchange user exUser) through
+// Link and revokes its grant at the exchange: a connection that needs the user to
+// re-authenticate. It returns its tokenId.
+func revokedConnection(t *testing.T, st *linktest.Stack, perm linkvault.Permission, userID, exUser string) string {
+	t.Helper()
+	p, err := linktest.Connect(t.Context(), nil, st.LinkToken(t, "app1", perm, userID), "coinbase", exUser, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Sim.Coinbase.RevokeUserGrants(exUser); err != nil {
+		t.Fatal(err)
+	}
+	return p.AccountTokens[0].TokenID
+}
+
 func isNotFound(err error) bool {
 	var apiErr *linktest.APIError
 	return errors.As(err, &apiErr) && apiErr.Status == linkvault.StatusNotFound && apiErr.ErrorType == linkvault.ErrTypeTokenNotFound
@@ -367,21 +370,11 @@ func isNotFound(err error) bool {
 func TestReauthAfterRevocationKeepsTheTokenID(t *testing.T) {
 	st := linktest.NewStack(t, linktest.StackOptions{})
 	ctx := t.Context()
-	first, err := linktest.Connect(ctx, nil, st.LinkToken(t, "app1", permRead, "alice"), "coinbase", "alice-re", "pw")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokenID := first.AccountTokens[0].TokenID
-	if _, err := st.Sim.Coinbase.RevokeUserGrants("alice-re"); err != nil {
-		t.Fatal(err)
-	}
+	tokenID := revokedConnection(t, st, permRead, "alice", "alice-re")
 
-	page, err := linktest.Open(ctx, nil, st.LinkToken(t, "app1", permRead, "alice"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	page := st.OpenPage(t, "app1", permRead, "alice")
 	var h linkvault.Holdings
-	err = page.Call(ctx, http.MethodPost, "/link/api/holdings", map[string]string{"tokenId": tokenID}, &h)
+	err := page.Call(ctx, http.MethodPost, "/link/api/holdings", map[string]string{"tokenId": tokenID}, &h)
 	var apiErr *linktest.APIError
 	if !errors.As(err, &apiErr) || apiErr.ErrorType != linkvault.ErrTypeReauthRequired {
 		t.Fatalf("holdings with a revoked grant: %v", err)
@@ -415,10 +408,7 @@ func TestAPIKeyConnectAndReauth(t *testing.T) {
 	if err := st.Sim.Binance.CreateUser(exchangesim.User{Username: "bea", Password: "right"}); err != nil {
 		t.Fatal(err)
 	}
-	page, err := linktest.Open(ctx, nil, st.LinkToken(t, "app1", permRead, "bea"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	page := st.OpenPage(t, "app1", permRead, "bea")
 	var instructions *linkvault.APIKeyInstructions
 	for _, in := range page.Boot.Integrations {
 		if in.Type == string(linkvault.BrokerBinance) {
@@ -562,10 +552,7 @@ func TestLinkTransferNeedsWriteAndRunsOnce(t *testing.T) {
 	ctx := t.Context()
 	connect := func(perm linkvault.Permission) (*linktest.Page, string) {
 		t.Helper()
-		page, err := linktest.Open(ctx, nil, st.LinkToken(t, "app1", perm, "tess"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		page := st.OpenPage(t, "app1", perm, "tess")
 		p, err := page.ConnectOAuth(ctx, "coinbase", "tess-"+string(perm), "pw", "")
 		if err != nil {
 			t.Fatal(err)

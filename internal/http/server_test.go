@@ -67,16 +67,23 @@ func (ts *testServer) connect(t *testing.T, client, user string) string {
 	return c.TokenID
 }
 
-type response struct {
+// apiResponse is an answer of the API: its status, body, decoded envelope and headers.
+type apiResponse struct {
 	code int
 	body []byte
 	env  lvhttp.Envelope
 	hdr  http.Header
 }
 
-func (ts *testServer) do(t *testing.T, method, path string, headers map[string]string, body string) response {
+func (ts *testServer) do(t *testing.T, method, path string, headers map[string]string, body string) apiResponse {
 	t.Helper()
-	req, err := http.NewRequest(method, ts.url+path, strings.NewReader(body))
+	return request(t, method, ts.url+path, headers, body)
+}
+
+// request sends one request and decodes its answer, which must be an envelope.
+func request(t *testing.T, method, url string, headers map[string]string, body string) apiResponse {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,9 +98,9 @@ func (ts *testServer) do(t *testing.T, method, path string, headers map[string]s
 	b, _ := io.ReadAll(res.Body)
 	var env lvhttp.Envelope
 	if err := json.Unmarshal(b, &env); err != nil {
-		t.Fatalf("%s %s: body is not an envelope: %q", method, path, b)
+		t.Fatalf("%s %s: body is not an envelope: %q", method, url, b)
 	}
-	return response{code: res.StatusCode, body: b, env: env, hdr: res.Header}
+	return apiResponse{code: res.StatusCode, body: b, env: env, hdr: res.Header}
 }
 
 func (ts *testServer) auth(client string) map[string]string {
@@ -168,13 +175,13 @@ func TestNotFoundAnswersAreIdentical(t *testing.T) {
 	ts := newTestServer(t, 0)
 	mine := ts.connect(t, "app1", "alice")
 	theirs := ts.connect(t, "app2", "bob")
-	del := func(tok string) response {
+	del := func(tok string) apiResponse {
 		return ts.do(t, "DELETE", "/api/v1/account", ts.auth("app1"), `{"authToken":"`+tok+`","type":"coinbase"}`)
 	}
 	if r := del(mine); r.code != 200 || r.env.Status != "ok" {
 		t.Fatalf("remove: %d %s", r.code, r.body)
 	}
-	answers := map[string]response{
+	answers := map[string]apiResponse{
 		"removed":        del(mine),
 		"other client's": del(theirs),
 		"never issued":   del(linkvault.NewTokenID()),
@@ -217,7 +224,7 @@ func TestTokenStatus(t *testing.T) {
 		t.Fatal("token status leaked the credential")
 	}
 	never := ts.do(t, "POST", "/api/v1/managed/token/get", ts.auth("app1"), `{"authToken":"`+linkvault.NewTokenID()+`","type":"coinbase"}`)
-	for name, other := range map[string]response{
+	for name, other := range map[string]apiResponse{
 		"other client": ts.do(t, "POST", "/api/v1/managed/token/get", ts.auth("app2"), `{"authToken":"`+tok+`","type":"coinbase"}`),
 		"wrong type":   ts.do(t, "POST", "/api/v1/managed/token/get", ts.auth("app1"), `{"authToken":"`+tok+`","type":"uphold"}`),
 	} {

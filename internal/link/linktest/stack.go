@@ -264,3 +264,14 @@ func (st *Stack) LinkToken(tb testing.TB, client string, perm linkvault.Permissi
 	}
 	return content.LinkToken
 }
+
+// OpenPage opens the Link page of a new linkToken for userID as client with its perm
+// key, failing the test if it does not open.
+func (st *Stack) OpenPage(tb testing.TB, client string, perm linkvault.Permission, userID string) *Page {
+	tb.Helper()
+	p, err := Open(tb.Context(), nil, st.LinkToken(tb, client, perm, userID))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
