@@ -56,11 +56,9 @@ func NewOTLP(ctx context.Context, version string) (Provider, error) {
 	if err != nil {
 		return Provider{}, errors.Join(errors.New("tracing: OTLP exporter"), err)
 	}
-	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(semconv.ServiceVersion(version)))
-	if err != nil {
-		return Provider{}, err
-	}
-	res, err = resource.Merge(resource.NewSchemaless(semconv.ServiceName("linkvault")), res)
+	// The SDK's defaults, then linkvault's name and version, then what the environment
+	// says (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES), each winning over the one before.
+	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(semconv.ServiceName("linkvault"), semconv.ServiceVersion(version)))
 	if err != nil {
 		return Provider{}, err
 	}
