@@ -164,3 +164,52 @@ func TestWriteBackWaitsForTheLease(t *testing.T) {
 		})
 	}
 }
+
+// TestOnDemandBeyondTheBoundWaitsThenAnswers503: with one slot and write-backs that
+// take 1.2 s, four API calls on four connections queue for the slot; a call that gets
+// none within LeaseDuration (3 s) answers ErrUnavailable (503 with Retry-After) without
+// touching its connection, and counts on_demand{outcome="busy"}. Nothing is lost.
+func TestOnDemandBeyondTheBoundWaitsThenAnswers503(t *testing.T) {
+	h := newHarness(t, testdb.SQLite(t), harnessOptions{})
+	var rs []*vault.Resolved
+	for _, u := range []string{"w1", "w2", "w3", "w4"} {
+		c := h.connect(linkvault.BrokerSandbox, u, func(c *linkvault.Credential) { c.Expiry = h.now().Add(10 * time.Second) })
+		rs = append(rs, h.resolve(c.TokenID))
+	}
+	reg := prometheus.NewRegistry()
+	e, err := refresh.New(refresh.Config{
+		Workers: 1, LeaseDuration: 3 * time.Second, ProviderTimeout: time.Second, WriteTimeout: 200 * time.Millisecond,
+	}, refresh.Deps{Store: h.store, Vault: &slowVault{Service: h.vault, delay: 1200 * time.Millisecond}, Sealer: h.sealer, Providers: h.reg, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make([]error, len(rs))
+	var wg sync.WaitGroup
+	for i, r := range rs {
+		wg.Go(func() { _, errs[i] = e.EnsureFresh(context.Background(), r) })
+	}
+	wg.Wait()
+	var ok, busy int
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case linkvault.IsUnavailable(err):
+			busy++
+			if got := h.get(rs[i].Connection.TokenID); got.Version != rs[i].Connection.Version {
+				t.Errorf("a call that got no slot wrote its connection (version %d, was %d)", got.Version, rs[i].Connection.Version)
+			}
+		default:
+			t.Errorf("EnsureFresh: %v", err)
+		}
+	}
+	if busy == 0 || ok == 0 {
+		t.Fatalf("%d calls renewed, %d answered busy; want some of each (one slot, 1.2 s per renewal, 3 s lease)", ok, busy)
+	}
+	if got := counterValue(t, reg, "linkvault_refresh_on_demand_total", map[string]string{"outcome": "busy"}); int(got) != busy {
+		t.Errorf("on_demand_total{busy} = %v, want %d", got, busy)
+	}
+	if st := h.sim.Sandbox.Stats(); int(st.RefreshesOK) != ok || st.RefreshReuseDetected != 0 {
+		t.Fatalf("exchange: %d refreshes, %d reuse detections; want %d, 0", st.RefreshesOK, st.RefreshReuseDetected, ok)
+	}
+}

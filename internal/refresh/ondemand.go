@@ -119,7 +119,7 @@ func (e *Engine) renew(ctx context.Context, r *vault.Resolved, rejected bool) (*
 				if ctx.Err() != nil {
 					return nil, onDemandError, ctx.Err()
 				}
-				return nil, onDemandBusy, linkvault.ErrProviderUnavailable(time.Second)
+				return nil, onDemandBusy, linkvault.ErrUnavailable(errBusy)
 			}
 			now = e.now()
 			claimed, err := e.store.ClaimConnection(ctx, clientID, tokenID, e.cfg.Owner, now, now.Add(e.cfg.LeaseDuration))
@@ -256,6 +256,10 @@ func retryableInRequest(err error) (retryAfter time.Duration, ok bool) {
 	}
 	return 0, false
 }
+
+// errBusy is why an API call that waited a lease duration for a slot gives up (a 503
+// with Retry-After: linkvault.ErrUnavailable).
+var errBusy = errors.New("refresh: every slot (Workers) stayed busy for a lease duration")
 
 // acquireSlot takes one of the process's Workers slots, waiting until until at the
 // latest; it reports whether it got one (then releaseSlot must follow).
