@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/linkvault/linkvault"
 )
@@ -119,10 +120,10 @@ func accountChanged(old, next linkvault.Credential) bool {
 	return old.Subject != "" && next.Subject != "" && old.Subject != next.Subject
 }
 
-func accountIDs(accounts []linkvault.Account) []string {
+func accountIDs(accounts []linkvault.Account) string {
 	ids := make([]string, 0, len(accounts))
 	for _, a := range accounts {
 		ids = append(ids, a.AccountID)
 	}
-	return ids
+	return strings.Join(ids, ",")
 }

@@ -3,7 +3,6 @@ package vault_test
 import (
 	"context"
 	"encoding/json"
-	"slices"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/link/linktest"
 	"github.com/linkvault/linkvault/internal/vault"
+	lvclient "github.com/linkvault/linkvault/sdk/go"
 )
 
 // These tests run the vault as `linkvault serve` assembles it (linktest.Stack: the real
@@ -193,14 +193,19 @@ func TestReconnectToAnotherExchangeAccount(t *testing.T) {
 	var data struct {
 		TokenID string `json:"tokenId"`
 		Details struct {
-			Previous []string `json:"previousAccountIds"`
-			Current  []string `json:"accountIds"`
+			Previous string `json:"previousAccountIds"`
+			Current  string `json:"accountIds"`
 		} `json:"details"`
 	}
 	if err := json.Unmarshal(changed[0].Data, &data); err != nil {
 		t.Fatal(err)
 	}
-	if data.TokenID != c.TokenID || !slices.Equal(data.Details.Previous, []string{"acct-dee-personal"}) || !slices.Equal(data.Details.Current, []string{"acct-dee-business"}) {
+	// The Go SDK's receivers decode it (details are strings in every event).
+	var sdk lvclient.ConnectionEvent
+	if err := json.Unmarshal(changed[0].Data, &sdk); err != nil || sdk.Details["accountIds"] != "acct-dee-business" {
+		t.Fatalf("sdk/go cannot decode connection.account_changed: %v %+v", err, sdk)
+	}
+	if data.TokenID != c.TokenID || data.Details.Previous != "acct-dee-personal" || data.Details.Current != "acct-dee-business" {
 		t.Fatalf("account_changed data = %s", changed[0].Data)
 	}
 	if s := st.Sim.Coinbase.Stats(); s.LiveGrants != 1 || s.GrantsRevoked != 2 {

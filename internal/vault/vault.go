@@ -295,7 +295,9 @@ func (s *Service) reconnect(ctx context.Context, c *linkvault.Connection, p Conn
 		events = append(events, s.Event(c, linkvault.EventConnectionRecovered, nil))
 	}
 	if oldErr == nil && accountChanged(old, p.Credential) {
-		events = append(events, s.Event(c, linkvault.EventAccountChanged, map[string]any{
+		// details are strings, as in every event (sdk/go decodes them so): the
+		// account ids comma-separated.
+		events = append(events, s.Event(c, linkvault.EventAccountChanged, map[string]string{
 			"previousAccountIds": accountIDs(previousAccounts), "accountIds": accountIDs(c.Accounts),
 		}))
 		s.log.InfoContext(ctx, "vault: reconnect logged in to a different exchange account; tokenId kept",

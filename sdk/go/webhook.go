@@ -67,6 +67,14 @@ const (
 	EventConnectionExpiryWarning  = "connection.expiry_warning"
 	EventConnectionRecovered      = "connection.recovered"
 	EventConnectionRemoved        = "connection.removed"
+	// EventConnectionRevoked: the exchange grant of a removed connection reached its
+	// final revocation state, Details["revocation"] (revoked, revocationRefused,
+	// revocationUnsupported, revocationUnreadable). Data holds TokenID and BrokerType.
+	EventConnectionRevoked = "connection.revoked"
+	// EventConnectionAccountChanged: a reconnect logged in to a different exchange
+	// account; the tokenId stayed. Details["previousAccountIds"] and
+	// Details["accountIds"] are comma-separated.
+	EventConnectionAccountChanged = "connection.account_changed"
 )
 
 // Verification errors; every error Verify returns wraps exactly one of them.
@@ -260,7 +268,8 @@ type ConnectionEvent struct {
 	Scope      string     `json:"scope"`  // read or write
 	Status     string     `json:"status"` // the connection's status after the event
 	// Details are event-specific: "reason" on connection.reauth_required, "expiresAt"
-	// (RFC 3339) on connection.expiry_warning.
+	// (RFC 3339) on connection.expiry_warning, "revocation" on connection.revoked,
+	// "previousAccountIds" and "accountIds" on connection.account_changed.
 	Details map[string]string `json:"details,omitempty"`
 }
 

@@ -66,6 +66,13 @@ function handle(id: string, event: LinkvaultEvent): void {
     case "connection.removed":
       // Forget the tokenId.
       break;
+    case "connection.account_changed":
+      // Same tokenId, another exchange account: refresh what you show for it.
+      break;
+    case "connection.revoked":
+      // The removed connection's grant: details.revocation says whether the exchange
+      // revoked it (revocationUnsupported: ask the user to delete the API key there).
+      break;
   }
   console.log(JSON.stringify({ id, type: event.type, tokenId: event.data.tokenId, userId: event.data.userId }));
 }
