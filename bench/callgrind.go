@@ -72,6 +72,8 @@ func RunCallgrind(ctx context.Context, h *harness, p CallgrindParams) (*Callgrin
 		return nil, errors.New("bench: valgrind is not installed (apt-get install -y valgrind)")
 	}
 	res := &CallgrindResults{Params: p}
+	// A server starts 20-50 times slower under callgrind, and more on a busy machine.
+	h.startTimeout = 15 * time.Minute
 	// The warm-up visits every tokenId of the hot set once, so the measured requests
 	// (which rotate over the same set) find the resolve cache filled.
 	p.Warmup = min(max(p.Warmup, 1), p.Rows)

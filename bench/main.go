@@ -147,6 +147,8 @@ type harness struct {
 	dir     string
 	bin     string // linkvault binary
 	machine MachineFacts
+	// startTimeout bounds a server's start (0: StartProc's default); longer under valgrind.
+	startTimeout time.Duration
 }
 
 func defaultPostgresDSN() string {
@@ -255,7 +257,7 @@ func (h *harness) startLinkvaultWith(ctx context.Context, name string, db *DB, e
 	path, args := launch(h.bin, "serve")
 	return StartProc(ctx, ProcSpec{
 		Name: name, Path: path, Args: args, Env: env,
-		LogPath: filepath.Join(h.dir, name+".log"), ReadyPath: "/readyz", Admin: true,
+		LogPath: filepath.Join(h.dir, name+".log"), ReadyPath: "/readyz", Admin: true, Timeout: h.startTimeout,
 	})
 }
 

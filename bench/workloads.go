@@ -192,7 +192,7 @@ func (w *workloads) start(ctx context.Context, cfg, name string, launch launcher
 		}
 		path, args := launch(self[0], append(slices.Clone(self[1:]), "hello")...)
 		p, err := StartProc(ctx, ProcSpec{Name: name, Path: path, Args: args, Env: env,
-			LogPath: filepath.Join(h.dir, name+".log"), ReadyPath: "/"})
+			LogPath: filepath.Join(h.dir, name+".log"), ReadyPath: "/", Timeout: h.startTimeout})
 		if err != nil {
 			return nil, Target{}, err
 		}

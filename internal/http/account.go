@@ -13,10 +13,29 @@ type tokenRequest struct {
 	Type      string `json:"type"`
 }
 
+// decodeTokenRequest decodes a {authToken, type} body: the common shape through
+// parseTokenBody, anything else through encoding/json and the text checks.
+func (s *Server) decodeTokenRequest(r *http.Request) (tokenRequest, error) {
+	if err := checkJSONContentType(r); err != nil {
+		return tokenRequest{}, err
+	}
+	data, release, err := readBody(r)
+	if err != nil {
+		return tokenRequest{}, err
+	}
+	defer release()
+	if req, ok := parseTokenBody(data); ok {
+		return req, nil
+	}
+	var req tokenRequest
+	err = decodeJSONData(data, &req)
+	return req, err
+}
+
 // parseTokenRequest decodes and validates a {authToken, type} body.
 func (s *Server) parseTokenRequest(r *http.Request) (account.Target, error) {
-	var req tokenRequest
-	if err := s.decodeJSON(r, &req); err != nil {
+	req, err := s.decodeTokenRequest(r)
+	if err != nil {
 		return account.Target{}, err
 	}
 	if req.AuthToken == "" {

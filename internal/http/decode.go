@@ -16,13 +16,23 @@ import (
 // decodeJSON reads exactly one JSON object from the body into v, bounded by the
 // server's body limit, and turns every failure into a clear badRequest.
 func (s *Server) decodeJSON(r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" {
-			return linkvault.Errorf(linkvault.StatusBadRequest, linkvault.ErrTypeInvalidJSON, "Content-Type must be application/json.")
-		}
+	if err := checkJSONContentType(r); err != nil {
+		return err
 	}
 	return decodeJSONBody(r.Body, v)
+}
+
+// checkJSONContentType refuses a Content-Type other than application/json (absent is
+// accepted). The two spellings clients send are recognised without parsing.
+func checkJSONContentType(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" || ct == "application/json" || ct == "application/json; charset=utf-8" {
+		return nil
+	}
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+		return linkvault.Errorf(linkvault.StatusBadRequest, linkvault.ErrTypeInvalidJSON, "Content-Type must be application/json.")
+	}
+	return nil
 }
 
 // decodeJSONBody parses exactly one JSON value from body into v and checks that every
@@ -41,7 +51,11 @@ func decodeJSONBody(body io.Reader, v any) error {
 	if _, err := buf.ReadFrom(body); err != nil {
 		return jsonError(err)
 	}
-	data := bytes.TrimSpace(buf.Bytes())
+	return decodeJSONData(bytes.TrimSpace(buf.Bytes()), v)
+}
+
+// decodeJSONData is decodeJSONBody of a body already read and trimmed.
+func decodeJSONData(data []byte, v any) error {
 	if len(data) == 0 {
 		return jsonError(io.EOF)
 	}

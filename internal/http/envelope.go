@@ -115,6 +115,12 @@ var (
 	headerNoSniff = []string{"nosniff"}
 )
 
+func setEnvelopeHeaders(h http.Header) {
+	h["Content-Type"] = headerJSON
+	h["Cache-Control"] = headerNoStore
+	h["X-Content-Type-Options"] = headerNoSniff
+}
+
 func writeEnvelope(w http.ResponseWriter, code int, env Envelope) {
 	b, err := json.Marshal(env)
 	if err != nil {
@@ -122,10 +128,7 @@ func writeEnvelope(w http.ResponseWriter, code int, env Envelope) {
 		code = http.StatusInternalServerError
 		b = []byte(`{"status":"serverFailure","message":"Internal error.","displayMessage":null,"errorType":"internalError"}`)
 	}
-	h := w.Header()
-	h["Content-Type"] = headerJSON
-	h["Cache-Control"] = headerNoStore
-	h["X-Content-Type-Options"] = headerNoSniff
+	setEnvelopeHeaders(w.Header())
 	w.WriteHeader(code)
 	_, _ = w.Write(append(b, '\n'))
 }

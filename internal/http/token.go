@@ -52,6 +52,6 @@ func (s *Server) handleTokenStatus(w http.ResponseWriter, r *http.Request) error
 		secs := int64(exp.Sub(s.now()) / time.Second)
 		st.ExpiresInSeconds = &secs
 	}
-	writeOK(w, st)
+	writeOKFast(w, &st, st.appendJSON)
 	return nil
 }
