@@ -4,10 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
-	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/poller"
 )
 
 // Config configures an Engine. Zero fields take the defaults listed with each field.
@@ -100,53 +99,25 @@ const (
 // withDefaults returns c with zero fields set to their defaults.
 func (c Config) withDefaults() Config {
 	if c.Owner == "" {
-		host, _ := os.Hostname()
-		if host == "" {
-			host = "linkvault"
-		}
-		c.Owner = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), linkvault.NewRandomID(6))
+		c.Owner = poller.DefaultOwner()
 	}
-	if c.PollInterval == 0 {
-		c.PollInterval = DefaultPollInterval
-	}
-	if c.BatchSize == 0 {
-		c.BatchSize = DefaultBatchSize
-	}
-	if c.Workers == 0 {
-		c.Workers = DefaultWorkers
-	}
-	if c.LeaseDuration == 0 {
-		c.LeaseDuration = DefaultLeaseDuration
-	}
-	if c.ProviderTimeout == 0 {
-		c.ProviderTimeout = DefaultProviderTimeout
-	}
-	if c.WriteTimeout == 0 {
-		c.WriteTimeout = DefaultWriteTimeout
-	}
+	poller.Default(&c.PollInterval, DefaultPollInterval)
+	poller.Default(&c.BatchSize, DefaultBatchSize)
+	poller.Default(&c.Workers, DefaultWorkers)
+	poller.Default(&c.LeaseDuration, DefaultLeaseDuration)
+	poller.Default(&c.ProviderTimeout, DefaultProviderTimeout)
+	poller.Default(&c.WriteTimeout, DefaultWriteTimeout)
 	if c.NoJitter {
 		c.Jitter = 0
-	} else if c.Jitter == 0 {
-		c.Jitter = DefaultJitter
+	} else {
+		poller.Default(&c.Jitter, DefaultJitter)
 	}
-	if c.BackoffBase == 0 {
-		c.BackoffBase = DefaultBackoffBase
-	}
-	if c.BackoffMax == 0 {
-		c.BackoffMax = DefaultBackoffMax
-	}
-	if c.ExpirySkew == 0 {
-		c.ExpirySkew = DefaultExpirySkew
-	}
-	if c.SessionExpirySkew == 0 {
-		c.SessionExpirySkew = DefaultSessionSkew
-	}
-	if c.OnDemandAttempts == 0 {
-		c.OnDemandAttempts = DefaultOnDemandAttempts
-	}
-	if c.OnDemandBackoff == 0 {
-		c.OnDemandBackoff = DefaultOnDemandBackoff
-	}
+	poller.Default(&c.BackoffBase, DefaultBackoffBase)
+	poller.Default(&c.BackoffMax, DefaultBackoffMax)
+	poller.Default(&c.ExpirySkew, DefaultExpirySkew)
+	poller.Default(&c.SessionExpirySkew, DefaultSessionSkew)
+	poller.Default(&c.OnDemandAttempts, DefaultOnDemandAttempts)
+	poller.Default(&c.OnDemandBackoff, DefaultOnDemandBackoff)
 	if c.Now == nil {
 		c.Now = time.Now
 	}

@@ -136,8 +136,8 @@ func New(cfg Config, d Deps) (*Engine, error) {
 		log: cfg.Logger.With("component", "refresh", "owner", cfg.Owner), now: cfg.Now,
 	}
 	e.slots = make(chan struct{}, cfg.Workers)
-	due := &dueCounter{count: d.Store.CountDueConnections, now: cfg.Now}
-	m, err := newMetrics(d.Registerer, due.value, func() float64 { return float64(len(e.slots)) })
+	due := poller.NewSampled(d.Store.CountDueConnections, cfg.Now)
+	m, err := newMetrics(d.Registerer, func() float64 { return float64(due.Value()) }, func() float64 { return float64(len(e.slots)) })
 	if err != nil {
 		return nil, err
 	}

@@ -1,14 +1,10 @@
 package refresh
 
 import (
-	"context"
-	"errors"
-	"sync/atomic"
-	"time"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/poller"
 )
 
 // Outcomes of refreshes and validations, the values of the "outcome" label.
@@ -89,16 +85,8 @@ func newMetrics(reg prometheus.Registerer, due, inFlight func() float64) (*metri
 		}, inFlight),
 	}
 	m.initLabels()
-	if reg == nil {
-		return m, nil
-	}
-	for _, c := range []prometheus.Collector{m.refreshes, m.validations, m.sessions, m.onDemand, m.leaseConflicts,
-		m.joins, m.claimed, m.providerTime, m.polls, m.dueGauge, m.inFlight} {
-		if err := reg.Register(c); err != nil {
-			return nil, errors.Join(errors.New("refresh: register metrics"), err)
-		}
-	}
-	return m, nil
+	return m, poller.Register(reg, "refresh", m.refreshes, m.validations, m.sessions, m.onDemand, m.leaseConflicts,
+		m.joins, m.claimed, m.providerTime, m.polls, m.dueGauge, m.inFlight)
 }
 
 // initLabels creates every series with its known labels at zero, so that each
@@ -126,26 +114,4 @@ func (m *metrics) initLabels() {
 	for _, r := range []string{"ok", "error"} {
 		m.polls.WithLabelValues(r)
 	}
-}
-
-// dueCounter reads the due-set size for the gauge, at most once per second, keeping
-// the last value when the database does not answer in time.
-type dueCounter struct {
-	count func(ctx context.Context, now time.Time) (int64, error)
-	now   func() time.Time
-	last  atomic.Int64
-	at    atomic.Int64 // unix nanos of the last read
-}
-
-func (d *dueCounter) value() float64 {
-	now := d.now()
-	if now.UnixNano()-d.at.Load() >= int64(time.Second) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		if n, err := d.count(ctx, now); err == nil {
-			d.last.Store(n)
-			d.at.Store(now.UnixNano())
-		}
-	}
-	return float64(d.last.Load())
 }
