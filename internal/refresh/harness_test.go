@@ -266,6 +266,27 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 	}
 }
 
+// waitForDrain waits until remaining reports zero. It fails only when the count stops
+// falling for a minute, so a slow (loaded, race-instrumented) machine gets the time it
+// needs while a stuck engine still fails.
+func waitForDrain(t testing.TB, what string, remaining func() (int, error)) {
+	t.Helper()
+	last, deadline := -1, time.Now().Add(60*time.Second)
+	for {
+		n, err := remaining()
+		if err == nil && n == 0 {
+			return
+		}
+		if err == nil && (last < 0 || n < last) {
+			last, deadline = n, time.Now().Add(60*time.Second)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s: %d left, no progress for 60s (last error %v)", what, last, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // counterValue reads a counter (or the sum of a counter vector's series matching
 // labels) from a registry.
 func counterValue(t testing.TB, g prometheus.Gatherer, name string, labels map[string]string) float64 {

@@ -55,9 +55,9 @@ func TestThreeReplicasRefreshTenThousandOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "every connection refreshed", func() bool {
+	waitForDrain(t, "every connection refreshed", func() (int, error) {
 		due, err := h.store.CountDueConnections(t.Context(), time.Now())
-		return err == nil && due == 0
+		return int(due), err
 	})
 	elapsed := time.Since(start)
 	for _, e := range engines {
