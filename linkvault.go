@@ -107,6 +107,15 @@ type Client struct {
 	CreatedAt time.Time
 	// WebhookURL is where events are delivered; empty disables delivery.
 	WebhookURL string
+	// Logo is an optional logo the Link page shows next to Name on its first screen:
+	// a data: URI of a PNG, JPEG, WebP or SVG image (the page loads nothing from
+	// elsewhere). Empty: none.
+	Logo string
+	// AllowedOrigins are the web origins ("https://app.example") allowed to frame the
+	// client's Link pages (Content-Security-Policy frame-ancestors) and to receive
+	// their messages. "*" allows any site, only when the operator sets it. Empty: no
+	// site may frame the page (native SDKs and full-page use still work).
+	AllowedOrigins []string
 }
 
 // ValidateClientID checks that id is a plain identifier (what X-Client-Id carries):

@@ -16,6 +16,9 @@ type ClientStore interface {
 	GetClient(ctx context.Context, id string) (*Client, error)
 	ListClients(ctx context.Context) ([]*Client, error)
 	SetClientWebhookURL(ctx context.Context, id, url string) error
+	// UpdateClient replaces the client's Name, Logo and AllowedOrigins (notFound if
+	// it does not exist); the other fields are left as they are.
+	UpdateClient(ctx context.Context, c *Client) error
 }
 
 // APIKeyStore keeps API keys (hashed).

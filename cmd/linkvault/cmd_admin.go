@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -89,6 +92,9 @@ func adminStore(ctx context.Context, fs *flags, args []string, lookup env, requi
 
 const clientsUsage = `Usage:
   linkvault clients create [--id ID] [--name NAME] [--json]   create a client application
+  linkvault clients update --id ID [--name NAME] [--logo FILE | --no-logo]
+                         [--allowed-origin ORIGIN]... [--no-allowed-origins] [--json]
+                                                             what Link shows and who may frame it
   linkvault clients list [--json]                            list the clients
 
 Every subcommand takes --config FILE and reads the database of the configuration;
@@ -96,7 +102,7 @@ Every subcommand takes --config FILE and reads the database of the configuration
 `
 
 func runClients(ctx context.Context, args []string, stdout io.Writer, lookup env) error {
-	sub, rest, err := subcommand("clients", clientsUsage, args, stdout, "create", "list")
+	sub, rest, err := subcommand("clients", clientsUsage, args, stdout, "create", "update", "list")
 	if err != nil {
 		return err
 	}
@@ -120,6 +126,8 @@ func runClients(ctx context.Context, args []string, stdout io.Writer, lookup env
 		}
 		fmt.Fprintf(stdout, "client created\n  id:   %s\n  name: %s\n", c.ID, c.Name)
 		return nil
+	case "update":
+		return updateClient(ctx, rest, stdout, lookup)
 	default: // list
 		fs := newFlags("clients list", "Usage: linkvault clients list [--json]\n\nLists the client applications.", stdout)
 		asJSON := jsonFlag(fs)
@@ -140,9 +148,9 @@ func runClients(ctx context.Context, args []string, stdout io.Writer, lookup env
 			return writeJSON(stdout, out)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tCREATED\tWEBHOOK")
+		fmt.Fprintln(tw, "ID\tNAME\tCREATED\tWEBHOOK\tALLOWED ORIGINS")
 		for _, c := range cs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ID, c.Name, c.CreatedAt.Format(time.RFC3339), c.WebhookURL)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, c.CreatedAt.Format(time.RFC3339), c.WebhookURL, originsText(c.AllowedOrigins))
 		}
 		return tw.Flush()
 	}
@@ -154,10 +162,17 @@ type clientLine struct {
 	Name       string    `json:"name"`
 	CreatedAt  time.Time `json:"createdAt"`
 	WebhookURL string    `json:"webhookUrl,omitempty"`
+	// AllowedOrigins may frame the client's Link pages; HasLogo when a logo is set.
+	AllowedOrigins []string `json:"allowedOrigins"`
+	HasLogo        bool     `json:"hasLogo"`
 }
 
 func clientJSON(c *linkvault.Client) clientLine {
-	return clientLine{ID: c.ID, Name: c.Name, CreatedAt: c.CreatedAt.UTC(), WebhookURL: c.WebhookURL}
+	origins := c.AllowedOrigins
+	if origins == nil {
+		origins = []string{}
+	}
+	return clientLine{ID: c.ID, Name: c.Name, CreatedAt: c.CreatedAt.UTC(), WebhookURL: c.WebhookURL, AllowedOrigins: origins, HasLogo: c.Logo != ""}
 }
 
 // keyLine is an API key in --json output; Secret only when it was just created.
@@ -357,4 +372,85 @@ func rotateMasterKey(ctx context.Context, fs *flags, args []string, stdout io.Wr
 	}
 	fmt.Fprintf(stdout, "master key v%d added to %s; %d data keys re-wrapped\n", v, path, n)
 	return nil
+}
+
+// repeated is a flag that may be given several times.
+type repeated []string
+
+func (r *repeated) String() string     { return strings.Join(*r, " ") }
+func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
+
+// updateClient is `clients update`: the name and logo the client's Link pages show,
+// and the web origins allowed to frame them (repeat --allowed-origin; "*" allows any
+// site, only when given explicitly).
+func updateClient(ctx context.Context, args []string, stdout io.Writer, lookup env) error {
+	fs := newFlags("clients update", "Usage: linkvault clients update --id ID [--name NAME] [--logo FILE | --no-logo] [--allowed-origin ORIGIN]... [--no-allowed-origins] [--json]\n\n"+
+		"Sets the name and logo the client's Link pages show, and the web origins allowed to frame them\n(repeat --allowed-origin; * allows any site and is never the default).", stdout)
+	id := fs.String("id", "", "client id (required)")
+	name := fs.String("name", "", "display name shown on the Link page")
+	logo := fs.String("logo", "", "image file (PNG, JPEG, WebP or SVG, at most 64 KiB) shown on the Link page")
+	noLogo := fs.Bool("no-logo", false, "remove the logo")
+	var origins repeated
+	fs.Var(&origins, "allowed-origin", "web origin allowed to frame Link and receive its messages, e.g. https://app.example (repeatable; * = any site)")
+	noOrigins := fs.Bool("no-allowed-origins", false, "allow no site to frame Link")
+	asJSON := jsonFlag(fs)
+	st, _, err := adminStore(ctx, fs, args, lookup)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if *id == "" {
+		return errors.New("clients update: --id is required")
+	}
+	if *noOrigins && len(origins) > 0 {
+		return errors.New("clients update: --no-allowed-origins and --allowed-origin exclude each other")
+	}
+	var u clients.LinkSettings
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "name" {
+			u.Name = name
+		}
+	})
+	switch {
+	case *noLogo && *logo != "":
+		return errors.New("clients update: --no-logo and --logo exclude each other")
+	case *noLogo:
+		empty := ""
+		u.Logo = &empty
+	case *logo != "":
+		b, err := os.ReadFile(*logo)
+		if err != nil {
+			return fmt.Errorf("clients update: %w", err)
+		}
+		uri, err := clients.LogoDataURI(b)
+		if err != nil {
+			return err
+		}
+		u.Logo = &uri
+	}
+	if len(origins) > 0 || *noOrigins {
+		u.AllowedOrigins, u.SetOrigins = origins, true
+	}
+	c, err := clients.New(st, nil, time.Now, 0).UpdateLinkSettings(ctx, *id, u)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(stdout, clientJSON(c))
+	}
+	logoText := "none"
+	if c.Logo != "" {
+		logoText = "set"
+	}
+	fmt.Fprintf(stdout, "client updated\n  id:              %s\n  name:            %s\n  logo:            %s\n  allowed origins: %s\n",
+		c.ID, c.Name, logoText, originsText(c.AllowedOrigins))
+	return nil
+}
+
+// originsText shows a client's allowed origins.
+func originsText(o []string) string {
+	if len(o) == 0 {
+		return "none (Link cannot be framed)"
+	}
+	return strings.Join(o, " ")
 }

@@ -105,6 +105,16 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 	if err != nil {
 		return err
 	}
+	// Only the example app may frame the demo client's Link pages (at the address
+	// printed below, and at localhost for a loopback address).
+	origins := []string{"http://" + appLn.Addr().String()}
+	if host, port, err := net.SplitHostPort(appLn.Addr().String()); err == nil && net.ParseIP(host).IsLoopback() {
+		origins = append(origins, "http://localhost:"+port)
+	}
+	appName := "Demo Wallet"
+	if _, err := a.Clients.UpdateLinkSettings(ctx, creds.ClientID, clients.LinkSettings{Name: &appName, AllowedOrigins: origins, SetOrigins: true}); err != nil {
+		return err
+	}
 	appSrv := &http.Server{Handler: exampleApp, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = appSrv.Serve(appLn) }()
 	defer appSrv.Close()

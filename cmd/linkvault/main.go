@@ -25,7 +25,7 @@ Usage:
   linkvault serve        [--config FILE]     run the server (REST API, Link UI, refresh engine)
   linkvault demo         [--dir DIR]         server + SQLite + simulated exchanges + example app
   linkvault migrate      [--config FILE]     create or upgrade the database schema
-  linkvault clients      create|list ...     manage client applications
+  linkvault clients      create|update|list ...   manage client applications (update: name, logo, allowed origins)
   linkvault keys         create|list|revoke|rotate|reseal|upgrade-verifiers ...   manage API keys and the master key
   linkvault webhooks     set-url|rotate-secret|deliveries ...   a client's webhook settings and delivery log
   linkvault audit        --client ID [...]   the trail of every use of a client's tokenIds

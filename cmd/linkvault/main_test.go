@@ -99,6 +99,36 @@ func TestClientsAndKeysCommands(t *testing.T) {
 	}
 }
 
+// TestClientsUpdate: `clients update` sets the name, logo and allowed origins the
+// Link page uses (repeat --allowed-origin), and list shows the origins.
+func TestClientsUpdate(t *testing.T) {
+	e := newCLIEnv(t)
+	e.mustRun("migrate")
+	e.mustRun("clients", "create", "--id", "shop")
+	logo := filepath.Join(t.TempDir(), "logo.svg")
+	if err := os.WriteFile(logo, []byte(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><rect width="8" height="8" fill="#3652d9"/></svg>`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := e.mustRun("clients", "update", "--id", "shop", "--name", "Shop & Co", "--logo", logo,
+		"--allowed-origin", "https://Shop.example:443/", "--allowed-origin", "http://localhost:3000")
+	if !strings.Contains(out, "allowed origins: https://shop.example http://localhost:3000") || !strings.Contains(out, "logo:            set") {
+		t.Fatalf("update output:\n%s", out)
+	}
+	if list := e.mustRun("clients", "list"); !strings.Contains(list, "Shop & Co") || !strings.Contains(list, "https://shop.example http://localhost:3000") {
+		t.Fatalf("list:\n%s", list)
+	}
+	// Without --allowed-origin the origins stay; --no-allowed-origins clears them.
+	if out := e.mustRun("clients", "update", "--id", "shop", "--no-logo"); !strings.Contains(out, "https://shop.example") || !strings.Contains(out, "logo:            none") {
+		t.Fatalf("update --no-logo:\n%s", out)
+	}
+	if out := e.mustRun("clients", "update", "--id", "shop", "--no-allowed-origins"); !strings.Contains(out, "allowed origins: none") {
+		t.Fatalf("update --no-allowed-origins:\n%s", out)
+	}
+	if out := e.mustRun("clients", "update", "--id", "shop", "--allowed-origin", "*"); !strings.Contains(out, "allowed origins: *") {
+		t.Fatalf("update *:\n%s", out)
+	}
+}
+
 func TestCommandsRejectBadInput(t *testing.T) {
 	e := newCLIEnv(t)
 	e.mustRun("migrate")
@@ -116,6 +146,11 @@ func TestCommandsRejectBadInput(t *testing.T) {
 		{"bad client id", []string{"clients", "create", "--id", "no spaces"}, "client id must be"},
 		{"backup without --out", []string{"backup"}, "--out is required"},
 		{"revoke unknown key", []string{"keys", "revoke", "--client", "shop", "--key", "0000"}, "not found"},
+		{"update without --id", []string{"clients", "update", "--name", "X"}, "--id is required"},
+		{"update unknown client", []string{"clients", "update", "--id", "ghost", "--name", "X"}, "not found"},
+		{"bad allowed origin", []string{"clients", "update", "--id", "shop", "--allowed-origin", "https://app.example/path"}, "must be scheme://host"},
+		{"origins and none", []string{"clients", "update", "--id", "shop", "--allowed-origin", "https://a.example", "--no-allowed-origins"}, "exclude each other"},
+		{"logo not an image", []string{"clients", "update", "--id", "shop", "--logo", "main_test.go"}, "PNG, JPEG, WebP or SVG"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -80,6 +80,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	as := serveOn(t, "127.0.0.1", app)
+	st.AllowOrigins(t, "app1", as)
 	e := &env{t: t, st: st, app: as, calls: calls}
 	return e.newBrowser(t)
 }

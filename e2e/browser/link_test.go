@@ -210,6 +210,7 @@ func TestForeignOriginMessagesAreIgnored(t *testing.T) {
 		page := strings.NewReplacer("{{LV}}", e.st.URL, "{{ATTACKER}}", attacker).Replace(hostPage)
 		_, _ = w.Write([]byte(page))
 	}))
+	e.st.AllowOrigins(t, "app1", host)
 	lt := e.st.LinkToken(t, "app1", linkvault.PermissionWrite, "dave")
 	e.run(chromedp.Navigate(host + "/#" + lt))
 	e.waitInFrame("#lv", "[data-screen=catalog]")
@@ -357,4 +358,43 @@ window.ReactNativeWebView = { postMessage: (m) => { const l = JSON.parse(session
 	if cs, _ := e.st.DB.ListUserConnections(ctx, "app1", "erin"); len(cs) != 2 {
 		t.Fatalf("erin has %d connections, want coinbase and sandbox", len(cs))
 	}
+}
+
+// framingPage opens Link with the web SDK in an overlay and records the events.
+const framingPage = `<!doctype html><html><head><meta charset="utf-8"><title>framing</title></head><body>
+<script type="module">
+const { createLink } = await import('{{LV}}/sdk/link.js');
+window.events = [];
+window.openLinkToken = (lt) => createLink({ onEvent: (e) => window.events.push(e.type) }).openLink(lt);
+window.ready = true;
+</script></body></html>`
+
+// TestLinkFramedOnlyByAllowedOrigins (issue 15.5): a site that is not among the
+// client's allowed origins cannot frame its Link page (CSP frame-ancestors; main
+// allowed any site), while the allowed one can; the operator's "*" opens it to all.
+func TestLinkFramedOnlyByAllowedOrigins(t *testing.T) {
+	e := newEnv(t)
+	other := serveOn(t, "localhost", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(strings.ReplaceAll(framingPage, "{{LV}}", e.st.URL)))
+	}))
+	open := func() {
+		e.run(chromedp.Navigate(other + "/"))
+		value(e, chromedp.Poll[bool](`window.ready === true`, chromedp.WithPollingTimeout(10*time.Second)))
+		lt := e.st.LinkToken(t, "app1", linkvault.PermissionRead, "frank")
+		value(e, chromedp.Evaluate[chromedp.Void](`window.openLinkToken(`+jsString(lt)+`)`))
+	}
+	open()
+	// Absence can only be observed after a grace period; nothing below measures time.
+	time.Sleep(2 * time.Second)
+	if got := value(e, chromedp.Evaluate[[]string](`window.events`)); len(got) != 0 {
+		t.Fatalf("a site that is not allowed framed Link: events %v", got)
+	}
+	e.shot("15-frame-refused")
+
+	e.st.AllowOrigins(t, "app1", other)
+	open()
+	// (The frame is on another site, so its document is not queried from here.)
+	value(e, chromedp.Poll[bool](`window.events.includes('pageLoaded')`, chromedp.WithPollingTimeout(15*time.Second)))
+	e.shot("16-frame-allowed")
 }

@@ -100,6 +100,7 @@ func newMeshApp(t *testing.T, e *env) *meshApp {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write([]byte(page))
 	}))
+	e.st.AllowOrigins(t, "app1", host)
 	return &meshApp{e: e, url: host}
 }
 

@@ -243,7 +243,7 @@ func (a *App) build(ctx context.Context) error {
 		linkStore = a.opts.WrapLinkStore(linkStore)
 	}
 	a.Link, err = link.New(link.Config{
-		Store: linkStore, Connections: a.Store, Vault: a.Vault, Providers: a.Providers, Sealer: a.Keyring,
+		Store: linkStore, Connections: a.Store, Clients: a.Store, Vault: a.Vault, Providers: a.Providers, Sealer: a.Keyring,
 		PublicURL: a.URL, SessionTTL: cfg.Link.SessionTTL, Now: now, Logger: log,
 	})
 	if err != nil {

@@ -21,6 +21,7 @@ type Store interface {
 	CreateClient(ctx context.Context, c *linkvault.Client) error
 	GetClient(ctx context.Context, id string) (*linkvault.Client, error)
 	ListClients(ctx context.Context) ([]*linkvault.Client, error)
+	UpdateClient(ctx context.Context, c *linkvault.Client) error
 	CreateAPIKey(ctx context.Context, k *linkvault.APIKey) error
 	GetAPIKey(ctx context.Context, id string) (*linkvault.APIKey, error)
 	ListAPIKeys(ctx context.Context, clientID string) ([]*linkvault.APIKey, error)

@@ -20,11 +20,16 @@ import (
 // callback, and the web SDK. Handlers are in link_page.go, link_api.go,
 // link_oauth.go, link_assets.go and linktoken.go.
 
-// linkCSP is the Content-Security-Policy of every Link page: nothing but this
-// server's own scripts, styles, images and XHR; any site may frame it (the app
-// embeds it in an iframe).
-const linkCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors *"
+// linkCSPBase is the Content-Security-Policy of every Link response but its
+// frame-ancestors: nothing but this server's own scripts, styles, images and XHR.
+const linkCSPBase = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; form-action 'self'; base-uri 'none'; "
+
+// linkCSP is the policy of the Link responses that hold nothing of a session (assets,
+// the expired and error pages, JSON answers): any site may frame them, so an app
+// shows "link expired" in its own frame. The Link page itself is framed only by its
+// client's allowed origins (setPageCSP).
+const linkCSP = linkCSPBase + "frame-ancestors *"
 
 // PageSecretHeader carries the page secret on the Link page's JSON calls (cookies are
 // unreliable inside third-party iframes; a custom header also rules out CSRF).

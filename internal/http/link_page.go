@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/linkvault/linkvault"
@@ -64,6 +66,34 @@ type linkBoot struct {
 	Messages      map[string]string       `json:"messages"`
 	Outcome       *link.Outcome           `json:"outcome,omitempty"`
 	ReauthTokenID string                  `json:"reauthTokenId,omitempty"`
+	// App is the client the user connects to: its name and logo (the first screen).
+	App bootApp `json:"app"`
+	// AllowedOrigins are the origins the page may talk to when framed ("*": any).
+	AllowedOrigins []string `json:"allowedOrigins"`
+}
+
+// bootApp names the client application on the Link page.
+type bootApp struct {
+	Name string `json:"name"`
+	Logo string `json:"logo,omitempty"`
+}
+
+// frameAncestors is the CSP frame-ancestors source list of a client's allowed origins:
+// 'none' when it has none, * only when the operator set it.
+func frameAncestors(origins []string) string {
+	if len(origins) == 0 {
+		return "'none'"
+	}
+	if slices.Contains(origins, "*") {
+		return "*"
+	}
+	return strings.Join(origins, " ")
+}
+
+// setPageCSP sets the Link page's Content-Security-Policy with the client's
+// frame-ancestors.
+func setPageCSP(h http.Header, origins []string) {
+	h.Set("Content-Security-Policy", linkCSPBase+"frame-ancestors "+frameAncestors(origins))
 }
 
 // handlePage is GET /link/{session}: it consumes the session (single use) and renders
@@ -91,16 +121,33 @@ func (ui *linkUI) handlePage(w http.ResponseWriter, r *http.Request) {
 
 func (ui *linkUI) renderPage(w http.ResponseWriter, r *http.Request, v view, sess *linkvault.LinkSession, secret linkvault.Secret, outcome *link.Outcome, reauthTokenID string) {
 	msgs := ui.catalogs[v.Lang]
+	client, err := ui.svc.Client(r.Context(), sess.ClientID)
+	if err != nil {
+		ui.s.log.ErrorContext(r.Context(), "link page client", "error", err)
+		code := http.StatusInternalServerError
+		if linkvault.IsUnavailable(err) {
+			code = http.StatusServiceUnavailable
+			w.Header().Set("Retry-After", strconv.Itoa(int(linkvault.UnavailableRetryAfter.Seconds())))
+		}
+		ui.renderMessage(w, r, code, v, "error", "errorTitle", "err.generic")
+		return
+	}
+	origins := client.AllowedOrigins
+	if origins == nil {
+		origins = []string{}
+	}
 	boot, err := json.Marshal(linkBoot{
 		Secret: secret.Reveal(), Lang: v.Lang, FiatCur: v.FiatCur, Theme: v.Theme, RenderType: v.RenderType,
 		Permission: sess.Permission, Options: sess.Options, Integrations: ui.svc.Integrations(sess),
 		Messages: msgs, Outcome: outcome, ReauthTokenID: reauthTokenID,
+		App: bootApp{Name: client.Name, Logo: client.Logo}, AllowedOrigins: origins,
 	})
 	if err != nil {
 		ui.s.log.ErrorContext(r.Context(), "link page boot data", "error", err)
 		ui.renderMessage(w, r, http.StatusInternalServerError, v, "error", "errorTitle", "err.generic")
 		return
 	}
+	setPageCSP(w.Header(), origins)
 	ui.render(w, r, http.StatusOK, "link.html", map[string]any{
 		"Lang": v.Lang, "Theme": v.Theme, "RenderType": v.RenderType, "Boot": string(boot),
 		"Title": msgs["title"], "Close": msgs["close"], "Loading": msgs["loading"], "Modules": ui.modules,

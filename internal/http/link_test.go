@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -639,5 +640,46 @@ func TestThemeStylesheets(t *testing.T) {
 	}
 	if resp, _ := get(t, st.URL+"/link/assets/dark.css"); resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/css; charset=utf-8" {
 		t.Fatalf("dark.css: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
+
+// TestLinkPageFrameAncestorsPerClient (issue 15.5): the Link page may be framed only by
+// its client's allowed origins (`clients update --allowed-origin`): none by default
+// (main sent frame-ancestors * for every client), the listed ones, or any site only
+// when the operator set "*". The boot data carries the same list for the page's
+// postMessage checks, and the client's name.
+func TestLinkPageFrameAncestorsPerClient(t *testing.T) {
+	st := linktest.NewStack(t, linktest.StackOptions{})
+	ancestors := func(t *testing.T) (string, string) {
+		t.Helper()
+		u, err := linktest.DecodeLinkToken(st.LinkToken(t, "app1", permRead, "alice"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, body := get(t, u.String())
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("page: %d", resp.StatusCode)
+		}
+		checkLinkHeaders(t, resp)
+		csp := resp.Header.Get("Content-Security-Policy")
+		_, fa, _ := strings.Cut(csp, "frame-ancestors ")
+		return fa, html.UnescapeString(body)
+	}
+	if fa, body := ancestors(t); fa != "'none'" || !strings.Contains(body, `"allowedOrigins":[]`) {
+		t.Fatalf("no allowed origins: frame-ancestors %q", fa)
+	}
+	st.AllowOrigins(t, "app1", "https://app.example", "http://127.0.0.1:8081")
+	if fa, body := ancestors(t); fa != "https://app.example http://127.0.0.1:8081" ||
+		!strings.Contains(body, `"allowedOrigins":["https://app.example","http://127.0.0.1:8081"]`) {
+		t.Fatalf("two allowed origins: frame-ancestors %q", fa)
+	}
+	st.AllowOrigins(t, "app1", "*")
+	if fa, _ := ancestors(t); fa != "*" {
+		t.Fatalf("operator's *: frame-ancestors %q", fa)
+	}
+	// Assets and the expired page hold nothing of a session: any site may frame them.
+	resp, _ := get(t, st.URL+"/link/"+linkvault.NewRandomID(24))
+	if fa := resp.Header.Get("Content-Security-Policy"); !strings.HasSuffix(fa, "frame-ancestors *") {
+		t.Fatalf("expired page CSP %q", fa)
 	}
 }

@@ -36,12 +36,21 @@ type Connections interface {
 	GetConnection(ctx context.Context, clientID, tokenID string) (*linkvault.Connection, error)
 }
 
+// Clients reads a client's settings (implemented by the stores): the name, logo and
+// allowed origins its Link pages use.
+type Clients interface {
+	GetClient(ctx context.Context, id string) (*linkvault.Client, error)
+}
+
 // Config configures a Service.
 type Config struct {
 	Store       Store
 	Connections Connections
-	Vault       Vault
-	Providers   linkvault.Providers
+	// Clients gives each page its client's name, logo and allowed origins; nil: every
+	// client has none (no site may frame its pages).
+	Clients   Clients
+	Vault     Vault
+	Providers linkvault.Providers
 	// Sealer seals the pending step (PKCE verifier, MFA challenge) at rest.
 	Sealer linkvault.Sealer
 	// PublicURL is the absolute http(s) base URL under which browsers reach this
@@ -60,6 +69,7 @@ type Config struct {
 type Service struct {
 	store     Store
 	conns     Connections
+	clients   Clients
 	vault     Vault
 	providers linkvault.Providers
 	sealer    linkvault.Sealer
@@ -93,10 +103,19 @@ func New(cfg Config) (*Service, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Service{
-		store: cfg.Store, conns: cfg.Connections, vault: cfg.Vault, providers: cfg.Providers,
+		store: cfg.Store, conns: cfg.Connections, clients: cfg.Clients, vault: cfg.Vault, providers: cfg.Providers,
 		sealer: cfg.Sealer, baseURL: base, ttl: cfg.SessionTTL,
 		pageTTL: cfg.PageTTL, now: cfg.Now, log: cfg.Logger,
 	}, nil
+}
+
+// Client returns the settings of the client a session belongs to: its name, logo and
+// the origins allowed to frame its pages.
+func (s *Service) Client(ctx context.Context, id string) (*linkvault.Client, error) {
+	if s.clients == nil {
+		return &linkvault.Client{ID: id}, nil
+	}
+	return s.clients.GetClient(ctx, id)
 }
 
 // ParsePublicURL checks that s is an absolute http(s) URL without query or fragment

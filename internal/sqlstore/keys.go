@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/linkvault/linkvault"
@@ -10,12 +11,18 @@ import (
 // Clients, their API keys and their wrapped data keys (linkvault.ClientStore,
 // APIKeyStore, DataKeyStore).
 
-const clientColumns = `id, name, webhook_url, created_at`
+const clientColumns = `id, name, webhook_url, created_at, logo, allowed_origins`
 
 func (s *Store) scanClient(row Row) (*linkvault.Client, error) {
-	var c linkvault.Client
-	if err := row.Scan(&c.ID, &c.Name, &c.WebhookURL, s.t(&c.CreatedAt)); err != nil {
+	var (
+		c       linkvault.Client
+		origins string
+	)
+	if err := row.Scan(&c.ID, &c.Name, &c.WebhookURL, s.t(&c.CreatedAt), &c.Logo, &origins); err != nil {
 		return nil, err
+	}
+	if origins != "" {
+		c.AllowedOrigins = strings.Fields(origins)
 	}
 	return &c, nil
 }
@@ -25,8 +32,9 @@ func (s *Store) CreateClient(ctx context.Context, c *linkvault.Client) error {
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = s.now()
 	}
-	_, err := s.e.Write().Exec(ctx, `INSERT INTO clients (id, name, webhook_url, created_at) VALUES ($1, $2, $3, $4)`,
-		c.ID, c.Name, c.WebhookURL, c.CreatedAt)
+	_, err := s.e.Write().Exec(ctx, `INSERT INTO clients (id, name, webhook_url, created_at, logo, allowed_origins)
+		VALUES ($1, $2, $3, $4, $5, $6)`,
+		c.ID, c.Name, c.WebhookURL, c.CreatedAt, c.Logo, strings.Join(c.AllowedOrigins, " "))
 	if s.e.IsUniqueViolation(err) {
 		return linkvault.ErrConflict("Client already exists.")
 	}
@@ -52,6 +60,17 @@ func (s *Store) SetClientWebhookURL(ctx context.Context, id, url string) error {
 		return linkvault.ErrNotFound("Client")
 	}
 	return s.wrap("set webhook url", err)
+}
+
+// UpdateClient replaces the client's name, logo and allowed origins (stored as one
+// space-separated list: an origin has no spaces).
+func (s *Store) UpdateClient(ctx context.Context, c *linkvault.Client) error {
+	n, err := s.e.Write().Exec(ctx, `UPDATE clients SET name = $1, logo = $2, allowed_origins = $3 WHERE id = $4`,
+		c.Name, c.Logo, strings.Join(c.AllowedOrigins, " "), c.ID)
+	if err == nil && n == 0 {
+		return linkvault.ErrNotFound("Client")
+	}
+	return s.wrap("update client", err)
 }
 
 const apiKeyColumns = `id, client_id, permission, secret_hash, verifier_version, created_at, revoked_at`

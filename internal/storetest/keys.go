@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"crypto/sha256"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -54,6 +55,31 @@ func testClients(t *testing.T, s Store) {
 		t.Errorf("WebhookURL after clear = %+v, want empty", got)
 	}
 	requireStatus(t, "SetClientWebhookURL missing", s.SetClientWebhookURL(ctx, "client-z", hook), linkvault.StatusNotFound)
+
+	// Name, logo and allowed origins are replaced together; the webhook URL stays.
+	if err := s.SetClientWebhookURL(ctx, "client-b", hook); err != nil {
+		t.Fatalf("SetClientWebhookURL: %v", err)
+	}
+	upd := &linkvault.Client{ID: "client-b", Name: "Demo Wallet", Logo: "data:image/png;base64,iVBORw0KGgo=",
+		AllowedOrigins: []string{"https://app.example", "http://localhost:8080"}}
+	if err := s.UpdateClient(ctx, upd); err != nil {
+		t.Fatalf("UpdateClient: %v", err)
+	}
+	got, err = s.GetClient(ctx, "client-b")
+	if err != nil || got.Name != upd.Name || got.Logo != upd.Logo || got.WebhookURL != hook ||
+		strings.Join(got.AllowedOrigins, ",") != "https://app.example,http://localhost:8080" {
+		t.Errorf("after UpdateClient: %+v (%v)", got, err)
+	}
+	if list, _ := s.ListClients(ctx); len(list) != 2 || len(list[1].AllowedOrigins) != 2 || len(list[0].AllowedOrigins) != 0 {
+		t.Errorf("ListClients after UpdateClient: %+v", list)
+	}
+	if err := s.UpdateClient(ctx, &linkvault.Client{ID: "client-b", Name: "Demo Wallet"}); err != nil {
+		t.Fatalf("UpdateClient(clear): %v", err)
+	}
+	if got, _ := s.GetClient(ctx, "client-b"); got == nil || got.Logo != "" || len(got.AllowedOrigins) != 0 {
+		t.Errorf("after clearing: %+v", got)
+	}
+	requireStatus(t, "UpdateClient missing", s.UpdateClient(ctx, &linkvault.Client{ID: "client-z"}), linkvault.StatusNotFound)
 }
 
 func clientIDs(list []*linkvault.Client) []string {

@@ -7,7 +7,7 @@
 
 import { h, show } from './lib/dom.js';
 import { boot, t, byType } from './lib/state.js';
-import { hosted, send, on } from './lib/channel.js';
+import { hosted, send, on, allowOrigins } from './lib/channel.js';
 import { close, closePressed } from './lib/protocol.js';
 import { waitForTokens, onLateTokens } from './lib/tokens.js';
 import { home, handleOutcome } from './lib/connect.js';
@@ -20,6 +20,7 @@ if (closeButton && boot.renderType !== 'embedded' && hosted) {
 }
 on('closeRequested', () => close());
 
+allowOrigins(boot.allowedOrigins || []);
 send({ type: 'loaded' });
 
 if (boot.outcome) {

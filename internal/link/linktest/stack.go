@@ -275,3 +275,17 @@ func (st *Stack) OpenPage(tb testing.TB, client string, perm linkvault.Permissio
 	}
 	return p
 }
+
+// AllowOrigins adds web origins to those allowed to frame client's Link pages (what
+// `linkvault clients update --allowed-origin` sets); "*" allows any site.
+func (st *Stack) AllowOrigins(tb testing.TB, client string, origins ...string) {
+	tb.Helper()
+	c, err := st.DB.GetClient(context.Background(), client)
+	if err != nil {
+		tb.Fatalf("linktest: client %s: %v", client, err)
+	}
+	c.AllowedOrigins = append(c.AllowedOrigins, origins...)
+	if err := st.DB.UpdateClient(context.Background(), c); err != nil {
+		tb.Fatalf("linktest: allow origins for %s: %v", client, err)
+	}
+}

@@ -91,6 +91,8 @@
  * @property {Record<string, string>} messages
  * @property {Outcome} [outcome]
  * @property {string} [reauthTokenId]
+ * @property {{ name: string, logo?: string }} [app] the client application: name and logo
+ * @property {string[]} [allowedOrigins] origins that may frame the page ("*": any)
  */
 
 /**
