@@ -377,7 +377,7 @@ func (p *Binance) valued(ctx context.Context, c linkvault.Credential, op string)
 	}
 	prices, err := p.usdtPrices(ctx, op)
 	if err != nil {
-		p.http.log.Warn("prices unavailable; positions unvalued", "error", err)
+		p.http.log.WarnContext(ctx, "prices unavailable; positions unvalued", "error", err)
 	}
 	return acct, prices, nil
 }
@@ -617,7 +617,7 @@ func (p *Binance) ExecuteTransfer(ctx context.Context, c linkvault.Credential, r
 	if ws, err := p.withdrawals(ctx, c, op, url.Values{"idList": {id}}); err == nil && len(ws) > 0 {
 		return p.result(ws[0], r), nil
 	} else if err != nil {
-		p.http.log.Warn("withdrawal read-back failed", "error", err)
+		p.http.log.WarnContext(ctx, "withdrawal read-back failed", "error", err)
 	}
 	return res, nil
 }

@@ -144,7 +144,7 @@ func (p *Coinbase) Exchange(ctx context.Context, code, codeVerifier, redirectURL
 	if u, err := p.user(ctx, c, "exchange"); err == nil {
 		c.Subject = u.ID
 	} else {
-		p.http.log.Warn("user lookup after code exchange failed", "error", err)
+		p.http.log.WarnContext(ctx, "user lookup after code exchange failed", "error", err)
 	}
 	return c, nil
 }
@@ -261,7 +261,7 @@ func (p *Coinbase) valued(ctx context.Context, c linkvault.Credential, op string
 	}
 	rates, err := p.usdRates(ctx, op)
 	if err != nil {
-		p.http.log.Warn("exchange rates unavailable; positions unvalued", "error", err)
+		p.http.log.WarnContext(ctx, "exchange rates unavailable; positions unvalued", "error", err)
 	}
 	return ws, rates, nil
 }

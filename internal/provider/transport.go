@@ -154,7 +154,7 @@ func (c *caller) do(ctx context.Context, op string, req *http.Request, parse err
 			(resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == 418) {
 			c.pauseUntil(now.Add(pe.RetryAfter))
 		}
-		c.log.Debug("provider call failed", "op", op, "status", resp.StatusCode, "code", pe.Code, "kind", pe.Kind.String())
+		c.log.DebugContext(ctx, "provider call failed", "op", op, "status", resp.StatusCode, "code", pe.Code, "kind", pe.Kind.String())
 		return nil, pe
 	}
 	if len(body) > maxResponseBytes {

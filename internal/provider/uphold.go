@@ -147,7 +147,7 @@ func (p *Uphold) Exchange(ctx context.Context, code, codeVerifier, redirectURL s
 	if me, err := p.me(ctx, c, "exchange"); err == nil {
 		c.Subject = me.ID
 	} else {
-		p.http.log.Warn("user lookup after code exchange failed", "error", err)
+		p.http.log.WarnContext(ctx, "user lookup after code exchange failed", "error", err)
 	}
 	return c, nil
 }
