@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"net/url"
@@ -305,7 +306,7 @@ func (v *validator) refresh() {
 	}
 	v.positive("Refresh.ValidationInterval", r.ValidationInterval)
 	v.atLeast("Refresh.Workers", r.Workers, 1)
-	if r.Jitter < 0 || r.Jitter > maxJitter || r.Jitter != r.Jitter {
+	if r.Jitter < 0 || r.Jitter > maxJitter || math.IsNaN(r.Jitter) {
 		v.addf("Refresh.Jitter", "must be from 0 to %v, got %v", maxJitter, r.Jitter)
 	}
 	v.positive("Refresh.BackoffBase", r.BackoffBase)
