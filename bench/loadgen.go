@@ -281,7 +281,7 @@ func readResponse(br *bufio.Reader, keep *[]byte) (status int, closeConn bool, e
 			closeConn = bytes.EqualFold(value, []byte("close"))
 		}
 	}
-	var w io.Writer = io.Discard
+	w := io.Writer(io.Discard)
 	var buf *bytes.Buffer
 	if keep != nil {
 		buf = new(bytes.Buffer)

@@ -214,27 +214,6 @@ func (h *harness) logf(format string, args ...any) {
 	fmt.Fprintf(h.log, format+"\n", args...)
 }
 
-// startHello starts the hello-world baseline as a separate process.
-func (h *harness) startHello(ctx context.Context, name string) (*Proc, error) {
-	return h.startSelf(ctx, name, []string{"hello"}, nil, "/")
-}
-
-// startSelf starts this harness again with args (a hidden scenario) as a server.
-func (h *harness) startSelf(ctx context.Context, name string, args []string, env map[string]string, readyPath string) (*Proc, error) {
-	self := h.opts.Self
-	if len(self) == 0 {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, err
-		}
-		self = []string{exe}
-	}
-	return StartProc(ctx, ProcSpec{
-		Name: name, Path: self[0], Args: append(append([]string(nil), self[1:]...), args...), Env: env,
-		LogPath: filepath.Join(h.dir, name+".log"), ReadyPath: readyPath,
-	})
-}
-
 // startLinkvault starts `linkvault serve` on db with the given extra variables.
 func (h *harness) startLinkvault(ctx context.Context, name string, db *DB, extra map[string]string) (*Proc, error) {
 	return h.startLinkvaultWith(ctx, name, db, extra, identity)

@@ -69,7 +69,7 @@ func project(t *testing.T, dir string, files map[string]string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(p) })
+	t.Cleanup(func() { _ = os.RemoveAll(p) })
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(p, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)

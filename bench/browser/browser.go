@@ -64,8 +64,12 @@ func (d *driver) Connect(ctx context.Context, linkToken, brokerType, username, p
 // ReturnVisit implements bench.Browser. The app page is loaded once; every visit
 // opens Link on it and closes it afterwards.
 func (d *driver) ReturnVisit(ctx context.Context, pageURL, linkToken string) (bench.LinkTiming, error) {
-	ctx, cancel := context.WithTimeout(d.ctx, 60*time.Second)
+	// The visit runs in the browser's context (chromedp's), bounded in time and ended
+	// early when the caller's ctx is.
+	bctx, cancel := context.WithTimeout(d.ctx, 60*time.Second)
 	defer cancel()
+	defer context.AfterFunc(ctx, cancel)()
+	ctx = bctx
 	if !d.loaded {
 		if err := chromedp.Do(ctx, chromedp.Navigate(pageURL), chromedp.WaitVisible(chromedp.CSS("#ready[data-ready='1']"))); err != nil {
 			return bench.LinkTiming{}, fmt.Errorf("load the app page: %w", err)

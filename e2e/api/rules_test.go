@@ -135,7 +135,14 @@ func apiErr(t *testing.T, err error) *lvclient.APIError {
 	return e
 }
 
-func wantErr(t *testing.T, err error, httpStatus int, errorType string) *lvclient.APIError {
+// wantErr checks that err is an API error with httpStatus and errorType.
+func wantErr(t *testing.T, err error, httpStatus int, errorType string) {
+	t.Helper()
+	_ = matchErr(t, err, httpStatus, errorType)
+}
+
+// matchErr is wantErr for callers that go on to inspect the error: it returns it.
+func matchErr(t *testing.T, err error, httpStatus int, errorType string) *lvclient.APIError {
 	t.Helper()
 	e := apiErr(t, err)
 	if e.HTTPStatus != httpStatus || e.ErrorType != errorType {
@@ -194,7 +201,7 @@ func TestRuleWriteWithReadScopedToken(t *testing.T) {
 	forEachStore(t, func(t *testing.T, w *world) {
 		tok := connect(t, w.aRead, "carol", lvclient.Coinbase)
 		_, err := w.aWrite.ExecuteTransfer(ctx, send(tok, lvclient.Coinbase, "order-1"))
-		e := wantErr(t, err, 403, lvclient.ErrScopeMismatch)
+		e := matchErr(t, err, 403, lvclient.ErrScopeMismatch)
 		if !strings.Contains(e.Message, "read permission") {
 			t.Fatalf("unclear message %q", e.Message)
 		}
@@ -267,7 +274,7 @@ func TestRuleReauthKeepsTheTokenID(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err := w.aRead.Holdings(ctx, tok, lvclient.Coinbase)
-			e := wantErr(t, err, 423, lvclient.ErrReauthRequired)
+			e := matchErr(t, err, 423, lvclient.ErrReauthRequired)
 			if !strings.Contains(e.Message, "Link") || e.DisplayMessage == "" {
 				t.Fatalf("the answer does not tell the app to open Link: %+v", e)
 			}
@@ -388,7 +395,7 @@ func TestRuleTransientFailure(t *testing.T) {
 
 		ex.SetFaults(exchangesim.Faults{ErrorRate: 1})
 		_, err := w.aRead.Holdings(ctx, tok, lvclient.Coinbase)
-		e := wantErr(t, err, 502, lvclient.ErrProviderFailure)
+		e := matchErr(t, err, 502, lvclient.ErrProviderFailure)
 		if e.RetryAfter <= 0 || !lvclient.IsTemporary(err) {
 			t.Fatalf("a transient failure without Retry-After: %+v", e)
 		}
@@ -398,7 +405,7 @@ func TestRuleTransientFailure(t *testing.T) {
 
 		ex.SetFaults(exchangesim.Faults{RateLimitRate: 1, RetryAfter: time.Second})
 		_, err = w.aRead.Holdings(ctx, tok, lvclient.Coinbase)
-		e = wantErr(t, err, 502, lvclient.ErrProviderFailure)
+		e = matchErr(t, err, 502, lvclient.ErrProviderFailure)
 		if e.RetryAfter != time.Second {
 			t.Fatalf("Retry-After %v, want the exchange's 1s", e.RetryAfter)
 		}

@@ -77,7 +77,7 @@ func TestTamperedRowRefusesToOpen(t *testing.T) {
 		}
 		for _, tt := range tampers {
 			exec(tt.set, tok)
-			e := wantErr(t, tt.call(), 500, linkvault.ErrTypeCredentialIntegrity)
+			e := matchErr(t, tt.call(), 500, linkvault.ErrTypeCredentialIntegrity)
 			if e.Status != "serverFailure" || !strings.Contains(e.Message, "integrity check") {
 				t.Errorf("%s tampered: envelope %q %q", tt.field, e.Status, e.Message)
 			}

@@ -180,13 +180,6 @@ func (e *env) signIn(name string) {
 	)
 }
 
-// frame returns the iframe matching sel in the current page (the Link frame).
-func (e *env) frame(sel string) *chromedp.Node {
-	e.t.Helper()
-	e.run(chromedp.WaitReady(chromedp.CSS(sel)))
-	return value(e, chromedp.Nodes(chromedp.CSS(sel)))[0]
-}
-
 // inFrame runs an action against the document inside the iframe sel, retrying with a
 // fresh frame node: the node read before the iframe finished navigating points at its
 // previous (blank) document.
@@ -347,13 +340,4 @@ func (e *env) storedTokenIDs() []string {
 func (e *env) events() string {
 	s, _ := chromedp.Run(e.ctx, chromedp.Text(chromedp.CSS("#events")))
 	return s
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if strings.Contains(x, s) {
-			return true
-		}
-	}
-	return false
 }

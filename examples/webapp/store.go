@@ -92,9 +92,9 @@ func (s *tokenStore) saveLocked() error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
+	defer func() { _ = os.Remove(tmp.Name()) }() // gone after the rename; removes it on failure
 	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
+		_ = tmp.Close() // the write error is returned
 		return err
 	}
 	if err := tmp.Close(); err != nil {

@@ -172,7 +172,7 @@ func TestTracingSpansHTTPStoreAndProviderCalls(t *testing.T) {
 		}
 		attrs := map[string]string{}
 		for _, a := range s.Attributes {
-			v := a.Value.Emit()
+			v := a.Value.String()
 			attrs[string(a.Key)] = v
 			if strings.Contains(v, tokenID) || strings.Contains(v, o.secret) {
 				t.Errorf("span %q attribute %s holds the tokenId or the API secret", s.Name, a.Key)

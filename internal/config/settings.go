@@ -82,11 +82,11 @@ func walkSettings(t reflect.Type, envPrefix, keyPrefix, fieldPrefix, helpPrefix 
 // set parses raw into the setting's field of c. Its errors never quote secret values.
 func (s setting) set(c *Config, raw string) error {
 	v := reflect.ValueOf(c).Elem().FieldByIndex(s.index)
-	switch {
-	case s.typ == secretType:
+	switch s.typ {
+	case secretType:
 		v.Set(reflect.ValueOf(linkvault.NewSecret(raw)))
 		return nil
-	case s.typ == durationType:
+	case durationType:
 		d, err := time.ParseDuration(strings.TrimSpace(raw))
 		if err != nil {
 			return fmt.Errorf("%q is not a duration; use a number with a unit, e.g. 30s, 5m or 1h", raw)
@@ -198,13 +198,17 @@ func EnvVars() []EnvVar {
 // WriteEnvHelp writes EnvVars as an aligned table, for "linkvault serve -help".
 func WriteEnvHelp(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "VARIABLE\tDEFAULT\tDESCRIPTION")
+	if _, err := fmt.Fprintln(tw, "VARIABLE\tDEFAULT\tDESCRIPTION"); err != nil {
+		return err
+	}
 	for _, v := range EnvVars() {
 		def := v.Default
 		if def == "" {
 			def = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Name, def, v.Description)
+		if _, err := fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Name, def, v.Description); err != nil {
+			return err
+		}
 	}
 	return tw.Flush()
 }

@@ -50,10 +50,12 @@ func TestLoadGroupWaiterGivesUpWithItsContext(t *testing.T) {
 		var g loadGroup
 		key := cacheKey{"client", 1}
 		release := make(chan struct{})
-		go g.do(context.Background(), key, func() (int, cipher.AEAD, error) {
-			<-release
-			return 1, nil, nil
-		})
+		go func() {
+			_, _, _ = g.do(context.Background(), key, func() (int, cipher.AEAD, error) {
+				<-release
+				return 1, nil, nil
+			})
+		}()
 		synctest.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()

@@ -22,9 +22,12 @@ const (
 	// formatV2 marks connection credentials sealed by SealCredential: the same
 	// layout, with associated data binding the whole row (credentialRowAAD) and the
 	// compact credential encoding inside.
-	formatV2  byte = 2
-	nonceSize      = 12
-	tagSize        = 16
+	formatV2 byte = 2
+)
+
+const (
+	nonceSize = 12
+	tagSize   = 16
 	// sealOverhead is how much longer a ciphertext is than its plaintext.
 	sealOverhead = 1 + nonceSize + tagSize
 )

@@ -79,17 +79,17 @@ func generateMasterKeyFile(path string, appendKey func(dst []byte) ([]byte, erro
 		return false, fmt.Errorf("create master key file: %w", err)
 	}
 	if _, err := f.Write(content); err != nil {
-		f.Close()
-		os.Remove(path)
+		_ = f.Close()       // failure path: the error below is what is returned
+		_ = os.Remove(path) // no half-written key file is left behind
 		return false, fmt.Errorf("write master key file: %w", err)
 	}
 	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(path)
+		_ = f.Close()       // failure path: the error below is what is returned
+		_ = os.Remove(path) // no half-written key file is left behind
 		return false, fmt.Errorf("sync master key file: %w", err)
 	}
 	if err := f.Close(); err != nil {
-		os.Remove(path)
+		_ = os.Remove(path) // no half-written key file is left behind
 		return false, fmt.Errorf("close master key file: %w", err)
 	}
 	syncDir(filepath.Dir(path))
@@ -178,9 +178,9 @@ func replaceFile(path string, content []byte) (err error) {
 		return fmt.Errorf("create temporary key file: %w", err)
 	}
 	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+		if err != nil { // failure path: err is returned; the temporary file goes
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
 		}
 	}()
 	if err := tmp.Chmod(MasterKeyFileMode); err != nil {

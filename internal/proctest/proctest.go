@@ -37,8 +37,11 @@ func FreePort(t testing.TB) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	port := ln.Addr().(*net.TCPAddr).Port
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return port
 }
 
 // WaitListening waits (up to 60s) until addr accepts TCP connections, failing the test
@@ -49,7 +52,7 @@ func WaitListening(t testing.TB, addr, what string, log func() string) {
 	for {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
-			c.Close()
+			_ = c.Close() // a probe: that it connected is the answer
 			return
 		}
 		if time.Now().After(deadline) {

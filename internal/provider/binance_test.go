@@ -125,7 +125,7 @@ func TestBinanceDeletedKeyNeedsReauth(t *testing.T) {
 	if _, err := f.ex.RevokeUserGrants("lou"); err != nil {
 		t.Fatal(err)
 	}
-	pe := wantProviderError(t, p.Validate(ctx, c), linkvault.ProviderReauth, "invalid_api_key")
+	pe := providerError(t, p.Validate(ctx, c), linkvault.ProviderReauth, "invalid_api_key")
 	if pe.StatusCode != 401 {
 		t.Fatalf("status %d", pe.StatusCode)
 	}
@@ -457,7 +457,7 @@ func TestBinanceWeightHeaders(t *testing.T) {
 	}
 	p.watchWeights(http.Header{"X-Sapi-Used-Ip-Weight-1m": {"11500"}}, f.clock.Now())
 	f.rec.take()
-	pe := wantProviderError(t, p.Validate(ctx, c), linkvault.ProviderTransient, "rate_limited")
+	pe := providerError(t, p.Validate(ctx, c), linkvault.ProviderTransient, "rate_limited")
 	if pe.RetryAfter <= 0 || pe.RetryAfter > time.Minute+time.Second || len(f.rec.take()) != 0 {
 		t.Fatalf("RetryAfter %v; want a wait to the next minute and no request", pe.RetryAfter)
 	}

@@ -462,7 +462,7 @@ func TestCoinbaseTwoFactor(t *testing.T) {
 	req := linkvault.TransferRequest{ClientTransactionID: "tf-1", ToAddress: "0x1111111111111111111111111111111111111111",
 		Symbol: "ETH", Network: "base", Amount: dec("1.25")}
 	_, err := p.ExecuteTransfer(ctx, c, req)
-	pe := wantProviderError(t, err, linkvault.ProviderMFARequired, "mfa_required")
+	pe := providerError(t, err, linkvault.ProviderMFARequired, "mfa_required")
 	if pe.StatusCode != 402 {
 		t.Errorf("status = %d, want 402", pe.StatusCode)
 	}

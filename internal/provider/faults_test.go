@@ -133,7 +133,7 @@ func TestTransientFaultsAreTransient(t *testing.T) {
 				before := f.ex.Stats().APICalls + f.ex.Stats().TokenCalls
 				for i, op := range providerOps {
 					err := op.call(context.Background(), p, c)
-					pe := wantProviderError(t, err, linkvault.ProviderTransient, ft.code)
+					pe := providerError(t, err, linkvault.ProviderTransient, ft.code)
 					assertNoLeak(t, err, canary)
 					if ft.status == 429 && at.gated && i > 0 {
 						// An exchange that limits per IP is not called again before its

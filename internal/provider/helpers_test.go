@@ -88,7 +88,14 @@ func tryConnect(p linkvault.OAuthProvider, username, password string) (linkvault
 
 // wantProviderError checks that err is a *linkvault.ProviderError of kind and code
 // (code "" matches any).
-func wantProviderError(t *testing.T, err error, kind linkvault.ProviderErrorKind, code string) *linkvault.ProviderError {
+func wantProviderError(t *testing.T, err error, kind linkvault.ProviderErrorKind, code string) {
+	t.Helper()
+	_ = providerError(t, err, kind, code)
+}
+
+// providerError is wantProviderError for callers that go on to inspect the error: it
+// returns the matched *linkvault.ProviderError.
+func providerError(t *testing.T, err error, kind linkvault.ProviderErrorKind, code string) *linkvault.ProviderError {
 	t.Helper()
 	var pe *linkvault.ProviderError
 	if !errors.As(err, &pe) {

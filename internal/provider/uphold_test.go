@@ -203,7 +203,7 @@ func TestUpholdOTP(t *testing.T) {
 	req := linkvault.TransferRequest{ClientTransactionID: "o-1", ToAddress: "bc1qexampleaddress000000000000000000", Symbol: "BTC",
 		Network: "bitcoin", Amount: dec("0.01")}
 	_, err := p.ExecuteTransfer(ctx, c, req)
-	pe := wantProviderError(t, err, linkvault.ProviderMFARequired, "mfa_required")
+	pe := providerError(t, err, linkvault.ProviderMFARequired, "mfa_required")
 	if pe.StatusCode != 401 {
 		t.Fatalf("status %d", pe.StatusCode)
 	}

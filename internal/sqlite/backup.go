@@ -30,10 +30,13 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: backup: %w", err)
 	}
-	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
+		_ = conn.Close() // the VACUUM error is the one returned
 		_ = os.Remove(path)
 		return fmt.Errorf("sqlite: backup: %w", err)
+	}
+	if err := conn.Close(); err != nil {
+		return fmt.Errorf("sqlite: backup: close: %w", err)
 	}
 	return nil
 }

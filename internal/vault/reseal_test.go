@@ -35,7 +35,6 @@ func TestResealMovesOldRowsToTheRowBoundFormat(t *testing.T) {
 				t.Fatal(err)
 			}
 			ring := envelope.New(db, newMasterKeyring(t), time.Now)
-			v := vault.New(vault.Config{Store: db, Sealer: ring})
 			var old []*linkvault.Connection
 			for _, user := range []string{"u1", "u2", "u3"} {
 				cr := linkvault.Credential{AccessToken: linkvault.NewSecret("at-" + user), Subject: "upstream-" + user}
@@ -53,7 +52,7 @@ func TestResealMovesOldRowsToTheRowBoundFormat(t *testing.T) {
 			}
 			// u3 is changed by another writer between the pass's read and write.
 			racer := &racingStore{resealDB: db, token: old[2].TokenID}
-			v = vault.New(vault.Config{Store: racer, Sealer: ring})
+			v := vault.New(vault.Config{Store: racer, Sealer: ring})
 
 			res, err := v.Reseal(ctx, db, envelope.SealFormat, 2)
 			if err != nil || res.Scanned != 3 || res.Resealed != 2 || res.Skipped != 1 || res.Failed != 0 {

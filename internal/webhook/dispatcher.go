@@ -229,8 +229,8 @@ func (d *Dispatcher) deliver(ctx context.Context, p linkvault.WebhookClaim) {
 	var retryAfter time.Duration
 	start := d.now()
 	rec.AttemptedAt = start
-	switch {
-	case p.URL == "":
+	switch p.URL {
+	case "":
 		rec.Outcome, rec.ErrorCode = linkvault.WebhookSkipped, "no_webhook_url"
 	default:
 		rec.StatusCode, rec.ErrorCode, retryAfter = d.send(ctx, p, start)
