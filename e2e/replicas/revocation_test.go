@@ -68,7 +68,7 @@ func TestRemovalRevokesAfterTheOutageOnAnotherReplica(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
+	defer func() { _ = conn.Close(ctx) }()
 	queue := func() (n, minAttempts int) {
 		t.Helper()
 		if err := conn.QueryRow(ctx, `SELECT count(*), coalesce(min(attempts), 0) FROM revocations`).Scan(&n, &minAttempts); err != nil {
@@ -180,7 +180,7 @@ func seedCoinbase(t *testing.T, env *e2etest.Env, dsn string, n int) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	master, err := envelope.ReadMasterKeyFile(filepath.Join(env.Dir, "master.key"))
 	if err != nil {
 		t.Fatal(err)
@@ -225,7 +225,7 @@ func call(t *testing.T, base, method, path, secret, client, body string) (int, e
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	b, _ := io.ReadAll(res.Body)
 	var e envelopeAnswer
 	if err := json.Unmarshal(b, &e); err != nil {
@@ -241,7 +241,7 @@ func metric(t *testing.T, admin, sample string) float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	b, _ := io.ReadAll(res.Body)
 	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(sample) + ` (\S+)$`).FindSubmatch(b)
 	if m == nil {

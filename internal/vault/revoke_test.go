@@ -1,8 +1,11 @@
 package vault_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -210,5 +213,69 @@ func TestReconnectToAnotherExchangeAccount(t *testing.T) {
 	}
 	if s := st.Sim.Coinbase.Stats(); s.LiveGrants != 1 || s.GrantsRevoked != 2 {
 		t.Fatalf("simulator: %d live grants, %d revoked; want 1 and 2", s.LiveGrants, s.GrantsRevoked)
+	}
+}
+
+// TestRemovalOfAnUndecryptableCredentialIsLoggedAndRecorded (issue 13, defect 3): a
+// credential that no longer opens (here its ciphertext was damaged in the database)
+// cannot be revoked; the removal still deletes the connection, says
+// revocationUnreadable, logs it without secrets and tells the app with
+// connection.revoked. On main before the fix the revocation was skipped without a
+// word.
+func TestRemovalOfAnUndecryptableCredentialIsLoggedAndRecorded(t *testing.T) {
+	var logs bytes.Buffer
+	st := linktest.NewStack(t, linktest.StackOptions{})
+	tr, err := st.Sim.Coinbase.MintGrant("eve")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := st.Vault.Connect(context.Background(), vault.ConnectParams{
+		ConnectionIdentity: linkvault.ConnectionIdentity{ClientID: "app1", UserID: "eve", BrokerType: linkvault.BrokerCoinbase, Scope: linkvault.PermissionRead},
+		Credential:         linktest.Credential(tr, "eve", st.Clock.Now()),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SealedCredential = bytes.Repeat([]byte{0x5a}, len(c.SealedCredential))
+	if err := st.DB.UpdateConnection(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	v := vault.New(vault.Config{Store: st.DB, Sealer: st.App.Keyring, Revoker: st.Providers, Revocations: st.App.Revocations,
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	removed, err := v.Remove(context.Background(), "app1", c.TokenID, linkvault.BrokerCoinbase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if removed.Revocation != linkvault.RevocationUnreadable {
+		t.Fatalf("state %q, want revocationUnreadable", removed.Revocation)
+	}
+	if _, err := st.DB.GetConnection(context.Background(), "app1", c.TokenID); !linkvault.IsNotFound(err) {
+		t.Fatalf("connection still stored: %v", err)
+	}
+	if !strings.Contains(logs.String(), "cannot be decrypted") {
+		t.Fatalf("nothing logged: %s", logs.String())
+	}
+	for _, secret := range []string{tr.AccessToken, tr.RefreshToken} {
+		if strings.Contains(logs.String(), secret) {
+			t.Fatal("the log holds a secret")
+		}
+	}
+	evs, err := st.DB.(interface {
+		PendingEvents(ctx context.Context, clientID string) ([]linkvault.Event, error)
+	}).PendingEvents(context.Background(), "app1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	for _, e := range evs {
+		if e.Type == linkvault.EventConnectionRevoked {
+			states = append(states, string(e.Data))
+		}
+	}
+	if len(states) != 1 || !strings.Contains(states[0], `"revocation":"revocationUnreadable"`) {
+		t.Fatalf("connection.revoked events: %v", states)
+	}
+	if n := queueDepth(t, st); n != 0 {
+		t.Fatalf("queue holds %d entries; nothing can be revoked", n)
 	}
 }
