@@ -74,6 +74,36 @@ func (m networkNames) canonical(exchangeName string) string {
 	return ""
 }
 
+// list is the set of canonical codes of the networks in an asset→networks table, in
+// the order of linkvault.Networks.
+func (m networkNames) list(table map[string][]string) []string {
+	seen := map[string]bool{}
+	for _, ns := range table {
+		for _, n := range ns {
+			if c := m.canonical(n); c != "" {
+				seen[c] = true
+			}
+		}
+	}
+	var out []string
+	for _, n := range linkvault.Networks {
+		if seen[n.Code] {
+			out = append(out, n.Code)
+		}
+	}
+	return out
+}
+
+// asset describes an exchange's network for a transferable asset: its canonical code
+// and name, enabled, the default when first.
+func (m networkNames) asset(exchangeName string, first bool) linkvault.AssetNetwork {
+	an := linkvault.AssetNetwork{Network: m.canonical(exchangeName), ExchangeCode: exchangeName, Default: first, Enabled: true}
+	if net, ok := linkvault.LookupNetwork(an.Network); ok {
+		an.Name = net.Name
+	}
+	return an
+}
+
 // exchange returns the exchange's name of a canonical code ("" if it has none).
 func (m networkNames) exchange(code string) string {
 	for name, c := range m {

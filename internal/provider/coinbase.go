@@ -74,12 +74,8 @@ var coinbaseDefaultNetworks = map[string][]string{
 // Coinbase is the adapter for Coinbase, and for the sandbox exchange, which speaks the
 // same protocol: OAuth2 code flow with PKCE, rotating refresh tokens, the App v2 API.
 type Coinbase struct {
-	integration linkvault.Integration
-	oauth       *oauthClient
-	http        *caller
-	apiBase     string
-	rates       *rateCache
-	networks    map[string][]string
+	oauthAdapter
+	networks map[string][]string
 }
 
 var _ linkvault.OAuthProvider = (*Coinbase)(nil)
@@ -105,64 +101,22 @@ func NewSandbox(cfg Config, d Deps) (*Coinbase, error) {
 }
 
 func newCoinbaseProtocol(in linkvault.Integration, cfg Config, d Deps) (*Coinbase, error) {
-	if err := requireURLs(in.Type, map[string]string{
-		"AuthURL": cfg.AuthURL, "TokenURL": cfg.TokenURL, "APIBaseURL": cfg.APIBaseURL, "ClientID": cfg.ClientID,
-	}); err != nil {
+	in.Networks = coinbaseNetworkNames.list(coinbaseDefaultNetworks)
+	base, err := newOAuthAdapter(in, cfg, d, oauthStyle{scopes: coinbaseScopes}, nil)
+	if err != nil {
 		return nil, err
 	}
-	d = d.withDefaults()
-	c := newCaller(in.Type, cfg, d)
-	style := oauthStyle{scopes: coinbaseScopes}
-	if len(cfg.Scopes) > 0 { // an operator's explicit scopes win
-		style.scopes = nil
+	p := &Coinbase{oauthAdapter: base, networks: coinbaseDefaultNetworks}
+	p.whoami = func(ctx context.Context, c linkvault.Credential, op string) (string, error) {
+		u, err := p.user(ctx, c, op)
+		return u.ID, err
 	}
-	in.Networks = networkList(coinbaseDefaultNetworks)
-	return &Coinbase{
-		integration: in,
-		oauth:       newOAuthClient(in.Type, cfg, c, style),
-		http:        c,
-		apiBase:     strings.TrimRight(cfg.APIBaseURL, "/"),
-		rates:       newRateCache(DefaultRatesTTL, d.Now),
-		networks:    coinbaseDefaultNetworks,
-	}, nil
-}
-
-// Integration describes the adapter for the catalog.
-func (p *Coinbase) Integration() linkvault.Integration { return p.integration }
-
-// AuthCodeURL returns the consent URL (state, scopes of the permission, PKCE S256).
-func (p *Coinbase) AuthCodeURL(r linkvault.AuthCodeRequest) string { return p.oauth.authCodeURL(r) }
-
-// Exchange trades the authorization code for a credential and records the user's id
-// as its Subject (best effort: the credential is returned even if that lookup fails,
-// since the code cannot be used twice).
-func (p *Coinbase) Exchange(ctx context.Context, code, codeVerifier, redirectURL string) (linkvault.Credential, error) {
-	c, err := p.oauth.exchange(ctx, code, codeVerifier, redirectURL)
-	if err != nil {
-		return c, err
-	}
-	if u, err := p.user(ctx, c, "exchange"); err == nil {
-		c.Subject = u.ID
-	} else {
-		p.http.log.WarnContext(ctx, "user lookup after code exchange failed", "error", err)
-	}
-	return c, nil
+	return p, nil
 }
 
 // Refresh rotates the refresh token; the new credential holds the new refresh token.
 func (p *Coinbase) Refresh(ctx context.Context, c linkvault.Credential) (linkvault.Credential, error) {
 	return p.oauth.refresh(ctx, c)
-}
-
-// Validate calls GET /v2/user.
-func (p *Coinbase) Validate(ctx context.Context, c linkvault.Credential) error {
-	_, err := p.user(ctx, c, "validate")
-	return err
-}
-
-// Revoke revokes the grant with RFC 7009 (cbDocsOAuth: POST /oauth2/revoke).
-func (p *Coinbase) Revoke(ctx context.Context, c linkvault.Credential) error {
-	return p.oauth.revoke(ctx, c)
 }
 
 // authorize sets the bearer token, CB-VERSION (cbDocsVersion) and, for a send the
@@ -328,10 +282,7 @@ func (p *Coinbase) assetNetworks(w coinbaseAccount) []linkvault.AssetNetwork {
 	names := p.networks[w.Currency]
 	out := make([]linkvault.AssetNetwork, 0, len(names))
 	for i, n := range names {
-		an := linkvault.AssetNetwork{Network: coinbaseNetworkNames.canonical(n), ExchangeCode: n, Default: i == 0, Enabled: true}
-		if net, ok := linkvault.LookupNetwork(an.Network); ok {
-			an.Name = net.Name
-		}
+		an := coinbaseNetworkNames.asset(n, i == 0)
 		// The currency's address_regex (cbDocsAccounts) describes the default
 		// network's addresses; it is only trusted when that is the only network.
 		if len(names) == 1 {
@@ -627,25 +578,6 @@ func mfaOutcome(err error, sent linkvault.Secret) error {
 		}
 	}
 	return err
-}
-
-// networkList is the sorted set of canonical codes in an asset→networks table.
-func networkList(table map[string][]string) []string {
-	seen := map[string]bool{}
-	for _, ns := range table {
-		for _, n := range ns {
-			if c := coinbaseNetworkNames.canonical(n); c != "" {
-				seen[c] = true
-			}
-		}
-	}
-	var out []string
-	for _, n := range linkvault.Networks {
-		if seen[n.Code] {
-			out = append(out, n.Code)
-		}
-	}
-	return out
 }
 
 // --- wire shapes and parsing (pure functions, fuzzed) ---

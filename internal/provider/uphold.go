@@ -78,11 +78,7 @@ const upholdPageSize = 50
 // refresh token, which die when the user revokes access or changes password (found by
 // Validate).
 type Uphold struct {
-	integration linkvault.Integration
-	oauth       *oauthClient
-	http        *caller
-	apiBase     string
-	rates       *rateCache
+	oauthAdapter
 }
 
 var _ linkvault.OAuthProvider = (*Uphold)(nil)
@@ -92,64 +88,21 @@ func NewUphold(cfg Config, d Deps) (*Uphold, error) {
 	prod := UpholdProduction
 	prod.AuthURL = upholdAuthorizeBase + url.PathEscape(cfg.ClientID)
 	cfg = cfg.withDefaults(prod)
-	if err := requireURLs(linkvault.BrokerUphold, map[string]string{
-		"AuthURL": cfg.AuthURL, "TokenURL": cfg.TokenURL, "APIBaseURL": cfg.APIBaseURL, "ClientID": cfg.ClientID,
-	}); err != nil {
+	base, err := newOAuthAdapter(linkvault.Integration{
+		Type: linkvault.BrokerUphold, Name: "Uphold", AuthKind: linkvault.AuthOAuth, BrandColor: "#49CC68",
+		SupportsRefresh: false, SupportsRevocation: true, SupportsTransfers: true, Networks: upholdNetworkNames.list(upholdDefaultNetworks),
+	}, cfg, d, oauthStyle{scopes: upholdScopes, noPKCE: true, revokeWithBearer: true}, func(c *caller) {
+		c.gate = true // upDocsRateLimits: the limit is per client IP, so a 429 concerns every user
+	})
+	if err != nil {
 		return nil, err
 	}
-	d = d.withDefaults()
-	c := newCaller(linkvault.BrokerUphold, cfg, d)
-	c.gate = true // upDocsRateLimits: the limit is per client IP, so a 429 concerns every user
-	style := oauthStyle{scopes: upholdScopes, noPKCE: true, revokeWithBearer: true}
-	if len(cfg.Scopes) > 0 {
-		style.scopes = nil
+	p := &Uphold{oauthAdapter: base}
+	p.whoami = func(ctx context.Context, c linkvault.Credential, op string) (string, error) {
+		me, err := p.me(ctx, c, op)
+		return me.ID, err
 	}
-	return &Uphold{
-		integration: linkvault.Integration{
-			Type: linkvault.BrokerUphold, Name: "Uphold", AuthKind: linkvault.AuthOAuth, BrandColor: "#49CC68",
-			SupportsRefresh: false, SupportsRevocation: true, SupportsTransfers: true, Networks: upholdNetworkList(),
-		},
-		oauth: newOAuthClient(linkvault.BrokerUphold, cfg, c, style), http: c,
-		apiBase: strings.TrimRight(cfg.APIBaseURL, "/"), rates: newRateCache(DefaultRatesTTL, d.Now),
-	}, nil
-}
-
-func upholdNetworkList() []string {
-	seen := map[string]bool{}
-	for _, ns := range upholdDefaultNetworks {
-		for _, n := range ns {
-			seen[upholdNetworkNames.canonical(n)] = true
-		}
-	}
-	var out []string
-	for _, n := range linkvault.Networks {
-		if seen[n.Code] {
-			out = append(out, n.Code)
-		}
-	}
-	return out
-}
-
-// Integration describes the adapter for the catalog.
-func (p *Uphold) Integration() linkvault.Integration { return p.integration }
-
-// AuthCodeURL returns the consent URL (state and the permission's scopes; upDocsAuth
-// documents no PKCE).
-func (p *Uphold) AuthCodeURL(r linkvault.AuthCodeRequest) string { return p.oauth.authCodeURL(r) }
-
-// Exchange trades the code for a non-expiring token (upDocsAuth step 2: client
-// credentials in HTTP Basic) and records the user id (best effort).
-func (p *Uphold) Exchange(ctx context.Context, code, codeVerifier, redirectURL string) (linkvault.Credential, error) {
-	c, err := p.oauth.exchange(ctx, code, codeVerifier, redirectURL)
-	if err != nil {
-		return c, err
-	}
-	if me, err := p.me(ctx, c, "exchange"); err == nil {
-		c.Subject = me.ID
-	} else {
-		p.http.log.WarnContext(ctx, "user lookup after code exchange failed", "error", err)
-	}
-	return c, nil
+	return p, nil
 }
 
 // Refresh cannot renew an Uphold token (there is no refresh token); it validates the
@@ -160,18 +113,6 @@ func (p *Uphold) Refresh(ctx context.Context, c linkvault.Credential) (linkvault
 		return linkvault.Credential{}, err
 	}
 	return c, nil
-}
-
-// Validate calls GET /v0/me.
-func (p *Uphold) Validate(ctx context.Context, c linkvault.Credential) error {
-	_, err := p.me(ctx, c, "validate")
-	return err
-}
-
-// Revoke revokes the token as Uphold's SDK does (upSDKRevoke). Users can also revoke
-// the application in Uphold; the token then simply stops working.
-func (p *Uphold) Revoke(ctx context.Context, c linkvault.Credential) error {
-	return p.oauth.revoke(ctx, c)
 }
 
 func (p *Uphold) get(ctx context.Context, op, path string, c linkvault.Credential, header map[string]string) (*apiResponse, error) {
@@ -311,11 +252,7 @@ func (p *Uphold) TransferOptions(ctx context.Context, c linkvault.Credential) ([
 		}
 		asset := linkvault.TransferAsset{Symbol: card.Currency, Name: card.Label, AccountID: card.ID, Available: card.Available}
 		for i, n := range nets {
-			an := linkvault.AssetNetwork{Network: upholdNetworkNames.canonical(n), ExchangeCode: n, Default: i == 0, Enabled: true}
-			if net, ok := linkvault.LookupNetwork(an.Network); ok {
-				an.Name = net.Name
-			}
-			asset.Networks = append(asset.Networks, an)
+			asset.Networks = append(asset.Networks, upholdNetworkNames.asset(n, i == 0))
 		}
 		out = append(out, asset)
 	}
