@@ -197,3 +197,23 @@ type Sealer interface {
 	// Open decrypts a ciphertext produced by Seal for the same client and tokenId.
 	Open(ctx context.Context, clientID, tokenID string, keyVersion int, ciphertext []byte) ([]byte, error)
 }
+
+// KeyringReplica is what a running server advertises about its master keyring: the
+// master key versions it holds and the one it wraps new data keys with. Key rotation
+// re-wraps data keys only once every live replica holds the new version.
+type KeyringReplica struct {
+	ID          string
+	Held        []int // ascending
+	WrapVersion int
+	SeenAt      time.Time
+}
+
+// Holds reports whether the replica holds master key version v.
+func (r KeyringReplica) Holds(v int) bool {
+	for _, h := range r.Held {
+		if h == v {
+			return true
+		}
+	}
+	return false
+}

@@ -35,13 +35,23 @@ func configFlag(fs *flag.FlagSet) *string {
 	return fs.String("config", "", "JSON configuration file (environment variables override it)")
 }
 
-// adminKeyring builds the sealer for commands that seal or open secrets.
+// adminKeyring builds the sealer for commands that seal or open secrets. Like a
+// server, it wraps any data key it creates with the newest master version every live
+// replica holds, so a command run mid-rotation creates nothing a replica cannot open.
 func adminKeyring(cfg *config.Config, st app.Store) (*envelope.Keyring, error) {
 	master, err := app.LoadMasterKeyring(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return envelope.New(st, master, time.Now), nil
+	ring := envelope.New(st, master, time.Now)
+	live, err := st.ListKeyringReplicas(context.Background(), time.Now().Add(-app.LiveReplicaWindow*cfg.MasterKeyCheckInterval))
+	if err != nil {
+		return nil, err
+	}
+	if v := app.CommonWrapVersion(master.Versions(), live); v > 0 {
+		ring.SetWrapVersion(v)
+	}
+	return ring, nil
 }
 
 // openExistingStore opens the configured database for a command that reads or changes

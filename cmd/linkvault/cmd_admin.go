@@ -295,7 +295,7 @@ func runKeys(ctx context.Context, args []string, stdout io.Writer, lookup env) e
 		fmt.Fprintf(stdout, "key %s revoked (running servers stop accepting it within 5s)\n", *key)
 		return nil
 	case "rotate":
-		fs := newFlags("keys rotate", "Usage: linkvault keys rotate\n\nAdds a master key version to the key file (wrapped by the KMS when one is configured)\nand re-wraps every data key with it, online (docs/operations.md, key rotation runbook).", stdout)
+		fs := newFlags("keys rotate", "Usage: linkvault keys rotate [--wait 2m] | --status\n\nRotates the master key online, failing no request: adds a version to the key file\n(wrapped by the KMS when one is configured) unless a rotation is unfinished, waits until\nevery live replica holds and wraps with it, then re-wraps every data key. Resumable;\n--status reports the state (docs/operations.md, key rotation runbook).", stdout)
 		return rotateMasterKey(ctx, fs, rest, stdout, lookup)
 	case "reseal":
 		fs := newFlags("keys reseal", "Usage: linkvault keys reseal\n\nRe-seals every connection's credential bound to its whole row, online (a background pass\nof the servers does the same).", stdout)
@@ -329,49 +329,6 @@ func runKeys(ctx context.Context, args []string, stdout io.Writer, lookup env) e
 		fmt.Fprintf(stdout, "%d API key verifiers upgraded to keyed verifiers\n", n)
 		return nil
 	}
-}
-
-// rotateMasterKey adds a master key version to the key file and re-wraps every data key
-// with it, online: servers keep working (they still hold the old version, and re-read
-// the key file on restart).
-func rotateMasterKey(ctx context.Context, fs *flags, args []string, stdout io.Writer, lookup env) error {
-	st, cfg, err := adminStore(ctx, fs, args, lookup)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	path := cfg.MasterKeyPath()
-	if path == "" {
-		return errors.New("keys rotate needs a master key file (LINKVAULT_MASTER_KEY_FILE); with LINKVAULT_MASTER_KEY, add a v<N+1> entry yourself and run keys rotate --config with it")
-	}
-	if err := app.CheckMasterKeyFile(cfg, path); err != nil {
-		return err
-	}
-	// With a KMS configured, the new version is written wrapped by it (and a plain
-	// keyring starts moving to the KMS: see docs/operations.md).
-	w, err := app.KeyWrapper(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	var v int
-	if w != nil {
-		v, err = envelope.AddMasterKeyVersionWrapped(ctx, path, w)
-	} else {
-		v, err = envelope.AddMasterKeyVersion(path)
-	}
-	if err != nil {
-		return err
-	}
-	master, err := app.LoadMasterKeyring(cfg)
-	if err != nil {
-		return err
-	}
-	n, err := envelope.New(st, master, time.Now).RotateMaster(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "master key v%d added to %s; %d data keys re-wrapped\n", v, path, n)
-	return nil
 }
 
 // repeated is a flag that may be given several times.

@@ -263,3 +263,37 @@ func TestInit(t *testing.T) {
 		t.Fatalf("init with LINKVAULT_MASTER_KEY: %v", err)
 	}
 }
+
+// TestConcurrentKeysRotateRefuses: while one `keys rotate` runs on a key file (its lock
+// file exists), another refuses and leaves the key file alone, instead of appending a
+// version of its own.
+func TestConcurrentKeysRotateRefuses(t *testing.T) {
+	e := newCLIEnv(t)
+	e.mustRun("migrate")
+	keyFile := e.vars["LINKVAULT_MASTER_KEY_FILE"]
+	before, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := lockRotation(keyFile) // the first run holds it
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.run("keys", "rotate"); err == nil || !strings.Contains(err.Error(), "another `linkvault keys rotate` is running") {
+		t.Fatalf("second keys rotate: %v", err)
+	}
+	if after, _ := os.ReadFile(keyFile); !bytes.Equal(after, before) {
+		t.Fatal("the refused keys rotate changed the key file")
+	}
+	unlock()
+	if out := e.mustRun("keys", "rotate"); !strings.Contains(out, "master key v2 added") || !strings.Contains(out, "rotation complete") {
+		t.Fatalf("keys rotate after the first finished:\n%s", out)
+	}
+	// Finished, a run leaves no lock behind; --status changes nothing.
+	if _, err := os.Stat(keyFile + ".rotate-lock"); !os.IsNotExist(err) {
+		t.Fatalf("lock file left behind: %v", err)
+	}
+	if out := e.mustRun("keys", "rotate", "--status"); !strings.Contains(out, "current v2") || !strings.Contains(out, "rotation complete") {
+		t.Fatalf("status:\n%s", out)
+	}
+}

@@ -74,7 +74,7 @@ func TestMasterKeyFromAWSKMS(t *testing.T) {
 	}
 
 	out := env.CLI("keys", "rotate")
-	if !regexp.MustCompile(`master key v2 added to .*; [1-9][0-9]* data keys re-wrapped`).MatchString(out) {
+	if !regexp.MustCompile(`master key v2 added to .*\n[1-9][0-9]* data keys re-wrapped`).MatchString(out) {
 		t.Fatalf("keys rotate printed %q", out)
 	}
 	text, err := os.ReadFile(keyFile)

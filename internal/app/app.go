@@ -107,6 +107,7 @@ type App struct {
 	cancel    context.CancelFunc
 	served    chan error
 	resealed  chan struct{}
+	watched   chan struct{}
 	stopOnce  sync.Once
 	serveErr  error
 	closeOnce sync.Once
@@ -335,7 +336,16 @@ func (a *App) Start(ctx context.Context) error {
 		}
 	}
 	sctx, cancel := context.WithCancel(ctx)
-	a.started, a.cancel, a.served, a.resealed = true, cancel, make(chan error, 1), make(chan struct{})
+	a.started, a.cancel, a.served = true, cancel, make(chan error, 1)
+	a.resealed, a.watched = make(chan struct{}), make(chan struct{})
+	// Advertise the keyring (and adopt the wrap version every live replica holds)
+	// before the first request, then keep it current.
+	watch := newKeyringWatch(a)
+	watch.check(sctx)
+	go func() {
+		defer close(a.watched)
+		watch.run(sctx)
+	}()
 	go func() { a.served <- a.HTTP.Serve(sctx, a.Config.HTTP.ShutdownGrace) }()
 	go func() {
 		defer close(a.resealed)
@@ -400,6 +410,7 @@ func (a *App) Wait() error {
 		a.serveErr = <-a.served
 		a.cancel()
 		<-a.resealed
+		<-a.watched
 		a.stopBackground()
 	})
 	return a.serveErr

@@ -35,6 +35,7 @@ type Store interface {
 	account.TransferStore
 	account.PreviewStore
 	vault.ResealStore
+	KeyringStore
 	ListAudit(ctx context.Context, q linkvault.AuditQuery) ([]linkvault.AuditEntry, error)
 	PruneAudit(ctx context.Context, before time.Time) (int64, error)
 	Migrate(ctx context.Context) error

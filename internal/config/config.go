@@ -86,6 +86,13 @@ type Config struct {
 	// Default false.
 	MasterKeyFileAllowReadable bool `json:"masterKeyFileAllowReadable" env:"MASTER_KEY_FILE_ALLOW_READABLE" help:"accept a master key file readable by its group or other users (default: refuse it; fix with chmod 600)"`
 
+	// MasterKeyCheckInterval is how often a server re-reads the master key file (SIGHUP
+	// makes it re-read at once) and advertises the key versions it holds in the
+	// database, which `keys rotate` waits on. A replica missing from the advertisements
+	// for 3 intervals counts as gone. Env LINKVAULT_MASTER_KEY_CHECK_INTERVAL, file
+	// "masterKeyCheckInterval". Default 5s.
+	MasterKeyCheckInterval time.Duration `json:"masterKeyCheckInterval" env:"MASTER_KEY_CHECK_INTERVAL" help:"how often a server re-reads the master key file and advertises the key versions it holds (SIGHUP re-reads at once)"`
+
 	// KMS optionally protects the master keys with an external key management service.
 	KMS KMS `json:"kms" env:"KMS_"`
 
@@ -547,10 +554,11 @@ func Default() Config {
 		return Provider{AuthURL: auth, TokenURL: token, RevokeURL: revoke, APIBaseURL: api, Timeout: 10 * time.Second, MaxInFlight: 64}
 	}
 	return Config{
-		ListenAddr: "127.0.0.1:8080",
-		AdminAddr:  DefaultAdminAddr,
-		Database:   Database{Driver: DriverSQLite, SQLitePath: "linkvault.db"},
-		Log:        Log{Level: slog.LevelInfo, Format: LogFormatText},
+		ListenAddr:             "127.0.0.1:8080",
+		MasterKeyCheckInterval: 5 * time.Second,
+		AdminAddr:              DefaultAdminAddr,
+		Database:               Database{Driver: DriverSQLite, SQLitePath: "linkvault.db"},
+		Log:                    Log{Level: slog.LevelInfo, Format: LogFormatText},
 		HTTP: HTTP{
 			MaxBodyBytes:      1 << 20,
 			MaxHeaderBytes:    64 << 10,

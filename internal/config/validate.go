@@ -148,6 +148,9 @@ func (v *validator) masterKey() {
 	if !c.MasterKey.IsZero() && c.MasterKeyFile != "" {
 		v.addf("MasterKey", "set it or %sMASTER_KEY_FILE, not both", EnvPrefix)
 	}
+	if c.MasterKeyCheckInterval <= 0 {
+		v.addf("MasterKeyCheckInterval", "must be positive")
+	}
 	if c.Database.Driver == DriverPostgres && c.MasterKey.IsZero() && c.MasterKeyFile == "" {
 		v.addf("MasterKeyFile", "is required with the postgres driver (or set %sMASTER_KEY): every replica must use the same master keys; create the file once with `linkvault init` (with this setting) and give it to every replica", EnvPrefix)
 	}

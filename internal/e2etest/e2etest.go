@@ -205,6 +205,14 @@ func (e *Env) CLI(args ...string) string {
 	return stdout.String()
 }
 
+// Command is the binary with the environment's configuration and args, not started:
+// for commands a test runs in the background (keys rotate waiting on replicas).
+func (e *Env) Command(args ...string) *exec.Cmd {
+	cmd := exec.Command(e.bin, args...)
+	cmd.Env = e.env
+	return cmd
+}
+
 // Server is one running `linkvault serve` process.
 type Server struct {
 	URL string
@@ -330,6 +338,9 @@ func (s *Server) Stop() {
 }
 
 // Kill ends the process with SIGKILL, as a crash would, and waits for it.
+// Signal sends sig to the server process (SIGHUP: re-read the master key file).
+func (s *Server) Signal(sig os.Signal) error { return s.cmd.Process.Signal(sig) }
+
 func (s *Server) Kill() {
 	_ = s.cmd.Process.Kill()
 	<-s.done

@@ -18,10 +18,12 @@
 // Rotation is online and has two independent levers:
 //
 //   - Master key rotation: add a version to the key file (AddMasterKeyVersion), load
-//     the new keyring in every replica (restart, or Keyring.SetMaster), then call
-//     Keyring.RotateMaster once to re-wrap every data key with the new master version.
+//     the new keyring in every replica (Keyring.SetMaster; servers re-read the file),
+//     and once every replica holds it, wrap new data keys with it (SetWrapVersion) and
+//     call Keyring.RotateMaster to re-wrap every data key with the new master version.
 //     Old master versions must stay in the keyring until RotateMaster finished; only
-//     then may they be removed from the file.
+//     then may they be removed from the file. internal/app and `linkvault keys rotate`
+//     run these steps.
 //   - Data key rotation: Keyring.NewDataKeyVersion makes a fresh data key that new
 //     seals use; existing ciphertexts keep opening with the version stored beside them.
 //
@@ -67,6 +69,9 @@ type Keyring struct {
 	loads             loadGroup
 	currentVersionTTL time.Duration
 	derived           derived
+	// wrapVersion, when set and held, is the master version new data keys are
+	// wrapped with instead of the keyring's current one (SetWrapVersion).
+	wrapVersion atomic.Int64
 }
 
 var _ linkvault.Sealer = (*Keyring)(nil)
@@ -111,6 +116,22 @@ func (k *Keyring) Master() *MasterKeyring { return k.master.Load() }
 // Data keys already unwrapped stay cached; new data keys are wrapped by m's current
 // version from now on.
 func (k *Keyring) SetMaster(m *MasterKeyring) { k.master.Store(m) }
+
+// SetWrapVersion makes new data keys wrapped by master version v rather than by the
+// master keyring's current version, as long as the keyring holds v (0 restores the
+// default). During a rotation, replicas keep wrapping with the newest version every
+// live replica holds, so none creates a data key another cannot unwrap.
+func (k *Keyring) SetWrapVersion(v int) { k.wrapVersion.Store(int64(v)) }
+
+// WrapVersion is the master version new data keys are wrapped with.
+func (k *Keyring) WrapVersion() int { return k.wrapVersionOf(k.master.Load()) }
+
+func (k *Keyring) wrapVersionOf(m *MasterKeyring) int {
+	if v := int(k.wrapVersion.Load()); v > 0 && m.Has(v) {
+		return v
+	}
+	return m.Current()
+}
 
 // Seal encrypts plaintext under the client's current data key, creating the client's
 // first data key if it has none.
@@ -252,7 +273,8 @@ func (k *Keyring) createDataKey(ctx context.Context, clientID string, version in
 	}
 	defer clear(key)
 	master := k.master.Load()
-	wrapped, err := master.wrap(clientID, version, master.Current(), key)
+	wrapWith := k.wrapVersionOf(master)
+	wrapped, err := master.wrap(clientID, version, wrapWith, key)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -260,7 +282,7 @@ func (k *Keyring) createDataKey(ctx context.Context, clientID string, version in
 		ClientID:      clientID,
 		Version:       version,
 		Wrapped:       wrapped,
-		MasterVersion: master.Current(),
+		MasterVersion: wrapWith,
 		CreatedAt:     k.now(),
 	}
 	err = k.store.CreateDataKey(ctx, dk)

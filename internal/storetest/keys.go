@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"crypto/sha256"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -299,5 +300,35 @@ func testDataKeyConcurrentRewrap(t *testing.T, s Store) {
 	}
 	if got.MasterVersion != 2 || bytes.Equal(got.Wrapped, []byte("w0")) {
 		t.Errorf("after rewrap: master %d wrapped %q", got.MasterVersion, got.Wrapped)
+	}
+}
+
+// testKeyringReplicas: advertisements are upserted by replica id, listed by liveness,
+// and withdrawn.
+func testKeyringReplicas(t *testing.T, s Store) {
+	ctx := t.Context()
+	adv := func(id string, held []int, wrap int, at time.Time) {
+		t.Helper()
+		if err := s.AdvertiseKeyring(ctx, linkvault.KeyringReplica{ID: id, Held: held, WrapVersion: wrap, SeenAt: at}); err != nil {
+			t.Fatalf("AdvertiseKeyring(%s): %v", id, err)
+		}
+	}
+	adv("a", []int{1}, 1, t0)
+	adv("b", []int{1, 2}, 1, t0.Add(time.Second))
+	adv("a", []int{1, 2}, 2, t0.Add(2*time.Second)) // a's second advertisement replaces its first
+	adv("gone", []int{1}, 1, t0.Add(-time.Minute))
+	live, err := s.ListKeyringReplicas(ctx, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(live) != 2 || live[0].ID != "a" || live[1].ID != "b" || !slices.Equal(live[0].Held, []int{1, 2}) ||
+		live[0].WrapVersion != 2 || !sameInstant(live[0].SeenAt, t0.Add(2*time.Second)) || !live[1].Holds(2) {
+		t.Fatalf("ListKeyringReplicas = %+v", live)
+	}
+	if err := s.WithdrawKeyring(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if live, _ := s.ListKeyringReplicas(ctx, t0); len(live) != 1 || live[0].ID != "b" {
+		t.Fatalf("after WithdrawKeyring(a): %+v", live)
 	}
 }

@@ -11,6 +11,7 @@ package storetest
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/account"
@@ -47,6 +48,9 @@ type Store interface {
 	webhook.Pruner
 	revocation.Store
 	vault.ResealStore
+	AdvertiseKeyring(ctx context.Context, r linkvault.KeyringReplica) error
+	ListKeyringReplicas(ctx context.Context, since time.Time) ([]linkvault.KeyringReplica, error)
+	WithdrawKeyring(ctx context.Context, id string) error
 }
 
 // Run runs every conformance test. newStore must return an empty, migrated store that
@@ -60,6 +64,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"Clients", testClients},
 		{"APIKeys", testAPIKeys},
 		{"DataKeys", testDataKeys},
+		{"KeyringReplicas", testKeyringReplicas},
 		{"DataKeyConcurrentRewrap", testDataKeyConcurrentRewrap},
 		{"ConnectionRoundTrip", testConnectionRoundTrip},
 		{"ConnectionIdentityUnique", testConnectionIdentityUnique},

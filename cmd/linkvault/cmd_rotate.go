@@ -1,0 +1,271 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/app"
+	"github.com/linkvault/linkvault/internal/config"
+	"github.com/linkvault/linkvault/internal/envelope"
+)
+
+// rotateMasterKey is `linkvault keys rotate [--status] [--wait D]`: a two-phase,
+// online master key rotation that fails no request.
+//
+//  1. If no rotation is unfinished, a new version is appended to the key file (with a
+//     KMS configured, wrapped by it). Running servers re-read the file within their
+//     check interval (LINKVAULT_MASTER_KEY_CHECK_INTERVAL) or at once on SIGHUP.
+//  2. It waits until every live replica advertises holding the new version, then until
+//     each wraps new data keys with it (they switch only when all hold it).
+//  3. Only then it re-wraps every data key still under an older version.
+//
+// Every step can be interrupted and resumed: while some data key is under an older
+// version or some live replica lacks the newest one, running it again finishes that
+// rotation and never adds a version. --status reports where a rotation stands.
+func rotateMasterKey(ctx context.Context, fs *flags, args []string, stdout io.Writer, lookup env) error {
+	status := fs.Bool("status", false, "report the rotation state and change nothing")
+	wait := fs.Duration("wait", 2*time.Minute, "how long to wait for running replicas to load the new version before giving up (resumable)")
+	st, cfg, err := adminStore(ctx, fs, args, lookup)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	r := &rotation{cfg: cfg, st: st, out: stdout, now: time.Now}
+	if *status {
+		s, err := r.state(ctx)
+		if err != nil {
+			return err
+		}
+		s.print(stdout)
+		return nil
+	}
+	return r.run(ctx, *wait)
+}
+
+type rotation struct {
+	cfg *config.Config
+	st  app.Store
+	out io.Writer
+	now func() time.Time
+}
+
+// rotationState is where a rotation stands.
+type rotationState struct {
+	path     string
+	master   *envelope.MasterKeyring
+	byMaster map[int]int
+	replicas []linkvault.KeyringReplica
+}
+
+func (s *rotationState) target() int { return s.master.Current() }
+
+// behind counts data keys under an older version than the target.
+func (s *rotationState) behind() int {
+	n := 0
+	for v, c := range s.byMaster {
+		if v < s.target() {
+			n += c
+		}
+	}
+	return n
+}
+
+// lacking lists live replicas that do not hold, or do not yet wrap with, the target.
+func (s *rotationState) lacking() (notHolding, notWrapping []string) {
+	for _, r := range s.replicas {
+		switch {
+		case !r.Holds(s.target()):
+			notHolding = append(notHolding, r.ID)
+		case r.WrapVersion < s.target():
+			notWrapping = append(notWrapping, r.ID)
+		}
+	}
+	return notHolding, notWrapping
+}
+
+func (s *rotationState) complete() bool {
+	h, w := s.lacking()
+	return s.behind() == 0 && len(h) == 0 && len(w) == 0
+}
+
+func (s *rotationState) print(w io.Writer) {
+	fmt.Fprintf(w, "key file %s: versions %v, current v%d\n", s.path, s.master.Versions(), s.target())
+	versions := make([]int, 0, len(s.byMaster))
+	for v := range s.byMaster {
+		versions = append(versions, v)
+	}
+	slices.Sort(versions)
+	var parts []string
+	for _, v := range versions {
+		parts = append(parts, fmt.Sprintf("v%d: %d", v, s.byMaster[v]))
+	}
+	fmt.Fprintf(w, "data keys by master version: %s\n", strings.Join(parts, ", "))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "LIVE REPLICA\tHOLDS\tWRAPS WITH\tSEEN")
+	for _, r := range s.replicas {
+		fmt.Fprintf(tw, "%s\t%v\tv%d\t%s\n", r.ID, r.Held, r.WrapVersion, r.SeenAt.UTC().Format(time.RFC3339))
+	}
+	_ = tw.Flush()
+	if len(s.replicas) == 0 {
+		fmt.Fprintln(w, "(no live replica)")
+	}
+	notHolding, notWrapping := s.lacking()
+	switch {
+	case s.complete():
+		var old []string
+		for _, v := range s.master.Versions() {
+			if v < s.target() {
+				old = append(old, fmt.Sprintf("v%d", v))
+			}
+		}
+		fmt.Fprintf(w, "rotation complete: every data key is wrapped by v%d", s.target())
+		if len(old) > 0 {
+			fmt.Fprintf(w, "; %s may be removed from the key file (keep them in escrow while backups wrapped under them are kept)", strings.Join(old, ", "))
+		}
+		fmt.Fprintln(w)
+	case len(notHolding) > 0:
+		fmt.Fprintf(w, "rotation to v%d in progress: waiting for %s to load it (SIGHUP or their next check); %d data keys to re-wrap\n",
+			s.target(), strings.Join(notHolding, ", "), s.behind())
+	case len(notWrapping) > 0:
+		fmt.Fprintf(w, "rotation to v%d in progress: waiting for %s to wrap with it; %d data keys to re-wrap\n",
+			s.target(), strings.Join(notWrapping, ", "), s.behind())
+	default:
+		fmt.Fprintf(w, "rotation to v%d in progress: %d data keys to re-wrap (run `linkvault keys rotate` to finish)\n", s.target(), s.behind())
+	}
+}
+
+func (r *rotation) state(ctx context.Context) (*rotationState, error) {
+	path := r.cfg.MasterKeyPath()
+	if path == "" {
+		return nil, errors.New("keys rotate needs a master key file (LINKVAULT_MASTER_KEY_FILE); with LINKVAULT_MASTER_KEY, write the keyring to a 0600 file and run keys rotate with LINKVAULT_MASTER_KEY_FILE pointing at it")
+	}
+	master, err := app.LoadMasterKeyring(r.cfg)
+	if err != nil {
+		return nil, err
+	}
+	byMaster, err := envelope.New(r.st, master, r.now).DataKeysByMaster(ctx)
+	if err != nil {
+		return nil, err
+	}
+	replicas, err := r.st.ListKeyringReplicas(ctx, r.now().Add(-app.LiveReplicaWindow*r.cfg.MasterKeyCheckInterval))
+	if err != nil {
+		return nil, err
+	}
+	return &rotationState{path: path, master: master, byMaster: byMaster, replicas: replicas}, nil
+}
+
+func (r *rotation) run(ctx context.Context, wait time.Duration) error {
+	path := r.cfg.MasterKeyPath()
+	if path != "" {
+		if err := app.CheckMasterKeyFile(r.cfg, path); err != nil {
+			return err
+		}
+	}
+	unlock, err := lockRotation(path)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	s, err := r.state(ctx)
+	if err != nil {
+		return err
+	}
+	if s.complete() {
+		// With a KMS configured, the new version is written wrapped by it (and a plain
+		// keyring starts moving to the KMS: see docs/operations.md).
+		w, err := app.KeyWrapper(ctx, r.cfg)
+		if err != nil {
+			return err
+		}
+		var v int
+		if w != nil {
+			v, err = envelope.AddMasterKeyVersionWrapped(ctx, path, w)
+		} else {
+			v, err = envelope.AddMasterKeyVersion(path)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(r.out, "master key v%d added to %s\n", v, path)
+		if s, err = r.state(ctx); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(r.out, "resuming the unfinished rotation to v%d (no version added)\n", s.target())
+	}
+
+	// Phase 2: every live replica holds the new version and wraps with it.
+	deadline := r.now().Add(wait)
+	for {
+		notHolding, notWrapping := s.lacking()
+		if len(notHolding) == 0 && len(notWrapping) == 0 {
+			break
+		}
+		if r.now().After(deadline) {
+			s.print(r.out)
+			return fmt.Errorf("rotation to v%d not finished: live replicas have not loaded it within %s; nothing was re-wrapped, so no request failed. "+
+				"Give every replica the new key file (they re-read it every %s, or at once on SIGHUP), then run `linkvault keys rotate` again to resume",
+				s.target(), wait, r.cfg.MasterKeyCheckInterval)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+		if s, err = r.state(ctx); err != nil {
+			return err
+		}
+	}
+
+	// Phase 3: re-wrap. No replica wraps with an older version any more, so one pass
+	// leaves none behind; a second one covers a key created in between.
+	ring := envelope.New(r.st, s.master, r.now)
+	total := 0
+	for range 2 {
+		n, err := ring.RotateMaster(ctx)
+		total += n
+		if err != nil {
+			return fmt.Errorf("re-wrapped %d data keys, then: %w (run `linkvault keys rotate` again to resume)", total, err)
+		}
+		if s, err = r.state(ctx); err != nil {
+			return err
+		}
+		if s.behind() == 0 {
+			break
+		}
+	}
+	fmt.Fprintf(r.out, "%d data keys re-wrapped\n", total)
+	s.print(r.out)
+	if !s.complete() {
+		return fmt.Errorf("rotation to v%d not finished; run `linkvault keys rotate` again", s.target())
+	}
+	return nil
+}
+
+// lockRotation makes concurrent `keys rotate` runs on one key file refuse rather than
+// race (each would append its own version): a lock file beside the key file, created
+// exclusively and removed when done.
+func lockRotation(keyFile string) (unlock func(), err error) {
+	if keyFile == "" {
+		return func() {}, nil
+	}
+	lock := keyFile + ".rotate-lock"
+	f, err := os.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("another `linkvault keys rotate` is running on %s (if none is, it was interrupted: remove %s and run it again)", keyFile, lock)
+		}
+		return nil, err
+	}
+	_, _ = fmt.Fprintf(f, "pid %d since %s\n", os.Getpid(), time.Now().UTC().Format(time.RFC3339))
+	_ = f.Close()
+	return func() { _ = os.Remove(lock) }, nil
+}
