@@ -102,6 +102,9 @@ func TestRemovalRevokesAfterTheOutageOnAnotherReplica(t *testing.T) {
 	// Replica B: retries while the exchange is still down, then stops (a restart).
 	b := env.StartServerWith(map[string]string{"LINKVAULT_REFRESH_ENABLED": "true"})
 	waitUntil(t, "replica B's retries during the outage", func() bool { _, m := queue(); return m >= 3 })
+	if got := metric(t, b.AdminURL, "linkvault_revocation_queue_depth"); got != removals {
+		t.Fatalf("replica B's queue depth gauge = %v, want %d", got, removals)
+	}
 	b.Stop()
 	if n, _ := queue(); n != removals {
 		t.Fatalf("queue holds %d entries after the outage retries, want %d", n, removals)
