@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/poller"
 	"github.com/linkvault/linkvault/internal/vault"
 )
 
@@ -139,7 +140,7 @@ func (e *Engine) renew(ctx context.Context, r *vault.Resolved, rejected bool) (*
 		if !e.now().Before(giveUp) {
 			return nil, onDemandUnavailable, linkvault.ErrProviderUnavailable(time.Second)
 		}
-		if err := sleep(ctx, pause/2+time.Duration(rand.Int64N(int64(pause)))); err != nil {
+		if err := poller.Sleep(ctx, pause/2+time.Duration(rand.Int64N(int64(pause)))); err != nil {
 			return nil, onDemandError, err
 		}
 		pause = min(2*pause, 250*time.Millisecond)
@@ -218,7 +219,7 @@ func (e *Engine) renewClaimed(ctx context.Context, c *linkvault.Connection, r *v
 			wait := max(pause, retryAfter)
 			// Retry only if the pause still leaves a full call within the lease.
 			if e.now().Add(wait + e.cfg.ProviderTimeout + e.cfg.WriteTimeout).Before(c.LeaseExpiresAt) {
-				if err := sleep(ctx, wait); err == nil {
+				if err := poller.Sleep(ctx, wait); err == nil {
 					pause *= 2
 					continue
 				}
@@ -286,14 +287,3 @@ func (e *Engine) acquireSlot(ctx context.Context, until time.Time) bool {
 }
 
 func (e *Engine) releaseSlot() { <-e.slots }
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/poller"
 )
 
 // process handles one connection claimed from the due set. c holds the lease (its
@@ -295,7 +296,7 @@ func retryUnavailable(ctx context.Context, f func() error) error {
 		if err == nil || !linkvault.IsUnavailable(err) {
 			return err
 		}
-		if sleep(ctx, pause) != nil {
+		if poller.Sleep(ctx, pause) != nil {
 			return err
 		}
 		pause = min(2*pause, 2*time.Second)
