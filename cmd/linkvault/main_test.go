@@ -297,3 +297,73 @@ func TestConcurrentKeysRotateRefuses(t *testing.T) {
 		t.Fatalf("status:\n%s", out)
 	}
 }
+
+// TestOldBackupUnreadableAfterMasterVersionDestroyed: a backup taken before a rotation
+// holds data keys wrapped by the old master version. Once the rotation finished and
+// that version is removed from the key file (destroyed), the live database still opens
+// every credential but the old backup opens none; with the old version put back it
+// does, so it is the destroyed version, and nothing else, that locks the backup.
+func TestOldBackupUnreadableAfterMasterVersionDestroyed(t *testing.T) {
+	e := newCLIEnv(t)
+	e.mustRun("migrate")
+	e.mustRun("clients", "create", "--id", "shop")
+	cfg, err := loadConfig("", e.lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	a := openApp(t, cfg)
+	c, err := a.Vault.Connect(ctx, vault.ConnectParams{
+		ConnectionIdentity: linkvault.ConnectionIdentity{ClientID: "shop", UserID: "u1", BrokerType: linkvault.BrokerCoinbase, Scope: linkvault.PermissionRead},
+		Credential:         linkvault.Credential{AccessToken: linkvault.NewSecret("at-in-the-backup")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = a.Close()
+	backup := filepath.Join(t.TempDir(), "old.db")
+	e.mustRun("backup", "--out", backup)
+	e.mustRun("keys", "rotate")
+
+	keyFile := cfg.MasterKeyFile
+	text, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v1 string
+	var kept []string
+	for _, line := range strings.Split(strings.TrimSpace(string(text)), "\n") {
+		if strings.HasPrefix(line, "v1:") {
+			v1 = line
+			continue
+		}
+		kept = append(kept, line)
+	}
+	if err := os.WriteFile(keyFile, []byte(strings.Join(kept, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	resolve := func(dbPath string) error {
+		t.Helper()
+		c2 := *cfg
+		c2.Database.SQLitePath = dbPath
+		app := openApp(t, &c2)
+		defer app.Close()
+		r, err := app.Vault.Resolve(ctx, "shop", c.TokenID)
+		if err == nil && r.Credential.AccessToken.Reveal() != "at-in-the-backup" {
+			t.Fatal("resolved another credential")
+		}
+		return err
+	}
+	if err := resolve(cfg.Database.SQLitePath); err != nil {
+		t.Fatalf("live database after the rotation, v1 destroyed: %v", err)
+	}
+	if err := resolve(backup); err == nil || !strings.Contains(err.Error(), "not in the keyring") {
+		t.Fatalf("old backup with v1 destroyed: %v, want it unreadable for lack of master key v1", err)
+	}
+	if err := os.WriteFile(keyFile, []byte(v1+"\n"+strings.Join(kept, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := resolve(backup); err != nil {
+		t.Fatalf("old backup with v1 back in the key file: %v", err)
+	}
+}
