@@ -38,6 +38,8 @@ type Service struct {
 	now   func() time.Time
 	keys  *keys
 	mac   *macKey
+	// verified remembers secrets that verified (verified.go).
+	verified *verifiedCache
 	// unknown is the record an unknown key id is checked against: a dummy verifier,
 	// so an unknown id takes the same path as a known id with a wrong secret.
 	unknown *linkvault.APIKey
@@ -55,7 +57,7 @@ func New(store Store, deriver KeyDeriver, now func() time.Time, keyRefresh time.
 	if now == nil {
 		now = time.Now
 	}
-	s := &Service{store: store, now: now, keys: newKeys(store, now, keyRefresh), mac: &macKey{deriver: deriver},
+	s := &Service{store: store, now: now, keys: newKeys(store, now, keyRefresh), mac: &macKey{deriver: deriver}, verified: newVerifiedCache(),
 		unknown: &linkvault.APIKey{SecretHash: make([]byte, 32), VerifierVersion: linkvault.APIKeyVerifierKeyed, RevokedAt: time.Unix(0, 0)}}
 	s.verify = matches
 	return s
@@ -140,35 +142,36 @@ func ErrUnauthorized() *linkvault.Error {
 // Every attempt takes the same path whatever it presents: the key id is looked up in
 // the in-memory key set (never the database, see keys), an unknown or malformed id
 // yields the dummy record, and the secret is compared with that record's verifier, the
-// client id with its client, in constant time. Only then is the outcome decided.
+// client id with its client, in constant time. Only then is the outcome decided. A
+// (client id, secret) that verified before and whose key is unchanged and active in
+// the key set is answered from the verified cache (verified.go) without recomputing
+// its verifier; only a correct secret can get there.
 func (s *Service) Authenticate(ctx context.Context, clientID string, secret linkvault.Secret) (*Principal, error) {
+	ks, err := s.keys.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if clientID != "" {
+		if p := s.verified.lookup(ks, clientID, secret); p != nil {
+			return p, nil
+		}
+	}
 	mac, err := s.mac.get(ctx)
 	if err != nil {
 		return nil, err
 	}
 	keyID, wellFormed := parseKeyID(secret.Reveal())
-	k, err := s.lookup(ctx, keyID)
-	if err != nil {
-		return nil, err
+	k, ok := ks.byID[keyID]
+	if !ok {
+		k = s.unknown
 	}
 	match := s.verify(mac, k, secret)
 	sameClient := subtle.ConstantTimeCompare([]byte(k.ClientID), []byte(clientID)) == 1
 	if !match || !sameClient || !k.Active() || !wellFormed || k == s.unknown || clientID == "" {
 		return nil, ErrUnauthorized()
 	}
+	s.verified.add(clientID, secret, k)
 	return &Principal{ClientID: k.ClientID, KeyID: k.ID, Permission: k.Permission}, nil
-}
-
-// lookup returns the key record of keyID, or the dummy record when there is none.
-func (s *Service) lookup(ctx context.Context, keyID string) (*linkvault.APIKey, error) {
-	ks, err := s.keys.current(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if k, ok := ks.byID[keyID]; ok {
-		return k, nil
-	}
-	return s.unknown, nil
 }
 
 // parseKeyID extracts the key id from "lvsk_<16 hex>_<random>".

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/linkvault/linkvault"
 )
@@ -31,9 +32,13 @@ type macKey struct {
 	deriver KeyDeriver
 	mu      sync.Mutex
 	key     []byte
+	ready   atomic.Pointer[[]byte] // key once derived: read without the lock
 }
 
 func (m *macKey) get(ctx context.Context) ([]byte, error) {
+	if k := m.ready.Load(); k != nil {
+		return *k, nil
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.key != nil {
@@ -47,6 +52,7 @@ func (m *macKey) get(ctx context.Context) ([]byte, error) {
 		return nil, fmt.Errorf("clients: derive the API key verifier key: %w", err)
 	}
 	m.key = key
+	m.ready.Store(&key)
 	return key, nil
 }
 
