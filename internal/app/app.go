@@ -108,6 +108,7 @@ type App struct {
 	served    chan error
 	resealed  chan struct{}
 	watched   chan struct{}
+	swept     chan struct{} // closed when the Link session sweeper has stopped
 	stopOnce  sync.Once
 	serveErr  error
 	closeOnce sync.Once
@@ -351,6 +352,13 @@ func (a *App) Start(ctx context.Context) error {
 		defer close(a.resealed)
 		a.resealInBackground(sctx)
 	}()
+	a.swept = make(chan struct{})
+	go func() {
+		defer close(a.swept)
+		if a.Link != nil {
+			a.Link.RunSweeper(sctx, link.DefaultSweepInterval)
+		}
+	}()
 	return nil
 }
 
@@ -411,6 +419,7 @@ func (a *App) Wait() error {
 		a.cancel()
 		<-a.resealed
 		<-a.watched
+		<-a.swept
 		a.stopBackground()
 	})
 	return a.serveErr

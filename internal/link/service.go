@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/linkvault/linkvault"
@@ -78,7 +77,6 @@ type Service struct {
 	pageTTL   time.Duration
 	now       func() time.Time
 	log       *slog.Logger
-	creates   atomic.Uint64
 }
 
 // New validates cfg and returns a Service.
@@ -175,19 +173,52 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (*Created, error) 
 	if err := s.store.CreateLinkSession(ctx, sess); err != nil {
 		return nil, err
 	}
-	if s.creates.Add(1)%32 == 0 {
-		// Keep the table small without a separate job: every 32nd creation sweeps.
-		if _, err := s.Sweep(ctx); err != nil {
-			s.log.WarnContext(ctx, "link session sweep failed", "error", err)
-		}
-	}
 	u := s.baseURL + SessionPathPrefix + id
 	return &Created{URL: u, LinkToken: base64.StdEncoding.EncodeToString([]byte(u)), Session: sess}, nil
 }
 
-// Sweep deletes sessions that expired more than a minute ago (up to 500 per call).
+// Sweep deletes sessions that expired more than a minute ago (up to sweepBatch per call).
 func (s *Service) Sweep(ctx context.Context) (int, error) {
-	return s.store.DeleteExpiredLinkSessions(ctx, s.now().Add(-time.Minute), 500)
+	return s.store.DeleteExpiredLinkSessions(ctx, s.now().Add(-time.Minute), sweepBatch)
+}
+
+// sweepBatch bounds one sweep statement, so no single delete holds the writer long.
+const sweepBatch = 500
+
+// DefaultSweepInterval is how often RunSweeper looks for expired sessions.
+const DefaultSweepInterval = time.Minute
+
+// RunSweeper deletes expired sessions every interval until ctx ends: in batches of
+// sweepBatch, one after the other while full batches come back, so a backlog clears
+// without one long statement. Housekeeping runs here, in the background, never inside
+// a request: sweeping inline (every 32nd POST /api/v1/linktoken, as before) halved
+// SQLite's linktoken throughput while a backlog was purged (issue 19). Every replica
+// may run it; the deletes are idempotent.
+func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = DefaultSweepInterval
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for ctx.Err() == nil {
+			n, err := s.Sweep(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.log.WarnContext(ctx, "link session sweep failed", "error", err)
+				}
+				break
+			}
+			if n < sweepBatch {
+				break
+			}
+		}
+	}
 }
 
 // Page is an opened Link page: its session and the page secret the page sends with
