@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault/internal/app"
-	"github.com/linkvault/linkvault/internal/exchangesim"
 )
 
 // Browser drives a headless browser for the link scenario. It lives outside this
@@ -118,13 +117,11 @@ func RunLink(ctx context.Context, h *harness, p LinkParams, newBrowser NewBrowse
 		return nil, errors.New("bench: the link scenario needs a browser driver: run it with `go run ./bench/cmd/lvbench link`")
 	}
 	res := &LinkResults{Params: p}
-	simCtx, stopSim := context.WithCancel(ctx)
-	defer stopSim()
-	sim, err := exchangesim.Start(simCtx, exchangesim.ClusterConfig{})
+	sim, stopSim, err := startSim(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer sim.Close()
+	defer stopSim()
 	db, err := h.newDB(ctx, DriverSQLite, "link")
 	if err != nil {
 		return nil, err

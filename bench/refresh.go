@@ -103,13 +103,11 @@ func RunRefresh(ctx context.Context, h *harness, p RefreshParams) (*RefreshResul
 }
 
 func refreshOnce(ctx context.Context, h *harness, p RefreshParams, setup, driver string, replicas int) (*RefreshRun, error) {
-	simCtx, stopSim := context.WithCancel(ctx)
-	defer stopSim()
-	sim, err := exchangesim.Start(simCtx, exchangesim.ClusterConfig{})
+	sim, stopSim, err := startSim(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer sim.Close()
+	defer stopSim()
 	ex := sim.Coinbase
 
 	db, err := h.newDB(ctx, driver, "refresh-"+setup)
@@ -360,4 +358,18 @@ func (r *RefreshResults) Markdown() string {
 			run.StillDue, run.PerReplica, run.CPU.Server, run.CPU.Generator, run.CPU.Postgres, run.CPU.Other)
 	}
 	return b.String()
+}
+
+// startSim runs the simulated exchanges in this process until stop is called.
+func startSim(ctx context.Context) (sim *exchangesim.Cluster, stop func(), err error) {
+	simCtx, cancel := context.WithCancel(ctx)
+	sim, err = exchangesim.Start(simCtx, exchangesim.ClusterConfig{})
+	if err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	return sim, func() {
+		_ = sim.Close()
+		cancel()
+	}, nil
 }
