@@ -26,9 +26,6 @@ func (s *Service) canRevoke(b linkvault.BrokerType) bool {
 // cannot revoke.
 func (s *Service) pendingRevocation(ctx context.Context, c *linkvault.Connection, cred linkvault.Credential, reason string) ([]linkvault.PendingRevocation, error) {
 	if !s.canRevoke(c.BrokerType) {
-		if s.queue != nil {
-			s.queue.Observe(c.BrokerType, reason, linkvault.RevocationUnsupported)
-		}
 		return nil, nil
 	}
 	now := s.now()
@@ -113,11 +110,11 @@ func sameGrant(old, next linkvault.Credential) bool {
 	return eq(old.AccessToken, next.AccessToken) || eq(old.RefreshToken, next.RefreshToken)
 }
 
-// accountChanged reports whether next logged in to another exchange account than old.
-// Both must name their account (Credential.Subject); a credential without one (an
-// adapter that cannot tell) never counts as a change.
-func accountChanged(old, next linkvault.Credential) bool {
-	return old.Subject != "" && next.Subject != "" && old.Subject != next.Subject
+// accountChanged reports whether a login to next (Credential.Subject) is another
+// exchange account than previous. Both must be known; an adapter that cannot name the
+// account never counts as a change.
+func accountChanged(previous, next string) bool {
+	return previous != "" && next != "" && previous != next
 }
 
 func accountIDs(accounts []linkvault.Account) string {

@@ -281,6 +281,12 @@ func (s *Service) reconnect(ctx context.Context, c *linkvault.Connection, p Conn
 	}
 	wasReauth := c.Status == linkvault.StatusReauthRequired
 	previousAccounts := c.Accounts
+	// The exchange account the connection held: its column, or (rows sealed before the
+	// column existed) the replaced credential's subject.
+	previousUpstream := c.UpstreamAccount
+	if previousUpstream == "" && oldErr == nil {
+		previousUpstream = old.Subject
+	}
 	c.Status = linkvault.StatusActive
 	if p.Accounts != nil {
 		c.Accounts = p.Accounts
@@ -294,7 +300,7 @@ func (s *Service) reconnect(ctx context.Context, c *linkvault.Connection, p Conn
 	if wasReauth {
 		events = append(events, s.Event(c, linkvault.EventConnectionRecovered, nil))
 	}
-	if oldErr == nil && accountChanged(old, p.Credential) {
+	if accountChanged(previousUpstream, p.Credential.Subject) {
 		// details are strings, as in every event (sdk/go decodes them so): the
 		// account ids comma-separated.
 		events = append(events, s.Event(c, linkvault.EventAccountChanged, map[string]string{
@@ -304,14 +310,17 @@ func (s *Service) reconnect(ctx context.Context, c *linkvault.Connection, p Conn
 			"broker", c.BrokerType, "client", c.ClientID)
 	}
 	var (
-		revs []linkvault.PendingRevocation
-		err  error
+		revs  []linkvault.PendingRevocation
+		final linkvault.RevocationState // counted once the replacement commits
+		err   error
 	)
 	switch {
 	case oldErr != nil:
-		s.observe(c.BrokerType, linkvault.RevocationReasonReplaced, linkvault.RevocationUnreadable)
+		final = linkvault.RevocationUnreadable
 	case sameGrant(old, p.Credential):
 		// Nothing was superseded (the same API key entered again).
+	case !s.canRevoke(c.BrokerType):
+		final = linkvault.RevocationUnsupported
 	default:
 		revs, err = s.pendingRevocation(ctx, c, old, linkvault.RevocationReasonReplaced)
 		if err != nil {
@@ -321,6 +330,9 @@ func (s *Service) reconnect(ctx context.Context, c *linkvault.Connection, p Conn
 	s.cache.remove(c.ClientID, c.TokenID)
 	if err := s.store.UpdateConnectionRevoking(ctx, c, revs, events...); err != nil {
 		return nil, err
+	}
+	if final != "" {
+		s.observe(c.BrokerType, linkvault.RevocationReasonReplaced, final)
 	}
 	s.tryRevocations(ctx, revs, old)
 	return c, nil
