@@ -35,7 +35,7 @@ func runMigrate(ctx context.Context, args []string, stdout io.Writer, lookup env
 		removeIfCreated(created)
 		return err
 	}
-	defer st.Close()
+	defer func() { _ = st.Close() }()
 	before, err := st.MigrationVersion(ctx)
 	if err != nil {
 		return err
@@ -116,7 +116,7 @@ func runClients(ctx context.Context, args []string, stdout io.Writer, lookup env
 		if err != nil {
 			return err
 		}
-		defer st.Close()
+		defer func() { _ = st.Close() }()
 		c, err := clients.New(st, nil, time.Now, 0).CreateClient(ctx, *id, *name)
 		if err != nil {
 			return err
@@ -135,7 +135,7 @@ func runClients(ctx context.Context, args []string, stdout io.Writer, lookup env
 		if err != nil {
 			return err
 		}
-		defer st.Close()
+		defer func() { _ = st.Close() }()
 		cs, err := st.ListClients(ctx)
 		if err != nil {
 			return err
@@ -233,7 +233,7 @@ func runKeys(ctx context.Context, args []string, stdout io.Writer, lookup env) e
 		if err != nil {
 			return err
 		}
-		defer st.Close()
+		defer func() { _ = st.Close() }()
 		k, err := clients.New(st, envelope.New(st, master, time.Now), time.Now, 0).CreateKey(ctx, *client, p)
 		if err != nil {
 			return err
@@ -253,7 +253,7 @@ func runKeys(ctx context.Context, args []string, stdout io.Writer, lookup env) e
 		if err != nil {
 			return err
 		}
-		defer st.Close()
+		defer func() { _ = st.Close() }()
 		keys, err := st.ListAPIKeys(ctx, *client)
 		if err != nil {
 			return err
@@ -288,7 +288,7 @@ func runKeys(ctx context.Context, args []string, stdout io.Writer, lookup env) e
 		if err != nil {
 			return err
 		}
-		defer st.Close()
+		defer func() { _ = st.Close() }()
 		if err := clients.New(st, nil, time.Now, 0).RevokeKey(ctx, *client, *key); err != nil {
 			return err
 		}
@@ -303,7 +303,7 @@ func runKeys(ctx context.Context, args []string, stdout io.Writer, lookup env) e
 		if err != nil {
 			return err
 		}
-		defer st.Close()
+		defer func() { _ = st.Close() }()
 		ring, err := adminKeyring(cfg, st)
 		if err != nil {
 			return err
@@ -321,7 +321,7 @@ func runKeys(ctx context.Context, args []string, stdout io.Writer, lookup env) e
 		if err != nil {
 			return err
 		}
-		defer st.Close()
+		defer func() { _ = st.Close() }()
 		n, err := upgradeVerifiers(ctx, cfg, st)
 		if err != nil {
 			return err
@@ -355,7 +355,7 @@ func updateClient(ctx context.Context, args []string, stdout io.Writer, lookup e
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer func() { _ = st.Close() }()
 	if *id == "" {
 		return errors.New("clients update: --id is required")
 	}

@@ -66,7 +66,7 @@ func runAuditCommand(ctx context.Context, args []string, stdout io.Writer, looku
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer func() { _ = st.Close() }()
 	fp := func(ctx context.Context, clientID, tokenID string) (string, error) {
 		ring, err := adminKeyring(cfg, st)
 		if err != nil {

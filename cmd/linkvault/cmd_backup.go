@@ -21,7 +21,7 @@ func runBackup(ctx context.Context, args []string, stdout io.Writer, lookup env)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer func() { _ = st.Close() }()
 	b, ok := st.(backuper)
 	if !ok || cfg.Database.Driver != config.DriverSQLite {
 		return errors.New("backup: only the SQLite store is backed up by linkvault; for PostgreSQL use pg_dump or your provider's snapshots (see docs/operations.md)")

@@ -69,7 +69,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 	if err != nil {
 		return err
 	}
-	defer sim.Close()
+	defer func() { _ = sim.Close() }()
 	cfg.Providers = app.SimulatedProviders(cfg.Providers, sim)
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -81,15 +81,15 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 	}
 	appLn, err := net.Listen("tcp", *appAddr)
 	if err != nil {
-		ln.Close()
+		_ = ln.Close()
 		return fmt.Errorf("listen on %s: %w (choose another with --app-addr)", *appAddr, err)
 	}
-	defer appLn.Close()
+	defer func() { _ = appLn.Close() }()
 	a, err := app.New(ctx, &cfg, app.Options{Logger: log, Listener: ln})
 	if err != nil {
 		return err
 	}
-	defer a.Close()
+	defer func() { _ = a.Close() }()
 	public := a.URL
 	creds, err := ensureDemoClient(ctx, a.Clients, filepath.Join(*dir, "demo-client.json"))
 	if err != nil {
@@ -117,7 +117,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 	}
 	appSrv := &http.Server{Handler: exampleApp, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = appSrv.Serve(appLn) }()
-	defer appSrv.Close()
+	defer func() { _ = appSrv.Close() }()
 
 	fmt.Fprintf(stdout, `
 linkvault demo is running.

@@ -36,7 +36,7 @@ func runExchangeSim(ctx context.Context, args []string, stdout io.Writer) error 
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logger := slog.New(slog.DiscardHandler)
 	if *verbose {
 		logger = slog.New(slog.NewTextHandler(stdout, nil))
 	}
@@ -51,7 +51,7 @@ func runExchangeSim(ctx context.Context, args []string, stdout io.Writer) error 
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	if *envFile != "" {
 		if err := writeSimulatorEnv(*envFile, c, *clientID, *clientSecret); err != nil {
 			return err

@@ -37,7 +37,7 @@ func rotateMasterKey(ctx context.Context, fs *flags, args []string, stdout io.Wr
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer func() { _ = st.Close() }()
 	r := &rotation{cfg: cfg, st: st, out: stdout, now: time.Now}
 	if *status {
 		s, err := r.state(ctx)

@@ -30,7 +30,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	if err != nil {
 		return err
 	}
-	defer a.Close()
+	defer func() { _ = a.Close() }()
 	log.Info("linkvault serving", "addr", a.HTTP.Addr(), "public_url", a.URL, "database", cfg.Database.Driver, "refresh_engine", cfg.Refresh.Enabled)
 	fmt.Fprintf(stdout, "linkvault listening on %s\n", a.HTTP.Addr())
 	if a.AdminURL != "" {

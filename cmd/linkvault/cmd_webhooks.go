@@ -79,7 +79,7 @@ func runWebhooksCommand(ctx context.Context, args []string, stdout io.Writer, lo
 		if err != nil {
 			return err
 		}
-		defer st.Close()
+		defer func() { _ = st.Close() }()
 		return runWebhooksPrune(ctx, stdout, st, time.Now(), *olderThan)
 	}
 	c, err := newWebhooksCmd(sub, fs.FlagSet)
@@ -107,7 +107,7 @@ func runWebhooksCommand(ctx context.Context, args []string, stdout io.Writer, lo
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer func() { _ = st.Close() }()
 	return c.run(ctx, stdout, st, envelope.New(st, master, time.Now), time.Now)
 }
 
