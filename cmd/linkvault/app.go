@@ -43,6 +43,11 @@ func adminKeyring(cfg *config.Config, st app.Store) (*envelope.Keyring, error) {
 	if err != nil {
 		return nil, err
 	}
+	return keyringOf(cfg, st, master)
+}
+
+// keyringOf is adminKeyring with the master keyring already loaded.
+func keyringOf(cfg *config.Config, st app.Store, master *envelope.MasterKeyring) (*envelope.Keyring, error) {
 	ring := envelope.New(st, master, time.Now)
 	live, err := st.ListKeyringReplicas(context.Background(), time.Now().Add(-app.LiveReplicaWindow*cfg.MasterKeyCheckInterval))
 	if err != nil {
@@ -52,6 +57,41 @@ func adminKeyring(cfg *config.Config, st app.Store) (*envelope.Keyring, error) {
 		ring.SetWrapVersion(v)
 	}
 	return ring, nil
+}
+
+// openConfigured loads the configuration at path and opens its existing database
+// (openExistingStore); the caller closes the store.
+func openConfigured(ctx context.Context, path string, lookup env) (app.Store, *config.Config, error) {
+	cfg, err := loadConfig(path, lookup)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := openExistingStore(ctx, cfg)
+	return st, cfg, err
+}
+
+// openSealing is openConfigured for commands that seal secrets (API key verifiers,
+// webhook signing secrets): the master key is loaded first, so a missing key is
+// reported before the database is touched, and the keyring seals like a server's
+// (adminKeyring).
+func openSealing(ctx context.Context, path string, lookup env) (app.Store, *envelope.Keyring, error) {
+	cfg, err := loadConfig(path, lookup)
+	if err != nil {
+		return nil, nil, err
+	}
+	master, err := app.LoadMasterKeyring(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := openExistingStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	ring, err := keyringOf(cfg, st, master)
+	if err != nil {
+		return nil, nil, errors.Join(err, st.Close())
+	}
+	return st, ring, nil
 }
 
 // openExistingStore opens the configured database for a command that reads or changes

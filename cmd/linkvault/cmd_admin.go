@@ -82,12 +82,7 @@ func adminStore(ctx context.Context, fs *flags, args []string, lookup env, requi
 	if err := fs.require(required...); err != nil {
 		return nil, nil, err
 	}
-	cfg, err := loadConfig(*cfgPath, lookup)
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := openExistingStore(ctx, cfg)
-	return st, cfg, err
+	return openConfigured(ctx, *cfgPath, lookup)
 }
 
 const clientsUsage = `Usage:
@@ -219,22 +214,13 @@ func runKeys(ctx context.Context, args []string, stdout io.Writer, lookup env) e
 		if err != nil {
 			return usageErrorf("keys create: --permission: %v", err)
 		}
-		cfg, err := loadConfig(*cfgPath, lookup)
-		if err != nil {
-			return err
-		}
-		// The verifier is keyed with a key derived from the master key: load it before
-		// touching the database.
-		master, err := app.LoadMasterKeyring(cfg)
-		if err != nil {
-			return err
-		}
-		st, err := openExistingStore(ctx, cfg)
+		// The verifier is keyed with a key derived from the master key.
+		st, ring, err := openSealing(ctx, *cfgPath, lookup)
 		if err != nil {
 			return err
 		}
 		defer func() { _ = st.Close() }()
-		k, err := clients.New(st, envelope.New(st, master, time.Now), time.Now, 0).CreateKey(ctx, *client, p)
+		k, err := clients.New(st, ring, time.Now, 0).CreateKey(ctx, *client, p)
 		if err != nil {
 			return err
 		}

@@ -58,11 +58,7 @@ func runAuditCommand(ctx context.Context, args []string, stdout io.Writer, looku
 	if *cmd.prune == 0 && *cmd.client == "" {
 		return usageErrorf("audit: --client is required\n%s", auditUsage)
 	}
-	cfg, err := loadConfig(*cfgPath, lookup)
-	if err != nil {
-		return err
-	}
-	st, err := openExistingStore(ctx, cfg)
+	st, cfg, err := openConfigured(ctx, *cfgPath, lookup)
 	if err != nil {
 		return err
 	}

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault"
-	"github.com/linkvault/linkvault/internal/app"
-	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/webhook"
 )
 
@@ -71,11 +69,7 @@ func runWebhooksCommand(ctx context.Context, args []string, stdout io.Writer, lo
 		if *olderThan < time.Hour {
 			return usageErrorf("webhooks prune: --older-than must be at least 1h (got %v)\n%s", *olderThan, webhooksUsage)
 		}
-		cfg, err := loadConfig(*cfgPath, lookup)
-		if err != nil {
-			return err
-		}
-		st, err := openExistingStore(ctx, cfg)
+		st, _, err := openConfigured(ctx, *cfgPath, lookup)
 		if err != nil {
 			return err
 		}
@@ -95,20 +89,12 @@ func runWebhooksCommand(ctx context.Context, args []string, stdout io.Writer, lo
 	if err := fs.require("client"); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*cfgPath, lookup)
-	if err != nil {
-		return err
-	}
-	master, err := app.LoadMasterKeyring(cfg)
-	if err != nil {
-		return err
-	}
-	st, err := openExistingStore(ctx, cfg)
+	st, ring, err := openSealing(ctx, *cfgPath, lookup)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = st.Close() }()
-	return c.run(ctx, stdout, st, envelope.New(st, master, time.Now), time.Now)
+	return c.run(ctx, stdout, st, ring, time.Now)
 }
 
 // run executes the parsed subcommand.
