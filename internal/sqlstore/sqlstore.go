@@ -110,8 +110,9 @@ type Engine interface {
 
 // Store implements every store method of linkvault over an Engine.
 type Store struct {
-	e   Engine
-	now func() time.Time
+	e     Engine
+	now   func() time.Time
+	links linkBatch // group commit of Link session creations (link.go)
 }
 
 // New returns the store over e. now is the clock of the timestamps the store sets

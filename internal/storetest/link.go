@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -45,6 +46,49 @@ func testLinkSessions(t *testing.T, s Store) {
 		requireStatus(t, "duplicate create", s.CreateLinkSession(ctx, newSession("k-roundtrip", t0)), linkvault.StatusConflict)
 		_, err = s.GetLinkSession(ctx, "k-missing")
 		requireStatus(t, "get missing", err, linkvault.StatusNotFound)
+	})
+
+	// Concurrent creations are group-committed by the stores: every session is written
+	// and answered, and a duplicate key fails only its own caller.
+	t.Run("ConcurrentCreate", func(t *testing.T) {
+		const distinct, dups = 40, 8
+		errs := make([]error, distinct+dups)
+		var wg sync.WaitGroup
+		for i := range distinct + dups {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				key := fmt.Sprintf("k-cc-%02d", i)
+				if i >= distinct {
+					key = "k-cc-dup"
+				}
+				in := newSession(key, t0.Add(10*time.Minute))
+				errs[i] = s.CreateLinkSession(ctx, in)
+				if errs[i] == nil && in.Version != 1 {
+					errs[i] = fmt.Errorf("version %d after create", in.Version)
+				}
+			}()
+		}
+		wg.Wait()
+		won := 0
+		for i, err := range errs {
+			switch {
+			case i < distinct && err != nil:
+				t.Errorf("create k-cc-%02d: %v", i, err)
+			case i >= distinct && err == nil:
+				won++
+			case i >= distinct:
+				requireStatus(t, "duplicate create", err, linkvault.StatusConflict)
+			}
+		}
+		if won != 1 {
+			t.Errorf("%d of %d creations of one key succeeded, want 1", won, dups)
+		}
+		for i := range distinct {
+			if got, err := s.GetLinkSession(ctx, fmt.Sprintf("k-cc-%02d", i)); err != nil || got.Version != 1 {
+				t.Errorf("k-cc-%02d: %+v, %v", i, got, err)
+			}
+		}
 	})
 
 	t.Run("ConsumeOnce", func(t *testing.T) {
