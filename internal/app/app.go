@@ -195,7 +195,11 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a.Keyring = envelope.New(a.Store, master, now)
+	var ringOpts []envelope.Option
+	if cfg.RefuseUnboundCredentials {
+		ringOpts = append(ringOpts, envelope.WithoutFormat1Credentials())
+	}
+	a.Keyring = envelope.New(a.Store, master, now, ringOpts...)
 	a.Revocations, err = revocation.New(revocation.Config{
 		PollInterval: cfg.Revocation.PollInterval, BackoffBase: cfg.Revocation.BackoffBase, BackoffMax: cfg.Revocation.BackoffMax,
 		Timeout: maxProviderTimeout(cfg), LeaseDuration: max(time.Minute, 2*maxProviderTimeout(cfg)+10*time.Second),

@@ -93,6 +93,14 @@ type Config struct {
 	// "masterKeyCheckInterval". Default 5s.
 	MasterKeyCheckInterval time.Duration `json:"masterKeyCheckInterval" env:"MASTER_KEY_CHECK_INTERVAL" help:"how often a server re-reads the master key file and advertises the key versions it holds (SIGHUP re-reads at once)"`
 
+	// RefuseUnboundCredentials makes servers refuse credentials still sealed in format 1
+	// (bound to client, tokenId and key version only, from before rows were bound
+	// whole), answering them as integrity failures. Set it once `linkvault keys reseal`
+	// reports nothing left to re-seal: it closes the replay of an old format 1
+	// ciphertext onto an edited row (docs/security.md). Env
+	// LINKVAULT_REFUSE_UNBOUND_CREDENTIALS, file "refuseUnboundCredentials". Default false.
+	RefuseUnboundCredentials bool `json:"refuseUnboundCredentials" env:"REFUSE_UNBOUND_CREDENTIALS" help:"refuse credentials sealed before rows were bound whole (set once keys reseal reports nothing left)"`
+
 	// KMS optionally protects the master keys with an external key management service.
 	KMS KMS `json:"kms" env:"KMS_"`
 

@@ -62,6 +62,9 @@ func (k *Keyring) SealCredential(ctx context.Context, c *linkvault.Connection, c
 // unreachable store) are the generic serverFailure of Open.
 func (k *Keyring) OpenCredential(ctx context.Context, c *linkvault.Connection) (linkvault.Credential, error) {
 	ct := c.SealedCredential
+	if len(ct) > 0 && ct[0] == formatV1 && k.refuseFormat1 {
+		return linkvault.Credential{}, linkvault.ErrCredentialIntegrity(errors.New("envelope: format 1 credential refused (refuseUnboundCredentials)"))
+	}
 	if len(ct) == 0 || ct[0] == formatV1 {
 		plain, err := k.Open(ctx, c.ClientID, c.TokenID, c.KeyVersion, ct)
 		if err != nil {

@@ -99,3 +99,34 @@ func TestFormat1CredentialsStillOpen(t *testing.T) {
 		t.Fatalf("format 1 credential on another tokenId: %v", err)
 	}
 }
+
+// TestFormat1CredentialsRefusedOnRequest: with WithoutFormat1Credentials (the operator
+// set LINKVAULT_REFUSE_UNBOUND_CREDENTIALS after the re-seal), a format 1 ciphertext,
+// e.g. one kept from before the upgrade and written back onto an edited row, no longer
+// opens; format 2 still does.
+func TestFormat1CredentialsRefusedOnRequest(t *testing.T) {
+	ctx := context.Background()
+	store := newMemStore()
+	k := newTestKeyring(t, store, 1)
+	row := testRow()
+	sealed, ver, err := k.Seal(ctx, row.ClientID, row.TokenID, linkvault.EncodeCredential(testCredential))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := *row
+	old.SealedCredential, old.KeyVersion = sealed, ver
+	strict := envelope.New(store, testMaster(t, 1), time.Now, envelope.WithoutFormat1Credentials())
+	if _, err := strict.OpenCredential(ctx, &old); linkvault.ErrorType(err) != linkvault.ErrTypeCredentialIntegrity {
+		t.Fatalf("format 1 with WithoutFormat1Credentials: %v", err)
+	}
+	if _, err := k.OpenCredential(ctx, &old); err != nil {
+		t.Fatalf("format 1 by default: %v", err)
+	}
+	cur := *row
+	if cur.SealedCredential, cur.KeyVersion, err = strict.SealCredential(ctx, &cur, testCredential); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := strict.OpenCredential(ctx, &cur); err != nil {
+		t.Fatalf("format 2 with WithoutFormat1Credentials: %v", err)
+	}
+}

@@ -69,6 +69,7 @@ type Keyring struct {
 	loads             loadGroup
 	currentVersionTTL time.Duration
 	derived           derived
+	refuseFormat1     bool
 	// wrapVersion, when set and held, is the master version new data keys are
 	// wrapped with instead of the keyring's current one (SetWrapVersion).
 	wrapVersion atomic.Int64
@@ -91,6 +92,14 @@ func WithCacheSize(n int) Option {
 // means never re-read. Default DefaultCurrentVersionTTL.
 func WithCurrentVersionTTL(d time.Duration) Option {
 	return func(k *Keyring) { k.currentVersionTTL = d }
+}
+
+// WithoutFormat1Credentials makes OpenCredential refuse credentials sealed in format
+// 1 (bound to client, tokenId and key version only) as integrity failures, once every
+// row has been re-sealed: an old format 1 ciphertext written back onto an edited row
+// then opens nowhere.
+func WithoutFormat1Credentials() Option {
+	return func(k *Keyring) { k.refuseFormat1 = true }
 }
 
 // New returns a Keyring over store using master; now is the clock for key timestamps
