@@ -40,6 +40,9 @@ type Operation struct {
 
 func (o Operation) String() string { return o.Method + " " + o.Path }
 
+// Route is the operation's method and path template.
+func (o Operation) Route() (method, path string) { return o.Method, o.Path }
+
 var (
 	once    sync.Once
 	loaded  *Spec
@@ -79,25 +82,7 @@ func load(data []byte) (*Spec, error) {
 func (s *Spec) Operations() []Operation { return append([]Operation(nil), s.ops...) }
 
 // Find returns the operation a request matches (a literal path wins over a template).
-func (s *Spec) Find(method, path string) (Operation, bool) {
-	method = strings.ToUpper(method)
-	var templated *Operation
-	for i, o := range s.ops {
-		if o.Method != method {
-			continue
-		}
-		if o.Path == path {
-			return o, true
-		}
-		if templated == nil && meshspec.MatchPath(o.Path, path) {
-			templated = &s.ops[i]
-		}
-	}
-	if templated != nil {
-		return *templated, true
-	}
-	return Operation{}, false
-}
+func (s *Spec) Find(method, path string) (Operation, bool) { return meshspec.FindOperation(s.ops, method, path) }
 
 // ValidateResponse checks an answer: the operation exists, declares the status (or its
 // class, or a default), and a JSON body matches the declared schema.
@@ -136,29 +121,12 @@ func (s *Spec) ValidateResponse(method, path string, status int, contentType str
 	if err := dec.Decode(&v); err != nil {
 		return fmt.Errorf("%s answered %d with a body that is not JSON: %w", o, status, err)
 	}
-	v = floats(v)
+	v = meshspec.NumbersToFloats(v)
 	if err := media.Schema.Value.VisitJSON(v, openapi3.VisitAsResponse(), openapi3.EnableFormatValidation(),
 		openapi3.EnableJSONSchema2020(), openapi3.MultiErrors()); err != nil {
 		return fmt.Errorf("%s answered %d with a body that does not match the document: %w", o, status, err)
 	}
 	return nil
-}
-
-func floats(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, x := range t {
-			t[k] = floats(x)
-		}
-	case []any:
-		for i, x := range t {
-			t[i] = floats(x)
-		}
-	case json.Number:
-		f, _ := t.Float64()
-		return f
-	}
-	return v
 }
 
 // RoundTripper wraps base so that every answer from linkvault at baseURL (other hosts,

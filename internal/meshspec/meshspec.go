@@ -103,24 +103,34 @@ func (s *Spec) Operations() []Operation { return append([]Operation(nil), s.ops.
 
 // Find returns the operation a request path matches (literal paths win over
 // templates, as a router would).
-func (s *Spec) Find(method, path string) (Operation, bool) {
+func (s *Spec) Find(method, path string) (Operation, bool) { return FindOperation(s.ops, method, path) }
+
+// Route is the operation's method and path template.
+func (o Operation) Route() (method, path string) { return o.Method, o.Path }
+
+// FindOperation returns the operation among ops that a request matches: a literal
+// path wins over a template, as a router would. apispec finds linkvault's own
+// operations with it too.
+func FindOperation[O interface{ Route() (method, path string) }](ops []O, method, path string) (O, bool) {
 	method = strings.ToUpper(method)
-	var templated *Operation
-	for i, o := range s.ops {
-		if o.Method != method {
+	templated := -1
+	for i, o := range ops {
+		m, p := o.Route()
+		if m != method {
 			continue
 		}
-		if o.Path == path {
+		if p == path {
 			return o, true
 		}
-		if templated == nil && matches(o.Path, path) {
-			templated = &s.ops[i]
+		if templated < 0 && matches(p, path) {
+			templated = i
 		}
 	}
-	if templated != nil {
-		return *templated, true
+	if templated < 0 {
+		var none O
+		return none, false
 	}
-	return Operation{}, false
+	return ops[templated], true
 }
 
 // MatchPath reports whether a request path matches an OpenAPI path template
@@ -213,20 +223,21 @@ func ValidateJSON(sc *openapi3.Schema, body []byte) error {
 	if err := dec.Decode(&v); err != nil {
 		return fmt.Errorf("meshspec: body is not JSON: %w", err)
 	}
-	v = numbersToFloats(v)
+	v = NumbersToFloats(v)
 	return sc.VisitJSON(v, openapi3.VisitAsResponse(), openapi3.EnableFormatValidation(), openapi3.MultiErrors())
 }
 
-// numbersToFloats turns json.Numbers into float64, which the validator expects.
-func numbersToFloats(v any) any {
+// NumbersToFloats turns the json.Numbers of a value decoded with UseNumber into
+// float64, which kin-openapi's validator expects.
+func NumbersToFloats(v any) any {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, x := range t {
-			t[k] = numbersToFloats(x)
+			t[k] = NumbersToFloats(x)
 		}
 	case []any:
 		for i, x := range t {
-			t[i] = numbersToFloats(x)
+			t[i] = NumbersToFloats(x)
 		}
 	case json.Number:
 		f, _ := t.Float64()
