@@ -58,8 +58,9 @@ func SkipWithoutPostgres(tb testing.TB) string {
 	tb.Helper()
 	dsn := os.Getenv(PostgresDSNEnv)
 	if dsn == "" {
-		tb.Skip("PostgreSQL tests skipped: no server configured; set " + PostgresDSNEnv +
-			" (e.g. postgres://postgres@127.0.0.1:5432/linkvault_test?sslmode=disable) or run scripts/test, which sets it when a server answers")
+		tb.Skip("SKIPPED (PostgreSQL): " + PostgresDSNEnv + " is unset, so this test has no PostgreSQL server to run on. " +
+			"scripts/test sets it when a server answers on 127.0.0.1:5432; elsewhere set it, e.g. " +
+			PostgresDSNEnv + "=postgres://postgres@127.0.0.1:5432/linkvault_test?sslmode=disable")
 	}
 	return dsn
 }
@@ -74,7 +75,9 @@ func PostgresDSN(tb testing.TB) string {
 	ctx := context.Background()
 	admin, err := pgx.Connect(ctx, dsn)
 	if err != nil {
-		tb.Fatalf("testdb: %s is set but PostgreSQL does not answer: %v", PostgresDSNEnv, err)
+		// Set but unusable is a failure, never a skip: a broken setup must not pass as
+		// "skipped". The DSN itself is not printed (it may hold a password).
+		tb.Fatalf("testdb: %s is set but connecting to it failed (is the server up and the database created?): %v", PostgresDSNEnv, err)
 	}
 	schema := "lvtest_" + strings.ToLower(strings.NewReplacer("-", "_").Replace(linkvault.NewRandomID(9)))
 	quoted := pgx.Identifier{schema}.Sanitize()
