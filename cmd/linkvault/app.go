@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -15,6 +16,16 @@ import (
 	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/telemetry"
 )
+
+// closeJoin closes c when a command returns and adds a failed close to the command's
+// error (*retErr), so that a store, server or simulator that does not close cleanly
+// turns the exit status non-zero instead of passing unnoticed. Use it as
+// `defer closeJoin(&retErr, st)` in a function whose result is named retErr.
+func closeJoin(retErr *error, c io.Closer) {
+	if err := c.Close(); err != nil {
+		*retErr = errors.Join(*retErr, fmt.Errorf("close: %w", err))
+	}
+}
 
 // loadConfig loads and validates the configuration.
 func loadConfig(path string, lookup env) (*config.Config, error) {

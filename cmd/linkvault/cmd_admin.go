@@ -19,7 +19,7 @@ import (
 	"github.com/linkvault/linkvault/internal/vault"
 )
 
-func runMigrate(ctx context.Context, args []string, stdout io.Writer, lookup env) error {
+func runMigrate(ctx context.Context, args []string, stdout io.Writer, lookup env) (retErr error) {
 	fs := newFlags("migrate", "Usage: linkvault migrate [--config FILE]\n\nCreates the database schema, or upgrades it to this version of linkvault (safe to run\nconcurrently and repeatedly; serve also migrates on start).", stdout)
 	cfgPath := configFlag(fs.FlagSet)
 	if err := fs.parse(args); err != nil {
@@ -35,7 +35,7 @@ func runMigrate(ctx context.Context, args []string, stdout io.Writer, lookup env
 		removeIfCreated(created)
 		return err
 	}
-	defer func() { _ = st.Close() }()
+	defer closeJoin(&retErr, st)
 	before, err := st.MigrationVersion(ctx)
 	if err != nil {
 		return err
@@ -96,7 +96,7 @@ Every subcommand takes --config FILE and reads the database of the configuration
 "linkvault clients SUBCOMMAND -h" describes one.
 `
 
-func runClients(ctx context.Context, args []string, stdout io.Writer, lookup env) error {
+func runClients(ctx context.Context, args []string, stdout io.Writer, lookup env) (retErr error) {
 	sub, rest, err := subcommand("clients", clientsUsage, args, stdout, "create", "update", "list")
 	if err != nil {
 		return err
@@ -111,7 +111,7 @@ func runClients(ctx context.Context, args []string, stdout io.Writer, lookup env
 		if err != nil {
 			return err
 		}
-		defer func() { _ = st.Close() }()
+		defer closeJoin(&retErr, st)
 		c, err := clients.New(st, nil, time.Now, 0).CreateClient(ctx, *id, *name)
 		if err != nil {
 			return err
@@ -130,7 +130,7 @@ func runClients(ctx context.Context, args []string, stdout io.Writer, lookup env
 		if err != nil {
 			return err
 		}
-		defer func() { _ = st.Close() }()
+		defer closeJoin(&retErr, st)
 		cs, err := st.ListClients(ctx)
 		if err != nil {
 			return err
@@ -192,7 +192,7 @@ Every subcommand takes --config FILE and reads the database of the configuration
 "linkvault keys SUBCOMMAND -h" describes one.
 `
 
-func runKeys(ctx context.Context, args []string, stdout io.Writer, lookup env) error {
+func runKeys(ctx context.Context, args []string, stdout io.Writer, lookup env) (retErr error) {
 	sub, rest, err := subcommand("keys", keysUsage, args, stdout, "create", "list", "revoke", "rotate", "reseal", "upgrade-verifiers")
 	if err != nil {
 		return err
@@ -219,7 +219,7 @@ func runKeys(ctx context.Context, args []string, stdout io.Writer, lookup env) e
 		if err != nil {
 			return err
 		}
-		defer func() { _ = st.Close() }()
+		defer closeJoin(&retErr, st)
 		k, err := clients.New(st, ring, time.Now, 0).CreateKey(ctx, *client, p)
 		if err != nil {
 			return err
@@ -239,7 +239,7 @@ func runKeys(ctx context.Context, args []string, stdout io.Writer, lookup env) e
 		if err != nil {
 			return err
 		}
-		defer func() { _ = st.Close() }()
+		defer closeJoin(&retErr, st)
 		keys, err := st.ListAPIKeys(ctx, *client)
 		if err != nil {
 			return err
@@ -274,7 +274,7 @@ func runKeys(ctx context.Context, args []string, stdout io.Writer, lookup env) e
 		if err != nil {
 			return err
 		}
-		defer func() { _ = st.Close() }()
+		defer closeJoin(&retErr, st)
 		if err := clients.New(st, nil, time.Now, 0).RevokeKey(ctx, *client, *key); err != nil {
 			return err
 		}
@@ -289,7 +289,7 @@ func runKeys(ctx context.Context, args []string, stdout io.Writer, lookup env) e
 		if err != nil {
 			return err
 		}
-		defer func() { _ = st.Close() }()
+		defer closeJoin(&retErr, st)
 		ring, err := adminKeyring(cfg, st)
 		if err != nil {
 			return err
@@ -307,7 +307,7 @@ func runKeys(ctx context.Context, args []string, stdout io.Writer, lookup env) e
 		if err != nil {
 			return err
 		}
-		defer func() { _ = st.Close() }()
+		defer closeJoin(&retErr, st)
 		n, err := upgradeVerifiers(ctx, cfg, st)
 		if err != nil {
 			return err
@@ -326,7 +326,7 @@ func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 // updateClient is `clients update`: the name and logo the client's Link pages show,
 // and the web origins allowed to frame them (repeat --allowed-origin; "*" allows any
 // site, only when given explicitly).
-func updateClient(ctx context.Context, args []string, stdout io.Writer, lookup env) error {
+func updateClient(ctx context.Context, args []string, stdout io.Writer, lookup env) (retErr error) {
 	fs := newFlags("clients update", "Usage: linkvault clients update --id ID [--name NAME] [--logo FILE | --no-logo] [--allowed-origin ORIGIN]... [--no-allowed-origins] [--json]\n\n"+
 		"Sets the name and logo the client's Link pages show, and the web origins allowed to frame them\n(repeat --allowed-origin; * allows any site and is never the default).", stdout)
 	id := fs.String("id", "", "client id (required)")
@@ -341,7 +341,7 @@ func updateClient(ctx context.Context, args []string, stdout io.Writer, lookup e
 	if err != nil {
 		return err
 	}
-	defer func() { _ = st.Close() }()
+	defer closeJoin(&retErr, st)
 	if *id == "" {
 		return errors.New("clients update: --id is required")
 	}

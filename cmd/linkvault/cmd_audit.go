@@ -48,7 +48,7 @@ func newAuditCmd(fs *flag.FlagSet) *auditCmd {
 
 // runAuditCommand is `linkvault audit`: flags are parsed (-h prints the usage) before
 // the existing database is opened.
-func runAuditCommand(ctx context.Context, args []string, stdout io.Writer, lookup env) error {
+func runAuditCommand(ctx context.Context, args []string, stdout io.Writer, lookup env) (retErr error) {
 	fs := newFlags("audit", auditUsage, stdout)
 	cfgPath := configFlag(fs.FlagSet)
 	cmd := newAuditCmd(fs.FlagSet)
@@ -62,7 +62,7 @@ func runAuditCommand(ctx context.Context, args []string, stdout io.Writer, looku
 	if err != nil {
 		return err
 	}
-	defer func() { _ = st.Close() }()
+	defer closeJoin(&retErr, st)
 	fp := func(ctx context.Context, clientID, tokenID string) (string, error) {
 		ring, err := adminKeyring(cfg, st)
 		if err != nil {

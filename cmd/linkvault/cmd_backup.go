@@ -14,14 +14,14 @@ type backuper interface {
 	Backup(ctx context.Context, path string) error
 }
 
-func runBackup(ctx context.Context, args []string, stdout io.Writer, lookup env) error {
+func runBackup(ctx context.Context, args []string, stdout io.Writer, lookup env) (retErr error) {
 	fs := newFlags("backup", "Usage: linkvault backup --out FILE\n\nWrites a consistent copy of the live SQLite database (online; the file is created 0600).", stdout)
 	out := fs.String("out", "", "file to write the copy to (required; must not exist)")
 	st, cfg, err := adminStore(ctx, fs, args, lookup, "out")
 	if err != nil {
 		return err
 	}
-	defer func() { _ = st.Close() }()
+	defer closeJoin(&retErr, st)
 	b, ok := st.(backuper)
 	if !ok || cfg.Database.Driver != config.DriverSQLite {
 		return errors.New("backup: only the SQLite store is backed up by linkvault; for PostgreSQL use pg_dump or your provider's snapshots (see docs/operations.md)")

@@ -34,7 +34,7 @@ type demoCredentials struct {
 	WriteSecret string `json:"writeSecret"`
 }
 
-func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env) error {
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env) (retErr error) {
 	fs := newFlags("demo", "Usage: linkvault demo [flags]\n\nRuns the server on embedded SQLite with the simulated exchanges and an example app,\nand prints the URL to open. State lives in --dir (delete it to start over).", stdout)
 	dir := fs.String("dir", ".linkvault-demo", "data directory (SQLite database, master key, demo state)")
 	addr := fs.String("addr", "127.0.0.1:8080", "linkvault server address")
@@ -69,7 +69,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 	if err != nil {
 		return err
 	}
-	defer func() { _ = sim.Close() }()
+	defer closeJoin(&retErr, sim)
 	cfg.Providers = app.SimulatedProviders(cfg.Providers, sim)
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -89,7 +89,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 	if err != nil {
 		return err
 	}
-	defer func() { _ = a.Close() }()
+	defer closeJoin(&retErr, a)
 	public := a.URL
 	creds, err := ensureDemoClient(ctx, a.Clients, filepath.Join(*dir, "demo-client.json"))
 	if err != nil {
@@ -117,7 +117,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 	}
 	appSrv := &http.Server{Handler: exampleApp, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = appSrv.Serve(appLn) }()
-	defer func() { _ = appSrv.Close() }()
+	defer closeJoin(&retErr, appSrv)
 
 	fmt.Fprintf(stdout, `
 linkvault demo is running.

@@ -30,14 +30,14 @@ import (
 // Every step can be interrupted and resumed: while some data key is under an older
 // version or some live replica lacks the newest one, running it again finishes that
 // rotation and never adds a version. --status reports where a rotation stands.
-func rotateMasterKey(ctx context.Context, fs *flags, args []string, stdout io.Writer, lookup env) error {
+func rotateMasterKey(ctx context.Context, fs *flags, args []string, stdout io.Writer, lookup env) (retErr error) {
 	status := fs.Bool("status", false, "report the rotation state and change nothing")
 	wait := fs.Duration("wait", 2*time.Minute, "how long to wait for running replicas to load the new version before giving up (resumable)")
 	st, cfg, err := adminStore(ctx, fs, args, lookup)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = st.Close() }()
+	defer closeJoin(&retErr, st)
 	r := &rotation{cfg: cfg, st: st, out: stdout, now: time.Now}
 	if *status {
 		s, err := r.state(ctx)

@@ -10,7 +10,7 @@ import (
 	"github.com/linkvault/linkvault/internal/config"
 )
 
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env) error {
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env) (retErr error) {
 	var u strings.Builder
 	u.WriteString("Usage: linkvault serve [--config FILE]\n\nRuns the server: REST API and Link UI on the listen address, metrics and health on the\nadmin address, the refresh engine and webhook delivery. It migrates the schema on start.\n\nEnvironment variables:\n")
 	for _, v := range config.EnvVars() {
@@ -30,7 +30,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	if err != nil {
 		return err
 	}
-	defer func() { _ = a.Close() }()
+	defer closeJoin(&retErr, a)
 	log.Info("linkvault serving", "addr", a.HTTP.Addr(), "public_url", a.URL, "database", cfg.Database.Driver, "refresh_engine", cfg.Refresh.Enabled)
 	fmt.Fprintf(stdout, "linkvault listening on %s\n", a.HTTP.Addr())
 	if a.AdminURL != "" {

@@ -54,7 +54,7 @@ func newWebhooksCmd(sub string, fs *flag.FlagSet) (*webhooksCmd, error) {
 
 // runWebhooksCommand is `linkvault webhooks SUBCOMMAND`: flags are parsed (-h prints
 // the usage) and the master key loaded before the existing database is opened.
-func runWebhooksCommand(ctx context.Context, args []string, stdout io.Writer, lookup env) error {
+func runWebhooksCommand(ctx context.Context, args []string, stdout io.Writer, lookup env) (retErr error) {
 	sub, rest, err := subcommand("webhooks", webhooksUsage+"\n", args, stdout, "set-url", "rotate-secret", "deliveries", "prune")
 	if err != nil {
 		return err
@@ -73,7 +73,7 @@ func runWebhooksCommand(ctx context.Context, args []string, stdout io.Writer, lo
 		if err != nil {
 			return err
 		}
-		defer func() { _ = st.Close() }()
+		defer closeJoin(&retErr, st)
 		return runWebhooksPrune(ctx, stdout, st, time.Now(), *olderThan)
 	}
 	c, err := newWebhooksCmd(sub, fs.FlagSet)
@@ -93,7 +93,7 @@ func runWebhooksCommand(ctx context.Context, args []string, stdout io.Writer, lo
 	if err != nil {
 		return err
 	}
-	defer func() { _ = st.Close() }()
+	defer closeJoin(&retErr, st)
 	return c.run(ctx, stdout, st, ring, time.Now)
 }
 
