@@ -82,7 +82,9 @@ func load(data []byte) (*Spec, error) {
 func (s *Spec) Operations() []Operation { return append([]Operation(nil), s.ops...) }
 
 // Find returns the operation a request matches (a literal path wins over a template).
-func (s *Spec) Find(method, path string) (Operation, bool) { return meshspec.FindOperation(s.ops, method, path) }
+func (s *Spec) Find(method, path string) (Operation, bool) {
+	return meshspec.FindOperation(s.ops, method, path)
+}
 
 // ValidateResponse checks an answer: the operation exists, declares the status (or its
 // class, or a default), and a JSON body matches the declared schema.
