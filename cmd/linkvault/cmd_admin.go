@@ -298,7 +298,7 @@ func runKeys(ctx context.Context, args []string, stdout io.Writer, lookup env) (
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%d connections scanned, %d re-sealed bound to their row, %d changed meanwhile (run again), %d failed to open (see the log)\n",
+		fmt.Fprintf(stdout, "%d connections found sealed in the old format, %d re-sealed bound to their row, %d changed meanwhile (run again), %d failed to open (see the log)\n",
 			res.Scanned, res.Resealed, res.Skipped, res.Failed)
 		return nil
 	default: // upgrade-verifiers

@@ -98,13 +98,15 @@ func (s *Store) ListUserConnections(ctx context.Context, clientID, userID string
 	return out, s.wrap("list user connections", err)
 }
 
-// ListConnectionsAfter returns up to limit connections of every client whose tokenId
-// sorts after afterTokenID, in tokenId order: a resumable walk over the table (the
-// re-seal pass).
-func (s *Store) ListConnectionsAfter(ctx context.Context, afterTokenID string, limit int) ([]*linkvault.Connection, error) {
+// ListConnectionsSealedIn returns up to limit connections of every client whose sealed
+// credential is in envelope format (its first byte) and whose tokenId sorts after
+// afterTokenID, in tokenId order: the re-seal pass's resumable walk. The format is
+// filtered in the database, so a table with nothing left to re-seal costs one query
+// that returns no row.
+func (s *Store) ListConnectionsSealedIn(ctx context.Context, format byte, afterTokenID string, limit int) ([]*linkvault.Connection, error) {
 	out, err := queryAll(ctx, s.e.Read(), s.scanConnection, `SELECT `+connectionColumns+` FROM connections
-		WHERE token_id > $1 ORDER BY token_id LIMIT $2`, afterTokenID, limit)
-	return out, s.wrap("list connections", err)
+		WHERE token_id > $1 AND substr(sealed_credential, 1, 1) = $2 ORDER BY token_id LIMIT $3`, afterTokenID, []byte{format}, limit)
+	return out, s.wrap("list connections by seal format", err)
 }
 
 // UpdateConnection writes every mutable field of c (identity and CreatedAt excepted,

@@ -237,36 +237,42 @@ func testDeleteConnection(t *testing.T, s Store) {
 	requireTokenNotFound(t, "old tokenId after reconnect", err)
 }
 
-// testListConnectionsAfter: the re-seal pass's walk visits every row of every client
-// once, in tokenId order, page by page.
-func testListConnectionsAfter(t *testing.T, s Store) {
+// testListConnectionsSealedIn: the re-seal pass's walk visits every row of every
+// client sealed in the asked format once, in tokenId order, page by page, and no other.
+func testListConnectionsSealedIn(t *testing.T, s Store) {
 	ctx := t.Context()
 	want := map[string]bool{}
 	for i, client := range []string{"client-a", "client-b"} {
-		for u := range 3 {
-			c := mustCreateConnection(t, s, newConnection(client, fmt.Sprintf("user-%d-%d", i, u), linkvault.BrokerCoinbase, linkvault.PermissionRead))
-			want[c.TokenID] = true
+		for u := range 4 {
+			c := newConnection(client, fmt.Sprintf("user-%d-%d", i, u), linkvault.BrokerCoinbase, linkvault.PermissionRead)
+			if u%2 == 0 {
+				c.SealedCredential = append([]byte{1}, c.SealedCredential...)
+				want[c.TokenID] = true
+			} else {
+				c.SealedCredential = append([]byte{2}, c.SealedCredential...)
+			}
+			mustCreateConnection(t, s, c)
 		}
 	}
 	seen := map[string]bool{}
 	after := ""
 	for {
-		page, err := s.ListConnectionsAfter(ctx, after, 4)
+		page, err := s.ListConnectionsSealedIn(ctx, 1, after, 3)
 		if err != nil {
-			t.Fatalf("ListConnectionsAfter(%q): %v", after, err)
+			t.Fatalf("ListConnectionsSealedIn(%q): %v", after, err)
 		}
 		for _, c := range page {
-			if c.TokenID <= after || seen[c.TokenID] {
-				t.Fatalf("tokenId %q out of order after %q", c.TokenID, after)
+			if c.TokenID <= after || seen[c.TokenID] || !want[c.TokenID] {
+				t.Fatalf("tokenId %q out of order after %q, repeated, or not in format 1", c.TokenID, after)
 			}
 			seen[c.TokenID] = true
 			after = c.TokenID
 		}
-		if len(page) < 4 {
+		if len(page) < 3 {
 			break
 		}
 	}
 	if len(seen) != len(want) {
-		t.Fatalf("walk saw %d connections, want %d", len(seen), len(want))
+		t.Fatalf("walk saw %d format 1 connections, want %d", len(seen), len(want))
 	}
 }

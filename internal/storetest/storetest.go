@@ -72,7 +72,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"FindAndListConnections", testFindAndListConnections},
 		{"UpdateConnectionCompareAndSwap", testUpdateConnection},
 		{"DeleteConnection", testDeleteConnection},
-		{"ListConnectionsAfter", testListConnectionsAfter},
+		{"ListConnectionsSealedIn", testListConnectionsSealedIn},
 		{"ClaimDueSelection", testClaimDueSelection},
 		{"ClaimConcurrentClaimersNeverShareRows", testClaimConcurrent},
 		{"ClaimLeaseExpiryFencesOldOwner", testClaimLeaseExpiry},

@@ -9,20 +9,22 @@ import (
 
 // ResealStore is what the re-seal pass needs from the database.
 type ResealStore interface {
-	// ListConnectionsAfter returns up to limit connections whose tokenId sorts after
+	// ListConnectionsSealedIn returns up to limit connections whose sealed credential
+	// is in envelope format (its first byte) and whose tokenId sorts after
 	// afterTokenID, in tokenId order.
-	ListConnectionsAfter(ctx context.Context, afterTokenID string, limit int) ([]*linkvault.Connection, error)
+	ListConnectionsSealedIn(ctx context.Context, format byte, afterTokenID string, limit int) ([]*linkvault.Connection, error)
 }
 
 // SealFormat tells the envelope format of a sealed credential (envelope.SealFormat).
 type SealFormat func(sealed []byte) int
 
-// CurrentSealFormat is the envelope format SealCredential writes.
+// CurrentSealFormat is the envelope format SealCredential writes; the pass re-seals
+// format 1, the only older one.
 const CurrentSealFormat = 2
 
 // ResealResult counts what one re-seal pass did.
 type ResealResult struct {
-	Scanned  int // rows looked at
+	Scanned  int // rows found in the old format
 	Resealed int // rows rewritten in the current format
 	Skipped  int // rows changed concurrently (a later pass takes them)
 	Failed   int // rows whose credential did not open (logged; left as they are)
@@ -46,7 +48,7 @@ func (s *Service) Reseal(ctx context.Context, store ResealStore, format SealForm
 	var res ResealResult
 	after := ""
 	for {
-		page, err := store.ListConnectionsAfter(ctx, after, batch)
+		page, err := store.ListConnectionsSealedIn(ctx, 1, after, batch)
 		if err != nil {
 			return res, fmt.Errorf("vault: reseal: %w", err)
 		}

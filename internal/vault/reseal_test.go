@@ -80,8 +80,8 @@ func TestResealMovesOldRowsToTheRowBoundFormat(t *testing.T) {
 				t.Fatalf("second pass: %+v, %v; want the skipped row resealed", res, err)
 			}
 			res, err = v.Reseal(ctx, db, envelope.SealFormat, 2)
-			if err != nil || res.Resealed != 0 || res.Scanned != 3 {
-				t.Fatalf("third pass: %+v, %v; want nothing to do", res, err)
+			if err != nil || res.Resealed != 0 || res.Scanned != 0 {
+				t.Fatalf("third pass: %+v, %v; want nothing to do (no row read: the database filters the format)", res, err)
 			}
 		})
 	}
