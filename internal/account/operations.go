@@ -252,20 +252,10 @@ func (s *Service) DepositAddress(ctx context.Context, c Caller, t Target, symbol
 		}
 		req.Network = n.Code
 	}
-	u := s.begin(c, t, ActionDepositAddress)
-	var out linkvault.DepositAddress
-	err := func() error {
-		cn, err := u.prepare(ctx, linkvault.PermissionRead)
-		if err != nil {
-			return err
-		}
-		return s.call(ctx, cn, func(ctx context.Context, cred linkvault.Credential) error {
-			var err error
-			out, err = cn.provider.DepositAddress(ctx, cred, req)
-			return err
-		})
-	}()
-	if err := u.end(ctx, err); err != nil {
+	out, err := readCall(ctx, s, c, t, ActionDepositAddress, func(ctx context.Context, cn *conn, cred linkvault.Credential) (linkvault.DepositAddress, error) {
+		return cn.provider.DepositAddress(ctx, cred, req)
+	})
+	if err != nil {
 		return nil, nil, err
 	}
 	n, ok := s.catalog.Network(out.Network)
@@ -365,20 +355,10 @@ func (s *Service) TransferHistory(ctx context.Context, c Caller, t Target, q His
 	if len(q.Cursor) > 512 || !isPrintable(q.Cursor) {
 		return nil, linkvault.ErrInvalid("cursor is not one this API issued.")
 	}
-	u := s.begin(c, t, ActionTransfers)
-	var out linkvault.TransferPage
-	err := func() error {
-		cn, err := u.prepare(ctx, linkvault.PermissionRead)
-		if err != nil {
-			return err
-		}
-		return s.call(ctx, cn, func(ctx context.Context, cred linkvault.Credential) error {
-			var err error
-			out, err = cn.provider.Transfers(ctx, cred, linkvault.TransferQuery{Limit: q.Limit, Cursor: q.Cursor, Since: q.Since})
-			return err
-		})
-	}()
-	if err := u.end(ctx, err); err != nil {
+	out, err := readCall(ctx, s, c, t, ActionTransfers, func(ctx context.Context, cn *conn, cred linkvault.Credential) (linkvault.TransferPage, error) {
+		return cn.provider.Transfers(ctx, cred, linkvault.TransferQuery{Limit: q.Limit, Cursor: q.Cursor, Since: q.Since})
+	})
+	if err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -388,25 +368,33 @@ func (s *Service) TransferHistory(ctx context.Context, c Caller, t Target, q His
 // data: callers must not log it). An exchange that exposes nothing answers
 // linkvault's notSupported error.
 func (s *Service) AccountHolder(ctx context.Context, c Caller, t Target) (*linkvault.AccountHolder, string, error) {
-	u := s.begin(c, t, ActionAccountHolder)
-	var (
-		out  linkvault.AccountHolder
-		name string
-	)
+	var name string
+	out, err := readCall(ctx, s, c, t, ActionAccountHolder, func(ctx context.Context, cn *conn, cred linkvault.Credential) (linkvault.AccountHolder, error) {
+		name = cn.provider.Integration().Name
+		return cn.provider.AccountHolder(ctx, cred)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return &out, name, nil
+}
+
+// readCall is one audited read of the account t names (action): the connection is
+// prepared with read permission and op is called through the service's retries.
+func readCall[T any](ctx context.Context, s *Service, c Caller, t Target, action string,
+	op func(ctx context.Context, cn *conn, cred linkvault.Credential) (T, error)) (T, error) {
+	u := s.begin(c, t, action)
+	var out T
 	err := func() error {
 		cn, err := u.prepare(ctx, linkvault.PermissionRead)
 		if err != nil {
 			return err
 		}
-		name = cn.provider.Integration().Name
 		return s.call(ctx, cn, func(ctx context.Context, cred linkvault.Credential) error {
 			var err error
-			out, err = cn.provider.AccountHolder(ctx, cred)
+			out, err = op(ctx, cn, cred)
 			return err
 		})
 	}()
-	if err := u.end(ctx, err); err != nil {
-		return nil, "", err
-	}
-	return &out, name, nil
+	return out, u.end(ctx, err)
 }
