@@ -49,6 +49,23 @@ type fixture struct {
 	now    time.Time
 }
 
+// drain starts the queue's workers (stopped when the test ends) and waits until the
+// queue is empty, failing with why otherwise.
+func (f *fixture) drain(t *testing.T, why string) {
+	t.Helper()
+	if err := f.q.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.q.Stop(context.Background()) })
+	deadline := time.Now().Add(30 * time.Second)
+	for f.depth(t) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal(why)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func newFixture(t *testing.T, script ...error) *fixture {
 	t.Helper()
 	db, raw := testdb.SQLiteWithIntruder(t)
@@ -221,17 +238,7 @@ func TestWorkersRetryWithCappedBackoffUntilConfirmed(t *testing.T) {
 	}
 	// The fourth attempt, by the background workers, is confirmed.
 	f.now = f.now.Add(4 * time.Second)
-	if err := f.q.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = f.q.Stop(context.Background()) })
-	deadline := time.Now().Add(30 * time.Second)
-	for f.depth(t) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the workers never finished the entry")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	f.drain(t, "the workers never finished the entry")
 	if got := f.revokedEvents(t); len(got) != 1 || got[0] != "revoked" {
 		t.Fatalf("events %v", got)
 	}
@@ -249,17 +256,7 @@ func TestUnreadableEntryIsFinishedAndCounted(t *testing.T) {
 	bad := f.enqueue(t, "at-4")
 	f.raw.Exec(`UPDATE revocations SET sealed = $1 WHERE id = $2`, good.Sealed, bad.ID)
 	f.raw.Exec(`UPDATE revocations SET lease_owner = '', lease_expires_at = NULL`)
-	if err := f.q.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = f.q.Stop(context.Background()) })
-	deadline := time.Now().Add(30 * time.Second)
-	for f.depth(t) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("entries never finished")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	f.drain(t, "entries never finished")
 	states := f.revokedEvents(t)
 	slices.Sort(states)
 	if !slices.Equal(states, []string{"revocationUnreadable", "revoked"}) {
