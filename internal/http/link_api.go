@@ -2,8 +2,10 @@ package http
 
 import (
 	"cmp"
+	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/linkvault/linkvault"
@@ -106,10 +108,15 @@ func linkCaller(sess *linkvault.LinkSession) account.Caller {
 }
 
 // handleHoldings returns the holdings of one of the session's connections, through the
-// account service (audited like the REST API's holdings/get).
+// account service (audited like the REST API's holdings/get). Values are in USD, as the
+// exchange's rates give them; when the page shows another currency (fiatCurrency), the
+// answer adds the USD rate of that currency from the same exchange's published rates,
+// with the time it was read, or nothing when the exchange has none (the page then
+// shows USD rather than a wrong label).
 func (ui *linkUI) handleHoldings(w http.ResponseWriter, r *http.Request, sess *linkvault.LinkSession) error {
 	var req struct {
-		TokenID string `json:"tokenId"`
+		TokenID      string `json:"tokenId"`
+		FiatCurrency string `json:"fiatCurrency"`
 	}
 	if err := ui.s.decodeJSON(r, &req); err != nil {
 		return err
@@ -121,8 +128,49 @@ func (ui *linkUI) handleHoldings(w http.ResponseWriter, r *http.Request, sess *l
 	if err != nil {
 		return err
 	}
-	writeOK(w, h.Holdings)
+	writeOK(w, linkHoldings{Holdings: h.Holdings, Display: ui.displayRate(r.Context(), h.Connection.Broker, req.FiatCurrency)})
 	return nil
+}
+
+// linkHoldings is the Link page's holdings: Mesh's shape plus the display rate.
+type linkHoldings struct {
+	linkvault.Holdings
+	Display *displayRate `json:"display,omitempty"`
+}
+
+// displayRate converts the USD values of an answer to the page's currency.
+type displayRate struct {
+	Currency string            `json:"currency"`
+	Rate     linkvault.Decimal `json:"rate"` // units of Currency per USD
+	AsOf     time.Time         `json:"asOf"`
+	Source   string            `json:"source"` // the exchange's name
+}
+
+// displayRate reads the exchange's published rate of currency against USD; nil when
+// currency is USD, malformed, or the exchange publishes none (a failure to read rates
+// never fails the holdings).
+func (ui *linkUI) displayRate(ctx context.Context, b linkvault.BrokerType, currency string) *displayRate {
+	currency = strings.ToUpper(currency)
+	if currency == "" || currency == "USD" || !currencyPattern.MatchString(currency) || ui.s.deps.Providers == nil {
+		return nil
+	}
+	p, ok := ui.s.deps.Providers.Provider(b)
+	if !ok {
+		return nil
+	}
+	rates, err := p.Rates(ctx, "USD")
+	if err != nil {
+		return nil
+	}
+	v, ok := rates.Convert(linkvault.DecimalFromInt(1), "USD", currency, 8)
+	if !ok || v.Sign() <= 0 {
+		return nil
+	}
+	asOf := rates.AsOf
+	if asOf.IsZero() {
+		asOf = ui.s.now()
+	}
+	return &displayRate{Currency: currency, Rate: v, AsOf: asOf.UTC(), Source: p.Integration().Name}
 }
 
 // linkAsset is one asset the transfer form offers: what the account holds and can

@@ -4,6 +4,11 @@
 // app's own iframe and turns the Link page's messages into callbacks. Unlike Mesh's,
 // it accepts messages only from the Link frame at the linkToken's origin, and it loads
 // nothing from anywhere else (no prewarm frame).
+//
+// The overlay is a modal dialog (role=dialog, aria-modal, labelled): focus moves into
+// Link and stays there (the rest of the page is inert; the Link page keeps Tab inside
+// itself), Escape closes it as the close button does, focus returns to where it was,
+// the page behind does not scroll, and on a phone it is a full-height sheet.
 
 const VERSION = '3.13.0-linkvault.1';
 
@@ -29,6 +34,8 @@ export function isLinkEventTypeKey(key) {
 }
 
 const POPUP_ID = 'mesh-link-popup';
+/** The accessible name of the Link dialog and frame. */
+const LINK_TITLE = 'Connect an account';
 const IFRAME_ID = 'mesh-link-popup__iframe';
 
 /**
@@ -51,12 +58,69 @@ export function createLink(options) {
   /** @type {((e: MessageEvent) => void) | null} */
   let onMessage = null;
   let embedded = false;
+  /** @type {(() => void) | null} */
+  let restore = null;
 
   function teardown() {
     if (onMessage) window.removeEventListener('message', onMessage);
     onMessage = null;
     if (overlay) overlay.remove();
     overlay = null;
+    if (restore) restore();
+    restore = null;
+  }
+
+  /**
+   * Makes the overlay modal: the rest of the page inert and unscrollable, focus in
+   * Link, Escape closing, the phone layout; returns what undoes it (focus back on the
+   * element that had it).
+   * @param {HTMLElement} box
+   * @param {HTMLIFrameElement} f
+   * @returns {() => void}
+   */
+  function makeModal(box, f) {
+    const before = /** @type {HTMLElement | null} */ (document.activeElement);
+    /** @type {Array<[HTMLElement, boolean]>} */
+    const inert = [];
+    for (const el of Array.from(document.body.children)) {
+      if (el === box || !(el instanceof HTMLElement)) continue;
+      inert.push([el, el.inert]);
+      el.inert = true;
+    }
+    const root = document.documentElement;
+    const overflow = [root.style.overflow, document.body.style.overflow];
+    root.style.overflow = 'hidden';
+    document.body.style.overflow = 'hidden';
+    const phone = window.matchMedia('(max-width: 480px)');
+    const layout = () => {
+      f.style.width = phone.matches ? '100vw' : 'min(440px,100vw)';
+      f.style.height = phone.matches ? '100dvh' : 'min(720px,100dvh)';
+      f.style.borderRadius = phone.matches ? '0' : '16px';
+    };
+    layout();
+    phone.addEventListener('change', layout);
+    /** @param {KeyboardEvent} e */
+    const onKey = (e) => {
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        closeLink();
+      } else if (e.key === 'Tab') {
+        // Focus on the page itself (the frame lost it): back into Link.
+        e.preventDefault();
+        f.focus();
+      }
+    };
+    document.addEventListener('keydown', onKey, true);
+    f.addEventListener('load', () => f.focus(), { once: true });
+    f.focus();
+    return () => {
+      document.removeEventListener('keydown', onKey, true);
+      phone.removeEventListener('change', layout);
+      for (const [el, was] of inert) el.inert = was;
+      root.style.overflow = overflow[0];
+      document.body.style.overflow = overflow[1];
+      if (before && before.isConnected && typeof before.focus === 'function') before.focus();
+    };
   }
 
   /** @param {string} [msg] */
@@ -109,15 +173,19 @@ export function createLink(options) {
       overlay = document.createElement('div');
       overlay.id = POPUP_ID;
       overlay.setAttribute('data-linkvault', 'overlay');
+      overlay.setAttribute('role', 'dialog');
+      overlay.setAttribute('aria-modal', 'true');
+      overlay.setAttribute('aria-label', LINK_TITLE);
       overlay.style.cssText = 'position:fixed;inset:0;z-index:2147483647;display:flex;align-items:center;' +
-        'justify-content:center;background:rgba(10,12,20,.55)';
+        'justify-content:center;background:rgba(10,12,20,.55);overscroll-behavior:contain';
       frame = document.createElement('iframe');
       frame.id = IFRAME_ID;
-      frame.style.cssText = 'width:min(440px,100vw);height:min(720px,100vh);border:0;border-radius:16px;background:#fff';
+      frame.style.cssText = 'width:min(440px,100vw);height:min(720px,100dvh);border:0;border-radius:16px;background:#fff';
       overlay.appendChild(frame);
       document.body.appendChild(overlay);
+      restore = makeModal(overlay, frame);
     }
-    frame.setAttribute('title', 'Link');
+    frame.setAttribute('title', LINK_TITLE);
     frame.allow = allow;
     const tokens = options.accessTokens;
     onMessage = (e) => {

@@ -1,7 +1,7 @@
 // Connecting an exchange: the catalog, an API key the user creates at the exchange,
 // account selection, and the success and error screens. OAuth sign-in is in oauth.js.
 
-import { h, button, show, errorLine, showError } from './dom.js';
+import { h, button, show, errorLine, showError, field } from './dom.js';
 import { boot, t, errorText, money, byType } from './state.js';
 import { api, ApiError } from './api.js';
 import { send } from './channel.js';
@@ -33,16 +33,45 @@ export function home() {
   else catalog();
 }
 
+/** Catalogs longer than this get a search field. */
+export const SEARCH_FROM = 4;
+
+/**
+ * The first screen of a new user: which app asks, what it will be able to do (from
+ * the session's permission), and the exchanges to pick from (searchable when there
+ * are more than a few).
+ */
 export function catalog() {
   atPage(Pages.catalog);
+  const app = boot.app && boot.app.name ? boot.app : null;
+  const list = h('ul', { class: 'list', id: 'lv-integrations' }, boot.integrations.map((integ) =>
+    h('li', { 'data-name': integ.name.toLowerCase() }, h('button', {
+      type: 'button', class: 'item', 'data-integration': integ.type,
+      onclick: () => selectIntegration(integ, '', false),
+    }, logo(integ), h('span', { class: 'name', text: integ.name }), h('span', { class: 'chevron', 'aria-hidden': 'true', text: '›' })))));
+  const none = h('p', { class: 'muted', id: 'lv-no-match', hidden: true, text: t('noMatch') });
+  const search = boot.integrations.length >= SEARCH_FROM
+    ? h('div', { class: 'field' }, h('label', { for: 'lv-search', class: 'visually-hidden', text: t('searchLabel') }),
+      h('input', { type: 'search', id: 'lv-search', placeholder: t('searchLabel'), autocomplete: 'off', oninput: (e) => {
+        const q = /** @type {HTMLInputElement} */ (e.target).value.trim().toLowerCase();
+        let shown = 0;
+        for (const li of Array.from(list.children)) {
+          const hit = !q || (li.getAttribute('data-name') || '').includes(q);
+          /** @type {HTMLElement} */ (li).hidden = !hit;
+          if (hit) shown++;
+        }
+        none.hidden = shown > 0;
+      } }))
+    : null;
+  const can = boot.permission === 'write' ? ['canRead', 'canTransfer'] : ['canRead'];
   show('catalog',
+    app ? h('div', { class: 'app-intro', id: 'lv-app-intro' },
+      app.logo ? h('img', { class: 'logo', src: app.logo, alt: '' }) : null,
+      h('p', null, h('strong', { id: 'lv-app-name', text: app.name }), ' ', t('appAsks')),
+      h('ul', { class: 'can', id: 'lv-can' }, can.map((k) => h('li', { 'data-can': k, text: t(k) })))) : null,
     h('h1', { text: t('catalogTitle') }),
     h('p', { class: 'muted', text: t('catalogHint') }),
-    h('ul', { class: 'list', id: 'lv-integrations' }, boot.integrations.map((integ) =>
-      h('li', null, h('button', {
-        type: 'button', class: 'item', 'data-integration': integ.type,
-        onclick: () => selectIntegration(integ, '', false),
-      }, logo(integ), h('span', { class: 'name', text: integ.name }), h('span', { class: 'chevron', text: '›' }))))));
+    search, list, none);
 }
 
 /**
@@ -96,12 +125,19 @@ function apiKeyEntry(integ, tokenId, preselected) {
   const key = /** @type {HTMLInputElement} */ (h('input', { type: 'text', name: 'apiKey', id: 'lv-apikey', autocomplete: 'off', spellcheck: 'false', required: true, autofocus: true }));
   const secret = /** @type {HTMLInputElement} */ (h('input', { type: 'password', name: 'apiSecret', id: 'lv-apisecret', autocomplete: 'off', required: true }));
   const submit = /** @type {HTMLButtonElement} */ (h('button', { type: 'submit', class: 'button', id: 'lv-submit' }, t('connect')));
+  const fKey = field(t('apiKey'), key);
+  const fSecret = field(t('apiSecret'), secret);
+  key.addEventListener('input', () => fKey.set(''));
+  secret.addEventListener('input', () => fSecret.set(''));
   const form = h('form', {
     novalidate: true,
     onsubmit: async (e) => {
       e.preventDefault();
+      // Nothing is sent until both fields hold something.
+      fKey.set(key.value.trim() ? '' : t('v.apiKeyRequired'));
+      fSecret.set(secret.value.trim() ? '' : t('v.apiSecretRequired'));
       if (!key.value.trim() || !secret.value.trim()) {
-        showError(err, t('err.invalidApiKey'));
+        (key.value.trim() ? secret : key).focus();
         return;
       }
       submit.disabled = true;
@@ -120,8 +156,8 @@ function apiKeyEntry(integ, tokenId, preselected) {
       }
     },
   },
-  h('label', null, t('apiKey'), key),
-  h('label', null, t('apiSecret'), secret),
+  fKey.wrap,
+  fSecret.wrap,
   err,
   h('div', { class: 'actions' }, submit, preselected || tokenId ? null : backButton(catalog)));
   show(tokenId ? 'reauth' : 'apikey',
@@ -221,6 +257,10 @@ function success(integ, payload, reauthenticated) {
  * @param {string} tokenId
  */
 export function failure(integ, err, tokenId) {
+  if (err && err.type === 'accessDenied') {
+    cancelled(integ, tokenId);
+    return;
+  }
   const msg = errorText(err);
   if (integ) event('integrationConnectionError', integ, { errorMessage: msg });
   atPage(Pages.error, { integration: integ });
@@ -236,6 +276,29 @@ export function failure(integ, err, tokenId) {
           else catalog();
         }, '', 'lv-retry'),
       button(t('close'), () => close(msg), 'secondary', 'lv-exit')));
+}
+
+/**
+ * The user pressed Deny at the exchange (OAuth error=access_denied): nothing is wrong,
+ * they cancelled. They may try that exchange again or pick another.
+ * @param {Integration | null} integ
+ * @param {string} tokenId
+ */
+function cancelled(integ, tokenId) {
+  const name = integ ? integ.name : '';
+  const msg = t('cancelledHint', { name });
+  if (integ) event('integrationConnectionError', integ, { errorMessage: msg });
+  atPage(Pages.error, { integration: integ });
+  const preselected = !!(boot.options && boot.options.brokerType);
+  show('cancelled',
+    h('div', { class: 'hero' },
+      integ ? logo(integ, true) : null,
+      h('h1', { text: t('cancelledTitle') }),
+      h('p', { class: 'muted', id: 'lv-cancelled', text: msg })),
+    h('div', { class: 'actions' },
+      integ ? button(t('tryAgainWith', { name }), () => selectIntegration(integ, tokenId, preselected), '', 'lv-retry') : null,
+      preselected || tokenId ? null : button(t('pickAnother'), catalog, 'secondary', 'lv-pick'),
+      button(t('close'), () => close(msg), 'link', 'lv-exit')));
 }
 
 /**

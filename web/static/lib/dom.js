@@ -65,6 +65,30 @@ export function showError(el, msg) {
   el.hidden = false;
 }
 
+/**
+ * A form field with its label, an optional hint and the line that says what is wrong
+ * with it (linked by aria-describedby; aria-invalid while it shows).
+ * @param {string} label
+ * @param {HTMLInputElement | HTMLSelectElement} control
+ * @param {HTMLElement | null} [hint]
+ */
+export function field(label, control, hint) {
+  const err = h('p', { class: 'field-error', id: control.id + '-error', hidden: true });
+  const ids = [hint ? hint.id : '', err.id].filter(Boolean).join(' ');
+  control.setAttribute('aria-describedby', ids);
+  const wrap = h('div', { class: 'field' }, h('label', { for: control.id, text: label }), control, hint, err);
+  return {
+    wrap,
+    /** @param {string} msg '' clears it */
+    set(msg) {
+      err.textContent = msg;
+      err.hidden = !msg;
+      if (msg) control.setAttribute('aria-invalid', 'true');
+      else control.removeAttribute('aria-invalid');
+    },
+  };
+}
+
 let seq = 0;
 
 /**
@@ -86,6 +110,10 @@ export function show(name, ...children) {
   const s = h('section', { class: 'screen', 'data-screen': name, id: 'screen-' + name }, ...children);
   const app = document.getElementById('lv-app');
   if (app) app.replaceChildren(s);
+  // The window's title names the screen (screen readers announce it; the header
+  // names the app).
+  const title = s.querySelector('h1');
+  if (title && title.textContent) document.title = title.textContent;
   const focus = /** @type {HTMLElement | null} */ (s.querySelector('[autofocus]') || s.querySelector('h1'));
   if (focus) {
     if (focus.tagName === 'H1') focus.setAttribute('tabindex', '-1');

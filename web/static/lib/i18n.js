@@ -30,12 +30,23 @@ export function makeText(messages, lang, fiatCur) {
     if (messages[key]) return messages[key];
     return (lang === 'en' && err && err.display) || t('err.generic');
   }
-  let money;
-  try {
-    money = new Intl.NumberFormat(lang, { style: 'currency', currency: fiatCur || 'USD' });
-  } catch {
-    money = new Intl.NumberFormat('en', { style: 'currency', currency: 'USD' });
+  /**
+   * A formatter of amounts in currency cur, in the page's language.
+   * @param {string} cur ISO 4217 code
+   * @returns {Intl.NumberFormat}
+   */
+  function moneyIn(cur) {
+    try {
+      return new Intl.NumberFormat(lang, { style: 'currency', currency: cur });
+    } catch {
+      return new Intl.NumberFormat('en', { style: 'currency', currency: 'USD' });
+    }
   }
+  // Values come in USD (the exchanges' rates); they are shown in fiatCur only where the
+  // exchange's rate for it is known (portfolio.js), never merely relabelled.
+  void fiatCur;
+  const money = moneyIn('USD');
   const amount = new Intl.NumberFormat(lang, { maximumFractionDigits: 8 });
-  return { t, errorText, money, amount };
+  const time = new Intl.DateTimeFormat(lang, { hour: '2-digit', minute: '2-digit' });
+  return { t, errorText, money, moneyIn, amount, time };
 }

@@ -150,6 +150,7 @@ function popupBlocked(integ, tokenId) {
  * @param {string} tokenId
  */
 function waitInPopup(integ, tokenId) {
+  watchPopup(integ, tokenId);
   const seq = show('waiting',
     h('div', { class: 'hero' }, logo(integ, true),
       h('h1', { text: t('oauthWaiting', { name: integ.name }) }),
@@ -166,6 +167,64 @@ function waitInPopup(integ, tokenId) {
         catalog();
       }, 'link', 'lv-cancel')));
   waitFor(integ, tokenId, seq);
+}
+
+/** How often the page looks whether the user closed the sign-in popup. */
+export const POPUP_CHECK_MS = 250;
+
+/**
+ * Watches the popup: once it is closed, the page asks the server at once (the callback
+ * closes the popup itself when it is done); still nothing there means the user closed
+ * it, and the page says so with Try again, while it keeps listening should the
+ * exchange still finish.
+ * @param {Integration} integ
+ * @param {string} tokenId
+ */
+function watchPopup(integ, tokenId) {
+  const watched = popup;
+  const timer = setInterval(async () => {
+    if (popup !== watched || !waiting) {
+      clearInterval(timer);
+      return;
+    }
+    if (!watched || !watched.closed) return;
+    clearInterval(timer);
+    const w = waiting;
+    try {
+      /** @type {{ status: string, outcome?: import('./types.js').Outcome }} */
+      const res = await api('GET', '/link/api/oauth/status');
+      if (w !== waiting || w.seq !== currentScreen()) return;
+      if (res.status === 'connected' || res.status === 'failed') {
+        stopWaiting();
+        handleOutcome(res.outcome, integ, tokenId);
+        return;
+      }
+    } catch {
+      // The status poll keeps trying.
+    }
+    if (w !== waiting || w.seq !== currentScreen()) return;
+    popupClosed(integ, tokenId, w);
+  }, POPUP_CHECK_MS);
+}
+
+/**
+ * The user closed the sign-in window before finishing.
+ * @param {Integration} integ
+ * @param {string} tokenId
+ * @param {Waiting} w the wait, kept going on the new screen
+ */
+function popupClosed(integ, tokenId, w) {
+  event('integrationConnectionError', integ, { errorMessage: t('popupClosed', { name: integ.name }) });
+  w.seq = show('popup-closed',
+    h('div', { class: 'hero' }, logo(integ, true),
+      h('h1', { text: t('popupClosedTitle') }),
+      h('p', { class: 'muted', id: 'lv-popup-closed', text: t('popupClosed', { name: integ.name }) })),
+    h('div', { class: 'actions' },
+      button(t('tryAgain'), () => startOAuth(integ, tokenId), '', 'lv-retry'),
+      tokenId ? null : backButton(() => {
+        stopWaiting();
+        catalog();
+      })));
 }
 
 let launches = 0;

@@ -4,7 +4,7 @@
 // exchange revoked asks for that one sign-in again and keeps its tokenId.
 
 import { h, button, show, currentScreen } from './dom.js';
-import { boot, t, money, amountFmt, byType } from './state.js';
+import { boot, t, money, moneyIn, amountFmt, timeFmt, byType } from './state.js';
 import { api } from './api.js';
 import { Pages, atPage, done } from './protocol.js';
 import { logo, home, catalog, selectIntegration, report } from './connect.js';
@@ -64,6 +64,25 @@ function accounts() {
       button(t('done'), done, '', 'lv-done')));
 }
 
+/**
+ * How USD values are shown: converted to the page's currency with the exchange's rate
+ * when the server found one (with its source and time), else in USD, as they are.
+ * @param {import('./types.js').Holdings} holdings
+ * @returns {{ format: (usd: number) => string, note: string }}
+ */
+function displayIn(holdings) {
+  const d = holdings.display;
+  if (boot.fiatCur === 'USD') return { format: (v) => money.format(v), note: '' };
+  if (!d || d.currency !== boot.fiatCur || !(d.rate > 0)) {
+    return { format: (v) => money.format(v), note: t('noRate', { currency: boot.fiatCur }) };
+  }
+  const f = moneyIn(d.currency);
+  return {
+    format: (v) => f.format(v * d.rate),
+    note: t('rateNote', { rate: amountFmt.format(d.rate) + ' ' + d.currency, source: d.source, time: timeFmt.format(new Date(d.asOf)) }),
+  };
+}
+
 /** tokenIds already reported to the app in this session. */
 const reported = new Set();
 
@@ -84,12 +103,15 @@ export async function account(k, cached) {
   atPage(Pages.account, { integration: integ, transfer: null });
   const total = ((k.payload && k.payload.accountTokens) || []).reduce((s, at) => s + (at.account.fund || 0), 0);
   const body = h('div', { id: 'lv-holdings' }, h('div', { class: 'spinner' }));
+  const totalEl = h('strong', { id: 'lv-total', text: money.format(total) });
+  const rateEl = h('p', { class: 'muted small', id: 'lv-rate', hidden: true });
   /** @type {import('./types.js').Holdings | null} */
   let holdings = cached || null;
   const canTransfer = boot.permission === 'write' && !!integ.supportsTransfers;
   const seq = show('account',
     h('div', { class: 'hero' }, logo(integ, true), h('h1', { text: t('accountTitle', { name: integ.name }) })),
-    h('div', { class: 'summary' }, h('span', { class: 'muted', text: t('total') }), h('strong', { id: 'lv-total', text: money.format(total) })),
+    h('div', { class: 'summary' }, h('span', { class: 'muted', text: t('total') }), totalEl),
+    rateEl,
     h('h2', { text: t('holdings') }),
     body,
     h('div', { class: 'actions' },
@@ -97,7 +119,7 @@ export async function account(k, cached) {
       button(t('connectAnother'), catalog, 'secondary', 'lv-another'),
       button(t('done'), done, 'link', 'lv-done')));
   try {
-    if (!holdings) holdings = await api('POST', '/link/api/holdings', { tokenId: k.tokenId });
+    if (!holdings) holdings = await api('POST', '/link/api/holdings', { tokenId: k.tokenId, fiatCurrency: boot.fiatCur });
   } catch (e) {
     const err = /** @type {{ type?: string }} */ (e);
     if (err.type === 'reauthenticationRequired') {
@@ -113,11 +135,17 @@ export async function account(k, cached) {
   reportOnce(k);
   if (seq !== currentScreen() || !holdings) return;
   const rows = holdings.cryptocurrencyPositions || [];
+  const fx = displayIn(holdings);
+  totalEl.textContent = fx.format(total);
+  if (fx.note) {
+    rateEl.textContent = fx.note;
+    rateEl.hidden = false;
+  }
   body.replaceChildren(rows.length
     ? h('table', { id: 'lv-positions' },
       h('thead', null, h('tr', null, h('th', { text: t('asset') }), h('th', { class: 'num', text: t('amount') }), h('th', { class: 'num', text: t('value') }))),
       h('tbody', null, rows.map((p) => h('tr', { 'data-symbol': p.symbol },
         h('td', { text: p.symbol }), h('td', { class: 'num', text: amountFmt.format(p.amount) }),
-        h('td', { class: 'num', text: money.format(p.marketValue || 0) })))))
+        h('td', { class: 'num', text: fx.format(p.marketValue || 0) })))))
     : h('p', { class: 'muted', text: t('noHoldings') }));
 }

@@ -9,7 +9,7 @@ export const boot = Object.assign(
   JSON.parse(document.body.getAttribute('data-boot') || '{}'),
 );
 
-export const { t, errorText, money, amount: amountFmt } = makeText(boot.messages, boot.lang, boot.fiatCur);
+export const { t, errorText, money, moneyIn, amount: amountFmt, time: timeFmt } = makeText(boot.messages, boot.lang, boot.fiatCur);
 
 /**
  * The integration of a brokerType, if this session offers it.

@@ -10,7 +10,7 @@
 // Mesh's transfer events: transferFinished only for a transfer the exchange took,
 // failures as transferPreviewError / transferExecutionError.
 
-import { h, show, errorLine, showError } from './dom.js';
+import { h, show, errorLine, showError, field } from './dom.js';
 import { t, errorText, amountFmt } from './state.js';
 import { api } from './api.js';
 import { send } from './channel.js';
@@ -93,30 +93,6 @@ export function addressProblem(addr, net) {
     if (!ok) return t('v.addressFormat', { network: net.name });
   }
   return '';
-}
-
-/**
- * A form field with its label, an optional hint and the line that says what is wrong
- * with it (linked by aria-describedby; aria-invalid while it shows).
- * @param {string} label
- * @param {HTMLInputElement | HTMLSelectElement} control
- * @param {HTMLElement | null} [hint]
- */
-function field(label, control, hint) {
-  const err = h('p', { class: 'field-error', id: control.id + '-error', hidden: true });
-  const ids = [hint ? hint.id : '', err.id].filter(Boolean).join(' ');
-  control.setAttribute('aria-describedby', ids);
-  const wrap = h('div', { class: 'field' }, h('label', { for: control.id, text: label }), control, hint, err);
-  return {
-    wrap,
-    /** @param {string} msg '' clears it */
-    set(msg) {
-      err.textContent = msg;
-      err.hidden = !msg;
-      if (msg) control.setAttribute('aria-invalid', 'true');
-      else control.removeAttribute('aria-invalid');
-    },
-  };
 }
 
 /**

@@ -119,8 +119,17 @@
  */
 
 /**
+ * @typedef {object} DisplayRate The exchange's rate of the page's currency (POST /link/api/holdings).
+ * @property {string} currency
+ * @property {number} rate units of currency per USD
+ * @property {string} asOf when the exchange published it (RFC 3339)
+ * @property {string} source the exchange's name
+ */
+
+/**
  * @typedef {object} Holdings
  * @property {Position[]} [cryptocurrencyPositions]
+ * @property {DisplayRate} [display]
  */
 
 /**

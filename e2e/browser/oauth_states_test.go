@@ -1,0 +1,114 @@
+package browser_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+)
+
+// Honest OAuth states (issue 16.4): a sign-in window the user closes, Deny at the
+// exchange, and an API-key form sent empty each get a screen that says what happened
+// and what the user can do next.
+
+// openConsentPopup clicks inner in the Link frame (which opens the exchange's consent
+// page in a popup) and returns the popup's browser context.
+func (e *env) openConsentPopup(inner string) (context.Context, target.ID, context.CancelFunc) {
+	e.t.Helper()
+	ch := chromedp.WaitNewTarget(e.ctx, func(info *target.Info) bool { return info.Type == "page" && info.OpenerID != "" })
+	e.clickInFrame(overlayFrame, inner)
+	var id target.ID
+	select {
+	case id = <-ch:
+	case <-e.ctx.Done():
+		e.t.Fatal("no sign-in popup opened")
+	}
+	popup, cancel := chromedp.NewContext(e.ctx, chromedp.WithTargetID(id))
+	if err := chromedp.Do(popup, chromedp.WaitVisible(chromedp.CSS("#username"))); err != nil {
+		e.t.Fatalf("consent page: %v", err)
+	}
+	return popup, id, cancel
+}
+
+// TestOAuthPopupClosed: the user closes the exchange's window without signing in. Link
+// notices (main kept waiting forever), says so, and Try again opens a new window that
+// connects.
+func TestOAuthPopupClosed(t *testing.T) {
+	e := newEnv(t)
+	e.signIn("paula")
+	e.run(chromedp.Click(chromedp.CSS("#connect")))
+	e.clickInFrame(overlayFrame, "[data-integration=coinbase]")
+	e.waitInFrame(overlayFrame, "[data-screen=oauth]")
+	popup, _, cancel := e.openConsentPopup("#lv-continue")
+	e.waitInFrame(overlayFrame, "[data-screen=waiting]")
+	// The user closes the window (closing the tab, as its close button does).
+	if err := chromedp.Cancel(popup); err != nil {
+		t.Fatalf("close the popup: %v", err)
+	}
+	cancel()
+	e.waitInFrame(overlayFrame, "#lv-popup-closed")
+	if got := e.textInFrame(overlayFrame, "#lv-popup-closed"); !strings.Contains(got, "window was closed") {
+		t.Fatalf("closed popup: %q", got)
+	}
+	e.shot("oauth-01-popup-closed-desktop")
+	e.run(chromedp.WaitVisible(chromedp.Search(`//ol[@id="events"]/li[@data-type="integrationConnectionError"]`)))
+	e.consentInPopup(overlayFrame, "#lv-retry", "paula-cb", "pw", "")
+	e.waitInFrame(overlayFrame, "[data-screen=success]")
+}
+
+// TestOAuthDenyOffersPickAgain: Deny at the exchange (OAuth error=access_denied) is
+// the user cancelling, not a failure (main said "Something went wrong"): the screen
+// says so and offers that exchange again or another one.
+func TestOAuthDenyOffersPickAgain(t *testing.T) {
+	e := newEnv(t)
+	e.signIn("quinn")
+	e.run(chromedp.Click(chromedp.CSS("#connect")))
+	e.clickInFrame(overlayFrame, "[data-integration=coinbase]")
+	e.waitInFrame(overlayFrame, "[data-screen=oauth]")
+	popup, _, cancel := e.openConsentPopup("#lv-continue")
+	wctx, wcancel := context.WithTimeout(popup, stepTimeout)
+	_ = chromedp.Do(wctx, chromedp.SendKeys(chromedp.CSS("#username"), "quinn-cb"), chromedp.Click(chromedp.CSS("#deny")),
+		chromedp.WaitReady(chromedp.CSS("#lv-callback")))
+	wcancel()
+	cancel()
+	e.waitInFrame(overlayFrame, "[data-screen=cancelled]")
+	if got := e.textInFrame(overlayFrame, "h1"); got != "Connection cancelled" {
+		t.Errorf("title after Deny: %q", got)
+	}
+	if got := e.textInFrame(overlayFrame, "#lv-cancelled"); !strings.Contains(got, "did not allow access at Coinbase") {
+		t.Errorf("text after Deny: %q", got)
+	}
+	e.shot("oauth-02-denied-desktop")
+	e.clickInFrame(overlayFrame, "#lv-pick")
+	e.waitInFrame(overlayFrame, "[data-screen=catalog]")
+}
+
+// TestAPIKeyEmptyFields: the API-key form sent empty says which field is missing,
+// next to it, and sends nothing (main called the server and answered "Wrong username
+// or password"-style key errors).
+func TestAPIKeyEmptyFields(t *testing.T) {
+	e := newEnv(t)
+	e.signIn("rosa")
+	e.run(chromedp.Click(chromedp.CSS("#connect")))
+	e.clickInFrame(overlayFrame, "[data-integration=binanceInternationalDirect]")
+	e.waitInFrame(overlayFrame, "[data-screen=apikey]")
+	e.clickInFrame(overlayFrame, "#lv-submit")
+	e.waitInFrame(overlayFrame, "#lv-apikey-error")
+	if got := e.textInFrame(overlayFrame, "#lv-apikey-error"); got != "Enter the API key." {
+		t.Errorf("empty key: %q", got)
+	}
+	if got := e.textInFrame(overlayFrame, "#lv-apisecret-error"); got != "Enter the secret key." {
+		t.Errorf("empty secret: %q", got)
+	}
+	e.typeInFrame(overlayFrame, "#lv-apikey", "some-key")
+	e.clickInFrame(overlayFrame, "#lv-submit")
+	if e.visibleInFrame("#lv-apikey-error") || !e.visibleInFrame("#lv-apisecret-error") {
+		t.Error("after typing the key only the secret should be missing")
+	}
+	e.shot("oauth-03-apikey-empty-desktop")
+	if n := e.calls.get("/link/api/apikey"); n != 0 {
+		t.Fatalf("%d API-key requests with empty fields", n)
+	}
+}
