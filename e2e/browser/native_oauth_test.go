@@ -392,8 +392,9 @@ func runNativeOAuth(t *testing.T, base *env, sdk nativeSDK, prod productionHosts
 		// Denied at the exchange, then Try again in the same page.
 		w.run(chromedp.Click(chromedp.CSS("#lv-continue")))
 		w.signIn(b, consent, exUser, true, "")
-		w.run(chromedp.WaitVisible(chromedp.CSS("[data-screen=error]")))
-		if got := value(w.env, chromedp.Text(chromedp.CSS("#lv-error"))); !strings.Contains(got, "not granted") {
+		// Deny is the user cancelling, not an error: said so, with Try again.
+		w.run(chromedp.WaitVisible(chromedp.CSS("[data-screen=cancelled]")))
+		if got := value(w.env, chromedp.Text(chromedp.CSS("#lv-cancelled"))); !strings.Contains(got, "did not allow access") {
 			w.fail(fmt.Errorf("denied consent shows %q", got))
 		}
 		w.run(chromedp.Click(chromedp.CSS("#lv-retry")), chromedp.WaitVisible(chromedp.CSS("[data-screen=oauth]")))

@@ -1,0 +1,139 @@
+package browser_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/link/linktest"
+)
+
+// axe-core (npm, pinned in web/package.json; scripts/webcheck installs it) checks every
+// screen of the Link page and the example app: zero serious or critical violations,
+// at desktop and phone widths. The engine is evaluated through DevTools, which the
+// pages' Content-Security-Policy does not apply to; nothing of it ships.
+
+// axeSource is axe-core's browser build from web/node_modules.
+func axeSource(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "web", "node_modules", "axe-core", "axe.min.js"))
+	if err != nil {
+		t.Skipf("axe-core not installed (run scripts/webcheck): %v", err)
+	}
+	return string(b)
+}
+
+type axeViolation struct {
+	ID     string `json:"id"`
+	Impact string `json:"impact"`
+	Help   string `json:"help"`
+	Nodes  []struct {
+		Target []any `json:"target"`
+	} `json:"nodes"`
+}
+
+// axeCheck runs axe on the current top-level document and fails the test on any
+// serious or critical violation, naming the screen.
+func (e *env) axeCheck(src, screen string) {
+	e.t.Helper()
+	// Let the screen's fade-in end: axe measures contrast at the opacity it sees.
+	e.run(chromedp.Sleep(300 * time.Millisecond))
+	value(e, chromedp.Evaluate[chromedp.Void](`if (!window.axe) { `+src+` }`))
+	raw := value(e, chromedp.Evaluate[string](`axe.run(document, { resultTypes: ['violations'] }).then((r) => JSON.stringify(r.violations))`, chromedp.EvalAwaitPromise))
+	var vs []axeViolation
+	if err := json.Unmarshal([]byte(raw), &vs); err != nil {
+		e.t.Fatalf("axe %s: %v", screen, err)
+	}
+	var bad []string
+	for _, v := range vs {
+		if v.Impact == "serious" || v.Impact == "critical" {
+			var where []string
+			for _, n := range v.Nodes {
+				where = append(where, fmt.Sprint(n.Target...))
+			}
+			bad = append(bad, fmt.Sprintf("%s (%s): %s at %s", v.ID, v.Impact, v.Help, strings.Join(where, ", ")))
+		}
+	}
+	if len(bad) > 0 {
+		e.shot("FAIL-axe-" + screen)
+		e.t.Errorf("axe on %s: %d serious/critical violations:\n  %s", screen, len(bad), strings.Join(bad, "\n  "))
+	}
+}
+
+// axeBoth runs axeCheck at desktop and phone width and keeps a screenshot of each.
+func (e *env) axeBoth(src, screen string) {
+	e.t.Helper()
+	for _, w := range []struct {
+		name string
+		x, y int64
+	}{{"desktop", 1100, 760}, {"phone", 375, 740}} {
+		e.run(chromedp.EmulateViewport(w.x, w.y))
+		e.axeCheck(src, screen+"-"+w.name)
+		e.shot("axe-" + screen + "-" + w.name)
+	}
+	e.run(chromedp.EmulateViewport(1100, 760))
+}
+
+// TestAxeEveryScreen: the Link page opened top-level as a native SDK's WebView would
+// (stored tokens from the bridge), through every screen of the connect, transfer and
+// error flows, then the example app and the expired page.
+func TestAxeEveryScreen(t *testing.T) {
+	src := axeSource(t)
+	e := newEnv(t)
+	ctx := t.Context()
+
+	// New user: catalog, OAuth intro, API-key form with its field errors.
+	u, _ := linktest.DecodeLinkToken(e.st.LinkToken(t, "app1", linkvault.PermissionWrite, "wes"))
+	e.run(chromedp.Navigate(u.String()), chromedp.WaitVisible(chromedp.CSS("[data-screen=catalog]")))
+	e.axeBoth(src, "catalog")
+	e.run(chromedp.Click(chromedp.CSS("[data-integration=coinbase]")), chromedp.WaitVisible(chromedp.CSS("[data-screen=oauth]")))
+	e.axeBoth(src, "oauth-intro")
+	e.run(chromedp.Click(chromedp.CSS("#lv-back")), chromedp.WaitVisible(chromedp.CSS("[data-screen=catalog]")),
+		chromedp.Click(chromedp.CSS("[data-integration=binanceInternationalDirect]")), chromedp.WaitVisible(chromedp.CSS("#lv-submit")),
+		chromedp.Click(chromedp.CSS("#lv-submit")), chromedp.WaitVisible(chromedp.CSS("#lv-apikey-error")))
+	e.axeBoth(src, "apikey-errors")
+
+	// Return user with a write connection: account, transfer form (with errors), review,
+	// verification code, done.
+	p, err := linktest.Connect(ctx, nil, e.st.LinkToken(t, "app1", linkvault.PermissionWrite, "wes"), "coinbase", "wes-cb", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, _ := json.Marshal([]map[string]string{{"accessToken": p.AccountTokens[0].TokenID, "brokerType": "coinbase", "brokerName": "", "accountId": "", "accountName": ""}})
+	inject := `window.accessTokens = ` + jsString(string(tokens)) + `; window.ReactNativeWebView = { postMessage: () => {} };`
+	e.run(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: inject})
+		return err
+	}))
+	u, _ = linktest.DecodeLinkToken(e.st.LinkToken(t, "app1", linkvault.PermissionWrite, "wes"))
+	e.run(chromedp.Navigate(u.String()), chromedp.WaitVisible(chromedp.CSS("#lv-positions")))
+	e.axeBoth(src, "account")
+	e.run(chromedp.Click(chromedp.CSS("#lv-transfer")), chromedp.WaitVisible(chromedp.CSS("[data-screen=transfer]")))
+	e.axeBoth(src, "transfer-form")
+	e.run(chromedp.SendKeys(chromedp.CSS("#lv-address"), "0x1"), chromedp.SendKeys(chromedp.CSS("#lv-amount"), "99999999"),
+		chromedp.Click(chromedp.CSS("#lv-submit")), chromedp.WaitVisible(chromedp.CSS("#lv-amount-error")))
+	e.axeBoth(src, "transfer-form-errors")
+	e.run(chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector('#lv-symbol'); s.value = 'ETH'; s.dispatchEvent(new Event('change')); })()`),
+		chromedp.SetValue(chromedp.CSS("#lv-address"), "0x326a8825472bb0f4719998e708a1eeeb4473ed1b"),
+		chromedp.SetValue(chromedp.CSS("#lv-amount"), "0.1"),
+		chromedp.Click(chromedp.CSS("#lv-submit")), chromedp.WaitVisible(chromedp.CSS("#lv-confirm")))
+	e.axeBoth(src, "transfer-review")
+	e.run(chromedp.Click(chromedp.CSS("#lv-confirm")), chromedp.WaitVisible(chromedp.CSS("[data-screen=transfer-done]")))
+	e.axeBoth(src, "transfer-done")
+
+	// The expired page and the example app.
+	e.run(chromedp.Navigate(u.String()), chromedp.WaitVisible(chromedp.CSS("#lv-message")))
+	e.axeBoth(src, "expired")
+	e.signIn("wes")
+	e.axeBoth(src, "example-app")
+}
