@@ -542,8 +542,9 @@ func TestLinkStaticFilesAndSDK(t *testing.T) {
 			t.Errorf("%s: %d, want not found", p, resp.StatusCode)
 		}
 	}
-	// The SDK is small: it is loaded into every app page.
-	if _, body := get(t, st.URL+"/sdk/link.js"); len(body) > 8<<10 {
+	// The SDK is small: it is loaded into every app page (12 KiB with its comments,
+	// the accessible modal included; Mesh's package is several times that).
+	if _, body := get(t, st.URL+"/sdk/link.js"); len(body) > 12<<10 {
 		t.Errorf("SDK is %d bytes", len(body))
 	}
 }
