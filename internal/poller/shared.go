@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,21 @@ func DefaultOwner() string {
 		host = "linkvault"
 	}
 	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), linkvault.NewRandomID(6))
+}
+
+// DefaultRuntime fills what every loop's configuration leaves to defaults besides
+// numbers: the lease owner (DefaultOwner), the clock (time.Now) and the logger (one
+// that discards).
+func DefaultRuntime(owner *string, now *func() time.Time, log **slog.Logger) {
+	if *owner == "" {
+		*owner = DefaultOwner()
+	}
+	if *now == nil {
+		*now = time.Now
+	}
+	if *log == nil {
+		*log = slog.New(slog.DiscardHandler)
+	}
 }
 
 // Default sets *p to v when *p is the zero value.

@@ -3,6 +3,7 @@ package poller
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"testing"
 	"time"
 )
@@ -58,5 +59,21 @@ func TestDefault(t *testing.T) {
 func TestDefaultOwnersDiffer(t *testing.T) {
 	if a, b := DefaultOwner(), DefaultOwner(); a == b || a == "" {
 		t.Fatalf("DefaultOwner = %q and %q, want two distinct names", a, b)
+	}
+}
+
+func TestDefaultRuntimeKeepsWhatIsSet(t *testing.T) {
+	var owner string
+	var now func() time.Time
+	var log *slog.Logger
+	DefaultRuntime(&owner, &now, &log)
+	if owner == "" || now == nil || log == nil {
+		t.Fatalf("defaults not filled: owner %q, clock set %v, logger set %v", owner, now != nil, log != nil)
+	}
+	fixed := func() time.Time { return time.Unix(1, 0) }
+	owner2, now2, log2 := "replica-1", fixed, slog.Default()
+	DefaultRuntime(&owner2, &now2, &log2)
+	if owner2 != "replica-1" || !now2().Equal(time.Unix(1, 0)) || log2 != slog.Default() {
+		t.Fatal("DefaultRuntime replaced a configured value")
 	}
 }

@@ -98,9 +98,7 @@ const (
 
 // withDefaults returns c with zero fields set to their defaults.
 func (c Config) withDefaults() Config {
-	if c.Owner == "" {
-		c.Owner = poller.DefaultOwner()
-	}
+	poller.DefaultRuntime(&c.Owner, &c.Now, &c.Logger)
 	poller.Default(&c.PollInterval, DefaultPollInterval)
 	poller.Default(&c.BatchSize, DefaultBatchSize)
 	poller.Default(&c.Workers, DefaultWorkers)
@@ -118,12 +116,6 @@ func (c Config) withDefaults() Config {
 	poller.Default(&c.SessionExpirySkew, DefaultSessionSkew)
 	poller.Default(&c.OnDemandAttempts, DefaultOnDemandAttempts)
 	poller.Default(&c.OnDemandBackoff, DefaultOnDemandBackoff)
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
 	return c
 }
 

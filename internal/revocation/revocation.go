@@ -82,9 +82,7 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.Owner == "" {
-		c.Owner = poller.DefaultOwner()
-	}
+	poller.DefaultRuntime(&c.Owner, &c.Now, &c.Logger)
 	poller.Default(&c.PollInterval, 5*time.Second)
 	poller.Default(&c.Timeout, 10*time.Second)
 	poller.Default(&c.LeaseDuration, time.Minute)
@@ -93,12 +91,6 @@ func (c Config) withDefaults() Config {
 	poller.Default(&c.BackoffMax, 5*time.Minute)
 	poller.Default(&c.BatchSize, 20)
 	poller.Default(&c.Workers, 4)
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
 	return c
 }
 

@@ -74,9 +74,7 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.Owner == "" {
-		c.Owner = poller.DefaultOwner()
-	}
+	poller.DefaultRuntime(&c.Owner, &c.Now, &c.Logger)
 	poller.Default(&c.PollInterval, time.Second)
 	poller.Default(&c.Timeout, 10*time.Second)
 	poller.Default(&c.LeaseDuration, time.Minute)
@@ -96,12 +94,6 @@ func (c Config) withDefaults() Config {
 			// and signature must not travel to a URL the operator did not configure.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return c
 }
