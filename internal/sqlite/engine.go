@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,10 +23,114 @@ type engine struct {
 	writer *sql.DB
 	read   *readQuerier
 	write  sqlstore.Querier // sqlQuerier{writer}, boxed once
+	stmts  *writeStmts
 }
 
 func newEngine(writer, reader *sql.DB) *engine {
-	return &engine{writer: writer, read: &readQuerier{db: reader}, write: sqlQuerier{writer}}
+	return &engine{writer: writer, read: &readQuerier{db: reader}, write: sqlQuerier{writer}, stmts: &writeStmts{}}
+}
+
+// writeStmts caches the statements write transactions run, prepared on the single
+// writer connection, so a transaction reuses them instead of parsing its SQL again
+// (parsing the audit log's multi-row INSERT was half of the audit writer's CPU,
+// docs/benchmarks.md). A text seen for the first time runs unprepared and is prepared
+// after the transaction, when the writer connection is free again (preparing through
+// the pool inside the transaction would wait for the connection the transaction
+// holds). The cache is bounded; texts beyond it always run unprepared.
+type writeStmts struct {
+	mu      sync.Mutex
+	byQuery map[string]*sql.Stmt
+	wanted  []string
+}
+
+const maxWriteStmts = 256
+
+func (w *writeStmts) get(query string) *sql.Stmt {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	st, ok := w.byQuery[query]
+	if !ok && len(w.byQuery)+len(w.wanted) < maxWriteStmts && !slices.Contains(w.wanted, query) {
+		w.wanted = append(w.wanted, query)
+	}
+	return st
+}
+
+// prepareWanted prepares the texts transactions ran unprepared (outside any
+// transaction). A failure only leaves the text unprepared.
+func (w *writeStmts) prepareWanted(ctx context.Context, db *sql.DB) {
+	w.mu.Lock()
+	wanted := w.wanted
+	w.wanted = nil
+	w.mu.Unlock()
+	for _, q := range wanted {
+		st, err := db.PrepareContext(ctx, q)
+		if err != nil {
+			continue
+		}
+		w.mu.Lock()
+		if w.byQuery == nil {
+			w.byQuery = map[string]*sql.Stmt{}
+		}
+		if _, dup := w.byQuery[q]; dup {
+			_ = st.Close()
+		} else {
+			w.byQuery[q] = st
+		}
+		w.mu.Unlock()
+	}
+}
+
+func (w *writeStmts) close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var errs []error
+	for q, st := range w.byQuery {
+		errs = append(errs, st.Close())
+		delete(w.byQuery, q)
+	}
+	return errors.Join(errs...)
+}
+
+// txQuerier runs a write transaction's statements, through the cached prepared
+// statements where there are.
+type txQuerier struct {
+	tx    *sql.Tx
+	stmts *writeStmts
+}
+
+func (t txQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	var res sql.Result
+	var err error
+	if st := t.stmts.get(query); st != nil {
+		res, err = t.tx.StmtContext(ctx, st).ExecContext(ctx, encodeArgs(args)...)
+	} else {
+		res, err = t.tx.ExecContext(ctx, query, encodeArgs(args)...)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (t txQuerier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	var rows *sql.Rows
+	var err error
+	if st := t.stmts.get(query); st != nil {
+		rows, err = t.tx.StmtContext(ctx, st).QueryContext(ctx, encodeArgs(args)...)
+	} else {
+		rows, err = t.tx.QueryContext(ctx, query, encodeArgs(args)...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+func (t txQuerier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	if st := t.stmts.get(query); st != nil {
+		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, encodeArgs(args)...)
+	}
+	return t.tx.QueryRowContext(ctx, query, encodeArgs(args)...)
 }
 
 func (e *engine) Name() string            { return "sqlite" }
@@ -44,7 +149,8 @@ func (e *engine) InTx(ctx context.Context, fn func(tx sqlstore.Querier) error) e
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(sqlQuerier{tx}); err != nil {
+	defer e.stmts.prepareWanted(context.WithoutCancel(ctx), e.writer)
+	if err := fn(txQuerier{tx: tx, stmts: e.stmts}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

@@ -180,7 +180,7 @@ func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		var errs []error
 		if db.engine != nil {
-			errs = append(errs, db.engine.read.close())
+			errs = append(errs, db.engine.read.close(), db.engine.stmts.close())
 		}
 		if db.reader != nil {
 			errs = append(errs, db.reader.Close())

@@ -48,10 +48,12 @@ func (s *Store) AppendAudit(ctx context.Context, entries []linkvault.AuditEntry)
 						q.WriteString(", ")
 					}
 					p := "$" + strconv.Itoa(len(args)+j+1)
-					if j == 2 && e.TokenID != "" {
+					if j == 2 {
 						// An entry recorded after its connection was removed (a call
 						// in flight during the removal) keeps no tokenId: the removal
-						// has already replaced it in the trail.
+						// has already replaced it in the trail. (An empty tokenId
+						// stays empty; the text depends only on the row count, so the
+						// engines reuse one prepared statement per chunk size.)
 						c := "$" + strconv.Itoa(len(args)+1)
 						p = "CASE WHEN EXISTS (SELECT 1 FROM connections WHERE token_id = " + p + " AND client_id = " + c + ") THEN " + p + " ELSE '' END"
 					}
