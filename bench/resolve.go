@@ -6,6 +6,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -34,6 +38,9 @@ type ResolveParams struct {
 	Max      int64         // request cap per run (a safety bound)
 	Configs  []string
 	Gens     []string // load generators: go, wrk
+	// ProfileDir, when set, receives <config>-<round>.pprof: the server's CPU profile
+	// during its measured run with the built-in generator.
+	ProfileDir string `json:"-"`
 }
 
 // ResolveRun is one measured run.
@@ -77,6 +84,7 @@ func resolveFlags(fs *flag.FlagSet) func(context.Context, *harness) (any, error)
 	fs.IntVar(&p.Rounds, "rounds", 3, "measure every configuration this many times (interleaved)")
 	fs.Int64Var(&p.Max, "max-requests", 5_000_000, "request cap per run (safety bound)")
 	configs := fs.String("configs", "hello,cached,sqlite,postgres", "configurations to measure")
+	fs.StringVar(&p.ProfileDir, "profile", "", "also take a CPU profile of each server during its measured built-in-generator run, into this directory (enables LINKVAULT_ADMIN_PPROF)")
 	gens := fs.String("gen", "go", `load generators, comma-separated: "go" (built in) and/or "wrk" (apt-get install -y wrk)`)
 	return func(ctx context.Context, h *harness) (any, error) {
 		p.Configs = strings.Split(*configs, ",")
@@ -115,7 +123,11 @@ func RunResolve(ctx context.Context, h *harness, p ResolveParams) (*ResolveResul
 	for round := 1; round <= p.Rounds; round++ {
 		for _, cfg := range p.Configs {
 			name := fmt.Sprintf("%s-%d", cfg, round)
-			proc, tg, err := w.start(ctx, cfg, name, identity, nil)
+			var env map[string]string
+			if p.ProfileDir != "" {
+				env = map[string]string{"LINKVAULT_ADMIN_PPROF": "true"}
+			}
+			proc, tg, err := w.start(ctx, cfg, name, identity, env)
 			if errors.Is(err, errSkipped) {
 				continue
 			}
@@ -127,7 +139,11 @@ func RunResolve(ctx context.Context, h *harness, p ResolveParams) (*ResolveResul
 				if gi > 0 {
 					warm = 0 // the server is warm already
 				}
-				run, err := measure(ctx, h, proc, tg, LoadConfig{Conns: p.Conns, Duration: p.Duration, MaxRequests: p.Max}, warm, gen)
+				profile := ""
+				if p.ProfileDir != "" && gen == GenGo {
+					profile = filepath.Join(p.ProfileDir, name+".pprof")
+				}
+				run, err := measure(ctx, h, proc, tg, LoadConfig{Conns: p.Conns, Duration: p.Duration, MaxRequests: p.Max}, warm, gen, profile)
 				if err != nil {
 					proc.Stop()
 					return nil, err
@@ -156,7 +172,7 @@ func RunResolve(ctx context.Context, h *harness, p ResolveParams) (*ResolveResul
 
 // measure warms a server up with the built-in generator (which also checks the
 // answers), then runs the measured load with gen, with CPU accounting.
-func measure(ctx context.Context, h *harness, proc *Proc, tg Target, cfg LoadConfig, warmup time.Duration, gen string) (*ResolveRun, error) {
+func measure(ctx context.Context, h *harness, proc *Proc, tg Target, cfg LoadConfig, warmup time.Duration, gen, profile string) (*ResolveRun, error) {
 	if warmup > 0 {
 		w := cfg
 		w.Duration = warmup
@@ -174,6 +190,12 @@ func measure(ctx context.Context, h *harness, proc *Proc, tg Target, cfg LoadCon
 		pids = append(pids, proc.Pid())
 	}
 	m := startCPUMeter(pids...)
+	profiled := make(chan error, 1)
+	if profile != "" && proc != nil && proc.AdminURL != "" {
+		go func() { profiled <- fetchProfile(ctx, proc.AdminURL, profile, cfg.Duration) }()
+	} else {
+		profiled <- nil
+	}
 	var r Result
 	var err error
 	var wrkCPU time.Duration
@@ -186,6 +208,9 @@ func measure(ctx context.Context, h *harness, proc *Proc, tg Target, cfg LoadCon
 		return nil, err
 	}
 	cpu := m.stop()
+	if err := <-profiled; err != nil {
+		h.logf("    CPU profile not taken: %v", err)
+	}
 	if gen == GenWrk {
 		// wrk is a child process: its CPU is not in this process's /proc times, and
 		// the meter counted it as "other".
@@ -317,6 +342,35 @@ func (r *ResolveResults) Markdown() string {
 			run.CPU.Server, run.CPU.Generator, run.CPU.Postgres, run.CPU.Other, run.QuietWait, run.CPU.LoadAvg)
 	}
 	return b.String()
+}
+
+// fetchProfile saves the server's CPU profile over most of a measured run of length d.
+func fetchProfile(ctx context.Context, adminURL, path string, d time.Duration) error {
+	secs := max(1, int((d-500*time.Millisecond)/time.Second))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", adminURL, secs), nil)
+	if err != nil {
+		return err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", res.StatusCode)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, res.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func fmtDur(d time.Duration) string {
