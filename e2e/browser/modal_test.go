@@ -36,6 +36,12 @@ func TestModalKeyboardOnly(t *testing.T) {
 		t.Fatalf("the page behind still scrolls or takes focus: %+v", d)
 	}
 	e.shot("modal-01-open-focus")
+	// On a phone the frame is a full-height sheet: the whole viewport, no rounded card.
+	e.run(chromedp.EmulateViewport(375, 740))
+	value(e, chromedp.Poll[bool](`(() => { const r = document.getElementById('mesh-link-popup__iframe').getBoundingClientRect();
+  return r.width === window.innerWidth && r.height === window.innerHeight; })()`))
+	e.shot("modal-03-phone-sheet")
+	e.run(chromedp.EmulateViewport(1100, 760))
 	// Tab through Link more times than it has controls, both ways: focus stays in it.
 	for i := 0; i < 14; i++ {
 		var opts []chromedp.KeyOption
