@@ -46,6 +46,16 @@ func configFlag(fs *flag.FlagSet) *string {
 	return fs.String("config", "", "JSON configuration file (environment variables override it)")
 }
 
+// parseConfig registers --config on fs, parses args (-h prints the command's usage)
+// and loads the configuration.
+func parseConfig(fs *flags, args []string, lookup env) (*config.Config, error) {
+	cfgPath := configFlag(fs.FlagSet)
+	if err := fs.parse(args); err != nil {
+		return nil, err
+	}
+	return loadConfig(*cfgPath, lookup)
+}
+
 // adminKeyring builds the sealer for commands that seal or open secrets. Like a
 // server, it wraps any data key it creates with the newest master version every live
 // replica holds, so a command run mid-rotation creates nothing a replica cannot open.

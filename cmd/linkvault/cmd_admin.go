@@ -21,11 +21,7 @@ import (
 
 func runMigrate(ctx context.Context, args []string, stdout io.Writer, lookup env) (retErr error) {
 	fs := newFlags("migrate", "Usage: linkvault migrate [--config FILE]\n\nCreates the database schema, or upgrades it to this version of linkvault (safe to run\nconcurrently and repeatedly; serve also migrates on start).", stdout)
-	cfgPath := configFlag(fs.FlagSet)
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(*cfgPath, lookup)
+	cfg, err := parseConfig(fs, args, lookup)
 	if err != nil {
 		return err
 	}

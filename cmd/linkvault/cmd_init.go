@@ -26,11 +26,7 @@ key is written wrapped by that KMS. Nothing else is created (run "linkvault migr
 // tells the operator what to keep safe.
 func runInit(ctx context.Context, args []string, stdout io.Writer, lookup env) error {
 	fs := newFlags("init", initUsage, stdout)
-	cfgPath := configFlag(fs.FlagSet)
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(*cfgPath, lookup)
+	cfg, err := parseConfig(fs, args, lookup)
 	if err != nil {
 		return err
 	}

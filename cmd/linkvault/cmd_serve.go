@@ -17,11 +17,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		fmt.Fprintf(&u, "  %-48s %s\n", v.Name, v.Description)
 	}
 	fs := newFlags("serve", u.String(), stdout)
-	cfgPath := configFlag(fs.FlagSet)
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(*cfgPath, lookup)
+	cfg, err := parseConfig(fs, args, lookup)
 	if err != nil {
 		return err
 	}

@@ -46,6 +46,16 @@ func (e *cliEnv) run(args ...string) (string, error) {
 	return out.String(), err
 }
 
+// config loads the environment's configuration.
+func (e *cliEnv) config(t *testing.T) *config.Config {
+	t.Helper()
+	cfg, err := loadConfig("", e.lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 func (e *cliEnv) mustRun(args ...string) string {
 	e.t.Helper()
 	out, err := e.run(args...)
@@ -79,10 +89,7 @@ func TestClientsAndKeysCommands(t *testing.T) {
 	if secret == nil || keyID == nil {
 		t.Fatalf("keys create output:\n%s", out)
 	}
-	cfg, err := loadConfig("", e.lookup)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := e.config(t)
 	a := openApp(t, cfg)
 	defer a.Close()
 	if _, err := a.Clients.Authenticate(context.Background(), "shop", linkvault.NewSecret(secret[1])); err != nil {
@@ -169,10 +176,7 @@ func TestKeysRotateRewrapsOnline(t *testing.T) {
 	e := newCLIEnv(t)
 	e.mustRun("migrate")
 	e.mustRun("clients", "create", "--id", "shop")
-	cfg, err := loadConfig("", e.lookup)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := e.config(t)
 	ctx := context.Background()
 	running := openApp(t, cfg)
 	defer running.Close()
@@ -307,10 +311,7 @@ func TestOldBackupUnreadableAfterMasterVersionDestroyed(t *testing.T) {
 	e := newCLIEnv(t)
 	e.mustRun("migrate")
 	e.mustRun("clients", "create", "--id", "shop")
-	cfg, err := loadConfig("", e.lookup)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := e.config(t)
 	ctx := context.Background()
 	a := openApp(t, cfg)
 	c, err := a.Vault.Connect(ctx, vault.ConnectParams{

@@ -55,10 +55,7 @@ func TestMigrateUpgradesUnkeyedVerifiersOnce(t *testing.T) {
 		t.Fatalf("a second migrate upgraded verifiers:\n%s", out)
 	}
 
-	cfg, err := loadConfig("", e.lookup)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := e.config(t)
 	a := openApp(t, cfg)
 	defer a.Close()
 	if p, err := a.Clients.Authenticate(ctx, "shop", linkvault.NewSecret(old)); err != nil || p.KeyID != "00000000000000cc" {
