@@ -237,7 +237,7 @@ func (p *Coinbase) Accounts(ctx context.Context, c linkvault.Credential) ([]link
 	}
 	var fund, cash linkvault.Decimal
 	for _, w := range ws {
-		fund = fund.Add(w.Balance.Mul(usdPrice(rates, w.Currency)))
+		fund = fund.Add(w.Balance.Mul(p.rates.usdPrice(rates, w.Currency)))
 		if w.Currency == "USD" {
 			cash = cash.Add(w.Balance)
 		}
@@ -257,7 +257,7 @@ func (p *Coinbase) Holdings(ctx context.Context, c linkvault.Credential) (linkva
 		if w.Fiat || w.Balance.Sign() <= 0 {
 			continue
 		}
-		h.CryptocurrencyPositions = append(h.CryptocurrencyPositions, position(w.Currency, w.CurrencyName, w.Balance, usdPrice(rates, w.Currency)))
+		h.CryptocurrencyPositions = append(h.CryptocurrencyPositions, position(w.Currency, w.CurrencyName, w.Balance, p.rates.usdPrice(rates, w.Currency)))
 	}
 	return h, nil
 }

@@ -25,6 +25,41 @@ type rateCache struct {
 	mu     sync.Mutex
 	byBase map[string]cachedRates
 	flight singleflight.Group
+
+	// prices remembers usdPrice's division per rate text (a pure function of it), so
+	// valuing a holdings answer does not divide big numbers again for every position
+	// of every call while the same rates are in use.
+	priceMu sync.Mutex
+	prices  map[string]linkvault.Decimal
+}
+
+// maxMemoPrices bounds rateCache.prices (an exchange lists a few hundred currencies).
+const maxMemoPrices = 4096
+
+// usdPrice is usdPrice(r, symbol), with the division remembered.
+func (rc *rateCache) usdPrice(r linkvault.Rates, symbol string) linkvault.Decimal {
+	if symbol == "USD" || r.Base != "USD" {
+		return usdPrice(r, symbol)
+	}
+	units, ok := r.Rates[symbol]
+	if !ok || units.Sign() <= 0 {
+		return linkvault.Decimal{}
+	}
+	key := units.String()
+	rc.priceMu.Lock()
+	p, ok := rc.prices[key]
+	rc.priceMu.Unlock()
+	if ok {
+		return p
+	}
+	p = usdPrice(r, symbol)
+	rc.priceMu.Lock()
+	if rc.prices == nil || len(rc.prices) >= maxMemoPrices {
+		rc.prices = make(map[string]linkvault.Decimal)
+	}
+	rc.prices[key] = p
+	rc.priceMu.Unlock()
+	return p
 }
 
 type cachedRates struct {
