@@ -126,7 +126,14 @@ func RunLink(ctx context.Context, h *harness, p LinkParams, newBrowser NewBrowse
 	if err != nil {
 		return nil, err
 	}
-	seeded, err := Seed(ctx, db, SeedSpec{Rows: 0})
+	// The app page's listener comes first: its origin is one the client allows to
+	// frame Link (no origin is allowed by default).
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	defer ln.Close()
+	seeded, err := Seed(ctx, db, SeedSpec{Rows: 0, AllowedOrigins: []string{"http://" + ln.Addr().String()}})
 	if err != nil {
 		return nil, err
 	}
@@ -155,10 +162,6 @@ func RunLink(ctx context.Context, h *harness, p LinkParams, newBrowser NewBrowse
 	tokens, _ := json.Marshal([]map[string]string{{"accessToken": tokenID, "brokerType": "coinbase", "brokerName": "", "accountId": "", "accountName": ""}})
 
 	page := fmt.Sprintf(appPage, proc.URL, tokens)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
 	appSrv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = io.WriteString(w, page)

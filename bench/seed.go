@@ -161,6 +161,10 @@ type SeedSpec struct {
 	UserID func(i int) string
 	// Progress, if set, receives a line per batch.
 	Progress io.Writer
+	// AllowedOrigins are the web origins allowed to frame the client's Link pages
+	// (what `clients update --allowed-origin` sets); the link scenario's app page
+	// needs its own.
+	AllowedOrigins []string
 }
 
 // Seeded is what seeding produced.
@@ -200,6 +204,11 @@ func Seed(ctx context.Context, d *DB, spec SeedSpec) (*Seeded, error) {
 	cl, err := cs.CreateClient(ctx, "", "bench")
 	if err != nil {
 		return nil, fmt.Errorf("bench: create client: %w", err)
+	}
+	if len(spec.AllowedOrigins) > 0 {
+		if _, err := cs.UpdateLinkSettings(ctx, cl.ID, clients.LinkSettings{AllowedOrigins: spec.AllowedOrigins, SetOrigins: true}); err != nil {
+			return nil, fmt.Errorf("bench: allow origins: %w", err)
+		}
 	}
 	key, err := cs.CreateKey(ctx, cl.ID, linkvault.PermissionRead)
 	if err != nil {
