@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,6 +13,7 @@ import (
 	"github.com/linkvault/linkvault/internal/app"
 	"github.com/linkvault/linkvault/internal/config"
 	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/envelope/envelopetest"
 	"github.com/linkvault/linkvault/internal/vault"
 )
 
@@ -26,12 +25,7 @@ type cliEnv struct {
 
 func newCLIEnv(t *testing.T) *cliEnv {
 	dir := t.TempDir()
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	keyFile := filepath.Join(dir, "master.key")
-	if err := os.WriteFile(keyFile, []byte("v1:"+base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	keyFile, _ := envelopetest.WriteMasterKeyFile(t, dir)
 	return &cliEnv{t: t, vars: map[string]string{
 		"LINKVAULT_SQLITE_PATH":     filepath.Join(dir, "lv.db"),
 		"LINKVAULT_MASTER_KEY_FILE": keyFile,

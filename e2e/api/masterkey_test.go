@@ -3,8 +3,6 @@ package api_test
 import (
 	"bufio"
 	"bytes"
-	"crypto/rand"
-	"encoding/base64"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault/internal/e2etest"
+	"github.com/linkvault/linkvault/internal/envelope/envelopetest"
 )
 
 // TestReadableMasterKeyFileIsRefused is issue 15, failure 6 (a 0644 master key file was
@@ -26,12 +25,7 @@ func TestReadableMasterKeyFileIsRefused(t *testing.T) {
 	}
 	bin := e2etest.Binary(t)
 	dir := t.TempDir()
-	keyFile := filepath.Join(dir, "master.key")
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	if err := os.WriteFile(keyFile, []byte("v1:"+base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	keyFile, _ := envelopetest.WriteMasterKeyFile(t, dir)
 	base := append(os.Environ(),
 		"LINKVAULT_DATABASE_DRIVER=sqlite",
 		"LINKVAULT_SQLITE_PATH="+filepath.Join(dir, "linkvault.db"),
@@ -82,7 +76,8 @@ func TestReadableMasterKeyFileIsRefused(t *testing.T) {
 	if err := os.MkdirAll(demoDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(demoDir, "linkvault.key"), []byte("v1:"+base64.StdEncoding.EncodeToString(key)+"\n"), 0o644); err != nil {
+	keyText, _ := envelopetest.MasterKeyText()
+	if err := os.WriteFile(filepath.Join(demoDir, "linkvault.key"), []byte(keyText), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := runServeOrCmd(t, bin, os.Environ(), "demo", "--dir", demoDir, "--addr", "127.0.0.1:0", "--app-addr", "127.0.0.1:0"); err == nil || !strings.Contains(out, "chmod 600") {

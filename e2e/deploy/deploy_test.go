@@ -14,7 +14,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +28,7 @@ import (
 
 	"github.com/linkvault/linkvault/internal/apispec"
 	"github.com/linkvault/linkvault/internal/e2etest"
+	"github.com/linkvault/linkvault/internal/envelope/envelopetest"
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/link/linktest"
 	"github.com/linkvault/linkvault/internal/proctest"
@@ -119,10 +119,9 @@ func newDeployment(t *testing.T) *deployment {
 	t.Cleanup(func() { _ = sim.Close() })
 	d.sim = sim
 
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	d.masterKey = "v1:" + base64.StdEncoding.EncodeToString(key) + "\n"
-	d.secrets = append(d.secrets, base64.StdEncoding.EncodeToString(key))
+	keyText, keySecret := envelopetest.MasterKeyText()
+	d.masterKey = keyText
+	d.secrets = append(d.secrets, keySecret)
 	d.keyFile = d.secretFile(t, "master.key", d.masterKey)
 	d.dsnFile = d.secretFile(t, "database-url", d.dsn)
 

@@ -2,8 +2,6 @@ package account_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"sync"
 	"testing"
@@ -13,6 +11,7 @@ import (
 	"github.com/linkvault/linkvault/internal/account"
 	"github.com/linkvault/linkvault/internal/audit"
 	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/envelope/envelopetest"
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/exchangesim/simprovider"
 	"github.com/linkvault/linkvault/internal/provider"
@@ -54,12 +53,7 @@ func (r *recorder) take() []linkvault.AuditEntry {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	db := testdb.SQLite(t)
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	master, err := envelope.LoadMasterKeyring([]byte("v1:" + base64.StdEncoding.EncodeToString(key)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	master := envelopetest.MasterKeyring(t)
 	sim, err := exchangesim.Start(t.Context(), exchangesim.ClusterConfig{})
 	if err != nil {
 		t.Fatal(err)

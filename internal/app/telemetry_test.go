@@ -3,8 +3,6 @@ package app_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -22,7 +20,7 @@ import (
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/app"
 	"github.com/linkvault/linkvault/internal/config"
-	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/envelope/envelopetest"
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/link/linktest"
 )
@@ -73,12 +71,7 @@ func startObserved(t *testing.T) *observedApp {
 	cfg.Providers = app.SimulatedProviders(cfg.Providers, sim)
 	cfg.Refresh.Enabled = false
 	cfg.Log.Level, cfg.Log.Format = slog.LevelDebug, config.LogFormatJSON
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	master, err := envelope.LoadMasterKeyring([]byte("v1:" + base64.StdEncoding.EncodeToString(key)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	master := envelopetest.MasterKeyring(t)
 	o := &observedApp{spans: tracetest.NewInMemoryExporter(), log: newSyncBuffer()}
 	o.tp = sdktrace.NewTracerProvider(sdktrace.WithSyncer(o.spans))
 	a, err := app.New(ctx, &cfg, app.Options{Logger: app.NewLogger(&cfg, o.log), MasterKeyring: master, TracerProvider: o.tp})

@@ -9,8 +9,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"os"
@@ -24,6 +22,7 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault/internal/app"
+	"github.com/linkvault/linkvault/internal/envelope/envelopetest"
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/proctest"
 )
@@ -129,13 +128,8 @@ func Start(t testing.TB, opts Options) *Env {
 	t.Cleanup(func() { _ = sim.Close() })
 	e.Sim = sim
 
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	keyFile := filepath.Join(e.Dir, "master.key")
-	if err := os.WriteFile(keyFile, []byte("v1:"+base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	e.AddSecret(base64.StdEncoding.EncodeToString(key), "the master key")
+	keyFile, keySecret := envelopetest.WriteMasterKeyFile(t, e.Dir)
+	e.AddSecret(keySecret, "the master key")
 	vars := map[string]string{
 		"LINKVAULT_MASTER_KEY_FILE": keyFile,
 		"LINKVAULT_LOG_LEVEL":       "debug",

@@ -2,8 +2,6 @@ package refresh_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"sync"
 	"testing"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/envelope/envelopetest"
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/exchangesim/simprovider"
 	"github.com/linkvault/linkvault/internal/link/linktest"
@@ -102,12 +101,8 @@ func newHarness(t testing.TB, st testStore, o harnessOptions) *harness {
 
 // newMasterKeyText returns a fresh master keyring in its text form.
 func newMasterKeyText(t testing.TB) string {
-	t.Helper()
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		t.Fatal(err)
-	}
-	return "v1:" + base64.StdEncoding.EncodeToString(key) + "\n"
+	text, _ := envelopetest.MasterKeyText()
+	return text
 }
 
 // newVault returns a vault service and sealer over st, as another replica would have.

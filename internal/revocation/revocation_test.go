@@ -2,8 +2,6 @@ package revocation_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"slices"
 	"sync"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/envelope/envelopetest"
 	"github.com/linkvault/linkvault/internal/revocation"
 	"github.com/linkvault/linkvault/internal/sqlite"
 	"github.com/linkvault/linkvault/internal/testdb"
@@ -69,14 +68,10 @@ func (f *fixture) drain(t *testing.T, why string) {
 func newFixture(t *testing.T, script ...error) *fixture {
 	t.Helper()
 	db, raw := testdb.SQLiteWithIntruder(t)
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	master, err := envelope.LoadMasterKeyring([]byte("v1:" + base64.StdEncoding.EncodeToString(key)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	master := envelopetest.MasterKeyring(t)
 	f := &fixture{db: db, raw: raw, rev: &scriptedRevoker{script: script}, reg: prometheus.NewRegistry(), now: time.Now()}
 	f.sealer = envelope.New(db, master, time.Now)
+	var err error
 	f.q, err = revocation.New(revocation.Config{Now: func() time.Time { return f.now }, BackoffBase: time.Second, BackoffMax: 4 * time.Second},
 		revocation.Deps{Store: db, Opener: f.sealer, Revoker: f.rev, Registerer: f.reg})
 	if err != nil {

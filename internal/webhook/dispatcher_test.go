@@ -2,8 +2,6 @@ package webhook_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/envelope/envelopetest"
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/postgres"
 	"github.com/linkvault/linkvault/internal/testdb"
@@ -49,14 +48,7 @@ func newEnv(t *testing.T, db store, now func() time.Time) *env {
 	if now == nil {
 		now = time.Now
 	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		t.Fatal(err)
-	}
-	master, err := envelope.LoadMasterKeyring([]byte("v1:" + base64.StdEncoding.EncodeToString(key) + "\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	master := envelopetest.MasterKeyring(t)
 	if err := db.CreateClient(t.Context(), &linkvault.Client{ID: client, Name: client, CreatedAt: now()}); err != nil {
 		t.Fatal(err)
 	}
