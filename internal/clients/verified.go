@@ -33,7 +33,7 @@ import (
 // change, within the key refresh period on the others (5 s in `linkvault serve`), the
 // same bound as without the cache.
 type verifiedCache struct {
-	macs sync.Pool // hash.Hash: HMAC-SHA256 under key, reset before use
+	macs sync.Pool // *tagger: HMAC-SHA256 under key, reset before use
 
 	mu      sync.RWMutex
 	entries map[[sha256.Size]byte]verifiedEntry
@@ -65,22 +65,31 @@ func newVerifiedCache() *verifiedCache {
 		panic("clients: crypto/rand: " + err.Error())
 	}
 	c := &verifiedCache{entries: make(map[[sha256.Size]byte]verifiedEntry), max: maxVerified}
-	c.macs.New = func() any { return hmac.New(sha256.New, key) }
+	c.macs.New = func() any { return &tagger{mac: hmac.New(sha256.New, key)} }
 	return c
 }
 
-// tag is the entry key of (clientID, secret): HMAC with length-prefixed fields.
+// tagger is a pooled HMAC with its scratch space, so computing a tag allocates nothing.
+type tagger struct {
+	mac hash.Hash
+	in  []byte
+	out []byte
+}
+
+// tag is the entry key of (clientID, secret): HMAC of the length-prefixed client id
+// followed by the secret.
 func (c *verifiedCache) tag(clientID string, secret linkvault.Secret) [sha256.Size]byte {
-	m := c.macs.Get().(hash.Hash)
-	m.Reset()
-	var n [4]byte
-	binary.BigEndian.PutUint32(n[:], uint32(len(clientID)))
-	m.Write(n[:])
-	m.Write([]byte(clientID))
-	m.Write([]byte(secret.Reveal()))
+	tg := c.macs.Get().(*tagger)
+	tg.in = binary.BigEndian.AppendUint32(tg.in[:0], uint32(len(clientID)))
+	tg.in = append(tg.in, clientID...)
+	tg.in = append(tg.in, secret.Reveal()...)
+	tg.mac.Reset()
+	tg.mac.Write(tg.in)
+	tg.out = tg.mac.Sum(tg.out[:0])
 	var t [sha256.Size]byte
-	m.Sum(t[:0])
-	c.macs.Put(m)
+	copy(t[:], tg.out)
+	clear(tg.in) // the secret does not stay in the pooled buffer
+	c.macs.Put(tg)
 	return t
 }
 

@@ -158,7 +158,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		if !saneRequestID(id) {
 			id = s.ids.next()
 		}
-		w.Header().Set(RequestIDHeader, id)
+		w.Header()[RequestIDHeader] = []string{id} // canonical already: no Set work
 		ctx := telemetry.WithRequestID(r.Context(), id)
 		var span trace.Span
 		if tracer != nil {
