@@ -75,12 +75,7 @@ func (s *Service) configure(ctx context.Context, u *use, symbol string, only *Ca
 	if err != nil {
 		return nil, err
 	}
-	var assets []linkvault.TransferAsset
-	err = s.call(ctx, cn, func(ctx context.Context, cred linkvault.Credential) error {
-		var err error
-		assets, err = cn.provider.TransferOptions(ctx, cred)
-		return err
-	})
+	assets, err := callValue(ctx, s, cn, cn.provider.TransferOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -183,11 +178,8 @@ func (s *Service) liveTransfer(ctx context.Context, u *use, t *Transfer) (*Trans
 	if err != nil {
 		return nil, err
 	}
-	var res linkvault.TransferResult
-	err = s.call(ctx, cn, func(ctx context.Context, cred linkvault.Credential) error {
-		var err error
-		res, err = cn.provider.GetTransfer(ctx, cred, linkvault.TransferRef{TransferID: t.ExchangeTransferID, AccountID: t.AccountID, Symbol: t.Symbol})
-		return err
+	res, err := callValue(ctx, s, cn, func(ctx context.Context, cred linkvault.Credential) (linkvault.TransferResult, error) {
+		return cn.provider.GetTransfer(ctx, cred, linkvault.TransferRef{TransferID: t.ExchangeTransferID, AccountID: t.AccountID, Symbol: t.Symbol})
 	})
 	if err != nil {
 		return nil, err
@@ -384,17 +376,24 @@ func (s *Service) AccountHolder(ctx context.Context, c Caller, t Target) (*linkv
 func readCall[T any](ctx context.Context, s *Service, c Caller, t Target, action string,
 	op func(ctx context.Context, cn *conn, cred linkvault.Credential) (T, error)) (T, error) {
 	u := s.begin(c, t, action)
-	var out T
-	err := func() error {
+	out, err := func() (T, error) {
 		cn, err := u.prepare(ctx, linkvault.PermissionRead)
 		if err != nil {
-			return err
+			var none T
+			return none, err
 		}
-		return s.call(ctx, cn, func(ctx context.Context, cred linkvault.Credential) error {
-			var err error
-			out, err = op(ctx, cn, cred)
-			return err
-		})
+		return callValue(ctx, s, cn, func(ctx context.Context, cred linkvault.Credential) (T, error) { return op(ctx, cn, cred) })
 	}()
 	return out, u.end(ctx, err)
+}
+
+// callValue is s.call for an operation that returns a value.
+func callValue[T any](ctx context.Context, s *Service, cn *conn, op func(ctx context.Context, cred linkvault.Credential) (T, error)) (T, error) {
+	var out T
+	err := s.call(ctx, cn, func(ctx context.Context, cred linkvault.Credential) error {
+		var err error
+		out, err = op(ctx, cred)
+		return err
+	})
+	return out, err
 }

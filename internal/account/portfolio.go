@@ -27,12 +27,7 @@ func (s *Service) holdings(ctx context.Context, u *use) (*Holdings, error) {
 	if err != nil {
 		return nil, err
 	}
-	var h linkvault.Holdings
-	err = s.call(ctx, cn, func(ctx context.Context, cred linkvault.Credential) error {
-		var err error
-		h, err = cn.provider.Holdings(ctx, cred)
-		return err
-	})
+	h, err := callValue(ctx, s, cn, cn.provider.Holdings)
 	if err != nil {
 		return nil, err
 	}
@@ -68,12 +63,7 @@ func (s *Service) balances(ctx context.Context, u *use) (*Balances, error) {
 	if err != nil {
 		return nil, err
 	}
-	var bs []linkvault.Balance
-	err = s.call(ctx, cn, func(ctx context.Context, cred linkvault.Credential) error {
-		var err error
-		bs, err = cn.provider.Balances(ctx, cred)
-		return err
-	})
+	bs, err := callValue(ctx, s, cn, cn.provider.Balances)
 	if err != nil {
 		return nil, err
 	}

@@ -247,12 +247,7 @@ func (s *Service) preview(ctx context.Context, u *use, ck *checked) (*Preview, e
 			cn.provider.Integration().Name, ck.symbol, ck.network.Name)
 	}
 	// What the account holds and can send, from the exchange (a read).
-	var assets []linkvault.TransferAsset
-	err = s.call(ctx, cn, func(ctx context.Context, cred linkvault.Credential) error {
-		var err error
-		assets, err = cn.provider.TransferOptions(ctx, cred)
-		return err
-	})
+	assets, err := callValue(ctx, s, cn, cn.provider.TransferOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -304,11 +299,8 @@ func (s *Service) preview(ctx context.Context, u *use, ck *checked) (*Preview, e
 		FromAccountID: asset.AccountID, ToAddress: ck.in.ToAddress, AddressTag: ck.in.AddressTag,
 		Symbol: ck.symbol, Network: ck.network.Code, Amount: amount,
 	}
-	var q linkvault.TransferPreview
-	err = s.call(ctx, cn, func(ctx context.Context, cred linkvault.Credential) error {
-		var err error
-		q, err = cn.provider.PreviewTransfer(ctx, cred, req)
-		return err
+	q, err := callValue(ctx, s, cn, func(ctx context.Context, cred linkvault.Credential) (linkvault.TransferPreview, error) {
+		return cn.provider.PreviewTransfer(ctx, cred, req)
 	})
 	if err != nil {
 		return nil, err
