@@ -282,6 +282,11 @@ func TestReceiverDownThenUpGetsEveryEventOnce(t *testing.T) {
 	waitFor(t, "outbox drained", func() bool { return e.pending() == 0 })
 
 	checkExactlyOnce(t, rcv, ids)
+	// The outbox row is marked delivered before the worker counts the delivery, so the
+	// counter may trail the drained outbox for a moment; it must then read exactly 150.
+	waitFor(t, "deliveries counted", func() bool {
+		return counter(t, reg, "linkvault_webhook_deliveries_total", "delivered") >= float64(len(ids))
+	})
 	if got := counter(t, reg, "linkvault_webhook_deliveries_total", "delivered"); got != float64(len(ids)) {
 		t.Errorf("deliveries_total{delivered} = %v, want %d", got, len(ids))
 	}
