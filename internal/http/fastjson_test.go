@@ -168,3 +168,14 @@ func FuzzAppendJSONFloat(f *testing.F) {
 		}
 	})
 }
+
+func TestLinkTokenEnvelopeMatchesEncodingJSON(t *testing.T) {
+	for _, tok := range []string{"aHR0cDovL2xvY2FsaG9zdC9saW5rL2FiYw==", "", "<&>\u2028"} {
+		want, _ := json.Marshal(Envelope{Status: linkvault.StatusOK, Content: map[string]string{"linkToken": tok}})
+		w := httptest.NewRecorder()
+		writeLinkToken(w, tok)
+		if got := bytes.TrimSuffix(w.Body.Bytes(), []byte("\n")); !bytes.Equal(got, want) {
+			t.Errorf("%q:\n got %s\nwant %s", tok, got, want)
+		}
+	}
+}
