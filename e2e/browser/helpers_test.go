@@ -261,9 +261,10 @@ func (e *env) attrInFrame(sel, inner, name string) chromedp.AttributeResult {
 	})
 }
 
-// consentInPopup clicks inner in the Link frame, which opens the exchange's consent page
-// in a popup, signs in there as username/password and authorizes.
-func (e *env) consentInPopup(frameSel, inner, username, password, shot string) {
+// openConsentPopup clicks inner in the Link frame frameSel (which opens the exchange's
+// consent page in a popup), waits for the sign-in form and returns the popup's browser
+// context.
+func (e *env) openConsentPopup(frameSel, inner string) (context.Context, target.ID, context.CancelFunc) {
 	e.t.Helper()
 	ch := chromedp.WaitNewTarget(e.ctx, func(info *target.Info) bool { return info.Type == "page" && info.OpenerID != "" })
 	e.clickInFrame(frameSel, inner)
@@ -274,9 +275,19 @@ func (e *env) consentInPopup(frameSel, inner, username, password, shot string) {
 		e.t.Fatal("no sign-in popup opened")
 	}
 	popup, cancel := chromedp.NewContext(e.ctx, chromedp.WithTargetID(id))
+	if err := chromedp.Do(popup, chromedp.WaitVisible(chromedp.CSS("#username"))); err != nil {
+		e.t.Fatalf("consent page: %v", err)
+	}
+	return popup, id, cancel
+}
+
+// consentInPopup clicks inner in the Link frame, which opens the exchange's consent page
+// in a popup, signs in there as username/password and authorizes.
+func (e *env) consentInPopup(frameSel, inner, username, password, shot string) {
+	e.t.Helper()
+	popup, _, cancel := e.openConsentPopup(frameSel, inner)
 	defer cancel()
 	err := chromedp.Do(popup,
-		chromedp.WaitVisible(chromedp.CSS("#username")),
 		chromedp.SendKeys(chromedp.CSS("#username"), username),
 		chromedp.SendKeys(chromedp.CSS("#password"), password),
 	)

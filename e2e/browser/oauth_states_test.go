@@ -5,32 +5,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 )
 
 // Honest OAuth states (issue 16.4): a sign-in window the user closes, Deny at the
 // exchange, and an API-key form sent empty each get a screen that says what happened
 // and what the user can do next.
-
-// openConsentPopup clicks inner in the Link frame (which opens the exchange's consent
-// page in a popup) and returns the popup's browser context.
-func (e *env) openConsentPopup(inner string) (context.Context, target.ID, context.CancelFunc) {
-	e.t.Helper()
-	ch := chromedp.WaitNewTarget(e.ctx, func(info *target.Info) bool { return info.Type == "page" && info.OpenerID != "" })
-	e.clickInFrame(overlayFrame, inner)
-	var id target.ID
-	select {
-	case id = <-ch:
-	case <-e.ctx.Done():
-		e.t.Fatal("no sign-in popup opened")
-	}
-	popup, cancel := chromedp.NewContext(e.ctx, chromedp.WithTargetID(id))
-	if err := chromedp.Do(popup, chromedp.WaitVisible(chromedp.CSS("#username"))); err != nil {
-		e.t.Fatalf("consent page: %v", err)
-	}
-	return popup, id, cancel
-}
 
 // TestOAuthPopupClosed: the user closes the exchange's window without signing in. Link
 // notices (main kept waiting forever), says so, and Try again opens a new window that
@@ -41,7 +21,7 @@ func TestOAuthPopupClosed(t *testing.T) {
 	e.run(chromedp.Click(chromedp.CSS("#connect")))
 	e.clickInFrame(overlayFrame, "[data-integration=coinbase]")
 	e.waitInFrame(overlayFrame, "[data-screen=oauth]")
-	popup, _, cancel := e.openConsentPopup("#lv-continue")
+	popup, _, cancel := e.openConsentPopup(overlayFrame, "#lv-continue")
 	e.waitInFrame(overlayFrame, "[data-screen=waiting]")
 	// The user closes the window (closing the tab, as its close button does).
 	if err := chromedp.Cancel(popup); err != nil {
@@ -67,7 +47,7 @@ func TestOAuthDenyOffersPickAgain(t *testing.T) {
 	e.run(chromedp.Click(chromedp.CSS("#connect")))
 	e.clickInFrame(overlayFrame, "[data-integration=coinbase]")
 	e.waitInFrame(overlayFrame, "[data-screen=oauth]")
-	popup, _, cancel := e.openConsentPopup("#lv-continue")
+	popup, _, cancel := e.openConsentPopup(overlayFrame, "#lv-continue")
 	wctx, wcancel := context.WithTimeout(popup, stepTimeout)
 	_ = chromedp.Do(wctx, chromedp.SendKeys(chromedp.CSS("#username"), "quinn-cb"), chromedp.Click(chromedp.CSS("#deny")),
 		chromedp.WaitReady(chromedp.CSS("#lv-callback")))
