@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -21,7 +22,7 @@ import (
 // subcommand tables); TestCommandConventions walks each.
 var commandPaths = [][]string{
 	{"init"}, {"serve"}, {"demo"}, {"migrate"},
-	{"clients"}, {"clients", "create"}, {"clients", "list"},
+	{"clients"}, {"clients", "create"}, {"clients", "update"}, {"clients", "list"},
 	{"keys"}, {"keys", "create"}, {"keys", "list"}, {"keys", "revoke"}, {"keys", "rotate"}, {"keys", "reseal"}, {"keys", "upgrade-verifiers"},
 	{"webhooks"}, {"webhooks", "set-url"}, {"webhooks", "rotate-secret"}, {"webhooks", "deliveries"}, {"webhooks", "prune"},
 	{"audit"}, {"bench"}, {"backup"}, {"exchangesim"},
@@ -212,5 +213,48 @@ func TestPostgresFailuresAreDistinct(t *testing.T) {
 				t.Fatal("the error prints the password")
 			}
 		})
+	}
+}
+
+// TestUsageAndKeyFileNameEveryCommand: the top-level usage lists every subcommand of
+// commandPaths, and every "linkvault ..." command the key file written by init tells
+// its reader to run exists (the header once named a "keys add" that never did).
+func TestUsageAndKeyFileNameEveryCommand(t *testing.T) {
+	for _, path := range commandPaths {
+		if len(path) != 2 {
+			continue
+		}
+		var line string
+		for _, l := range strings.Split(usage, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(l), "linkvault "+path[0]+" ") {
+				line = l
+			}
+		}
+		if !strings.Contains(line, path[1]) {
+			t.Errorf("the usage line of %q (%q) does not list %q", path[0], line, path[1])
+		}
+	}
+
+	dir := t.TempDir()
+	vars := map[string]string{
+		"LINKVAULT_SQLITE_PATH":     filepath.Join(dir, "lv.db"),
+		"LINKVAULT_MASTER_KEY_FILE": filepath.Join(dir, "master.key"),
+	}
+	if code, _, errOut := runCLI(t, vars, "init"); code != 0 {
+		t.Fatalf("init: exit %d: %s", code, errOut)
+	}
+	key, err := os.ReadFile(vars["LINKVAULT_MASTER_KEY_FILE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := regexp.MustCompile(`"linkvault ([^"]+)"`).FindAllStringSubmatch(string(key), -1)
+	if len(named) == 0 {
+		t.Fatalf("the key file names no command to run:\n%s", key)
+	}
+	for _, m := range named {
+		args := append(strings.Fields(m[1]), "-h")
+		if code, out, errOut := runCLI(t, vars, args...); code != 0 || !strings.Contains(out, "Usage") {
+			t.Errorf("the key file says to run %q: %v exits %d (%s)", m[0], args, code, errOut)
+		}
 	}
 }

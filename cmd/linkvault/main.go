@@ -27,7 +27,7 @@ Usage:
   linkvault migrate      [--config FILE]     create or upgrade the database schema
   linkvault clients      create|update|list ...   manage client applications (update: name, logo, allowed origins)
   linkvault keys         create|list|revoke|rotate|reseal|upgrade-verifiers ...   manage API keys and the master key
-  linkvault webhooks     set-url|rotate-secret|deliveries ...   a client's webhook settings and delivery log
+  linkvault webhooks     set-url|rotate-secret|deliveries|prune ...   a client's webhook settings and delivery log
   linkvault audit        --client ID [...]   the trail of every use of a client's tokenIds
   linkvault bench        [flags]             load and scale benchmarks (see docs/benchmarks.md)
   linkvault backup       --out FILE          consistent copy of the SQLite database (online)

@@ -17,8 +17,9 @@ const MasterKeyFileMode fs.FileMode = 0o600
 
 const masterKeyFileHeader = `# linkvault master keys. Keep this file secret and backed up: without it no stored
 # credential can be decrypted. One key per line, v<N>:<base64 of 32 random bytes>;
-# the highest version is current. Add a version with "linkvault keys add", then
-# re-wrap data keys with "linkvault keys rotate"; remove an old version only after that.
+# the highest version is current. "linkvault keys rotate" adds a version and re-wraps
+# the data keys; remove an old version only after "linkvault keys rotate --status"
+# says the rotation is complete.
 `
 
 // ReadMasterKeyFile reads and parses a master key file.
