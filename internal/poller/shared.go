@@ -110,3 +110,32 @@ func Sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// Metrics makes the Prometheus collectors of one subsystem, named
+// linkvault_<subsystem>_<name>.
+type Metrics string
+
+// CounterVec is a counter with labels.
+func (s Metrics) CounterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "linkvault", Subsystem: string(s), Name: name, Help: help}, labels)
+}
+
+// Counter is a counter without labels.
+func (s Metrics) Counter(name, help string) prometheus.Counter {
+	return prometheus.NewCounter(prometheus.CounterOpts{Namespace: "linkvault", Subsystem: string(s), Name: name, Help: help})
+}
+
+// Histogram is a histogram without labels.
+func (s Metrics) Histogram(name, help string, buckets []float64) prometheus.Histogram {
+	return prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "linkvault", Subsystem: string(s), Name: name, Help: help, Buckets: buckets})
+}
+
+// HistogramVec is a histogram with labels.
+func (s Metrics) HistogramVec(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+	return prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "linkvault", Subsystem: string(s), Name: name, Help: help, Buckets: buckets}, labels)
+}
+
+// GaugeFunc is a gauge read by value at scrape time.
+func (s Metrics) GaugeFunc(name, help string, value func() float64) prometheus.GaugeFunc {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "linkvault", Subsystem: string(s), Name: name, Help: help}, value)
+}

@@ -36,53 +36,19 @@ type metrics struct {
 // due reads the current due-set size for the gauge at scrape time;
 // inFlight reads how many connections the process holds under a lease.
 func newMetrics(reg prometheus.Registerer, due, inFlight func() float64) (*metrics, error) {
+	mx := poller.Metrics("refresh")
 	m := &metrics{
-		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "linkvault", Subsystem: "refresh", Name: "refreshes_total",
-			Help: "Credential refreshes by the lifecycle engine and on demand, by broker and outcome (ok, reauth, transient, lease_lost, error).",
-		}, []string{"broker", "outcome"}),
-		validations: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "linkvault", Subsystem: "refresh", Name: "validations_total",
-			Help: "Periodic validations of non-expiring credentials, by broker and outcome.",
-		}, []string{"broker", "outcome"}),
-		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "linkvault", Subsystem: "refresh", Name: "session_checks_total",
-			Help: "Checks of expiring, non-refreshable sessions: warned (expiry warning sent), expired (marked re-auth-required), rescheduled.",
-		}, []string{"outcome"}),
-		onDemand: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "linkvault", Subsystem: "refresh", Name: "on_demand_total",
-			Help: "On-demand renewals requested by API calls, by outcome (ok, stored: another worker had renewed it, reauth, unavailable, error).",
-		}, []string{"outcome"}),
-		leaseConflicts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "linkvault", Subsystem: "refresh", Name: "lease_conflicts_total",
-			Help: "Leases found held by another worker: on_demand (an API call waited for it), write_back (a write-back was fenced out).",
-		}, []string{"path"}),
-		joins: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: "linkvault", Subsystem: "refresh", Name: "single_flight_joins_total",
-			Help: "On-demand renewals that joined one already in flight in this process instead of starting their own.",
-		}),
-		claimed: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: "linkvault", Subsystem: "refresh", Name: "claimed_per_poll",
-			Help:    "Due connections claimed by one poll.",
-			Buckets: []float64{0, 1, 2, 5, 10, 20, 50, 100, 200, 500},
-		}),
-		providerTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: "linkvault", Subsystem: "refresh", Name: "provider_call_seconds",
-			Help:    "Duration of provider refresh and validation calls.",
-			Buckets: prometheus.ExponentialBuckets(0.001, 3, 10),
-		}, []string{"broker", "op"}),
-		polls: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "linkvault", Subsystem: "refresh", Name: "polls_total",
-			Help: "Polls of the due set, by result.",
-		}, []string{"result"}),
-		dueGauge: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Namespace: "linkvault", Subsystem: "refresh", Name: "due_connections",
-			Help: "Connections whose scheduled check has come (leased or not), read at scrape time.",
-		}, due),
-		inFlight: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Namespace: "linkvault", Subsystem: "refresh", Name: "in_flight",
-			Help: "Connections this process works on under a lease (background and on demand together), at most LINKVAULT_REFRESH_WORKERS: what a crash now could cost.",
-		}, inFlight),
+		refreshes:      mx.CounterVec("refreshes_total", "Credential refreshes by the lifecycle engine and on demand, by broker and outcome (ok, reauth, transient, lease_lost, error).", "broker", "outcome"),
+		validations:    mx.CounterVec("validations_total", "Periodic validations of non-expiring credentials, by broker and outcome.", "broker", "outcome"),
+		sessions:       mx.CounterVec("session_checks_total", "Checks of expiring, non-refreshable sessions: warned (expiry warning sent), expired (marked re-auth-required), rescheduled.", "outcome"),
+		onDemand:       mx.CounterVec("on_demand_total", "On-demand renewals requested by API calls, by outcome (ok, stored: another worker had renewed it, reauth, unavailable, error).", "outcome"),
+		leaseConflicts: mx.CounterVec("lease_conflicts_total", "Leases found held by another worker: on_demand (an API call waited for it), write_back (a write-back was fenced out).", "path"),
+		joins:          mx.Counter("single_flight_joins_total", "On-demand renewals that joined one already in flight in this process instead of starting their own."),
+		claimed:        mx.Histogram("claimed_per_poll", "Due connections claimed by one poll.", []float64{0, 1, 2, 5, 10, 20, 50, 100, 200, 500}),
+		providerTime:   mx.HistogramVec("provider_call_seconds", "Duration of provider refresh and validation calls.", prometheus.ExponentialBuckets(0.001, 3, 10), "broker", "op"),
+		polls:          mx.CounterVec("polls_total", "Polls of the due set, by result.", "result"),
+		dueGauge:       mx.GaugeFunc("due_connections", "Connections whose scheduled check has come (leased or not), read at scrape time.", due),
+		inFlight:       mx.GaugeFunc("in_flight", "Connections this process works on under a lease (background and on demand together), at most LINKVAULT_REFRESH_WORKERS: what a crash now could cost.", inFlight),
 	}
 	m.initLabels()
 	return m, poller.Register(reg, "refresh", m.refreshes, m.validations, m.sessions, m.onDemand, m.leaseConflicts,

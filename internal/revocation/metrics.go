@@ -19,20 +19,11 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer, st Store, now func() time.Time) (*metrics, error) {
+	mx := poller.Metrics("revocation")
 	m := &metrics{
-		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "linkvault", Subsystem: "revocation", Name: "attempts_total",
-			Help: "Revocation calls made to exchanges, by broker type.",
-		}, []string{"broker"}),
-		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "linkvault", Subsystem: "revocation", Name: "outcomes_total",
-			Help: "Revocation outcomes by broker type, reason (removed, replaced) and state (revoked, revocationPending, revocationRefused, revocationUnsupported, revocationUnreadable; lease_lost and error when recording failed).",
-		}, []string{"broker", "reason", "state"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: "linkvault", Subsystem: "revocation", Name: "completion_seconds",
-			Help:    "Time from queueing a credential to the exchange's final answer, by reason.",
-			Buckets: prometheus.ExponentialBuckets(0.05, 3, 11),
-		}, []string{"reason"}),
+		attempts: mx.CounterVec("attempts_total", "Revocation calls made to exchanges, by broker type.", "broker"),
+		outcomes: mx.CounterVec("outcomes_total", "Revocation outcomes by broker type, reason (removed, replaced) and state (revoked, revocationPending, revocationRefused, revocationUnsupported, revocationUnreadable; lease_lost and error when recording failed).", "broker", "reason", "state"),
+		latency:  mx.HistogramVec("completion_seconds", "Time from queueing a credential to the exchange's final answer, by reason.", prometheus.ExponentialBuckets(0.05, 3, 11), "reason"),
 	}
 	// Series from start-up, at zero, so every documented metric is scraped before its
 	// first event (TestDocumentedMetricsFromStartUp in internal/app).
@@ -54,14 +45,8 @@ func newMetrics(reg prometheus.Registerer, st Store, now func() time.Time) (*met
 		total, due, err := st.CountRevocations(ctx, now)
 		return counts{total, due}, err
 	}, now)
-	depth := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Namespace: "linkvault", Subsystem: "revocation", Name: "queue_depth",
-		Help: "Credentials in the revocation queue (awaiting their exchange's answer), read at scrape time.",
-	}, func() float64 { return float64(c.Value().total) })
-	due := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Namespace: "linkvault", Subsystem: "revocation", Name: "queue_due",
-		Help: "Revocation queue entries due for an attempt now, read at scrape time.",
-	}, func() float64 { return float64(c.Value().due) })
+	depth := mx.GaugeFunc("queue_depth", "Credentials in the revocation queue (awaiting their exchange's answer), read at scrape time.", func() float64 { return float64(c.Value().total) })
+	due := mx.GaugeFunc("queue_due", "Revocation queue entries due for an attempt now, read at scrape time.", func() float64 { return float64(c.Value().due) })
 	return m, poller.Register(reg, "revocation", m.attempts, m.outcomes, m.latency, depth, due)
 }
 

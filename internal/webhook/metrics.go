@@ -16,20 +16,11 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer, queue func() float64) (*metrics, error) {
+	mx := poller.Metrics("webhook")
 	m := &metrics{
-		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "linkvault", Subsystem: "webhook", Name: "deliveries_total",
-			Help: "Webhook delivery attempts by outcome (delivered, retry, failed, skipped, lease_lost, error).",
-		}, []string{"outcome"}),
-		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: "linkvault", Subsystem: "webhook", Name: "delivery_seconds",
-			Help:    "Duration of webhook delivery attempts.",
-			Buckets: prometheus.ExponentialBuckets(0.005, 3, 9),
-		}),
-		queue: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Namespace: "linkvault", Subsystem: "webhook", Name: "outbox_pending",
-			Help: "Outbox events awaiting a delivery attempt (due now or retrying later), read at scrape time.",
-		}, queue),
+		deliveries: mx.CounterVec("deliveries_total", "Webhook delivery attempts by outcome (delivered, retry, failed, skipped, lease_lost, error).", "outcome"),
+		duration:   mx.Histogram("delivery_seconds", "Duration of webhook delivery attempts.", prometheus.ExponentialBuckets(0.005, 3, 9)),
+		queue:      mx.GaugeFunc("outbox_pending", "Outbox events awaiting a delivery attempt (due now or retrying later), read at scrape time.", queue),
 	}
 	// Every outcome from start-up, at zero (not only after its first event).
 	for _, o := range []linkvault.WebhookOutcome{linkvault.WebhookDelivered, linkvault.WebhookRetry, linkvault.WebhookFailed, linkvault.WebhookSkipped, "lease_lost", "error"} {
