@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/linkvault/linkvault"
 )
 
 // Exit statuses: 0 success (and -h), 1 a failure, 2 a usage error.
@@ -26,6 +28,17 @@ func usageErrorf(format string, args ...any) error {
 }
 
 // exitCode is the process exit status for err returned by run.
+// errorText is err's message for the operator: an application error reads as its
+// message, without the API's "status/errorType: " prefix.
+func errorText(err error) string {
+	text := err.Error()
+	var le *linkvault.Error
+	if errors.As(err, &le) {
+		text = strings.Replace(text, le.Status+"/"+le.Type+": ", "", 1)
+	}
+	return text
+}
+
 func exitCode(err error) int {
 	var ue *usageError
 	switch {

@@ -240,6 +240,12 @@ func runKeys(ctx context.Context, args []string, stdout io.Writer, lookup env) (
 		if err != nil {
 			return err
 		}
+		if len(keys) == 0 {
+			// An unknown client is an error, as for every other command naming one.
+			if _, err := st.GetClient(ctx, *client); err != nil {
+				return err
+			}
+		}
 		if *asJSON {
 			out := make([]keyLine, 0, len(keys))
 			for _, k := range keys {

@@ -34,7 +34,7 @@ func runCLI(t *testing.T, vars map[string]string, args ...string) (code int, std
 	var out, errOut bytes.Buffer
 	err := run(context.Background(), args, &out, &errOut, func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		errOut.WriteString("linkvault: " + err.Error() + "\n")
+		errOut.WriteString("linkvault: " + errorText(err) + "\n")
 	}
 	return exitCode(err), out.String(), errOut.String()
 }
@@ -255,6 +255,38 @@ func TestUsageAndKeyFileNameEveryCommand(t *testing.T) {
 		args := append(strings.Fields(m[1]), "-h")
 		if code, out, errOut := runCLI(t, vars, args...); code != 0 || !strings.Contains(out, "Usage") {
 			t.Errorf("the key file says to run %q: %v exits %d (%s)", m[0], args, code, errOut)
+		}
+	}
+}
+
+// TestUnknownClientFailsPlainly: every command naming a client that does not exist exits 1
+// saying so in plain words (keys list once printed an empty table and exited 0), without
+// the API's "status/errorType:" prefix.
+func TestUnknownClientFailsPlainly(t *testing.T) {
+	dir := t.TempDir()
+	vars := map[string]string{
+		"LINKVAULT_SQLITE_PATH":     filepath.Join(dir, "lv.db"),
+		"LINKVAULT_MASTER_KEY_FILE": filepath.Join(dir, "master.key"),
+	}
+	for _, args := range [][]string{{"init"}, {"migrate"}, {"clients", "create", "--id", "shop"}} {
+		if code, _, errOut := runCLI(t, vars, args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut)
+		}
+	}
+	if code, out, errOut := runCLI(t, vars, "keys", "list", "--client", "shop"); code != 0 {
+		t.Fatalf("keys list of a client without keys: exit %d, %q %q; want its empty list", code, out, errOut)
+	}
+	for _, args := range [][]string{
+		{"keys", "list", "--client", "nobody"},
+		{"keys", "list", "--client", "nobody", "--json"},
+		{"keys", "create", "--client", "nobody", "--permission", "read"},
+		{"keys", "revoke", "--client", "nobody", "--key", "0123456789abcdef"},
+		{"webhooks", "set-url", "--client", "nobody", "--url", "https://example.com/h"},
+		{"webhooks", "deliveries", "--client", "nobody"},
+	} {
+		code, out, errOut := runCLI(t, vars, args...)
+		if code != 1 || !strings.Contains(errOut, "not found") || strings.Contains(errOut, "notFound") || out != "" {
+			t.Errorf("linkvault %s: exit %d, stdout %q, stderr %q; want exit 1 and a plain \"not found\"", strings.Join(args, " "), code, out, errOut)
 		}
 	}
 }

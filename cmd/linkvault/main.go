@@ -44,7 +44,7 @@ func main() {
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv)
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "linkvault:", err)
+		fmt.Fprintln(os.Stderr, "linkvault:", errorText(err))
 	}
 	os.Exit(exitCode(err))
 }
