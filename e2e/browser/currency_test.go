@@ -103,7 +103,7 @@ func TestEURDisplayConverts(t *testing.T) {
 	if note := e.textInFrame(overlayFrame, "#lv-rate"); !strings.HasPrefix(note, "1 USD = ") || !strings.Contains(note, "EUR · Coinbase rate at ") {
 		t.Fatalf("rate note %q", note)
 	}
-	e.shot("currency-01-eur-desktop")
+	e.shotBoth("currency-01-eur")
 }
 
 // TestUnknownCurrencyStaysUSD: a currency the exchange publishes no rate for is not
@@ -122,5 +122,5 @@ func TestUnknownCurrencyStaysUSD(t *testing.T) {
 	if note := e.textInFrame(overlayFrame, "#lv-rate"); !strings.Contains(note, "no JPY rate") {
 		t.Fatalf("note %q", note)
 	}
-	e.shot("currency-02-no-rate-desktop")
+	e.shotBoth("currency-02-no-rate")
 }

@@ -315,6 +315,15 @@ func (e *env) shot(name string) {
 	save(e.t, name, value(e, chromedp.FullScreenshot(100)))
 }
 
+// shotBoth saves name-desktop and name-phone (375×740): the same screen at both widths.
+func (e *env) shotBoth(name string) {
+	e.t.Helper()
+	e.shot(name + "-desktop")
+	e.run(chromedp.EmulateViewport(375, 740))
+	e.shot(name + "-phone")
+	e.run(chromedp.EmulateViewport(1100, 760))
+}
+
 func save(t *testing.T, name string, png []byte) {
 	t.Helper()
 	dir := filepath.Join(repoRoot(t), "artifacts", "screenshots")

@@ -32,7 +32,7 @@ func TestOAuthPopupClosed(t *testing.T) {
 	if got := e.textInFrame(overlayFrame, "#lv-popup-closed"); !strings.Contains(got, "window was closed") {
 		t.Fatalf("closed popup: %q", got)
 	}
-	e.shot("oauth-01-popup-closed-desktop")
+	e.shotBoth("oauth-01-popup-closed")
 	e.run(chromedp.WaitVisible(chromedp.Search(`//ol[@id="events"]/li[@data-type="integrationConnectionError"]`)))
 	e.consentInPopup(overlayFrame, "#lv-retry", "paula-cb", "pw", "")
 	e.waitInFrame(overlayFrame, "[data-screen=success]")
@@ -60,7 +60,7 @@ func TestOAuthDenyOffersPickAgain(t *testing.T) {
 	if got := e.textInFrame(overlayFrame, "#lv-cancelled"); !strings.Contains(got, "did not allow access at Coinbase") {
 		t.Errorf("text after Deny: %q", got)
 	}
-	e.shot("oauth-02-denied-desktop")
+	e.shotBoth("oauth-02-denied")
 	e.clickInFrame(overlayFrame, "#lv-pick")
 	e.waitInFrame(overlayFrame, "[data-screen=catalog]")
 }
@@ -87,7 +87,7 @@ func TestAPIKeyEmptyFields(t *testing.T) {
 	if e.visibleInFrame("#lv-apikey-error") || !e.visibleInFrame("#lv-apisecret-error") {
 		t.Error("after typing the key only the secret should be missing")
 	}
-	e.shot("oauth-03-apikey-empty-desktop")
+	e.shotBoth("oauth-03-apikey-empty")
 	if n := e.calls.get("/link/api/apikey"); n != 0 {
 		t.Fatalf("%d API-key requests with empty fields", n)
 	}

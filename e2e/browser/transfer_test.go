@@ -156,7 +156,7 @@ func TestTransferChecksBeforePreview(t *testing.T) {
 	if got := e.attrInFrame(overlayFrame, "#lv-address", "aria-invalid"); got.Value != "true" {
 		t.Errorf("address aria-invalid = %q", got.Value)
 	}
-	e.shot("transfer-02-empty-desktop")
+	e.shotBoth("transfer-02-empty")
 
 	e.typeInFrame(overlayFrame, "#lv-address", "0x326a8825472bb0f4719998e708a1eeeb4473ed1b")
 	e.typeInFrame(overlayFrame, "#lv-amount", "999999999")
@@ -230,7 +230,7 @@ func TestTransferReviewBackConfirm(t *testing.T) {
 	e.waitInFrame(overlayFrame, "[data-screen=transfer-preview]")
 	e.clickInFrame(overlayFrame, "#lv-confirm")
 	e.waitInFrame(overlayFrame, "[data-screen=transfer-done]")
-	e.shot("transfer-06-done-desktop")
+	e.shotBoth("transfer-06-done")
 	if n := e.st.Sim.Coinbase.Stats().Transfers; n != 1 {
 		t.Fatalf("the exchange executed %d transfers, want 1", n)
 	}
@@ -275,7 +275,7 @@ func TestTransferQuoteExpires(t *testing.T) {
 	if e.visibleInFrame("#lv-confirm") {
 		t.Fatal("Confirm still offered on an expired quote")
 	}
-	e.shot("transfer-07-expired-desktop")
+	e.shotBoth("transfer-07-expired")
 	e.clickInFrame(overlayFrame, "#lv-repreview")
 	e.waitInFrame(overlayFrame, "#lv-confirm")
 	e.clickInFrame(overlayFrame, "#lv-confirm")
@@ -302,7 +302,7 @@ func TestTransferMFA(t *testing.T) {
 	e.clickInFrame(overlayFrame, "#lv-confirm")
 	e.waitInFrame(overlayFrame, "#lv-mfa")
 	e.run(chromedp.WaitVisible(chromedp.Search(`//ol[@id="events"]/li[@data-type="transferMfaRequired"]`)))
-	e.shot("transfer-08-mfa-desktop")
+	e.shotBoth("transfer-08-mfa")
 	e.typeInFrame(overlayFrame, "#lv-mfa", "000000")
 	e.clickInFrame(overlayFrame, "#lv-confirm")
 	e.waitInFrame(overlayFrame, "#lv-mfa-error")
@@ -310,7 +310,7 @@ func TestTransferMFA(t *testing.T) {
 		t.Fatalf("wrong code: %q", got)
 	}
 	e.run(chromedp.WaitVisible(chromedp.Search(`//ol[@id="events"]/li[@data-type="transferExecutionError"]`)))
-	e.shot("transfer-09-mfa-wrong-desktop")
+	e.shotBoth("transfer-09-mfa-wrong")
 	if strings.Contains(e.events(), "transferFinished") {
 		t.Fatal("transferFinished for a transfer that was not sent")
 	}
@@ -350,5 +350,5 @@ func TestTransferSpanish(t *testing.T) {
 	if got := e.textInFrame(overlayFrame, "#lv-pv-fee"); got != "La fija Coinbase al enviar" {
 		t.Errorf("fee line in Spanish: %q", got)
 	}
-	e.shot("transfer-11-review-es-desktop")
+	e.shotBoth("transfer-11-review-es")
 }
