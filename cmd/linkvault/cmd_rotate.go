@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -91,9 +92,28 @@ func (s *rotationState) lacking() (notHolding, notWrapping []string) {
 	return notHolding, notWrapping
 }
 
+// missing lists the master versions that wrap data keys but are not in the key file
+// (a line removed too early, or an older copy of the file restored), with their counts.
+func (s *rotationState) missing() []string {
+	var out []string
+	for _, v := range slices.Sorted(maps.Keys(s.byMaster)) {
+		if n := s.byMaster[v]; n > 0 && !s.master.Has(v) {
+			out = append(out, fmt.Sprintf("v%d (it wraps %d data keys)", v, n))
+		}
+	}
+	return out
+}
+
+// missingError is why nothing can be rotated while versions are missing: a new version
+// would take the number of a missing one, and the data keys under it would never open.
+func (s *rotationState) missingError() error {
+	return fmt.Errorf("the key file %s lacks master key %s: restore the line(s) from the key file's backup or escrow "+
+		"(running servers keep them loaded and refuse the file until then); nothing was changed", s.path, strings.Join(s.missing(), ", "))
+}
+
 func (s *rotationState) complete() bool {
 	h, w := s.lacking()
-	return s.behind() == 0 && len(h) == 0 && len(w) == 0
+	return len(s.missing()) == 0 && s.behind() == 0 && len(h) == 0 && len(w) == 0
 }
 
 func (s *rotationState) print(w io.Writer) {
@@ -119,6 +139,8 @@ func (s *rotationState) print(w io.Writer) {
 	}
 	notHolding, notWrapping := s.lacking()
 	switch {
+	case len(s.missing()) > 0:
+		fmt.Fprintf(w, "rotation cannot proceed: %v\n", s.missingError())
 	case s.complete():
 		var old []string
 		for _, v := range s.master.Versions() {
@@ -177,6 +199,9 @@ func (r *rotation) run(ctx context.Context, wait time.Duration) error {
 	s, err := r.state(ctx)
 	if err != nil {
 		return err
+	}
+	if len(s.missing()) > 0 {
+		return s.missingError()
 	}
 	if s.complete() {
 		// With a KMS configured, the new version is written wrapped by it (and a plain

@@ -210,6 +210,60 @@ func TestKeysRotateRewrapsOnline(t *testing.T) {
 	}
 }
 
+// TestKeysRotateRefusesAKeyFileLackingAVersionInUse: with the current version's line
+// removed from the key file (or an older copy of the file restored), `keys rotate` once
+// appended a fresh key under the missing number, reported the rotation complete, and left
+// every data key under the lost key unopenable. It must refuse and change nothing, and
+// --status must not call the rotation complete.
+func TestKeysRotateRefusesAKeyFileLackingAVersionInUse(t *testing.T) {
+	e := newCLIEnv(t)
+	e.mustRun("migrate")
+	e.mustRun("clients", "create", "--id", "shop")
+	cfg := e.config(t)
+	ctx := context.Background()
+	a := openApp(t, cfg)
+	c, err := a.Vault.Connect(ctx, vault.ConnectParams{
+		ConnectionIdentity: linkvault.ConnectionIdentity{ClientID: "shop", UserID: "u1", BrokerType: linkvault.BrokerCoinbase, Scope: linkvault.PermissionRead},
+		Credential:         linkvault.Credential{AccessToken: linkvault.NewSecret("at-kept")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	before, err := os.ReadFile(cfg.MasterKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mustRun("keys", "rotate")
+	rotated, err := os.ReadFile(cfg.MasterKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The operator restores the key file as it was before the rotation.
+	if err := os.WriteFile(cfg.MasterKeyFile, before, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := e.mustRun("keys", "rotate", "--status")
+	if strings.Contains(out, "rotation complete") || !strings.Contains(out, "lacks master key v2") {
+		t.Errorf("--status with v2 missing from the key file:\n%s", out)
+	}
+	if _, err := e.run("keys", "rotate", "--wait", "1s"); err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), "lacks master key v2") {
+		t.Fatalf("keys rotate with v2 missing: %v, want a refusal naming v2", err)
+	}
+	if after, _ := os.ReadFile(cfg.MasterKeyFile); !bytes.Equal(after, before) {
+		t.Fatal("keys rotate changed a key file lacking a version in use")
+	}
+	// Restoring the line is the remedy: everything opens again.
+	if err := os.WriteFile(cfg.MasterKeyFile, rotated, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a = openApp(t, cfg)
+	defer a.Close()
+	if r, err := a.Vault.Resolve(ctx, "shop", c.TokenID); err != nil || r.Credential.AccessToken.Reveal() != "at-kept" {
+		t.Fatalf("after restoring the key file: %v", err)
+	}
+}
+
 func TestWebhooksPruneCommand(t *testing.T) {
 	e := newCLIEnv(t)
 	e.mustRun("migrate")
