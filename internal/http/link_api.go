@@ -235,14 +235,16 @@ func (ui *linkUI) handleTransferOptions(w http.ResponseWriter, r *http.Request, 
 // session's connections: the preview's fields, then the previewId (and an MFA code)
 // to execute it.
 type linkTransferBody struct {
-	TokenID   string   `json:"tokenId"`
-	Symbol    string   `json:"symbol"`
-	NetworkID string   `json:"networkId"`
-	Network   string   `json:"network"` // the network's code, as the page's form names it
-	ToAddress string   `json:"toAddress"`
-	Amount    *float64 `json:"amount"`
-	PreviewID string   `json:"previewId"`
-	MFACode   string   `json:"mfaCode"`
+	TokenID   string `json:"tokenId"`
+	Symbol    string `json:"symbol"`
+	NetworkID string `json:"networkId"`
+	Network   string `json:"network"` // the network's code, as the page's form names it
+	ToAddress string `json:"toAddress"`
+	// AddressTag is the memo/tag some networks need with the address (XRP, XLM).
+	AddressTag string   `json:"addressTag"`
+	Amount     *float64 `json:"amount"`
+	PreviewID  string   `json:"previewId"`
+	MFACode    string   `json:"mfaCode"`
 }
 
 // linkPreview is the Link page's quote: previewId and the exchange's figures.
@@ -252,6 +254,7 @@ type linkPreview struct {
 	NetworkID   string            `json:"networkId"`
 	NetworkName string            `json:"networkName"`
 	ToAddress   string            `json:"toAddress"`
+	AddressTag  string            `json:"addressTag,omitempty"`
 	Amount      linkvault.Decimal `json:"amount"`
 	Fee         linkvault.Decimal `json:"estimatedNetworkGasFee"`
 	FeeCurrency string            `json:"feeCurrency"`
@@ -281,13 +284,13 @@ func (ui *linkUI) handleTransferPreview(w http.ResponseWriter, r *http.Request, 
 	}
 	p, err := ui.s.account.Preview(r.Context(), linkCaller(sess), account.PreviewInput{
 		Target: account.Target{TokenID: b.TokenID}, NetworkID: cmp.Or(b.NetworkID, b.Network), Symbol: b.Symbol,
-		ToAddress: b.ToAddress, Amount: amount,
+		ToAddress: b.ToAddress, AddressTag: b.AddressTag, Amount: amount,
 	})
 	if err != nil {
 		return err
 	}
 	writeOK(w, linkPreview{
-		PreviewID: p.ID, Symbol: p.Symbol, NetworkID: p.Network.ID, NetworkName: p.Network.Name, ToAddress: p.ToAddress,
+		PreviewID: p.ID, Symbol: p.Symbol, NetworkID: p.Network.ID, NetworkName: p.Network.Name, ToAddress: p.ToAddress, AddressTag: p.AddressTag,
 		Amount: p.Amount, Fee: p.Fee, FeeCurrency: p.FeeCurrency, FeeKnown: p.FeeKnown, Total: p.Total, ExpiresIn: int64(p.ExpiresIn / time.Second),
 		ClientTransactionID: p.ID,
 	})

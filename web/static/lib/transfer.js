@@ -29,6 +29,7 @@ import { account, integrationOf } from './portfolio.js';
  * @property {string} symbol
  * @property {string} network the network's code
  * @property {string} toAddress
+ * @property {string} [addressTag] the memo/tag the network needs (XRP, XLM)
  * @property {string} amount as typed
  */
 
@@ -160,11 +161,13 @@ function form(k, holdings, assets, values) {
   const network = /** @type {HTMLSelectElement} */ (h('select', { id: 'lv-network', name: 'network' }));
   const address = /** @type {HTMLInputElement} */ (h('input', { type: 'text', id: 'lv-address', name: 'address', required: true,
     autocomplete: 'off', autocapitalize: 'off', spellcheck: 'false', autofocus: true }));
+  const tag = /** @type {HTMLInputElement} */ (h('input', { type: 'text', id: 'lv-tag', name: 'addressTag', autocomplete: 'off', spellcheck: 'false' }));
   const amount = /** @type {HTMLInputElement} */ (h('input', { type: 'text', id: 'lv-amount', name: 'amount', inputmode: 'decimal', required: true, autocomplete: 'off' }));
   const available = h('p', { class: 'field-hint', id: 'lv-available' });
   const fAsset = field(t('symbol'), symbol);
   const fNetwork = field(t('network'), network);
   const fAddress = field(t('toAddress'), address);
+  const fTag = field(t('addressTag'), tag, h('p', { class: 'field-hint', id: 'lv-tag-hint', text: t('addressTagHint') }));
   const fAmount = field(t('amount'), amount, available);
   const submit = /** @type {HTMLButtonElement} */ (h('button', { type: 'submit', class: 'button', id: 'lv-submit' }, t('preview')));
 
@@ -186,6 +189,7 @@ function form(k, holdings, assets, values) {
     const fit = a.networks.find((n) => n.code === keep && n.eligible) || a.networks.find((n) => n.eligible);
     if (fit) network.value = fit.code;
     const n = net();
+    fTag.wrap.hidden = !(n && n.tagRequired);
     const fee = n && n.feeKnown && n.fee ? ' · ' + t('feeShort', { fee: amountFmt.format(n.fee) + ' ' + a.symbol }) : '';
     available.textContent = t('availableHint', { amount: amountFmt.format(a.available) + ' ' + a.symbol }) + fee;
   }
@@ -204,6 +208,11 @@ function form(k, holdings, assets, values) {
         fAddress.set(p);
         if (p && !first) first = address;
       }
+      if (n.tagRequired && (all || tag.value)) {
+        const p = tag.value.trim() ? '' : t('v.tagRequired', { network: n.name });
+        fTag.set(p);
+        if (p && !first) first = tag;
+      }
       if (all || amount.value) {
         const p = amountProblem(amount.value, asset(), n);
         fAmount.set(p);
@@ -216,6 +225,7 @@ function form(k, holdings, assets, values) {
   if (values && assets.some((a) => a.symbol === values.symbol)) symbol.value = values.symbol;
   fillNetworks(values ? values.network : '');
   if (values) {
+    tag.value = values.addressTag || '';
     address.value = values.toAddress;
     amount.value = values.amount;
   }
@@ -231,6 +241,7 @@ function form(k, holdings, assets, values) {
     check(false);
   });
   address.addEventListener('input', () => fAddress.set(''));
+  tag.addEventListener('input', () => fTag.set(''));
   address.addEventListener('blur', () => { if (address.value) check(false); });
   amount.addEventListener('input', () => fAmount.set(''));
   amount.addEventListener('change', () => { event('transferAmountEntered'); check(false); });
@@ -250,11 +261,11 @@ function form(k, holdings, assets, values) {
         const n = /** @type {TransferAssetNetwork} */ (net());
         submit.disabled = true;
         /** @type {TransferInput} */
-        const input = { symbol: symbol.value, network: n.code, toAddress: address.value.trim(), amount: amount.value.trim() };
+        const input = { symbol: symbol.value, network: n.code, toAddress: address.value.trim(), addressTag: n.tagRequired ? tag.value.trim() : '', amount: amount.value.trim() };
         requestPreview(k, holdings, input, err, () => { submit.disabled = false; });
       },
     },
-    fAsset.wrap, fNetwork.wrap, fAddress.wrap, fAmount.wrap, err,
+    fAsset.wrap, fNetwork.wrap, fAddress.wrap, fTag.wrap, fAmount.wrap, err,
     h('div', { class: 'actions' }, submit, backButton(() => account(k, holdings)))));
 }
 
@@ -269,7 +280,7 @@ function form(k, holdings, assets, values) {
  */
 async function requestPreview(k, holdings, input, err, failed) {
   const integ = integrationOf(k);
-  const req = { tokenId: k.tokenId, symbol: input.symbol, network: input.network, toAddress: input.toAddress, amount: parseAmount(input.amount) };
+  const req = { tokenId: k.tokenId, symbol: input.symbol, network: input.network, toAddress: input.toAddress, addressTag: input.addressTag || '', amount: parseAmount(input.amount) };
   try {
     /** @type {import('./types.js').TransferPreview} */
     const pv = await api('POST', '/link/api/transfer/preview', req);
@@ -408,7 +419,8 @@ function preview(k, holdings, input, pv) {
       row(t('total'), 'lv-pv-total', total, true),
       row(t('network'), 'lv-pv-network', pv.networkName),
       h('div', { class: 'kv kv-block' }, h('dt', { text: t('toAddress') }),
-        h('dd', { id: 'lv-pv-address' }, h('code', { id: 'lv-pv-address-text', class: 'address', text: pv.toAddress }), h('span', { class: 'copy-row' }, copy, copied)))),
+        h('dd', { id: 'lv-pv-address' }, h('code', { id: 'lv-pv-address-text', class: 'address', text: pv.toAddress }), h('span', { class: 'copy-row' }, copy, copied))),
+      pv.addressTag ? row(t('addressTag'), 'lv-pv-tag', h('code', { class: 'address', text: pv.addressTag })) : null),
     fCode.wrap, expiredNote, err,
     h('div', { class: 'actions' }, confirm, again, backButton(() => transfer(k, holdings, input))));
   if (pv.expiresInSeconds) {

@@ -146,6 +146,7 @@
  * @property {number} totalAmount
  * @property {number} [expiresInSeconds] how long the quote can be confirmed
  * @property {string} toAddress
+ * @property {string} [addressTag]
  * @property {string} clientTransactionId
  */
 
