@@ -352,3 +352,51 @@ func TestTransferSpanish(t *testing.T) {
 	}
 	e.shotBoth("transfer-11-review-es")
 }
+
+// TestTransferFeeCountsAgainstBalance: Binance publishes its withdrawal fee per
+// network, so sending the whole balance is refused on the form, saying how much the
+// fee leaves (the balance less the fee), and the review shows the fee itself.
+func TestTransferFeeCountsAgainstBalance(t *testing.T) {
+	e := newEnv(t)
+	if err := e.st.Sim.Binance.CreateUser(exchangesim.User{Username: "zoe@example.com", Password: "pw", Balances: map[string]float64{"ETH": 1}}); err != nil {
+		t.Fatal(err)
+	}
+	e.signIn("zoe")
+	e.run(chromedp.Click(chromedp.CSS("#connect")))
+	e.clickInFrame(overlayFrame, "[data-integration=binanceInternationalDirect]")
+	manage := e.attrInFrame(overlayFrame, "#lv-apikey-manage", "href")
+	k, err := exchangesim.CreateKeyAtPage(t.Context(), nil, manage.Value, "zoe@example.com", "pw",
+		exchangesim.APIKeyPermissions{Withdrawals: true, TrustedIPs: []string{"127.0.0.1", "::1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.setInFrame(overlayFrame, "#lv-apikey", k.Key)
+	e.setInFrame(overlayFrame, "#lv-apisecret", k.Secret)
+	e.clickInFrame(overlayFrame, "#lv-submit")
+	e.waitInFrame(overlayFrame, "[data-screen=success]")
+	e.clickInFrame(overlayFrame, "#lv-done")
+	e.run(chromedp.WaitNotPresent(chromedp.CSS("[data-linkvault=overlay]")), chromedp.WaitVisible(chromedp.CSS("[data-token-id]")))
+	e.run(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`[data-action=open]`)), chromedp.Click(chromedp.CSS(`[data-action=open]`)))
+	e.clickInFrame(overlayFrame, "#lv-transfer")
+	e.waitInFrame(overlayFrame, "[data-screen=transfer]")
+	e.selectInFrame(overlayFrame, "#lv-symbol", "ETH")
+	hint := e.textInFrame(overlayFrame, "#lv-available")
+	if !strings.Contains(hint, "network fee") {
+		t.Fatalf("available line %q does not show Binance's fee", hint)
+	}
+	e.typeInFrame(overlayFrame, "#lv-address", "0x326a8825472bb0f4719998e708a1eeeb4473ed1b")
+	e.typeInFrame(overlayFrame, "#lv-amount", "1")
+	e.clickInFrame(overlayFrame, "#lv-submit")
+	e.waitInFrame(overlayFrame, "#lv-amount-error")
+	if got := e.textInFrame(overlayFrame, "#lv-amount-error"); !strings.Contains(got, "network fee you can send up to") {
+		t.Fatalf("whole balance with a fee: %q", got)
+	}
+	e.shotBoth("transfer-12-fee-over-balance")
+	e.setInFrame(overlayFrame, "#lv-amount", "0.5")
+	e.clickInFrame(overlayFrame, "#lv-submit")
+	e.waitInFrame(overlayFrame, "[data-screen=transfer-preview]")
+	if got := e.textInFrame(overlayFrame, "#lv-pv-fee"); !strings.HasSuffix(got, " ETH") || strings.HasPrefix(got, "0 ") {
+		t.Fatalf("fee on the review: %q", got)
+	}
+	e.shotBoth("transfer-13-review-with-fee")
+}
