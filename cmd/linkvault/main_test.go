@@ -71,6 +71,29 @@ func openApp(t *testing.T, cfg *config.Config) *app.App {
 	return a
 }
 
+// newShopEnv is a migrated environment holding the client "shop", and its configuration.
+func newShopEnv(t *testing.T) (*cliEnv, *config.Config) {
+	t.Helper()
+	e := newCLIEnv(t)
+	e.mustRun("migrate")
+	e.mustRun("clients", "create", "--id", "shop")
+	return e, e.config(t)
+}
+
+// connectShop stores a Coinbase credential of shop's user u1 holding accessToken
+// through a, and returns its token id.
+func connectShop(t *testing.T, a *app.App, accessToken string) string {
+	t.Helper()
+	c, err := a.Vault.Connect(context.Background(), vault.ConnectParams{
+		ConnectionIdentity: linkvault.ConnectionIdentity{ClientID: "shop", UserID: "u1", BrokerType: linkvault.BrokerCoinbase, Scope: linkvault.PermissionRead},
+		Credential:         linkvault.Credential{AccessToken: linkvault.NewSecret(accessToken)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.TokenID
+}
+
 var secretRE = regexp.MustCompile(`secret:\s+(\S+)`)
 var keyIDRE = regexp.MustCompile(`key id:\s+(\S+)`)
 
@@ -167,20 +190,11 @@ func TestCommandsRejectBadInput(t *testing.T) {
 // CLI while the first app still runs, and checks both the running app and a restarted
 // one (reading the new key file) still open every credential.
 func TestKeysRotateRewrapsOnline(t *testing.T) {
-	e := newCLIEnv(t)
-	e.mustRun("migrate")
-	e.mustRun("clients", "create", "--id", "shop")
-	cfg := e.config(t)
+	e, cfg := newShopEnv(t)
 	ctx := context.Background()
 	running := openApp(t, cfg)
 	defer running.Close()
-	c, err := running.Vault.Connect(ctx, vault.ConnectParams{
-		ConnectionIdentity: linkvault.ConnectionIdentity{ClientID: "shop", UserID: "u1", BrokerType: linkvault.BrokerCoinbase, Scope: linkvault.PermissionRead},
-		Credential:         linkvault.Credential{AccessToken: linkvault.NewSecret("at-before-rotation")},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tokenID := connectShop(t, running, "at-before-rotation")
 	out := e.mustRun("keys", "rotate")
 	if !strings.Contains(out, "master key v2") || !strings.Contains(out, "1 data keys re-wrapped") {
 		t.Fatalf("rotate output: %s", out)
@@ -190,14 +204,14 @@ func TestKeysRotateRewrapsOnline(t *testing.T) {
 		t.Fatalf("key file after rotation: current=%v err=%v", master, err)
 	}
 	for name, a := range map[string]*app.App{"running": running} {
-		r, err := a.Vault.Resolve(ctx, "shop", c.TokenID)
+		r, err := a.Vault.Resolve(ctx, "shop", tokenID)
 		if err != nil || r.Credential.AccessToken.Reveal() != "at-before-rotation" {
 			t.Fatalf("%s app after rotation: %v", name, err)
 		}
 	}
 	restarted := openApp(t, cfg)
 	defer restarted.Close()
-	r, err := restarted.Vault.Resolve(ctx, "shop", c.TokenID)
+	r, err := restarted.Vault.Resolve(ctx, "shop", tokenID)
 	if err != nil || r.Credential.AccessToken.Reveal() != "at-before-rotation" {
 		t.Fatalf("restarted app after rotation: %v", err)
 	}
@@ -216,19 +230,10 @@ func TestKeysRotateRewrapsOnline(t *testing.T) {
 // every data key under the lost key unopenable. It must refuse and change nothing, and
 // --status must not call the rotation complete.
 func TestKeysRotateRefusesAKeyFileLackingAVersionInUse(t *testing.T) {
-	e := newCLIEnv(t)
-	e.mustRun("migrate")
-	e.mustRun("clients", "create", "--id", "shop")
-	cfg := e.config(t)
+	e, cfg := newShopEnv(t)
 	ctx := context.Background()
 	a := openApp(t, cfg)
-	c, err := a.Vault.Connect(ctx, vault.ConnectParams{
-		ConnectionIdentity: linkvault.ConnectionIdentity{ClientID: "shop", UserID: "u1", BrokerType: linkvault.BrokerCoinbase, Scope: linkvault.PermissionRead},
-		Credential:         linkvault.Credential{AccessToken: linkvault.NewSecret("at-kept")},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tokenID := connectShop(t, a, "at-kept")
 	a.Close()
 	before, err := os.ReadFile(cfg.MasterKeyFile)
 	if err != nil {
@@ -259,7 +264,7 @@ func TestKeysRotateRefusesAKeyFileLackingAVersionInUse(t *testing.T) {
 	}
 	a = openApp(t, cfg)
 	defer a.Close()
-	if r, err := a.Vault.Resolve(ctx, "shop", c.TokenID); err != nil || r.Credential.AccessToken.Reveal() != "at-kept" {
+	if r, err := a.Vault.Resolve(ctx, "shop", tokenID); err != nil || r.Credential.AccessToken.Reveal() != "at-kept" {
 		t.Fatalf("after restoring the key file: %v", err)
 	}
 }
@@ -356,19 +361,10 @@ func TestConcurrentKeysRotateRefuses(t *testing.T) {
 // every credential but the old backup opens none; with the old version put back it
 // does, so it is the destroyed version, and nothing else, that locks the backup.
 func TestOldBackupUnreadableAfterMasterVersionDestroyed(t *testing.T) {
-	e := newCLIEnv(t)
-	e.mustRun("migrate")
-	e.mustRun("clients", "create", "--id", "shop")
-	cfg := e.config(t)
+	e, cfg := newShopEnv(t)
 	ctx := context.Background()
 	a := openApp(t, cfg)
-	c, err := a.Vault.Connect(ctx, vault.ConnectParams{
-		ConnectionIdentity: linkvault.ConnectionIdentity{ClientID: "shop", UserID: "u1", BrokerType: linkvault.BrokerCoinbase, Scope: linkvault.PermissionRead},
-		Credential:         linkvault.Credential{AccessToken: linkvault.NewSecret("at-in-the-backup")},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tokenID := connectShop(t, a, "at-in-the-backup")
 	_ = a.Close()
 	backup := filepath.Join(t.TempDir(), "old.db")
 	e.mustRun("backup", "--out", backup)
@@ -397,7 +393,7 @@ func TestOldBackupUnreadableAfterMasterVersionDestroyed(t *testing.T) {
 		c2.Database.SQLitePath = dbPath
 		app := openApp(t, &c2)
 		defer app.Close()
-		r, err := app.Vault.Resolve(ctx, "shop", c.TokenID)
+		r, err := app.Vault.Resolve(ctx, "shop", tokenID)
 		if err == nil && r.Credential.AccessToken.Reveal() != "at-in-the-backup" {
 			t.Fatal("resolved another credential")
 		}
