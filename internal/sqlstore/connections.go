@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"slices"
 	"strings"
 	"time"
 
@@ -302,30 +301,16 @@ func (s *Store) CountConnections(ctx context.Context) (int64, error) {
 // the engine's SkipLocked clause makes them pass over each other's rows, or its single
 // writer runs them one after the other.
 func (s *Store) ClaimDueConnections(ctx context.Context, now time.Time, owner string, leaseUntil time.Time, limit int) ([]*linkvault.Connection, error) {
-	if limit <= 0 {
-		return nil, nil
-	}
-	out, err := queryAll(ctx, s.e.Write(), s.scanConnection, `WITH due AS MATERIALIZED (
-			SELECT token_id FROM connections
-			WHERE next_check_at <= $1 AND (lease_owner = '' OR lease_expires_at <= $1)
-			ORDER BY next_check_at
-			LIMIT $4`+s.e.SkipLocked()+`
-		)
-		UPDATE connections SET lease_owner = $2, lease_expires_at = $3, version = version + 1, updated_at = $1
-		WHERE token_id IN (SELECT token_id FROM due)
-		RETURNING `+connectionColumns,
-		now, owner, nullTime(leaseUntil), limit)
-	if err != nil {
-		return nil, s.errorf("claim due connections", err)
-	}
-	// RETURNING has no defined order.
-	slices.SortFunc(out, func(a, b *linkvault.Connection) int {
+	out, err := claimDue(ctx, s, "claim due connections", dueClaim{
+		table: "connections", key: "token_id", due: "next_check_at", order: "next_check_at",
+		set: ", version = version + 1, updated_at = $1", returning: connectionColumns,
+	}, now, owner, nullTime(leaseUntil), limit, s.scanConnection, func(a, b *linkvault.Connection) int {
 		if c := a.NextCheckAt.Compare(b.NextCheckAt); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.TokenID, b.TokenID)
 	})
-	return out, nil
+	return out, err
 }
 
 // ClaimConnection leases one connection of the client to owner until leaseUntil, for an

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/linkvault/linkvault"
@@ -51,11 +50,12 @@ func (s *Store) PendingEvents(ctx context.Context, clientID string) ([]linkvault
 // with their client's webhook URL, under a lease string unique to this claim. Concurrent
 // claimers never share an event (see ClaimDueConnections).
 func (s *Store) ClaimWebhookEvents(ctx context.Context, now time.Time, owner string, leaseUntil time.Time, limit int) ([]linkvault.WebhookClaim, error) {
-	if limit <= 0 {
-		return nil, nil
-	}
 	lease := owner + "/" + linkvault.NewRandomID(9)
-	out, err := queryAll(ctx, s.e.Write(), func(r Row) (linkvault.WebhookClaim, error) {
+	out, err := claimDue(ctx, s, "claim webhook events", dueClaim{
+		table: "webhook_events", key: "id", due: "next_attempt_at", order: "next_attempt_at, id",
+		returning: `id, client_id, type, token_id, data, created_at, attempts,
+			coalesce((SELECT c.webhook_url FROM clients c WHERE c.id = webhook_events.client_id), '')`,
+	}, now, lease, nullTime(leaseUntil), limit, func(r Row) (linkvault.WebhookClaim, error) {
 		var (
 			p    = linkvault.WebhookClaim{Lease: lease}
 			data string
@@ -63,28 +63,13 @@ func (s *Store) ClaimWebhookEvents(ctx context.Context, now time.Time, owner str
 		err := r.Scan(&p.Event.ID, &p.Event.ClientID, &p.Event.Type, &p.Event.TokenID, &data, s.t(&p.Event.CreatedAt), &p.Attempts, &p.URL)
 		p.Event.Data = json.RawMessage(data)
 		return p, err
-	}, `WITH due AS MATERIALIZED (
-			SELECT id FROM webhook_events
-			WHERE next_attempt_at <= $1 AND (lease_owner = '' OR lease_expires_at <= $1)
-			ORDER BY next_attempt_at, id
-			LIMIT $4`+s.e.SkipLocked()+`
-		)
-		UPDATE webhook_events SET lease_owner = $2, lease_expires_at = $3
-		WHERE id IN (SELECT id FROM due)
-		RETURNING id, client_id, type, token_id, data, created_at, attempts,
-			coalesce((SELECT c.webhook_url FROM clients c WHERE c.id = webhook_events.client_id), '')`,
-		now, lease, nullTime(leaseUntil), limit)
-	if err != nil {
-		return nil, s.errorf("claim webhook events", err)
-	}
-	// RETURNING has no defined order.
-	slices.SortFunc(out, func(a, b linkvault.WebhookClaim) int {
+	}, func(a, b linkvault.WebhookClaim) int {
 		if c := a.Event.CreatedAt.Compare(b.Event.CreatedAt); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.Event.ID, b.Event.ID)
 	})
-	return out, nil
+	return out, err
 }
 
 // RecordWebhookAttempt appends the attempt to the delivery log and updates the event,

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"cmp"
 	"context"
-	"slices"
 	"time"
 
 	"github.com/linkvault/linkvault"
@@ -54,30 +53,16 @@ func (s *Store) insertRevocations(ctx context.Context, tx Querier, revs []linkva
 // random suffix, returned in LeaseOwner). Concurrent claimers never share an entry
 // (see ClaimDueConnections).
 func (s *Store) ClaimRevocations(ctx context.Context, now time.Time, owner string, leaseUntil time.Time, limit int) ([]linkvault.PendingRevocation, error) {
-	if limit <= 0 {
-		return nil, nil
-	}
 	lease := owner + "/" + linkvault.NewRandomID(9)
-	out, err := queryAll(ctx, s.e.Write(), s.scanRevocation, `WITH due AS MATERIALIZED (
-			SELECT id FROM revocations
-			WHERE next_attempt_at <= $1 AND (lease_owner = '' OR lease_expires_at <= $1)
-			ORDER BY next_attempt_at, id
-			LIMIT $4`+s.e.SkipLocked()+`
-		)
-		UPDATE revocations SET lease_owner = $2, lease_expires_at = $3
-		WHERE id IN (SELECT id FROM due)
-		RETURNING `+revocationColumns,
-		now, lease, leaseUntil, limit)
-	if err != nil {
-		return nil, s.errorf("claim revocations", err)
-	}
-	slices.SortFunc(out, func(a, b linkvault.PendingRevocation) int {
+	out, err := claimDue(ctx, s, "claim revocations", dueClaim{
+		table: "revocations", key: "id", due: "next_attempt_at", order: "next_attempt_at, id", returning: revocationColumns,
+	}, now, lease, leaseUntil, limit, s.scanRevocation, func(a, b linkvault.PendingRevocation) int {
 		if c := a.NextAttemptAt.Compare(b.NextAttemptAt); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.ID, b.ID)
 	})
-	return out, nil
+	return out, err
 }
 
 // FinishRevocation deletes the entry (the exchange confirmed or refused, or it cannot
