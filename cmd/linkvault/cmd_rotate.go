@@ -64,6 +64,9 @@ type rotationState struct {
 	master   *envelope.MasterKeyring
 	byMaster map[int]int
 	replicas []linkvault.KeyringReplica
+	// foreign: the key file holds every version in use, but one of them is another key
+	// than the one that wrapped the data keys (envelope.Keyring.CheckMaster).
+	foreign error
 }
 
 func (s *rotationState) target() int { return s.master.Current() }
@@ -111,9 +114,21 @@ func (s *rotationState) missingError() error {
 		"(running servers keep them loaded and refuse the file until then); nothing was changed", s.path, strings.Join(s.missing(), ", "))
 }
 
+// blocked is why nothing can be rotated, or nil.
+func (s *rotationState) blocked() error {
+	if len(s.missing()) > 0 {
+		return s.missingError()
+	}
+	if s.foreign != nil {
+		return fmt.Errorf("the key file %s does not open the stored data keys: %w; restore its previous content from its backup or escrow "+
+			"(running servers keep their keys loaded and refuse the file until then); nothing was changed", s.path, s.foreign)
+	}
+	return nil
+}
+
 func (s *rotationState) complete() bool {
 	h, w := s.lacking()
-	return len(s.missing()) == 0 && s.behind() == 0 && len(h) == 0 && len(w) == 0
+	return s.blocked() == nil && s.behind() == 0 && len(h) == 0 && len(w) == 0
 }
 
 func (s *rotationState) print(w io.Writer) {
@@ -139,8 +154,8 @@ func (s *rotationState) print(w io.Writer) {
 	}
 	notHolding, notWrapping := s.lacking()
 	switch {
-	case len(s.missing()) > 0:
-		fmt.Fprintf(w, "rotation cannot proceed: %v\n", s.missingError())
+	case s.blocked() != nil:
+		fmt.Fprintf(w, "rotation cannot proceed: %v\n", s.blocked())
 	case s.complete():
 		var old []string
 		for _, v := range s.master.Versions() {
@@ -173,15 +188,21 @@ func (r *rotation) state(ctx context.Context) (*rotationState, error) {
 	if err != nil {
 		return nil, err
 	}
-	byMaster, err := envelope.New(r.st, master, r.now).DataKeysByMaster(ctx)
+	ring := envelope.New(r.st, master, r.now)
+	byMaster, err := ring.DataKeysByMaster(ctx)
 	if err != nil {
 		return nil, err
+	}
+	s := &rotationState{path: path, master: master, byMaster: byMaster}
+	if len(s.missing()) == 0 {
+		s.foreign = ring.CheckMaster(ctx, master)
 	}
 	replicas, err := r.st.ListKeyringReplicas(ctx, r.now().Add(-app.LiveReplicaWindow*r.cfg.MasterKeyCheckInterval))
 	if err != nil {
 		return nil, err
 	}
-	return &rotationState{path: path, master: master, byMaster: byMaster, replicas: replicas}, nil
+	s.replicas = replicas
+	return s, nil
 }
 
 func (r *rotation) run(ctx context.Context, wait time.Duration) error {
@@ -200,8 +221,8 @@ func (r *rotation) run(ctx context.Context, wait time.Duration) error {
 	if err != nil {
 		return err
 	}
-	if len(s.missing()) > 0 {
-		return s.missingError()
+	if err := s.blocked(); err != nil {
+		return err
 	}
 	if s.complete() {
 		// With a KMS configured, the new version is written wrapped by it (and a plain

@@ -228,7 +228,7 @@ func TestKeysRotateRewrapsOnline(t *testing.T) {
 // removed from the key file (or an older copy of the file restored), `keys rotate` once
 // appended a fresh key under the missing number, reported the rotation complete, and left
 // every data key under the lost key unopenable. It must refuse and change nothing, and
-// --status must not call the rotation complete.
+// --status must not call the rotation complete; likewise when the file's v2 is another key.
 func TestKeysRotateRefusesAKeyFileLackingAVersionInUse(t *testing.T) {
 	e, cfg := newShopEnv(t)
 	ctx := context.Background()
@@ -257,6 +257,22 @@ func TestKeysRotateRefusesAKeyFileLackingAVersionInUse(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(cfg.MasterKeyFile); !bytes.Equal(after, before) {
 		t.Fatal("keys rotate changed a key file lacking a version in use")
+	}
+	// A v2 that is another key than the one wrapping the data keys (what the previous
+	// keys rotate wrote here) is refused alike.
+	if _, err := envelope.AddMasterKeyVersion(cfg.MasterKeyFile); err != nil {
+		t.Fatal(err)
+	}
+	foreign, _ := os.ReadFile(cfg.MasterKeyFile)
+	out = e.mustRun("keys", "rotate", "--status")
+	if strings.Contains(out, "rotation complete") || !strings.Contains(out, "not the key that wrapped the data keys under v2") {
+		t.Errorf("--status with another key under v2:\n%s", out)
+	}
+	if _, err := e.run("keys", "rotate", "--wait", "1s"); err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), "does not open the stored data keys") {
+		t.Fatalf("keys rotate with another key under v2: %v, want a refusal", err)
+	}
+	if after, _ := os.ReadFile(cfg.MasterKeyFile); !bytes.Equal(after, foreign) {
+		t.Fatal("keys rotate changed a key file that does not open the data keys")
 	}
 	// Restoring the line is the remedy: everything opens again.
 	if err := os.WriteFile(cfg.MasterKeyFile, rotated, 0o600); err != nil {

@@ -136,6 +136,11 @@ func (w *keyringWatch) reload(ctx context.Context) {
 			return
 		}
 	}
+	if err := w.a.Keyring.CheckMaster(ctx, m); err != nil {
+		w.a.Logger.Error("master key file changed but its keys do not open the stored data keys; keeping the keyring loaded (restore the file's previous content)",
+			"error", err)
+		return
+	}
 	w.a.Keyring.SetMaster(m)
 	w.a.Logger.Info("master keyring reloaded", "current", m.Current(), "versions", m.Versions())
 }

@@ -122,3 +122,31 @@ func (k *Keyring) NewDataKeyVersion(ctx context.Context, clientID string) (int, 
 	k.cache.putCurrent(clientID, dk.Version, aead, k.now())
 	return dk.Version, nil
 }
+
+// CheckMaster reports whether m opens the stored data keys: for every master version
+// that wraps some data key, m must hold that version and unwrap one of them. A key file
+// whose vN is another key than the one the data keys were wrapped with (a version
+// number reused after its line was lost, another deployment's file) fails here instead
+// of at the first request after a restart. It unwraps one data key per version.
+func (k *Keyring) CheckMaster(ctx context.Context, m *MasterKeyring) error {
+	keys, err := k.store.ListDataKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("envelope: list data keys: %w", err)
+	}
+	checked := make(map[int]bool)
+	for _, dk := range keys {
+		if checked[dk.MasterVersion] {
+			continue
+		}
+		checked[dk.MasterVersion] = true
+		if !m.Has(dk.MasterVersion) {
+			return fmt.Errorf("envelope: master key v%d, which wraps data keys, is not in the keyring", dk.MasterVersion)
+		}
+		key, err := m.unwrap(dk.ClientID, dk.Version, dk.MasterVersion, dk.Wrapped)
+		clear(key)
+		if err != nil {
+			return fmt.Errorf("envelope: master key v%d of this keyring is not the key that wrapped the data keys under v%d (it does not open them)", dk.MasterVersion, dk.MasterVersion)
+		}
+	}
+	return nil
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/envelope/envelopetest"
 )
 
 type sealedRow struct {
@@ -194,4 +195,32 @@ func TestNewKeysUseCurrentMasterAfterSetMaster(t *testing.T) {
 		t.Fatalf("keys per master version = %v, want the new client's key under v2", got)
 	}
 	mustOpen(t, newTestKeyring(t, store, 2), "b", "t", v, ct)
+}
+
+// TestCheckMaster: a keyring opens the stored data keys only when it holds every master
+// version that wraps one, each being the very key that wrapped them; a key file whose v1
+// is another key (same number) is caught before any request needs it.
+func TestCheckMaster(t *testing.T) {
+	ctx := context.Background()
+	store := newMemStore()
+	k := newTestKeyring(t, store, 1)
+	if err := k.CheckMaster(ctx, testMaster(t, 1)); err != nil {
+		t.Fatalf("no data key yet: %v", err)
+	}
+	sealRows(t, store, "a", "b")
+	for _, tc := range []struct {
+		name   string
+		master *envelope.MasterKeyring
+		want   string
+	}{
+		{"the same keyring", testMaster(t, 1), ""},
+		{"with a newer version added", testMaster(t, 1, 2), ""},
+		{"lacking v1", testMaster(t, 2), "v1, which wraps data keys, is not in the keyring"},
+		{"another key under v1", envelopetest.MasterKeyring(t), "not the key that wrapped"},
+	} {
+		err := k.CheckMaster(ctx, tc.master)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s: CheckMaster = %v, want %q", tc.name, err, tc.want)
+		}
+	}
 }
