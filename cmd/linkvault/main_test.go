@@ -94,6 +94,15 @@ func connectShop(t *testing.T, a *app.App, accessToken string) string {
 	return c.TokenID
 }
 
+// storeShopCredential stores a credential as connectShop does through an app of cfg
+// that it closes again.
+func storeShopCredential(t *testing.T, cfg *config.Config, accessToken string) string {
+	t.Helper()
+	a := openApp(t, cfg)
+	defer a.Close()
+	return connectShop(t, a, accessToken)
+}
+
 var secretRE = regexp.MustCompile(`secret:\s+(\S+)`)
 var keyIDRE = regexp.MustCompile(`key id:\s+(\S+)`)
 
@@ -232,9 +241,7 @@ func TestKeysRotateRewrapsOnline(t *testing.T) {
 func TestKeysRotateRefusesAKeyFileLackingAVersionInUse(t *testing.T) {
 	e, cfg := newShopEnv(t)
 	ctx := context.Background()
-	a := openApp(t, cfg)
-	tokenID := connectShop(t, a, "at-kept")
-	a.Close()
+	tokenID := storeShopCredential(t, cfg, "at-kept")
 	before, err := os.ReadFile(cfg.MasterKeyFile)
 	if err != nil {
 		t.Fatal(err)
@@ -278,7 +285,7 @@ func TestKeysRotateRefusesAKeyFileLackingAVersionInUse(t *testing.T) {
 	if err := os.WriteFile(cfg.MasterKeyFile, rotated, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a = openApp(t, cfg)
+	a := openApp(t, cfg)
 	defer a.Close()
 	if r, err := a.Vault.Resolve(ctx, "shop", tokenID); err != nil || r.Credential.AccessToken.Reveal() != "at-kept" {
 		t.Fatalf("after restoring the key file: %v", err)
@@ -379,9 +386,7 @@ func TestConcurrentKeysRotateRefuses(t *testing.T) {
 func TestOldBackupUnreadableAfterMasterVersionDestroyed(t *testing.T) {
 	e, cfg := newShopEnv(t)
 	ctx := context.Background()
-	a := openApp(t, cfg)
-	tokenID := connectShop(t, a, "at-in-the-backup")
-	_ = a.Close()
+	tokenID := storeShopCredential(t, cfg, "at-in-the-backup")
 	backup := filepath.Join(t.TempDir(), "old.db")
 	e.mustRun("backup", "--out", backup)
 	e.mustRun("keys", "rotate")
