@@ -99,13 +99,7 @@ type txQuerier struct {
 }
 
 func (t txQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	var res sql.Result
-	var err error
-	if st := t.stmts.get(query); st != nil {
-		res, err = t.tx.StmtContext(ctx, st).ExecContext(ctx, encodeArgs(args)...)
-	} else {
-		res, err = t.tx.ExecContext(ctx, query, encodeArgs(args)...)
-	}
+	res, err := t.bind(ctx, query).ExecContext(ctx, encodeArgs(args)...)
 	if err != nil {
 		return 0, err
 	}
@@ -113,13 +107,7 @@ func (t txQuerier) Exec(ctx context.Context, query string, args ...any) (int64, 
 }
 
 func (t txQuerier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
-	var rows *sql.Rows
-	var err error
-	if st := t.stmts.get(query); st != nil {
-		rows, err = t.tx.StmtContext(ctx, st).QueryContext(ctx, encodeArgs(args)...)
-	} else {
-		rows, err = t.tx.QueryContext(ctx, query, encodeArgs(args)...)
-	}
+	rows, err := t.bind(ctx, query).QueryContext(ctx, encodeArgs(args)...)
 	if err != nil {
 		return nil, err
 	}
@@ -127,10 +115,41 @@ func (t txQuerier) Query(ctx context.Context, query string, args ...any) (sqlsto
 }
 
 func (t txQuerier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return t.bind(ctx, query).QueryRowContext(ctx, encodeArgs(args)...)
+}
+
+// bind returns what runs query in the transaction: the transaction's copy of the
+// cached prepared statement where there is one, the query on the transaction otherwise.
+func (t txQuerier) bind(ctx context.Context, query string) boundQuery {
 	if st := t.stmts.get(query); st != nil {
-		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, encodeArgs(args)...)
+		return t.tx.StmtContext(ctx, st)
 	}
-	return t.tx.QueryRowContext(ctx, query, encodeArgs(args)...)
+	return txQuery{tx: t.tx, query: query}
+}
+
+// boundQuery is a statement with its query fixed (a *sql.Stmt or a txQuery).
+type boundQuery interface {
+	ExecContext(ctx context.Context, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, args ...any) *sql.Row
+}
+
+// txQuery is a query run unprepared on a transaction.
+type txQuery struct {
+	tx    *sql.Tx
+	query string
+}
+
+func (q txQuery) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	return q.tx.ExecContext(ctx, q.query, args...)
+}
+
+func (q txQuery) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
+	return q.tx.QueryContext(ctx, q.query, args...)
+}
+
+func (q txQuery) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
+	return q.tx.QueryRowContext(ctx, q.query, args...)
 }
 
 func (e *engine) Name() string            { return "sqlite" }
