@@ -28,9 +28,13 @@ const crashWorkers = 4
 
 // crashEnv starts one replica (engine loop off: every refresh is API-driven) with n
 // sandbox connections whose access tokens expire within LINKVAULT_REFRESH_EXPIRY_SKEW,
-// so that the first API call on each renews it.
-func crashEnv(t *testing.T, n int, lease string) (*e2etest.Env, string, []string) {
+// so that the first API call on each renews it; the simulated sandbox holds each answer
+// back by answerLatency (after rotating the refresh token at once).
+func crashEnv(t *testing.T, n int, lease string, answerLatency time.Duration) (*e2etest.Env, string, []string) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end: runs linkvault processes")
+	}
 	dsn := testdb.PostgresDSN(t)
 	vars := map[string]string{
 		"LINKVAULT_REFRESH_ENABLED":        "false",
@@ -43,6 +47,7 @@ func crashEnv(t *testing.T, n int, lease string) (*e2etest.Env, string, []string
 	}
 	env := e2etest.Start(t, e2etest.Options{PostgresDSN: dsn, Env: vars})
 	tokens := seedConnections(t, env, dsn, "crash", n, func() time.Time { return time.Now().Add(10 * time.Second) })
+	env.Sim.Sandbox.SetFaults(exchangesim.Faults{AnswerLatency: answerLatency})
 	return env, dsn, tokens
 }
 
@@ -121,14 +126,10 @@ func countRows(t *testing.T, conn *pgx.Conn, where string) int {
 // reuse detections must not exceed LINKVAULT_REFRESH_WORKERS; before the bound covered
 // on-demand refreshes, all 40 were lost (the per-provider cap of 64 was the only limit).
 func TestKill9WithMaxOnDemandRefreshesInFlight(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: runs linkvault processes")
-	}
 	const calls = 40
-	env, dsn, tokens := crashEnv(t, calls, "15s")
+	env, dsn, tokens := crashEnv(t, calls, "15s", 4*time.Second)
 	victim := env.Servers[0]
 	sim := env.Sim.Sandbox
-	sim.SetFaults(exchangesim.Faults{AnswerLatency: 4 * time.Second})
 
 	client := &http.Client{Timeout: time.Minute}
 	go allHoldings(client, env, victim.URL, tokens) // answers die with the victim
@@ -187,14 +188,10 @@ func TestKill9WithMaxOnDemandRefreshesInFlight(t *testing.T) {
 // s) all land: no grant is lost, every call succeeds, and every connection works after.
 // Before, the write-back gave up after a fixed 5 s and every refresh in flight was lost.
 func TestDatabaseStallLosesNoGrant(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: runs linkvault processes")
-	}
 	const calls = 12
-	env, dsn, tokens := crashEnv(t, calls, "30s")
+	env, dsn, tokens := crashEnv(t, calls, "30s", 2*time.Second)
 	server := env.Servers[0]
 	sim := env.Sim.Sandbox
-	sim.SetFaults(exchangesim.Faults{AnswerLatency: 2 * time.Second})
 
 	locker, err := pgx.Connect(context.Background(), dsn)
 	if err != nil {
