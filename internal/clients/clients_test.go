@@ -91,13 +91,7 @@ func TestKeysAreStoredHashedAndShownOnce(t *testing.T) {
 	ctx := context.Background()
 	db := testdb.SQLite(t)
 	svc := clients.New(db, testKeyring(t, db), time.Now, 0)
-	if _, err := svc.CreateClient(ctx, "app", "app"); err != nil {
-		t.Fatal(err)
-	}
-	k, err := svc.CreateKey(ctx, "app", linkvault.PermissionRead)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := clients.CreateAppKey(t, svc, linkvault.PermissionRead)
 	stored, err := db.GetAPIKey(ctx, k.Key.ID)
 	if err != nil {
 		t.Fatal(err)

@@ -17,13 +17,7 @@ func TestEveryAttemptComparesOneVerifier(t *testing.T) {
 	ctx := context.Background()
 	db := testdb.SQLite(t)
 	svc := New(db, fixedDeriver{}, time.Now, time.Minute)
-	if _, err := svc.CreateClient(ctx, "app", "app"); err != nil {
-		t.Fatal(err)
-	}
-	key, err := svc.CreateKey(ctx, "app", linkvault.PermissionRead)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := CreateAppKey(t, svc, linkvault.PermissionRead)
 	var compared [][]byte
 	svc.verify = func(mac []byte, k *linkvault.APIKey, secret linkvault.Secret) bool {
 		compared = append(compared, k.SecretHash)

@@ -74,13 +74,7 @@ func TestUnknownKeyIDTakesTheSamePathAsAWrongSecret(t *testing.T) {
 	store := &countingStore{Store: testdb.SQLite(t)}
 	clock := &manualClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	svc := clients.New(store, testKeyring(t, store.Store.(envelope.DataKeyStore)), clock.now, time.Minute)
-	if _, err := svc.CreateClient(ctx, "app", "app"); err != nil {
-		t.Fatal(err)
-	}
-	key, err := svc.CreateKey(ctx, "app", linkvault.PermissionRead)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := clients.CreateAppKey(t, svc, linkvault.PermissionRead)
 	if _, err := svc.Authenticate(ctx, "app", key.Secret); err != nil { // loads the key set
 		t.Fatal(err)
 	}
@@ -138,13 +132,7 @@ func TestKeysChangedElsewhereAreSeenWithinTheRefreshPeriod(t *testing.T) {
 	ring := testKeyring(t, db)
 	svc := clients.New(store, ring, clock.now, 5*time.Second)
 	other := clients.New(db, ring, clock.now, 0) // the CLI
-	if _, err := other.CreateClient(ctx, "app", "app"); err != nil {
-		t.Fatal(err)
-	}
-	first, err := other.CreateKey(ctx, "app", linkvault.PermissionRead)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := clients.CreateAppKey(t, other, linkvault.PermissionRead)
 	if _, err := svc.Authenticate(ctx, "app", first.Secret); err != nil {
 		t.Fatalf("key created before the first use: %v", err)
 	}
@@ -190,13 +178,7 @@ func TestLocalChangesApplyAtOnce(t *testing.T) {
 	ctx := context.Background()
 	db := testdb.SQLite(t)
 	svc := clients.New(db, testKeyring(t, db), time.Now, time.Hour)
-	if _, err := svc.CreateClient(ctx, "app", "app"); err != nil {
-		t.Fatal(err)
-	}
-	a, err := svc.CreateKey(ctx, "app", linkvault.PermissionRead)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := clients.CreateAppKey(t, svc, linkvault.PermissionRead)
 	if _, err := svc.Authenticate(ctx, "app", a.Secret); err != nil {
 		t.Fatal(err)
 	}

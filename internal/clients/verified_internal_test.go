@@ -28,13 +28,7 @@ func countVerifies(svc *Service) *int {
 func TestVerifiedSecretIsNotVerifiedAgain(t *testing.T) {
 	ctx := context.Background()
 	svc := New(testdb.SQLite(t), fixedDeriver{}, time.Now, time.Minute)
-	if _, err := svc.CreateClient(ctx, "app", "app"); err != nil {
-		t.Fatal(err)
-	}
-	key, err := svc.CreateKey(ctx, "app", linkvault.PermissionWrite)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := CreateAppKey(t, svc, linkvault.PermissionWrite)
 	n := countVerifies(svc)
 	for i := range 3 {
 		p, err := svc.Authenticate(ctx, "app", key.Secret)
@@ -81,13 +75,7 @@ func TestRevocationEndsCachedAuthentication(t *testing.T) {
 	const refresh = time.Minute
 	a := New(db, fixedDeriver{}, clock, refresh)
 	b := New(db, fixedDeriver{}, clock, refresh) // another replica
-	if _, err := a.CreateClient(ctx, "app", "app"); err != nil {
-		t.Fatal(err)
-	}
-	key, err := a.CreateKey(ctx, "app", linkvault.PermissionRead)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := CreateAppKey(t, a, linkvault.PermissionRead)
 	for _, svc := range []*Service{a, b} {
 		for range 2 {
 			if _, err := svc.Authenticate(ctx, "app", key.Secret); err != nil {
@@ -124,13 +112,7 @@ func TestEditedKeyRecordIsVerifiedAgain(t *testing.T) {
 		{"version relabelled", func(k *linkvault.APIKey) { k.VerifierVersion = linkvault.APIKeyVerifierSHA256 }},
 	} {
 		svc := New(testdb.SQLite(t), fixedDeriver{}, time.Now, time.Minute)
-		if _, err := svc.CreateClient(ctx, "app", "app"); err != nil {
-			t.Fatal(err)
-		}
-		key, err := svc.CreateKey(ctx, "app", linkvault.PermissionRead)
-		if err != nil {
-			t.Fatal(err)
-		}
+		key := CreateAppKey(t, svc, linkvault.PermissionRead)
 		if _, err := svc.Authenticate(ctx, "app", key.Secret); err != nil {
 			t.Fatal(err)
 		}
