@@ -207,7 +207,7 @@ func (e *Engine) reschedule(ctx context.Context, c *linkvault.Connection, lastEr
 	defer cancel()
 	c.FailureCount++
 	if delay == 0 {
-		delay = max(backoff(c.FailureCount, min(e.cfg.BackoffBase, ceiling), ceiling, 0, rand.Float64()),
+		delay = max(poller.Backoff(c.FailureCount, min(e.cfg.BackoffBase, ceiling), ceiling, 0, rand.Float64()),
 			min(retryAfter, e.cfg.BackoffMax))
 	}
 	c.LastError = lastError

@@ -30,17 +30,3 @@ func nextRefresh(now time.Time, cred linkvault.Credential, p vault.Policy, jitte
 func nextValidation(now time.Time, p vault.Policy, jitter, u float64) time.Time {
 	return now.Add(p.ValidateEvery - time.Duration(jitter*u*float64(p.ValidateEvery)))
 }
-
-// backoff is the delay before retrying after the given number of consecutive transient
-// failures (1 for the first): base×2^(failures−1) capped at ceiling, of which the upper
-// half is random ("equal jitter"), and never less than the provider's Retry-After
-// (itself capped at ceiling).
-func backoff(failures int, base, ceiling, retryAfter time.Duration, u float64) time.Duration {
-	d := base
-	for i := 1; i < failures && d < ceiling; i++ {
-		d *= 2
-	}
-	d = min(d, ceiling)
-	d = d/2 + time.Duration(u*float64(d/2))
-	return min(ceiling, max(d, retryAfter))
-}
