@@ -139,3 +139,20 @@ func (s Metrics) HistogramVec(name, help string, buckets []float64, labels ...st
 func (s Metrics) GaugeFunc(name, help string, value func() float64) prometheus.GaugeFunc {
 	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "linkvault", Subsystem: string(s), Name: name, Help: help}, value)
 }
+
+// CheckLease reports a lease that does not outlast the call it covers (timeout, named
+// by call in the message) plus recording the outcome (writeTimeout); nil otherwise.
+func CheckLease(lease, timeout time.Duration, call string, writeTimeout time.Duration) error {
+	if lease > timeout+writeTimeout {
+		return nil
+	}
+	return fmt.Errorf("lease duration %v must exceed the %s %v plus the write timeout %v", lease, call, timeout, writeTimeout)
+}
+
+// CheckBackoff reports a retry ceiling below the base; nil otherwise.
+func CheckBackoff(base, ceiling time.Duration) error {
+	if ceiling >= base {
+		return nil
+	}
+	return fmt.Errorf("backoff max %v is below backoff base %v", ceiling, base)
+}

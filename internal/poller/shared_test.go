@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 )
@@ -75,5 +76,24 @@ func TestDefaultRuntimeKeepsWhatIsSet(t *testing.T) {
 	DefaultRuntime(&owner2, &now2, &log2)
 	if owner2 != "replica-1" || !now2().Equal(time.Unix(1, 0)) || log2 != slog.Default() {
 		t.Fatal("DefaultRuntime replaced a configured value")
+	}
+}
+
+func TestCheckLeaseAndBackoff(t *testing.T) {
+	for _, tt := range []struct {
+		lease, timeout, write time.Duration
+		ok                    bool
+	}{
+		{time.Minute, 10 * time.Second, 5 * time.Second, true},
+		{15 * time.Second, 10 * time.Second, 5 * time.Second, false}, // equal is not enough
+		{time.Second, 10 * time.Second, 0, false},
+	} {
+		err := CheckLease(tt.lease, tt.timeout, "delivery timeout", tt.write)
+		if (err == nil) != tt.ok || (err != nil && !strings.Contains(err.Error(), "delivery timeout")) {
+			t.Errorf("CheckLease(%v, %v, %v) = %v, want ok=%v", tt.lease, tt.timeout, tt.write, err, tt.ok)
+		}
+	}
+	if CheckBackoff(time.Second, time.Second) != nil || CheckBackoff(time.Minute, time.Second) == nil {
+		t.Error("CheckBackoff: a ceiling equal to the base must pass and one below it fail")
 	}
 }

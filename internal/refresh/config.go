@@ -135,17 +135,13 @@ func (c Config) Validate() error {
 	if c.OnDemandAttempts < 1 {
 		errs = append(errs, errors.New("on-demand attempts must be at least 1"))
 	}
-	if c.LeaseDuration <= c.ProviderTimeout+c.WriteTimeout {
-		errs = append(errs, fmt.Errorf("lease duration %v must exceed the provider timeout %v plus the write timeout %v: "+
-			"a lease that lapses during a provider call lets another worker replay the refresh token",
-			c.LeaseDuration, c.ProviderTimeout, c.WriteTimeout))
+	if err := poller.CheckLease(c.LeaseDuration, c.ProviderTimeout, "provider timeout", c.WriteTimeout); err != nil {
+		errs = append(errs, fmt.Errorf("%w: a lease that lapses during a provider call lets another worker replay the refresh token", err))
 	}
 	if c.Jitter < 0 || c.Jitter > 0.5 {
 		errs = append(errs, fmt.Errorf("jitter %v must be within 0..0.5", c.Jitter))
 	}
-	if c.BackoffMax < c.BackoffBase {
-		errs = append(errs, fmt.Errorf("backoff max %v is below backoff base %v", c.BackoffMax, c.BackoffBase))
-	}
+	errs = append(errs, poller.CheckBackoff(c.BackoffBase, c.BackoffMax))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("refresh: invalid config: %w", err)
 	}

@@ -103,12 +103,8 @@ func (c Config) Validate() error {
 	if c.BatchSize < 1 || c.Workers < 1 {
 		errs = append(errs, errors.New("batch size and workers must be at least 1"))
 	}
-	if c.LeaseDuration <= c.Timeout+c.WriteTimeout {
-		errs = append(errs, fmt.Errorf("lease duration %v must exceed the timeout %v plus the write timeout %v", c.LeaseDuration, c.Timeout, c.WriteTimeout))
-	}
-	if c.BackoffMax < c.BackoffBase {
-		errs = append(errs, fmt.Errorf("backoff max %v is below backoff base %v", c.BackoffMax, c.BackoffBase))
-	}
+	errs = append(errs, poller.CheckLease(c.LeaseDuration, c.Timeout, "timeout", c.WriteTimeout),
+		poller.CheckBackoff(c.BackoffBase, c.BackoffMax))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("revocation: invalid config: %w", err)
 	}
