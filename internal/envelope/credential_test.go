@@ -19,6 +19,32 @@ func testRow() *linkvault.Connection {
 	}
 }
 
+// sealedAs returns a copy of row holding testCredential sealed by k in format 2
+// (SealCredential) or format 1 (the JSON through Seal, as before format 2 existed).
+func sealedAs(t *testing.T, k *envelope.Keyring, row *linkvault.Connection, format int) *linkvault.Connection {
+	t.Helper()
+	ctx := context.Background()
+	var (
+		sealed []byte
+		ver    int
+		err    error
+	)
+	if format == 1 {
+		sealed, ver, err = k.Seal(ctx, row.ClientID, row.TokenID, linkvault.EncodeCredential(testCredential))
+	} else {
+		sealed, ver, err = k.SealCredential(ctx, row, testCredential)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := envelope.SealFormat(sealed); got != format {
+		t.Fatalf("sealed in format %d, want %d", got, format)
+	}
+	c := *row
+	c.SealedCredential, c.KeyVersion = sealed, ver
+	return &c
+}
+
 var testCredential = linkvault.Credential{AccessToken: linkvault.NewSecret("at"), RefreshToken: linkvault.NewSecret("rt"),
 	TokenType: "Bearer", Expiry: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), Subject: "cb-user-1"}
 
@@ -30,15 +56,7 @@ func TestCredentialBindsEveryRowField(t *testing.T) {
 	ctx := context.Background()
 	store := newMemStore()
 	k := newTestKeyring(t, store, 1)
-	row := testRow()
-	sealed, ver, err := k.SealCredential(ctx, row, testCredential)
-	if err != nil {
-		t.Fatal(err)
-	}
-	row.SealedCredential, row.KeyVersion = sealed, ver
-	if envelope.SealFormat(sealed) != 2 {
-		t.Fatalf("sealed in format %d, want 2", envelope.SealFormat(sealed))
-	}
+	row := sealedAs(t, k, testRow(), 2)
 	got, err := k.OpenCredential(ctx, row)
 	if err != nil || got.AccessToken.Reveal() != "at" || got.Subject != "cb-user-1" || !got.Expiry.Equal(testCredential.Expiry) {
 		t.Fatalf("OpenCredential = %+v, %v", got, err)
@@ -81,14 +99,7 @@ func TestFormat1CredentialsStillOpen(t *testing.T) {
 	k := newTestKeyring(t, newMemStore(), 1)
 	row := testRow()
 	row.UpstreamAccount = "" // the column did not exist
-	sealed, ver, err := k.Seal(ctx, row.ClientID, row.TokenID, linkvault.EncodeCredential(testCredential))
-	if err != nil {
-		t.Fatal(err)
-	}
-	row.SealedCredential, row.KeyVersion = sealed, ver
-	if envelope.SealFormat(sealed) != 1 {
-		t.Fatalf("format %d", envelope.SealFormat(sealed))
-	}
+	row = sealedAs(t, k, row, 1)
 	got, err := k.OpenCredential(ctx, row)
 	if err != nil || got.RefreshToken.Reveal() != "rt" || got.Subject != "cb-user-1" {
 		t.Fatalf("format 1 credential: %+v, %v", got, err)
@@ -109,12 +120,7 @@ func TestFormat1CredentialsRefusedOnRequest(t *testing.T) {
 	store := newMemStore()
 	k := newTestKeyring(t, store, 1)
 	row := testRow()
-	sealed, ver, err := k.Seal(ctx, row.ClientID, row.TokenID, linkvault.EncodeCredential(testCredential))
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := *row
-	old.SealedCredential, old.KeyVersion = sealed, ver
+	old := *sealedAs(t, k, row, 1)
 	strict := envelope.New(store, testMaster(t, 1), time.Now, envelope.WithoutFormat1Credentials())
 	if _, err := strict.OpenCredential(ctx, &old); linkvault.ErrorType(err) != linkvault.ErrTypeCredentialIntegrity {
 		t.Fatalf("format 1 with WithoutFormat1Credentials: %v", err)
@@ -123,6 +129,7 @@ func TestFormat1CredentialsRefusedOnRequest(t *testing.T) {
 		t.Fatalf("format 1 by default: %v", err)
 	}
 	cur := *row
+	var err error
 	if cur.SealedCredential, cur.KeyVersion, err = strict.SealCredential(ctx, &cur, testCredential); err != nil {
 		t.Fatal(err)
 	}
