@@ -112,9 +112,6 @@ func (b *env) openWebView(t *testing.T, sdk nativeSDK, prod productionHosts, tok
 	w := &webView{env: tab, sdk: sdk, prod: prod, linkHost: lu.Host, handoffs: make(chan string, 4)}
 	w.sh = &nativeShell{t: t, sdk: sdk, e: tab}
 
-	paused := chromedp.Events(ctx, fetch.RequestPaused)
-	urls := chromedp.Events(ctx, page.NavigatedWithinDocument)
-	frames := chromedp.Events(ctx, page.FrameNavigated)
 	go func() {
 		for m, err := range chromedp.Console(ctx) {
 			if err != nil {
@@ -125,34 +122,27 @@ func (b *env) openWebView(t *testing.T, sdk nativeSDK, prod productionHosts, tok
 			tab.mu.Unlock()
 		}
 	}()
-	go func() {
-		for ev, err := range paused {
-			if err != nil {
-				return
-			}
-			w.decide(ctx, ev)
-		}
-	}()
-	// onUrlChange of webview_flutter: Android's doUpdateVisitedHistory, iOS's URL
-	// observer; both follow same-document URL changes too.
-	go func() {
-		for ev, err := range urls {
-			if err != nil {
-				return
-			}
+	// The SDK sees URL changes and navigation requests in the order the WebView makes
+	// them (webview_flutter's onUrlChange — Android's doUpdateVisitedHistory, iOS's URL
+	// observer, both following same-document changes — and its navigation delegate, on
+	// one thread), so they are handled in the browser's order, on the goroutine that
+	// reads the tab's events: a fragment change made just before a relaunch resets the
+	// launch guard before that launch is decided. (Separate event iterators lost that
+	// order under load.)
+	if err := chromedp.Listen(ctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *fetch.EventRequestPaused:
+			w.decide(ctx, *ev)
+		case *page.EventNavigatedWithinDocument:
 			w.urlChanged(ev.URL)
-		}
-	}()
-	go func() {
-		for ev, err := range frames {
-			if err != nil {
-				return
-			}
+		case *page.EventFrameNavigated:
 			if ev.Frame != nil && ev.Frame.ParentID == "" {
 				w.urlChanged(ev.Frame.URL)
 			}
 		}
-	}()
+	}); err != nil {
+		t.Fatal(err)
+	}
 	w.run(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
 			{URLPattern: "*", ResourceType: network.ResourceTypeDocument, RequestStage: fetch.RequestStageRequest},
