@@ -255,32 +255,29 @@ func TestKeysRotateRefusesAKeyFileLackingAVersionInUse(t *testing.T) {
 	if err := os.WriteFile(cfg.MasterKeyFile, before, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out := e.mustRun("keys", "rotate", "--status")
-	if strings.Contains(out, "rotation complete") || !strings.Contains(out, "lacks master key v2") {
-		t.Errorf("--status with v2 missing from the key file:\n%s", out)
+	// refused checks that, in the situation named, --status does not call the rotation
+	// complete and says status, and keys rotate refuses saying refusal and leaves the key
+	// file as want.
+	refused := func(situation, status, refusal string, want []byte) {
+		t.Helper()
+		if out := e.mustRun("keys", "rotate", "--status"); strings.Contains(out, "rotation complete") || !strings.Contains(out, status) {
+			t.Errorf("--status with %s:\n%s", situation, out)
+		}
+		if _, err := e.run("keys", "rotate", "--wait", "1s"); err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), refusal) {
+			t.Fatalf("keys rotate with %s: %v, want a refusal saying %q", situation, err, refusal)
+		}
+		if after, _ := os.ReadFile(cfg.MasterKeyFile); !bytes.Equal(after, want) {
+			t.Fatalf("keys rotate changed the key file with %s", situation)
+		}
 	}
-	if _, err := e.run("keys", "rotate", "--wait", "1s"); err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), "lacks master key v2") {
-		t.Fatalf("keys rotate with v2 missing: %v, want a refusal naming v2", err)
-	}
-	if after, _ := os.ReadFile(cfg.MasterKeyFile); !bytes.Equal(after, before) {
-		t.Fatal("keys rotate changed a key file lacking a version in use")
-	}
+	refused("v2 missing from the key file", "lacks master key v2", "lacks master key v2", before)
 	// A v2 that is another key than the one wrapping the data keys (what the previous
 	// keys rotate wrote here) is refused alike.
 	if _, err := envelope.AddMasterKeyVersion(cfg.MasterKeyFile); err != nil {
 		t.Fatal(err)
 	}
 	foreign, _ := os.ReadFile(cfg.MasterKeyFile)
-	out = e.mustRun("keys", "rotate", "--status")
-	if strings.Contains(out, "rotation complete") || !strings.Contains(out, "not the key that wrapped the data keys under v2") {
-		t.Errorf("--status with another key under v2:\n%s", out)
-	}
-	if _, err := e.run("keys", "rotate", "--wait", "1s"); err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), "does not open the stored data keys") {
-		t.Fatalf("keys rotate with another key under v2: %v, want a refusal", err)
-	}
-	if after, _ := os.ReadFile(cfg.MasterKeyFile); !bytes.Equal(after, foreign) {
-		t.Fatal("keys rotate changed a key file that does not open the data keys")
-	}
+	refused("another key under v2", "not the key that wrapped the data keys under v2", "does not open the stored data keys", foreign)
 	// Restoring the line is the remedy: everything opens again.
 	if err := os.WriteFile(cfg.MasterKeyFile, rotated, 0o600); err != nil {
 		t.Fatal(err)
