@@ -1,7 +1,7 @@
 // Package proctest holds what tests that run other processes share: the module's
-// root directory, a free loopback port, waiting for a listener, and a buffer a test
-// can read while a process writes to it. It is a test kit: production code never
-// imports it (deps_test.go).
+// root directory, a free loopback port, waiting for a listener or a condition, and a
+// buffer a test can read while a process writes to it. It is a test kit: production
+// code never imports it (deps_test.go).
 package proctest
 
 import (
@@ -59,6 +59,19 @@ func WaitListening(t testing.TB, addr, what string, log func() string) {
 			t.Fatalf("%s did not listen on %s within 60s:\n%s", what, addr, log())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// WaitFor polls cond every every until it holds, failing the test when it still
+// does not after within (a bound against a hung test, not a timing assertion).
+func WaitFor(t testing.TB, what string, within, every time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(every)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/link/linktest"
+	"github.com/linkvault/linkvault/internal/proctest"
 	"github.com/linkvault/linkvault/internal/vault"
 	lvclient "github.com/linkvault/linkvault/sdk/go"
 )
@@ -57,13 +58,7 @@ func runQueue(t *testing.T, st *linktest.Stack) {
 // assertion).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	proctest.WaitFor(t, what, time.Minute, 20*time.Millisecond, cond)
 }
 
 func queueDepth(t *testing.T, st *linktest.Stack) int64 {

@@ -20,6 +20,7 @@ import (
 	"github.com/linkvault/linkvault/internal/envelope/envelopetest"
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/postgres"
+	"github.com/linkvault/linkvault/internal/proctest"
 	"github.com/linkvault/linkvault/internal/testdb"
 	"github.com/linkvault/linkvault/internal/webhook"
 	lvclient "github.com/linkvault/linkvault/sdk/go"
@@ -219,13 +220,7 @@ func counter(t *testing.T, g prometheus.Gatherer, name, outcome string) float64 
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	proctest.WaitFor(t, what, 60*time.Second, 5*time.Millisecond, cond)
 }
 
 // checkExactlyOnce: every event was accepted by the receiver exactly once by
