@@ -13,15 +13,14 @@ import (
 	"github.com/linkvault/linkvault/internal/envelope/transit"
 )
 
-// setup starts a Vault dev server (a real process), mounts the transit engine and
-// creates a key, as an operator would with `vault secrets enable transit` and
-// `vault write -f transit/keys/linkvault`; it returns the server and an admin client.
+// setup starts a Vault or OpenBao dev server (a real process) when one is available, else
+// envelopetest's TransitPeer (the transit HTTP API transcribed from Vault's docs), mounts
+// the transit engine and creates a key, as an operator would with `vault secrets enable
+// transit` and `vault write transit/keys/linkvault type=...`; it returns the server and
+// an admin client (the real github.com/hashicorp/vault/api client in both cases).
 func setup(t *testing.T, keyType string) (envelopetest.VaultDev, *vault.Client) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts a Vault server")
-	}
-	dev := envelopetest.StartVaultDev(t)
+	dev, _ := envelopetest.StartTransit(t)
 	cfg := vault.DefaultConfig()
 	cfg.Address = dev.Addr
 	admin, err := vault.NewClient(cfg)
@@ -152,4 +151,67 @@ func TestNewValidates(t *testing.T) {
 			t.Errorf("New(%+v) accepted", cfg)
 		}
 	}
+}
+
+// TestTransitUnavailable: a sealed server (503) and one that is not listening both fail
+// with an error naming the operation and path, never the token.
+func TestTransitUnavailable(t *testing.T) {
+	peer := envelopetest.StartTransitPeer(t)
+	admin := adminClient(t, peer.Addr, peer.Token)
+	if err := admin.Sys().MountWithContext(t.Context(), "transit", &vault.MountInput{Type: "transit"}); err != nil {
+		t.Fatal(err)
+	}
+	w := wrapper(t, transit.Config{Address: peer.Addr, Token: peer.Token, Key: "linkvault"})
+	wrapped, err := w.Wrap(t.Context(), 1, make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer.SetDown(true)
+	_, err = w.Unwrap(t.Context(), 1, wrapped)
+	if err == nil || !strings.Contains(err.Error(), "transit: decrypt transit/decrypt/linkvault: HTTP 503") || strings.Contains(err.Error(), peer.Token) {
+		t.Fatalf("Unwrap from a sealed server: %v", err)
+	}
+	peer.Close()
+	_, err = w.Unwrap(t.Context(), 1, wrapped)
+	if err == nil || !strings.Contains(err.Error(), "transit: decrypt transit/decrypt/linkvault") || !strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), peer.Token) {
+		t.Fatalf("Unwrap from a server that is down: %v", err)
+	}
+}
+
+// TestTransitNamespace: with a namespace the wrapper sends X-Vault-Namespace, so it
+// finds the engine mounted in that namespace and not the root one.
+func TestTransitNamespace(t *testing.T) {
+	dev, real := envelopetest.StartTransit(t)
+	if real {
+		t.Skip("namespaces need Vault Enterprise or OpenBao's namespaces; checked on the peer")
+	}
+	admin := adminClient(t, dev.Addr, dev.Token)
+	admin.SetNamespace("team-a")
+	if err := admin.Sys().MountWithContext(t.Context(), "transit", &vault.MountInput{Type: "transit"}); err != nil {
+		t.Fatal(err)
+	}
+	inNS := wrapper(t, transit.Config{Address: dev.Addr, Token: dev.Token, Namespace: "team-a", Key: "linkvault"})
+	wrapped, err := inNS.Wrap(t.Context(), 1, make([]byte, 32))
+	if err != nil {
+		t.Fatalf("Wrap in the namespace: %v", err)
+	}
+	if _, err := inNS.Unwrap(t.Context(), 1, wrapped); err != nil {
+		t.Fatalf("Unwrap in the namespace: %v", err)
+	}
+	root := wrapper(t, transit.Config{Address: dev.Addr, Token: dev.Token, Key: "linkvault"})
+	if _, err := root.Unwrap(t.Context(), 1, wrapped); err == nil || !strings.Contains(err.Error(), "HTTP 404") {
+		t.Fatalf("Unwrap outside the namespace: %v; want a 404 (no such mount)", err)
+	}
+}
+
+func adminClient(t *testing.T, addr, token string) *vault.Client {
+	t.Helper()
+	cfg := vault.DefaultConfig()
+	cfg.Address = addr
+	c, err := vault.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetToken(token)
+	return c
 }
