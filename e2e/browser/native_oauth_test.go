@@ -112,16 +112,6 @@ func (b *env) openWebView(t *testing.T, sdk nativeSDK, prod productionHosts, tok
 	w := &webView{env: tab, sdk: sdk, prod: prod, linkHost: lu.Host, handoffs: make(chan string, 4)}
 	w.sh = &nativeShell{t: t, sdk: sdk, e: tab}
 
-	go func() {
-		for m, err := range chromedp.Console(ctx) {
-			if err != nil {
-				return
-			}
-			tab.mu.Lock()
-			tab.console = append(tab.console, m.String())
-			tab.mu.Unlock()
-		}
-	}()
 	// The SDK sees URL changes and navigation requests in the order the WebView makes
 	// them (webview_flutter's onUrlChange — Android's doUpdateVisitedHistory, iOS's URL
 	// observer, both following same-document changes — and its navigation delegate, on
@@ -143,6 +133,17 @@ func (b *env) openWebView(t *testing.T, sdk nativeSDK, prod productionHosts, tok
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// The tab exists now (Listen opened it), so the console reader cannot race Listen to open it.
+	go func() {
+		for m, err := range chromedp.Console(ctx) {
+			if err != nil {
+				return
+			}
+			tab.mu.Lock()
+			tab.console = append(tab.console, m.String())
+			tab.mu.Unlock()
+		}
+	}()
 	w.run(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
 			{URLPattern: "*", ResourceType: network.ResourceTypeDocument, RequestStage: fetch.RequestStageRequest},
