@@ -81,19 +81,7 @@ func (run *storeRun) tables(t *testing.T) []string {
 	if run.store == "postgres" {
 		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name NOT LIKE 'goose%' ORDER BY 1`
 	}
-	rows, err := run.db.Query(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var tables []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, n)
-	}
+	tables := testdb.Strings(t, run.db, q)
 	if len(tables) < 8 {
 		t.Fatalf("only %d tables found: %v", len(tables), tables)
 	}

@@ -184,21 +184,7 @@ func removeAndDeliver(t *testing.T, store app.Store, raw *sql.DB, tablesQuery st
 // tablesHolding lists the tables with a row whose text contains v in any column.
 func tablesHolding(t *testing.T, db *sql.DB, tablesQuery, v string) []string {
 	t.Helper()
-	rows, err := db.Query(tablesQuery)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, name)
-	}
-	if err := rows.Close(); err != nil {
-		t.Fatal(err)
-	}
+	tables := testdb.Strings(t, db, tablesQuery)
 	if len(tables) < 10 {
 		t.Fatalf("only %d tables listed: %v", len(tables), tables)
 	}
