@@ -1,0 +1,170 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	vault "github.com/hashicorp/vault/api"
+
+	"github.com/linkvault/linkvault/internal/e2etest"
+	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/envelope/envelopetest"
+	"github.com/linkvault/linkvault/internal/envelope/transit"
+	lvclient "github.com/linkvault/linkvault/sdk/go"
+)
+
+// TestMasterKeyFromVaultTransit is TestMasterKeyFromAWSKMS with the master key file
+// wrapped by a Vault / OpenBao transit key: a real `vault server -dev` or `bao server -dev`
+// when one is installed, else envelopetest.TransitPeer (the transit HTTP API as Vault's
+// docs describe it). The binary unwraps at start-up and connects an account; `keys
+// rotate` twice writes transit-wrapped v2 and v3 (between them the operator rotates the
+// transit key itself, so v3 is sealed by transit key version 2); the old entries are
+// dropped and a restarted server opens the credential with v3 alone. Then a server with a
+// wrong token, and one with transit down, refuse to start with an error naming the
+// transit key and not the token.
+func TestMasterKeyFromVaultTransit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: builds and runs the linkvault binary")
+	}
+	ctx := context.Background()
+	var (
+		dev  envelopetest.VaultDev
+		peer *envelopetest.TransitPeer
+	)
+	if d, real := envelopetest.StartTransit(t); real {
+		dev = d
+	} else {
+		peer = envelopetest.StartTransitPeer(t)
+		dev = envelopetest.VaultDev{Addr: peer.Addr, Token: peer.Token}
+	}
+	// The operator's side: `vault secrets enable transit`, `vault write -f transit/keys/linkvault`.
+	cfg := vault.DefaultConfig()
+	cfg.Address = dev.Addr
+	admin, err := vault.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin.SetToken(dev.Token)
+	if err := admin.Sys().MountWithContext(ctx, "transit", &vault.MountInput{Type: "transit"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Logical().WriteWithContext(ctx, "transit/keys/linkvault", map[string]any{}); err != nil {
+		t.Fatal(err)
+	}
+	w, err := transit.New(transit.Config{Address: dev.Addr, Token: dev.Token, Key: "linkvault"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "linkvault.key")
+	if _, err := envelope.GenerateMasterKeyFileWrapped(ctx, keyFile, w); err != nil {
+		t.Fatal(err)
+	}
+
+	vars := map[string]string{
+		"LINKVAULT_MASTER_KEY_FILE": keyFile,
+		"LINKVAULT_KMS_KIND":        "vault-transit",
+		"LINKVAULT_KMS_VAULT_ADDR":  dev.Addr,
+		"LINKVAULT_KMS_VAULT_TOKEN": dev.Token,
+		"LINKVAULT_KMS_VAULT_KEY":   "linkvault",
+	}
+	env := e2etest.Start(t, e2etest.Options{Env: vars})
+	env.AddSecret(dev.Token, "the Vault token")
+	c, err := lvclient.New(env.URL(), env.ClientA.ID, env.ClientA.ReadSecret, lvclient.WithTimeout(30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := connect(t, c, "transit-user", lvclient.Coinbase)
+	if _, err := c.Holdings(ctx, tok, lvclient.Coinbase); err != nil {
+		t.Fatalf("holdings with the transit-wrapped master key: %v", err)
+	}
+
+	out := env.CLI("keys", "rotate")
+	if !regexp.MustCompile(`master key v2 added to .*\n[1-9][0-9]* data keys re-wrapped`).MatchString(out) {
+		t.Fatalf("keys rotate printed %q", out)
+	}
+	text, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^v1:vault-transit:\S+\nv2:vault-transit:\S+$`).Match(text) || bytes.Contains(text, []byte("aws-kms")) {
+		t.Fatalf("key file after the rotation does not hold v1 and v2 wrapped by vault-transit:\n%s", text)
+	}
+	// The transit key's own rotation is transparent to linkvault.
+	if _, err := admin.Logical().WriteWithContext(ctx, "transit/keys/linkvault/rotate", nil); err != nil {
+		t.Fatal(err)
+	}
+	if out := env.CLI("keys", "rotate"); !strings.Contains(out, "v3") {
+		t.Fatalf("second keys rotate printed %q", out)
+	}
+	last := lastEntry(t, keyFile)
+	if !strings.HasPrefix(last, "v3:vault-transit:") {
+		t.Fatalf("newest entry is not v3 wrapped by transit")
+	}
+	// The runbook's last step: keep only the newest entry (v3), restart, and read again.
+	if err := os.WriteFile(keyFile, []byte(last+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env.Servers[0].Stop()
+	srv := env.StartServer()
+	c2, err := lvclient.New(srv.URL, env.ClientA.ID, env.ClientA.ReadSecret, lvclient.WithTimeout(30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c2.Holdings(ctx, tok, lvclient.Coinbase); err != nil {
+		t.Fatalf("holdings after the rotations, with only the newest wrapped key: %v", err)
+	}
+	srv.Stop()
+
+	// A wrong token: serve exits at start-up, naming the transit path and Vault's 403.
+	badToken := "hvs.not-the-right-token-0123456789"
+	stderr := failedStart(t, env, "LINKVAULT_KMS_VAULT_TOKEN="+badToken)
+	if !strings.Contains(stderr, "transit/decrypt/linkvault") || !strings.Contains(stderr, "403") {
+		t.Fatalf("serve with a wrong token: stderr does not name the transit key and the 403:\n%s", stderr)
+	}
+	if strings.Contains(stderr, badToken) || strings.Contains(stderr, dev.Token) {
+		t.Fatal("serve's start-up error quotes the token")
+	}
+	if peer == nil {
+		return // taking a real server down is left to the operator
+	}
+	// Transit down: serve exits at start-up saying it cannot reach the transit server.
+	peer.Close()
+	stderr = failedStart(t, env)
+	if !strings.Contains(stderr, "transit/decrypt/linkvault") || !strings.Contains(stderr, "connection refused") || strings.Contains(stderr, dev.Token) {
+		t.Fatalf("serve with transit down: stderr does not say transit is unreachable (or quotes the token):\n%s", stderr)
+	}
+}
+
+// failedStart runs serve with extra variables, expects it to exit non-zero, and returns
+// its stderr.
+func failedStart(t *testing.T, env *e2etest.Env, extra ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := env.Command("serve")
+	cmd.Env = append(cmd.Env, extra...)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatalf("serve exited 0; want a start-up failure\n%s", stderr.String())
+		}
+	case <-ctx.Done():
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("serve did not exit; want a start-up failure\n%s", stderr.String())
+	}
+	return stderr.String()
+}
