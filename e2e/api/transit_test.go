@@ -163,7 +163,7 @@ func failedStart(t *testing.T, env *e2etest.Env, extra ...string) string {
 		}
 	case <-ctx.Done():
 		_ = cmd.Process.Kill()
-		<-done
+		<-done //nolint:errcheck // killed: its exit status says only that
 		t.Fatalf("serve did not exit; want a start-up failure\n%s", stderr.String())
 	}
 	return stderr.String()
