@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/link/linktest"
 )
 
@@ -86,54 +88,97 @@ func (e *env) axeBoth(src, screen string) {
 
 // TestAxeEveryScreen: the Link page opened top-level as a native SDK's WebView would
 // (stored tokens from the bridge), through every screen of the connect, transfer and
-// error flows, then the example app and the expired page.
+// error flows, then the example app and the expired page. The walk runs twice: in
+// English with the light theme, and in Spanish with the dark theme, euros (the
+// account's rate note) and an exchange user with two-step verification (the
+// verification-code screen).
 func TestAxeEveryScreen(t *testing.T) {
 	src := axeSource(t)
 	e := newEnv(t)
+	e.axeWalk(src, axeVariant{user: "wes"})
+	if err := e.st.Sim.Coinbase.Exchange.CreateUser(exchangesim.User{Username: "xoan-cb", Password: "pw", MFACode: "246810", TwoFactor: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.axeWalk(src, axeVariant{name: "-es-dark", user: "xoan", query: "lng=es&th=dark&fiatCur=EUR", mfa: "246810"})
+	e.signIn("wes")
+	e.axeBoth(src, "example-app")
+}
+
+// axeVariant is one pass of the axe walk: screen-name suffix, app user (its Coinbase
+// user is user+"-cb"), extra Link URL parameters, and the exchange's verification
+// code when the user has two-step verification.
+type axeVariant struct {
+	name, user, query, mfa string
+}
+
+func (e *env) axeWalk(src string, v axeVariant) {
+	t := e.t
+	t.Helper()
 	ctx := t.Context()
+	open := func() string {
+		u, _ := linktest.DecodeLinkToken(e.st.LinkToken(t, "app1", linkvault.PermissionWrite, v.user))
+		if v.query != "" {
+			q := u.Query()
+			extra, _ := url.ParseQuery(v.query)
+			for k, vs := range extra {
+				q[k] = vs
+			}
+			u.RawQuery = q.Encode()
+		}
+		return u.String()
+	}
 
 	// New user: catalog, OAuth intro, API-key form with its field errors.
-	u, _ := linktest.DecodeLinkToken(e.st.LinkToken(t, "app1", linkvault.PermissionWrite, "wes"))
-	e.run(chromedp.Navigate(u.String()), chromedp.WaitVisible(chromedp.CSS("[data-screen=catalog]")))
-	e.axeBoth(src, "catalog")
+	e.run(chromedp.Navigate(open()), chromedp.WaitVisible(chromedp.CSS("[data-screen=catalog]")))
+	e.axeBoth(src, "catalog"+v.name)
 	e.run(chromedp.Click(chromedp.CSS("[data-integration=coinbase]")), chromedp.WaitVisible(chromedp.CSS("[data-screen=oauth]")))
-	e.axeBoth(src, "oauth-intro")
+	e.axeBoth(src, "oauth-intro"+v.name)
 	e.run(chromedp.Click(chromedp.CSS("#lv-back")), chromedp.WaitVisible(chromedp.CSS("[data-screen=catalog]")),
 		chromedp.Click(chromedp.CSS("[data-integration=binanceInternationalDirect]")), chromedp.WaitVisible(chromedp.CSS("#lv-submit")),
 		chromedp.Click(chromedp.CSS("#lv-submit")), chromedp.WaitVisible(chromedp.CSS("#lv-apikey-error")))
-	e.axeBoth(src, "apikey-errors")
+	e.axeBoth(src, "apikey-errors"+v.name)
 
 	// Return user with a write connection: account, transfer form (with errors), review,
 	// verification code, done.
-	p, err := linktest.Connect(ctx, nil, e.st.LinkToken(t, "app1", linkvault.PermissionWrite, "wes"), "coinbase", "wes-cb", "pw")
+	p, err := linktest.Connect(ctx, nil, e.st.LinkToken(t, "app1", linkvault.PermissionWrite, v.user), "coinbase", v.user+"-cb", "pw")
 	if err != nil {
 		t.Fatal(err)
 	}
 	tokens, _ := json.Marshal([]map[string]string{{"accessToken": p.AccountTokens[0].TokenID, "brokerType": "coinbase", "brokerName": "", "accountId": "", "accountName": ""}})
 	inject := `window.accessTokens = ` + jsString(string(tokens)) + `; window.ReactNativeWebView = { postMessage: () => {} };`
+	var script page.ScriptIdentifier
 	e.run(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: inject})
+		r, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: inject})
+		script = r.Identifier
 		return err
 	}))
-	u, _ = linktest.DecodeLinkToken(e.st.LinkToken(t, "app1", linkvault.PermissionWrite, "wes"))
-	e.run(chromedp.Navigate(u.String()), chromedp.WaitVisible(chromedp.CSS("#lv-positions")))
-	e.axeBoth(src, "account")
+	u := open()
+	e.run(chromedp.Navigate(u), chromedp.WaitVisible(chromedp.CSS("#lv-positions")))
+	e.axeBoth(src, "account"+v.name)
 	e.run(chromedp.Click(chromedp.CSS("#lv-transfer")), chromedp.WaitVisible(chromedp.CSS("[data-screen=transfer]")))
-	e.axeBoth(src, "transfer-form")
+	e.axeBoth(src, "transfer-form"+v.name)
 	e.run(chromedp.SendKeys(chromedp.CSS("#lv-address"), "0x1"), chromedp.SendKeys(chromedp.CSS("#lv-amount"), "99999999"),
 		chromedp.Click(chromedp.CSS("#lv-submit")), chromedp.WaitVisible(chromedp.CSS("#lv-amount-error")))
-	e.axeBoth(src, "transfer-form-errors")
+	e.axeBoth(src, "transfer-form-errors"+v.name)
 	e.run(chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector('#lv-symbol'); s.value = 'ETH'; s.dispatchEvent(new Event('change')); })()`),
 		chromedp.SetValue(chromedp.CSS("#lv-address"), "0x326a8825472bb0f4719998e708a1eeeb4473ed1b"),
 		chromedp.SetValue(chromedp.CSS("#lv-amount"), "0.1"),
 		chromedp.Click(chromedp.CSS("#lv-submit")), chromedp.WaitVisible(chromedp.CSS("#lv-confirm")))
-	e.axeBoth(src, "transfer-review")
-	e.run(chromedp.Click(chromedp.CSS("#lv-confirm")), chromedp.WaitVisible(chromedp.CSS("[data-screen=transfer-done]")))
-	e.axeBoth(src, "transfer-done")
+	e.axeBoth(src, "transfer-review"+v.name)
+	e.run(chromedp.Click(chromedp.CSS("#lv-confirm")))
+	if v.mfa != "" {
+		e.run(chromedp.WaitVisible(chromedp.CSS("#lv-mfa")))
+		e.axeBoth(src, "transfer-mfa"+v.name)
+		e.run(chromedp.SendKeys(chromedp.CSS("#lv-mfa"), v.mfa), chromedp.Click(chromedp.CSS("#lv-confirm")))
+	}
+	e.run(chromedp.WaitVisible(chromedp.CSS("[data-screen=transfer-done]")))
+	e.axeBoth(src, "transfer-done"+v.name)
 
-	// The expired page and the example app.
-	e.run(chromedp.Navigate(u.String()), chromedp.WaitVisible(chromedp.CSS("#lv-message")))
-	e.axeBoth(src, "expired")
-	e.signIn("wes")
-	e.axeBoth(src, "example-app")
+	// The expired page (the Link token was used).
+	e.run(chromedp.Navigate(u), chromedp.WaitVisible(chromedp.CSS("#lv-message")))
+	e.axeBoth(src, "expired"+v.name)
+	e.run(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.RemoveScriptToEvaluateOnNewDocument, page.RemoveScriptToEvaluateOnNewDocumentParams{Identifier: script})
+		return err
+	}))
 }
