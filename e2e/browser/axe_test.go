@@ -182,3 +182,46 @@ func (e *env) axeWalk(src string, v axeVariant) {
 		return err
 	}))
 }
+
+// axeInFrame runs axe-core inside the Link iframe sel (the overlay the app page
+// opened) on the screen it shows, at desktop and phone width, and fails on any serious
+// or critical violation. The engine is sent with the DevTools call that runs it, so
+// the page's Content-Security-Policy (no eval) does not apply; nothing of it ships.
+func (e *env) axeInFrame(sel, screen string) {
+	e.t.Helper()
+	src := axeSource(e.t)
+	for _, w := range []struct {
+		name string
+		x, y int64
+	}{{"desktop", 1100, 760}, {"phone", 375, 740}} {
+		e.run(chromedp.EmulateViewport(w.x, w.y), chromedp.Sleep(300*time.Millisecond))
+		nodes := value(e, chromedp.Nodes(chromedp.CSS(sel)))
+		if len(nodes) == 0 {
+			e.t.Fatalf("axe %s: no frame %s", screen, sel)
+		}
+		key := "__lvAxe_" + screen + "_" + w.name
+		fn := `() => { if (!window.axe) { ` + src + ` }
+  if (!(` + jsString(key) + ` in window)) {
+    window[` + jsString(key) + `] = '';
+    axe.run(document, { resultTypes: ['violations'] }).then((r) => { window[` + jsString(key) + `] = JSON.stringify(r.violations); });
+  }
+  return window[` + jsString(key) + `]; }`
+		raw := value(e, chromedp.PollFunction[string](fn, chromedp.WithPollingInFrame(nodes[0]),
+			chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(stepTimeout)))
+		var vs []axeViolation
+		if err := json.Unmarshal([]byte(raw), &vs); err != nil {
+			e.t.Fatalf("axe %s: %v", screen, err)
+		}
+		var bad []string
+		for _, v := range vs {
+			if v.Impact == "serious" || v.Impact == "critical" {
+				bad = append(bad, fmt.Sprintf("%s (%s): %s", v.ID, v.Impact, v.Help))
+			}
+		}
+		if len(bad) > 0 {
+			e.shot("FAIL-axe-" + screen + "-" + w.name)
+			e.t.Errorf("axe on %s (%s): %d serious/critical violations:\n  %s", screen, w.name, len(bad), strings.Join(bad, "\n  "))
+		}
+	}
+	e.run(chromedp.EmulateViewport(1100, 760))
+}

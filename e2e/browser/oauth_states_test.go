@@ -33,6 +33,7 @@ func TestOAuthPopupClosed(t *testing.T) {
 		t.Fatalf("closed popup: %q", got)
 	}
 	e.shotBoth("oauth-01-popup-closed")
+	e.axeInFrame(overlayFrame, "oauth-popup-closed")
 	e.run(chromedp.WaitVisible(chromedp.Search(`//ol[@id="events"]/li[@data-type="integrationConnectionError"]`)))
 	e.consentInPopup(overlayFrame, "#lv-retry", "paula-cb", "pw", "")
 	e.waitInFrame(overlayFrame, "[data-screen=success]")
@@ -61,6 +62,7 @@ func TestOAuthDenyOffersPickAgain(t *testing.T) {
 		t.Errorf("text after Deny: %q", got)
 	}
 	e.shotBoth("oauth-02-denied")
+	e.axeInFrame(overlayFrame, "oauth-cancelled")
 	e.clickInFrame(overlayFrame, "#lv-pick")
 	e.waitInFrame(overlayFrame, "[data-screen=catalog]")
 }

@@ -276,6 +276,7 @@ func TestTransferQuoteExpires(t *testing.T) {
 		t.Fatal("Confirm still offered on an expired quote")
 	}
 	e.shotBoth("transfer-07-expired")
+	e.axeInFrame(overlayFrame, "transfer-quote-expired")
 	e.clickInFrame(overlayFrame, "#lv-repreview")
 	e.waitInFrame(overlayFrame, "#lv-confirm")
 	e.clickInFrame(overlayFrame, "#lv-confirm")
