@@ -27,6 +27,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		return err
 	}
 	defer closeJoin(&retErr, a)
+	// A key file whose versions do not open the stored data keys (a lost line, another
+	// deployment's file, a version number reused) would answer every credential use with
+	// an error; refuse to start instead, as a running server refuses such a file on reload.
+	if err := a.Keyring.CheckMaster(ctx, a.Keyring.Master()); err != nil {
+		return fmt.Errorf("the master key file does not open the stored data keys: %w; restore the key file that wrapped them (docs/operations.md, \"Key rotation runbook\")", err)
+	}
 	log.Info("linkvault serving", "addr", a.HTTP.Addr(), "public_url", a.URL, "database", cfg.Database.Driver, "refresh_engine", cfg.Refresh.Enabled)
 	fmt.Fprintf(stdout, "linkvault listening on %s\n", a.HTTP.Addr())
 	if a.AdminURL != "" {

@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/app"
@@ -428,5 +431,31 @@ func TestOldBackupUnreadableAfterMasterVersionDestroyed(t *testing.T) {
 	}
 	if err := resolve(backup); err != nil {
 		t.Fatalf("old backup with v1 back in the key file: %v", err)
+	}
+}
+
+// TestServeRefusesAKeyFileThatDoesNotOpenTheDataKeys: serve started with a key file
+// whose v1 is another key than the one that wrapped the stored data keys exits with
+// an error naming the problem, instead of serving and failing every credential use
+// (a running server refuses the same file on reload).
+func TestServeRefusesAKeyFileThatDoesNotOpenTheDataKeys(t *testing.T) {
+	e, cfg := newShopEnv(t)
+	storeShopCredential(t, cfg, "at-wrapped-by-the-first-v1")
+	other := make([]byte, 32)
+	_, _ = rand.Read(other)
+	if err := os.WriteFile(cfg.MasterKeyFile, []byte("v1:"+base64.StdEncoding.EncodeToString(other)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.vars["LINKVAULT_LISTEN_ADDR"] = "127.0.0.1:0"
+	e.vars["LINKVAULT_ADMIN_ADDR"] = "127.0.0.1:0"
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	err := run(ctx, []string{"serve"}, &out, &errOut, e.lookup)
+	if err == nil || !strings.Contains(err.Error(), "does not open the stored data keys") {
+		t.Fatalf("serve with another key under v1: %v, want a refusal to start", err)
+	}
+	if strings.Contains(out.String(), "listening") {
+		t.Errorf("serve announced it was listening before refusing:\n%s", out.String())
 	}
 }
