@@ -52,6 +52,13 @@ func (e *env) axeCheck(src, screen string) {
 	e.run(chromedp.Sleep(300 * time.Millisecond))
 	value(e, chromedp.Evaluate[chromedp.Void](`if (!window.axe) { `+src+` }`))
 	raw := value(e, chromedp.Evaluate[string](`axe.run(document, { resultTypes: ['violations'] }).then((r) => JSON.stringify(r.violations))`, chromedp.EvalAwaitPromise))
+	e.axeReport(screen, raw)
+}
+
+// axeReport fails the test on each serious or critical violation in raw (axe's
+// violations as JSON), naming the screen and the elements.
+func (e *env) axeReport(screen, raw string) {
+	e.t.Helper()
 	var vs []axeViolation
 	if err := json.Unmarshal([]byte(raw), &vs); err != nil {
 		e.t.Fatalf("axe %s: %v", screen, err)
@@ -208,20 +215,7 @@ func (e *env) axeInFrame(sel, screen string) {
   return window[` + jsString(key) + `]; }`
 		raw := value(e, chromedp.PollFunction[string](fn, chromedp.WithPollingInFrame(nodes[0]),
 			chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(stepTimeout)))
-		var vs []axeViolation
-		if err := json.Unmarshal([]byte(raw), &vs); err != nil {
-			e.t.Fatalf("axe %s: %v", screen, err)
-		}
-		var bad []string
-		for _, v := range vs {
-			if v.Impact == "serious" || v.Impact == "critical" {
-				bad = append(bad, fmt.Sprintf("%s (%s): %s", v.ID, v.Impact, v.Help))
-			}
-		}
-		if len(bad) > 0 {
-			e.shot("FAIL-axe-" + screen + "-" + w.name)
-			e.t.Errorf("axe on %s (%s): %d serious/critical violations:\n  %s", screen, w.name, len(bad), strings.Join(bad, "\n  "))
-		}
+		e.axeReport(screen+"-"+w.name, raw)
 	}
 	e.run(chromedp.EmulateViewport(1100, 760))
 }
