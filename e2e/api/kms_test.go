@@ -64,19 +64,8 @@ func TestMasterKeyFromAWSKMS(t *testing.T) {
 		"LINKVAULT_KMS_AWS_ENDPOINT": endpoint,
 	}
 	env := e2etest.Start(t, e2etest.Options{Env: vars})
-	c, err := lvclient.New(env.URL(), env.ClientA.ID, env.ClientA.ReadSecret, lvclient.WithTimeout(30*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok := connect(t, c, "kms-user", lvclient.Coinbase)
-	if _, err := c.Holdings(ctx, tok, lvclient.Coinbase); err != nil {
-		t.Fatalf("holdings with the KMS-wrapped master key: %v", err)
-	}
-
-	out := env.CLI("keys", "rotate")
-	if !regexp.MustCompile(`master key v2 added to .*\n[1-9][0-9]* data keys re-wrapped`).MatchString(out) {
-		t.Fatalf("keys rotate printed %q", out)
-	}
+	tok := connectAndRead(t, env, "kms-user", "with the KMS-wrapped master key")
+	rotateFirst(t, env)
 	text, err := os.ReadFile(keyFile)
 	if err != nil {
 		t.Fatal(err)
@@ -93,19 +82,52 @@ func TestMasterKeyFromAWSKMS(t *testing.T) {
 	if out := env.CLI("keys", "rotate"); !strings.Contains(out, "v3") {
 		t.Fatalf("second keys rotate printed %q", out)
 	}
-	// The runbook's last step: keep only the newest entry (v3), restart, and read again.
-	if err := os.WriteFile(keyFile, []byte(lastEntry(t, keyFile)+"\n"), 0o600); err != nil {
+	keepNewestAndRestart(t, env, keyFile, lastEntry(t, keyFile), tok)
+}
+
+// connectAndRead connects a Coinbase account of user through env's server and
+// reads its holdings (what) before anything rotates; it returns the tokenId.
+func connectAndRead(t *testing.T, env *e2etest.Env, user, what string) string {
+	t.Helper()
+	c, err := lvclient.New(env.URL(), env.ClientA.ID, env.ClientA.ReadSecret, lvclient.WithTimeout(30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := connect(t, c, user, lvclient.Coinbase)
+	if _, err := c.Holdings(context.Background(), tok, lvclient.Coinbase); err != nil {
+		t.Fatalf("holdings %s: %v", what, err)
+	}
+	return tok
+}
+
+// rotateFirst runs the runbook's first `keys rotate`: v2 is added and data keys are
+// re-wrapped.
+func rotateFirst(t *testing.T, env *e2etest.Env) {
+	t.Helper()
+	out := env.CLI("keys", "rotate")
+	if !regexp.MustCompile(`master key v2 added to .*\n[1-9][0-9]* data keys re-wrapped`).MatchString(out) {
+		t.Fatalf("keys rotate printed %q", out)
+	}
+}
+
+// keepNewestAndRestart is the runbook's last step: the key file keeps only its newest
+// entry (last), the server restarts on it, and tok's holdings still read. It returns
+// the restarted server.
+func keepNewestAndRestart(t *testing.T, env *e2etest.Env, keyFile, last, tok string) *e2etest.Server {
+	t.Helper()
+	if err := os.WriteFile(keyFile, []byte(last+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env.Servers[0].Stop()
 	srv := env.StartServer()
-	c2, err := lvclient.New(srv.URL, env.ClientA.ID, env.ClientA.ReadSecret, lvclient.WithTimeout(30*time.Second))
+	c, err := lvclient.New(srv.URL, env.ClientA.ID, env.ClientA.ReadSecret, lvclient.WithTimeout(30*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c2.Holdings(ctx, tok, lvclient.Coinbase); err != nil {
-		t.Fatalf("holdings after the rotation, with only the newest wrapped key: %v", err)
+	if _, err := c.Holdings(context.Background(), tok, lvclient.Coinbase); err != nil {
+		t.Fatalf("holdings after the rotations, with only the newest wrapped key: %v", err)
 	}
+	return srv
 }
 
 func lastEntry(t *testing.T, path string) string {

@@ -16,7 +16,6 @@ import (
 	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/envelope/envelopetest"
 	"github.com/linkvault/linkvault/internal/envelope/transit"
-	lvclient "github.com/linkvault/linkvault/sdk/go"
 )
 
 // TestMasterKeyFromVaultTransit is TestMasterKeyFromAWSKMS with the master key file
@@ -75,19 +74,8 @@ func TestMasterKeyFromVaultTransit(t *testing.T) {
 	}
 	env := e2etest.Start(t, e2etest.Options{Env: vars})
 	env.AddSecret(dev.Token, "the Vault token")
-	c, err := lvclient.New(env.URL(), env.ClientA.ID, env.ClientA.ReadSecret, lvclient.WithTimeout(30*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok := connect(t, c, "transit-user", lvclient.Coinbase)
-	if _, err := c.Holdings(ctx, tok, lvclient.Coinbase); err != nil {
-		t.Fatalf("holdings with the transit-wrapped master key: %v", err)
-	}
-
-	out := env.CLI("keys", "rotate")
-	if !regexp.MustCompile(`master key v2 added to .*\n[1-9][0-9]* data keys re-wrapped`).MatchString(out) {
-		t.Fatalf("keys rotate printed %q", out)
-	}
+	tok := connectAndRead(t, env, "transit-user", "with the transit-wrapped master key")
+	rotateFirst(t, env)
 	text, err := os.ReadFile(keyFile)
 	if err != nil {
 		t.Fatal(err)
@@ -107,19 +95,7 @@ func TestMasterKeyFromVaultTransit(t *testing.T) {
 		t.Fatalf("newest entry is not v3 wrapped by transit")
 	}
 	// The runbook's last step: keep only the newest entry (v3), restart, and read again.
-	if err := os.WriteFile(keyFile, []byte(last+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env.Servers[0].Stop()
-	srv := env.StartServer()
-	c2, err := lvclient.New(srv.URL, env.ClientA.ID, env.ClientA.ReadSecret, lvclient.WithTimeout(30*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c2.Holdings(ctx, tok, lvclient.Coinbase); err != nil {
-		t.Fatalf("holdings after the rotations, with only the newest wrapped key: %v", err)
-	}
-	srv.Stop()
+	keepNewestAndRestart(t, env, keyFile, last, tok).Stop()
 
 	// A wrong token: serve exits at start-up, naming the transit path and Vault's 403.
 	badToken := "hvs.not-the-right-token-0123456789"
