@@ -407,8 +407,10 @@ func TestFinalOutcomes(t *testing.T) {
 			}
 			ids := e.events(client, 1)
 			reg := prometheus.NewRegistry()
-			e.dispatcher(webhook.Config{MaxAttempts: 4}, reg)
+			d := e.dispatcher(webhook.Config{MaxAttempts: 4}, reg)
 			waitFor(t, "final outcome", func() bool { return e.pending() == 0 })
+			// The row is final before its worker counts it; Stop waits for the worker.
+			stop(t, d)
 			log, err := e.admin.Deliveries(t.Context(), client, 100)
 			if err != nil {
 				t.Fatal(err)
