@@ -54,6 +54,21 @@ func (e *Exchange) pathWallet(w http.ResponseWriter, r *http.Request, g *grant, 
 	return wv, ok
 }
 
+// walletRequest decodes the JSON body of a request on the path's wallet into req, then
+// resolves that wallet as pathWallet does. A malformed body answers 400 first
+// (invalid_request at Coinbase, validation_failed at Uphold).
+func (e *Exchange) walletRequest(w http.ResponseWriter, r *http.Request, g *grant, scope string, req any) (walletView, bool) {
+	if !readJSON(r, req) {
+		code := "invalid_request"
+		if e.flavor == FlavorUphold {
+			code = "validation_failed"
+		}
+		e.apiError(w, http.StatusBadRequest, code, "Malformed request body.")
+		return walletView{}, false
+	}
+	return e.pathWallet(w, r, g, scope)
+}
+
 // withBearer authenticates the bearer access token and passes its grant on.
 func (e *Exchange) withBearer(h func(http.ResponseWriter, *http.Request, *grant)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -238,11 +253,7 @@ type cbSendRequest struct {
 
 func (e *Exchange) cbSend(w http.ResponseWriter, r *http.Request, g *grant) {
 	var req cbSendRequest
-	if !readJSON(r, &req) {
-		e.apiError(w, http.StatusBadRequest, "invalid_request", "Malformed request body.")
-		return
-	}
-	wv, ok := e.pathWallet(w, r, g, "wallet:transactions:send")
+	wv, ok := e.walletRequest(w, r, g, "wallet:transactions:send", &req)
 	if !ok {
 		return
 	}
@@ -368,17 +379,26 @@ func (e *Exchange) cbAddressOf(wv walletView, n netSpec, addr string) map[string
 }
 
 func (e *Exchange) cbAddresses(w http.ResponseWriter, r *http.Request, g *grant) {
-	wv, ok := e.pathWallet(w, r, g, "wallet:addresses:read")
-	if !ok {
-		return
+	if data, ok := e.walletAddresses(w, r, g, "wallet:addresses:read", e.cbAddressOf); ok {
+		writeJSON(w, http.StatusOK, map[string]any{"pagination": map[string]any{"limit": 25, "order": "desc", "next_uri": nil}, "data": data})
 	}
-	data := []map[string]any{}
+}
+
+// walletAddresses resolves the path's wallet as pathWallet does and renders its known
+// addresses, one for each of its currency's networks that has one, in network order.
+func (e *Exchange) walletAddresses(w http.ResponseWriter, r *http.Request, g *grant, scope string,
+	render func(walletView, netSpec, string) map[string]any) ([]map[string]any, bool) {
+	wv, ok := e.pathWallet(w, r, g, scope)
+	if !ok {
+		return nil, false
+	}
+	out := []map[string]any{}
 	for _, n := range networksOf(wv.Currency) {
 		if a, ok := e.users.knownAddress(g.user, wv.Currency, n.Name); ok {
-			data = append(data, e.cbAddressOf(wv, n, a))
+			out = append(out, render(wv, n, a))
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"pagination": map[string]any{"limit": 25, "order": "desc", "next_uri": nil}, "data": data})
+	return out, true
 }
 
 func (e *Exchange) cbCreateAddress(w http.ResponseWriter, r *http.Request, g *grant) {

@@ -147,11 +147,7 @@ func (e *Exchange) upProblem(w http.ResponseWriter, p transferProblem) {
 
 func (e *Exchange) upCreateTransaction(w http.ResponseWriter, r *http.Request, g *grant) {
 	var req upTransactionRequest
-	if !readJSON(r, &req) {
-		e.apiError(w, http.StatusBadRequest, "validation_failed", "Malformed request body.")
-		return
-	}
-	wv, ok := e.pathWallet(w, r, g, "transactions:withdraw")
+	wv, ok := e.walletRequest(w, r, g, "transactions:withdraw", &req)
 	if !ok {
 		return
 	}
@@ -271,28 +267,20 @@ func (e *Exchange) upTransaction(t transfer) map[string]any {
 }
 
 func (e *Exchange) upAddresses(w http.ResponseWriter, r *http.Request, g *grant) {
-	wv, ok := e.pathWallet(w, r, g, "")
-	if !ok {
-		return
+	if out, ok := e.walletAddresses(w, r, g, "", upAddressOf); ok {
+		writeJSON(w, http.StatusOK, out)
 	}
-	out := []map[string]any{}
-	for _, n := range networksOf(wv.Currency) {
-		if a, ok := e.users.knownAddress(g.user, wv.Currency, n.Name); ok {
-			out = append(out, map[string]any{"formats": []map[string]string{{"format": "pubkeyhash", "value": a}}, "type": n.Name})
-		}
-	}
-	writeJSON(w, http.StatusOK, out)
+}
+
+func upAddressOf(_ walletView, n netSpec, addr string) map[string]any {
+	return map[string]any{"formats": []map[string]string{{"format": "pubkeyhash", "value": addr}}, "type": n.Name}
 }
 
 func (e *Exchange) upCreateAddress(w http.ResponseWriter, r *http.Request, g *grant) {
 	var req struct {
 		Network string `json:"network"`
 	}
-	if !readJSON(r, &req) {
-		e.apiError(w, http.StatusBadRequest, "validation_failed", "Malformed request body.")
-		return
-	}
-	wv, ok := e.pathWallet(w, r, g, "cards:write")
+	wv, ok := e.walletRequest(w, r, g, "cards:write", &req)
 	if !ok {
 		return
 	}

@@ -161,7 +161,7 @@ func (p *Coinbase) wallets(ctx context.Context, c linkvault.Credential, op strin
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, page.Accounts...)
+		all = append(all, page.Items...)
 		if page.NextURI == "" {
 			return all, nil
 		}
@@ -351,19 +351,27 @@ func (p *Coinbase) checkSend(op string, w coinbaseAccount, r linkvault.TransferR
 	return network, nil
 }
 
+// source checks a transfer request (checkTransferRequest; execute: as one about to be
+// sent), picks the wallet it sends from (walletFor) and checks it can go out on the
+// requested network to the address (checkSend), whose Coinbase name it returns.
+func (p *Coinbase) source(ctx context.Context, c linkvault.Credential, op string, r linkvault.TransferRequest, execute bool) (coinbaseAccount, string, error) {
+	if err := checkTransferRequest(p.http.broker, op, r, execute); err != nil {
+		return coinbaseAccount{}, "", err
+	}
+	w, err := p.walletFor(ctx, c, op, r.FromAccountID, r.Symbol)
+	if err != nil {
+		return coinbaseAccount{}, "", err
+	}
+	network, err := p.checkSend(op, w, r)
+	return w, network, err
+}
+
 // PreviewTransfer checks the transfer against the wallet. Coinbase has no quote step
 // for sends (the fee is set when the send happens; cbDocsSend), so the preview says
 // FeeKnown false and makes no call beyond reading the wallets.
 func (p *Coinbase) PreviewTransfer(ctx context.Context, c linkvault.Credential, r linkvault.TransferRequest) (linkvault.TransferPreview, error) {
-	const op = "preview_transfer"
-	if err := checkTransferRequest(p.http.broker, op, r, false); err != nil {
-		return linkvault.TransferPreview{}, err
-	}
-	w, err := p.walletFor(ctx, c, op, r.FromAccountID, r.Symbol)
+	w, _, err := p.source(ctx, c, "preview_transfer", r, false)
 	if err != nil {
-		return linkvault.TransferPreview{}, err
-	}
-	if _, err := p.checkSend(op, w, r); err != nil {
 		return linkvault.TransferPreview{}, err
 	}
 	return linkvault.TransferPreview{
@@ -379,14 +387,7 @@ func (p *Coinbase) PreviewTransfer(ctx context.Context, c linkvault.Credential, 
 // in cbDocsErrors) and the same request is repeated with CB-2FA-TOKEN.
 func (p *Coinbase) ExecuteTransfer(ctx context.Context, c linkvault.Credential, r linkvault.TransferRequest) (linkvault.TransferResult, error) {
 	const op = "execute_transfer"
-	if err := checkTransferRequest(p.http.broker, op, r, true); err != nil {
-		return linkvault.TransferResult{}, err
-	}
-	w, err := p.walletFor(ctx, c, op, r.FromAccountID, r.Symbol)
-	if err != nil {
-		return linkvault.TransferResult{}, err
-	}
-	network, err := p.checkSend(op, w, r)
+	w, network, err := p.source(ctx, c, op, r, true)
 	if err != nil {
 		return linkvault.TransferResult{}, err
 	}
@@ -477,7 +478,7 @@ func (p *Coinbase) Transfers(ctx context.Context, c linkvault.Credential, q link
 			return linkvault.TransferPage{}, err
 		}
 		done := list.NextURI == ""
-		for _, tx := range list.Transactions {
+		for _, tx := range list.Items {
 			if !q.Since.IsZero() && tx.CreatedAt.Before(q.Since) {
 				done = true
 				break
@@ -487,7 +488,7 @@ func (p *Coinbase) Transfers(ctx context.Context, c linkvault.Credential, q link
 			}
 			after = tx.ID
 		}
-		if !done && len(list.Transactions) > 0 {
+		if !done && len(list.Items) > 0 {
 			// This wallet has more: the next page resumes after its last item.
 			page.Cursor = strconv.Itoa(walletIdx) + ":" + after
 			return page, nil
@@ -616,55 +617,90 @@ type coinbaseAccount struct {
 	Balance                                        linkvault.Decimal
 }
 
-// coinbaseAccountsPage is one page of GET /v2/accounts.
-type coinbaseAccountsPage struct {
-	Accounts []coinbaseAccount
-	NextURI  string
+// coinbaseAccountWire is an account resource: id, type,
+// currency{code,name,type,address_regex}, balance{amount,currency} (cbDocsAccounts).
+type coinbaseAccountWire struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Currency struct {
+		Code         string `json:"code"`
+		Name         string `json:"name"`
+		Type         string `json:"type"`
+		AddressRegex string `json:"address_regex"`
+	} `json:"currency"`
+	Balance coinbaseMoney `json:"balance"`
 }
 
-// parseCoinbaseAccounts parses a page of GET /v2/accounts (account resource: id, type,
-// currency{code,name,type,address_regex}, balance{amount,currency}; cbDocsAccounts).
-func parseCoinbaseAccounts(b []byte) (coinbaseAccountsPage, error) {
+func (a coinbaseAccountWire) parse() (coinbaseAccount, error) {
+	if a.ID == "" || a.Currency.Code == "" {
+		return coinbaseAccount{}, errors.New("account without id or currency")
+	}
+	bal, err := amount(a.Balance.Amount)
+	if err != nil {
+		return coinbaseAccount{}, err
+	}
+	return coinbaseAccount{
+		ID: a.ID, Type: a.Type, Currency: a.Currency.Code, CurrencyName: a.Currency.Name, AddressRegex: a.Currency.AddressRegex,
+		Fiat: a.Type == "fiat" || a.Currency.Type == "fiat", Balance: bal,
+	}, nil
+}
+
+// parseCoinbaseAccounts parses a page of GET /v2/accounts.
+func parseCoinbaseAccounts(b []byte) (coinbasePage[coinbaseAccount], error) {
+	return parseCoinbasePage[coinbaseAccountWire](b, "accounts")
+}
+
+// coinbasePage is one page of a cursor-paginated list (cbDocsPaging): its items and
+// pagination.next_uri ("" on the last page).
+type coinbasePage[T any] struct {
+	Items   []T
+	NextURI string
+}
+
+// coinbaseWire is the wire form of one resource, which parse checks and converts.
+type coinbaseWire[T any] interface {
+	parse() (T, error)
+}
+
+// parseCoinbasePage parses {"pagination": {"next_uri"}, "data": [resource]}; what
+// names the list in errors.
+func parseCoinbasePage[W coinbaseWire[T], T any](b []byte, what string) (coinbasePage[T], error) {
 	var w struct {
 		Pagination struct {
 			NextURI *string `json:"next_uri"`
 		} `json:"pagination"`
-		Data []struct {
-			ID       string `json:"id"`
-			Type     string `json:"type"`
-			Currency struct {
-				Code         string `json:"code"`
-				Name         string `json:"name"`
-				Type         string `json:"type"`
-				AddressRegex string `json:"address_regex"`
-			} `json:"currency"`
-			Balance coinbaseMoney `json:"balance"`
-		} `json:"data"`
+		Data []W `json:"data"`
 	}
 	if err := json.Unmarshal(b, &w); err != nil {
-		return coinbaseAccountsPage{}, err
+		return coinbasePage[T]{}, err
 	}
 	if w.Data == nil {
-		return coinbaseAccountsPage{}, errors.New("accounts without data")
+		return coinbasePage[T]{}, errors.New(what + " without data")
 	}
-	var page coinbaseAccountsPage
+	var page coinbasePage[T]
 	if w.Pagination.NextURI != nil {
 		page.NextURI = *w.Pagination.NextURI
 	}
-	for _, a := range w.Data {
-		if a.ID == "" || a.Currency.Code == "" {
-			return coinbaseAccountsPage{}, errors.New("account without id or currency")
-		}
-		bal, err := amount(a.Balance.Amount)
+	for _, d := range w.Data {
+		item, err := d.parse()
 		if err != nil {
-			return coinbaseAccountsPage{}, err
+			return coinbasePage[T]{}, err
 		}
-		page.Accounts = append(page.Accounts, coinbaseAccount{
-			ID: a.ID, Type: a.Type, Currency: a.Currency.Code, CurrencyName: a.Currency.Name, AddressRegex: a.Currency.AddressRegex,
-			Fiat: a.Type == "fiat" || a.Currency.Type == "fiat", Balance: bal,
-		})
+		page.Items = append(page.Items, item)
 	}
 	return page, nil
+}
+
+// parseCoinbaseData parses {"data": resource}.
+func parseCoinbaseData[W coinbaseWire[T], T any](b []byte) (T, error) {
+	var w struct {
+		Data W `json:"data"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		var zero T
+		return zero, err
+	}
+	return w.Data.parse()
 }
 
 // parseCoinbaseRates parses GET /v2/exchange-rates: {"data":{"currency","rates":{X:"..."}}}.
@@ -783,46 +819,12 @@ func (w coinbaseTxWire) parse() (coinbaseTransaction, error) {
 
 // parseCoinbaseTransaction parses {"data": transaction}.
 func parseCoinbaseTransaction(b []byte) (coinbaseTransaction, error) {
-	var w struct {
-		Data coinbaseTxWire `json:"data"`
-	}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return coinbaseTransaction{}, err
-	}
-	return w.Data.parse()
-}
-
-type coinbaseTransactionsPage struct {
-	Transactions []coinbaseTransaction
-	NextURI      string
+	return parseCoinbaseData[coinbaseTxWire](b)
 }
 
 // parseCoinbaseTransactions parses a page of List Transactions.
-func parseCoinbaseTransactions(b []byte) (coinbaseTransactionsPage, error) {
-	var w struct {
-		Pagination struct {
-			NextURI *string `json:"next_uri"`
-		} `json:"pagination"`
-		Data []coinbaseTxWire `json:"data"`
-	}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return coinbaseTransactionsPage{}, err
-	}
-	if w.Data == nil {
-		return coinbaseTransactionsPage{}, errors.New("transactions without data")
-	}
-	var page coinbaseTransactionsPage
-	if w.Pagination.NextURI != nil {
-		page.NextURI = *w.Pagination.NextURI
-	}
-	for _, d := range w.Data {
-		tx, err := d.parse()
-		if err != nil {
-			return coinbaseTransactionsPage{}, err
-		}
-		page.Transactions = append(page.Transactions, tx)
-	}
-	return page, nil
+func parseCoinbaseTransactions(b []byte) (coinbasePage[coinbaseTransaction], error) {
+	return parseCoinbasePage[coinbaseTxWire](b, "transactions")
 }
 
 type coinbaseAddress struct{ Address, Network, DestinationTag string }
@@ -843,13 +845,7 @@ func (w coinbaseAddressWire) parse() (coinbaseAddress, error) {
 
 // parseCoinbaseAddress parses {"data": address} (Create Address, cbDocsAddresses).
 func parseCoinbaseAddress(b []byte) (coinbaseAddress, error) {
-	var w struct {
-		Data coinbaseAddressWire `json:"data"`
-	}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return coinbaseAddress{}, err
-	}
-	return w.Data.parse()
+	return parseCoinbaseData[coinbaseAddressWire](b)
 }
 
 // parseCoinbaseAddresses parses List Addresses (first page: a wallet's addresses).

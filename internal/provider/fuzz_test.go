@@ -26,7 +26,7 @@ func FuzzParseCoinbaseAccounts(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, a := range page.Accounts {
+		for _, a := range page.Items {
 			if a.ID == "" || a.Currency == "" {
 				t.Fatalf("account without id or currency: %+v", a)
 			}

@@ -281,6 +281,20 @@ func (p *Uphold) cardFor(ctx context.Context, c linkvault.Credential, op, accoun
 	return *best, nil
 }
 
+// source checks a transfer request (checkTransferRequest; execute: as one about to be
+// sent), picks the card it sends from (cardFor) and checks the card's currency goes out
+// on the requested network (checkNetwork).
+func (p *Uphold) source(ctx context.Context, c linkvault.Credential, op string, r linkvault.TransferRequest, execute bool) (upholdCard, error) {
+	if err := checkTransferRequest(linkvault.BrokerUphold, op, r, execute); err != nil {
+		return upholdCard{}, err
+	}
+	card, err := p.cardFor(ctx, c, op, r.FromAccountID, r.Symbol)
+	if err != nil {
+		return upholdCard{}, err
+	}
+	return card, p.checkNetwork(op, card, r)
+}
+
 func (p *Uphold) checkNetwork(op string, card upholdCard, r linkvault.TransferRequest) error {
 	for _, n := range cardNetworks(card) {
 		if upholdNetworkNames.canonical(n) == r.Network {
@@ -344,14 +358,8 @@ func (p *Uphold) cardTransactions(ctx context.Context, c linkvault.Credential, o
 // commits.
 func (p *Uphold) PreviewTransfer(ctx context.Context, c linkvault.Credential, r linkvault.TransferRequest) (linkvault.TransferPreview, error) {
 	const op = "preview_transfer"
-	if err := checkTransferRequest(linkvault.BrokerUphold, op, r, false); err != nil {
-		return linkvault.TransferPreview{}, err
-	}
-	card, err := p.cardFor(ctx, c, op, r.FromAccountID, r.Symbol)
+	card, err := p.source(ctx, c, op, r, false)
 	if err != nil {
-		return linkvault.TransferPreview{}, err
-	}
-	if err := p.checkNetwork(op, card, r); err != nil {
 		return linkvault.TransferPreview{}, err
 	}
 	ref := ""
@@ -380,14 +388,8 @@ func (p *Uphold) PreviewTransfer(ctx context.Context, c linkvault.Credential, r 
 // named by r.PreviewID committed or a new one created and committed.
 func (p *Uphold) ExecuteTransfer(ctx context.Context, c linkvault.Credential, r linkvault.TransferRequest) (linkvault.TransferResult, error) {
 	const op = "execute_transfer"
-	if err := checkTransferRequest(linkvault.BrokerUphold, op, r, true); err != nil {
-		return linkvault.TransferResult{}, err
-	}
-	card, err := p.cardFor(ctx, c, op, r.FromAccountID, r.Symbol)
+	card, err := p.source(ctx, c, op, r, true)
 	if err != nil {
-		return linkvault.TransferResult{}, err
-	}
-	if err := p.checkNetwork(op, card, r); err != nil {
 		return linkvault.TransferResult{}, err
 	}
 	ref := uuidFromKey(r.ClientTransactionID)
