@@ -302,21 +302,8 @@ func TestBinanceHistoryAddressHolderRates(t *testing.T) {
 	if _, err := p.Transfers(ctx, c, linkvault.TransferQuery{Cursor: "x"}); err == nil {
 		t.Fatal("a malformed cursor was accepted")
 	}
-	got, err := p.GetTransfer(ctx, c, linkvault.TransferRef{TransferID: ids[1]})
-	if err != nil || got.TransferID != ids[1] || got.Amount != dec("0.1") || got.Fee != dec("0.0008") || got.Direction != linkvault.TransferWithdrawal {
-		t.Fatalf("GetTransfer = %+v, %v", got, err)
-	}
-	_, err = p.GetTransfer(ctx, c, linkvault.TransferRef{TransferID: strings.Repeat("0", 32)})
-	wantProviderError(t, err, linkvault.ProviderRejected, "not_found")
-
-	a, err := p.DepositAddress(ctx, c, linkvault.DepositAddressRequest{Symbol: "ETH"})
-	if err != nil || a.Network != "ethereum" || !strings.HasPrefix(a.Address, "0x") {
-		t.Fatalf("DepositAddress = %+v, %v", a, err)
-	}
-	b, err := p.DepositAddress(ctx, c, linkvault.DepositAddressRequest{Symbol: "USDC", Network: "solana"})
-	if err != nil || b.Network != "solana" || b.Address == a.Address {
-		t.Fatalf("solana address = %+v, %v", b, err)
-	}
+	wantWithdrawalAndAddresses(t, p, c, linkvault.TransferRef{TransferID: ids[1]}, linkvault.TransferRef{TransferID: strings.Repeat("0", 32)},
+		linkvault.DepositAddressRequest{Symbol: "USDC", Network: "solana"})
 	_, err = p.DepositAddress(ctx, c, linkvault.DepositAddressRequest{Symbol: "ETH", Network: "nowhere"})
 	wantProviderError(t, err, linkvault.ProviderRejected, "invalid_network")
 

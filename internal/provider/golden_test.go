@@ -79,28 +79,34 @@ var goldenCredential = linkvault.Credential{
 // goldenAdapters builds the adapter of a golden directory against baseURL.
 var goldenAdapters = map[string]func(t *testing.T, baseURL string, d Deps, cfg map[string]string) linkvault.Provider{
 	"coinbase": func(t *testing.T, u string, d Deps, _ map[string]string) linkvault.Provider {
-		p, err := NewCoinbase(Config{AuthURL: u + "/oauth2/auth", TokenURL: u + "/oauth2/token", RevokeURL: u + "/oauth2/revoke",
-			APIBaseURL: u, ClientID: "golden-client", ClientSecret: linkvault.NewSecret("golden-secret")}, d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
+		p, err := NewCoinbase(goldenOAuthConfig(u, "/oauth2/auth"), d)
+		return goldenAdapter(t, p, err)
 	},
 	"binance": func(t *testing.T, u string, d Deps, _ map[string]string) linkvault.Provider {
 		p, err := NewBinance(Config{APIBaseURL: u}, d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
+		return goldenAdapter(t, p, err)
 	},
 	"uphold": func(t *testing.T, u string, d Deps, _ map[string]string) linkvault.Provider {
-		p, err := NewUphold(Config{AuthURL: u + "/authorize/golden-client", TokenURL: u + "/oauth2/token", RevokeURL: u + "/oauth2/revoke",
-			APIBaseURL: u, ClientID: "golden-client", ClientSecret: linkvault.NewSecret("golden-secret")}, d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
+		p, err := NewUphold(goldenOAuthConfig(u, "/authorize/golden-client"), d)
+		return goldenAdapter(t, p, err)
 	},
+}
+
+// goldenOAuthConfig is an OAuth adapter's configuration with every endpoint at baseURL
+// and the client the golden files name.
+func goldenOAuthConfig(baseURL, authPath string) Config {
+	cfg := simOAuthConfig(baseURL, authPath)
+	cfg.ClientID, cfg.ClientSecret = "golden-client", linkvault.NewSecret("golden-secret")
+	return cfg
+}
+
+// goldenAdapter is the adapter a constructor built; a constructor error fails the test.
+func goldenAdapter[P linkvault.Provider](t *testing.T, p P, err error) linkvault.Provider {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func TestGolden(t *testing.T) {

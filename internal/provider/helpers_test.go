@@ -200,4 +200,29 @@ func wantRequests(t *testing.T, op string, got []recorded, drop []string, want .
 	}
 }
 
+// wantWithdrawalAndAddresses checks GetTransfer and DepositAddress on a connection that
+// withdrew 0.1 ETH for a network fee of 0.0008 as ref: GetTransfer reads that
+// withdrawal back and answers not_found for missing; the ETH deposit address is an
+// ethereum one, and the address other asks for is on its network and another address.
+func wantWithdrawalAndAddresses(t *testing.T, p linkvault.Provider, c linkvault.Credential, ref, missing linkvault.TransferRef,
+	other linkvault.DepositAddressRequest) {
+	t.Helper()
+	ctx := context.Background()
+	got, err := p.GetTransfer(ctx, c, ref)
+	if err != nil || got.TransferID != ref.TransferID || got.Amount != dec("0.1") || got.Fee != dec("0.0008") || got.Direction != linkvault.TransferWithdrawal {
+		t.Fatalf("GetTransfer = %+v, %v", got, err)
+	}
+	_, err = p.GetTransfer(ctx, c, missing)
+	wantProviderError(t, err, linkvault.ProviderRejected, "not_found")
+
+	a, err := p.DepositAddress(ctx, c, linkvault.DepositAddressRequest{Symbol: "ETH"})
+	if err != nil || a.Network != "ethereum" || !strings.HasPrefix(a.Address, "0x") {
+		t.Fatalf("DepositAddress = %+v, %v", a, err)
+	}
+	b, err := p.DepositAddress(ctx, c, other)
+	if err != nil || b.Network != other.Network || b.Address == a.Address {
+		t.Fatalf("%s address = %+v, %v", other.Network, b, err)
+	}
+}
+
 func dec(s string) linkvault.Decimal { return linkvault.MustDecimal(s) }

@@ -254,22 +254,9 @@ func TestUpholdHistoryAddressesHolderRates(t *testing.T) {
 	if err != nil || len(page2.Transfers) != 1 || page2.Cursor != "" {
 		t.Fatalf("page 2 = %+v, %v", page2, err)
 	}
-	got, err := p.GetTransfer(ctx, c, linkvault.TransferRef{TransferID: page2.Transfers[0].TransferID, Symbol: "ETH"})
-	if err != nil || got.TransferID != page2.Transfers[0].TransferID || got.Amount != dec("0.1") || got.Fee != dec("0.0008") {
-		t.Fatalf("GetTransfer = %+v, %v", got, err)
-	}
-	_, err = p.GetTransfer(ctx, c, linkvault.TransferRef{TransferID: "no-such-id", Symbol: "ETH"})
-	wantProviderError(t, err, linkvault.ProviderRejected, "not_found")
-
 	// The ETH card came with an ethereum address; base needs creating (cards:write).
-	a, err := p.DepositAddress(ctx, c, linkvault.DepositAddressRequest{Symbol: "ETH"})
-	if err != nil || a.Network != "ethereum" || !strings.HasPrefix(a.Address, "0x") {
-		t.Fatalf("DepositAddress = %+v, %v", a, err)
-	}
-	b, err := p.DepositAddress(ctx, c, linkvault.DepositAddressRequest{Symbol: "ETH", Network: "base"})
-	if err != nil || b.Network != "base" || b.Address == a.Address {
-		t.Fatalf("base address = %+v, %v", b, err)
-	}
+	wantWithdrawalAndAddresses(t, p, c, linkvault.TransferRef{TransferID: page2.Transfers[0].TransferID, Symbol: "ETH"},
+		linkvault.TransferRef{TransferID: "no-such-id", Symbol: "ETH"}, linkvault.DepositAddressRequest{Symbol: "ETH", Network: "base"})
 
 	holder, err := p.AccountHolder(ctx, c)
 	if err != nil || holder.FirstName != "Wes" || holder.LastName != "smith" || holder.CountryCode != "US" ||
