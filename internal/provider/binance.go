@@ -322,20 +322,14 @@ func (k binanceKeyPermissions) check(scope linkvault.Permission) error {
 
 // restrictions: GET /sapi/v1/account/apiRestrictions (bnDocsKeyPerm, weight 1).
 func (p *Binance) restrictions(ctx context.Context, c linkvault.Credential, op string) (binanceKeyPermissions, error) {
-	resp, err := p.signed(ctx, op, http.MethodGet, "/sapi/v1/account/apiRestrictions", nil, c)
-	if err != nil {
-		return binanceKeyPermissions{}, err
-	}
-	return decode(p.http, op, resp, parseBinanceRestrictions)
+	return decoded(p.http, op, parseBinanceRestrictions)(
+		p.signed(ctx, op, http.MethodGet, "/sapi/v1/account/apiRestrictions", nil, c))
 }
 
 // account: GET /api/v3/account?omitZeroBalances=true (bnDocsAccount, weight 20).
 func (p *Binance) account(ctx context.Context, c linkvault.Credential, op string) (binanceAccount, error) {
-	resp, err := p.signed(ctx, op, http.MethodGet, "/api/v3/account", url.Values{"omitZeroBalances": {"true"}}, c)
-	if err != nil {
-		return binanceAccount{}, err
-	}
-	return decode(p.http, op, resp, parseBinanceAccount)
+	return decoded(p.http, op, parseBinanceAccount)(
+		p.signed(ctx, op, http.MethodGet, "/api/v3/account", url.Values{"omitZeroBalances": {"true"}}, c))
 }
 
 // usdtPrices returns the price of each asset in USDT, cached briefly (see Rates).
@@ -435,11 +429,7 @@ func (p *Binance) Balances(ctx context.Context, c linkvault.Credential) ([]linkv
 // its free balance and, per network, withdrawal switch, fee, minimum, maximum,
 // multiple and address/memo rules.
 func (p *Binance) coins(ctx context.Context, c linkvault.Credential, op string) ([]binanceCoin, error) {
-	resp, err := p.signed(ctx, op, http.MethodGet, "/sapi/v1/capital/config/getall", nil, c)
-	if err != nil {
-		return nil, err
-	}
-	return decode(p.http, op, resp, parseBinanceCoins)
+	return decoded(p.http, op, parseBinanceCoins)(p.signed(ctx, op, http.MethodGet, "/sapi/v1/capital/config/getall", nil, c))
 }
 
 func (n binanceNetwork) asset() linkvault.AssetNetwork {
@@ -600,11 +590,8 @@ func (p *Binance) ExecuteTransfer(ctx context.Context, c linkvault.Credential, r
 	if r.AddressTag != "" {
 		params.Set("addressTag", r.AddressTag)
 	}
-	resp, err := p.signed(ctx, op, http.MethodPost, "/sapi/v1/capital/withdraw/apply", params, c)
-	if err != nil {
-		return linkvault.TransferResult{}, err
-	}
-	id, err := decode(p.http, op, resp, parseBinanceWithdrawID)
+	id, err := decoded(p.http, op, parseBinanceWithdrawID)(
+		p.signed(ctx, op, http.MethodPost, "/sapi/v1/capital/withdraw/apply", params, c))
 	if err != nil {
 		return linkvault.TransferResult{}, err
 	}
@@ -632,11 +619,8 @@ func (p *Binance) result(w binanceWithdrawal, r linkvault.TransferRequest) linkv
 // withdrawals: GET /sapi/v1/capital/withdraw/history (bnDocsWithdrawHist; UID weight
 // 18000, so it is called only for transfers).
 func (p *Binance) withdrawals(ctx context.Context, c linkvault.Credential, op string, q url.Values) ([]binanceWithdrawal, error) {
-	resp, err := p.signed(ctx, op, http.MethodGet, "/sapi/v1/capital/withdraw/history", q, c)
-	if err != nil {
-		return nil, err
-	}
-	return decode(p.http, op, resp, parseBinanceWithdrawals)
+	return decoded(p.http, op, parseBinanceWithdrawals)(
+		p.signed(ctx, op, http.MethodGet, "/sapi/v1/capital/withdraw/history", q, c))
 }
 
 // GetTransfer reads one withdrawal by Binance id (idList).
@@ -693,11 +677,8 @@ func (p *Binance) Transfers(ctx context.Context, c linkvault.Credential, q linkv
 	if err != nil {
 		return linkvault.TransferPage{}, err
 	}
-	resp, err := p.signed(ctx, op, http.MethodGet, "/sapi/v1/capital/deposit/hisrec", dq, c)
-	if err != nil {
-		return linkvault.TransferPage{}, err
-	}
-	ds, err := decode(p.http, op, resp, parseBinanceDeposits)
+	ds, err := decoded(p.http, op, parseBinanceDeposits)(
+		p.signed(ctx, op, http.MethodGet, "/sapi/v1/capital/deposit/hisrec", dq, c))
 	if err != nil {
 		return linkvault.TransferPage{}, err
 	}
@@ -747,11 +728,8 @@ func (p *Binance) DepositAddress(ctx context.Context, c linkvault.Credential, r 
 	if code == "" {
 		return linkvault.DepositAddress{}, rejected(linkvault.BrokerBinance, op, "invalid_network")
 	}
-	resp, err := p.signed(ctx, op, http.MethodGet, "/sapi/v1/capital/deposit/address", url.Values{"coin": {r.Symbol}, "network": {code}}, c)
-	if err != nil {
-		return linkvault.DepositAddress{}, err
-	}
-	a, err := decode(p.http, op, resp, parseBinanceDepositAddress)
+	a, err := decoded(p.http, op, parseBinanceDepositAddress)(
+		p.signed(ctx, op, http.MethodGet, "/sapi/v1/capital/deposit/address", url.Values{"coin": {r.Symbol}, "network": {code}}, c))
 	if err != nil {
 		return linkvault.DepositAddress{}, err
 	}

@@ -140,11 +140,7 @@ func (p *Coinbase) get(ctx context.Context, op, path string, c linkvault.Credent
 // user: GET /v2/user (cbDocsUser, "Show Current User"; wallet:user:read adds country,
 // wallet:user:email the email).
 func (p *Coinbase) user(ctx context.Context, c linkvault.Credential, op string) (coinbaseUser, error) {
-	resp, err := p.get(ctx, op, "/v2/user", c)
-	if err != nil {
-		return coinbaseUser{}, err
-	}
-	return decode(p.http, op, resp, parseCoinbaseUser)
+	return decoded(p.http, op, parseCoinbaseUser)(p.get(ctx, op, "/v2/user", c))
 }
 
 // wallets lists every account: GET /v2/accounts?limit=100, following next_uri
@@ -428,11 +424,8 @@ func (p *Coinbase) GetTransfer(ctx context.Context, c linkvault.Credential, ref 
 		}
 		accountID = w.ID
 	}
-	resp, err := p.get(ctx, op, "/v2/accounts/"+url.PathEscape(accountID)+"/transactions/"+url.PathEscape(ref.TransferID), c)
-	if err != nil {
-		return linkvault.TransferResult{}, err
-	}
-	tx, err := decode(p.http, op, resp, parseCoinbaseTransaction)
+	tx, err := decoded(p.http, op, parseCoinbaseTransaction)(
+		p.get(ctx, op, "/v2/accounts/"+url.PathEscape(accountID)+"/transactions/"+url.PathEscape(ref.TransferID), c))
 	if err != nil {
 		return linkvault.TransferResult{}, err
 	}
@@ -469,11 +462,8 @@ func (p *Coinbase) Transfers(ctx context.Context, c linkvault.Credential, q link
 		if after != "" {
 			v.Set("starting_after", after)
 		}
-		resp, err := p.get(ctx, op, "/v2/accounts/"+url.PathEscape(w.ID)+"/transactions?"+v.Encode(), c)
-		if err != nil {
-			return linkvault.TransferPage{}, err
-		}
-		list, err := decode(p.http, op, resp, parseCoinbaseTransactions)
+		list, err := decoded(p.http, op, parseCoinbaseTransactions)(
+			p.get(ctx, op, "/v2/accounts/"+url.PathEscape(w.ID)+"/transactions?"+v.Encode(), c))
 		if err != nil {
 			return linkvault.TransferPage{}, err
 		}
@@ -530,11 +520,7 @@ func (p *Coinbase) DepositAddress(ctx context.Context, c linkvault.Credential, r
 		want = coinbaseNetworkNames.canonical(p.networks[w.Currency][0])
 	}
 	base := "/v2/accounts/" + url.PathEscape(w.ID) + "/addresses"
-	resp, err := p.get(ctx, op, base, c)
-	if err != nil {
-		return linkvault.DepositAddress{}, err
-	}
-	list, err := decode(p.http, op, resp, parseCoinbaseAddresses)
+	list, err := decoded(p.http, op, parseCoinbaseAddresses)(p.get(ctx, op, base, c))
 	if err != nil {
 		return linkvault.DepositAddress{}, err
 	}
@@ -543,11 +529,8 @@ func (p *Coinbase) DepositAddress(ctx context.Context, c linkvault.Credential, r
 			return linkvault.DepositAddress{Symbol: w.Currency, Network: want, Address: a.Address, Tag: a.DestinationTag}, nil
 		}
 	}
-	resp, err = p.http.call(ctx, op, http.MethodPost, p.apiBase+base, map[string]string{}, p.authorize(c, linkvault.Secret{}), coinbaseErrors)
-	if err != nil {
-		return linkvault.DepositAddress{}, err
-	}
-	created, err := decode(p.http, op, resp, parseCoinbaseAddress)
+	created, err := decoded(p.http, op, parseCoinbaseAddress)(
+		p.http.call(ctx, op, http.MethodPost, p.apiBase+base, map[string]string{}, p.authorize(c, linkvault.Secret{}), coinbaseErrors))
 	if err != nil {
 		return linkvault.DepositAddress{}, err
 	}

@@ -224,6 +224,19 @@ func decode[T any](c *caller, op string, resp *apiResponse, parse func([]byte) (
 	return v, nil
 }
 
+// decoded is decode for the answer of one call, written around the call:
+// decoded(p.http, op, parse)(p.get(...)) parses a successful answer and passes the
+// call's own error on unchanged.
+func decoded[T any](c *caller, op string, parse func([]byte) (T, error)) func(*apiResponse, error) (T, error) {
+	return func(resp *apiResponse, err error) (T, error) {
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return decode(c, op, resp, parse)
+	}
+}
+
 // serverTime is the time the exchange stamped on an answer (its Date header, RFC 9110
 // section 6.6.1), or now when it sent none.
 func serverTime(h http.Header, now time.Time) time.Time {

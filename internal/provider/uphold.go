@@ -126,11 +126,7 @@ func (p *Uphold) get(ctx context.Context, op, path string, c linkvault.Credentia
 
 // me: GET /v0/me (upDocsUser; scope user:read).
 func (p *Uphold) me(ctx context.Context, c linkvault.Credential, op string) (upholdUser, error) {
-	resp, err := p.get(ctx, op, "/v0/me", c, nil)
-	if err != nil {
-		return upholdUser{}, err
-	}
-	return decode(p.http, op, resp, parseUpholdUser)
+	return decoded(p.http, op, parseUpholdUser)(p.get(ctx, op, "/v0/me", c, nil))
 }
 
 // cards lists every card: GET /v0/me/cards, 50 at a time with Range: items=a-b,
@@ -314,12 +310,9 @@ func (p *Uphold) checkNetwork(op string, card upholdCard, r linkvault.TransferRe
 func (p *Uphold) quote(ctx context.Context, c linkvault.Credential, op string, card upholdCard, r linkvault.TransferRequest, reference string) (upholdTransaction, error) {
 	body := upholdTransactionRequest{Destination: r.ToAddress, Reference: reference}
 	body.Denomination.Amount, body.Denomination.Currency = r.Amount.String(), card.Currency
-	resp, err := p.http.call(ctx, op, http.MethodPost, p.apiBase+"/v0/me/cards/"+url.PathEscape(card.ID)+"/transactions",
-		body, bearer(c.AccessToken), upholdErrors)
-	if err != nil {
-		return upholdTransaction{}, err
-	}
-	return decode(p.http, op, resp, parseUpholdTransaction)
+	return decoded(p.http, op, parseUpholdTransaction)(
+		p.http.call(ctx, op, http.MethodPost, p.apiBase+"/v0/me/cards/"+url.PathEscape(card.ID)+"/transactions",
+			body, bearer(c.AccessToken), upholdErrors))
 }
 
 // commit executes a quote: POST /v0/me/cards/:card/transactions/:id/commit (upDocsCreateTx
@@ -345,12 +338,8 @@ func (p *Uphold) commit(ctx context.Context, c linkvault.Credential, op, cardID,
 
 // cardTransactions reads the newest 50 transactions of a card (upDocsCardTxs).
 func (p *Uphold) cardTransactions(ctx context.Context, c linkvault.Credential, op, cardID string) ([]upholdTransaction, error) {
-	resp, err := p.get(ctx, op, "/v0/me/cards/"+url.PathEscape(cardID)+"/transactions", c,
-		map[string]string{"Range": itemsRange(0, upholdPageSize)})
-	if err != nil {
-		return nil, err
-	}
-	return decode(p.http, op, resp, parseUpholdTransactions)
+	return decoded(p.http, op, parseUpholdTransactions)(
+		p.get(ctx, op, "/v0/me/cards/"+url.PathEscape(cardID)+"/transactions", c, map[string]string{"Range": itemsRange(0, upholdPageSize)}))
 }
 
 // PreviewTransfer creates a quote (upDocsCreateTx step 1): Uphold's own fees and the
@@ -528,11 +517,7 @@ func (p *Uphold) DepositAddress(ctx context.Context, c linkvault.Credential, r l
 		return linkvault.DepositAddress{}, rejected(linkvault.BrokerUphold, op, "invalid_network")
 	}
 	base := "/v0/me/cards/" + url.PathEscape(card.ID) + "/addresses"
-	resp, err := p.get(ctx, op, base, c, nil)
-	if err != nil {
-		return linkvault.DepositAddress{}, err
-	}
-	list, err := decode(p.http, op, resp, parseUpholdAddresses)
+	list, err := decoded(p.http, op, parseUpholdAddresses)(p.get(ctx, op, base, c, nil))
 	if err != nil {
 		return linkvault.DepositAddress{}, err
 	}
@@ -541,11 +526,8 @@ func (p *Uphold) DepositAddress(ctx context.Context, c linkvault.Credential, r l
 			return linkvault.DepositAddress{Symbol: card.Currency, Network: want, Address: a.Address, Tag: a.Tag}, nil
 		}
 	}
-	resp, err = p.http.call(ctx, op, http.MethodPost, p.apiBase+base, map[string]string{"network": name}, bearer(c.AccessToken), upholdErrors)
-	if err != nil {
-		return linkvault.DepositAddress{}, err
-	}
-	a, err := decode(p.http, op, resp, parseUpholdCreatedAddress)
+	a, err := decoded(p.http, op, parseUpholdCreatedAddress)(
+		p.http.call(ctx, op, http.MethodPost, p.apiBase+base, map[string]string{"network": name}, bearer(c.AccessToken), upholdErrors))
 	if err != nil {
 		return linkvault.DepositAddress{}, err
 	}
