@@ -945,48 +945,73 @@ func parseBinanceWithdrawID(b []byte) (string, error) {
 	return id, nil
 }
 
-type binanceWithdrawal struct {
-	ID, Coin, Network, Address, Tag, TxID, OrderID string
-	Status                                         int
-	Amount, Fee                                    linkvault.Decimal
-	Applied, Completed                             time.Time
+// binanceHistoryWire is what an entry of the withdrawal history (bnDocsWithdrawHist)
+// and of the deposit history (bnDocsDepositHist) share.
+type binanceHistoryWire struct {
+	ID         json.RawMessage `json:"id"`
+	Amount     string          `json:"amount"`
+	Coin       string          `json:"coin"`
+	Network    string          `json:"network"`
+	Status     int             `json:"status"`
+	Address    string          `json:"address"`
+	AddressTag string          `json:"addressTag"`
+	TxID       string          `json:"txId"`
 }
 
-// binanceWithdrawStatus maps the states of bnDocsWithdrawHist (0 email sent, 1
-// cancelled, 2 awaiting approval, 3 rejected, 4 processing, 5 failure, 6 completed).
-func binanceWithdrawStatus(s int) (linkvault.TransferState, string) {
-	switch s {
-	case 6:
-		return linkvault.TransferSucceeded, "completed"
-	case 1:
-		return linkvault.TransferFailed, "cancelled"
-	case 3:
-		return linkvault.TransferFailed, "rejected"
-	case 5:
-		return linkvault.TransferFailed, "failure"
-	case 0:
-		return linkvault.TransferPending, "email_sent"
-	case 2:
-		return linkvault.TransferPending, "awaiting_approval"
-	case 4:
-		return linkvault.TransferPending, "processing"
+// transfer reads the shared fields as a transfer in direction dir, whose history names
+// its status numbers in details (binanceState).
+func (h binanceHistoryWire) transfer(dir linkvault.TransferDirection, details map[int]string) (linkvault.TransferResult, error) {
+	amt, err := amount(h.Amount)
+	if err != nil {
+		return linkvault.TransferResult{}, err
 	}
-	return linkvault.TransferPending, "unknown"
+	status, detail := binanceState(details, h.Status)
+	return linkvault.TransferResult{
+		TransferID: rawID(h.ID), Status: status, StatusDetail: detail, Direction: dir, Symbol: h.Coin,
+		Network: binanceNetworkNames.canonical(h.Network), Amount: amt, ToAddress: h.Address, AddressTag: h.AddressTag, Hash: h.TxID,
+	}, nil
+}
+
+// The status numbers of the withdrawal history (bnDocsWithdrawHist) and of the deposit
+// history (bnDocsDepositHist), by the detail a transfer reports.
+var (
+	binanceWithdrawDetails = map[int]string{0: "email_sent", 1: "cancelled", 2: "awaiting_approval", 3: "rejected", 4: "processing", 5: "failure", 6: "completed"}
+	binanceDepositDetails  = map[int]string{0: "pending", 1: "success", 2: "rejected", 6: "credited", 7: "wrong_deposit", 8: "waiting_user_confirm"}
+)
+
+// binanceState maps status number s of a history whose numbers details names: completed,
+// success (deposited) and credited (deposited, not yet withdrawable) succeeded;
+// cancelled, rejected, failure and wrong_deposit failed; the others are pending, as is a
+// number the reference does not list ("unknown").
+func binanceState(details map[int]string, s int) (linkvault.TransferState, string) {
+	detail, ok := details[s]
+	switch {
+	case !ok:
+		return linkvault.TransferPending, "unknown"
+	case detail == "completed" || detail == "success" || detail == "credited":
+		return linkvault.TransferSucceeded, detail
+	case detail == "cancelled" || detail == "rejected" || detail == "failure" || detail == "wrong_deposit":
+		return linkvault.TransferFailed, detail
+	}
+	return linkvault.TransferPending, detail
+}
+
+// binanceWithdrawal is an entry of the withdrawal history.
+type binanceWithdrawal struct {
+	ID          string
+	Amount, Fee linkvault.Decimal        // applied for (the fee included), and the fee
+	transfer    linkvault.TransferResult // the entry as a transfer, but for its Amount
 }
 
 // result: the history's amount is what was applied for, fee included; the destination
 // receives amount minus transactionFee.
 func (w binanceWithdrawal) result() linkvault.TransferResult {
-	status, detail := binanceWithdrawStatus(w.Status)
-	received := w.Amount.Sub(w.Fee)
-	if received.Sign() < 0 {
-		received = linkvault.Decimal{}
+	res := w.transfer
+	res.Amount = w.Amount.Sub(w.Fee)
+	if res.Amount.Sign() < 0 {
+		res.Amount = linkvault.Decimal{}
 	}
-	return linkvault.TransferResult{
-		TransferID: w.ID, Status: status, StatusDetail: detail, Direction: linkvault.TransferWithdrawal, Symbol: w.Coin,
-		Network: binanceNetworkNames.canonical(w.Network), Amount: received, Fee: w.Fee, FeeCurrency: w.Coin,
-		ToAddress: w.Address, AddressTag: w.Tag, Hash: w.TxID, CreatedAt: w.Applied, UpdatedAt: w.Completed,
-	}
+	return res
 }
 
 // binanceTime parses the "2019-10-12 11:12:02" UTC times of the wallet history.
@@ -997,93 +1022,48 @@ func binanceTime(s string) time.Time {
 
 func parseBinanceWithdrawals(b []byte) ([]binanceWithdrawal, error) {
 	var w []struct {
-		ID              json.RawMessage `json:"id"`
-		Amount          string          `json:"amount"`
-		TransactionFee  string          `json:"transactionFee"`
-		Coin            string          `json:"coin"`
-		Status          int             `json:"status"`
-		Address         string          `json:"address"`
-		AddressTag      string          `json:"addressTag"`
-		TxID            string          `json:"txId"`
-		Network         string          `json:"network"`
-		WithdrawOrderID string          `json:"withdrawOrderId"`
-		ApplyTime       string          `json:"applyTime"`
-		CompleteTime    string          `json:"completeTime"`
+		binanceHistoryWire
+		TransactionFee string `json:"transactionFee"`
+		ApplyTime      string `json:"applyTime"`
+		CompleteTime   string `json:"completeTime"`
 	}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return nil, err
 	}
 	out := make([]binanceWithdrawal, 0, len(w))
 	for _, x := range w {
-		amt, err := amount(x.Amount)
+		t, err := x.transfer(linkvault.TransferWithdrawal, binanceWithdrawDetails)
 		if err != nil {
 			return nil, err
 		}
-		fee, err := optAmount(x.TransactionFee)
-		if err != nil {
+		if t.Fee, err = optAmount(x.TransactionFee); err != nil {
 			return nil, err
 		}
-		id := rawID(x.ID)
-		if id == "" {
+		if t.TransferID == "" {
 			return nil, errors.New("withdrawal without id")
 		}
-		out = append(out, binanceWithdrawal{
-			ID: id, Coin: x.Coin, Network: x.Network, Address: x.Address, Tag: x.AddressTag, TxID: x.TxID,
-			OrderID: x.WithdrawOrderID, Status: x.Status, Amount: amt, Fee: fee,
-			Applied: binanceTime(x.ApplyTime), Completed: binanceTime(x.CompleteTime),
-		})
+		t.FeeCurrency, t.CreatedAt, t.UpdatedAt = t.Symbol, binanceTime(x.ApplyTime), binanceTime(x.CompleteTime)
+		out = append(out, binanceWithdrawal{ID: t.TransferID, Amount: t.Amount, Fee: t.Fee, transfer: t})
 	}
 	return out, nil
 }
 
-// binanceDepositStatus maps the deposit states of bnDocsDepositHist (0 pending, 6
-// credited but cannot withdraw, 7 wrong deposit, 8 waiting user confirm, 1 success,
-// 2 rejected).
-func binanceDepositStatus(s int) (linkvault.TransferState, string) {
-	switch s {
-	case 1:
-		return linkvault.TransferSucceeded, "success"
-	case 6:
-		return linkvault.TransferSucceeded, "credited"
-	case 2:
-		return linkvault.TransferFailed, "rejected"
-	case 7:
-		return linkvault.TransferFailed, "wrong_deposit"
-	case 8:
-		return linkvault.TransferPending, "waiting_user_confirm"
-	case 0:
-		return linkvault.TransferPending, "pending"
-	}
-	return linkvault.TransferPending, "unknown"
-}
-
 func parseBinanceDeposits(b []byte) ([]linkvault.TransferResult, error) {
 	var w []struct {
-		ID         json.RawMessage `json:"id"`
-		Amount     string          `json:"amount"`
-		Coin       string          `json:"coin"`
-		Network    string          `json:"network"`
-		Status     int             `json:"status"`
-		Address    string          `json:"address"`
-		AddressTag string          `json:"addressTag"`
-		TxID       string          `json:"txId"`
-		InsertTime int64           `json:"insertTime"`
+		binanceHistoryWire
+		InsertTime int64 `json:"insertTime"`
 	}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return nil, err
 	}
 	out := make([]linkvault.TransferResult, 0, len(w))
 	for _, d := range w {
-		amt, err := amount(d.Amount)
+		t, err := d.transfer(linkvault.TransferDeposit, binanceDepositDetails)
 		if err != nil {
 			return nil, err
 		}
-		status, detail := binanceDepositStatus(d.Status)
-		out = append(out, linkvault.TransferResult{
-			TransferID: rawID(d.ID), Status: status, StatusDetail: detail, Direction: linkvault.TransferDeposit, Symbol: d.Coin,
-			Network: binanceNetworkNames.canonical(d.Network), Amount: amt, ToAddress: d.Address, AddressTag: d.AddressTag,
-			Hash: d.TxID, CreatedAt: time.UnixMilli(d.InsertTime).UTC(),
-		})
+		t.CreatedAt = time.UnixMilli(d.InsertTime).UTC()
+		out = append(out, t)
 	}
 	return out, nil
 }
