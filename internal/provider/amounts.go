@@ -50,12 +50,45 @@ func fiatBalance(currency string, amt linkvault.Decimal) linkvault.Balance {
 	return linkvault.Balance{CurrencyCode: currency, Cash: amt, BuyingPower: amt, CryptocurrencyBuyingPower: amt}
 }
 
-// usdBalances returns the fiat balances, with USD 0 when there is none.
-func usdBalances(bs []linkvault.Balance) []linkvault.Balance {
-	if len(bs) == 0 {
-		return []linkvault.Balance{fiatBalance("USD", linkvault.Decimal{})}
+// fiatBalances is what Balances answers for a listing of an exchange's holdings: the
+// fiat ones (fiat says of an item whether it is fiat, its currency and its cash), USD 0
+// when there is none. A failed listing's error passes through:
+// fiatBalances(fiat)(p.list(...)).
+func fiatBalances[T any](fiat func(T) (currency string, cash linkvault.Decimal, ok bool)) func([]T, error) ([]linkvault.Balance, error) {
+	return func(items []T, err error) ([]linkvault.Balance, error) {
+		if err != nil {
+			return nil, err
+		}
+		var out []linkvault.Balance
+		for _, it := range items {
+			if currency, cash, ok := fiat(it); ok {
+				out = append(out, fiatBalance(currency, cash))
+			}
+		}
+		if len(out) == 0 {
+			out = []linkvault.Balance{fiatBalance("USD", linkvault.Decimal{})}
+		}
+		return out, nil
 	}
-	return bs
+}
+
+// transferAssets is what TransferOptions answers for a listing of an exchange's
+// holdings: asset converts an item (false: not a crypto holding), and the assets with a
+// positive available amount and at least one network are kept. A failed listing's error
+// passes through: transferAssets(asset)(p.list(...)).
+func transferAssets[T any](asset func(T) (linkvault.TransferAsset, bool)) func([]T, error) ([]linkvault.TransferAsset, error) {
+	return func(items []T, err error) ([]linkvault.TransferAsset, error) {
+		if err != nil {
+			return nil, err
+		}
+		out := []linkvault.TransferAsset{}
+		for _, it := range items {
+			if a, ok := asset(it); ok && a.Available.Sign() > 0 && len(a.Networks) > 0 {
+				out = append(out, a)
+			}
+		}
+		return out, nil
+	}
 }
 
 // networkNames translates between an exchange's network names and linkvault's

@@ -413,16 +413,12 @@ func (p *Binance) Holdings(ctx context.Context, c linkvault.Credential) (linkvau
 // Balances lists the free fiat balances (USD with zero when there is none).
 func (p *Binance) Balances(ctx context.Context, c linkvault.Credential) ([]linkvault.Balance, error) {
 	acct, err := p.account(ctx, c, "balances")
-	if err != nil {
-		return nil, err
-	}
-	var out []linkvault.Balance
-	for _, b := range acct.Balances {
-		if isFiat(b.Asset) {
-			out = append(out, fiatBalance(b.Asset, b.Free))
-		}
-	}
-	return usdBalances(out), nil
+	return fiatBalances(binanceBalance.fiatCash)(acct.Balances, err)
+}
+
+// fiatCash is a fiat asset's code and free amount (false: a crypto asset).
+func (b binanceBalance) fiatCash() (string, linkvault.Decimal, bool) {
+	return b.Asset, b.Free, isFiat(b.Asset)
 }
 
 // coins: GET /sapi/v1/capital/config/getall (bnDocsAllCoins, weight 10): every coin with
@@ -444,26 +440,18 @@ func (n binanceNetwork) asset() linkvault.AssetNetwork {
 // TransferOptions lists the coins with a free balance and the networks Binance
 // publishes for them, with fees and limits.
 func (p *Binance) TransferOptions(ctx context.Context, c linkvault.Credential) ([]linkvault.TransferAsset, error) {
-	coins, err := p.coins(ctx, c, "transfer_options")
-	if err != nil {
-		return nil, err
-	}
-	out := []linkvault.TransferAsset{}
-	for _, coin := range coins {
-		if coin.Free.Sign() <= 0 || coin.Fiat {
-			continue
-		}
-		a := linkvault.TransferAsset{Symbol: coin.Coin, Name: coin.Name, Available: coin.Free}
-		for _, n := range coin.Networks {
-			if an := n.asset(); an.Network != "" {
-				a.Networks = append(a.Networks, an)
-			}
-		}
-		if len(a.Networks) > 0 {
-			out = append(out, a)
+	return transferAssets(binanceCoin.transferAsset)(p.coins(ctx, c, "transfer_options"))
+}
+
+// transferAsset is a crypto coin with the networks linkvault knows (false: fiat).
+func (coin binanceCoin) transferAsset() (linkvault.TransferAsset, bool) {
+	a := linkvault.TransferAsset{Symbol: coin.Coin, Name: coin.Name, Available: coin.Free}
+	for _, n := range coin.Networks {
+		if an := n.asset(); an.Network != "" {
+			a.Networks = append(a.Networks, an)
 		}
 	}
-	return out, nil
+	return a, !coin.Fiat
 }
 
 // plan is a checked withdrawal: the network, and the amount applied for (what arrives

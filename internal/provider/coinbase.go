@@ -260,17 +260,12 @@ func (p *Coinbase) Holdings(ctx context.Context, c linkvault.Credential) (linkva
 
 // Balances lists the fiat accounts (USD with zero when there is none).
 func (p *Coinbase) Balances(ctx context.Context, c linkvault.Credential) ([]linkvault.Balance, error) {
-	ws, err := p.wallets(ctx, c, "balances")
-	if err != nil {
-		return nil, err
-	}
-	var out []linkvault.Balance
-	for _, w := range ws {
-		if w.Fiat {
-			out = append(out, fiatBalance(w.Currency, w.Balance))
-		}
-	}
-	return usdBalances(out), nil
+	return fiatBalances(coinbaseAccount.fiatCash)(p.wallets(ctx, c, "balances"))
+}
+
+// fiatCash is a fiat account's currency and balance (false: not a fiat account).
+func (w coinbaseAccount) fiatCash() (string, linkvault.Decimal, bool) {
+	return w.Currency, w.Balance, w.Fiat
 }
 
 // assetNetworks describes the networks of one wallet's currency.
@@ -293,19 +288,16 @@ func (p *Coinbase) assetNetworks(w coinbaseAccount) []linkvault.AssetNetwork {
 // be sent on. Coinbase quotes network fees only when a send happens, so FeeKnown is
 // false throughout.
 func (p *Coinbase) TransferOptions(ctx context.Context, c linkvault.Credential) ([]linkvault.TransferAsset, error) {
-	ws, err := p.wallets(ctx, c, "transfer_options")
-	if err != nil {
-		return nil, err
+	return transferAssets(p.transferAsset)(p.wallets(ctx, c, "transfer_options"))
+}
+
+// transferAsset is a crypto wallet with the networks its currency is sent on (false:
+// a fiat account or a vault).
+func (p *Coinbase) transferAsset(w coinbaseAccount) (linkvault.TransferAsset, bool) {
+	if w.Fiat || w.Type != "wallet" {
+		return linkvault.TransferAsset{}, false
 	}
-	out := []linkvault.TransferAsset{}
-	for _, w := range ws {
-		if w.Fiat || w.Type != "wallet" || w.Balance.Sign() <= 0 || len(p.networks[w.Currency]) == 0 {
-			continue
-		}
-		out = append(out, linkvault.TransferAsset{Symbol: w.Currency, Name: w.CurrencyName, AccountID: w.ID,
-			Available: w.Balance, Networks: p.assetNetworks(w)})
-	}
-	return out, nil
+	return linkvault.TransferAsset{Symbol: w.Currency, Name: w.CurrencyName, AccountID: w.ID, Available: w.Balance, Networks: p.assetNetworks(w)}, true
 }
 
 // walletFor picks the wallet to send from: FromAccountID when it names a wallet of the

@@ -211,17 +211,12 @@ func (p *Uphold) Holdings(ctx context.Context, c linkvault.Credential) (linkvaul
 
 // Balances lists the fiat cards (USD with zero when there is none).
 func (p *Uphold) Balances(ctx context.Context, c linkvault.Credential) ([]linkvault.Balance, error) {
-	cards, err := p.cards(ctx, c, "balances")
-	if err != nil {
-		return nil, err
-	}
-	var out []linkvault.Balance
-	for _, card := range cards {
-		if isFiat(card.Currency) {
-			out = append(out, fiatBalance(card.Currency, card.Available))
-		}
-	}
-	return usdBalances(out), nil
+	return fiatBalances(upholdCard.fiatCash)(p.cards(ctx, c, "balances"))
+}
+
+// fiatCash is a fiat card's currency and available balance (false: a crypto card).
+func (card upholdCard) fiatCash() (string, linkvault.Decimal, bool) {
+	return card.Currency, card.Available, isFiat(card.Currency)
 }
 
 // cardNetworks are the networks a card's currency moves on: those of its addresses
@@ -236,23 +231,16 @@ func cardNetworks(card upholdCard) []string {
 // TransferOptions lists the crypto cards with an available balance and their
 // networks. Uphold quotes fees per transaction only (see PreviewTransfer).
 func (p *Uphold) TransferOptions(ctx context.Context, c linkvault.Credential) ([]linkvault.TransferAsset, error) {
-	cards, err := p.cards(ctx, c, "transfer_options")
-	if err != nil {
-		return nil, err
+	return transferAssets(upholdCard.transferAsset)(p.cards(ctx, c, "transfer_options"))
+}
+
+// transferAsset is a crypto card with its networks (false: a fiat card).
+func (card upholdCard) transferAsset() (linkvault.TransferAsset, bool) {
+	a := linkvault.TransferAsset{Symbol: card.Currency, Name: card.Label, AccountID: card.ID, Available: card.Available}
+	for i, n := range cardNetworks(card) {
+		a.Networks = append(a.Networks, upholdNetworkNames.asset(n, i == 0))
 	}
-	out := []linkvault.TransferAsset{}
-	for _, card := range cards {
-		nets := cardNetworks(card)
-		if isFiat(card.Currency) || card.Available.Sign() <= 0 || len(nets) == 0 {
-			continue
-		}
-		asset := linkvault.TransferAsset{Symbol: card.Currency, Name: card.Label, AccountID: card.ID, Available: card.Available}
-		for i, n := range nets {
-			asset.Networks = append(asset.Networks, upholdNetworkNames.asset(n, i == 0))
-		}
-		out = append(out, asset)
-	}
-	return out, nil
+	return a, !isFiat(card.Currency)
 }
 
 // cardFor picks the card to send from: FromAccountID when it is a card of the symbol,
