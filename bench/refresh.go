@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,10 @@ type RefreshParams struct {
 	PollInterval time.Duration // LINKVAULT_REFRESH_POLL_INTERVAL
 	Timeout      time.Duration // bound of one run
 	Setups       []string      // e.g. sqlite-1, postgres-1, postgres-3
+	// ProfileDir, when set, receives <setup>.pprof: the first replica's CPU profile over
+	// the first ProfileSeconds of the drain (LINKVAULT_ADMIN_PPROF is turned on).
+	ProfileDir     string `json:"-"`
+	ProfileSeconds int    `json:"-"`
 }
 
 // RefreshRun is the outcome of one setup.
@@ -66,6 +71,8 @@ func refreshFlags(fs *flag.FlagSet) func(context.Context, *harness) (any, error)
 	fs.DurationVar(&p.PollInterval, "poll", 100*time.Millisecond, "poll interval when the due set looked empty (LINKVAULT_REFRESH_POLL_INTERVAL)")
 	fs.DurationVar(&p.Timeout, "timeout", 5*time.Minute, "bound of one run")
 	setups := fs.String("setups", "sqlite-1,postgres-1,postgres-3", "driver-replicas setups to run")
+	fs.StringVar(&p.ProfileDir, "profile", "", "also take a CPU profile of the first replica during the drain, into this directory as <setup>.pprof (enables LINKVAULT_ADMIN_PPROF)")
+	fs.IntVar(&p.ProfileSeconds, "profile-seconds", 4, "length of that profile, from the release of the due set")
 	return func(ctx context.Context, h *harness) (any, error) {
 		p.Setups = strings.Split(*setups, ",")
 		return RunRefresh(ctx, h, p)
@@ -140,6 +147,9 @@ func refreshOnce(ctx context.Context, h *harness, p RefreshParams, setup, driver
 		"LINKVAULT_REFRESH_POLL_INTERVAL":  p.PollInterval.String(),
 		"LINKVAULT_REFRESH_LEASE_DURATION": "1m",
 	}
+	if p.ProfileDir != "" {
+		env["LINKVAULT_ADMIN_PPROF"] = "true"
+	}
 	for k, v := range db.Env() {
 		env[k] = v
 	}
@@ -170,6 +180,15 @@ func refreshOnce(ctx context.Context, h *harness, p RefreshParams, setup, driver
 
 	other := h.quiet(ctx)
 	meter := startCPUMeter(pids...)
+	profiled := make(chan error, 1)
+	if p.ProfileDir != "" {
+		path := filepath.Join(p.ProfileDir, setup+".pprof")
+		go func() {
+			profiled <- fetchProfile(ctx, procs[0].AdminURL, path, time.Duration(p.ProfileSeconds)*time.Second+500*time.Millisecond)
+		}()
+	} else {
+		profiled <- nil
+	}
 	released, err := makeAllDue(ctx, db)
 	if err != nil {
 		return nil, err
@@ -197,6 +216,9 @@ func refreshOnce(ctx context.Context, h *harness, p RefreshParams, setup, driver
 		}
 	}
 	run.CPU = meter.stop()
+	if err := <-profiled; err != nil {
+		h.logf("    CPU profile not taken: %v", err)
+	}
 	run.Drain, run.Active = last.Sub(released), last.Sub(first)
 	run.Rate = float64(p.N) / run.Active.Seconds()
 	// Let write-backs in flight land, then read what the exchange and the rows say.

@@ -119,41 +119,66 @@ func (s *Store) UpdateConnection(ctx context.Context, c *linkvault.Connection, e
 // UpdateConnectionRevoking is UpdateConnection that also puts revs into the revocation
 // queue in the same transaction: a replaced credential's grant is queued for
 // revocation exactly when the new credential commits.
+//
+// Concurrent updates are group-committed (groupCommit): the lifecycle engine's
+// write-backs of several workers share one transaction, each still its own
+// version-checked UPDATE with its own revocations and events, and each caller returns
+// once the transaction holding its write committed. A conflict or a missing row fails
+// that caller only. A transaction takes its rows in tokenId order, so transactions of
+// different replicas cannot deadlock on each other.
 func (s *Store) UpdateConnectionRevoking(ctx context.Context, c *linkvault.Connection, revs []linkvault.PendingRevocation, events ...linkvault.Event) error {
 	accounts, err := encodeJSON("accounts", c.Accounts)
 	if err != nil {
 		return s.errorf("update connection", err)
 	}
 	now := s.now()
-	err = s.e.InTx(ctx, func(tx Querier) error {
-		n, err := tx.Exec(ctx, `UPDATE connections SET
-				status = $1, accounts = $2, sealed_credential = $3, key_version = $4,
-				access_expires_at = $5, refresh_expires_at = $6, next_check_at = $7,
-				failure_count = $8, last_error = $9, lease_owner = $10, lease_expires_at = $11,
-				version = version + 1, updated_at = $12, upstream_account = $16
-			WHERE token_id = $13 AND client_id = $14 AND version = $15`,
-			string(c.Status), accounts, c.SealedCredential, c.KeyVersion,
-			nullTime(c.AccessExpiresAt), nullTime(c.RefreshExpiresAt), nullTime(c.NextCheckAt),
-			c.FailureCount, c.LastError, c.LeaseOwner, nullTime(c.LeaseExpiresAt),
-			now, c.TokenID, c.ClientID, c.Version, c.UpstreamAccount)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return s.missingOrConflict(ctx, tx, linkvault.ErrTokenNotFound(), linkvault.ErrConflict("Connection was modified concurrently."),
-				`SELECT 1 FROM connections WHERE token_id = $1 AND client_id = $2`, c.TokenID, c.ClientID)
-		}
-		if err := s.insertRevocations(ctx, tx, revs); err != nil {
-			return err
-		}
-		return s.insertEvents(ctx, tx, c.ClientID, c.TokenID, events)
-	})
+	err = s.updates.commit(ctx, s, "update connection", connectionUpdate{c: c, accounts: accounts, now: now, revs: revs, events: events},
+		s.updateConnection, func(a, b connectionUpdate) int { return cmp.Compare(a.c.TokenID, b.c.TokenID) })
 	if err != nil {
-		return s.wrap("update connection", err)
+		return err
 	}
 	c.Version++
 	c.UpdatedAt = now
 	return nil
+}
+
+// connectionUpdate is one queued UpdateConnectionRevoking.
+type connectionUpdate struct {
+	c        *linkvault.Connection
+	accounts string
+	now      time.Time
+	revs     []linkvault.PendingRevocation
+	events   []linkvault.Event
+}
+
+// updateConnection is the groupWrite of UpdateConnectionRevoking.
+func (s *Store) updateConnection(ctx context.Context, tx Querier, u connectionUpdate) (result, abort error) {
+	c := u.c
+	n, err := tx.Exec(ctx, `UPDATE connections SET
+			status = $1, accounts = $2, sealed_credential = $3, key_version = $4,
+			access_expires_at = $5, refresh_expires_at = $6, next_check_at = $7,
+			failure_count = $8, last_error = $9, lease_owner = $10, lease_expires_at = $11,
+			version = version + 1, updated_at = $12, upstream_account = $16
+		WHERE token_id = $13 AND client_id = $14 AND version = $15`,
+		string(c.Status), u.accounts, c.SealedCredential, c.KeyVersion,
+		nullTime(c.AccessExpiresAt), nullTime(c.RefreshExpiresAt), nullTime(c.NextCheckAt),
+		c.FailureCount, c.LastError, c.LeaseOwner, nullTime(c.LeaseExpiresAt),
+		u.now, c.TokenID, c.ClientID, c.Version, c.UpstreamAccount)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		err := s.missingOrConflict(ctx, tx, linkvault.ErrTokenNotFound(), linkvault.ErrConflict("Connection was modified concurrently."),
+			`SELECT 1 FROM connections WHERE token_id = $1 AND client_id = $2`, c.TokenID, c.ClientID)
+		if isDomain(err) {
+			return err, nil
+		}
+		return nil, err
+	}
+	if err := s.insertRevocations(ctx, tx, u.revs); err != nil {
+		return nil, err
+	}
+	return nil, s.insertEvents(ctx, tx, c.ClientID, c.TokenID, u.events)
 }
 
 // DeleteConnection physically deletes the client's connection and writes its outbox

@@ -3,8 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/linkvault/linkvault"
@@ -36,106 +34,46 @@ func (s *Store) scanLinkSession(row Row) (*linkvault.LinkSession, error) {
 
 // CreateLinkSession inserts ls with Version 1; conflict if the key exists.
 //
-// Concurrent creations are group-committed (linkBatch): the first caller writes what
-// is queued in one transaction, one statement per session, and every caller returns
-// once the transaction holding its session committed (or failed), so an answered
-// linkToken is as durable as before. Nothing waits for a batch to fill: a transaction
-// takes what queued while the previous one committed, so a lone request pays nothing
-// and under load the commits (a WAL append on SQLite, a WAL flush on PostgreSQL) are
-// shared. A key conflict fails that caller only (ON CONFLICT DO NOTHING, then 0 rows).
+// Concurrent creations are group-committed (groupCommit): one transaction writes what
+// is queued, one statement per session, and every caller returns once the transaction
+// holding its session committed (or failed), so an answered linkToken is as durable as
+// before. A key conflict fails that caller only (ON CONFLICT DO NOTHING, then 0 rows).
 func (s *Store) CreateLinkSession(ctx context.Context, ls *linkvault.LinkSession) error {
 	options, err := encodeJSON("link session options", ls.Options)
 	if err != nil {
 		return s.errorf("create link session", err)
 	}
-	w := &linkWrite{ls: ls, options: options, done: make(chan error, 1)}
-	s.links.mu.Lock()
-	s.links.queue = append(s.links.queue, w)
-	lead := !s.links.writing
-	s.links.writing = true
-	s.links.mu.Unlock()
-	if lead {
-		s.writeLinkBatches(ctx)
-	}
-	select {
-	case err = <-w.done:
-	case <-ctx.Done():
-		// The session may still be written; like a lost answer, the caller retries
-		// with a new one (ids are random).
-		return s.wrap("create link session", ctx.Err())
-	}
-	if err != nil {
+	// A caller whose context ends first retries with a new session, like after a lost
+	// answer (ids are random).
+	if err := s.links.commit(ctx, s, "create link session", linkWrite{ls: ls, options: options}, s.insertLinkSession, nil); err != nil {
 		return err
 	}
 	ls.Version = 1
 	return nil
 }
 
-// linkBatch queues Link session creations for group commit.
-type linkBatch struct {
-	mu      sync.Mutex
-	queue   []*linkWrite
-	writing bool // a caller is writing batches
-}
-
+// linkWrite is one queued Link session creation.
 type linkWrite struct {
 	ls      *linkvault.LinkSession
 	options string
-	done    chan error // buffered: the writer never blocks
 }
 
-// maxLinkBatch bounds the sessions of one transaction.
-const maxLinkBatch = 256
-
-// writeLinkBatches writes queued sessions, a transaction at a time, until the queue is
-// empty. It runs detached from the leader's cancellation (the batch holds other
-// callers' sessions), bounded by linkBatchTimeout per transaction.
-func (s *Store) writeLinkBatches(ctx context.Context) {
-	ctx = context.WithoutCancel(ctx)
-	for {
-		s.links.mu.Lock()
-		n := min(len(s.links.queue), maxLinkBatch)
-		if n == 0 {
-			s.links.writing = false
-			s.links.mu.Unlock()
-			return
-		}
-		batch := slices.Clone(s.links.queue[:n])
-		s.links.queue = slices.Delete(s.links.queue, 0, n)
-		s.links.mu.Unlock()
-
-		results := make([]error, len(batch))
-		tctx, cancel := context.WithTimeout(ctx, linkBatchTimeout)
-		err := s.e.InTx(tctx, func(tx Querier) error {
-			for i, w := range batch {
-				ls := w.ls
-				rows, err := tx.Exec(tctx, `INSERT INTO link_sessions (`+linkSessionColumns+`)
-					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1) ON CONFLICT DO NOTHING`,
-					ls.Key, ls.ClientID, ls.UserID, string(ls.Permission), w.options, ls.CreatedAt, ls.ExpiresAt,
-					nullTime(ls.ConsumedAt), nullString(ls.PageKey), nullString(ls.StateKey), nullBytes(ls.Pending),
-					ls.PendingKeyVersion, nullText(ls.Outcome))
-				if err != nil {
-					return err
-				}
-				if rows == 0 {
-					results[i] = linkvault.ErrConflict("Link session already exists.")
-				}
-			}
-			return nil
-		})
-		cancel()
-		for i, w := range batch {
-			if err != nil {
-				w.done <- s.errorf("create link session", err)
-			} else {
-				w.done <- results[i]
-			}
-		}
+// insertLinkSession is the groupWrite of CreateLinkSession.
+func (s *Store) insertLinkSession(ctx context.Context, tx Querier, w linkWrite) (result, abort error) {
+	ls := w.ls
+	rows, err := tx.Exec(ctx, `INSERT INTO link_sessions (`+linkSessionColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1) ON CONFLICT DO NOTHING`,
+		ls.Key, ls.ClientID, ls.UserID, string(ls.Permission), w.options, ls.CreatedAt, ls.ExpiresAt,
+		nullTime(ls.ConsumedAt), nullString(ls.PageKey), nullString(ls.StateKey), nullBytes(ls.Pending),
+		ls.PendingKeyVersion, nullText(ls.Outcome))
+	if err != nil {
+		return nil, err
 	}
+	if rows == 0 {
+		return linkvault.ErrConflict("Link session already exists."), nil
+	}
+	return nil, nil
 }
-
-// linkBatchTimeout bounds one group-commit transaction.
-const linkBatchTimeout = 10 * time.Second
 
 // getLinkSession reads the session whose column (a unique key) equals value.
 func (s *Store) getLinkSession(ctx context.Context, column, value string) (*linkvault.LinkSession, error) {

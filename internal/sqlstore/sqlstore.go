@@ -110,9 +110,10 @@ type Engine interface {
 
 // Store implements every store method of linkvault over an Engine.
 type Store struct {
-	e     Engine
-	now   func() time.Time
-	links linkBatch // group commit of Link session creations (link.go)
+	e       Engine
+	now     func() time.Time
+	links   groupCommit[linkWrite]        // Link session creations (link.go)
+	updates groupCommit[connectionUpdate] // connection updates (connections.go)
 }
 
 // New returns the store over e. now is the clock of the timestamps the store sets

@@ -3,6 +3,8 @@ package storetest
 import (
 	"fmt"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -274,5 +276,92 @@ func testListConnectionsSealedIn(t *testing.T, s Store) {
 	}
 	if len(seen) != len(want) {
 		t.Fatalf("walk saw %d format 1 connections, want %d", len(seen), len(want))
+	}
+}
+
+// testUpdateConnectionConcurrent: updates made at once (which a store may group into
+// shared transactions) each get their own answer: every up-to-date update commits
+// with its events, a stale one is a conflict and a vanished row is tokenNotFound,
+// both writing nothing, and an update whose event cannot be written (a duplicate event
+// id) fails alone: the updates made with it still commit.
+func testUpdateConnectionConcurrent(t *testing.T, s Store) {
+	ctx := t.Context()
+	const rows = 24
+	conns := make([]*linkvault.Connection, rows+2)
+	for i := range conns {
+		conns[i] = mustCreateConnection(t, s, newConnection("client-a", fmt.Sprintf("user-cu-%02d", i), linkvault.BrokerCoinbase, linkvault.PermissionRead))
+	}
+	event := func(id, tokenID string) linkvault.Event {
+		return linkvault.Event{ID: id, ClientID: "client-a", Type: linkvault.EventExpiryWarning, TokenID: tokenID, CreatedAt: t0, Data: []byte(`{}`)}
+	}
+	type update struct {
+		name  string
+		c     *linkvault.Connection
+		event linkvault.Event
+		err   error
+	}
+	var updates []*update
+	for i, c := range conns {
+		next := *c
+		next.SealedCredential = []byte(fmt.Sprintf("sealed-v2-%02d", i))
+		id := fmt.Sprintf("evt-cu-%02d", i)
+		if i >= rows {
+			id = "evt-cu-dup" // the last two rows' events share an id: one of them must fail
+		}
+		updates = append(updates, &update{name: "fresh " + id, c: &next, event: event(id, c.TokenID)})
+		if i%2 == 0 && i < rows {
+			stale := *c
+			stale.Version = 99
+			stale.SealedCredential = []byte("lost update")
+			updates = append(updates, &update{name: fmt.Sprintf("stale %02d", i), c: &stale, event: event(fmt.Sprintf("evt-stale-%02d", i), c.TokenID)})
+		}
+	}
+	for i := range 4 {
+		gone := *newConnection("client-a", "user-gone", linkvault.BrokerCoinbase, linkvault.PermissionRead)
+		gone.Version = 1
+		updates = append(updates, &update{name: fmt.Sprintf("gone %d", i), c: &gone, event: event(fmt.Sprintf("evt-gone-%d", i), gone.TokenID)})
+	}
+	var wg sync.WaitGroup
+	for _, u := range updates {
+		wg.Go(func() { u.err = s.UpdateConnection(ctx, u.c, u.event) })
+	}
+	wg.Wait()
+
+	dupOK := 0
+	for _, u := range updates {
+		switch {
+		case strings.HasPrefix(u.name, "stale"):
+			requireStatus(t, u.name, u.err, linkvault.StatusConflict)
+		case strings.HasPrefix(u.name, "gone"):
+			requireTokenNotFound(t, u.name, u.err)
+		case u.event.ID == "evt-cu-dup" && u.err == nil:
+			dupOK++
+		case u.event.ID == "evt-cu-dup":
+			// Failed: the row keeps its first version.
+			if got := mustGetConnection(t, s, "client-a", u.c.TokenID); got.Version != 1 {
+				t.Errorf("%s failed (%v) but the row moved to version %d", u.name, u.err, got.Version)
+			}
+		case u.err != nil:
+			t.Errorf("%s: %v", u.name, u.err)
+		case u.c.Version != 2:
+			t.Errorf("%s: Version %d after the update, want 2", u.name, u.c.Version)
+		}
+	}
+	if dupOK != 1 {
+		t.Errorf("%d of the 2 updates with one event id succeeded, want 1", dupOK)
+	}
+	want := []string{"evt-cu-dup"}
+	for i := range rows {
+		want = append(want, fmt.Sprintf("evt-cu-%02d", i))
+		got := mustGetConnection(t, s, "client-a", conns[i].TokenID)
+		if got.Version != 2 || string(got.SealedCredential) != fmt.Sprintf("sealed-v2-%02d", i) {
+			t.Errorf("row %02d: version %d sealed %q; want 2 and its own update", i, got.Version, got.SealedCredential)
+		}
+	}
+	got := eventIDs(pendingEvents(t, s, "client-a"))
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("pending events %v, want %v (no event of a failed update)", got, want)
 	}
 }

@@ -71,6 +71,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"TokenNotFoundHasNoOracle", testTokenNotFoundHasNoOracle},
 		{"FindAndListConnections", testFindAndListConnections},
 		{"UpdateConnectionCompareAndSwap", testUpdateConnection},
+		{"UpdateConnectionConcurrent", testUpdateConnectionConcurrent},
 		{"DeleteConnection", testDeleteConnection},
 		{"ListConnectionsSealedIn", testListConnectionsSealedIn},
 		{"ClaimDueSelection", testClaimDueSelection},
