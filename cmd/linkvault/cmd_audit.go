@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/app"
 	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/vault"
 )
@@ -21,7 +22,7 @@ const auditUsage = "Usage: linkvault audit --client ID [--token TOKENID] [--sinc
 // auditStore is what `linkvault audit` reads.
 type auditStore interface {
 	ListAudit(ctx context.Context, q linkvault.AuditQuery) ([]linkvault.AuditEntry, error)
-	PruneAudit(ctx context.Context, before time.Time) (int64, error)
+	PruneAudit(ctx context.Context, before time.Time, limit int) (int64, error)
 }
 
 // auditCmd is `linkvault audit`: the trail of every use of a client's tokenIds, newest
@@ -106,7 +107,7 @@ func (c *auditCmd) run(ctx context.Context, stdout io.Writer, st auditStore, fp 
 			return errors.New("--prune-older-than applies to every client and takes no other flag")
 		}
 		before := now.Add(-*c.prune)
-		n, err := st.PruneAudit(ctx, before)
+		n, err := app.PruneAll(ctx, st.PruneAudit, before)
 		if err != nil {
 			return err
 		}

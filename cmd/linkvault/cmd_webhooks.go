@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/app"
 	"github.com/linkvault/linkvault/internal/webhook"
 )
 
@@ -188,7 +189,7 @@ type deliveryLine struct {
 // still awaiting delivery are kept). Operators run it periodically; the outbox otherwise
 // keeps every event.
 func runWebhooksPrune(ctx context.Context, stdout io.Writer, st webhook.Pruner, now time.Time, olderThan time.Duration) error {
-	n, err := st.PruneWebhookEvents(ctx, now.Add(-olderThan))
+	n, err := app.PruneAll(ctx, st.PruneWebhookEvents, now.Add(-olderThan))
 	if err != nil {
 		return err
 	}

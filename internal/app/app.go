@@ -109,6 +109,8 @@ type App struct {
 	resealed  chan struct{}
 	watched   chan struct{}
 	swept     chan struct{} // closed when the Link session sweeper has stopped
+	retention *retention    // deletes finished webhook events and old audit entries
+	retained  chan struct{} // closed when the retention loop has stopped
 	stopOnce  sync.Once
 	serveErr  error
 	closeOnce sync.Once
@@ -233,6 +235,10 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.Webhooks, err = webhook.NewDispatcher(webhook.Config{Timeout: cfg.Webhook.DeliveryTimeout, Logger: log, Now: now},
 		webhook.Deps{Store: a.Store, Sealer: a.Keyring, Registerer: a.Metrics})
+	if err != nil {
+		return err
+	}
+	a.retention, err = newRetention(cfg.Retention, a.Store, now, log, a.Metrics)
 	if err != nil {
 		return err
 	}
@@ -363,6 +369,11 @@ func (a *App) Start(ctx context.Context) error {
 			a.Link.RunSweeper(sctx, link.DefaultSweepInterval)
 		}
 	}()
+	a.retained = make(chan struct{})
+	go func() {
+		defer close(a.retained)
+		a.retention.run(sctx)
+	}()
 	return nil
 }
 
@@ -424,6 +435,7 @@ func (a *App) Wait() error {
 		<-a.resealed
 		<-a.watched
 		<-a.swept
+		<-a.retained
 		a.stopBackground()
 	})
 	return a.serveErr

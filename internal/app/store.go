@@ -37,7 +37,7 @@ type Store interface {
 	vault.ResealStore
 	KeyringStore
 	ListAudit(ctx context.Context, q linkvault.AuditQuery) ([]linkvault.AuditEntry, error)
-	PruneAudit(ctx context.Context, before time.Time) (int64, error)
+	PruneAudit(ctx context.Context, before time.Time, limit int) (int64, error)
 	Migrate(ctx context.Context) error
 	MigrationVersion(ctx context.Context) (int64, error)
 }

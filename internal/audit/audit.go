@@ -32,7 +32,8 @@ type Store interface {
 	AppendAudit(ctx context.Context, entries []linkvault.AuditEntry) error
 	// ListAudit returns the entries q selects, newest first (by time, then ID).
 	ListAudit(ctx context.Context, q linkvault.AuditQuery) ([]linkvault.AuditEntry, error)
-	// PruneAudit deletes the entries of every client created before before, and
-	// returns how many (retention; the log is otherwise append-only).
-	PruneAudit(ctx context.Context, before time.Time) (int64, error)
+	// PruneAudit deletes up to limit entries of every client created before before,
+	// oldest first, and returns how many (retention; the log is otherwise
+	// append-only). Concurrent calls delete disjoint entries.
+	PruneAudit(ctx context.Context, before time.Time, limit int) (int64, error)
 }

@@ -135,6 +135,10 @@ type Config struct {
 	// credentials.
 	Revocation Revocation `json:"revocation" env:"REVOCATION_"`
 
+	// Retention configures the background deletion of finished webhook events and old
+	// audit entries.
+	Retention Retention `json:"retention" env:"RETENTION_"`
+
 	// Metrics configures the Prometheus metrics endpoint.
 	Metrics Metrics `json:"metrics" env:"METRICS_"`
 
@@ -549,6 +553,28 @@ type Revocation struct {
 	BackoffMax time.Duration `json:"backoffMax" env:"BACKOFF_MAX" help:"cap of the wait between revocation attempts"`
 }
 
+// Retention configures the housekeeping loop every server runs: it deletes finished
+// webhook events and audit entries older than their retention, in bounded batches, in
+// the background (never inside a request). Replicas run it concurrently on disjoint rows.
+type Retention struct {
+	// WebhookEvents is how long a finished (delivered, failed or skipped) webhook event
+	// and its delivery log are kept; events awaiting delivery are never deleted. 0 keeps
+	// them forever. Env LINKVAULT_RETENTION_WEBHOOK_EVENTS, file
+	// "retention.webhookEvents". Default 720h (30 days).
+	WebhookEvents time.Duration `json:"webhookEvents" env:"WEBHOOK_EVENTS" help:"how long finished webhook events and their delivery log are kept (0: forever; at least 1h otherwise)"`
+	// Audit is how long audit entries are kept; no entry younger than this is deleted.
+	// 0 keeps them forever. Env LINKVAULT_RETENTION_AUDIT, file "retention.audit".
+	// Default 8760h (365 days).
+	Audit time.Duration `json:"audit" env:"AUDIT" help:"how long audit entries are kept (0: forever; at least 1h otherwise)"`
+	// Interval is the pause between two passes of one server.
+	// Env LINKVAULT_RETENTION_INTERVAL, file "retention.interval". Default 5m.
+	Interval time.Duration `json:"interval" env:"INTERVAL" help:"pause between two retention passes (at least 1s)"`
+	// BatchSize bounds the rows one delete removes (each batch is its own short
+	// transaction; a pass deletes at most 100 batches per table). Env
+	// LINKVAULT_RETENTION_BATCH_SIZE, file "retention.batchSize". Default 1000.
+	BatchSize int `json:"batchSize" env:"BATCH_SIZE" help:"rows one retention delete removes at most (1 to 5000)"`
+}
+
 // Metrics configures the Prometheus endpoint.
 type Metrics struct {
 	// Enabled serves Prometheus metrics at /metrics on the admin listener. Env
@@ -608,6 +634,7 @@ func Default() Config {
 		RateLimit:    RateLimit{AuthFailures: 20, LinkTokensPerClient: 600},
 		Webhook:      Webhook{DeliveryTimeout: 10 * time.Second},
 		Revocation:   Revocation{PollInterval: 5 * time.Second, BackoffBase: 5 * time.Second, BackoffMax: 5 * time.Minute},
+		Retention:    Retention{WebhookEvents: 30 * 24 * time.Hour, Audit: 365 * 24 * time.Hour, Interval: 5 * time.Minute, BatchSize: 1000},
 		Metrics:      Metrics{Enabled: true},
 		KMS:          KMS{Vault: VaultTransit{Mount: "transit"}},
 	}

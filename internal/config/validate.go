@@ -53,6 +53,7 @@ func (c *Config) Validate() error {
 		v.addf("Revocation.BackoffMax", "must be at least Revocation.BackoffBase (%s), got %s",
 			formatDuration(c.Revocation.BackoffBase), formatDuration(c.Revocation.BackoffMax))
 	}
+	v.retention()
 
 	if len(v.problems) > 0 {
 		return &Error{Problems: v.problems}
@@ -336,4 +337,29 @@ func quoteURL(raw string) string {
 		return "an unparseable value"
 	}
 	return strconv.Quote(u.Redacted())
+}
+
+// Bounds of the retention settings.
+const (
+	minRetention      = time.Hour
+	minRetentionPause = time.Second
+	maxRetentionBatch = 5000
+)
+
+func (v *validator) retention() {
+	r := v.cfg.Retention
+	for _, k := range []struct {
+		field string
+		keep  time.Duration
+	}{{"Retention.WebhookEvents", r.WebhookEvents}, {"Retention.Audit", r.Audit}} {
+		if k.keep != 0 && k.keep < minRetention {
+			v.addf(k.field, "must be 0 (keep forever) or at least %s, got %s", formatDuration(minRetention), formatDuration(k.keep))
+		}
+	}
+	if r.Interval < minRetentionPause {
+		v.addf("Retention.Interval", "must be at least %s, got %s", formatDuration(minRetentionPause), formatDuration(r.Interval))
+	}
+	if r.BatchSize < 1 || r.BatchSize > maxRetentionBatch {
+		v.addf("Retention.BatchSize", "must be within 1..%d, got %d", maxRetentionBatch, r.BatchSize)
+	}
 }

@@ -117,9 +117,16 @@ func (s *Store) ListAudit(ctx context.Context, q linkvault.AuditQuery) ([]linkva
 	return out, s.wrap("list audit", err)
 }
 
-// PruneAudit deletes the entries created before before.
-func (s *Store) PruneAudit(ctx context.Context, before time.Time) (int64, error) {
-	n, err := s.e.Write().Exec(ctx, `DELETE FROM audit_log WHERE created_at < $1`, before)
+// PruneAudit deletes up to limit entries created before before, oldest first, and
+// returns how many. Concurrent prunes take disjoint entries (see PruneWebhookEvents).
+func (s *Store) PruneAudit(ctx context.Context, before time.Time, limit int) (int64, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	n, err := s.e.Write().Exec(ctx, `WITH doomed AS MATERIALIZED (
+			SELECT id FROM audit_log WHERE created_at < $1 ORDER BY created_at, id LIMIT $2`+s.e.SkipLocked()+`
+		)
+		DELETE FROM audit_log WHERE id IN (SELECT id FROM doomed)`, before, limit)
 	return n, s.wrap("prune audit", err)
 }
 

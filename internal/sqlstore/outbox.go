@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/linkvault/linkvault"
@@ -190,18 +192,59 @@ func (s *Store) ListWebhookSecrets(ctx context.Context, clientID string) ([]link
 	return out, s.wrap("list webhook secrets", err)
 }
 
-// PruneWebhookEvents deletes the finished events created before before, and their
-// delivery log, in one transaction; events awaiting delivery stay.
-func (s *Store) PruneWebhookEvents(ctx context.Context, before time.Time) (int64, error) {
+// PruneWebhookEvents deletes up to limit finished events created before before,
+// oldest first, with their delivery log, in one transaction, and returns how many
+// events it deleted; events awaiting delivery stay. Concurrent prunes (every replica
+// runs one) take disjoint events: the engine's SkipLocked clause makes them pass over
+// each other's, or its single writer runs them one after the other.
+func (s *Store) PruneWebhookEvents(ctx context.Context, before time.Time, limit int) (int64, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
 	var n int64
 	err := s.e.InTx(ctx, func(tx Querier) error {
-		const finished = `SELECT id FROM webhook_events WHERE outcome IN ('delivered', 'failed', 'skipped') AND created_at < $1`
-		if _, err := tx.Exec(ctx, `DELETE FROM webhook_deliveries WHERE event_id IN (`+finished+`)`, before); err != nil {
+		ids, err := queryAll(ctx, tx, func(r Row) (string, error) {
+			var id string
+			return id, r.Scan(&id)
+		}, `SELECT id FROM webhook_events
+			WHERE outcome IN ('delivered', 'failed', 'skipped') AND created_at < $1
+			ORDER BY created_at, id LIMIT $2`+s.e.SkipLocked(), before, limit)
+		if err != nil {
 			return err
 		}
-		var err error
-		n, err = tx.Exec(ctx, `DELETE FROM webhook_events WHERE id IN (`+finished+`)`, before)
-		return err
+		// Fixed-size id lists (the last id repeated), so each statement has one text
+		// and is prepared once.
+		for start := 0; start < len(ids); start += pruneChunk {
+			chunk := ids[start:min(start+pruneChunk, len(ids))]
+			args := make([]any, pruneChunk)
+			for i := range args {
+				args[i] = chunk[min(i, len(chunk)-1)]
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM webhook_deliveries WHERE event_id IN (`+pruneList+`)`, args...); err != nil {
+				return err
+			}
+			deleted, err := tx.Exec(ctx, `DELETE FROM webhook_events WHERE id IN (`+pruneList+`)`, args...)
+			if err != nil {
+				return err
+			}
+			n += deleted
+		}
+		return nil
 	})
 	return n, s.wrap("prune webhook events", err)
 }
+
+// pruneChunk is the length of the id list of one prune statement; pruneList is its
+// placeholders.
+const pruneChunk = 100
+
+var pruneList = func() string {
+	var b strings.Builder
+	for i := range pruneChunk {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(i+1))
+	}
+	return b.String()
+}()

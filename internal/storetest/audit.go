@@ -90,7 +90,7 @@ func testAuditLog(t *testing.T, s Store) {
 	want("limit", list(linkvault.AuditQuery{ClientID: "client-a", Limit: 2}), entries[3], entries[1])
 	want("unknown client", list(linkvault.AuditQuery{ClientID: "nobody"}))
 
-	n, err := s.PruneAudit(ctx, t0.Add(time.Second))
+	n, err := s.PruneAudit(ctx, t0.Add(time.Second), 100)
 	if err != nil || n != 1 {
 		t.Fatalf("PruneAudit = %d, %v; want 1 entry older than the cutoff", n, err)
 	}

@@ -30,6 +30,8 @@ func lifecycleTests() []struct {
 		{"WebhookLeaseExpiryFencesOldClaim", testWebhookLeaseExpiry},
 		{"WebhookSecrets", testWebhookSecrets},
 		{"WebhookPrune", testWebhookPrune},
+		{"WebhookPruneConcurrent", testWebhookPruneConcurrent},
+		{"AuditPruneBatches", testAuditPruneBatches},
 	}
 }
 

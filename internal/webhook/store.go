@@ -47,7 +47,9 @@ type QueueCounter interface {
 }
 
 // Pruner deletes finished events (delivered, failed or skipped) created before a time,
-// with their delivery log. Events still awaiting delivery are never pruned.
+// with their delivery log, at most limit events per call, oldest first, and returns
+// how many events it deleted. Events still awaiting delivery are never pruned.
+// Concurrent calls (one per replica) delete disjoint events.
 type Pruner interface {
-	PruneWebhookEvents(ctx context.Context, before time.Time) (int64, error)
+	PruneWebhookEvents(ctx context.Context, before time.Time, limit int) (int64, error)
 }
