@@ -3,6 +3,7 @@ package provider
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -48,6 +49,44 @@ func position(symbol, name string, amt, usdPrice linkvault.Decimal) linkvault.Po
 
 func fiatBalance(currency string, amt linkvault.Decimal) linkvault.Balance {
 	return linkvault.Balance{CurrencyCode: currency, Cash: amt, BuyingPower: amt, CryptocurrencyBuyingPower: amt}
+}
+
+// matches reports whether s matches an exchange's published pattern (true when there is
+// none: a pattern Go cannot read is not ours to enforce either).
+func matches(pattern, s string) bool {
+	if pattern == "" {
+		return true
+	}
+	re, err := regexp.Compile(pattern)
+	return err != nil || re.MatchString(s)
+}
+
+// portfolioAccount is the connection as the one account Accounts reports: the USD
+// value of its holdings and the USD it holds in cash (worth says both of a holding:
+// its value, currency and cash amount).
+func portfolioAccount[T any](id, name string, items []T, worth func(T) (usd linkvault.Decimal, currency string, cash linkvault.Decimal)) []linkvault.Account {
+	var fund, cash linkvault.Decimal
+	for _, it := range items {
+		usd, currency, amt := worth(it)
+		fund = fund.Add(usd)
+		if currency == "USD" {
+			cash = cash.Add(amt)
+		}
+	}
+	return []linkvault.Account{{AccountID: id, AccountName: name, Fund: usdFloat(fund), Cash: usdFloat(cash)}}
+}
+
+// portfolioHoldings is what Holdings reports of a connection's holdings: value gives a
+// holding's position (false: a fiat holding or none at all).
+func portfolioHoldings[T any](accountID, name string, items []T, value func(T) (linkvault.Position, bool)) linkvault.Holdings {
+	h := linkvault.Holdings{AccountID: accountID, InstitutionName: name,
+		CryptocurrencyPositions: []linkvault.Position{}, EquityPositions: []linkvault.Position{}}
+	for _, it := range items {
+		if pos, ok := value(it); ok {
+			h.CryptocurrencyPositions = append(h.CryptocurrencyPositions, pos)
+		}
+	}
+	return h
 }
 
 // fiatBalances is what Balances answers for a listing of an exchange's holdings: the

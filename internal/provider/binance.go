@@ -382,14 +382,9 @@ func (p *Binance) Accounts(ctx context.Context, c linkvault.Credential) ([]linkv
 	if err != nil {
 		return nil, err
 	}
-	var fund, cash linkvault.Decimal
-	for _, b := range acct.Balances {
-		fund = fund.Add(b.total().Mul(priceUSD(prices, b.Asset)))
-		if b.Asset == "USD" {
-			cash = cash.Add(b.Free)
-		}
-	}
-	return []linkvault.Account{{AccountID: firstNonEmpty(acct.UID, c.Subject), AccountName: "Binance", Fund: usdFloat(fund), Cash: usdFloat(cash)}}, nil
+	return portfolioAccount(firstNonEmpty(acct.UID, c.Subject), "Binance", acct.Balances, func(b binanceBalance) (linkvault.Decimal, string, linkvault.Decimal) {
+		return b.total().Mul(priceUSD(prices, b.Asset)), b.Asset, b.Free
+	}), nil
 }
 
 // Holdings lists the crypto assets the account holds: free plus locked in open orders
@@ -399,15 +394,12 @@ func (p *Binance) Holdings(ctx context.Context, c linkvault.Credential) (linkvau
 	if err != nil {
 		return linkvault.Holdings{}, err
 	}
-	h := linkvault.Holdings{AccountID: firstNonEmpty(acct.UID, c.Subject), InstitutionName: "Binance",
-		CryptocurrencyPositions: []linkvault.Position{}, EquityPositions: []linkvault.Position{}}
-	for _, b := range acct.Balances {
+	return portfolioHoldings(firstNonEmpty(acct.UID, c.Subject), "Binance", acct.Balances, func(b binanceBalance) (linkvault.Position, bool) {
 		if isFiat(b.Asset) || b.total().Sign() <= 0 {
-			continue
+			return linkvault.Position{}, false
 		}
-		h.CryptocurrencyPositions = append(h.CryptocurrencyPositions, position(b.Asset, "", b.total(), priceUSD(prices, b.Asset)))
-	}
-	return h, nil
+		return position(b.Asset, "", b.total(), priceUSD(prices, b.Asset)), true
+	}), nil
 }
 
 // Balances lists the free fiat balances (USD with zero when there is none).
@@ -506,14 +498,6 @@ func (p *Binance) checkPlan(op string, pl binancePlan, r linkvault.TransferReque
 		return fail("invalid_amount")
 	}
 	return nil
-}
-
-func matches(pattern, s string) bool {
-	if pattern == "" {
-		return true
-	}
-	re, err := regexp.Compile(pattern)
-	return err != nil || re.MatchString(s) // a pattern Go cannot read is not ours to enforce
 }
 
 // isMultiple reports whether a is a whole multiple of step.

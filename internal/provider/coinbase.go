@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -110,6 +109,10 @@ func newCoinbaseProtocol(in linkvault.Integration, cfg Config, d Deps) (*Coinbas
 	p.whoami = func(ctx context.Context, c linkvault.Credential, op string) (string, error) {
 		u, err := p.user(ctx, c, op)
 		return u.ID, err
+	}
+	p.walletOf = func(ctx context.Context, c linkvault.Credential, op, symbol string) (string, error) {
+		w, err := p.walletFor(ctx, c, op, "", symbol)
+		return w.ID, err
 	}
 	return p, nil
 }
@@ -219,26 +222,17 @@ func (p *Coinbase) valued(ctx context.Context, c linkvault.Credential, op string
 // Accounts reports the connection as one account: the user's wallets valued in USD.
 func (p *Coinbase) Accounts(ctx context.Context, c linkvault.Credential) ([]linkvault.Account, error) {
 	const op = "accounts"
-	id := c.Subject
-	if id == "" {
-		u, err := p.user(ctx, c, op)
-		if err != nil {
-			return nil, err
-		}
-		id = u.ID
+	id, err := p.subject(ctx, c, op)
+	if err != nil {
+		return nil, err
 	}
 	ws, rates, err := p.valued(ctx, c, op)
 	if err != nil {
 		return nil, err
 	}
-	var fund, cash linkvault.Decimal
-	for _, w := range ws {
-		fund = fund.Add(w.Balance.Mul(p.rates.usdPrice(rates, w.Currency)))
-		if w.Currency == "USD" {
-			cash = cash.Add(w.Balance)
-		}
-	}
-	return []linkvault.Account{{AccountID: id, AccountName: p.integration.Name, Fund: usdFloat(fund), Cash: usdFloat(cash)}}, nil
+	return portfolioAccount(id, p.integration.Name, ws, func(w coinbaseAccount) (linkvault.Decimal, string, linkvault.Decimal) {
+		return w.Balance.Mul(p.rates.usdPrice(rates, w.Currency)), w.Currency, w.Balance
+	}), nil
 }
 
 // Holdings lists the crypto wallets with a balance, valued at Coinbase's rates.
@@ -247,15 +241,12 @@ func (p *Coinbase) Holdings(ctx context.Context, c linkvault.Credential) (linkva
 	if err != nil {
 		return linkvault.Holdings{}, err
 	}
-	h := linkvault.Holdings{AccountID: c.Subject, InstitutionName: p.integration.Name,
-		CryptocurrencyPositions: []linkvault.Position{}, EquityPositions: []linkvault.Position{}}
-	for _, w := range ws {
+	return portfolioHoldings(c.Subject, p.integration.Name, ws, func(w coinbaseAccount) (linkvault.Position, bool) {
 		if w.Fiat || w.Balance.Sign() <= 0 {
-			continue
+			return linkvault.Position{}, false
 		}
-		h.CryptocurrencyPositions = append(h.CryptocurrencyPositions, position(w.Currency, w.CurrencyName, w.Balance, p.rates.usdPrice(rates, w.Currency)))
-	}
-	return h, nil
+		return position(w.Currency, w.CurrencyName, w.Balance, p.rates.usdPrice(rates, w.Currency)), true
+	}), nil
 }
 
 // Balances lists the fiat accounts (USD with zero when there is none).
@@ -331,10 +322,8 @@ func (p *Coinbase) checkSend(op string, w coinbaseAccount, r linkvault.TransferR
 	if network == "" {
 		return "", rejected(p.http.broker, op, "invalid_network")
 	}
-	if len(p.networks[w.Currency]) == 1 && w.AddressRegex != "" {
-		if re, err := regexp.Compile(w.AddressRegex); err == nil && !re.MatchString(r.ToAddress) {
-			return "", rejected(p.http.broker, op, "invalid_address")
-		}
+	if len(p.networks[w.Currency]) == 1 && !matches(w.AddressRegex, r.ToAddress) {
+		return "", rejected(p.http.broker, op, "invalid_address")
 	}
 	return network, nil
 }
@@ -405,16 +394,9 @@ func (p *Coinbase) ExecuteTransfer(ctx context.Context, c linkvault.Credential, 
 // GetTransfer: GET /v2/accounts/:account_id/transactions/:transaction_id (cbDocsTxs).
 func (p *Coinbase) GetTransfer(ctx context.Context, c linkvault.Credential, ref linkvault.TransferRef) (linkvault.TransferResult, error) {
 	const op = "get_transfer"
-	if ref.TransferID == "" {
-		return linkvault.TransferResult{}, rejected(p.http.broker, op, "invalid_request")
-	}
-	accountID := ref.AccountID
-	if accountID == "" {
-		w, err := p.walletFor(ctx, c, op, "", ref.Symbol)
-		if err != nil {
-			return linkvault.TransferResult{}, err
-		}
-		accountID = w.ID
+	accountID, err := p.transferAccount(ctx, c, op, ref)
+	if err != nil {
+		return linkvault.TransferResult{}, err
 	}
 	tx, err := decoded(p.http, op, parseCoinbaseTransaction)(
 		p.get(ctx, op, "/v2/accounts/"+url.PathEscape(accountID)+"/transactions/"+url.PathEscape(ref.TransferID), c))

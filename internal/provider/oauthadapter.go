@@ -21,6 +21,9 @@ type oauthAdapter struct {
 	// whoami returns the exchange's id of the credential's user (GET /v2/user at
 	// Coinbase, GET /v0/me at Uphold); op names the operation in errors and metrics.
 	whoami func(ctx context.Context, c linkvault.Credential, op string) (string, error)
+	// walletOf returns the id of the wallet (Coinbase account, Uphold card) of a
+	// symbol that transfers of that symbol use.
+	walletOf func(ctx context.Context, c linkvault.Credential, op, symbol string) (string, error)
 }
 
 // newOAuthAdapter checks the endpoints cfg must name and builds the shared parts. An
@@ -70,6 +73,26 @@ func (p *oauthAdapter) Exchange(ctx context.Context, code, codeVerifier, redirec
 		p.http.log.WarnContext(ctx, "user lookup after code exchange failed", "error", err)
 	}
 	return c, nil
+}
+
+// subject is the exchange's id of the credential's user: its Subject, else looked up.
+func (p *oauthAdapter) subject(ctx context.Context, c linkvault.Credential, op string) (string, error) {
+	if c.Subject != "" {
+		return c.Subject, nil
+	}
+	return p.whoami(ctx, c, op)
+}
+
+// transferAccount is the wallet of a transfer reference: the one it names, else the
+// wallet of its symbol. A reference without a transfer id is refused.
+func (p *oauthAdapter) transferAccount(ctx context.Context, c linkvault.Credential, op string, ref linkvault.TransferRef) (string, error) {
+	if ref.TransferID == "" {
+		return "", rejected(p.http.broker, op, "invalid_request")
+	}
+	if ref.AccountID != "" {
+		return ref.AccountID, nil
+	}
+	return p.walletOf(ctx, c, op, ref.Symbol)
 }
 
 // Validate looks the credential's user up.

@@ -102,6 +102,10 @@ func NewUphold(cfg Config, d Deps) (*Uphold, error) {
 		me, err := p.me(ctx, c, op)
 		return me.ID, err
 	}
+	p.walletOf = func(ctx context.Context, c linkvault.Credential, op, symbol string) (string, error) {
+		card, err := p.cardFor(ctx, c, op, "", symbol)
+		return card.ID, err
+	}
 	return p, nil
 }
 
@@ -169,26 +173,17 @@ func contentRangeTotal(v string) (int, bool) {
 // USD balances).
 func (p *Uphold) Accounts(ctx context.Context, c linkvault.Credential) ([]linkvault.Account, error) {
 	const op = "accounts"
-	id := c.Subject
-	if id == "" {
-		me, err := p.me(ctx, c, op)
-		if err != nil {
-			return nil, err
-		}
-		id = me.ID
+	id, err := p.subject(ctx, c, op)
+	if err != nil {
+		return nil, err
 	}
 	cards, err := p.cards(ctx, c, op)
 	if err != nil {
 		return nil, err
 	}
-	var fund, cash linkvault.Decimal
-	for _, card := range cards {
-		fund = fund.Add(card.USDBalance)
-		if card.Currency == "USD" {
-			cash = cash.Add(card.Balance)
-		}
-	}
-	return []linkvault.Account{{AccountID: id, AccountName: "Uphold", Fund: usdFloat(fund), Cash: usdFloat(cash)}}, nil
+	return portfolioAccount(id, "Uphold", cards, func(card upholdCard) (linkvault.Decimal, string, linkvault.Decimal) {
+		return card.USDBalance, card.Currency, card.Balance
+	}), nil
 }
 
 // Holdings lists the crypto cards with a balance, valued with their normalized USD balance.
@@ -197,16 +192,13 @@ func (p *Uphold) Holdings(ctx context.Context, c linkvault.Credential) (linkvaul
 	if err != nil {
 		return linkvault.Holdings{}, err
 	}
-	h := linkvault.Holdings{AccountID: c.Subject, InstitutionName: "Uphold",
-		CryptocurrencyPositions: []linkvault.Position{}, EquityPositions: []linkvault.Position{}}
-	for _, card := range cards {
+	return portfolioHoldings(c.Subject, "Uphold", cards, func(card upholdCard) (linkvault.Position, bool) {
 		if isFiat(card.Currency) || card.Balance.Sign() <= 0 {
-			continue
+			return linkvault.Position{}, false
 		}
 		price, _ := card.USDBalance.Quo(card.Balance, ratePlaces)
-		h.CryptocurrencyPositions = append(h.CryptocurrencyPositions, position(card.Currency, card.Label, card.Balance, price))
-	}
-	return h, nil
+		return position(card.Currency, card.Label, card.Balance, price), true
+	}), nil
 }
 
 // Balances lists the fiat cards (USD with zero when there is none).
@@ -418,16 +410,9 @@ func (p *Uphold) result(tx upholdTransaction, cardID string, r linkvault.Transfe
 // documents no private single-transaction read; upDocsCardTxs).
 func (p *Uphold) GetTransfer(ctx context.Context, c linkvault.Credential, ref linkvault.TransferRef) (linkvault.TransferResult, error) {
 	const op = "get_transfer"
-	if ref.TransferID == "" {
-		return linkvault.TransferResult{}, rejected(linkvault.BrokerUphold, op, "invalid_request")
-	}
-	cardID := ref.AccountID
-	if cardID == "" {
-		card, err := p.cardFor(ctx, c, op, "", ref.Symbol)
-		if err != nil {
-			return linkvault.TransferResult{}, err
-		}
-		cardID = card.ID
+	cardID, err := p.transferAccount(ctx, c, op, ref)
+	if err != nil {
+		return linkvault.TransferResult{}, err
 	}
 	txs, err := p.cardTransactions(ctx, c, op, cardID)
 	if err != nil {
