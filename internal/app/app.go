@@ -31,6 +31,7 @@ import (
 	"github.com/linkvault/linkvault/internal/envelope"
 	lvhttp "github.com/linkvault/linkvault/internal/http"
 	"github.com/linkvault/linkvault/internal/link"
+	"github.com/linkvault/linkvault/internal/poller"
 	"github.com/linkvault/linkvault/internal/provider"
 	"github.com/linkvault/linkvault/internal/refresh"
 	"github.com/linkvault/linkvault/internal/revocation"
@@ -203,9 +204,11 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.Keyring = envelope.New(a.Store, master, now, ringOpts...)
 	a.Revocations, err = revocation.New(revocation.Config{
-		PollInterval: cfg.Revocation.PollInterval, BackoffBase: cfg.Revocation.BackoffBase, BackoffMax: cfg.Revocation.BackoffMax,
-		Timeout: maxProviderTimeout(cfg), LeaseDuration: max(time.Minute, 2*maxProviderTimeout(cfg)+10*time.Second),
-		Logger: log, Now: now,
+		QueueConfig: poller.QueueConfig{
+			PollInterval: cfg.Revocation.PollInterval, BackoffBase: cfg.Revocation.BackoffBase, BackoffMax: cfg.Revocation.BackoffMax,
+			LeaseDuration: max(time.Minute, 2*maxProviderTimeout(cfg)+10*time.Second), Logger: log, Now: now,
+		},
+		Timeout: maxProviderTimeout(cfg),
 	}, revocation.Deps{Store: a.Store, Opener: a.Keyring, Revoker: a.Providers, Registerer: a.Metrics})
 	if err != nil {
 		return err
@@ -233,7 +236,7 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.Webhooks, err = webhook.NewDispatcher(webhook.Config{Timeout: cfg.Webhook.DeliveryTimeout, Logger: log, Now: now},
+	a.Webhooks, err = webhook.NewDispatcher(webhook.Config{Timeout: cfg.Webhook.DeliveryTimeout, QueueConfig: poller.QueueConfig{Logger: log, Now: now}},
 		webhook.Deps{Store: a.Store, Sealer: a.Keyring, Registerer: a.Metrics})
 	if err != nil {
 		return err

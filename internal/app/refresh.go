@@ -2,6 +2,7 @@ package app
 
 import (
 	"github.com/linkvault/linkvault/internal/config"
+	"github.com/linkvault/linkvault/internal/poller"
 	"github.com/linkvault/linkvault/internal/refresh"
 	"github.com/linkvault/linkvault/internal/vault"
 )
@@ -19,10 +20,12 @@ func LifecyclePolicy(r config.Refresh) vault.Policy {
 func RefreshConfig(cfg *config.Config) refresh.Config {
 	r := cfg.Refresh
 	return refresh.Config{
-		PollInterval: r.PollInterval, BatchSize: r.BatchSize, Workers: r.Workers,
-		LeaseDuration: r.LeaseDuration, ProviderTimeout: maxProviderTimeout(cfg), WriteTimeout: r.WriteTimeout,
-		Jitter: r.Jitter, NoJitter: r.Jitter == 0,
-		BackoffBase: r.BackoffBase, BackoffMax: r.BackoffMax,
+		QueueConfig: poller.QueueConfig{
+			PollInterval: r.PollInterval, BatchSize: r.BatchSize, Workers: r.Workers,
+			LeaseDuration: r.LeaseDuration, WriteTimeout: r.WriteTimeout,
+			BackoffBase: r.BackoffBase, BackoffMax: r.BackoffMax,
+		},
+		ProviderTimeout: maxProviderTimeout(cfg), Jitter: r.Jitter, NoJitter: r.Jitter == 0,
 		ExpirySkew: r.ExpirySkew, SessionExpirySkew: r.SessionExpirySkew,
 		OnDemandAttempts: r.OnDemandAttempts, OnDemandBackoff: r.OnDemandBackoff,
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/poller"
 	"github.com/linkvault/linkvault/internal/refresh"
 	"github.com/linkvault/linkvault/internal/testdb"
 )
@@ -22,7 +23,7 @@ func BenchmarkEngineSQLite(b *testing.B) {
 	for _, workers := range []int{8, 32} {
 		b.Run(workersName(workers), func(b *testing.B) {
 			h := newHarness(b, testdb.SQLite(b), harnessOptions{})
-			benchDrain(b, h, []*refresh.Engine{h.engine(refresh.Config{Workers: workers}, nil)})
+			benchDrain(b, h, []*refresh.Engine{h.engine(refresh.Config{QueueConfig: poller.QueueConfig{Workers: workers}}, nil)})
 		})
 	}
 }
@@ -35,7 +36,7 @@ func BenchmarkEnginePostgres(b *testing.B) {
 			var engines []*refresh.Engine
 			for _, db := range dbs {
 				v, k := h.newVault(db)
-				engines = append(engines, h.engineOn(db, v, k, refresh.Config{Workers: 16}, nil))
+				engines = append(engines, h.engineOn(db, v, k, refresh.Config{QueueConfig: poller.QueueConfig{Workers: 16}}, nil))
 			}
 			benchDrain(b, h, engines)
 		})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/exchangesim"
+	"github.com/linkvault/linkvault/internal/poller"
 	"github.com/linkvault/linkvault/internal/refresh"
 	"github.com/linkvault/linkvault/internal/testdb"
 	"github.com/linkvault/linkvault/internal/vault"
@@ -36,7 +37,7 @@ func TestWorkersBoundOnDemandAndLoopTogether(t *testing.T) {
 	}
 	h.sim.Sandbox.SetFaults(exchangesim.Faults{AnswerLatency: 400 * time.Millisecond})
 	reg := prometheus.NewRegistry()
-	e := h.engine(refresh.Config{Workers: workers}, reg)
+	e := h.engine(refresh.Config{QueueConfig: poller.QueueConfig{Workers: workers}}, reg)
 
 	var wg sync.WaitGroup
 	var failed atomic.Int64
@@ -140,8 +141,8 @@ func TestWriteBackWaitsForTheLease(t *testing.T) {
 			sv := &slowVault{Service: h.vault, delay: tt.delay}
 			sv.failFirst.Store(tt.failFirst)
 			e, err := refresh.New(refresh.Config{
-				LeaseDuration: 10 * time.Second, ProviderTimeout: 2 * time.Second, WriteTimeout: 200 * time.Millisecond,
-				PollInterval: 5 * time.Millisecond,
+				QueueConfig:     poller.QueueConfig{LeaseDuration: 10 * time.Second, WriteTimeout: 200 * time.Millisecond, PollInterval: 5 * time.Millisecond},
+				ProviderTimeout: 2 * time.Second,
 			}, refresh.Deps{Store: h.store, Vault: sv, Sealer: h.sealer, Providers: h.reg})
 			if err != nil {
 				t.Fatal(err)
@@ -178,7 +179,8 @@ func TestOnDemandBeyondTheBoundWaitsThenAnswers503(t *testing.T) {
 	}
 	reg := prometheus.NewRegistry()
 	e, err := refresh.New(refresh.Config{
-		Workers: 1, LeaseDuration: 3 * time.Second, ProviderTimeout: time.Second, WriteTimeout: 200 * time.Millisecond,
+		QueueConfig:     poller.QueueConfig{Workers: 1, LeaseDuration: 3 * time.Second, WriteTimeout: 200 * time.Millisecond},
+		ProviderTimeout: time.Second,
 	}, refresh.Deps{Store: h.store, Vault: &slowVault{Service: h.vault, delay: 1200 * time.Millisecond}, Sealer: h.sealer, Providers: h.reg, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package refresh
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/linkvault/linkvault/internal/poller"
@@ -11,36 +10,31 @@ import (
 
 // Config configures an Engine. Zero fields take the defaults listed with each field.
 type Config struct {
-	// Owner names this process in leases (the lease_owner column). It must differ
-	// between replicas. Default: hostname, pid and a random suffix.
-	Owner string
+	// QueueConfig: the lease owner, polling, workers, lease, write timeout, retry
+	// schedule, clock and logger. For the engine:
+	//
+	//   - Workers (default 8) is how many connections this process works on at once
+	//     under a lease, the background loop and API-triggered renewals together: the
+	//     bound on the grants one crash can cost (docs/lifecycle.md, "The crash
+	//     window"). An API call that finds every slot taken waits for one, at most
+	//     LeaseDuration.
+	//   - LeaseDuration (default 1m) must exceed ProviderTimeout + WriteTimeout (checked
+	//     by New): a worker that still holds a lease is the only one that may call the
+	//     provider with the connection's refresh token.
+	//   - WriteTimeout (default 5s) is the part of the lease kept for the write-back: a
+	//     provider call starts only while the lease covers ProviderTimeout +
+	//     WriteTimeout. The write-back itself may use all that is left of the lease (at
+	//     least WriteTimeout), is retried while the database does not answer, and is not
+	//     cancelled by Stop: a rotated refresh token must reach the database.
+	//   - BackoffBase and BackoffMax (defaults 30s and 1h) bound the delay before
+	//     retrying a connection whose provider call failed transiently, never sooner
+	//     than the provider's Retry-After.
+	//   - PollInterval defaults to 1s, BatchSize to 100. Keep the replicas' clocks (Now)
+	//     synchronised well within LeaseDuration − ProviderTimeout − WriteTimeout.
+	poller.QueueConfig
 
-	// PollInterval is how often the due set is polled when the last poll found less
-	// than a full batch (a full batch polls again at once). Default 1s.
-	PollInterval time.Duration
-	// BatchSize caps the rows one poll claims. A poll never claims more rows than it
-	// has idle workers, so no claimed row waits in a queue while its lease runs.
-	// Default 100.
-	BatchSize int
-	// Workers is how many connections this process works on at once under a lease,
-	// the background loop and API-triggered renewals together: the bound on the grants
-	// one crash can cost (docs/lifecycle.md, "The crash window"). An API call that
-	// finds every slot taken waits for one, at most LeaseDuration. Default 8.
-	Workers int
-
-	// LeaseDuration is how long a claimed connection stays leased. It must exceed
-	// ProviderTimeout + WriteTimeout (checked by New): a worker that still holds a
-	// lease is the only one that may call the provider with the connection's refresh
-	// token. Default 1m.
-	LeaseDuration time.Duration
 	// ProviderTimeout bounds one provider call (refresh or validation). Default 15s.
 	ProviderTimeout time.Duration
-	// WriteTimeout is the part of the lease kept for the write-back: a provider call
-	// starts only while the lease covers ProviderTimeout + WriteTimeout. The write-back
-	// itself may use all that is left of the lease (at least WriteTimeout), is retried
-	// while the database does not answer, and is not cancelled by Stop: a rotated
-	// refresh token must reach the database. Default 5s.
-	WriteTimeout time.Duration
 
 	// Jitter spreads schedules so that connections created together do not come due
 	// together: refreshes happen up to Jitter×RefreshAhead earlier than the policy
@@ -48,12 +42,6 @@ type Config struct {
 	// Set NoJitter to disable.
 	Jitter   float64
 	NoJitter bool
-
-	// BackoffBase and BackoffMax bound the delay before retrying a connection whose
-	// provider call failed transiently: BackoffBase×2^(failures-1), capped, with
-	// jitter, and never sooner than the provider's Retry-After. Defaults 30s and 1h.
-	BackoffBase time.Duration
-	BackoffMax  time.Duration
 
 	// ExpirySkew: on demand, a refreshable credential expiring within this margin is
 	// renewed first (so it does not expire during the API call). Default 30s.
@@ -70,13 +58,6 @@ type Config struct {
 	OnDemandAttempts int
 	// OnDemandBackoff is the first pause between those attempts (doubling). Default 200ms.
 	OnDemandBackoff time.Duration
-
-	// Now is the clock (default time.Now). Leases compare clocks of different
-	// replicas: keep them synchronised well within LeaseDuration − ProviderTimeout −
-	// WriteTimeout.
-	Now func() time.Time
-	// Logger receives engine events, never secrets (default: discard).
-	Logger *slog.Logger
 }
 
 // Defaults of Config.
@@ -96,22 +77,22 @@ const (
 	DefaultOnDemandBackoff  = 200 * time.Millisecond
 )
 
+// queueDefaults are the defaults of Config's QueueConfig.
+var queueDefaults = poller.QueueConfig{
+	PollInterval: DefaultPollInterval, BatchSize: DefaultBatchSize, Workers: DefaultWorkers,
+	LeaseDuration: DefaultLeaseDuration, WriteTimeout: DefaultWriteTimeout,
+	BackoffBase: DefaultBackoffBase, BackoffMax: DefaultBackoffMax,
+}
+
 // withDefaults returns c with zero fields set to their defaults.
 func (c Config) withDefaults() Config {
-	poller.DefaultRuntime(&c.Owner, &c.Now, &c.Logger)
-	poller.Default(&c.PollInterval, DefaultPollInterval)
-	poller.Default(&c.BatchSize, DefaultBatchSize)
-	poller.Default(&c.Workers, DefaultWorkers)
-	poller.Default(&c.LeaseDuration, DefaultLeaseDuration)
+	c.QueueConfig = c.QueueConfig.WithDefaults(queueDefaults)
 	poller.Default(&c.ProviderTimeout, DefaultProviderTimeout)
-	poller.Default(&c.WriteTimeout, DefaultWriteTimeout)
 	if c.NoJitter {
 		c.Jitter = 0
 	} else {
 		poller.Default(&c.Jitter, DefaultJitter)
 	}
-	poller.Default(&c.BackoffBase, DefaultBackoffBase)
-	poller.Default(&c.BackoffMax, DefaultBackoffMax)
 	poller.Default(&c.ExpirySkew, DefaultExpirySkew)
 	poller.Default(&c.SessionExpirySkew, DefaultSessionSkew)
 	poller.Default(&c.OnDemandAttempts, DefaultOnDemandAttempts)
@@ -121,17 +102,7 @@ func (c Config) withDefaults() Config {
 
 // Validate reports every inconsistent setting of a defaulted Config.
 func (c Config) Validate() error {
-	var errs []error
-	if c.PollInterval < 0 || c.LeaseDuration < 0 || c.ProviderTimeout < 0 || c.WriteTimeout < 0 ||
-		c.BackoffBase < 0 || c.BackoffMax < 0 || c.ExpirySkew < 0 || c.SessionExpirySkew < 0 || c.OnDemandBackoff < 0 {
-		errs = append(errs, errors.New("durations must not be negative"))
-	}
-	if c.BatchSize < 1 {
-		errs = append(errs, errors.New("batch size must be at least 1"))
-	}
-	if c.Workers < 1 {
-		errs = append(errs, errors.New("workers must be at least 1"))
-	}
+	errs := c.Check(c.ProviderTimeout, c.ExpirySkew, c.SessionExpirySkew, c.OnDemandBackoff)
 	if c.OnDemandAttempts < 1 {
 		errs = append(errs, errors.New("on-demand attempts must be at least 1"))
 	}
@@ -141,7 +112,6 @@ func (c Config) Validate() error {
 	if c.Jitter < 0 || c.Jitter > 0.5 {
 		errs = append(errs, fmt.Errorf("jitter %v must be within 0..0.5", c.Jitter))
 	}
-	errs = append(errs, poller.CheckBackoff(c.BackoffBase, c.BackoffMax))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("refresh: invalid config: %w", err)
 	}

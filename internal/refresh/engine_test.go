@@ -11,6 +11,7 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/exchangesim"
+	"github.com/linkvault/linkvault/internal/poller"
 	"github.com/linkvault/linkvault/internal/refresh"
 	"github.com/linkvault/linkvault/internal/testdb"
 )
@@ -30,7 +31,7 @@ func TestEngineRefreshesDueConnections(t *testing.T) {
 	h := newHarness(t, testdb.SQLite(t), harnessOptions{})
 	conns := h.connectMany(linkvault.BrokerSandbox, "user", n, 8)
 	reg := prometheus.NewRegistry()
-	e := h.engine(refresh.Config{Workers: 8}, reg)
+	e := h.engine(refresh.Config{QueueConfig: poller.QueueConfig{Workers: 8}}, reg)
 	startEngine(t, e)
 	waitFor(t, "every connection refreshed", func() bool {
 		due, err := h.store.CountDueConnections(t.Context(), h.now())
@@ -87,7 +88,7 @@ func TestEngineOutcomes(t *testing.T) {
 		h := newHarness(t, testdb.SQLite(t), harnessOptions{manualClock: true})
 		c := h.connect(linkvault.BrokerSandbox, "u1", dueNow)
 		h.sim.Sandbox.SetFaults(exchangesim.Faults{ErrorRate: 1})
-		runUntil(t, h.engine(refresh.Config{BackoffBase: 40 * time.Second}, nil), "failure recorded", func() bool { return h.get(c.TokenID).FailureCount == 1 })
+		runUntil(t, h.engine(refresh.Config{QueueConfig: poller.QueueConfig{BackoffBase: 40 * time.Second}}, nil), "failure recorded", func() bool { return h.get(c.TokenID).FailureCount == 1 })
 		got := h.get(c.TokenID)
 		now := h.now()
 		if got.Status != linkvault.StatusActive || got.LastError != linkvault.ErrTypeProviderFailure || got.LeaseOwner != "" ||
@@ -111,7 +112,7 @@ func TestEngineOutcomes(t *testing.T) {
 		h := newHarness(t, testdb.SQLite(t), harnessOptions{manualClock: true})
 		c := h.connect(linkvault.BrokerSandbox, "u1", dueNow)
 		h.sim.Sandbox.SetFaults(exchangesim.Faults{ErrorRate: 1})
-		e := h.engine(refresh.Config{BackoffBase: 10 * time.Second, BackoffMax: time.Hour}, nil)
+		e := h.engine(refresh.Config{QueueConfig: poller.QueueConfig{BackoffBase: 10 * time.Second, BackoffMax: time.Hour}}, nil)
 		for failures := 1; failures <= 4; failures++ {
 			runUntil(t, e, "failure recorded", func() bool { return h.get(c.TokenID).FailureCount == failures })
 			got := h.get(c.TokenID)
@@ -215,7 +216,7 @@ func TestLostLeaseNeverOverwritesAndEndsInReauth(t *testing.T) {
 	c := h.connect(linkvault.BrokerCoinbase, "u1", func(c *linkvault.Credential) { c.Expiry = clockStart.Add(time.Minute) })
 	h.sim.Coinbase.SetFaults(exchangesim.Faults{Latency: 300 * time.Millisecond})
 	reg := prometheus.NewRegistry()
-	e := h.engine(refresh.Config{Owner: "slow-worker"}, reg)
+	e := h.engine(refresh.Config{QueueConfig: poller.QueueConfig{Owner: "slow-worker"}}, reg)
 	if err := e.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +265,7 @@ func TestStopWaitsForInFlightWork(t *testing.T) {
 	h := newHarness(t, testdb.SQLite(t), harnessOptions{})
 	conns := h.connectMany(linkvault.BrokerSandbox, "user", 20, 4)
 	h.sim.Sandbox.SetFaults(exchangesim.Faults{Latency: 100 * time.Millisecond})
-	e := h.engine(refresh.Config{Workers: 4}, nil)
+	e := h.engine(refresh.Config{QueueConfig: poller.QueueConfig{Workers: 4}}, nil)
 	if err := e.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	lvhttp "github.com/linkvault/linkvault/internal/http"
+	"github.com/linkvault/linkvault/internal/poller"
 	"github.com/linkvault/linkvault/internal/refresh"
 	"github.com/linkvault/linkvault/internal/testdb"
 	"github.com/linkvault/linkvault/internal/vault"
@@ -108,8 +109,8 @@ func TestEnsureFreshAcrossReplicas(t *testing.T) {
 	h.sim.Coinbase.SetFaults(exchangesim.Faults{Latency: 50 * time.Millisecond})
 	v2, k2 := h.newVault(db)
 	engines := []*refresh.Engine{
-		h.engine(refresh.Config{Owner: "replica-1"}, nil),
-		h.engineOn(db, v2, k2, refresh.Config{Owner: "replica-2"}, nil),
+		h.engine(refresh.Config{QueueConfig: poller.QueueConfig{Owner: "replica-1"}}, nil),
+		h.engineOn(db, v2, k2, refresh.Config{QueueConfig: poller.QueueConfig{Owner: "replica-2"}}, nil),
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 40)

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/poller"
 	"github.com/linkvault/linkvault/internal/postgres"
 	"github.com/linkvault/linkvault/internal/refresh"
 	"github.com/linkvault/linkvault/internal/testdb"
@@ -47,7 +48,7 @@ func TestThreeReplicasRefreshTenThousandOnce(t *testing.T) {
 	for i, db := range dbs {
 		v, k := h.newVault(db)
 		regs[i] = prometheus.NewRegistry()
-		engines[i] = h.engineOn(db, v, k, refresh.Config{Owner: "replica-" + string(rune('a'+i)), Workers: 16, PollInterval: 20 * time.Millisecond}, regs[i])
+		engines[i] = h.engineOn(db, v, k, refresh.Config{QueueConfig: poller.QueueConfig{Owner: "replica-" + string(rune('a'+i)), Workers: 16, PollInterval: 20 * time.Millisecond}}, regs[i])
 	}
 	start := time.Now()
 	for _, e := range engines {

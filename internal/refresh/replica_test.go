@@ -18,6 +18,7 @@ import (
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/exchangesim/simprovider"
+	"github.com/linkvault/linkvault/internal/poller"
 	"github.com/linkvault/linkvault/internal/postgres"
 	"github.com/linkvault/linkvault/internal/provider"
 	"github.com/linkvault/linkvault/internal/refresh"
@@ -67,8 +68,11 @@ func replicaMain(owner string) int {
 	}
 	workers, _ := strconv.Atoi(os.Getenv(envReplicaWrk))
 	e, err := refresh.New(refresh.Config{
-		Owner: owner, Workers: workers, PollInterval: 20 * time.Millisecond,
-		LeaseDuration: 3 * time.Second, ProviderTimeout: time.Second, WriteTimeout: time.Second,
+		QueueConfig: poller.QueueConfig{
+			Owner: owner, Workers: workers, PollInterval: 20 * time.Millisecond,
+			LeaseDuration: 3 * time.Second, WriteTimeout: time.Second,
+		},
+		ProviderTimeout: time.Second,
 	}, refresh.Deps{Store: db, Vault: v, Sealer: keyring, Providers: provider.NewRegistryOf(sandbox)})
 	if err != nil {
 		return fail("engine", err)

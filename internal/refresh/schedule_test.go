@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/poller"
 	"github.com/linkvault/linkvault/internal/vault"
 )
 
@@ -88,11 +89,11 @@ func TestConfigValidate(t *testing.T) {
 		wantErr string
 	}{
 		{"defaults", Config{}, ""},
-		{"lease equal to provider + write timeouts", Config{LeaseDuration: 20 * time.Second, ProviderTimeout: 15 * time.Second, WriteTimeout: 5 * time.Second}, "lease duration"},
-		{"lease shorter than the provider timeout", Config{LeaseDuration: 10 * time.Second}, "lease duration"},
+		{"lease equal to provider + write timeouts", Config{QueueConfig: poller.QueueConfig{LeaseDuration: 20 * time.Second, WriteTimeout: 5 * time.Second}, ProviderTimeout: 15 * time.Second}, "lease duration"},
+		{"lease shorter than the provider timeout", Config{QueueConfig: poller.QueueConfig{LeaseDuration: 10 * time.Second}}, "lease duration"},
 		{"jitter too large", Config{Jitter: 0.6}, "jitter"},
-		{"negative workers", Config{Workers: -1}, "workers"},
-		{"backoff max below base", Config{BackoffBase: time.Hour, BackoffMax: time.Minute}, "backoff max"},
+		{"negative workers", Config{QueueConfig: poller.QueueConfig{Workers: -1}}, "workers"},
+		{"backoff max below base", Config{QueueConfig: poller.QueueConfig{BackoffBase: time.Hour, BackoffMax: time.Minute}}, "backoff max"},
 		{"no jitter", Config{NoJitter: true}, ""},
 	}
 	for _, tt := range tests {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/exchangesim"
+	"github.com/linkvault/linkvault/internal/poller"
 	"github.com/linkvault/linkvault/internal/refresh"
 	"github.com/linkvault/linkvault/internal/testdb"
 )
@@ -81,7 +82,7 @@ func TestValidationBackoffCappedAtInterval(t *testing.T) {
 	h.sim.Uphold.SetFaults(exchangesim.Faults{ErrorRate: 1})
 	// BackoffBase of a fifth of the interval: the third failure's backoff would be
 	// 0.4..0.8 of it, the fifth 1.6..3.2 of it.
-	e := h.engine(refresh.Config{BackoffBase: interval / 5, BackoffMax: 10 * interval}, nil)
+	e := h.engine(refresh.Config{QueueConfig: poller.QueueConfig{BackoffBase: interval / 5, BackoffMax: 10 * interval}}, nil)
 	for failures := 1; failures <= 6; failures++ {
 		runUntil(t, e, "failure recorded", func() bool { return h.get(c.TokenID).FailureCount == failures })
 		got := h.get(c.TokenID)

@@ -55,56 +55,30 @@ type Opener interface {
 
 // Config configures a Queue. Zero fields take the defaults given with each.
 type Config struct {
-	// Owner names this process in leases; it must differ between replicas. Default:
-	// hostname, pid and a random suffix.
-	Owner string
-	// PollInterval is how often due entries are looked for. Default 5s.
-	PollInterval time.Duration
-	// BatchSize caps the entries one poll claims. Default 20.
-	BatchSize int
-	// Workers is how many revocations run at once. Default 4.
-	Workers int
+	// QueueConfig: the lease owner, polling, workers, lease, write timeout, retry
+	// schedule, clock and logger. Defaults: poll every 5s, batches of 20, 4 workers
+	// (revocations at once), lease 1m, write timeout 5s, backoff 5s to 5m. Retries
+	// never stop while the exchange answers transient errors.
+	poller.QueueConfig
 	// Timeout bounds one call to the exchange. Default 10s.
 	Timeout time.Duration
-	// LeaseDuration is how long a claimed entry stays leased; it must exceed Timeout
-	// plus WriteTimeout. Default 1m.
-	LeaseDuration time.Duration
-	// WriteTimeout bounds recording an outcome. Default 5s.
-	WriteTimeout time.Duration
-	// BackoffBase and BackoffMax are the retry schedule: attempt n+1 waits
-	// BackoffBase×2^(n−1), capped at BackoffMax (upper half random), or the exchange's
-	// Retry-After when longer (still capped). Retries never stop while the exchange
-	// answers transient errors. Defaults 5s and 5m.
-	BackoffBase time.Duration
-	BackoffMax  time.Duration
-	Now         func() time.Time
-	Logger      *slog.Logger
+}
+
+// queueDefaults are the defaults of Config's QueueConfig.
+var queueDefaults = poller.QueueConfig{
+	PollInterval: 5 * time.Second, BatchSize: 20, Workers: 4, LeaseDuration: time.Minute,
+	WriteTimeout: 5 * time.Second, BackoffBase: 5 * time.Second, BackoffMax: 5 * time.Minute,
 }
 
 func (c Config) withDefaults() Config {
-	poller.DefaultRuntime(&c.Owner, &c.Now, &c.Logger)
-	poller.Default(&c.PollInterval, 5*time.Second)
+	c.QueueConfig = c.QueueConfig.WithDefaults(queueDefaults)
 	poller.Default(&c.Timeout, 10*time.Second)
-	poller.Default(&c.LeaseDuration, time.Minute)
-	poller.Default(&c.WriteTimeout, 5*time.Second)
-	poller.Default(&c.BackoffBase, 5*time.Second)
-	poller.Default(&c.BackoffMax, 5*time.Minute)
-	poller.Default(&c.BatchSize, 20)
-	poller.Default(&c.Workers, 4)
 	return c
 }
 
 // Validate reports inconsistent settings of a defaulted Config.
 func (c Config) Validate() error {
-	var errs []error
-	if c.PollInterval <= 0 || c.Timeout <= 0 || c.WriteTimeout <= 0 || c.BackoffBase <= 0 {
-		errs = append(errs, errors.New("durations must be positive"))
-	}
-	if c.BatchSize < 1 || c.Workers < 1 {
-		errs = append(errs, errors.New("batch size and workers must be at least 1"))
-	}
-	errs = append(errs, poller.CheckLease(c.LeaseDuration, c.Timeout, "timeout", c.WriteTimeout),
-		poller.CheckBackoff(c.BackoffBase, c.BackoffMax))
+	errs := append(c.Check(c.Timeout), poller.CheckLease(c.LeaseDuration, c.Timeout, "timeout", c.WriteTimeout))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("revocation: invalid config: %w", err)
 	}
@@ -148,10 +122,7 @@ func New(cfg Config, d Deps) (*Queue, error) {
 	if q.m, err = newMetrics(d.Registerer, d.Store, cfg.Now); err != nil {
 		return nil, err
 	}
-	q.loop = poller.New(poller.Config{
-		Name: "revocation", PollInterval: cfg.PollInterval, BatchSize: cfg.BatchSize, Workers: cfg.Workers,
-		Now: cfg.Now, Logger: q.log,
-	}, q.claim, q.work)
+	q.loop = poller.New(cfg.Poller("revocation", q.log), q.claim, q.work)
 	return q, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/envelope/envelopetest"
+	"github.com/linkvault/linkvault/internal/poller"
 	"github.com/linkvault/linkvault/internal/revocation"
 	"github.com/linkvault/linkvault/internal/sqlite"
 	"github.com/linkvault/linkvault/internal/testdb"
@@ -72,7 +73,7 @@ func newFixture(t *testing.T, script ...error) *fixture {
 	f := &fixture{db: db, raw: raw, rev: &scriptedRevoker{script: script}, reg: prometheus.NewRegistry(), now: time.Now()}
 	f.sealer = envelope.New(db, master, time.Now)
 	var err error
-	f.q, err = revocation.New(revocation.Config{Now: func() time.Time { return f.now }, BackoffBase: time.Second, BackoffMax: 4 * time.Second},
+	f.q, err = revocation.New(revocation.Config{QueueConfig: poller.QueueConfig{Now: func() time.Time { return f.now }, BackoffBase: time.Second, BackoffMax: 4 * time.Second}},
 		revocation.Deps{Store: db, Opener: f.sealer, Revoker: f.rev, Registerer: f.reg})
 	if err != nil {
 		t.Fatal(err)

@@ -38,52 +38,34 @@ import (
 
 // Config configures a Dispatcher. Zero fields take the defaults given with each.
 type Config struct {
-	// Owner names this process in event leases; it must differ between replicas.
-	// Default: hostname, pid and a random suffix.
-	Owner string
-	// PollInterval is how often the outbox is polled when the last poll found less
-	// than a full batch. Default 1s.
-	PollInterval time.Duration
-	// BatchSize caps the events one poll claims (never more than idle workers). Default 50.
-	BatchSize int
-	// Workers is how many deliveries run at once. Default 8.
-	Workers int
+	// QueueConfig: the lease owner, polling, workers, lease, write timeout, retry
+	// schedule, clock and logger (which receives events, never secrets or response
+	// bodies). Defaults: poll every 1s, batches of 50 (never more than idle workers),
+	// 8 workers (deliveries at once), lease 1m, write timeout 5s (recording an
+	// attempt), backoff 5s to 6h.
+	poller.QueueConfig
 	// Timeout bounds one delivery attempt. Default 10s.
 	Timeout time.Duration
-	// LeaseDuration is how long a claimed event stays leased; it must exceed Timeout
-	// plus WriteTimeout. Default 1m.
-	LeaseDuration time.Duration
-	// WriteTimeout bounds recording an attempt. Default 5s.
-	WriteTimeout time.Duration
-	// BackoffBase, BackoffMax and MaxAttempts are the retry schedule: attempt n+1
-	// waits BackoffBase×2^(n−1) (capped at BackoffMax, upper half random), and the
-	// event fails after MaxAttempts attempts. Defaults 5s, 6h and 15 (about 26 hours
-	// of retries in all).
-	BackoffBase time.Duration
-	BackoffMax  time.Duration
+	// MaxAttempts ends the retry schedule: the event fails after MaxAttempts attempts.
+	// Default 15 (with the default backoff, about 26 hours of retries in all).
 	MaxAttempts int
 	// SecretCacheTTL is how long a client's opened signing secrets are reused.
 	// Default 10s.
 	SecretCacheTTL time.Duration
 	// Client sends the deliveries. Default: a client that does not follow redirects.
 	Client *http.Client
-	// Now is the clock (default time.Now); Logger receives events, never secrets or
-	// response bodies (default: discard).
-	Now    func() time.Time
-	Logger *slog.Logger
+}
+
+// queueDefaults are the defaults of Config's QueueConfig.
+var queueDefaults = poller.QueueConfig{
+	PollInterval: time.Second, BatchSize: 50, Workers: 8, LeaseDuration: time.Minute,
+	WriteTimeout: 5 * time.Second, BackoffBase: 5 * time.Second, BackoffMax: 6 * time.Hour,
 }
 
 func (c Config) withDefaults() Config {
-	poller.DefaultRuntime(&c.Owner, &c.Now, &c.Logger)
-	poller.Default(&c.PollInterval, time.Second)
+	c.QueueConfig = c.QueueConfig.WithDefaults(queueDefaults)
 	poller.Default(&c.Timeout, 10*time.Second)
-	poller.Default(&c.LeaseDuration, time.Minute)
-	poller.Default(&c.WriteTimeout, 5*time.Second)
-	poller.Default(&c.BackoffBase, 5*time.Second)
-	poller.Default(&c.BackoffMax, 6*time.Hour)
 	poller.Default(&c.SecretCacheTTL, 10*time.Second)
-	poller.Default(&c.BatchSize, 50)
-	poller.Default(&c.Workers, 8)
 	poller.Default(&c.MaxAttempts, 15)
 	if c.Client == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
@@ -100,15 +82,11 @@ func (c Config) withDefaults() Config {
 
 // Validate reports inconsistent settings of a defaulted Config.
 func (c Config) Validate() error {
-	var errs []error
-	if c.PollInterval < 0 || c.Timeout <= 0 || c.WriteTimeout <= 0 || c.BackoffBase <= 0 || c.SecretCacheTTL < 0 {
-		errs = append(errs, errors.New("durations must be positive"))
+	errs := append(c.Check(c.Timeout, c.SecretCacheTTL),
+		poller.CheckLease(c.LeaseDuration, c.Timeout, "delivery timeout", c.WriteTimeout))
+	if c.MaxAttempts < 1 {
+		errs = append(errs, errors.New("max attempts must be at least 1"))
 	}
-	if c.BatchSize < 1 || c.Workers < 1 || c.MaxAttempts < 1 {
-		errs = append(errs, errors.New("batch size, workers and max attempts must be at least 1"))
-	}
-	errs = append(errs, poller.CheckLease(c.LeaseDuration, c.Timeout, "delivery timeout", c.WriteTimeout),
-		poller.CheckBackoff(c.BackoffBase, c.BackoffMax))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("webhook: invalid config: %w", err)
 	}
@@ -161,10 +139,7 @@ func NewDispatcher(cfg Config, d Deps) (*Dispatcher, error) {
 		cfg: cfg, store: d.Store, secrets: newSecretCache(d.Store, d.Sealer, cfg.SecretCacheTTL, cfg.Now), m: m,
 		log: cfg.Logger.With("component", "webhook", "owner", cfg.Owner), now: cfg.Now,
 	}
-	disp.loop = poller.New(poller.Config{
-		Name: "webhook", PollInterval: cfg.PollInterval, BatchSize: cfg.BatchSize, Workers: cfg.Workers,
-		Now: cfg.Now, Logger: disp.log,
-	}, disp.claim, disp.deliver)
+	disp.loop = poller.New(cfg.Poller("webhook", disp.log), disp.claim, disp.deliver)
 	return disp, nil
 }
 

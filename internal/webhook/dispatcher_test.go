@@ -19,6 +19,7 @@ import (
 	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/envelope/envelopetest"
 	"github.com/linkvault/linkvault/internal/exchangesim"
+	"github.com/linkvault/linkvault/internal/poller"
 	"github.com/linkvault/linkvault/internal/postgres"
 	"github.com/linkvault/linkvault/internal/proctest"
 	"github.com/linkvault/linkvault/internal/testdb"
@@ -266,7 +267,7 @@ func TestReceiverDownThenUpGetsEveryEventOnce(t *testing.T) {
 	}
 	ids := e.events(client, 150)
 	reg := prometheus.NewRegistry()
-	e.dispatcher(webhook.Config{Workers: 8}, reg)
+	e.dispatcher(webhook.Config{QueueConfig: poller.QueueConfig{Workers: 8}}, reg)
 
 	waitFor(t, "attempts against the closed port", func() bool { return counter(t, reg, "linkvault_webhook_deliveries_total", "retry") >= 100 })
 	rcv := newReceiver(t, time.Now, rot.Secret)
@@ -472,8 +473,8 @@ func TestTwoReplicasOnPostgresDeliverOnce(t *testing.T) {
 	t.Cleanup(func() { _ = srv.Close() })
 
 	ids := e.events(client, 300)
-	e.dispatcherOn(dbs[0], webhook.Config{Owner: "replica-a"}, nil)
-	e.dispatcherOn(dbs[1], webhook.Config{Owner: "replica-b"}, nil)
+	e.dispatcherOn(dbs[0], webhook.Config{QueueConfig: poller.QueueConfig{Owner: "replica-a"}}, nil)
+	e.dispatcherOn(dbs[1], webhook.Config{QueueConfig: poller.QueueConfig{Owner: "replica-b"}}, nil)
 	waitFor(t, "outbox drained", func() bool { return e.pending() == 0 })
 	checkExactlyOnce(t, flaky, ids)
 }

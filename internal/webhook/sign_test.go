@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/poller"
 )
 
 // The example of the Standard Webhooks specification: a receiver written against the
@@ -146,7 +147,7 @@ func TestConfigValidate(t *testing.T) {
 	if err := (Config{}).withDefaults().Validate(); err != nil {
 		t.Fatalf("defaults invalid: %v", err)
 	}
-	bad := Config{Timeout: time.Minute, LeaseDuration: time.Minute}.withDefaults()
+	bad := Config{Timeout: time.Minute, QueueConfig: poller.QueueConfig{LeaseDuration: time.Minute}}.withDefaults()
 	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "lease duration") {
 		t.Fatalf("lease not longer than the timeout accepted: %v", err)
 	}
