@@ -411,6 +411,24 @@ func (e *ProviderError) Error() string {
 
 func (e *ProviderError) Unwrap() error { return e.Err }
 
+// CommonError is the answer to the kinds every layer words the same way: the exchange
+// asks for a second-factor code (or refused the one given: Code "mfa_invalid"), or
+// offers no way to do the operation. cause is kept for logs. ok is false for the other
+// kinds, which each layer words for its own context.
+func (e *ProviderError) CommonError(cause error) (_ *Error, ok bool) {
+	var out *Error
+	switch e.Kind {
+	case ProviderMFARequired:
+		out = ErrMFARequired(e.Code == "mfa_invalid")
+	case ProviderUnsupported:
+		out = ErrNotSupported("This operation")
+	default:
+		return nil, false
+	}
+	out.Err = cause
+	return out, true
+}
+
 // ProviderErrorKindOf returns the kind of a *ProviderError in err's chain, or 0.
 func ProviderErrorKindOf(err error) ProviderErrorKind {
 	var pe *ProviderError

@@ -65,16 +65,12 @@ func (s *Service) Configure(ctx context.Context, c Caller, t Target, symbol, net
 		}
 		only = &n
 	}
-	u := s.begin(c, t, ActionConfigure)
-	out, err := s.configure(ctx, u, symbol, only)
-	return out, u.end(ctx, err)
+	return withConn(ctx, s, c, t, ActionConfigure, linkvault.PermissionWrite, func(cn *conn) ([]ConfigureAsset, error) {
+		return s.configure(ctx, cn, symbol, only)
+	})
 }
 
-func (s *Service) configure(ctx context.Context, u *use, symbol string, only *CatalogNetwork) ([]ConfigureAsset, error) {
-	cn, err := u.prepare(ctx, linkvault.PermissionWrite)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) configure(ctx context.Context, cn *conn, symbol string, only *CatalogNetwork) ([]ConfigureAsset, error) {
 	assets, err := callValue(ctx, s, cn, cn.provider.TransferOptions)
 	if err != nil {
 		return nil, err
@@ -164,20 +160,17 @@ func (s *Service) TransferStatus(ctx context.Context, c Caller, q TransferQuery)
 	if err := json.Unmarshal(rec.Result, &t); err != nil {
 		return nil, err
 	}
-	u := s.begin(c, Target{TokenID: rec.TokenID}, ActionTransferStatus)
-	live, err := s.liveTransfer(ctx, u, &t)
-	if err := u.end(ctx, err); err != nil {
+	live, err := withConn(ctx, s, c, Target{TokenID: rec.TokenID}, ActionTransferStatus, linkvault.PermissionRead, func(cn *conn) (*Transfer, error) {
+		return s.liveTransfer(ctx, cn, &t)
+	})
+	if err != nil {
 		s.log.DebugContext(ctx, "transfer status from the exchange unavailable; answering the recorded one", "error", err)
 		return &t, nil
 	}
 	return live, nil
 }
 
-func (s *Service) liveTransfer(ctx context.Context, u *use, t *Transfer) (*Transfer, error) {
-	cn, err := u.prepare(ctx, linkvault.PermissionRead)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) liveTransfer(ctx context.Context, cn *conn, t *Transfer) (*Transfer, error) {
 	res, err := callValue(ctx, s, cn, func(ctx context.Context, cred linkvault.Credential) (linkvault.TransferResult, error) {
 		return cn.provider.GetTransfer(ctx, cred, linkvault.TransferRef{TransferID: t.ExchangeTransferID, AccountID: t.AccountID, Symbol: t.Symbol})
 	})
@@ -269,21 +262,17 @@ type Value struct {
 // PortfolioValue values the account's holdings and fiat balances in USD at the
 // exchange's own rates.
 func (s *Service) PortfolioValue(ctx context.Context, c Caller, t Target) (*Value, error) {
-	u := s.begin(c, t, ActionValue)
-	out, err := s.portfolioValue(ctx, u)
-	return out, u.end(ctx, err)
+	return withConn(ctx, s, c, t, ActionValue, linkvault.PermissionRead, func(cn *conn) (*Value, error) {
+		return s.portfolioValue(ctx, cn)
+	})
 }
 
-func (s *Service) portfolioValue(ctx context.Context, u *use) (*Value, error) {
-	cn, err := u.prepare(ctx, linkvault.PermissionRead)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) portfolioValue(ctx context.Context, cn *conn) (*Value, error) {
 	var (
 		h  linkvault.Holdings
 		bs []linkvault.Balance
 	)
-	err = s.call(ctx, cn, func(ctx context.Context, cred linkvault.Credential) error {
+	err := s.call(ctx, cn, func(ctx context.Context, cred linkvault.Credential) error {
 		var err error
 		if h, err = cn.provider.Holdings(ctx, cred); err != nil {
 			return err
@@ -371,20 +360,30 @@ func (s *Service) AccountHolder(ctx context.Context, c Caller, t Target) (*linkv
 	return &out, name, nil
 }
 
-// readCall is one audited read of the account t names (action): the connection is
-// prepared with read permission and op is called through the service's retries.
-func readCall[T any](ctx context.Context, s *Service, c Caller, t Target, action string,
-	op func(ctx context.Context, cn *conn, cred linkvault.Credential) (T, error)) (T, error) {
+// withConn is one audited use of the account t names (action): the connection is
+// prepared with the permission need, op runs with it, and the outcome is audited
+// (use.end). Every operation on a connected account goes through it.
+func withConn[T any](ctx context.Context, s *Service, c Caller, t Target, action string, need linkvault.Permission,
+	op func(cn *conn) (T, error)) (T, error) {
 	u := s.begin(c, t, action)
 	out, err := func() (T, error) {
-		cn, err := u.prepare(ctx, linkvault.PermissionRead)
+		cn, err := u.prepare(ctx, need)
 		if err != nil {
 			var none T
 			return none, err
 		}
-		return callValue(ctx, s, cn, func(ctx context.Context, cred linkvault.Credential) (T, error) { return op(ctx, cn, cred) })
+		return op(cn)
 	}()
 	return out, u.end(ctx, err)
+}
+
+// readCall is one audited read of the account t names (action): the connection is
+// prepared with read permission and op is called through the service's retries.
+func readCall[T any](ctx context.Context, s *Service, c Caller, t Target, action string,
+	op func(ctx context.Context, cn *conn, cred linkvault.Credential) (T, error)) (T, error) {
+	return withConn(ctx, s, c, t, action, linkvault.PermissionRead, func(cn *conn) (T, error) {
+		return callValue(ctx, s, cn, func(ctx context.Context, cred linkvault.Credential) (T, error) { return op(ctx, cn, cred) })
+	})
 }
 
 // callValue is s.call for an operation that returns a value.

@@ -17,16 +17,12 @@ type Holdings struct {
 
 // Holdings reads the connection's positions from the exchange in real time.
 func (s *Service) Holdings(ctx context.Context, c Caller, t Target) (*Holdings, error) {
-	u := s.begin(c, t, audit.ActionHoldings)
-	out, err := s.holdings(ctx, u)
-	return out, u.end(ctx, err)
+	return withConn(ctx, s, c, t, audit.ActionHoldings, linkvault.PermissionRead, func(cn *conn) (*Holdings, error) {
+		return s.holdings(ctx, cn)
+	})
 }
 
-func (s *Service) holdings(ctx context.Context, u *use) (*Holdings, error) {
-	cn, err := u.prepare(ctx, linkvault.PermissionRead)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) holdings(ctx context.Context, cn *conn) (*Holdings, error) {
 	h, err := callValue(ctx, s, cn, cn.provider.Holdings)
 	if err != nil {
 		return nil, err
@@ -53,16 +49,12 @@ type Balances struct {
 
 // Balances reads the connection's fiat balances from the exchange in real time.
 func (s *Service) Balances(ctx context.Context, c Caller, t Target) (*Balances, error) {
-	u := s.begin(c, t, audit.ActionBalance)
-	out, err := s.balances(ctx, u)
-	return out, u.end(ctx, err)
+	return withConn(ctx, s, c, t, audit.ActionBalance, linkvault.PermissionRead, func(cn *conn) (*Balances, error) {
+		return s.balances(ctx, cn)
+	})
 }
 
-func (s *Service) balances(ctx context.Context, u *use) (*Balances, error) {
-	cn, err := u.prepare(ctx, linkvault.PermissionRead)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) balances(ctx context.Context, cn *conn) (*Balances, error) {
 	bs, err := callValue(ctx, s, cn, cn.provider.Balances)
 	if err != nil {
 		return nil, err

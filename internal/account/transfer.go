@@ -225,9 +225,9 @@ func (s *Service) Preview(ctx context.Context, c Caller, in PreviewInput) (*Prev
 	if err != nil {
 		return nil, err
 	}
-	u := s.begin(c, in.Target, audit.ActionTransferPreview)
-	out, err := s.preview(ctx, u, ck)
-	return out, u.end(ctx, err)
+	return withConn(ctx, s, c, in.Target, audit.ActionTransferPreview, linkvault.PermissionWrite, func(cn *conn) (*Preview, error) {
+		return s.preview(ctx, c, cn, ck)
+	})
 }
 
 func errNoPreviewStore() error {
@@ -235,11 +235,7 @@ func errNoPreviewStore() error {
 		Message: "Transfers are not available: this server has no transfer store configured."}
 }
 
-func (s *Service) preview(ctx context.Context, u *use, ck *checked) (*Preview, error) {
-	cn, err := u.prepare(ctx, linkvault.PermissionWrite)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) preview(ctx context.Context, c Caller, cn *conn, ck *checked) (*Preview, error) {
 	broker := cn.res.Connection.BrokerType
 	if !s.catalog.Sends(broker, ck.symbol, ck.network.Code) {
 		return nil, linkvault.Errorf(linkvault.StatusBadRequest, ErrTypeUnknownNetwork,
@@ -321,7 +317,7 @@ func (s *Service) preview(ctx context.Context, u *use, ck *checked) (*Preview, e
 		UnitPrice: unitPrice,
 	}
 	rec := &linkvault.TransferPreviewRecord{
-		ID: id, ClientID: u.caller.ClientID, TokenID: cn.res.Connection.TokenID,
+		ID: id, ClientID: c.ClientID, TokenID: cn.res.Connection.TokenID,
 		ClientTransactionID: firstNonEmpty(ck.in.TransactionID, "preview:"+id),
 		Request:             mustJSON(pr), CreatedAt: now, ExpiresAt: expires,
 	}
@@ -471,9 +467,9 @@ func (s *Service) Execute(ctx context.Context, c Caller, in ExecuteInput) (*Exec
 	if len(in.MFACode.Reveal()) > MaxMFACodeLength {
 		return nil, linkvault.ErrInvalid("mfaCode must be at most %d characters.", MaxMFACodeLength)
 	}
-	u := s.begin(c, in.Target, audit.ActionTransferExecute)
-	out, err := s.execute(ctx, u, in)
-	return out, u.end(ctx, err)
+	return withConn(ctx, s, c, in.Target, audit.ActionTransferExecute, linkvault.PermissionWrite, func(cn *conn) (*Execution, error) {
+		return s.execute(ctx, c, cn, in)
+	})
 }
 
 func errUnknownPreview() error {
@@ -481,12 +477,8 @@ func errUnknownPreview() error {
 		Message: "Unknown previewId: preview the transfer with this tokenId first."}
 }
 
-func (s *Service) execute(ctx context.Context, u *use, in ExecuteInput) (*Execution, error) {
-	cn, err := u.prepare(ctx, linkvault.PermissionWrite)
-	if err != nil {
-		return nil, err
-	}
-	rec, err := s.previews.GetTransferPreview(ctx, u.caller.ClientID, strings.ToLower(in.PreviewID))
+func (s *Service) execute(ctx context.Context, c Caller, cn *conn, in ExecuteInput) (*Execution, error) {
+	rec, err := s.previews.GetTransferPreview(ctx, c.ClientID, strings.ToLower(in.PreviewID))
 	if linkvault.IsNotFound(err) || (err == nil && rec.TokenID != cn.res.Connection.TokenID) {
 		return nil, errUnknownPreview()
 	}
@@ -498,7 +490,7 @@ func (s *Service) execute(ctx context.Context, u *use, in ExecuteInput) (*Execut
 		return nil, err
 	}
 	ledger := &linkvault.TransferRecord{
-		ClientID: u.caller.ClientID, ClientTransactionID: rec.ClientTransactionID, TokenID: rec.TokenID,
+		ClientID: c.ClientID, ClientTransactionID: rec.ClientTransactionID, TokenID: rec.TokenID,
 		RequestHash: audit.HashRequest(pr.canonical(rec.TokenID)),
 	}
 	if !s.now().Before(rec.ExpiresAt) {

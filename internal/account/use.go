@@ -226,6 +226,9 @@ func MapProviderError(err error) error {
 		}
 		return err // internal: logged by the HTTP layer, answered generically
 	}
+	if e, ok := pe.CommonError(pe); ok {
+		return e
+	}
 	switch pe.Kind {
 	case linkvault.ProviderTransient:
 		ra := pe.RetryAfter
@@ -239,14 +242,6 @@ func MapProviderError(err error) error {
 		return linkvault.ErrReauthRequired()
 	case linkvault.ProviderRejected:
 		return rejectedError(pe)
-	case linkvault.ProviderMFARequired:
-		e := linkvault.ErrMFARequired(pe.Code == "mfa_invalid")
-		e.Err = pe
-		return e
-	case linkvault.ProviderUnsupported:
-		e := linkvault.ErrNotSupported("This operation")
-		e.Err = pe
-		return e
 	}
 	return err
 }

@@ -216,17 +216,11 @@ func providerFailure(err error, refused *linkvault.Error) error {
 	if !errors.As(err, &pe) {
 		return err
 	}
-	switch pe.Kind {
-	case linkvault.ProviderTransient:
+	if e, ok := pe.CommonError(err); ok {
+		return e
+	}
+	if pe.Kind == linkvault.ProviderTransient {
 		return linkvault.ErrProviderUnavailable(pe.RetryAfter)
-	case linkvault.ProviderMFARequired:
-		e := linkvault.ErrMFARequired(pe.Code == "mfa_invalid")
-		e.Err = err
-		return e
-	case linkvault.ProviderUnsupported:
-		e := linkvault.ErrNotSupported("This operation")
-		e.Err = err
-		return e
 	}
 	refused.Err = err
 	return refused
