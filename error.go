@@ -85,39 +85,31 @@ func Errorf(status, errType, format string, args ...any) *Error {
 
 // ErrorStatus returns the envelope status of err; errors that are not *Error are serverFailure.
 func ErrorStatus(err error) string {
-	if err == nil {
-		return StatusOK
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Status
-	}
-	return StatusServerFailure
+	return errorField(err, StatusOK, StatusServerFailure, func(e *Error) string { return e.Status })
 }
 
 // ErrorType returns the errorType of err; errors that are not *Error are internalError.
 func ErrorType(err error) string {
-	if err == nil {
-		return ""
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Type
-	}
-	return ErrTypeInternal
+	return errorField(err, "", ErrTypeInternal, func(e *Error) string { return e.Type })
 }
 
 // ErrorMessage returns the client-safe message of err. Errors that are not *Error never
 // expose their text.
 func ErrorMessage(err error) string {
+	return errorField(err, "", "Internal error.", func(e *Error) string { return e.Message })
+}
+
+// errorField reads one field of the *Error in err's chain: none for a nil err, other
+// for an error that is not an *Error.
+func errorField(err error, none, other string, field func(*Error) string) string {
 	if err == nil {
-		return ""
+		return none
 	}
 	var e *Error
 	if errors.As(err, &e) {
-		return e.Message
+		return field(e)
 	}
-	return "Internal error."
+	return other
 }
 
 // Sentinel-like constructors for the common cases, so every layer words them the same.
