@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/linkvault/linkvault"
@@ -48,6 +49,17 @@ func (s *Server) parseTokenRequest(r *http.Request) (account.Target, error) {
 	return account.Target{TokenID: req.AuthToken, Broker: bt}, err
 }
 
+// tokenCall decodes and validates a {authToken, type} body and calls op, as the
+// request's caller, on the account it names.
+func tokenCall[T any](s *Server, r *http.Request, op func(context.Context, account.Caller, account.Target) (T, error)) (T, error) {
+	t, err := s.parseTokenRequest(r)
+	if err != nil {
+		var none T
+		return none, err
+	}
+	return op(r.Context(), caller(r), t)
+}
+
 // HeaderRevocation carries the revocation state of DELETE /api/v1/account's answer
 // (a linkvault.RevocationState), for clients that read headers rather than the message.
 const HeaderRevocation = "Linkvault-Revocation"
@@ -59,11 +71,7 @@ const HeaderRevocation = "Linkvault-Revocation"
 // (the queue keeps trying; connection.revoked follows), revocationUnsupported,
 // revocationUnreadable or revocationRefused.
 func (a *accountAPI) handleRemove(w http.ResponseWriter, r *http.Request) error {
-	t, err := a.s.parseTokenRequest(r)
-	if err != nil {
-		return err
-	}
-	state, err := a.s.account.Remove(r.Context(), caller(r), t)
+	state, err := tokenCall(a.s, r, a.s.account.Remove)
 	if err != nil {
 		return err
 	}

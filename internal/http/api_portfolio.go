@@ -26,11 +26,7 @@ type holdingsContent struct {
 // handleHoldings is POST /api/v1/holdings/get {authToken, type}: the connected
 // account's positions, read from the exchange in real time.
 func (a *accountAPI) handleHoldings(w http.ResponseWriter, r *http.Request) error {
-	t, err := a.s.parseTokenRequest(r)
-	if err != nil {
-		return err
-	}
-	h, err := a.s.account.Holdings(r.Context(), caller(r), t)
+	h, err := tokenCall(a.s, r, a.s.account.Holdings)
 	if err != nil {
 		return err
 	}
@@ -59,11 +55,7 @@ type balanceContent struct {
 // handleBalance is POST /api/v1/balance/get {authToken, type}: the account's fiat
 // balances, read from the exchange in real time.
 func (a *accountAPI) handleBalance(w http.ResponseWriter, r *http.Request) error {
-	t, err := a.s.parseTokenRequest(r)
-	if err != nil {
-		return err
-	}
-	b, err := a.s.account.Balances(r.Context(), caller(r), t)
+	b, err := tokenCall(a.s, r, a.s.account.Balances)
 	if err != nil {
 		return err
 	}

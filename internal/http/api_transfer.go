@@ -601,11 +601,7 @@ func directionOf(t linkvault.TransferResult) string {
 // the exchange's own rates (linkvault integrates crypto exchanges: no equities or
 // NFTs; performance is not tracked and reads 0).
 func (a *accountAPI) handleHoldingsValue(w http.ResponseWriter, r *http.Request) error {
-	t, err := a.s.parseTokenRequest(r)
-	if err != nil {
-		return err
-	}
-	v, err := a.s.account.PortfolioValue(r.Context(), caller(r), t)
+	v, err := tokenCall(a.s, r, a.s.account.PortfolioValue)
 	if err != nil {
 		return err
 	}

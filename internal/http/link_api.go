@@ -107,6 +107,18 @@ func linkCaller(sess *linkvault.LinkSession) account.Caller {
 	return account.Caller{ClientID: sess.ClientID, KeyID: account.KeyLinkPage, Permission: sess.Permission, UserID: sess.UserID}
 }
 
+// decodeAccountCall decodes the body of a Link page call that goes through the account
+// service into v; a server without the account service refuses the call.
+func (ui *linkUI) decodeAccountCall(r *http.Request, v any) error {
+	if err := ui.s.decodeJSON(r, v); err != nil {
+		return err
+	}
+	if ui.s.account == nil {
+		return errAccountUnavailable()
+	}
+	return nil
+}
+
 // handleHoldings returns the holdings of one of the session's connections, through the
 // account service (audited like the REST API's holdings/get). Values are in USD, as the
 // exchange's rates give them; when the page shows another currency (fiatCurrency), the
@@ -118,11 +130,8 @@ func (ui *linkUI) handleHoldings(w http.ResponseWriter, r *http.Request, sess *l
 		TokenID      string `json:"tokenId"`
 		FiatCurrency string `json:"fiatCurrency"`
 	}
-	if err := ui.s.decodeJSON(r, &req); err != nil {
+	if err := ui.decodeAccountCall(r, &req); err != nil {
 		return err
-	}
-	if ui.s.account == nil {
-		return errAccountUnavailable()
 	}
 	h, err := ui.s.account.Holdings(r.Context(), linkCaller(sess), account.Target{TokenID: req.TokenID})
 	if err != nil {
@@ -205,11 +214,8 @@ func (ui *linkUI) handleTransferOptions(w http.ResponseWriter, r *http.Request, 
 	var req struct {
 		TokenID string `json:"tokenId"`
 	}
-	if err := ui.s.decodeJSON(r, &req); err != nil {
+	if err := ui.decodeAccountCall(r, &req); err != nil {
 		return err
-	}
-	if ui.s.account == nil {
-		return errAccountUnavailable()
 	}
 	assets, err := ui.s.account.Configure(r.Context(), linkCaller(sess), account.Target{TokenID: req.TokenID}, "", "")
 	if err != nil {
@@ -272,11 +278,8 @@ type linkPreview struct {
 // rules, limits, stored preview, audit and error mapping as the REST API's preview.
 func (ui *linkUI) handleTransferPreview(w http.ResponseWriter, r *http.Request, sess *linkvault.LinkSession) error {
 	var b linkTransferBody
-	if err := ui.s.decodeJSON(r, &b); err != nil {
+	if err := ui.decodeAccountCall(r, &b); err != nil {
 		return err
-	}
-	if ui.s.account == nil {
-		return errAccountUnavailable()
 	}
 	amount, err := amountOf(b.Amount)
 	if err != nil {
@@ -314,11 +317,8 @@ type linkTransfer struct {
 // ledger, idempotency key derivation and audit as the REST API's execute.
 func (ui *linkUI) handleTransferExecute(w http.ResponseWriter, r *http.Request, sess *linkvault.LinkSession) error {
 	var b linkTransferBody
-	if err := ui.s.decodeJSON(r, &b); err != nil {
+	if err := ui.decodeAccountCall(r, &b); err != nil {
 		return err
-	}
-	if ui.s.account == nil {
-		return errAccountUnavailable()
 	}
 	code := linkvault.NewSecret(b.MFACode)
 	b.MFACode = ""
