@@ -3,7 +3,6 @@ package clients_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/clients"
 	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/testdb"
 )
 
@@ -47,23 +47,6 @@ func (s *countingStore) ListAPIKeys(ctx context.Context, clientID string) ([]*li
 	return s.Store.ListAPIKeys(ctx, clientID)
 }
 
-type manualClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *manualClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *manualClock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // TestUnknownKeyIDTakesTheSamePathAsAWrongSecret is issue 15, failure 6 (key-id
 // existence leaked by timing), checked by the code path rather than the clock: an
 // unknown key id used to cost a database read on every attempt while a known id was
@@ -72,8 +55,8 @@ func (c *manualClock) add(d time.Duration) {
 func TestUnknownKeyIDTakesTheSamePathAsAWrongSecret(t *testing.T) {
 	ctx := context.Background()
 	store := &countingStore{Store: testdb.SQLite(t)}
-	clock := &manualClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	svc := clients.New(store, testKeyring(t, store.Store.(envelope.DataKeyStore)), clock.now, time.Minute)
+	clock := exchangesim.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	svc := clients.New(store, testKeyring(t, store.Store.(envelope.DataKeyStore)), clock.Now, time.Minute)
 	key := clients.CreateAppKey(t, svc, linkvault.PermissionRead)
 	if _, err := svc.Authenticate(ctx, "app", key.Secret); err != nil { // loads the key set
 		t.Fatal(err)
@@ -128,10 +111,10 @@ func TestKeysChangedElsewhereAreSeenWithinTheRefreshPeriod(t *testing.T) {
 	ctx := context.Background()
 	db := testdb.SQLite(t)
 	store := &countingStore{Store: db}
-	clock := &manualClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := exchangesim.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	ring := testKeyring(t, db)
-	svc := clients.New(store, ring, clock.now, 5*time.Second)
-	other := clients.New(db, ring, clock.now, 0) // the CLI
+	svc := clients.New(store, ring, clock.Now, 5*time.Second)
+	other := clients.New(db, ring, clock.Now, 0) // the CLI
 	first := clients.CreateAppKey(t, other, linkvault.PermissionRead)
 	if _, err := svc.Authenticate(ctx, "app", first.Secret); err != nil {
 		t.Fatalf("key created before the first use: %v", err)
@@ -147,7 +130,7 @@ func TestKeysChangedElsewhereAreSeenWithinTheRefreshPeriod(t *testing.T) {
 	if _, err := svc.Authenticate(ctx, "app", second.Secret); err == nil {
 		t.Fatal("a key created elsewhere was seen before any reload")
 	}
-	clock.add(5 * time.Second)
+	clock.Advance(5 * time.Second)
 	waitFor(t, "the new key to be seen", func() bool {
 		_, err := svc.Authenticate(ctx, "app", second.Secret)
 		return err == nil
@@ -158,11 +141,11 @@ func TestKeysChangedElsewhereAreSeenWithinTheRefreshPeriod(t *testing.T) {
 
 	// A failing store: the set is used while not too stale, then authentication fails.
 	store.fail.Store(true)
-	clock.add(6 * time.Second)
+	clock.Advance(6 * time.Second)
 	if _, err := svc.Authenticate(ctx, "app", second.Secret); err != nil {
 		t.Fatalf("store down, set 6s old: %v, want the current set used", err)
 	}
-	clock.add(20 * time.Second)
+	clock.Advance(20 * time.Second)
 	if _, err := svc.Authenticate(ctx, "app", second.Secret); !errors.Is(err, errStoreDown) {
 		t.Fatalf("store down, set 26s old: %v, want the store's error", err)
 	}
