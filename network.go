@@ -44,20 +44,20 @@ var Networks = []Network{
 
 // NetworkByID finds a network by its ID (case-insensitive).
 func NetworkByID(id string) (Network, bool) {
-	id = strings.ToLower(id)
-	for _, n := range Networks {
-		if n.ID == id {
-			return n, true
-		}
-	}
-	return Network{}, false
+	return findNetwork(id, func(n Network) string { return n.ID })
 }
 
 // LookupNetwork finds a network by its canonical code (case-insensitive).
 func LookupNetwork(code string) (Network, bool) {
-	code = strings.ToLower(code)
+	return findNetwork(code, func(n Network) string { return n.Code })
+}
+
+// findNetwork finds the network whose key (ID or code, stored in lower case) is k,
+// case-insensitively.
+func findNetwork(k string, key func(Network) string) (Network, bool) {
+	k = strings.ToLower(k)
 	for _, n := range Networks {
-		if n.Code == code {
+		if key(n) == k {
 			return n, true
 		}
 	}
