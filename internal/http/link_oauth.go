@@ -46,7 +46,7 @@ func (ui *linkUI) handleCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	v := ui.parseView(nil)
 	if ui.svc == nil {
-		ui.renderMessage(w, r, http.StatusNotFound, v, "error", "errorTitle", "err.oauthStateInvalid")
+		ui.renderMessage(w, r, http.StatusNotFound, v, msgStateInvalid)
 		return
 	}
 	state := q.Get("state")
@@ -61,12 +61,7 @@ func (ui *linkUI) handleCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	cb, err := ui.svc.CompleteOAuth(r.Context(), state, q.Get("code"), q.Get("error"), resume)
 	if err != nil {
-		if linkvault.ErrorType(err) == link.ErrTypeStateInvalid {
-			ui.renderMessage(w, r, http.StatusBadRequest, v, "error", "errorTitle", "err.oauthStateInvalid")
-			return
-		}
-		ui.s.log.ErrorContext(r.Context(), "oauth callback failed", "route", r.Pattern, "error", err)
-		ui.renderMessage(w, r, http.StatusInternalServerError, v, "error", "errorTitle", "err.generic")
+		ui.renderFailure(w, r, v, err, "oauth callback failed", link.ErrTypeStateInvalid, http.StatusBadRequest, msgStateInvalid)
 		return
 	}
 	if vq, err := url.ParseQuery(cb.View); err == nil {

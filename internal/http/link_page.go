@@ -103,17 +103,12 @@ func (ui *linkUI) handlePage(w http.ResponseWriter, r *http.Request) {
 	setLinkHeaders(w.Header())
 	v := ui.parseView(r.URL.Query())
 	if ui.svc == nil {
-		ui.renderMessage(w, r, http.StatusNotFound, v, "expired", "expiredTitle", "expiredHint")
+		ui.renderMessage(w, r, http.StatusNotFound, v, msgExpired)
 		return
 	}
 	page, err := ui.svc.Open(r.Context(), r.PathValue("session"))
 	if err != nil {
-		if linkvault.ErrorType(err) == linkvault.ErrTypeLinkTokenInvalid {
-			ui.renderMessage(w, r, http.StatusGone, v, "expired", "expiredTitle", "expiredHint")
-			return
-		}
-		ui.s.log.ErrorContext(r.Context(), "link page failed", "route", r.Pattern, "error", err)
-		ui.renderMessage(w, r, http.StatusInternalServerError, v, "error", "errorTitle", "err.generic")
+		ui.renderFailure(w, r, v, err, "link page failed", linkvault.ErrTypeLinkTokenInvalid, http.StatusGone, msgExpired)
 		return
 	}
 	ui.renderPage(w, r, v, page.Session, page.Secret, nil, "")
@@ -129,7 +124,7 @@ func (ui *linkUI) renderPage(w http.ResponseWriter, r *http.Request, v view, ses
 			code = http.StatusServiceUnavailable
 			w.Header().Set("Retry-After", strconv.Itoa(int(linkvault.UnavailableRetryAfter.Seconds())))
 		}
-		ui.renderMessage(w, r, code, v, "error", "errorTitle", "err.generic")
+		ui.renderMessage(w, r, code, v, msgGeneric)
 		return
 	}
 	origins := client.AllowedOrigins
@@ -144,7 +139,7 @@ func (ui *linkUI) renderPage(w http.ResponseWriter, r *http.Request, v view, ses
 	})
 	if err != nil {
 		ui.s.log.ErrorContext(r.Context(), "link page boot data", "error", err)
-		ui.renderMessage(w, r, http.StatusInternalServerError, v, "error", "errorTitle", "err.generic")
+		ui.renderMessage(w, r, http.StatusInternalServerError, v, msgGeneric)
 		return
 	}
 	setPageCSP(w.Header(), origins)
@@ -154,12 +149,34 @@ func (ui *linkUI) renderPage(w http.ResponseWriter, r *http.Request, v view, ses
 	})
 }
 
+// message is a page with one message: its kind ("expired", "error") and the catalog
+// keys of its heading and text.
+type message struct{ kind, headingKey, textKey string }
+
+var (
+	msgExpired      = message{"expired", "expiredTitle", "expiredHint"}
+	msgStateInvalid = message{"error", "errorTitle", "err.oauthStateInvalid"}
+	msgGeneric      = message{"error", "errorTitle", "err.generic"}
+)
+
 // renderMessage renders a page with one message and no script (expired link, errors).
-func (ui *linkUI) renderMessage(w http.ResponseWriter, r *http.Request, code int, v view, kind, headingKey, textKey string) {
+func (ui *linkUI) renderMessage(w http.ResponseWriter, r *http.Request, code int, v view, m message) {
 	msgs := ui.catalogs[v.Lang]
 	ui.render(w, r, code, "status.html", map[string]any{
-		"Page": "message", "Lang": v.Lang, "Theme": v.Theme, "Kind": kind, "Heading": msgs[headingKey], "Text": msgs[textKey], "Close": msgs["close"],
+		"Page": "message", "Lang": v.Lang, "Theme": v.Theme, "Kind": m.kind, "Heading": msgs[m.headingKey], "Text": msgs[m.textKey], "Close": msgs["close"],
 	})
+}
+
+// renderFailure answers a page request that failed with err: the failure the page
+// expects (errorType expected) with its own message and code, anything else logged
+// (logMsg) and shown as the generic error.
+func (ui *linkUI) renderFailure(w http.ResponseWriter, r *http.Request, v view, err error, logMsg, expected string, code int, m message) {
+	if linkvault.ErrorType(err) == expected {
+		ui.renderMessage(w, r, code, v, m)
+		return
+	}
+	ui.s.log.ErrorContext(r.Context(), logMsg, "route", r.Pattern, "error", err)
+	ui.renderMessage(w, r, http.StatusInternalServerError, v, msgGeneric)
 }
 
 func (ui *linkUI) render(w http.ResponseWriter, r *http.Request, code int, name string, data any) {
