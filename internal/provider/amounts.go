@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -231,4 +232,22 @@ func firstNonEmpty(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// transferStatuses sorts the transfer statuses an exchange documents into linkvault's
+// states.
+type transferStatuses struct{ succeeded, failed, pending []string }
+
+// state is the state of status s, with s as the detail; a status the exchange does not
+// document is pending, detail "unknown".
+func (ts transferStatuses) state(s string) (linkvault.TransferState, string) {
+	switch {
+	case slices.Contains(ts.succeeded, s):
+		return linkvault.TransferSucceeded, s
+	case slices.Contains(ts.failed, s):
+		return linkvault.TransferFailed, s
+	case slices.Contains(ts.pending, s):
+		return linkvault.TransferPending, s
+	}
+	return linkvault.TransferPending, "unknown"
 }

@@ -931,13 +931,13 @@ type binanceHistoryWire struct {
 }
 
 // transfer reads the shared fields as a transfer in direction dir, whose history names
-// its status numbers in details (binanceState).
+// its status numbers in details (binanceStatuses sorts those).
 func (h binanceHistoryWire) transfer(dir linkvault.TransferDirection, details map[int]string) (linkvault.TransferResult, error) {
 	amt, err := amount(h.Amount)
 	if err != nil {
 		return linkvault.TransferResult{}, err
 	}
-	status, detail := binanceState(details, h.Status)
+	status, detail := binanceStatuses.state(details[h.Status])
 	return linkvault.TransferResult{
 		TransferID: rawID(h.ID), Status: status, StatusDetail: detail, Direction: dir, Symbol: h.Coin,
 		Network: binanceNetworkNames.canonical(h.Network), Amount: amt, ToAddress: h.Address, AddressTag: h.AddressTag, Hash: h.TxID,
@@ -951,21 +951,13 @@ var (
 	binanceDepositDetails  = map[int]string{0: "pending", 1: "success", 2: "rejected", 6: "credited", 7: "wrong_deposit", 8: "waiting_user_confirm"}
 )
 
-// binanceState maps status number s of a history whose numbers details names: completed,
-// success (deposited) and credited (deposited, not yet withdrawable) succeeded;
-// cancelled, rejected, failure and wrong_deposit failed; the others are pending, as is a
-// number the reference does not list ("unknown").
-func binanceState(details map[int]string, s int) (linkvault.TransferState, string) {
-	detail, ok := details[s]
-	switch {
-	case !ok:
-		return linkvault.TransferPending, "unknown"
-	case detail == "completed" || detail == "success" || detail == "credited":
-		return linkvault.TransferSucceeded, detail
-	case detail == "cancelled" || detail == "rejected" || detail == "failure" || detail == "wrong_deposit":
-		return linkvault.TransferFailed, detail
-	}
-	return linkvault.TransferPending, detail
+// binanceStatuses sorts the details of both histories: success (deposited) and credited
+// (deposited, not yet withdrawable) count as succeeded. A number the reference does not
+// list has no detail and is pending, "unknown".
+var binanceStatuses = transferStatuses{
+	succeeded: []string{"completed", "success", "credited"},
+	failed:    []string{"cancelled", "rejected", "failure", "wrong_deposit"},
+	pending:   []string{"email_sent", "awaiting_approval", "processing", "pending", "waiting_user_confirm"},
 }
 
 // binanceWithdrawal is an entry of the withdrawal history.

@@ -106,14 +106,7 @@ func newCoinbaseProtocol(in linkvault.Integration, cfg Config, d Deps) (*Coinbas
 		return nil, err
 	}
 	p := &Coinbase{oauthAdapter: base, networks: coinbaseDefaultNetworks}
-	p.whoami = func(ctx context.Context, c linkvault.Credential, op string) (string, error) {
-		u, err := p.user(ctx, c, op)
-		return u.ID, err
-	}
-	p.walletOf = func(ctx context.Context, c linkvault.Credential, op, symbol string) (string, error) {
-		w, err := p.walletFor(ctx, c, op, "", symbol)
-		return w.ID, err
-	}
+	p.whoami, p.walletOf = p.userID, p.walletID
 	return p, nil
 }
 
@@ -144,6 +137,12 @@ func (p *Coinbase) get(ctx context.Context, op, path string, c linkvault.Credent
 // wallet:user:email the email).
 func (p *Coinbase) user(ctx context.Context, c linkvault.Credential, op string) (coinbaseUser, error) {
 	return decoded(p.http, op, parseCoinbaseUser)(p.get(ctx, op, "/v2/user", c))
+}
+
+// userID is the id of the credential's user (user).
+func (p *Coinbase) userID(ctx context.Context, c linkvault.Credential, op string) (string, error) {
+	u, err := p.user(ctx, c, op)
+	return u.ID, err
 }
 
 // wallets lists every account: GET /v2/accounts?limit=100, following next_uri
@@ -309,6 +308,12 @@ func (p *Coinbase) walletFor(ctx context.Context, c linkvault.Credential, op, ac
 		}
 	}
 	return coinbaseAccount{}, rejected(p.http.broker, op, "insufficient_funds")
+}
+
+// walletID is the id of the symbol's crypto wallet (walletFor).
+func (p *Coinbase) walletID(ctx context.Context, c linkvault.Credential, op, symbol string) (string, error) {
+	w, err := p.walletFor(ctx, c, op, "", symbol)
+	return w.ID, err
 }
 
 // checkSend applies what Coinbase publishes before anything is sent: the network must
@@ -708,7 +713,7 @@ type coinbaseTransaction struct {
 }
 
 func (tx coinbaseTransaction) result(accountID string) linkvault.TransferResult {
-	status, detail := coinbaseStatus(tx.Status)
+	status, detail := coinbaseStatuses.state(tx.Status)
 	return linkvault.TransferResult{
 		TransferID: tx.ID, AccountID: accountID, Status: status, StatusDetail: detail, Direction: tx.Direction,
 		Symbol: tx.Currency, Network: coinbaseNetworkNames.canonical(tx.Network), Amount: tx.Amount.Abs(),
@@ -716,17 +721,11 @@ func (tx coinbaseTransaction) result(accountID string) linkvault.TransferResult 
 	}
 }
 
-// coinbaseStatus maps the transaction statuses of cbDocsTxs.
-func coinbaseStatus(s string) (linkvault.TransferState, string) {
-	switch s {
-	case "completed":
-		return linkvault.TransferSucceeded, "completed"
-	case "failed", "expired", "canceled":
-		return linkvault.TransferFailed, s
-	case "pending", "waiting_for_signature", "waiting_for_clearing":
-		return linkvault.TransferPending, s
-	}
-	return linkvault.TransferPending, "unknown"
+// coinbaseStatuses are the transaction statuses of cbDocsTxs.
+var coinbaseStatuses = transferStatuses{
+	succeeded: []string{"completed"},
+	failed:    []string{"failed", "expired", "canceled"},
+	pending:   []string{"pending", "waiting_for_signature", "waiting_for_clearing"},
 }
 
 type coinbaseTxWire struct {
@@ -748,21 +747,12 @@ type coinbaseTxWire struct {
 }
 
 func (w coinbaseTxWire) parse() (coinbaseTransaction, error) {
-	if w.ID == "" {
-		return coinbaseTransaction{}, errors.New("transaction without id")
-	}
-	amt, err := amount(w.Amount.Amount)
+	amt, dir, err := wireTransaction(w.ID, w.Amount.Amount, w.Type, "send", "receive")
 	if err != nil {
 		return coinbaseTransaction{}, err
 	}
 	tx := coinbaseTransaction{ID: w.ID, Status: w.Status, Network: w.Network.Name, Hash: w.Network.Hash, To: w.To.Address,
-		Idem: w.Idem, Currency: w.Amount.Currency, Amount: amt}
-	switch w.Type {
-	case "send":
-		tx.Direction = linkvault.TransferWithdrawal
-	case "receive":
-		tx.Direction = linkvault.TransferDeposit
-	}
+		Idem: w.Idem, Currency: w.Amount.Currency, Amount: amt, Direction: dir}
 	if w.Network.Fee != nil {
 		if tx.Fee, err = optAmount(w.Network.Fee.Amount); err != nil {
 			return coinbaseTransaction{}, err

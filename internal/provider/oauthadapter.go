@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/linkvault/linkvault"
@@ -106,4 +107,24 @@ func (p *oauthAdapter) Validate(ctx context.Context, c linkvault.Credential) err
 // the application in Uphold, and the token then simply stops working).
 func (p *oauthAdapter) Revoke(ctx context.Context, c linkvault.Credential) error {
 	return p.oauth.revoke(ctx, c)
+}
+
+// wireTransaction reads what a transaction resource of Coinbase and of Uphold both
+// carry: its id (required), its amount, and its type, which names a withdrawal or a
+// deposit (any other type is neither).
+func wireTransaction(id, amountText, typ, withdrawal, deposit string) (linkvault.Decimal, linkvault.TransferDirection, error) {
+	if id == "" {
+		return linkvault.Decimal{}, "", errors.New("transaction without id")
+	}
+	amt, err := amount(amountText)
+	if err != nil {
+		return linkvault.Decimal{}, "", err
+	}
+	switch typ {
+	case withdrawal:
+		return amt, linkvault.TransferWithdrawal, nil
+	case deposit:
+		return amt, linkvault.TransferDeposit, nil
+	}
+	return amt, "", nil
 }

@@ -98,14 +98,7 @@ func NewUphold(cfg Config, d Deps) (*Uphold, error) {
 		return nil, err
 	}
 	p := &Uphold{oauthAdapter: base}
-	p.whoami = func(ctx context.Context, c linkvault.Credential, op string) (string, error) {
-		me, err := p.me(ctx, c, op)
-		return me.ID, err
-	}
-	p.walletOf = func(ctx context.Context, c linkvault.Credential, op, symbol string) (string, error) {
-		card, err := p.cardFor(ctx, c, op, "", symbol)
-		return card.ID, err
-	}
+	p.whoami, p.walletOf = p.userID, p.cardID
 	return p, nil
 }
 
@@ -131,6 +124,12 @@ func (p *Uphold) get(ctx context.Context, op, path string, c linkvault.Credentia
 // me: GET /v0/me (upDocsUser; scope user:read).
 func (p *Uphold) me(ctx context.Context, c linkvault.Credential, op string) (upholdUser, error) {
 	return decoded(p.http, op, parseUpholdUser)(p.get(ctx, op, "/v0/me", c, nil))
+}
+
+// userID is the id of the credential's user (me).
+func (p *Uphold) userID(ctx context.Context, c linkvault.Credential, op string) (string, error) {
+	me, err := p.me(ctx, c, op)
+	return me.ID, err
 }
 
 // cards lists every card: GET /v0/me/cards, 50 at a time with Range: items=a-b,
@@ -269,6 +268,12 @@ func (p *Uphold) source(ctx context.Context, c linkvault.Credential, op string, 
 		return upholdCard{}, err
 	}
 	return card, p.checkNetwork(op, card, r)
+}
+
+// cardID is the id of the symbol's card with the largest available balance (cardFor).
+func (p *Uphold) cardID(ctx context.Context, c linkvault.Credential, op, symbol string) (string, error) {
+	card, err := p.cardFor(ctx, c, op, "", symbol)
+	return card.ID, err
 }
 
 func (p *Uphold) checkNetwork(op string, card upholdCard, r linkvault.TransferRequest) error {
@@ -676,7 +681,7 @@ type upholdTransaction struct {
 }
 
 func (tx upholdTransaction) result(cardID string) linkvault.TransferResult {
-	status, detail := upholdStatus(tx.Status)
+	status, detail := upholdStatuses.state(tx.Status)
 	return linkvault.TransferResult{
 		TransferID: tx.ID, AccountID: firstNonEmpty(cardID, tx.CardID), Status: status, StatusDetail: detail,
 		Direction: tx.Direction, Symbol: tx.Currency, Network: upholdNetworkNames.canonical(tx.Network),
@@ -684,18 +689,8 @@ func (tx upholdTransaction) result(cardID string) linkvault.TransferResult {
 	}
 }
 
-// upholdStatus maps pending, processing, cancelled, failed and completed (upDocsTransactionO).
-func upholdStatus(s string) (linkvault.TransferState, string) {
-	switch s {
-	case "completed":
-		return linkvault.TransferSucceeded, s
-	case "cancelled", "failed":
-		return linkvault.TransferFailed, s
-	case "pending", "processing":
-		return linkvault.TransferPending, s
-	}
-	return linkvault.TransferPending, "unknown"
-}
+// upholdStatuses are the transaction statuses of upDocsTransactionO.
+var upholdStatuses = transferStatuses{succeeded: []string{"completed"}, failed: []string{"cancelled", "failed"}, pending: []string{"pending", "processing"}}
 
 type upholdTxWire struct {
 	ID           string `json:"id"`
@@ -727,21 +722,13 @@ type upholdTxWire struct {
 }
 
 func (w upholdTxWire) parse() (upholdTransaction, error) {
-	if w.ID == "" {
-		return upholdTransaction{}, errors.New("transaction without id")
-	}
-	amt, err := amount(w.Denomination.Amount)
+	amt, dir, err := wireTransaction(w.ID, w.Denomination.Amount, w.Type, "withdrawal", "deposit")
 	if err != nil {
 		return upholdTransaction{}, err
 	}
 	tx := upholdTransaction{ID: w.ID, Status: w.Status, Type: w.Type, Network: w.Network, Destination: w.Destination.Address,
-		Reference: w.Reference, CardID: w.Origin.CardID, Currency: firstNonEmpty(w.Origin.Currency, w.Denomination.Currency), Amount: amt}
-	switch w.Type {
-	case "withdrawal":
-		tx.Direction = linkvault.TransferWithdrawal
-	case "deposit":
-		tx.Direction = linkvault.TransferDeposit
-	}
+		Reference: w.Reference, CardID: w.Origin.CardID, Currency: firstNonEmpty(w.Origin.Currency, w.Denomination.Currency), Amount: amt,
+		Direction: dir}
 	for _, f := range w.Fees {
 		fee, err := amount(f.Amount)
 		if err != nil {
