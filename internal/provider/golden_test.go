@@ -3,9 +3,6 @@ package provider
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -286,9 +283,7 @@ func checkGoldenSignature(secret, query, body string) string {
 		return "no signature as the last parameter of the " + where
 	}
 	signed := strings.TrimSuffix(payload[:i], "&")
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(signed))
-	if got := payload[i+len("signature="):]; got != hex.EncodeToString(m.Sum(nil)) {
+	if got := payload[i+len("signature="):]; got != hmacSHA256Hex(secret, signed) {
 		return fmt.Sprintf("signature %s does not sign %q", got, signed)
 	}
 	return ""
