@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +19,7 @@ import (
 	"github.com/linkvault/linkvault/internal/config"
 	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/link/linktest"
+	"github.com/linkvault/linkvault/internal/proctest"
 	"github.com/linkvault/linkvault/internal/sqlite"
 	"github.com/linkvault/linkvault/internal/testdb"
 	"github.com/linkvault/linkvault/internal/vault"
@@ -131,20 +131,13 @@ func removeAndDeliver(t *testing.T, store app.Store, raw *sql.DB, tablesQuery st
 	}
 	defer func() { _ = st.App.Webhooks.Stop(ctx) }()
 	rcv.wait(t, "connection.revoked", tok)
-	deadline := time.Now().Add(time.Minute)
-	for {
+	proctest.WaitFor(t, "every webhook event delivered", time.Minute, 20*time.Millisecond, func() bool {
 		var pending int
 		if err := raw.QueryRow(`SELECT count(*) FROM webhook_events WHERE outcome = ''`).Scan(&pending); err != nil {
 			t.Fatal(err)
 		}
-		if pending == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d events still undelivered", pending)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return pending == 0
+	})
 
 	for what, v := range needles {
 		if tables := tablesHolding(t, raw, tablesQuery, v); len(tables) > 0 {
@@ -248,21 +241,15 @@ func newEventReceiver(t *testing.T) *eventReceiver {
 // wait blocks until an event of type typ about tokenID arrived (bounded, not timed).
 func (r *eventReceiver) wait(t *testing.T, typ, tokenID string) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
+	proctest.WaitFor(t, "a "+typ+" event for the removed connection", time.Minute, 20*time.Millisecond, func() bool {
 		r.mu.Lock()
+		defer r.mu.Unlock()
 		for _, ev := range r.events {
 			data, _ := ev["data"].(map[string]any)
 			if ev["type"] == typ && data["tokenId"] == tokenID {
-				r.mu.Unlock()
-				return
+				return true
 			}
 		}
-		seen := fmt.Sprint(len(r.events))
-		r.mu.Unlock()
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s event for the removed connection (%s events received)", typ, seen)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return false
+	})
 }
