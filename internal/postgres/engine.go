@@ -57,6 +57,31 @@ func (e *engine) InTx(ctx context.Context, fn func(tx sqlstore.Querier) error) e
 	return nil
 }
 
+// ExecBatch runs stmts in one round trip (a pgx batch: one pipeline ending in one Sync,
+// which PostgreSQL runs as one implicit transaction, committed at the Sync) and returns
+// the rows each changed. A failed statement rolls back all of them. It answers only
+// after the commit (the Sync's ReadyForQuery, read by Close).
+func (e *engine) ExecBatch(ctx context.Context, stmts []sqlstore.Stmt) ([]int64, error) {
+	b := &pgx.Batch{}
+	for _, s := range stmts {
+		b.Queue(s.Query, s.Args...)
+	}
+	br := e.pool.SendBatch(ctx, b)
+	rows := make([]int64, len(stmts))
+	for i := range stmts {
+		tag, err := br.Exec()
+		if err != nil {
+			_ = br.Close()
+			return nil, err
+		}
+		rows[i] = tag.RowsAffected()
+	}
+	if err := br.Close(); err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
 // ScanTime reads a timestamptz column into *t without boxing it.
 func (e *engine) ScanTime(t *time.Time) any { return (*pgTime)(t) }
 

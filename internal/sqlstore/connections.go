@@ -132,8 +132,7 @@ func (s *Store) UpdateConnectionRevoking(ctx context.Context, c *linkvault.Conne
 		return s.errorf("update connection", err)
 	}
 	now := s.now()
-	err = s.updates.commit(ctx, s, "update connection", connectionUpdate{c: c, accounts: accounts, now: now, revs: revs, events: events},
-		s.updateConnection, func(a, b connectionUpdate) int { return cmp.Compare(a.c.TokenID, b.c.TokenID) })
+	err = s.updates.commit(ctx, s, "update connection", connectionUpdate{c: c, accounts: accounts, now: now, revs: revs, events: events})
 	if err != nil {
 		return err
 	}
@@ -142,7 +141,7 @@ func (s *Store) UpdateConnectionRevoking(ctx context.Context, c *linkvault.Conne
 	return nil
 }
 
-// connectionUpdate is one queued UpdateConnectionRevoking.
+// connectionUpdate is one queued UpdateConnectionRevoking (a groupWrite).
 type connectionUpdate struct {
 	c        *linkvault.Connection
 	accounts string
@@ -151,25 +150,45 @@ type connectionUpdate struct {
 	events   []linkvault.Event
 }
 
-// updateConnection is the groupWrite of UpdateConnectionRevoking.
-func (s *Store) updateConnection(ctx context.Context, tx Querier, u connectionUpdate) (result, abort error) {
+func (u connectionUpdate) key() string { return u.c.TokenID }
+
+// single is the version-checked UPDATE alone; an update with revocations or events is
+// more than one statement. A missed row is told apart (gone or moved on) after the
+// commit: either way nothing was written.
+func (u connectionUpdate) single(s *Store) (Stmt, func(context.Context, int64) error, bool) {
 	c := u.c
-	n, err := tx.Exec(ctx, `UPDATE connections SET
+	stmt := Stmt{Query: `UPDATE connections SET
 			status = $1, accounts = $2, sealed_credential = $3, key_version = $4,
 			access_expires_at = $5, refresh_expires_at = $6, next_check_at = $7,
 			failure_count = $8, last_error = $9, lease_owner = $10, lease_expires_at = $11,
 			version = version + 1, updated_at = $12, upstream_account = $16
 		WHERE token_id = $13 AND client_id = $14 AND version = $15`,
-		string(c.Status), u.accounts, c.SealedCredential, c.KeyVersion,
-		nullTime(c.AccessExpiresAt), nullTime(c.RefreshExpiresAt), nullTime(c.NextCheckAt),
-		c.FailureCount, c.LastError, c.LeaseOwner, nullTime(c.LeaseExpiresAt),
-		u.now, c.TokenID, c.ClientID, c.Version, c.UpstreamAccount)
+		Args: []any{string(c.Status), u.accounts, c.SealedCredential, c.KeyVersion,
+			nullTime(c.AccessExpiresAt), nullTime(c.RefreshExpiresAt), nullTime(c.NextCheckAt),
+			c.FailureCount, c.LastError, c.LeaseOwner, nullTime(c.LeaseExpiresAt),
+			u.now, c.TokenID, c.ClientID, c.Version, c.UpstreamAccount}}
+	return stmt, func(ctx context.Context, rows int64) error {
+		if rows > 0 {
+			return nil
+		}
+		return s.wrap("update connection", u.missed(ctx, s, s.e.Write()))
+	}, len(u.revs) == 0 && len(u.events) == 0
+}
+
+// missed tells why the UPDATE changed no row: tokenNotFound or conflict.
+func (u connectionUpdate) missed(ctx context.Context, s *Store, q Querier) error {
+	return s.missingOrConflict(ctx, q, linkvault.ErrTokenNotFound(), linkvault.ErrConflict("Connection was modified concurrently."),
+		`SELECT 1 FROM connections WHERE token_id = $1 AND client_id = $2`, u.c.TokenID, u.c.ClientID)
+}
+
+func (u connectionUpdate) write(ctx context.Context, s *Store, tx Querier) (result, abort error) {
+	stmt, _, _ := u.single(s)
+	n, err := tx.Exec(ctx, stmt.Query, stmt.Args...)
 	if err != nil {
 		return nil, err
 	}
 	if n == 0 {
-		err := s.missingOrConflict(ctx, tx, linkvault.ErrTokenNotFound(), linkvault.ErrConflict("Connection was modified concurrently."),
-			`SELECT 1 FROM connections WHERE token_id = $1 AND client_id = $2`, c.TokenID, c.ClientID)
+		err := u.missed(ctx, s, tx)
 		if isDomain(err) {
 			return err, nil
 		}
@@ -178,7 +197,7 @@ func (s *Store) updateConnection(ctx context.Context, tx Querier, u connectionUp
 	if err := s.insertRevocations(ctx, tx, u.revs); err != nil {
 		return nil, err
 	}
-	return nil, s.insertEvents(ctx, tx, c.ClientID, c.TokenID, u.events)
+	return nil, s.insertEvents(ctx, tx, u.c.ClientID, u.c.TokenID, u.events)
 }
 
 // DeleteConnection physically deletes the client's connection and writes its outbox

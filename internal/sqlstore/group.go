@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -21,20 +22,47 @@ import (
 // error that aborts the transaction. When a transaction of several writes fails for a
 // reason other than an unavailable database, each write is run again in a transaction
 // of its own, so one caller's failure (a constraint, a deadlock) is never another's.
-type groupCommit[W any] struct {
+//
+// When every write of a batch is one statement (groupWrite.single) and the engine can
+// send statements together (batchExecer: PostgreSQL's pipeline), the batch is one round
+// trip instead of BEGIN, a statement per write and COMMIT.
+type groupCommit[W groupWrite] struct {
 	mu      sync.Mutex
 	queue   []*groupEntry[W]
 	writing bool // the writer goroutine runs
 }
 
-type groupEntry[W any] struct {
+type groupEntry[W groupWrite] struct {
 	w    W
 	ctx  context.Context // the caller's: its deadline bounds the transaction, its end drops a write not yet started
 	done chan error      // buffered: the writer never blocks
 }
 
-// groupWrite runs one caller's write inside tx; see groupCommit for its two errors.
-type groupWrite[W any] func(ctx context.Context, tx Querier, w W) (result, abort error)
+// groupWrite is one queued write.
+type groupWrite interface {
+	// write runs the write inside tx; see groupCommit for its two errors.
+	write(ctx context.Context, s *Store, tx Querier) (result, abort error)
+	// single returns the write as one statement when it is one (ok), with what its
+	// caller is answered given the rows the statement changed, read after the commit.
+	single(s *Store) (stmt Stmt, answer func(ctx context.Context, rows int64) error, ok bool)
+	// key orders the writes of one transaction ("" for any order), so that transactions
+	// of different processes take row locks in one order.
+	key() string
+}
+
+// Stmt is one statement of a batch.
+type Stmt struct {
+	Query string
+	Args  []any
+}
+
+// batchExecer is an Engine that runs statements in one transaction sent at once, and
+// returns the rows each changed (internal/postgres: a pipeline ending in one Sync, which
+// PostgreSQL runs as one implicit transaction committed at the Sync). An error rolls
+// back all of them.
+type batchExecer interface {
+	ExecBatch(ctx context.Context, stmts []Stmt) ([]int64, error)
+}
 
 // maxGroup bounds the writes of one transaction.
 const maxGroup = 256
@@ -44,10 +72,9 @@ const groupTimeout = 10 * time.Second
 
 // commit queues w, and returns its result once the transaction carrying it ended, or
 // ctx's error if ctx ends first (the write may then still be made, like a write whose
-// answer was lost; one not yet started when ctx ended is dropped). order, when set,
-// sorts each transaction's writes (so that transactions of different processes take
-// row locks in one order). Errors of the transaction are wrapped with op.
-func (g *groupCommit[W]) commit(ctx context.Context, s *Store, op string, w W, write groupWrite[W], order func(a, b W) int) error {
+// answer was lost; one not yet started when ctx ended is dropped). Errors of the
+// transaction are wrapped with op.
+func (g *groupCommit[W]) commit(ctx context.Context, s *Store, op string, w W) error {
 	e := &groupEntry[W]{w: w, ctx: ctx, done: make(chan error, 1)}
 	g.mu.Lock()
 	g.queue = append(g.queue, e)
@@ -55,7 +82,7 @@ func (g *groupCommit[W]) commit(ctx context.Context, s *Store, op string, w W, w
 	g.writing = true
 	g.mu.Unlock()
 	if start {
-		go g.drain(s, op, write, order)
+		go g.drain(s, op)
 	}
 	select {
 	case err := <-e.done:
@@ -66,7 +93,7 @@ func (g *groupCommit[W]) commit(ctx context.Context, s *Store, op string, w W, w
 }
 
 // drain writes queued batches, a transaction at a time, until the queue is empty.
-func (g *groupCommit[W]) drain(s *Store, op string, write groupWrite[W], order func(a, b W) int) {
+func (g *groupCommit[W]) drain(s *Store, op string) {
 	for {
 		g.mu.Lock()
 		n := min(len(g.queue), maxGroup)
@@ -86,17 +113,15 @@ func (g *groupCommit[W]) drain(s *Store, op string, write groupWrite[W], order f
 			}
 			return false
 		})
-		if order != nil {
-			slices.SortStableFunc(batch, func(a, b *groupEntry[W]) int { return order(a.w, b.w) })
-		}
+		slices.SortStableFunc(batch, func(a, b *groupEntry[W]) int { return strings.Compare(a.w.key(), b.w.key()) })
 		if len(batch) > 0 {
-			g.run(s, op, batch, write)
+			g.run(s, op, batch)
 		}
 	}
 }
 
 // run writes batch in one transaction and answers its callers; see groupCommit.
-func (g *groupCommit[W]) run(s *Store, op string, batch []*groupEntry[W], write groupWrite[W]) {
+func (g *groupCommit[W]) run(s *Store, op string, batch []*groupEntry[W]) {
 	timeout := groupTimeout
 	for _, e := range batch {
 		if d, ok := e.ctx.Deadline(); ok {
@@ -105,20 +130,23 @@ func (g *groupCommit[W]) run(s *Store, op string, batch []*groupEntry[W], write 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	results := make([]error, len(batch))
-	err := s.e.InTx(ctx, func(tx Querier) error {
-		for i, e := range batch {
-			res, err := write(ctx, tx, e.w)
-			if err != nil {
-				return err
+	results, err := g.pipelined(ctx, s, batch)
+	if results == nil && err == nil {
+		results = make([]error, len(batch))
+		err = s.e.InTx(ctx, func(tx Querier) error {
+			for i, e := range batch {
+				res, err := e.w.write(ctx, s, tx)
+				if err != nil {
+					return err
+				}
+				results[i] = res
 			}
-			results[i] = res
-		}
-		return nil
-	})
+			return nil
+		})
+	}
 	if err != nil && len(batch) > 1 && !s.unavailable(err) {
 		for _, e := range batch {
-			g.run(s, op, []*groupEntry[W]{e}, write)
+			g.run(s, op, []*groupEntry[W]{e})
 		}
 		return
 	}
@@ -129,4 +157,29 @@ func (g *groupCommit[W]) run(s *Store, op string, batch []*groupEntry[W], write 
 			e.done <- results[i]
 		}
 	}
+}
+
+// pipelined writes batch in one round trip when the engine can and every write is one
+// statement, and returns the callers' results; nil results and no error when it cannot.
+func (g *groupCommit[W]) pipelined(ctx context.Context, s *Store, batch []*groupEntry[W]) ([]error, error) {
+	be, ok := s.e.(batchExecer)
+	if !ok {
+		return nil, nil
+	}
+	stmts := make([]Stmt, len(batch))
+	answers := make([]func(context.Context, int64) error, len(batch))
+	for i, e := range batch {
+		if stmts[i], answers[i], ok = e.w.single(s); !ok {
+			return nil, nil
+		}
+	}
+	rows, err := be.ExecBatch(ctx, stmts)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]error, len(batch))
+	for i := range batch {
+		results[i] = answers[i](ctx, rows[i])
+	}
+	return results, nil
 }

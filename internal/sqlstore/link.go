@@ -45,34 +45,43 @@ func (s *Store) CreateLinkSession(ctx context.Context, ls *linkvault.LinkSession
 	}
 	// A caller whose context ends first retries with a new session, like after a lost
 	// answer (ids are random).
-	if err := s.links.commit(ctx, s, "create link session", linkWrite{ls: ls, options: options}, s.insertLinkSession, nil); err != nil {
+	if err := s.links.commit(ctx, s, "create link session", linkWrite{ls: ls, options: options}); err != nil {
 		return err
 	}
 	ls.Version = 1
 	return nil
 }
 
-// linkWrite is one queued Link session creation.
+// linkWrite is one queued Link session creation (a groupWrite).
 type linkWrite struct {
 	ls      *linkvault.LinkSession
 	options string
 }
 
-// insertLinkSession is the groupWrite of CreateLinkSession.
-func (s *Store) insertLinkSession(ctx context.Context, tx Querier, w linkWrite) (result, abort error) {
+func (w linkWrite) key() string { return "" }
+
+func (w linkWrite) single(*Store) (Stmt, func(context.Context, int64) error, bool) {
 	ls := w.ls
-	rows, err := tx.Exec(ctx, `INSERT INTO link_sessions (`+linkSessionColumns+`)
+	return Stmt{Query: `INSERT INTO link_sessions (` + linkSessionColumns + `)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1) ON CONFLICT DO NOTHING`,
-		ls.Key, ls.ClientID, ls.UserID, string(ls.Permission), w.options, ls.CreatedAt, ls.ExpiresAt,
-		nullTime(ls.ConsumedAt), nullString(ls.PageKey), nullString(ls.StateKey), nullBytes(ls.Pending),
-		ls.PendingKeyVersion, nullText(ls.Outcome))
+			Args: []any{ls.Key, ls.ClientID, ls.UserID, string(ls.Permission), w.options, ls.CreatedAt, ls.ExpiresAt,
+				nullTime(ls.ConsumedAt), nullString(ls.PageKey), nullString(ls.StateKey), nullBytes(ls.Pending),
+				ls.PendingKeyVersion, nullText(ls.Outcome)}},
+		func(_ context.Context, rows int64) error {
+			if rows == 0 {
+				return linkvault.ErrConflict("Link session already exists.")
+			}
+			return nil
+		}, true
+}
+
+func (w linkWrite) write(ctx context.Context, s *Store, tx Querier) (result, abort error) {
+	stmt, answer, _ := w.single(s)
+	rows, err := tx.Exec(ctx, stmt.Query, stmt.Args...)
 	if err != nil {
 		return nil, err
 	}
-	if rows == 0 {
-		return linkvault.ErrConflict("Link session already exists."), nil
-	}
-	return nil, nil
+	return answer(ctx, rows), nil
 }
 
 // getLinkSession reads the session whose column (a unique key) equals value.

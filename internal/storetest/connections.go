@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -363,5 +364,58 @@ func testUpdateConnectionConcurrent(t *testing.T, s Store) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("pending events %v, want %v (no event of a failed update)", got, want)
+	}
+
+	// Updates without events (a store may send such a batch as single statements at
+	// once): each row moves on once, stale and vanished ones are told apart.
+	var fresh, stale, gone []*linkvault.Connection
+	var errs []error
+	var mu sync.Mutex
+	var wg2 sync.WaitGroup
+	for i := range rows {
+		c := mustGetConnection(t, s, "client-a", conns[i].TokenID)
+		c.SealedCredential = []byte(fmt.Sprintf("sealed-v3-%02d", i))
+		fresh = append(fresh, c)
+		old := *c
+		old.Version = 1
+		stale = append(stale, &old)
+		g := *newConnection("client-a", "user-gone", linkvault.BrokerCoinbase, linkvault.PermissionRead)
+		g.Version = 2
+		gone = append(gone, &g)
+	}
+	run := func(c *linkvault.Connection, check func(error) error) {
+		wg2.Go(func() {
+			if err := check(s.UpdateConnection(ctx, c)); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	for i := range rows {
+		run(fresh[i], func(err error) error { return err })
+		run(stale[i], func(err error) error {
+			if linkvault.ErrorStatus(err) != linkvault.StatusConflict {
+				return fmt.Errorf("stale update %02d: %v, want a conflict", i, err)
+			}
+			return nil
+		})
+		run(gone[i], func(err error) error {
+			want := linkvault.ErrTokenNotFound()
+			if e := (*linkvault.Error)(nil); !errors.As(err, &e) || *e != *want || err.Error() != want.Error() {
+				return fmt.Errorf("update of a missing row %02d: %v, want tokenNotFound", i, err)
+			}
+			return nil
+		})
+	}
+	wg2.Wait()
+	for _, err := range errs {
+		t.Error(err)
+	}
+	for i := range rows {
+		got := mustGetConnection(t, s, "client-a", conns[i].TokenID)
+		if got.Version != 3 || fresh[i].Version != 3 || string(got.SealedCredential) != fmt.Sprintf("sealed-v3-%02d", i) {
+			t.Errorf("row %02d after the second round: version %d (caller's %d) sealed %q; want 3 and its update", i, got.Version, fresh[i].Version, got.SealedCredential)
+		}
 	}
 }
