@@ -31,7 +31,9 @@ func TestExecBatchIsOneTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Exec(context.Background(), `DROP TABLE `+table)
-	insert := func(id int) sqlstore.Stmt { return sqlstore.Stmt{Query: `INSERT INTO ` + table + ` (id) VALUES ($1)`, Args: []any{id}} }
+	insert := func(id int) sqlstore.Stmt {
+		return sqlstore.Stmt{Query: `INSERT INTO ` + table + ` (id) VALUES ($1)`, Args: []any{id}}
+	}
 	count := func() int {
 		var n int
 		if err := pool.QueryRow(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil {
