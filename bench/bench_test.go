@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -207,10 +208,17 @@ func TestRefreshScenarioSmoke(t *testing.T) {
 	if os.Getenv("LINKVAULT_TEST_POSTGRES_DSN") != "" {
 		setups += ",postgres-2"
 	}
+	profiles := t.TempDir()
 	err := Main(t.Context(), opts, []string{"refresh", "-n", "200", "-workers", "4", "-quiet", "0", "-setups", setups,
-		"-dir", t.TempDir(), "-pg-dsn", os.Getenv("LINKVAULT_TEST_POSTGRES_DSN")}, &out, &log)
+		"-dir", t.TempDir(), "-pg-dsn", os.Getenv("LINKVAULT_TEST_POSTGRES_DSN"), "-profile", profiles, "-profile-seconds", "1"}, &out, &log)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
+	}
+	if fi, err := os.Stat(filepath.Join(profiles, "sqlite-1.pprof")); err != nil || fi.Size() == 0 {
+		t.Errorf("no CPU profile of the replica: %v\n%s", err, log.String())
+	}
+	if strings.Contains(log.String(), "replica syscalls 0.0") {
+		t.Errorf("the replicas' system calls were not counted:\n%s", log.String())
 	}
 	for _, s := range strings.Split(setups, ",") {
 		// Exactly N refreshes, no reuse, nothing written twice, nothing left due.

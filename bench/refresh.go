@@ -55,6 +55,11 @@ type RefreshRun struct {
 	Outcomes     map[string]float64 `json:"outcomes"`
 	CPU          CPUUse             `json:"cpu"`
 	OtherBefore  float64            `json:"otherCoresBefore"`
+	// Per refresh, over the drain, summed over the replicas: CPU time and read/write
+	// system calls (about two per round trip), both independent of the machine's load
+	// to first order.
+	ReplicaCPUPerRefresh      time.Duration `json:"replicaCpuPerRefreshNs"`
+	ReplicaSyscallsPerRefresh float64       `json:"replicaSyscallsPerRefresh"`
 }
 
 // RefreshResults is what the scenario returns.
@@ -100,9 +105,10 @@ func RunRefresh(ctx context.Context, h *harness, p RefreshParams) (*RefreshResul
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", setup, err)
 		}
-		h.logf("  %s: %d refreshes in %s (%.0f/s; drain %s), reuse detected %d, rejected %d, rows written twice %d, still due %d, per replica %v; cpu: replicas %.2f harness+sim %.2f pg %.2f other %.2f",
+		h.logf("  %s: %d refreshes in %s (%.0f/s; drain %s), reuse detected %d, rejected %d, rows written twice %d, still due %d, per replica %v; cpu: replicas %.2f harness+sim %.2f pg %.2f other %.2f; per refresh: replica cpu %s, replica syscalls %.1f",
 			setup, run.RefreshesOK, fmtDur(run.Active), run.Rate, fmtDur(run.Drain), run.ReuseDetected, run.RefreshesRejected,
-			run.WrittenTwice, run.StillDue, run.PerReplica, run.CPU.Server, run.CPU.Generator, run.CPU.Postgres, run.CPU.Other)
+			run.WrittenTwice, run.StillDue, run.PerReplica, run.CPU.Server, run.CPU.Generator, run.CPU.Postgres, run.CPU.Other,
+			run.ReplicaCPUPerRefresh, run.ReplicaSyscallsPerRefresh)
 		res.Runs = append(res.Runs, *run)
 	}
 	fmt.Fprint(h.out, res.Markdown())
@@ -180,6 +186,14 @@ func refreshOnce(ctx context.Context, h *harness, p RefreshParams, setup, driver
 
 	other := h.quiet(ctx)
 	meter := startCPUMeter(pids...)
+	replicaUse := func() (cpu time.Duration, syscalls int64) {
+		for _, pid := range pids {
+			cpu += procCPU(pid)
+			syscalls += procSyscalls(pid)
+		}
+		return cpu, syscalls
+	}
+	cpu0, sys0 := replicaUse()
 	profiled := make(chan error, 1)
 	if p.ProfileDir != "" {
 		path := filepath.Join(p.ProfileDir, setup+".pprof")
@@ -216,6 +230,9 @@ func refreshOnce(ctx context.Context, h *harness, p RefreshParams, setup, driver
 		}
 	}
 	run.CPU = meter.stop()
+	cpu1, sys1 := replicaUse()
+	run.ReplicaCPUPerRefresh = (cpu1 - cpu0) / time.Duration(p.N)
+	run.ReplicaSyscallsPerRefresh = float64(sys1-sys0) / float64(p.N)
 	if err := <-profiled; err != nil {
 		h.logf("    CPU profile not taken: %v", err)
 	}
@@ -368,16 +385,17 @@ func (r *RefreshResults) Markdown() string {
 	p := r.Params
 	fmt.Fprintf(&b, "\nRefresh engine (linkvault serve replicas), %d due connections per run, %d workers per replica, batch %d, poll %s\n\n",
 		p.N, p.Workers, p.BatchSize, p.PollInterval)
-	fmt.Fprintf(&b, "| setup | target | refreshes/s | drain time | double refreshes (reuse detected) | rejected | rows written twice | still due | per replica | replicas CPU | harness+sim CPU | PostgreSQL CPU | other CPU |\n|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "| setup | target | refreshes/s | drain time | double refreshes (reuse detected) | rejected | rows written twice | still due | per replica | replicas CPU | harness+sim CPU | PostgreSQL CPU | other CPU | replica CPU / refresh | replica syscalls / refresh |\n|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, run := range r.Runs {
 		target := refreshTargets[run.Driver]
 		verdict := "✅"
 		if run.Rate < target || run.ReuseDetected != 0 || run.WrittenTwice != 0 || run.StillDue != 0 {
 			verdict = "❌"
 		}
-		fmt.Fprintf(&b, "| %s | ≥ %.0f/s, 0 double | %.0f %s | %s | %d | %d | %d | %d | %v | %.2f | %.2f | %.2f | %.2f |\n",
+		fmt.Fprintf(&b, "| %s | ≥ %.0f/s, 0 double | %.0f %s | %s | %d | %d | %d | %d | %v | %.2f | %.2f | %.2f | %.2f | %s | %.1f |\n",
 			run.Setup, target, run.Rate, verdict, fmtDur(run.Drain), run.ReuseDetected, run.RefreshesRejected, run.WrittenTwice,
-			run.StillDue, run.PerReplica, run.CPU.Server, run.CPU.Generator, run.CPU.Postgres, run.CPU.Other)
+			run.StillDue, run.PerReplica, run.CPU.Server, run.CPU.Generator, run.CPU.Postgres, run.CPU.Other,
+			run.ReplicaCPUPerRefresh.Round(time.Microsecond), run.ReplicaSyscallsPerRefresh)
 	}
 	return b.String()
 }
