@@ -208,7 +208,7 @@ func (d *Dispatcher) deliver(ctx context.Context, p linkvault.WebhookClaim) {
 			rec.Outcome = linkvault.WebhookFailed
 		default:
 			rec.Outcome = linkvault.WebhookRetry
-			rec.NextAttemptAt = d.now().Add(retryDelay(attempt, d.cfg.BackoffBase, d.cfg.BackoffMax, retryAfter, rand.Float64()))
+			rec.NextAttemptAt = d.now().Add(poller.Backoff(attempt, d.cfg.BackoffBase, d.cfg.BackoffMax, retryAfter, rand.Float64()))
 		}
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.WriteTimeout)
@@ -285,12 +285,6 @@ func retryable(status int, code string) bool {
 		return true
 	}
 	return false
-}
-
-// retryDelay is the pause after the given failed attempt (1 for the first):
-// base×2^(attempt−1) capped at ceiling, upper half random, at least retryAfter (capped).
-func retryDelay(attempt int, base, ceiling, retryAfter time.Duration, u float64) time.Duration {
-	return poller.Backoff(attempt, base, ceiling, retryAfter, u)
 }
 
 // parseRetryAfter reads delay-seconds or an HTTP-date; 0 when absent or invalid.

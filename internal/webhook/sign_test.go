@@ -59,31 +59,6 @@ func TestBody(t *testing.T) {
 	}
 }
 
-func TestRetrySchedule(t *testing.T) {
-	base, ceiling := 5*time.Second, time.Hour
-	tests := []struct {
-		attempt    int
-		retryAfter time.Duration
-		u          float64
-		want       time.Duration
-	}{
-		{1, 0, 0, 2500 * time.Millisecond},
-		{1, 0, 0.999999, 5 * time.Second},
-		{2, 0, 0, 5 * time.Second},
-		{3, 0, 1, 20 * time.Second},
-		{11, 0, 1, time.Hour},        // 5s·2^10 = 85m, capped
-		{60, 0, 0, 30 * time.Minute}, // no overflow with many attempts
-		{1, 90 * time.Second, 0, 90 * time.Second},
-		{1, 48 * time.Hour, 0, time.Hour}, // a huge Retry-After is capped
-	}
-	for _, tt := range tests {
-		got := retryDelay(tt.attempt, base, ceiling, tt.retryAfter, tt.u)
-		if d := got - tt.want; d > time.Millisecond || d < -time.Millisecond {
-			t.Errorf("retryDelay(%d, retryAfter %v, u %v) = %v, want %v", tt.attempt, tt.retryAfter, tt.u, got, tt.want)
-		}
-	}
-}
-
 func TestRetryable(t *testing.T) {
 	tests := []struct {
 		status int
