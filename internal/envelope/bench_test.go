@@ -7,18 +7,27 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/envelope"
 )
 
 // A credential of about 200 bytes, the size the hot path decrypts.
 var benchPlaintext = bytes.Repeat([]byte("c"), 200)
 
-func BenchmarkSeal(b *testing.B) {
-	k := newTestKeyring(b, newMemStore(), 1)
-	ctx := context.Background()
-	tokenID := linkvault.NewTokenID()
-	mustSeal(b, k, "client", tokenID, benchPlaintext)
+// benchSealed is the set-up of the Seal and Open benchmarks: a keyring with one key
+// version and benchPlaintext sealed once for a new tokenId (the data key exists and
+// the ciphertext is at hand); allocations and bytes are reported.
+func benchSealed(b *testing.B) (k *envelope.Keyring, tokenID string, ct []byte, version int) {
+	k = newTestKeyring(b, newMemStore(), 1)
+	tokenID = linkvault.NewTokenID()
+	ct, version = mustSeal(b, k, "client", tokenID, benchPlaintext)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(benchPlaintext)))
+	return k, tokenID, ct, version
+}
+
+func BenchmarkSeal(b *testing.B) {
+	k, tokenID, _, _ := benchSealed(b)
+	ctx := context.Background()
 	for b.Loop() {
 		if _, _, err := k.Seal(ctx, "client", tokenID, benchPlaintext); err != nil {
 			b.Fatal(err)
@@ -27,12 +36,8 @@ func BenchmarkSeal(b *testing.B) {
 }
 
 func BenchmarkOpen(b *testing.B) {
-	k := newTestKeyring(b, newMemStore(), 1)
+	k, tokenID, ct, v := benchSealed(b)
 	ctx := context.Background()
-	tokenID := linkvault.NewTokenID()
-	ct, v := mustSeal(b, k, "client", tokenID, benchPlaintext)
-	b.ReportAllocs()
-	b.SetBytes(int64(len(benchPlaintext)))
 	for b.Loop() {
 		if _, err := k.Open(ctx, "client", tokenID, v, ct); err != nil {
 			b.Fatal(err)
@@ -41,12 +46,8 @@ func BenchmarkOpen(b *testing.B) {
 }
 
 func BenchmarkOpenParallel(b *testing.B) {
-	k := newTestKeyring(b, newMemStore(), 1)
+	k, tokenID, ct, v := benchSealed(b)
 	ctx := context.Background()
-	tokenID := linkvault.NewTokenID()
-	ct, v := mustSeal(b, k, "client", tokenID, benchPlaintext)
-	b.ReportAllocs()
-	b.SetBytes(int64(len(benchPlaintext)))
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if _, err := k.Open(ctx, "client", tokenID, v, ct); err != nil {
