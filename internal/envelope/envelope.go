@@ -185,22 +185,18 @@ func (k *Keyring) Open(ctx context.Context, clientID, tokenID string, keyVersion
 	return plaintext[:n:n], nil
 }
 
-func sealError(cause error) error {
-	return &linkvault.Error{
-		Status:  linkvault.StatusServerFailure,
-		Type:    linkvault.ErrTypeInternal,
-		Message: "Credential could not be encrypted.",
-		Err:     cause,
-	}
+// sealError is what a failed seal answers (see internalError).
+func sealError(cause error) error { return internalError("Credential could not be encrypted.", cause) }
+
+// openError is what a failed open answers (see internalError).
+func openError(cause error) error {
+	return internalError("Stored credential could not be decrypted.", cause)
 }
 
-func openError(cause error) error {
-	return &linkvault.Error{
-		Status:  linkvault.StatusServerFailure,
-		Type:    linkvault.ErrTypeInternal,
-		Message: "Stored credential could not be decrypted.",
-		Err:     cause,
-	}
+// internalError is an internal error that keeps its cause for the logs and says
+// nothing of it to the caller.
+func internalError(message string, cause error) error {
+	return &linkvault.Error{Status: linkvault.StatusServerFailure, Type: linkvault.ErrTypeInternal, Message: message, Err: cause}
 }
 
 // currentKey returns the client's current data key, from the cache when it is fresh.

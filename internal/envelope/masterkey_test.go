@@ -125,13 +125,22 @@ func TestMasterKeyringNeverPrintsKeys(t *testing.T) {
 	}
 }
 
-func fileMode(t *testing.T, path string) os.FileMode {
+// readPrivateFile reads a key file after checking that only its owner may read it
+// (mode 0600).
+func readPrivateFile(t *testing.T, path string) []byte {
 	t.Helper()
 	fi, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fi.Mode().Perm()
+	if mode := fi.Mode().Perm(); mode != 0o600 {
+		t.Fatalf("mode = %o, want 600", mode)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 func TestGenerateMasterKeyFile(t *testing.T) {
@@ -140,13 +149,7 @@ func TestGenerateMasterKeyFile(t *testing.T) {
 	if err != nil || !created {
 		t.Fatalf("GenerateMasterKeyFile = %v, %v; want true, nil", created, err)
 	}
-	if mode := fileMode(t, path); mode != 0o600 {
-		t.Fatalf("mode = %o, want 600", mode)
-	}
-	first, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := readPrivateFile(t, path)
 	m, err := envelope.ReadMasterKeyFile(path)
 	if err != nil || m.Current() != 1 || len(m.Versions()) != 1 {
 		t.Fatalf("ReadMasterKeyFile = %v, %v; want one key v1", m, err)
@@ -180,13 +183,7 @@ func TestAddMasterKeyVersion(t *testing.T) {
 	if err != nil || v != 5 {
 		t.Fatalf("AddMasterKeyVersion = %d, %v; want 5", v, err)
 	}
-	if mode := fileMode(t, path); mode != 0o600 {
-		t.Fatalf("mode = %o, want 600", mode)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := readPrivateFile(t, path)
 	if !strings.HasPrefix(string(data), original+"\nv5:") {
 		t.Fatalf("existing lines were not kept verbatim:\n%s", data)
 	}
