@@ -142,19 +142,10 @@ func associatedData(version int) string {
 
 // Wrap encrypts master key version v with the transit key's latest version.
 func (w *Wrapper) Wrap(ctx context.Context, version int, key []byte) ([]byte, error) {
-	c, err := w.clientWithToken()
+	ct, path, err := w.transform(ctx, "encrypt", version, "plaintext", base64.StdEncoding.EncodeToString(key), "ciphertext")
 	if err != nil {
 		return nil, err
 	}
-	path := w.mount + "/encrypt/" + url.PathEscape(w.key)
-	secret, err := c.Logical().WriteWithContext(ctx, path, map[string]any{
-		"plaintext":       base64.StdEncoding.EncodeToString(key),
-		"associated_data": associatedData(version),
-	})
-	if err != nil {
-		return nil, describe("encrypt", path, err)
-	}
-	ct, _ := dataString(secret, "ciphertext")
 	if !strings.HasPrefix(ct, "vault:v") {
 		return nil, fmt.Errorf("transit: %s returned no ciphertext", path)
 	}
@@ -163,27 +154,38 @@ func (w *Wrapper) Wrap(ctx context.Context, version int, key []byte) ([]byte, er
 
 // Unwrap decrypts a wrapped master key of version v.
 func (w *Wrapper) Unwrap(ctx context.Context, version int, wrapped []byte) ([]byte, error) {
-	c, err := w.clientWithToken()
+	pt, path, err := w.transform(ctx, "decrypt", version, "ciphertext", string(wrapped), "plaintext")
 	if err != nil {
 		return nil, err
-	}
-	path := w.mount + "/decrypt/" + url.PathEscape(w.key)
-	secret, err := c.Logical().WriteWithContext(ctx, path, map[string]any{
-		"ciphertext":      string(wrapped),
-		"associated_data": associatedData(version),
-	})
-	if err != nil {
-		return nil, describe("decrypt", path, err)
-	}
-	pt, ok := dataString(secret, "plaintext")
-	if !ok {
-		return nil, fmt.Errorf("transit: %s returned no plaintext", path)
 	}
 	key, err := base64.StdEncoding.DecodeString(pt)
 	if err != nil {
 		return nil, fmt.Errorf("transit: %s returned a plaintext that is not base64", path)
 	}
 	return key, nil
+}
+
+// transform sends the value named in to the transit key's op endpoint ("encrypt" or
+// "decrypt"), bound to master key version as associated data, and returns the
+// answer's field out and the path it called.
+func (w *Wrapper) transform(ctx context.Context, op string, version int, in, value, out string) (string, string, error) {
+	c, err := w.clientWithToken()
+	if err != nil {
+		return "", "", err
+	}
+	path := w.mount + "/" + op + "/" + url.PathEscape(w.key)
+	secret, err := c.Logical().WriteWithContext(ctx, path, map[string]any{
+		in:                value,
+		"associated_data": associatedData(version),
+	})
+	if err != nil {
+		return "", path, describe(op, path, err)
+	}
+	v, ok := dataString(secret, out)
+	if !ok {
+		return "", path, fmt.Errorf("transit: %s returned no %s", path, out)
+	}
+	return v, path, nil
 }
 
 // Check verifies the key exists, can encrypt and decrypt, and binds associated data.
