@@ -38,18 +38,26 @@ func StartLocalKMS(t testing.TB) string {
 		"KMS_REGION=eu-west-2",
 		"KMS_ACCOUNT_ID=111122223333",
 	)
+	return "http://" + startServer(t, cmd, port, "local-kms")
+}
+
+// startServer starts cmd, a server that is to listen on loopback port port, with its
+// output kept for the failure message, and waits until it listens; it is killed when
+// the test ends. It returns host:port.
+func startServer(t testing.TB, cmd *exec.Cmd, port int, what string) string {
+	t.Helper()
 	log := &proctest.Output{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start local-kms: %v", err)
+		t.Fatalf("start %s: %v", what, err)
 	}
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	proctest.WaitListening(t, addr, "local-kms", func() string { return log.String() })
-	return "http://" + addr
+	proctest.WaitListening(t, addr, what, log.String)
+	return addr
 }
 
 // toolPath is where buildTool keeps the binary of the tools module dir: a per-user cache,
@@ -160,16 +168,5 @@ func StartVaultDev(t testing.TB) VaultDev {
 		fmt.Sprintf("-dev-listen-address=127.0.0.1:%d", port),
 		"-dev-no-store-token")
 	cmd.Env = append(os.Environ(), "HOME="+home, "VAULT_ADDR=", "VAULT_TOKEN=", "SKIP_SETCAP=1")
-	log := &proctest.Output{}
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start vault: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	proctest.WaitListening(t, addr, "vault server -dev", log.String)
-	return VaultDev{Addr: "http://" + addr, Token: token}
+	return VaultDev{Addr: "http://" + startServer(t, cmd, port, "vault server -dev"), Token: token}
 }
