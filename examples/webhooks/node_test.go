@@ -26,6 +26,7 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/poller"
 	"github.com/linkvault/linkvault/internal/testdb"
 	"github.com/linkvault/linkvault/internal/vault"
 	"github.com/linkvault/linkvault/internal/webhook"
@@ -215,7 +216,7 @@ func TestNodeReceiverAcceptsRealDeliveries(t *testing.T) {
 		return c.TokenID
 	}
 	deliver := func() {
-		d, err := webhook.NewDispatcher(webhook.Config{PollInterval: 10 * time.Millisecond, SecretCacheTTL: time.Nanosecond},
+		d, err := webhook.NewDispatcher(webhook.Config{QueueConfig: poller.QueueConfig{PollInterval: 10 * time.Millisecond}, SecretCacheTTL: time.Nanosecond},
 			webhook.Deps{Store: db, Sealer: keyring})
 		if err != nil {
 			t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/poller"
 	"github.com/linkvault/linkvault/internal/revocation"
 	"github.com/linkvault/linkvault/internal/sqlite"
 	"github.com/linkvault/linkvault/internal/testdb"
@@ -81,7 +82,7 @@ func newEnv(t *testing.T, cacheSize int) *env {
 	}
 	rev := &recordingRevoker{}
 	sealer := envelope.New(db, newMasterKeyring(t), clock.Now)
-	q, err := revocation.New(revocation.Config{Now: clock.Now}, revocation.Deps{Store: db, Opener: sealer, Revoker: rev})
+	q, err := revocation.New(revocation.Config{QueueConfig: poller.QueueConfig{Now: clock.Now}}, revocation.Deps{Store: db, Opener: sealer, Revoker: rev})
 	if err != nil {
 		t.Fatal(err)
 	}
