@@ -5,22 +5,14 @@ package replicas_test
 
 import (
 	"context"
-	"fmt"
-	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/e2etest"
-	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/exchangesim"
-	"github.com/linkvault/linkvault/internal/postgres"
 	"github.com/linkvault/linkvault/internal/testdb"
-	"github.com/linkvault/linkvault/internal/vault"
 )
 
 // connections is how many due connections the replicas share.
@@ -37,21 +29,18 @@ func TestReplicasShareTheDueSetAndSurviveKill9(t *testing.T) {
 		t.Skip("end-to-end: runs three linkvault processes")
 	}
 	dsn := testdb.PostgresDSN(t)
-	timeouts := map[string]string{}
-	for _, p := range []string{"COINBASE", "UPHOLD", "BINANCE", "SANDBOX"} {
-		timeouts["LINKVAULT_"+p+"_TIMEOUT"] = "2s"
+	vars := map[string]string{
+		"LINKVAULT_REFRESH_POLL_INTERVAL":  "50ms",
+		"LINKVAULT_REFRESH_LEASE_DURATION": "10s",
+		"LINKVAULT_REFRESH_AHEAD":          "1m",
+		"LINKVAULT_REFRESH_WORKERS":        "16",
+		"LINKVAULT_REFRESH_ENABLED":        "false", // seed first, then start the replicas
+		"LINKVAULT_LOG_LEVEL":              "info",
 	}
-	env := e2etest.Start(t, e2etest.Options{
-		PostgresDSN: dsn,
-		Env: merge(timeouts, map[string]string{
-			"LINKVAULT_REFRESH_POLL_INTERVAL":  "50ms",
-			"LINKVAULT_REFRESH_LEASE_DURATION": "10s",
-			"LINKVAULT_REFRESH_AHEAD":          "1m",
-			"LINKVAULT_REFRESH_WORKERS":        "16",
-			"LINKVAULT_REFRESH_ENABLED":        "false", // seed first, then start the replicas
-			"LINKVAULT_LOG_LEVEL":              "info",
-		}),
-	})
+	for _, p := range []string{"COINBASE", "UPHOLD", "BINANCE", "SANDBOX"} {
+		vars["LINKVAULT_"+p+"_TIMEOUT"] = "2s"
+	}
+	env := e2etest.Start(t, e2etest.Options{PostgresDSN: dsn, Env: vars})
 	seed(t, env, dsn)
 	// The replicas that do the work (the harness's first server only migrated and
 	// created the clients; it runs no engine).
@@ -115,80 +104,9 @@ func TestReplicasShareTheDueSetAndSurviveKill9(t *testing.T) {
 	}
 }
 
-func merge(a, b map[string]string) map[string]string {
-	out := map[string]string{}
-	for k, v := range a {
-		out[k] = v
-	}
-	for k, v := range b {
-		out[k] = v
-	}
-	return out
-}
-
 // seed creates the due connections directly in the database, sealed with the servers'
 // master key, each holding a grant minted on the simulated sandbox exchange.
 func seed(t *testing.T, env *e2etest.Env, dsn string) {
 	t.Helper()
 	seedConnections(t, env, dsn, "user", connections, nil)
-}
-
-// seedConnections creates n sandbox connections of users prefix-00000... directly in
-// the database, sealed with the servers' master key, each holding a grant minted on the
-// simulated sandbox exchange (its access expiry set by expiry, when given). It returns
-// their tokenIds.
-func seedConnections(t *testing.T, env *e2etest.Env, dsn, prefix string, n int, expiry func() time.Time) []string {
-	t.Helper()
-	ctx := context.Background()
-	db, err := postgres.Open(ctx, dsn, postgres.Options{SkipMigrations: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	master, err := envelope.ReadMasterKeyFile(filepath.Join(env.Dir, "master.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// RefreshAhead longer than the tokens' 5-minute life: every seeded connection is due now.
-	v := vault.New(vault.Config{Store: db, Sealer: envelope.New(db, master, time.Now),
-		Policy: vault.Policy{RefreshAhead: 10 * time.Minute, ValidateEvery: time.Hour, WarnAhead: time.Hour}})
-	tokens := make([]string, n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, 16)
-	for range 16 {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				user := fmt.Sprintf("%s-%05d", prefix, i)
-				g, err := env.Sim.Sandbox.MintGrant(user)
-				if err != nil {
-					errs <- err
-					return
-				}
-				exp := time.Now().Add(time.Duration(*g.ExpiresIn) * time.Second)
-				if expiry != nil {
-					exp = expiry()
-				}
-				c, err := v.Connect(ctx, vault.ConnectParams{
-					ConnectionIdentity: linkvault.ConnectionIdentity{ClientID: env.ClientA.ID, UserID: user, BrokerType: linkvault.BrokerSandbox, Scope: linkvault.PermissionRead},
-					Credential:         linkvault.Credential{AccessToken: linkvault.NewSecret(g.AccessToken), RefreshToken: linkvault.NewSecret(g.RefreshToken), Expiry: exp},
-				})
-				if err != nil {
-					errs <- err
-					return
-				}
-				tokens[i] = c.TokenID
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	return tokens
 }

@@ -3,12 +3,10 @@ package replicas_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -21,12 +19,9 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/e2etest"
-	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/exchangesim"
-	"github.com/linkvault/linkvault/internal/postgres"
 	"github.com/linkvault/linkvault/internal/proctest"
 	"github.com/linkvault/linkvault/internal/testdb"
-	"github.com/linkvault/linkvault/internal/vault"
 )
 
 // removals is how many connections are removed while the exchange is down.
@@ -173,41 +168,6 @@ func (h *hookReceiver) revoked() map[string]string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return maps.Clone(h.got)
-}
-
-// seedCoinbase stores n connections of client A directly in the database, sealed with
-// the servers' master key, each holding a grant minted on the simulated Coinbase.
-func seedCoinbase(t *testing.T, env *e2etest.Env, dsn string, n int) []string {
-	t.Helper()
-	ctx := context.Background()
-	db, err := postgres.Open(ctx, dsn, postgres.Options{SkipMigrations: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = db.Close() }()
-	master, err := envelope.ReadMasterKeyFile(filepath.Join(env.Dir, "master.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := vault.New(vault.Config{Store: db, Sealer: envelope.New(db, master, time.Now)})
-	var tokens []string
-	for i := range n {
-		user := fmt.Sprintf("removed-%d", i)
-		g, err := env.Sim.Coinbase.MintGrant(user)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := v.Connect(ctx, vault.ConnectParams{
-			ConnectionIdentity: linkvault.ConnectionIdentity{ClientID: env.ClientA.ID, UserID: user, BrokerType: linkvault.BrokerCoinbase, Scope: linkvault.PermissionRead},
-			Credential: linkvault.Credential{AccessToken: linkvault.NewSecret(g.AccessToken), RefreshToken: linkvault.NewSecret(g.RefreshToken),
-				Expiry: time.Now().Add(time.Duration(*g.ExpiresIn) * time.Second), Subject: user},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tokens = append(tokens, c.TokenID)
-	}
-	return tokens
 }
 
 type envelopeAnswer struct {
