@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"flag"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -478,13 +479,8 @@ func (r *ScaleResults) Markdown() string {
 	}
 	b.WriteString("\nSize breakdown (bytes):\n\n")
 	for _, d := range r.DBs {
-		keys := make([]string, 0, len(d.SizeBreakdown))
-		for k := range d.SizeBreakdown {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
 		var parts []string
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(d.SizeBreakdown)) {
 			parts = append(parts, fmt.Sprintf("%s %s", k, mib(d.SizeBreakdown[k])))
 		}
 		fmt.Fprintf(&b, "- %s, %d rows: %s\n", d.Driver, d.Rows, strings.Join(parts, ", "))

@@ -19,7 +19,7 @@ import (
 	"github.com/linkvault/linkvault/internal/vault"
 )
 
-func runMigrate(ctx context.Context, args []string, stdout io.Writer, lookup env) (retErr error) {
+func runMigrate(ctx context.Context, args []string, stdout, _ io.Writer, lookup env) (retErr error) {
 	fs := newFlags("migrate", "Usage: linkvault migrate [--config FILE]\n\nCreates the database schema, or upgrades it to this version of linkvault (safe to run\nconcurrently and repeatedly; serve also migrates on start).", stdout)
 	cfg, err := parseConfig(fs, args, lookup)
 	if err != nil {
@@ -92,7 +92,7 @@ Every subcommand takes --config FILE and reads the database of the configuration
 "linkvault clients SUBCOMMAND -h" describes one.
 `
 
-func runClients(ctx context.Context, args []string, stdout io.Writer, lookup env) (retErr error) {
+func runClients(ctx context.Context, args []string, stdout, _ io.Writer, lookup env) (retErr error) {
 	sub, rest, err := subcommand("clients", clientsUsage, args, stdout, "create", "update", "list")
 	if err != nil {
 		return err
@@ -188,7 +188,7 @@ Every subcommand takes --config FILE and reads the database of the configuration
 "linkvault keys SUBCOMMAND -h" describes one.
 `
 
-func runKeys(ctx context.Context, args []string, stdout io.Writer, lookup env) (retErr error) {
+func runKeys(ctx context.Context, args []string, stdout, _ io.Writer, lookup env) (retErr error) {
 	sub, rest, err := subcommand("keys", keysUsage, args, stdout, "create", "list", "revoke", "rotate", "reseal", "upgrade-verifiers")
 	if err != nil {
 		return err

@@ -49,7 +49,7 @@ func newAuditCmd(fs *flag.FlagSet) *auditCmd {
 
 // runAuditCommand is `linkvault audit`: flags are parsed (-h prints the usage) before
 // the existing database is opened.
-func runAuditCommand(ctx context.Context, args []string, stdout io.Writer, lookup env) (retErr error) {
+func runAuditCommand(ctx context.Context, args []string, stdout, _ io.Writer, lookup env) (retErr error) {
 	fs := newFlags("audit", auditUsage, stdout)
 	cfgPath := configFlag(fs.FlagSet)
 	cmd := newAuditCmd(fs.FlagSet)

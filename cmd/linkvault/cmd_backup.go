@@ -14,7 +14,7 @@ type backuper interface {
 	Backup(ctx context.Context, path string) error
 }
 
-func runBackup(ctx context.Context, args []string, stdout io.Writer, lookup env) (retErr error) {
+func runBackup(ctx context.Context, args []string, stdout, _ io.Writer, lookup env) (retErr error) {
 	fs := newFlags("backup", "Usage: linkvault backup --out FILE\n\nWrites a consistent copy of the live SQLite database (online; the file is created 0600).", stdout)
 	out := fs.String("out", "", "file to write the copy to (required; must not exist)")
 	st, cfg, err := adminStore(ctx, fs, args, lookup, "out")

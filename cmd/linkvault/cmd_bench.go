@@ -11,7 +11,7 @@ import (
 // runBench is `linkvault bench <scenario>`: the benchmark harness of package bench,
 // measuring this very binary (servers are started as `<this binary> serve`, the
 // hello-world baseline as `<this binary> bench hello`). Results: docs/benchmarks.md.
-func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, _ env) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err

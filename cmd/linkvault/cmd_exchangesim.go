@@ -18,7 +18,7 @@ import (
 
 // runExchangeSim starts the four simulated exchanges standalone, prints where they
 // listen and how to control them, and blocks until ctx is done.
-func runExchangeSim(ctx context.Context, args []string, stdout io.Writer) (retErr error) {
+func runExchangeSim(ctx context.Context, args []string, stdout, _ io.Writer, _ env) (retErr error) {
 	fs := newFlags("exchangesim", "Usage: linkvault exchangesim [flags]\n\nRuns the simulated exchanges (Coinbase, Uphold, Binance and sandbox look-alikes speaking\ntheir documented protocols) standalone, until interrupted.", stdout)
 	host := fs.String("host", "127.0.0.1", "listen host (the simulator has no authentication: keep it on loopback)")
 	coinbase := fs.Int("coinbase-port", 0, "Coinbase-like exchange port (0: random)")

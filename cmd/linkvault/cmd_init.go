@@ -24,7 +24,7 @@ key is written wrapped by that KMS. Nothing else is created (run "linkvault migr
 
 // runInit creates the master key file of the configuration, never overwriting one, and
 // tells the operator what to keep safe.
-func runInit(ctx context.Context, args []string, stdout io.Writer, lookup env) error {
+func runInit(ctx context.Context, args []string, stdout, _ io.Writer, lookup env) error {
 	fs := newFlags("init", initUsage, stdout)
 	cfg, err := parseConfig(fs, args, lookup)
 	if err != nil {

@@ -133,13 +133,8 @@ func (s *rotationState) complete() bool {
 
 func (s *rotationState) print(w io.Writer) {
 	fmt.Fprintf(w, "key file %s: versions %v, current v%d\n", s.path, s.master.Versions(), s.target())
-	versions := make([]int, 0, len(s.byMaster))
-	for v := range s.byMaster {
-		versions = append(versions, v)
-	}
-	slices.Sort(versions)
 	var parts []string
-	for _, v := range versions {
+	for _, v := range slices.Sorted(maps.Keys(s.byMaster)) {
 		parts = append(parts, fmt.Sprintf("v%d: %d", v, s.byMaster[v]))
 	}
 	fmt.Fprintf(w, "data keys by master version: %s\n", strings.Join(parts, ", "))

@@ -52,35 +52,24 @@ func main() {
 // env looks environment variables up; tests pass their own.
 type env func(string) (string, bool)
 
+// command runs one linkvault command with its arguments (after the command's name).
+type command func(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env) error
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return usageErrorf("a command is required")
 	}
 	cmd, rest := args[0], args[1:]
+	commands := map[string]command{
+		"init": runInit, "serve": runServe, "demo": runDemo, "migrate": runMigrate,
+		"clients": runClients, "keys": runKeys, "webhooks": runWebhooksCommand, "audit": runAuditCommand,
+		"bench": runBench, "backup": runBackup, "exchangesim": runExchangeSim,
+	}
+	if c, ok := commands[cmd]; ok {
+		return c(ctx, rest, stdout, stderr, lookup)
+	}
 	switch cmd {
-	case "init":
-		return runInit(ctx, rest, stdout, lookup)
-	case "serve":
-		return runServe(ctx, rest, stdout, stderr, lookup)
-	case "demo":
-		return runDemo(ctx, rest, stdout, stderr, lookup)
-	case "migrate":
-		return runMigrate(ctx, rest, stdout, lookup)
-	case "clients":
-		return runClients(ctx, rest, stdout, lookup)
-	case "keys":
-		return runKeys(ctx, rest, stdout, lookup)
-	case "webhooks":
-		return runWebhooksCommand(ctx, rest, stdout, lookup)
-	case "audit":
-		return runAuditCommand(ctx, rest, stdout, lookup)
-	case "bench":
-		return runBench(ctx, rest, stdout, stderr)
-	case "backup":
-		return runBackup(ctx, rest, stdout, lookup)
-	case "exchangesim":
-		return runExchangeSim(ctx, rest, stdout)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "linkvault %s\n", app.Version())
 		return nil
