@@ -1,10 +1,6 @@
 package api_test
 
 import (
-	"context"
-	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 )
@@ -75,12 +71,12 @@ func badInputLeavesStoredStateUnchanged(t *testing.T, run *storeRun) {
 
 	fire := func(t *testing.T, reqs []badRequest) {
 		for _, r := range reqs {
-			code, status, msg := do(t, env.URL(), r.method, r.path, r.headers, r.body)
-			if code != r.wantCode {
-				t.Errorf("%s: HTTP %d (%s), want %d", r.name, code, msg, r.wantCode)
+			a := ask(t, env.URL(), r.method, r.path, r.headers, r.body)
+			if a.Code != r.wantCode {
+				t.Errorf("%s: HTTP %d (%s), want %d", r.name, a.Code, a.Message, r.wantCode)
 			}
-			if strings.HasPrefix(r.path, "/api/") && (status == "" || status == "ok" || msg == "") {
-				t.Errorf("%s: envelope status %q message %q, want a clear error", r.name, status, msg)
+			if strings.HasPrefix(r.path, "/api/") && (a.Status == "" || a.Status == "ok" || a.Message == "") {
+				t.Errorf("%s: envelope status %q message %q, want a clear error", r.name, a.Status, a.Message)
 			}
 		}
 	}
@@ -96,29 +92,4 @@ func badInputLeavesStoredStateUnchanged(t *testing.T, run *storeRun) {
 	if before["audit_log"] == after["audit_log"] {
 		t.Error("refused uses of real tokenIds were not audited")
 	}
-}
-
-// do sends one raw request and returns the HTTP status and, for API answers, the
-// envelope's status and message.
-func do(t *testing.T, base, method, path string, headers map[string]string, body string) (int, string, string) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), method, base+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	var env struct {
-		Status  string `json:"status"`
-		Message string `json:"message"`
-	}
-	_ = json.Unmarshal(b, &env)
-	return res.StatusCode, env.Status, env.Message
 }

@@ -48,6 +48,9 @@ func (a answer) String() string {
 	return fmt.Sprintf("%d %s/%s %q", a.Code, a.Status, a.ErrorType, a.Message)
 }
 
+// ask sends one raw request (headers as given) and returns the HTTP status and, for
+// API answers, the envelope; an answer that is not an envelope comes back as its
+// Message.
 func ask(t *testing.T, base, method, target string, headers map[string]string, body string) answer {
 	t.Helper()
 	req, err := http.NewRequestWithContext(context.Background(), method, base+target, strings.NewReader(body))

@@ -51,21 +51,11 @@ func TestMasterKeyFromAWSKMS(t *testing.T) {
 	if _, err := admin.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String("alias/linkvault"), TargetKeyId: key.KeyMetadata.KeyId}); err != nil {
 		t.Fatal(err)
 	}
-	w := awskms.NewFromClient(admin, "alias/linkvault")
-	keyFile := filepath.Join(t.TempDir(), "linkvault.key")
-	if _, err := envelope.GenerateMasterKeyFileWrapped(ctx, keyFile, w); err != nil {
-		t.Fatal(err)
-	}
-
-	vars := map[string]string{
-		"LINKVAULT_MASTER_KEY_FILE":  keyFile,
+	env, keyFile, tok := startWrappedAndRotate(t, awskms.NewFromClient(admin, "alias/linkvault"), map[string]string{
 		"LINKVAULT_KMS_KIND":         "aws-kms",
 		"LINKVAULT_KMS_AWS_KEY_ID":   "alias/linkvault",
 		"LINKVAULT_KMS_AWS_ENDPOINT": endpoint,
-	}
-	env := e2etest.Start(t, e2etest.Options{Env: vars})
-	tok := connectAndRead(t, env, "kms-user", "with the KMS-wrapped master key")
-	rotateFirst(t, env)
+	}, "kms-user", "with the KMS-wrapped master key")
 	text, err := os.ReadFile(keyFile)
 	if err != nil {
 		t.Fatal(err)
@@ -83,6 +73,23 @@ func TestMasterKeyFromAWSKMS(t *testing.T) {
 		t.Fatalf("second keys rotate printed %q", out)
 	}
 	keepNewestAndRestart(t, env, keyFile, lastEntry(t, keyFile), tok)
+}
+
+// startWrappedAndRotate runs the runbook up to its first rotation with a master key
+// file wrapped by w: serve starts on that file with vars (the KMS settings), an account
+// of user is connected and read (what), and `keys rotate` adds v2. It returns the env,
+// the key file and the connection's tokenId.
+func startWrappedAndRotate(t *testing.T, w envelope.KeyWrapper, vars map[string]string, user, what string) (*e2etest.Env, string, string) {
+	t.Helper()
+	keyFile := filepath.Join(t.TempDir(), "linkvault.key")
+	if _, err := envelope.GenerateMasterKeyFileWrapped(context.Background(), keyFile, w); err != nil {
+		t.Fatal(err)
+	}
+	vars["LINKVAULT_MASTER_KEY_FILE"] = keyFile
+	env := e2etest.Start(t, e2etest.Options{Env: vars})
+	tok := connectAndRead(t, env, user, what)
+	rotateFirst(t, env)
+	return env, keyFile, tok
 }
 
 // connectAndRead connects a Coinbase account of user through env's server and

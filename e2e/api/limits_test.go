@@ -25,28 +25,27 @@ func TestAttackerBehindSharedProxyDoesNotLockOutClients(t *testing.T) {
 		attacker := hdr("203.0.113.66", "lvsk_0123456789abcdef_guessed-secret")
 		codes := map[int]int{}
 		for range 10 * limit {
-			code, _, _ := do(t, env.URL(), "GET", "/api/v1/integrations", attacker, "")
-			codes[code]++
+			codes[ask(t, env.URL(), "GET", "/api/v1/integrations", attacker, "").Code]++
 		}
 		if codes[401] != limit || codes[429] != 9*limit {
 			t.Errorf("attacker's answers: %v, want %d x 401 then 429s", codes, limit)
 		}
 		// The correct client behind the same proxy, a moment later.
-		if code, status, msg := do(t, env.URL(), "GET", "/api/v1/integrations", hdr("198.51.100.7", env.ClientA.ReadSecret), ""); code != 200 {
-			t.Errorf("correct secret behind the attacked proxy: %d %s %s, want 200", code, status, msg)
+		if a := ask(t, env.URL(), "GET", "/api/v1/integrations", hdr("198.51.100.7", env.ClientA.ReadSecret), ""); a.Code != 200 {
+			t.Errorf("correct secret behind the attacked proxy: %d %s %s, want 200", a.Code, a.Status, a.Message)
 		}
 		// Even from the attacker's own address, the right secret is never refused.
-		if code, status, msg := do(t, env.URL(), "GET", "/api/v1/integrations", hdr("203.0.113.66", env.ClientA.WriteSecret), ""); code != 200 {
-			t.Errorf("correct secret from the attacking address: %d %s %s, want 200", code, status, msg)
+		if a := ask(t, env.URL(), "GET", "/api/v1/integrations", hdr("203.0.113.66", env.ClientA.WriteSecret), ""); a.Code != 200 {
+			t.Errorf("correct secret from the attacking address: %d %s %s, want 200", a.Code, a.Status, a.Message)
 		}
 		// Another caller's typo is an ordinary 401, not the attacker's 429.
-		if code, _, msg := do(t, env.URL(), "GET", "/api/v1/integrations", hdr("198.51.100.8", "lvsk_0123456789abcdef_typo"), ""); code != 401 {
-			t.Errorf("one wrong secret from another source behind the proxy: %d %s, want 401", code, msg)
+		if a := ask(t, env.URL(), "GET", "/api/v1/integrations", hdr("198.51.100.8", "lvsk_0123456789abcdef_typo"), ""); a.Code != 401 {
+			t.Errorf("one wrong secret from another source behind the proxy: %d %s, want 401", a.Code, a.Message)
 		}
 		// Forged hops left of the attacker's real address change nothing: the rightmost
 		// untrusted hop is the source.
 		forged := hdr("198.51.100.7, 203.0.113.66", "lvsk_0123456789abcdef_guessed-secret")
-		if code, _, _ := do(t, env.URL(), "GET", "/api/v1/integrations", forged, ""); code != 429 {
+		if code := ask(t, env.URL(), "GET", "/api/v1/integrations", forged, "").Code; code != 429 {
 			t.Errorf("attacker prepending a forged X-Forwarded-For hop: %d, want 429", code)
 		}
 	})

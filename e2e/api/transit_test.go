@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,7 +12,6 @@ import (
 	vault "github.com/hashicorp/vault/api"
 
 	"github.com/linkvault/linkvault/internal/e2etest"
-	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/envelope/envelopetest"
 	"github.com/linkvault/linkvault/internal/envelope/transit"
 )
@@ -60,22 +58,13 @@ func TestMasterKeyFromVaultTransit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyFile := filepath.Join(t.TempDir(), "linkvault.key")
-	if _, err := envelope.GenerateMasterKeyFileWrapped(ctx, keyFile, w); err != nil {
-		t.Fatal(err)
-	}
-
-	vars := map[string]string{
-		"LINKVAULT_MASTER_KEY_FILE": keyFile,
+	env, keyFile, tok := startWrappedAndRotate(t, w, map[string]string{
 		"LINKVAULT_KMS_KIND":        "vault-transit",
 		"LINKVAULT_KMS_VAULT_ADDR":  dev.Addr,
 		"LINKVAULT_KMS_VAULT_TOKEN": dev.Token,
 		"LINKVAULT_KMS_VAULT_KEY":   "linkvault",
-	}
-	env := e2etest.Start(t, e2etest.Options{Env: vars})
-	env.AddSecret(dev.Token, "the Vault token")
-	tok := connectAndRead(t, env, "transit-user", "with the transit-wrapped master key")
-	rotateFirst(t, env)
+	}, "transit-user", "with the transit-wrapped master key")
+	env.AddSecret(dev.Token, "the Vault token") // the logs are searched when the test ends
 	text, err := os.ReadFile(keyFile)
 	if err != nil {
 		t.Fatal(err)
