@@ -8,8 +8,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -26,7 +24,9 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/envelope/envelopetest"
 	"github.com/linkvault/linkvault/internal/poller"
+	"github.com/linkvault/linkvault/internal/proctest"
 	"github.com/linkvault/linkvault/internal/testdb"
 	"github.com/linkvault/linkvault/internal/vault"
 	"github.com/linkvault/linkvault/internal/webhook"
@@ -181,13 +181,7 @@ func TestNodeReceiverAcceptsRealDeliveries(t *testing.T) {
 	}
 	ctx := t.Context()
 	db := testdb.SQLite(t)
-	key := make([]byte, envelope.MasterKeySize)
-	_, _ = rand.Read(key)
-	master, err := envelope.LoadMasterKeyring([]byte("v1:" + base64.StdEncoding.EncodeToString(key)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyring := envelope.New(db, master, time.Now)
+	keyring := envelope.New(db, envelopetest.MasterKeyring(t), time.Now)
 	if err := db.CreateClient(ctx, &linkvault.Client{ID: "app", Name: "app", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
@@ -224,20 +218,13 @@ func TestNodeReceiverAcceptsRealDeliveries(t *testing.T) {
 		if err := d.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(60 * time.Second)
-		for {
+		proctest.WaitFor(t, "every event delivered", 60*time.Second, 10*time.Millisecond, func() bool {
 			n, err := db.CountPendingWebhookEvents(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n == 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%d events still pending", n)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+			return n == 0
+		})
 		stopCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		if err := d.Stop(stopCtx); err != nil {
