@@ -30,7 +30,11 @@ func TestExecBatchIsOneTransaction(t *testing.T) {
 	if _, err := pool.Exec(ctx, `CREATE TABLE `+table+` (id integer PRIMARY KEY)`); err != nil {
 		t.Fatal(err)
 	}
-	defer pool.Exec(context.Background(), `DROP TABLE `+table)
+	defer func() {
+		if _, err := pool.Exec(context.Background(), `DROP TABLE `+table); err != nil {
+			t.Error(err)
+		}
+	}()
 	insert := func(id int) sqlstore.Stmt {
 		return sqlstore.Stmt{Query: `INSERT INTO ` + table + ` (id) VALUES ($1)`, Args: []any{id}}
 	}
