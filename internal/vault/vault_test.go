@@ -97,18 +97,25 @@ func cred(access string, expiry time.Time) linkvault.Credential {
 	return linkvault.Credential{AccessToken: linkvault.NewSecret(access), RefreshToken: linkvault.NewSecret("rt-" + access), Expiry: expiry}
 }
 
+// connect stores a new connection of id holding c, failing the test if the vault
+// refuses it.
+func (e *env) connect(t *testing.T, id linkvault.ConnectionIdentity, c linkvault.Credential) *linkvault.Connection {
+	t.Helper()
+	conn, err := e.vault.Connect(context.Background(), vault.ConnectParams{ConnectionIdentity: id, Credential: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
 func ident(client, user string, b linkvault.BrokerType, scope linkvault.Permission) linkvault.ConnectionIdentity {
 	return linkvault.ConnectionIdentity{ClientID: client, UserID: user, BrokerType: b, Scope: scope}
 }
 
 func TestConnectIdentityRules(t *testing.T) {
 	e := newEnv(t, 0)
-	ctx := context.Background()
 	base := ident("app1", "alice", linkvault.BrokerCoinbase, linkvault.PermissionRead)
-	first, err := e.vault.Connect(ctx, vault.ConnectParams{ConnectionIdentity: base, Credential: cred("a1", time.Time{})})
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := e.connect(t, base, cred("a1", time.Time{}))
 	tests := []struct {
 		name     string
 		id       linkvault.ConnectionIdentity
@@ -122,10 +129,7 @@ func TestConnectIdentityRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := e.vault.Connect(ctx, vault.ConnectParams{ConnectionIdentity: tt.id, Credential: cred("x-"+tt.name, time.Time{})})
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := e.connect(t, tt.id, cred("x-"+tt.name, time.Time{}))
 			if got := c.TokenID == first.TokenID; got != tt.wantSame {
 				t.Fatalf("same tokenId = %v, want %v", got, tt.wantSame)
 			}
@@ -165,10 +169,7 @@ func TestResolveIsolationAndRemoval(t *testing.T) {
 	for _, cacheSize := range []int{0, 100} {
 		e := newEnv(t, cacheSize)
 		ctx := context.Background()
-		c, err := e.vault.Connect(ctx, vault.ConnectParams{ConnectionIdentity: ident("app1", "alice", linkvault.BrokerCoinbase, linkvault.PermissionRead), Credential: cred("secret-access", time.Time{})})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := e.connect(t, ident("app1", "alice", linkvault.BrokerCoinbase, linkvault.PermissionRead), cred("secret-access", time.Time{}))
 		r, err := e.vault.Resolve(ctx, "app1", c.TokenID)
 		if err != nil {
 			t.Fatal(err)
@@ -203,10 +204,7 @@ func TestRemoveDeletesEvenWhenProviderRevocationFails(t *testing.T) {
 	e := newEnv(t, 0)
 	e.revoker.err = &linkvault.ProviderError{Kind: linkvault.ProviderTransient, Code: "http_503"}
 	ctx := context.Background()
-	c, err := e.vault.Connect(ctx, vault.ConnectParams{ConnectionIdentity: ident("app1", "u", linkvault.BrokerCoinbase, linkvault.PermissionRead), Credential: cred("a", time.Time{})})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := e.connect(t, ident("app1", "u", linkvault.BrokerCoinbase, linkvault.PermissionRead), cred("a", time.Time{}))
 	state, err := e.vault.Remove(ctx, "app1", c.TokenID, "")
 	if err != nil {
 		t.Fatal(err)
@@ -225,11 +223,8 @@ func TestRemoveDeletesEvenWhenProviderRevocationFails(t *testing.T) {
 func TestRemoveWithWrongBrokerTypeIsNotFound(t *testing.T) {
 	e := newEnv(t, 0)
 	ctx := context.Background()
-	c, err := e.vault.Connect(ctx, vault.ConnectParams{ConnectionIdentity: ident("app1", "u", linkvault.BrokerCoinbase, linkvault.PermissionRead), Credential: cred("a", time.Time{})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = e.vault.Remove(ctx, "app1", c.TokenID, linkvault.BrokerUphold)
+	c := e.connect(t, ident("app1", "u", linkvault.BrokerCoinbase, linkvault.PermissionRead), cred("a", time.Time{}))
+	_, err := e.vault.Remove(ctx, "app1", c.TokenID, linkvault.BrokerUphold)
 	if err == nil || err.Error() != linkvault.ErrTokenNotFound().Error() {
 		t.Fatalf("err = %v", err)
 	}
@@ -242,10 +237,7 @@ func TestReauthKeepsTokenID(t *testing.T) {
 	e := newEnv(t, 100)
 	ctx := context.Background()
 	id := ident("app1", "alice", linkvault.BrokerBinance, linkvault.PermissionWrite)
-	c, err := e.vault.Connect(ctx, vault.ConnectParams{ConnectionIdentity: id, Credential: cred("session-1", e.clock.Now().Add(time.Hour))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := e.connect(t, id, cred("session-1", e.clock.Now().Add(time.Hour)))
 	e.clock.Advance(time.Second)
 	if err := e.vault.MarkReauthRequired(ctx, c, linkvault.ErrTypeReauthRequired); err != nil {
 		t.Fatal(err)
@@ -294,11 +286,8 @@ func TestReauthKeepsTokenID(t *testing.T) {
 func TestReauthWithTokenOfAnotherIdentityIsRefused(t *testing.T) {
 	e := newEnv(t, 0)
 	ctx := context.Background()
-	c, err := e.vault.Connect(ctx, vault.ConnectParams{ConnectionIdentity: ident("app1", "alice", linkvault.BrokerCoinbase, linkvault.PermissionRead), Credential: cred("a", time.Time{})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = e.vault.Connect(ctx, vault.ConnectParams{ConnectionIdentity: ident("app1", "mallory", linkvault.BrokerCoinbase, linkvault.PermissionRead), TokenID: c.TokenID, Credential: cred("m", time.Time{})})
+	c := e.connect(t, ident("app1", "alice", linkvault.BrokerCoinbase, linkvault.PermissionRead), cred("a", time.Time{}))
+	_, err := e.vault.Connect(ctx, vault.ConnectParams{ConnectionIdentity: ident("app1", "mallory", linkvault.BrokerCoinbase, linkvault.PermissionRead), TokenID: c.TokenID, Credential: cred("m", time.Time{})})
 	if err == nil || err.Error() != linkvault.ErrTokenNotFound().Error() {
 		t.Fatalf("err = %v, want token not found", err)
 	}
@@ -335,10 +324,7 @@ func TestConcurrentConnectsOfOneIdentityShareATokenID(t *testing.T) {
 func TestResolveCacheExpiresAndHandsOutCopies(t *testing.T) {
 	e := newEnv(t, 10)
 	ctx := context.Background()
-	c, err := e.vault.Connect(ctx, vault.ConnectParams{ConnectionIdentity: ident("app1", "u", linkvault.BrokerCoinbase, linkvault.PermissionRead), Credential: cred("a", time.Time{})})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := e.connect(t, ident("app1", "u", linkvault.BrokerCoinbase, linkvault.PermissionRead), cred("a", time.Time{}))
 	r1, err := e.vault.Resolve(ctx, "app1", c.TokenID)
 	if err != nil {
 		t.Fatal(err)
@@ -464,10 +450,7 @@ func TestCiphertextCopiedOntoAnotherRowDoesNotOpen(t *testing.T) {
 	e := newEnv(t, 0)
 	ctx := context.Background()
 	connect := func(client, user string) *linkvault.Connection {
-		c, err := e.vault.Connect(ctx, vault.ConnectParams{ConnectionIdentity: ident(client, user, linkvault.BrokerCoinbase, linkvault.PermissionRead), Credential: cred("at-"+client+"-"+user, time.Time{})})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := e.connect(t, ident(client, user, linkvault.BrokerCoinbase, linkvault.PermissionRead), cred("at-"+client+"-"+user, time.Time{}))
 		return c
 	}
 	victim := connect("app1", "victim")
@@ -496,10 +479,7 @@ func TestCiphertextCopiedOntoAnotherRowDoesNotOpen(t *testing.T) {
 func TestResolveFreshIgnoresTheCache(t *testing.T) {
 	e := newEnv(t, 10)
 	ctx := context.Background()
-	c, err := e.vault.Connect(ctx, vault.ConnectParams{ConnectionIdentity: ident("app1", "u", linkvault.BrokerBinance, linkvault.PermissionWrite), Credential: cred("s", time.Time{})})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := e.connect(t, ident("app1", "u", linkvault.BrokerBinance, linkvault.PermissionWrite), cred("s", time.Time{}))
 	if _, err := e.vault.Resolve(ctx, "app1", c.TokenID); err != nil {
 		t.Fatal(err)
 	}
