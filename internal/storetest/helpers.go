@@ -31,6 +31,14 @@ func checkTime(t *testing.T, field string, want, got time.Time) {
 	}
 }
 
+// checkEqual reports field when got differs from want.
+func checkEqual[T comparable](t *testing.T, field string, want, got T) {
+	t.Helper()
+	if got != want {
+		t.Errorf("%s = %#v, want %#v", field, got, want)
+	}
+}
+
 func randomBytes(t *testing.T, n int) []byte {
 	t.Helper()
 	b := make([]byte, n)
@@ -88,43 +96,25 @@ func mustCreateClient(t *testing.T, s Store, id string) *linkvault.Client {
 // checkConnection compares every field of got with want.
 func checkConnection(t *testing.T, want, got *linkvault.Connection) {
 	t.Helper()
-	if got.TokenID != want.TokenID {
-		t.Errorf("TokenID = %q, want %q", got.TokenID, want.TokenID)
-	}
-	if got.ConnectionIdentity != want.ConnectionIdentity {
-		t.Errorf("identity = %+v, want %+v", got.ConnectionIdentity, want.ConnectionIdentity)
-	}
-	if got.Status != want.Status {
-		t.Errorf("Status = %q, want %q", got.Status, want.Status)
-	}
-	if got.UpstreamAccount != want.UpstreamAccount {
-		t.Errorf("UpstreamAccount = %q, want %q", got.UpstreamAccount, want.UpstreamAccount)
-	}
+	checkEqual(t, "TokenID", want.TokenID, got.TokenID)
+	checkEqual(t, "identity", want.ConnectionIdentity, got.ConnectionIdentity)
+	checkEqual(t, "Status", want.Status, got.Status)
+	checkEqual(t, "UpstreamAccount", want.UpstreamAccount, got.UpstreamAccount)
 	if !(len(got.Accounts) == 0 && len(want.Accounts) == 0) && !reflect.DeepEqual(got.Accounts, want.Accounts) {
 		t.Errorf("Accounts = %+v, want %+v", got.Accounts, want.Accounts)
 	}
 	if !bytes.Equal(got.SealedCredential, want.SealedCredential) {
 		t.Errorf("SealedCredential differs (%d bytes, want %d bytes)", len(got.SealedCredential), len(want.SealedCredential))
 	}
-	if got.KeyVersion != want.KeyVersion {
-		t.Errorf("KeyVersion = %d, want %d", got.KeyVersion, want.KeyVersion)
-	}
+	checkEqual(t, "KeyVersion", want.KeyVersion, got.KeyVersion)
 	checkTime(t, "AccessExpiresAt", want.AccessExpiresAt, got.AccessExpiresAt)
 	checkTime(t, "RefreshExpiresAt", want.RefreshExpiresAt, got.RefreshExpiresAt)
 	checkTime(t, "NextCheckAt", want.NextCheckAt, got.NextCheckAt)
-	if got.FailureCount != want.FailureCount {
-		t.Errorf("FailureCount = %d, want %d", got.FailureCount, want.FailureCount)
-	}
-	if got.LastError != want.LastError {
-		t.Errorf("LastError = %q, want %q", got.LastError, want.LastError)
-	}
-	if got.LeaseOwner != want.LeaseOwner {
-		t.Errorf("LeaseOwner = %q, want %q", got.LeaseOwner, want.LeaseOwner)
-	}
+	checkEqual(t, "FailureCount", want.FailureCount, got.FailureCount)
+	checkEqual(t, "LastError", want.LastError, got.LastError)
+	checkEqual(t, "LeaseOwner", want.LeaseOwner, got.LeaseOwner)
 	checkTime(t, "LeaseExpiresAt", want.LeaseExpiresAt, got.LeaseExpiresAt)
-	if got.Version != want.Version {
-		t.Errorf("Version = %d, want %d", got.Version, want.Version)
-	}
+	checkEqual(t, "Version", want.Version, got.Version)
 	checkTime(t, "CreatedAt", want.CreatedAt, got.CreatedAt)
 	checkTime(t, "UpdatedAt", want.UpdatedAt, got.UpdatedAt)
 }
