@@ -57,11 +57,7 @@ func TestTimesRoundTripExactly(t *testing.T) {
 func TestDeletedCredentialLeavesNoTraceOnDisk(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "vault.db")
-	db, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testdb.SQLiteAt(t, path, sqlite.Options{})
 
 	marker := []byte("MARKER-" + linkvault.NewRandomID(24) + "-SEALED-CREDENTIAL")
 	sealed := bytes.Repeat(marker, 4) // also exercises a cell larger than the marker alone
@@ -128,11 +124,7 @@ func TestMigrationVersion(t *testing.T) {
 
 func TestSkipMigrations(t *testing.T) {
 	ctx := t.Context()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "empty.db"), sqlite.Options{SkipMigrations: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testdb.SQLiteAt(t, filepath.Join(t.TempDir(), "empty.db"), sqlite.Options{SkipMigrations: true})
 	if v, err := db.MigrationVersion(ctx); err != nil || v != 0 {
 		t.Fatalf("MigrationVersion of a fresh database = %d, %v; want 0", v, err)
 	}
@@ -154,16 +146,8 @@ func BenchmarkGetConnection(b *testing.B) {
 func TestTwoProcessesWriteWithoutBusyErrors(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "shared.db")
-	a, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a := testdb.SQLiteAt(t, path, sqlite.Options{})
+	b := testdb.SQLiteAt(t, path, sqlite.Options{})
 
 	const perWriter, writersPerDB = 25, 4
 	errs := make(chan error, 2*writersPerDB)
@@ -202,11 +186,7 @@ func TestTwoProcessesWriteWithoutBusyErrors(t *testing.T) {
 
 func TestDatabaseFilesArePrivate(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "private.db")
-	db, err := sqlite.Open(context.Background(), path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testdb.SQLiteAt(t, path, sqlite.Options{})
 	if err := db.CreateClient(context.Background(), &linkvault.Client{ID: "c", Name: "c"}); err != nil {
 		t.Fatal(err)
 	}
@@ -241,11 +221,7 @@ func TestBackupIsAConsistentPrivateCopy(t *testing.T) {
 	if fi.Mode().Perm()&0o077 != 0 {
 		t.Fatalf("backup mode %v is readable by others", fi.Mode().Perm())
 	}
-	restored, err := sqlite.Open(ctx, out, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer restored.Close()
+	restored := testdb.SQLiteAt(t, out, sqlite.Options{})
 	if _, err := restored.GetClient(ctx, "c1"); err != nil {
 		t.Fatalf("backup lacks the client: %v", err)
 	}
@@ -254,11 +230,7 @@ func TestBackupIsAConsistentPrivateCopy(t *testing.T) {
 // TestFixtureRoundTrip writes the upgrade fixture and reads it back, so the check that
 // TestUpgradeFromVersion4 runs on old rows is proven against the current writes too.
 func TestFixtureRoundTrip(t *testing.T) {
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "fixture.db"), sqlite.Options{Now: storetest.FixtureNow})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := testdb.SQLiteAt(t, filepath.Join(t.TempDir(), "fixture.db"), sqlite.Options{Now: storetest.FixtureNow})
 	storetest.Populate(t, db)
 	storetest.CheckFixture(t, db)
 }
@@ -268,11 +240,7 @@ func TestFixtureRoundTrip(t *testing.T) {
 // of that version, upgrades it the way Open does, and reads every row back.
 func TestUpgradeFromVersion4(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v4.db")
-	db, err := sqlite.Open(t.Context(), path, sqlite.Options{SkipMigrations: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := testdb.SQLiteAt(t, path, sqlite.Options{SkipMigrations: true})
 	storetest.CheckUpgrade(t, db, func(ctx context.Context, script string) error {
 		raw, err := sql.Open("sqlite", path)
 		if err != nil {
@@ -290,11 +258,7 @@ func TestUpgradeFromVersion4(t *testing.T) {
 func TestLockedDatabaseIsUnavailable(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "locked.db")
-	db, err := sqlite.Open(ctx, path, sqlite.Options{BusyTimeout: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testdb.SQLiteAt(t, path, sqlite.Options{BusyTimeout: 50 * time.Millisecond})
 	other, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
 		t.Fatal(err)

@@ -28,7 +28,13 @@ const PostgresDSNEnv = "LINKVAULT_TEST_POSTGRES_DSN"
 // ends.
 func SQLite(tb testing.TB) *sqlite.DB {
 	tb.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "linkvault.db"), sqlite.Options{})
+	return SQLiteAt(tb, filepath.Join(tb.TempDir(), "linkvault.db"), sqlite.Options{})
+}
+
+// SQLiteAt opens the database file at path with opts, closed when the test ends.
+func SQLiteAt(tb testing.TB, path string, opts sqlite.Options) *sqlite.DB {
+	tb.Helper()
+	db, err := sqlite.Open(context.Background(), path, opts)
 	if err != nil {
 		tb.Fatalf("testdb.SQLite: %v", err)
 	}

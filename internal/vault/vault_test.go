@@ -353,11 +353,7 @@ func TestResolveCacheExpiresAndHandsOutCopies(t *testing.T) {
 func TestDatabaseFileHoldsNoPlaintext(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "lv.db")
-	db, err := sqlite.Open(context.Background(), path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testdb.SQLiteAt(t, path, sqlite.Options{})
 	ctx := context.Background()
 	if err := db.CreateClient(ctx, &linkvault.Client{ID: "app1", Name: "app1", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
