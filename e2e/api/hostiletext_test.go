@@ -4,14 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/linkvault/linkvault/internal/link/linktest"
+	"github.com/linkvault/linkvault/internal/proctest"
 	lvclient "github.com/linkvault/linkvault/sdk/go"
 )
 
@@ -53,19 +52,7 @@ func (a answer) String() string {
 // Message.
 func ask(t *testing.T, base, method, target string, headers map[string]string, body string) answer {
 	t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), method, base+target, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range headers {
-		req.Header[k] = []string{v} // as is: Set would not change the bytes, but be explicit
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, target, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
+	res, b := proctest.Send(t, method, base+target, headers, body)
 	var env struct {
 		Status    string `json:"status"`
 		ErrorType string `json:"errorType"`

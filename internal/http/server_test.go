@@ -26,6 +26,7 @@ import (
 	"github.com/linkvault/linkvault/internal/config"
 	lvhttp "github.com/linkvault/linkvault/internal/http"
 	"github.com/linkvault/linkvault/internal/link/linktest"
+	"github.com/linkvault/linkvault/internal/proctest"
 	"github.com/linkvault/linkvault/internal/vault"
 )
 
@@ -83,19 +84,7 @@ func (ts *testServer) do(t *testing.T, method, path string, headers map[string]s
 // request sends one request and decodes its answer, which must be an envelope.
 func request(t *testing.T, method, url string, headers map[string]string, body string) apiResponse {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
+	res, b := proctest.Send(t, method, url, headers, body)
 	var env lvhttp.Envelope
 	if err := json.Unmarshal(b, &env); err != nil {
 		t.Fatalf("%s %s: body is not an envelope: %q", method, url, b)

@@ -1,13 +1,16 @@
 // Package proctest holds what tests that run other processes share: the module's
-// root directory, a free loopback port, waiting for a listener or a condition, and a
-// buffer a test can read while a process writes to it. It is a test kit: production
+// root directory, a free loopback port, waiting for a listener or a condition, one raw
+// HTTP request, and a buffer a test can read while a process writes to it. It is a test kit: production
 // code never imports it (deps_test.go).
 package proctest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,6 +63,27 @@ func WaitListening(t testing.TB, addr, what string, log func() string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// Send sends one request with headers (set as given: the tests name them canonically)
+// and body, and returns the answer, its body read and closed. A request that cannot be
+// sent fails the test.
+func Send(t testing.TB, method, url string, headers map[string]string, body string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, b
 }
 
 // WaitFor polls cond every every until it holds, failing the test when it still
