@@ -22,6 +22,7 @@ const auditUsage = "Usage: linkvault audit --client ID [--token TOKENID] [--sinc
 // auditStore is what `linkvault audit` reads.
 type auditStore interface {
 	ListAudit(ctx context.Context, q linkvault.AuditQuery) ([]linkvault.AuditEntry, error)
+	GetClient(ctx context.Context, id string) (*linkvault.Client, error)
 	PruneAudit(ctx context.Context, before time.Time, limit int) (int64, error)
 }
 
@@ -136,6 +137,15 @@ func (c *auditCmd) run(ctx context.Context, stdout io.Writer, st auditStore, fp 
 	entries, err := st.ListAudit(ctx, q)
 	if err != nil {
 		return err
+	}
+	if len(entries) == 0 {
+		// An empty trail of a client that does not exist is a typo, not "no entries"
+		// (clients are never deleted, so a trail always has its client).
+		if _, err := st.GetClient(ctx, q.ClientID); linkvault.IsNotFound(err) {
+			return fmt.Errorf("no client %q (linkvault clients list shows them)", q.ClientID)
+		} else if err != nil {
+			return err
+		}
 	}
 	if *c.json {
 		enc := json.NewEncoder(stdout)

@@ -89,8 +89,14 @@ func TestRunAudit(t *testing.T) {
 		t.Fatalf("json line %v", first)
 	}
 
-	if out, err := run("--client", "nobody"); err != nil || !strings.Contains(out, "(no entries)") {
+	if err := db.CreateClient(ctx, &linkvault.Client{ID: "quiet", Name: "Quiet"}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run("--client", "quiet"); err != nil || !strings.Contains(out, "(no entries)") {
 		t.Fatalf("empty trail: %q, %v", out, err)
+	}
+	if out, err := run("--client", "nobody"); err == nil || !strings.Contains(err.Error(), `no client "nobody"`) || out != "" {
+		t.Fatalf("a client that does not exist: %q, %v; want an error naming it", out, err)
 	}
 	out, err = run("--prune-older-than", "24h")
 	if err != nil || !strings.Contains(out, "deleted 1 audit entries") {
