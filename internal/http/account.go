@@ -20,11 +20,11 @@ func (s *Server) decodeTokenRequest(r *http.Request) (tokenRequest, error) {
 	if err := checkJSONContentType(r); err != nil {
 		return tokenRequest{}, err
 	}
-	data, release, err := readBody(r)
+	data, buf, err := readBody(r)
 	if err != nil {
 		return tokenRequest{}, err
 	}
-	defer release()
+	defer releaseBody(buf)
 	if req, ok := parseTokenBody(data); ok {
 		return req, nil
 	}

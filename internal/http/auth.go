@@ -6,19 +6,42 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/clients"
+	"github.com/linkvault/linkvault/internal/telemetry"
 )
 
-type principalKey struct{}
+// requestState is a request's one context value (telemetry.RequestState): its id, as
+// the slice the X-Request-Id response header holds, and, once authenticated, the API
+// caller. The caller is stored in it rather than in a context of its own, so that
+// authentication does not copy the request a second time (docs/benchmarks.md, issue 19).
+type requestState struct {
+	id        [1]string
+	principal *clients.Principal
+}
+
+func (st *requestState) RequestID() string { return st.id[0] }
+
+// stateOf is the requestState of ctx, or nil outside the server's handler chain.
+func stateOf(ctx context.Context) *requestState {
+	st, _ := telemetry.RequestStateOf(ctx).(*requestState)
+	return st
+}
 
 // principal returns the authenticated caller of an API request.
 func principal(ctx context.Context) *clients.Principal {
-	p, _ := ctx.Value(principalKey{}).(*clients.Principal)
-	return p
+	if st := stateOf(ctx); st != nil {
+		return st.principal
+	}
+	return nil
 }
 
-// withPrincipal stores p in ctx (for handlers and tests).
+// withPrincipal returns ctx with p as the caller (in a new requestState that keeps
+// ctx's request id).
 func withPrincipal(ctx context.Context, p *clients.Principal) context.Context {
-	return context.WithValue(ctx, principalKey{}, p)
+	st := &requestState{principal: p}
+	if old := stateOf(ctx); old != nil {
+		st.id = old.id
+	}
+	return telemetry.WithRequestState(ctx, st)
 }
 
 // api wraps an API handler: it authenticates X-Client-Id / X-Client-Secret, checks the
@@ -37,7 +60,14 @@ func (s *Server) api(need linkvault.Permission, h func(w http.ResponseWriter, r 
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.BodyLimit)
-		if err := h(w, r.WithContext(withPrincipal(r.Context(), p))); err != nil {
+		if st := stateOf(r.Context()); st != nil && st.principal == nil {
+			// Set once, before the handler runs, on the state observe made for this
+			// request: no second request copy.
+			st.principal = p
+		} else {
+			r = r.WithContext(withPrincipal(r.Context(), p))
+		}
+		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}
 	})

@@ -41,12 +41,7 @@ func checkJSONContentType(r *http.Request) error {
 // server's MaxBytesReader) and parsed in one pass: json.Unmarshal refuses trailing data.
 func decodeJSONBody(body io.Reader, v any) error {
 	buf := bufPool.Get().(*bytes.Buffer)
-	defer func() {
-		if buf.Cap() <= maxPooledBody {
-			buf.Reset()
-			bufPool.Put(buf)
-		}
-	}()
+	defer releaseBody(buf)
 	buf.Reset()
 	if _, err := buf.ReadFrom(body); err != nil {
 		return jsonError(err)

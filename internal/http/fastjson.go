@@ -153,11 +153,7 @@ func (st *tokenStatus) appendJSON(dst []byte) ([]byte, bool) {
 	dst = append(dst, `,"accounts":`...)
 	dst, ok1 := appendAccounts(dst, st.Accounts)
 	dst = append(dst, `,"expiresInSeconds":`...)
-	if st.ExpiresInSeconds == nil {
-		dst = append(dst, "null"...)
-	} else {
-		dst = strconv.AppendInt(dst, *st.ExpiresInSeconds, 10)
-	}
+	dst = st.ExpiresInSeconds.appendJSON(dst)
 	dst = append(dst, `,"refreshable":`...)
 	dst = strconv.AppendBool(dst, st.Refreshable)
 	dst = append(dst, `,"createdAt":`...)
@@ -171,15 +167,17 @@ func (st *tokenStatus) appendJSON(dst []byte) ([]byte, bool) {
 const okPrefix = `{"status":"ok","message":"","displayMessage":null,"errorType":"","content":`
 
 // writeOKFast writes a success envelope whose content is encoded by appendContent,
-// falling back to encoding/json (writeOK of content) when it reports false.
-func writeOKFast(w http.ResponseWriter, content any, appendContent func([]byte) ([]byte, bool)) {
+// falling back to encoding/json (writeOK of content()) when it reports false. The
+// content for encoding/json is made only then, so the hot path's values can stay on
+// the stack.
+func writeOKFast(w http.ResponseWriter, content func() any, appendContent func([]byte) ([]byte, bool)) {
 	bp := jsonBufPool.Get().(*[]byte)
 	b := append((*bp)[:0], okPrefix...)
 	b, ok := appendContent(b)
 	if !ok {
 		*bp = b[:0]
 		jsonBufPool.Put(bp)
-		writeOK(w, content)
+		writeOK(w, content())
 		return
 	}
 	b = append(b, '}', '\n')
@@ -277,19 +275,24 @@ func skipJSONSpace(data []byte, i int) int {
 	return i
 }
 
-// readBody reads the (bounded) body into a pooled buffer; release returns it.
-func readBody(r *http.Request) (data []byte, release func(), err error) {
-	buf := bufPool.Get().(*bytes.Buffer)
+// readBody reads the (bounded) body into a pooled buffer, returned with the trimmed
+// data; the caller hands the buffer back with releaseBody once done with data (a
+// function rather than a closure: no allocation per request).
+func readBody(r *http.Request) (data []byte, buf *bytes.Buffer, err error) {
+	buf = bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
-	release = func() {
-		if buf.Cap() <= maxPooledBody {
-			buf.Reset()
-			bufPool.Put(buf)
-		}
-	}
 	if _, err := buf.ReadFrom(r.Body); err != nil {
-		release()
+		releaseBody(buf)
 		return nil, nil, jsonError(err)
 	}
-	return bytes.TrimSpace(buf.Bytes()), release, nil
+	return bytes.TrimSpace(buf.Bytes()), buf, nil
+}
+
+// releaseBody returns a body buffer to the pool (bodies above maxPooledBody are not
+// kept).
+func releaseBody(buf *bytes.Buffer) {
+	if buf.Cap() <= maxPooledBody {
+		buf.Reset()
+		bufPool.Put(buf)
+	}
 }

@@ -56,8 +56,8 @@ func TestTokenStatusEnvelopeMatchesEncodingJSON(t *testing.T) {
 		{TokenID: awkwardStrings[3], BrokerType: awkwardStrings[4], Scope: awkwardStrings[5], Status: "reauthRequired",
 			Accounts: []linkvault.Account{{AccountID: awkwardStrings[6], AccountName: awkwardStrings[7], Fund: 1234.56, Cash: 1e-9},
 				{AccountID: "b", Fund: 1e22, Cash: -0.5}},
-			ExpiresInSeconds: &secs, Refreshable: true, CreatedAt: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), UpdatedAt: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)},
-		{TokenID: "x", ExpiresInSeconds: &big, Accounts: nil},
+			ExpiresInSeconds: optSeconds{n: secs, known: true}, Refreshable: true, CreatedAt: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), UpdatedAt: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)},
+		{TokenID: "x", ExpiresInSeconds: optSeconds{n: big, known: true}, Accounts: nil},
 	}
 	for i, st := range cases {
 		want, err := json.Marshal(Envelope{Status: linkvault.StatusOK, Content: st})
@@ -65,7 +65,7 @@ func TestTokenStatusEnvelopeMatchesEncodingJSON(t *testing.T) {
 			t.Fatal(err)
 		}
 		w := httptest.NewRecorder()
-		writeOKFast(w, &st, st.appendJSON)
+		writeOKFast(w, func() any { return &st }, st.appendJSON)
 		if got := bytes.TrimSuffix(w.Body.Bytes(), []byte("\n")); !bytes.Equal(got, want) {
 			t.Errorf("case %d:\n got %s\nwant %s", i, got, want)
 		}
@@ -83,7 +83,7 @@ func TestTokenStatusFallsBackToEncodingJSON(t *testing.T) {
 		{CreatedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
 	} {
 		w := httptest.NewRecorder()
-		writeOKFast(w, &st, st.appendJSON)
+		writeOKFast(w, func() any { return &st }, st.appendJSON)
 		want := httptest.NewRecorder()
 		writeOK(want, &st)
 		if w.Code != want.Code || w.Body.String() != want.Body.String() {

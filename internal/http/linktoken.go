@@ -69,7 +69,7 @@ func (ui *linkUI) handleLinkToken(w http.ResponseWriter, r *http.Request) error 
 // writeLinkToken writes the linktoken answer, {"linkToken": ...} in the envelope,
 // without reflection (the same bytes as encoding/json writes: TestLinkTokenEnvelope).
 func writeLinkToken(w http.ResponseWriter, token string) {
-	content := map[string]string{"linkToken": token}
+	content := func() any { return map[string]string{"linkToken": token} }
 	writeOKFast(w, content, func(b []byte) ([]byte, bool) {
 		b = append(b, `{"linkToken":`...)
 		return append(appendJSONString(b, token), '}'), true

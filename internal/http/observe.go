@@ -158,8 +158,11 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		if !saneRequestID(id) {
 			id = s.ids.next()
 		}
-		w.Header()[RequestIDHeader] = []string{id} // canonical already: no Set work
-		ctx := telemetry.WithRequestID(r.Context(), id)
+		st := &requestState{id: [1]string{id}}
+		// The header's value is the state's array (one allocation for both); the key is
+		// canonical already, so no Set work.
+		w.Header()[RequestIDHeader] = st.id[:]
+		ctx := telemetry.WithRequestState(r.Context(), st)
 		var span trace.Span
 		if tracer != nil {
 			ctx = prop.Extract(ctx, propagation.HeaderCarrier(r.Header))

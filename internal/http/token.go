@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/linkvault/linkvault"
@@ -14,7 +15,7 @@ type tokenStatus struct {
 	Scope            string              `json:"scope"`
 	Status           string              `json:"status"` // active | reauthRequired
 	Accounts         []linkvault.Account `json:"accounts"`
-	ExpiresInSeconds *int64              `json:"expiresInSeconds"` // null: no known expiry
+	ExpiresInSeconds optSeconds          `json:"expiresInSeconds"` // null: no known expiry
 	Refreshable      bool                `json:"refreshable"`
 	CreatedAt        time.Time           `json:"createdAt"`
 	UpdatedAt        time.Time           `json:"updatedAt"`
@@ -49,9 +50,26 @@ func (s *Server) handleTokenStatus(w http.ResponseWriter, r *http.Request) error
 		st.Status = "reauthRequired"
 	}
 	if exp := res.Credential.Expiry; !exp.IsZero() {
-		secs := int64(exp.Sub(s.now()) / time.Second)
-		st.ExpiresInSeconds = &secs
+		st.ExpiresInSeconds = optSeconds{n: int64(exp.Sub(s.now()) / time.Second), known: true}
 	}
-	writeOKFast(w, &st, st.appendJSON)
+	writeOKFast(w, func() any { return st }, st.appendJSON)
 	return nil
 }
+
+// optSeconds is a number of seconds, or JSON null when not known: a value rather than
+// a pointer, so that a token status (which points to nothing on the stack) is not moved
+// to the heap to be answered.
+type optSeconds struct {
+	n     int64
+	known bool
+}
+
+func (o optSeconds) appendJSON(dst []byte) []byte {
+	if !o.known {
+		return append(dst, "null"...)
+	}
+	return strconv.AppendInt(dst, o.n, 10)
+}
+
+// MarshalJSON encodes o as appendJSON does (for the encoding/json fallback).
+func (o optSeconds) MarshalJSON() ([]byte, error) { return o.appendJSON(nil), nil }

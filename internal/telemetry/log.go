@@ -8,18 +8,41 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-type requestIDKey struct{}
+type requestKey struct{}
+
+// RequestState is what a server keeps in a request's context: LogHandler adds its
+// RequestID to every log line written with the context. A server may keep more of the
+// request in the same value (internal/http keeps the authenticated caller there), so
+// that a request needs one context value, and one copy of the request, for all of it.
+type RequestState interface{ RequestID() string }
+
+type requestID string
+
+func (id requestID) RequestID() string { return string(id) }
 
 // WithRequestID returns ctx carrying the request id that LogHandler adds to every log
 // line written with it.
 func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey{}, id)
+	return WithRequestState(ctx, requestID(id))
+}
+
+// WithRequestState returns ctx carrying st (see RequestState).
+func WithRequestState(ctx context.Context, st RequestState) context.Context {
+	return context.WithValue(ctx, requestKey{}, st)
+}
+
+// RequestStateOf is the RequestState ctx carries, or nil.
+func RequestStateOf(ctx context.Context) RequestState {
+	st, _ := ctx.Value(requestKey{}).(RequestState)
+	return st
 }
 
 // RequestID is the request id ctx carries, or "".
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	if st := RequestStateOf(ctx); st != nil {
+		return st.RequestID()
+	}
+	return ""
 }
 
 // LogHandler adds to each record logged with a context (InfoContext...) the request id

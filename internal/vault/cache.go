@@ -3,6 +3,8 @@ package vault
 import (
 	"time"
 
+	"github.com/linkvault/linkvault"
+
 	lru "github.com/hashicorp/golang-lru/v2"
 )
 
@@ -46,9 +48,17 @@ func (c *resolveCache) get(clientID, tokenID string, now time.Time) (*Resolved, 
 		return nil, false
 	}
 	// Hand out a copy: callers may modify the connection (to save it back) while other
-	// requests read the cached one.
-	conn := *e.r.Connection
-	return &Resolved{Connection: &conn, Credential: e.r.Credential}, true
+	// requests read the cached one. The copy and its Resolved are one allocation.
+	cp := &resolvedCopy{conn: *e.r.Connection}
+	cp.r = Resolved{Connection: &cp.conn, Credential: e.r.Credential}
+	return &cp.r, true
+}
+
+// resolvedCopy holds a Resolved handed out by the cache together with the copy of the
+// connection it points to.
+type resolvedCopy struct {
+	r    Resolved
+	conn linkvault.Connection
 }
 
 func (c *resolveCache) put(clientID, tokenID string, r *Resolved, now time.Time) {
