@@ -109,29 +109,7 @@ func testAuditPruneBatches(t *testing.T, s Store) {
 
 	// Four concurrent pruners, batches of 2, entries 3..11 minutes old at the cut-off.
 	cut = t0.Add(12 * time.Minute)
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		total int64
-		errs  []error
-	)
-	for range 4 {
-		wg.Go(func() {
-			for {
-				n, err := s.PruneAudit(ctx, cut, 2)
-				mu.Lock()
-				total += n
-				if err != nil {
-					errs = append(errs, err)
-				}
-				mu.Unlock()
-				if err != nil || n == 0 {
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
+	total, errs := pruneConcurrently(func() (int64, error) { return s.PruneAudit(ctx, cut, 2) })
 	if len(errs) > 0 || total != 9 {
 		t.Fatalf("concurrent prunes deleted %d entries with errors %v; want 9, none", total, errs)
 	}
@@ -162,16 +140,26 @@ func testWebhookPruneConcurrent(t *testing.T, s Store) {
 			t.Fatal(err)
 		}
 	}
+	total, errs := pruneConcurrently(func() (int64, error) { return s.PruneWebhookEvents(ctx, t0.Add(time.Hour), 3) })
+	if len(errs) > 0 || total != events {
+		t.Fatalf("concurrent prunes deleted %d events with errors %v; want %d, none", total, errs, events)
+	}
+	if log, err := s.ListWebhookDeliveries(ctx, "client-q", 100); err != nil || len(log) != 0 {
+		t.Fatalf("delivery log after pruning = %d rows, %v; want none", len(log), err)
+	}
+}
+
+// pruneConcurrently runs prune from four goroutines at once, each until a call deletes
+// nothing or fails, and returns the rows deleted between them and the errors.
+func pruneConcurrently(prune func() (int64, error)) (total int64, errs []error) {
 	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		total int64
-		errs  []error
+		wg sync.WaitGroup
+		mu sync.Mutex
 	)
 	for range 4 {
 		wg.Go(func() {
 			for {
-				n, err := s.PruneWebhookEvents(ctx, t0.Add(time.Hour), 3)
+				n, err := prune()
 				mu.Lock()
 				total += n
 				if err != nil {
@@ -185,10 +173,5 @@ func testWebhookPruneConcurrent(t *testing.T, s Store) {
 		})
 	}
 	wg.Wait()
-	if len(errs) > 0 || total != events {
-		t.Fatalf("concurrent prunes deleted %d events with errors %v; want %d, none", total, errs, events)
-	}
-	if log, err := s.ListWebhookDeliveries(ctx, "client-q", 100); err != nil || len(log) != 0 {
-		t.Fatalf("delivery log after pruning = %d rows, %v; want none", len(log), err)
-	}
+	return total, errs
 }
