@@ -186,8 +186,9 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// serveOn serves h on addr (a port that was free); the server closes with the test.
-func serveOn(t *testing.T, addr string, h http.Handler) {
+// serveOn serves h on addr (a port that was free, or port 0 for any) and returns the
+// address it listens on; the server closes with the test.
+func serveOn(t *testing.T, addr string, h http.Handler) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -196,6 +197,7 @@ func serveOn(t *testing.T, addr string, h http.Handler) {
 	srv := &http.Server{Handler: h}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
+	return ln.Addr().String()
 }
 
 func counter(t *testing.T, g prometheus.Gatherer, name, outcome string) float64 {
@@ -312,15 +314,9 @@ func TestSecretRotationSignsWithBoth(t *testing.T) {
 	clock := exchangesim.NewManualClock(time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC))
 	e := newEnv(t, testdb.SQLite(t), clock.Now)
 	rcv := newReceiver(t, clock.Now)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &http.Server{Handler: rcv}
-	go func() { _ = s.Serve(ln) }()
-	t.Cleanup(func() { _ = s.Close() })
+	addr := serveOn(t, "127.0.0.1:0", rcv)
 
-	first, err := e.admin.SetURL(t.Context(), client, "http://"+ln.Addr().String()+"/")
+	first, err := e.admin.SetURL(t.Context(), client, "http://"+addr+"/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +324,7 @@ func TestSecretRotationSignsWithBoth(t *testing.T) {
 	if err != nil || second.Version != 2 || !second.PreviousUntil.Equal(clock.Now().Add(time.Hour)) {
 		t.Fatalf("RotateSecret = v%d until %v, %v", second.Version, second.PreviousUntil, err)
 	}
-	if again, err := e.admin.SetURL(t.Context(), client, "http://"+ln.Addr().String()+"/v2"); err != nil || !again.Secret.IsZero() {
+	if again, err := e.admin.SetURL(t.Context(), client, "http://"+addr+"/v2"); err != nil || !again.Secret.IsZero() {
 		t.Fatalf("SetURL with secrets present created another secret (%v)", err)
 	}
 
@@ -390,19 +386,13 @@ func TestFinalOutcomes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, testdb.SQLite(t), nil)
 			var hits atomic.Int64
-			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			addr := serveOn(t, "127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				hits.Add(1)
 				w.Header().Set("Location", "http://127.0.0.1:1/elsewhere")
 				w.WriteHeader(tt.status)
-			})}
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			go func() { _ = srv.Serve(ln) }()
-			t.Cleanup(func() { _ = srv.Close() })
+			}))
 			if tt.status != 0 {
-				if _, err := e.admin.SetURL(t.Context(), client, "http://"+ln.Addr().String()+"/"); err != nil {
+				if _, err := e.admin.SetURL(t.Context(), client, "http://"+addr+"/"); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -453,24 +443,18 @@ func TestTwoReplicasOnPostgresDeliverOnce(t *testing.T) {
 	e := newEnv(t, dbs[0], nil)
 	var n atomic.Int64
 	flaky := newReceiver(t, time.Now)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rot, err := e.admin.SetURL(t.Context(), client, "http://"+ln.Addr().String()+"/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	flaky.secrets.Store(&[]linkvault.Secret{rot.Secret})
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	addr := serveOn(t, "127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if n.Add(1)%3 == 0 {
 			http.Error(w, "flaky", http.StatusBadGateway)
 			return
 		}
 		flaky.ServeHTTP(w, r)
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	}))
+	rot, err := e.admin.SetURL(t.Context(), client, "http://"+addr+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flaky.secrets.Store(&[]linkvault.Secret{rot.Secret})
 
 	ids := e.events(client, 300)
 	e.dispatcherOn(dbs[0], webhook.Config{QueueConfig: poller.QueueConfig{Owner: "replica-a"}}, nil)

@@ -3,7 +3,6 @@ package webhook_test
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -139,15 +138,9 @@ func TestDispatcherToSDKHandler(t *testing.T) {
 			return nil
 		}).ServeHTTP(w, r)
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: handler}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	addr := serveOn(t, "127.0.0.1:0", handler)
 
-	first, err := e.admin.SetURL(t.Context(), client, "http://"+ln.Addr().String()+"/hooks")
+	first, err := e.admin.SetURL(t.Context(), client, "http://"+addr+"/hooks")
 	if err != nil {
 		t.Fatal(err)
 	}
