@@ -609,7 +609,7 @@ func (a coinbaseAccountWire) parse() (coinbaseAccount, error) {
 
 // parseCoinbaseAccounts parses a page of GET /v2/accounts.
 func parseCoinbaseAccounts(b []byte) (coinbasePage[coinbaseAccount], error) {
-	return parseCoinbasePage[coinbaseAccountWire](b, "accounts")
+	return parseCoinbasePage[coinbaseAccountWire](b, "accounts", scanCoinbaseAccounts)
 }
 
 // coinbasePage is one page of a cursor-paginated list (cbDocsPaging): its items and
@@ -625,16 +625,15 @@ type coinbaseWire[T any] interface {
 }
 
 // parseCoinbasePage parses {"pagination": {"next_uri"}, "data": [resource]}; what
-// names the list in errors.
-func parseCoinbasePage[W coinbaseWire[T], T any](b []byte, what string) (coinbasePage[T], error) {
-	var w struct {
-		Pagination struct {
-			NextURI *string `json:"next_uri"`
-		} `json:"pagination"`
-		Data []W `json:"data"`
-	}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return coinbasePage[T]{}, err
+// names the list in errors. scan, when not nil, is a targeted decoder tried before
+// encoding/json (coinbase_accounts.go).
+func parseCoinbasePage[W coinbaseWire[T], T any](b []byte, what string, scan func([]byte, *coinbaseListWire[W]) bool) (coinbasePage[T], error) {
+	var w coinbaseListWire[W]
+	if scan == nil || !scan(b, &w) {
+		w = coinbaseListWire[W]{}
+		if err := json.Unmarshal(b, &w); err != nil {
+			return coinbasePage[T]{}, err
+		}
 	}
 	if w.Data == nil {
 		return coinbasePage[T]{}, errors.New(what + " without data")
@@ -651,6 +650,14 @@ func parseCoinbasePage[W coinbaseWire[T], T any](b []byte, what string) (coinbas
 		page.Items = append(page.Items, item)
 	}
 	return page, nil
+}
+
+// coinbaseListWire is the wire form of a page: {"pagination": {"next_uri"}, "data": [resource]}.
+type coinbaseListWire[W any] struct {
+	Pagination struct {
+		NextURI *string `json:"next_uri"`
+	} `json:"pagination"`
+	Data []W `json:"data"`
 }
 
 // parseCoinbaseData parses {"data": resource}.
@@ -771,7 +778,7 @@ func parseCoinbaseTransaction(b []byte) (coinbaseTransaction, error) {
 
 // parseCoinbaseTransactions parses a page of List Transactions.
 func parseCoinbaseTransactions(b []byte) (coinbasePage[coinbaseTransaction], error) {
-	return parseCoinbasePage[coinbaseTxWire](b, "transactions")
+	return parseCoinbasePage[coinbaseTxWire](b, "transactions", nil)
 }
 
 type coinbaseAddress struct{ Address, Network, DestinationTag string }
