@@ -121,7 +121,6 @@ type axeVariant struct {
 func (e *env) axeWalk(src string, v axeVariant) {
 	t := e.t
 	t.Helper()
-	ctx := t.Context()
 	open := func() string {
 		u, _ := linktest.DecodeLinkToken(e.st.LinkToken(t, "app1", linkvault.PermissionWrite, v.user))
 		if v.query != "" {
@@ -147,10 +146,7 @@ func (e *env) axeWalk(src string, v axeVariant) {
 
 	// Return user with a write connection: account, transfer form (with errors), review,
 	// verification code, done.
-	p, err := linktest.Connect(ctx, nil, e.st.LinkToken(t, "app1", linkvault.PermissionWrite, v.user), "coinbase", v.user+"-cb", "pw")
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := e.connectHeadless(v.user, linkvault.PermissionWrite)
 	tokens, _ := json.Marshal([]map[string]string{{"accessToken": p.AccountTokens[0].TokenID, "brokerType": "coinbase", "brokerName": "", "accountId": "", "accountName": ""}})
 	inject := `window.accessTokens = ` + jsString(string(tokens)) + `; window.ReactNativeWebView = { postMessage: () => {} };`
 	var script page.ScriptIdentifier

@@ -12,14 +12,15 @@ import (
 	"github.com/linkvault/linkvault"
 )
 
-// openAccount signs in to the example app as name with query on its page, connects
-// Coinbase as cbUser and opens that connection's account screen.
-func (e *env) openAccount(name, cbUser, query string) {
+// openAccount signs in to the example app as name (with query on its page, when
+// given), connects Coinbase as cbUser with password and opens that connection's
+// account screen on a return visit.
+func (e *env) openAccount(name, cbUser, password, query string) {
 	e.t.Helper()
-	e.signIn(name)
-	e.run(chromedp.Navigate(e.app+"/"+query), chromedp.WaitVisible(chromedp.CSS("#connect")), chromedp.Click(chromedp.CSS("#connect")))
-	e.clickInFrame(overlayFrame, "[data-integration=coinbase]")
-	e.consentInPopup(overlayFrame, "#lv-continue", cbUser, "pw", "")
+	e.pickIntegration(name, query, "coinbase")
+	e.waitInFrame(overlayFrame, "[data-screen=oauth]")
+	e.consentInPopup(overlayFrame, "#lv-continue", cbUser, password, "")
+	e.waitInFrame(overlayFrame, "[data-screen=success]")
 	e.clickInFrame(overlayFrame, "#lv-done")
 	e.run(chromedp.WaitNotPresent(chromedp.CSS("[data-linkvault=overlay]")), chromedp.WaitVisible(chromedp.CSS("[data-token-id]")))
 	e.run(chromedp.Navigate(e.app+"/"+query), chromedp.WaitVisible(chromedp.CSS(`[data-action=open]`)), chromedp.Click(chromedp.CSS(`[data-action=open]`)))
@@ -90,7 +91,7 @@ func parseMoney(t *testing.T, s string) float64 {
 // € sign on USD figures).
 func TestEURDisplayConverts(t *testing.T) {
 	e := newEnv(t)
-	e.openAccount("uma", "uma-cb", "?fiat=EUR")
+	e.openAccount("uma", "uma-cb", "pw", "?fiat=EUR")
 	tokenID := e.storedTokenIDs()[0]
 	cell := e.textInFrame(overlayFrame, "[data-symbol=BTC] td:last-child")
 	if !strings.HasPrefix(cell, "€") {
@@ -110,7 +111,7 @@ func TestEURDisplayConverts(t *testing.T) {
 // shown at all: the values stay in USD, labelled USD, and the page says why.
 func TestUnknownCurrencyStaysUSD(t *testing.T) {
 	e := newEnv(t)
-	e.openAccount("vic", "vic-cb", "?fiat=JPY")
+	e.openAccount("vic", "vic-cb", "pw", "?fiat=JPY")
 	tokenID := e.storedTokenIDs()[0]
 	cell := e.textInFrame(overlayFrame, "[data-symbol=BTC] td:last-child")
 	if !strings.HasPrefix(cell, "$") {

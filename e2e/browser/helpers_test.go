@@ -23,6 +23,8 @@ import (
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/examples/webapp"
 	"github.com/linkvault/linkvault/internal/chromium"
+	"github.com/linkvault/linkvault/internal/exchangesim"
+	"github.com/linkvault/linkvault/internal/link"
 	"github.com/linkvault/linkvault/internal/link/linktest"
 )
 
@@ -178,6 +180,47 @@ func (e *env) signIn(name string) {
 		chromedp.Click(chromedp.CSS("#signin")),
 		chromedp.WaitVisible(chromedp.CSS("#connect")),
 	)
+}
+
+// pickIntegration signs in to the example app as name (with query on its page, e.g.
+// "?lng=es", when given), opens Link and picks integration in its catalog.
+func (e *env) pickIntegration(name, query, integration string) {
+	e.t.Helper()
+	e.signIn(name)
+	if query != "" {
+		e.run(chromedp.Navigate(e.app+"/"+query), chromedp.WaitVisible(chromedp.CSS("#connect")))
+	}
+	e.run(chromedp.Click(chromedp.CSS("#connect")))
+	e.waitInFrame(overlayFrame, "[data-screen=catalog]")
+	e.clickInFrame(overlayFrame, "[data-integration="+integration+"]")
+}
+
+// connectHeadless connects user's Coinbase account user-cb (password pw) for client
+// app1 with permission perm through Link's HTTP API, without a browser, and returns
+// the payload Link hands the app.
+func (e *env) connectHeadless(user string, perm linkvault.Permission) *link.AccessTokenPayload {
+	e.t.Helper()
+	p, err := linktest.Connect(e.t.Context(), nil, e.st.LinkToken(e.t, "app1", perm, user), "coinbase", user+"-cb", "pw")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
+// enterNewAPIKey creates an API key with withdrawals, restricted to the loopback
+// addresses, on the exchange's key page manage as username (password pw), enters it in
+// the API-key form of the Link frame frame and waits until Link has connected.
+func (e *env) enterNewAPIKey(frame, manage, username string) {
+	e.t.Helper()
+	k, err := exchangesim.CreateKeyAtPage(e.t.Context(), nil, manage, username, "pw",
+		exchangesim.APIKeyPermissions{Withdrawals: true, TrustedIPs: []string{"127.0.0.1", "::1"}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.setInFrame(frame, "#lv-apikey", k.Key)
+	e.setInFrame(frame, "#lv-apisecret", k.Secret)
+	e.clickInFrame(frame, "#lv-submit")
+	e.waitInFrame(frame, "[data-screen=success]")
 }
 
 // inFrame runs an action against the document inside the iframe sel, retrying with a

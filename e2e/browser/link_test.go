@@ -95,10 +95,7 @@ func TestReauthAfterRevocationKeepsTokenID(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
 	// First connection, made headlessly, stored in the example app as its page would.
-	p, err := linktest.Connect(ctx, nil, e.st.LinkToken(t, "app1", linkvault.PermissionWrite, "bob"), "coinbase", "bob-cb", "pw")
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := e.connectHeadless("bob", linkvault.PermissionWrite)
 	tokenID := p.AccountTokens[0].TokenID
 	e.signIn("bob")
 	payload, _ := json.Marshal(p)
@@ -169,15 +166,7 @@ func TestEmbeddedModeWithAPIKey(t *testing.T) {
 	}
 	e.shot("11-embedded-api-key-refused")
 	// The user creates the key on the exchange's page the link pointed at.
-	k, err := exchangesim.CreateKeyAtPage(t.Context(), nil, manage.Value, "carol@example.com", "pw",
-		exchangesim.APIKeyPermissions{Withdrawals: true, TrustedIPs: []string{"127.0.0.1", "::1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.setInFrame(frame, "#lv-apikey", k.Key)
-	e.setInFrame(frame, "#lv-apisecret", k.Secret)
-	e.clickInFrame(frame, "#lv-submit")
-	e.waitInFrame(frame, "[data-screen=success]")
+	e.enterNewAPIKey(frame, manage.Value, "carol@example.com")
 	e.shot("12-embedded-connected")
 	e.run(chromedp.WaitVisible(chromedp.Search(`//li[@data-broker="binanceInternationalDirect"]//div[@data-token-id]`)))
 	if ev := e.events(); !strings.Contains(ev, "credentialsEntered") || !strings.Contains(ev, "integrationConnectionError") {
@@ -192,12 +181,7 @@ func TestEmbeddedModeWithAPIKey(t *testing.T) {
 // check is not vacuous.
 func TestForeignOriginMessagesAreIgnored(t *testing.T) {
 	e := newEnv(t)
-	ctx := t.Context()
-	p, err := linktest.Connect(ctx, nil, e.st.LinkToken(t, "app1", linkvault.PermissionWrite, "dave"), "coinbase", "dave-cb", "pw")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokenID := p.AccountTokens[0].TokenID
+	tokenID := e.connectHeadless("dave", linkvault.PermissionWrite).AccountTokens[0].TokenID
 
 	// The attacker page: another origin (localhost instead of 127.0.0.1).
 	attacker := serveOn(t, "localhost", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -303,11 +287,7 @@ window.addEventListener('message', (e) => {
 func TestNativeWebViewBridgeAndRedirect(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
-	p, err := linktest.Connect(ctx, nil, e.st.LinkToken(t, "app1", linkvault.PermissionRead, "erin"), "coinbase", "erin-cb", "pw")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokenID := p.AccountTokens[0].TokenID
+	tokenID := e.connectHeadless("erin", linkvault.PermissionRead).AccountTokens[0].TokenID
 	tokens, _ := json.Marshal([]map[string]string{{"accessToken": tokenID, "brokerType": "coinbase", "brokerName": "", "accountId": "", "accountName": ""}})
 	inject := `window.accessTokens = ` + jsString(string(tokens)) + `;
 window.ReactNativeWebView = { postMessage: (m) => { const l = JSON.parse(sessionStorage.getItem('native') || '[]'); l.push(m); sessionStorage.setItem('native', JSON.stringify(l)); } };`

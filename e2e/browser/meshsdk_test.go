@@ -15,7 +15,6 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/exchangesim"
-	"github.com/linkvault/linkvault/internal/link/linktest"
 )
 
 // The web side of issue 11's matrix, driven through Mesh's real web SDK: the npm
@@ -327,11 +326,7 @@ func TestMeshWebSDKEmbedded(t *testing.T) {
 	e := newEnv(t)
 	app := newMeshApp(t, e)
 	// Connected headlessly first; the app stored the tokenId.
-	p, err := linktest.Connect(t.Context(), nil, e.st.LinkToken(t, "app1", linkvault.PermissionWrite, "nina"), "coinbase", "nina-cb", "pw")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokenID := p.AccountTokens[0].TokenID
+	tokenID := e.connectHeadless("nina", linkvault.PermissionWrite).AccountTokens[0].TokenID
 	app.load()
 	app.open("nina", true, tokenID)
 	const frame = "#app-frame"
@@ -360,8 +355,5 @@ func inFrameFill(e *env, frame, symbol, network, address, amount string) {
 	e.t.Helper()
 	e.clickInFrame(frame, "#lv-transfer")
 	e.waitInFrame(frame, "[data-screen=transfer]")
-	e.selectInFrame(frame, "#lv-symbol", symbol)
-	e.selectInFrame(frame, "#lv-network", network)
-	e.typeInFrame(frame, "#lv-address", address)
-	e.typeInFrame(frame, "#lv-amount", amount)
+	e.fillTransferForm(frame, symbol, network, address, amount)
 }

@@ -487,10 +487,7 @@ func checkTransferForm(e *env, symbol, network, address, amount string) {
 // silently and shows the catalog, after the loading screen, reporting nothing.
 func TestNativeForeignTokensAreDropped(t *testing.T) {
 	base := newEnv(t)
-	p, err := linktest.Connect(t.Context(), nil, base.st.LinkToken(t, "app1", linkvault.PermissionWrite, "olga"), "coinbase", "olga-cb", "pw")
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := base.connectHeadless("olga", linkvault.PermissionWrite)
 	e := base.newBrowser(t)
 	sdk := nativeSDKs[1]
 	sh := &nativeShell{t: t, sdk: sdk, e: e}

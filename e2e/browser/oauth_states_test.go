@@ -17,9 +17,7 @@ import (
 // connects.
 func TestOAuthPopupClosed(t *testing.T) {
 	e := newEnv(t)
-	e.signIn("paula")
-	e.run(chromedp.Click(chromedp.CSS("#connect")))
-	e.clickInFrame(overlayFrame, "[data-integration=coinbase]")
+	e.pickIntegration("paula", "", "coinbase")
 	e.waitInFrame(overlayFrame, "[data-screen=oauth]")
 	popup, _, cancel := e.openConsentPopup(overlayFrame, "#lv-continue")
 	e.waitInFrame(overlayFrame, "[data-screen=waiting]")
@@ -44,9 +42,7 @@ func TestOAuthPopupClosed(t *testing.T) {
 // says so and offers that exchange again or another one.
 func TestOAuthDenyOffersPickAgain(t *testing.T) {
 	e := newEnv(t)
-	e.signIn("quinn")
-	e.run(chromedp.Click(chromedp.CSS("#connect")))
-	e.clickInFrame(overlayFrame, "[data-integration=coinbase]")
+	e.pickIntegration("quinn", "", "coinbase")
 	e.waitInFrame(overlayFrame, "[data-screen=oauth]")
 	popup, _, cancel := e.openConsentPopup(overlayFrame, "#lv-continue")
 	wctx, wcancel := context.WithTimeout(popup, stepTimeout)
@@ -72,9 +68,7 @@ func TestOAuthDenyOffersPickAgain(t *testing.T) {
 // or password"-style key errors).
 func TestAPIKeyEmptyFields(t *testing.T) {
 	e := newEnv(t)
-	e.signIn("rosa")
-	e.run(chromedp.Click(chromedp.CSS("#connect")))
-	e.clickInFrame(overlayFrame, "[data-integration=binanceInternationalDirect]")
+	e.pickIntegration("rosa", "", "binanceInternationalDirect")
 	e.waitInFrame(overlayFrame, "[data-screen=apikey]")
 	e.clickInFrame(overlayFrame, "#lv-submit")
 	e.waitInFrame(overlayFrame, "#lv-apikey-error")

@@ -27,22 +27,23 @@ import (
 // connection on a return visit.
 func (e *env) openTransferForm(name, cbUser, query string) {
 	e.t.Helper()
-	e.signIn(name)
-	if query != "" {
-		e.run(chromedp.Navigate(e.app+"/"+query), chromedp.WaitVisible(chromedp.CSS("#connect")))
-	}
-	e.run(chromedp.Click(chromedp.CSS("#connect")))
-	e.waitInFrame(overlayFrame, "[data-screen=catalog]")
-	e.clickInFrame(overlayFrame, "[data-integration=coinbase]")
-	e.waitInFrame(overlayFrame, "[data-screen=oauth]")
-	e.consentInPopup(overlayFrame, "#lv-continue", cbUser, "s3cret", "")
-	e.waitInFrame(overlayFrame, "[data-screen=success]")
-	e.clickInFrame(overlayFrame, "#lv-done")
-	e.run(chromedp.WaitNotPresent(chromedp.CSS("[data-linkvault=overlay]")), chromedp.WaitVisible(chromedp.CSS("[data-token-id]")))
-	e.run(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`[data-action=open]`)), chromedp.Click(chromedp.CSS(`[data-action=open]`)))
-	e.waitInFrame(overlayFrame, "#lv-positions")
+	e.openAccount(name, cbUser, "s3cret", query)
 	e.clickInFrame(overlayFrame, "#lv-transfer")
 	e.waitInFrame(overlayFrame, "[data-screen=transfer]")
+}
+
+// fillTransferForm fills the open transfer form in the Link frame frame as the user
+// does: it chooses symbol and network (each when given), then types address and amount.
+func (e *env) fillTransferForm(frame, symbol, network, address, amount string) {
+	e.t.Helper()
+	if symbol != "" {
+		e.selectInFrame(frame, "#lv-symbol", symbol)
+	}
+	if network != "" {
+		e.selectInFrame(frame, "#lv-network", network)
+	}
+	e.typeInFrame(frame, "#lv-address", address)
+	e.typeInFrame(frame, "#lv-amount", amount)
 }
 
 // selectInFrame chooses value in the select inner of the iframe frame, as the user
@@ -158,8 +159,7 @@ func TestTransferChecksBeforePreview(t *testing.T) {
 	}
 	e.shotBoth("transfer-02-empty")
 
-	e.typeInFrame(overlayFrame, "#lv-address", "0x326a8825472bb0f4719998e708a1eeeb4473ed1b")
-	e.typeInFrame(overlayFrame, "#lv-amount", "999999999")
+	e.fillTransferForm(overlayFrame, "", "", "0x326a8825472bb0f4719998e708a1eeeb4473ed1b", "999999999")
 	e.clickInFrame(overlayFrame, "#lv-submit")
 	e.waitInFrame(overlayFrame, "#lv-amount-error")
 	if got := e.textInFrame(overlayFrame, "#lv-address-error"); got != "This is not a valid Bitcoin address." {
@@ -187,9 +187,7 @@ func TestTransferReviewBackConfirm(t *testing.T) {
 	e := newEnv(t)
 	e.openTransferForm("tess", "tess-cb", "")
 	const addr = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
-	e.selectInFrame(overlayFrame, "#lv-symbol", "BTC")
-	e.typeInFrame(overlayFrame, "#lv-address", addr)
-	e.typeInFrame(overlayFrame, "#lv-amount", "0.25")
+	e.fillTransferForm(overlayFrame, "BTC", "", addr, "0.25")
 	e.clickInFrame(overlayFrame, "#lv-submit")
 	e.waitInFrame(overlayFrame, "[data-screen=transfer-preview]")
 	checks := map[string]string{
@@ -265,9 +263,7 @@ func TestTransferQuoteExpires(t *testing.T) {
 	e := newEnv(t)
 	e.installFrameClock()
 	e.openTransferForm("tess", "tess-cb", "")
-	e.selectInFrame(overlayFrame, "#lv-symbol", "ETH")
-	e.typeInFrame(overlayFrame, "#lv-address", "0x326a8825472bb0f4719998e708a1eeeb4473ed1b")
-	e.typeInFrame(overlayFrame, "#lv-amount", "0.5")
+	e.fillTransferForm(overlayFrame, "ETH", "", "0x326a8825472bb0f4719998e708a1eeeb4473ed1b", "0.5")
 	e.clickInFrame(overlayFrame, "#lv-submit")
 	e.waitInFrame(overlayFrame, "#lv-confirm")
 	e.advanceFrameClock(6 * time.Minute)
@@ -296,9 +292,7 @@ func TestTransferMFA(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.openTransferForm("mia", "mia-cb", "")
-	e.selectInFrame(overlayFrame, "#lv-symbol", "ETH")
-	e.typeInFrame(overlayFrame, "#lv-address", "0x326a8825472bb0f4719998e708a1eeeb4473ed1b")
-	e.typeInFrame(overlayFrame, "#lv-amount", "1")
+	e.fillTransferForm(overlayFrame, "ETH", "", "0x326a8825472bb0f4719998e708a1eeeb4473ed1b", "1")
 	e.clickInFrame(overlayFrame, "#lv-submit")
 	e.clickInFrame(overlayFrame, "#lv-confirm")
 	e.waitInFrame(overlayFrame, "#lv-mfa")
@@ -332,9 +326,7 @@ func TestTransferMFA(t *testing.T) {
 func TestTransferSpanish(t *testing.T) {
 	e := newEnv(t)
 	e.openTransferForm("tess", "tess-cb", "?lng=es")
-	e.selectInFrame(overlayFrame, "#lv-symbol", "BTC")
-	e.typeInFrame(overlayFrame, "#lv-address", "0x326a8825472bb0f4719998e708a1eeeb4473ed1b")
-	e.typeInFrame(overlayFrame, "#lv-amount", "999999999")
+	e.fillTransferForm(overlayFrame, "BTC", "", "0x326a8825472bb0f4719998e708a1eeeb4473ed1b", "999999999")
 	e.clickInFrame(overlayFrame, "#lv-submit")
 	e.waitInFrame(overlayFrame, "#lv-amount-error")
 	if got := e.textInFrame(overlayFrame, "#lv-amount-error"); !strings.HasPrefix(got, "Supera lo disponible") || !strings.Contains(got, "1,5 BTC") {
@@ -362,19 +354,9 @@ func TestTransferFeeCountsAgainstBalance(t *testing.T) {
 	if err := e.st.Sim.Binance.CreateUser(exchangesim.User{Username: "zoe@example.com", Password: "pw", Balances: map[string]float64{"ETH": 1}}); err != nil {
 		t.Fatal(err)
 	}
-	e.signIn("zoe")
-	e.run(chromedp.Click(chromedp.CSS("#connect")))
-	e.clickInFrame(overlayFrame, "[data-integration=binanceInternationalDirect]")
+	e.pickIntegration("zoe", "", "binanceInternationalDirect")
 	manage := e.attrInFrame(overlayFrame, "#lv-apikey-manage", "href")
-	k, err := exchangesim.CreateKeyAtPage(t.Context(), nil, manage.Value, "zoe@example.com", "pw",
-		exchangesim.APIKeyPermissions{Withdrawals: true, TrustedIPs: []string{"127.0.0.1", "::1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.setInFrame(overlayFrame, "#lv-apikey", k.Key)
-	e.setInFrame(overlayFrame, "#lv-apisecret", k.Secret)
-	e.clickInFrame(overlayFrame, "#lv-submit")
-	e.waitInFrame(overlayFrame, "[data-screen=success]")
+	e.enterNewAPIKey(overlayFrame, manage.Value, "zoe@example.com")
 	e.clickInFrame(overlayFrame, "#lv-done")
 	e.run(chromedp.WaitNotPresent(chromedp.CSS("[data-linkvault=overlay]")), chromedp.WaitVisible(chromedp.CSS("[data-token-id]")))
 	e.run(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`[data-action=open]`)), chromedp.Click(chromedp.CSS(`[data-action=open]`)))
@@ -385,8 +367,7 @@ func TestTransferFeeCountsAgainstBalance(t *testing.T) {
 	if !strings.Contains(hint, "network fee") {
 		t.Fatalf("available line %q does not show Binance's fee", hint)
 	}
-	e.typeInFrame(overlayFrame, "#lv-address", "0x326a8825472bb0f4719998e708a1eeeb4473ed1b")
-	e.typeInFrame(overlayFrame, "#lv-amount", "1")
+	e.fillTransferForm(overlayFrame, "", "", "0x326a8825472bb0f4719998e708a1eeeb4473ed1b", "1")
 	e.clickInFrame(overlayFrame, "#lv-submit")
 	e.waitInFrame(overlayFrame, "#lv-amount-error")
 	if got := e.textInFrame(overlayFrame, "#lv-amount-error"); !strings.Contains(got, "network fee you can send up to") {
