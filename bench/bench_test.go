@@ -157,25 +157,40 @@ func smokeOptions(t *testing.T) Options {
 	return Options{Self: []string{os.Args[0]}}
 }
 
-func TestResolveScenarioSmoke(t *testing.T) {
+// runSmoke runs the scenario args (with -quiet 0, a temporary -dir and -pg-dsn pgDSN)
+// as the lvbench command does, failing the test if it fails. It returns what the
+// scenario printed and its log.
+func runSmoke(t *testing.T, pgDSN string, args ...string) (out, log string) {
+	t.Helper()
 	opts := smokeOptions(t)
-	var out, log bytes.Buffer
-	configs := "hello,cached,sqlite,holdings,direct,linktoken-sqlite"
+	var o, l bytes.Buffer
+	args = append(args, "-quiet", "0", "-dir", t.TempDir(), "-pg-dsn", pgDSN)
+	if err := Main(t.Context(), opts, args, &o, &l); err != nil {
+		t.Fatalf("%v\n%s", err, l.String())
+	}
+	return o.String(), l.String()
+}
+
+// withPostgres is list, and more after a comma when the tests have a PostgreSQL
+// database.
+func withPostgres(list, more string) string {
 	if os.Getenv("LINKVAULT_TEST_POSTGRES_DSN") != "" {
-		configs += ",postgres,linktoken-postgres"
+		return list + "," + more
 	}
-	err := Main(t.Context(), opts, []string{"resolve", "-rows", "300", "-hot", "50", "-duration", "300ms", "-warmup", "100ms",
-		"-rounds", "1", "-conns", "4", "-quiet", "0", "-configs", configs, "-dir", t.TempDir(), "-pg-dsn", os.Getenv("LINKVAULT_TEST_POSTGRES_DSN")}, &out, &log)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, log.String())
-	}
+	return list
+}
+
+func TestResolveScenarioSmoke(t *testing.T) {
+	configs := withPostgres("hello,cached,sqlite,holdings,direct,linktoken-sqlite", "postgres,linktoken-postgres")
+	out, log := runSmoke(t, os.Getenv("LINKVAULT_TEST_POSTGRES_DSN"), "resolve", "-rows", "300", "-hot", "50", "-duration", "300ms", "-warmup", "100ms",
+		"-rounds", "1", "-conns", "4", "-configs", configs)
 	for _, c := range strings.Split(configs, ",") {
-		if !strings.Contains(out.String(), "| "+c+" go #1 |") {
-			t.Errorf("no run of %s in:\n%s", c, out.String())
+		if !strings.Contains(out, "| "+c+" go #1 |") {
+			t.Errorf("no run of %s in:\n%s", c, out)
 		}
 	}
-	if strings.Contains(log.String(), "first error") {
-		t.Errorf("requests failed:\n%s", log.String())
+	if strings.Contains(log, "first error") {
+		t.Errorf("requests failed:\n%s", log)
 	}
 }
 
@@ -186,63 +201,39 @@ func TestCallgrindScenarioSmoke(t *testing.T) {
 	if !ValgrindAvailable() {
 		t.Skip("valgrind not installed (apt-get install -y valgrind); .ci/run installs it")
 	}
-	opts := smokeOptions(t)
-	var out, log bytes.Buffer
 	configs := "hello,cached,holdings"
-	err := Main(t.Context(), opts, []string{"callgrind", "-n", "20", "-warmup-requests", "20", "-rows", "50", "-quiet", "0",
-		"-configs", configs, "-dir", t.TempDir(), "-pg-dsn", ""}, &out, &log)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, log.String())
-	}
+	out, _ := runSmoke(t, "", "callgrind", "-n", "20", "-warmup-requests", "20", "-rows", "50", "-configs", configs)
 	for _, c := range strings.Split(configs, ",") {
-		if !strings.Contains(out.String(), "| "+c+" | ") {
-			t.Errorf("no count for %s in:\n%s", c, out.String())
+		if !strings.Contains(out, "| "+c+" | ") {
+			t.Errorf("no count for %s in:\n%s", c, out)
 		}
 	}
 }
 
 func TestRefreshScenarioSmoke(t *testing.T) {
-	opts := smokeOptions(t)
-	var out, log bytes.Buffer
-	setups := "sqlite-1"
-	if os.Getenv("LINKVAULT_TEST_POSTGRES_DSN") != "" {
-		setups += ",postgres-2"
-	}
+	setups := withPostgres("sqlite-1", "postgres-2")
 	profiles := t.TempDir()
-	err := Main(t.Context(), opts, []string{"refresh", "-n", "200", "-workers", "4", "-quiet", "0", "-setups", setups,
-		"-dir", t.TempDir(), "-pg-dsn", os.Getenv("LINKVAULT_TEST_POSTGRES_DSN"), "-profile", profiles, "-profile-seconds", "1"}, &out, &log)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, log.String())
-	}
+	_, log := runSmoke(t, os.Getenv("LINKVAULT_TEST_POSTGRES_DSN"), "refresh", "-n", "200", "-workers", "4", "-setups", setups,
+		"-profile", profiles, "-profile-seconds", "1")
 	if fi, err := os.Stat(filepath.Join(profiles, "sqlite-1.pprof")); err != nil || fi.Size() == 0 {
-		t.Errorf("no CPU profile of the replica: %v\n%s", err, log.String())
+		t.Errorf("no CPU profile of the replica: %v\n%s", err, log)
 	}
-	if strings.Contains(log.String(), "replica syscalls 0.0") {
-		t.Errorf("the replicas' system calls were not counted:\n%s", log.String())
+	if strings.Contains(log, "replica syscalls 0.0") {
+		t.Errorf("the replicas' system calls were not counted:\n%s", log)
 	}
 	for _, s := range strings.Split(setups, ",") {
 		// Exactly N refreshes, no reuse, nothing written twice, nothing left due.
-		if !strings.Contains(log.String(), s+": 200 refreshes") || !strings.Contains(log.String(), "reuse detected 0, rejected 0, rows written twice 0, still due 0") {
-			t.Errorf("%s: unexpected outcome:\n%s", s, log.String())
+		if !strings.Contains(log, s+": 200 refreshes") || !strings.Contains(log, "reuse detected 0, rejected 0, rows written twice 0, still due 0") {
+			t.Errorf("%s: unexpected outcome:\n%s", s, log)
 		}
 	}
 }
 
 func TestScaleScenarioSmoke(t *testing.T) {
-	opts := smokeOptions(t)
-	var out, log bytes.Buffer
-	drivers := "sqlite"
-	if os.Getenv("LINKVAULT_TEST_POSTGRES_DSN") != "" {
-		drivers += ",postgres"
-	}
-	err := Main(t.Context(), opts, []string{"scale", "-rows", "2000", "-small-rows", "500", "-due", "150", "-claim", "50",
-		"-load", "500ms", "-distinct", "1000", "-cold-starts", "1", "-conns", "4", "-settle", "100ms", "-quiet", "0", "-drivers", drivers,
-		"-dir", t.TempDir(), "-pg-dsn", os.Getenv("LINKVAULT_TEST_POSTGRES_DSN")}, &out, &log)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, log.String())
-	}
-	if !strings.Contains(out.String(), "connections_due") {
-		t.Errorf("claim plan does not use the due index:\n%s", out.String())
+	out, _ := runSmoke(t, os.Getenv("LINKVAULT_TEST_POSTGRES_DSN"), "scale", "-rows", "2000", "-small-rows", "500", "-due", "150", "-claim", "50",
+		"-load", "500ms", "-distinct", "1000", "-cold-starts", "1", "-conns", "4", "-settle", "100ms", "-drivers", withPostgres("sqlite", "postgres"))
+	if !strings.Contains(out, "connections_due") {
+		t.Errorf("claim plan does not use the due index:\n%s", out)
 	}
 }
 

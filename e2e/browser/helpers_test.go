@@ -100,17 +100,23 @@ func (e *env) newBrowser(t *testing.T) *env {
 		t.Fatalf("start chromium: %v", err)
 	}
 	b := &env{t: t, st: e.st, app: e.app, ctx: ctx, calls: e.calls}
+	b.keepConsole()
+	return b
+}
+
+// keepConsole collects the console messages of e's tab (printed when a step fails)
+// until the tab closes.
+func (e *env) keepConsole() {
 	go func() {
-		for m, err := range chromedp.Console(ctx) {
+		for m, err := range chromedp.Console(e.ctx) {
 			if err != nil {
 				return
 			}
-			b.mu.Lock()
-			b.console = append(b.console, m.String())
-			b.mu.Unlock()
+			e.mu.Lock()
+			e.console = append(e.console, m.String())
+			e.mu.Unlock()
 		}
 	}()
-	return b
 }
 
 // serveOn serves h on host (a loopback name or address) and returns its base URL.
@@ -221,6 +227,18 @@ func (e *env) enterNewAPIKey(frame, manage, username string) {
 	e.setInFrame(frame, "#lv-apisecret", k.Secret)
 	e.clickInFrame(frame, "#lv-submit")
 	e.waitInFrame(frame, "[data-screen=success]")
+}
+
+// checkEmbedded: the iframe frame shows Link in embedded mode (rt=embedded), where
+// Link hides its own close button.
+func (e *env) checkEmbedded(frame string) {
+	e.t.Helper()
+	if src := value(e, chromedp.AttributeValue(chromedp.CSS(frame), "src")); !strings.Contains(src.Value, "rt=embedded") {
+		e.t.Fatalf("embedded iframe src %q", src.Value)
+	}
+	if hidden := e.attrInFrame(frame, "#lv-close", "hidden"); !hidden.Exists {
+		e.t.Fatal("Link shows its own close button in embedded mode")
+	}
 }
 
 // inFrame runs an action against the document inside the iframe sel, retrying with a

@@ -139,12 +139,7 @@ func TestEmbeddedModeWithAPIKey(t *testing.T) {
 	e.run(chromedp.Click(chromedp.CSS("#embedded")), chromedp.Click(chromedp.CSS("#connect")))
 	const frame = "#link-frame"
 	e.waitInFrame(frame, "[data-screen=catalog]")
-	if src := value(e, chromedp.AttributeValue(chromedp.CSS(frame), "src")); !strings.Contains(src.Value, "rt=embedded") {
-		t.Fatalf("embedded iframe src %q", src.Value)
-	}
-	if hidden := e.attrInFrame(frame, "#lv-close", "hidden"); !hidden.Exists {
-		t.Fatal("the close button shows in embedded mode")
-	}
+	e.checkEmbedded(frame)
 	e.clickInFrame(frame, "[data-integration=binanceInternationalDirect]")
 	e.waitInFrame(frame, "#lv-apikey")
 	// A write session: the steps ask for reading and withdrawals, restricted to the

@@ -331,12 +331,7 @@ func TestMeshWebSDKEmbedded(t *testing.T) {
 	app.open("nina", true, tokenID)
 	const frame = "#app-frame"
 	e.waitInFrame(frame, "#lv-positions")
-	if src := value(e, chromedp.AttributeValue(chromedp.CSS(frame), "src")); !strings.Contains(src.Value, "rt=embedded") {
-		t.Fatalf("embedded iframe src %q", src.Value)
-	}
-	if hidden := e.attrInFrame(frame, "#lv-close", "hidden"); !hidden.Exists {
-		t.Fatal("Link shows its own close button in embedded mode")
-	}
+	e.checkEmbedded(frame)
 	again := app.waitCall("onIntegrationConnected", "")
 	if !strings.Contains(string(again.Payload), tokenID) {
 		t.Fatalf("embedded return visit reported %s", again.Payload)

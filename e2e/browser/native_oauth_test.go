@@ -134,16 +134,7 @@ func (b *env) openWebView(t *testing.T, sdk nativeSDK, prod productionHosts, tok
 		t.Fatal(err)
 	}
 	// The tab exists now (Listen opened it), so the console reader cannot race Listen to open it.
-	go func() {
-		for m, err := range chromedp.Console(ctx) {
-			if err != nil {
-				return
-			}
-			tab.mu.Lock()
-			tab.console = append(tab.console, m.String())
-			tab.mu.Unlock()
-		}
-	}()
+	tab.keepConsole()
 	w.run(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
 			{URLPattern: "*", ResourceType: network.ResourceTypeDocument, RequestStage: fetch.RequestStageRequest},
