@@ -115,33 +115,23 @@ func StartProc(ctx context.Context, spec ProcSpec) (*Proc, error) {
 	}
 	timeout := time.NewTimer(spec.Timeout)
 	defer timeout.Stop()
-	select {
-	case a := <-addr:
-		p.Addr = a
-		p.URL = "http://" + a
-	case <-p.done:
-		return fail(errors.New("exited before listening"))
-	case <-timeout.C:
-		return fail(errors.New("did not start listening in time"))
-	case <-ctx.Done():
-		return fail(ctx.Err())
+	a, err := awaitStart(ctx, p.done, timeout.C, addr, "exited before listening", "did not start listening in time")
+	if err != nil {
+		return fail(err)
 	}
+	p.Addr = a
+	p.URL = "http://" + a
 	if err := checkLoopback(p.Addr); err != nil {
 		return fail(err)
 	}
 	readyBase := p.URL
 	if spec.Admin {
-		select {
-		case a := <-admin:
-			p.AdminURL = "http://" + a
-			readyBase = p.AdminURL
-		case <-p.done:
-			return fail(errors.New("exited before its admin listener listened"))
-		case <-timeout.C:
-			return fail(errors.New("admin listener did not listen in time"))
-		case <-ctx.Done():
-			return fail(ctx.Err())
+		a, err := awaitStart(ctx, p.done, timeout.C, admin, "exited before its admin listener listened", "admin listener did not listen in time")
+		if err != nil {
+			return fail(err)
 		}
+		p.AdminURL = "http://" + a
+		readyBase = p.AdminURL
 	}
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	for {
@@ -153,15 +143,26 @@ func StartProc(ctx context.Context, spec ProcSpec) (*Proc, error) {
 				return p, nil
 			}
 		}
-		select {
-		case <-p.done:
-			return fail(errors.New("exited before it was ready"))
-		case <-timeout.C:
-			return fail(errors.New("not ready in time"))
-		case <-ctx.Done():
-			return fail(ctx.Err())
-		case <-time.After(2 * time.Millisecond):
+		if _, err := awaitStart(ctx, p.done, timeout.C, time.After(2*time.Millisecond), "exited before it was ready", "not ready in time"); err != nil {
+			return fail(err)
 		}
+	}
+}
+
+// awaitStart waits for a value on ch while a starting process runs: it fails with
+// exited when the process ends first (done), with late when the start timeout fires,
+// and with ctx's error when ctx ends.
+func awaitStart[T any](ctx context.Context, done <-chan struct{}, timeout <-chan time.Time, ch <-chan T, exited, late string) (T, error) {
+	var zero T
+	select {
+	case v := <-ch:
+		return v, nil
+	case <-done:
+		return zero, errors.New(exited)
+	case <-timeout:
+		return zero, errors.New(late)
+	case <-ctx.Done():
+		return zero, ctx.Err()
 	}
 }
 

@@ -27,6 +27,16 @@ func (e *env) openAccount(name, cbUser, password, query string) {
 	e.waitInFrame(overlayFrame, "#lv-positions")
 }
 
+// btcValue opens the account screen of name's Coinbase connection (name-cb) with query
+// on the app's page and returns the BTC row's value cell and BTC's USD market value
+// read through the REST API.
+func (e *env) btcValue(name, query string) (cell string, usd float64) {
+	e.t.Helper()
+	e.openAccount(name, name+"-cb", "pw", query)
+	tokenID := e.storedTokenIDs()[0]
+	return e.textInFrame(overlayFrame, "[data-symbol=BTC] td:last-child"), e.usdValue(tokenID, "BTC")
+}
+
 // usdValue is the USD market value of symbol in the connection's holdings, read
 // through the REST API.
 func (e *env) usdValue(tokenID, symbol string) float64 {
@@ -91,13 +101,11 @@ func parseMoney(t *testing.T, s string) float64 {
 // € sign on USD figures).
 func TestEURDisplayConverts(t *testing.T) {
 	e := newEnv(t)
-	e.openAccount("uma", "uma-cb", "pw", "?fiat=EUR")
-	tokenID := e.storedTokenIDs()[0]
-	cell := e.textInFrame(overlayFrame, "[data-symbol=BTC] td:last-child")
+	cell, usd := e.btcValue("uma", "?fiat=EUR")
 	if !strings.HasPrefix(cell, "€") {
 		t.Fatalf("BTC value %q is not in euros", cell)
 	}
-	want := e.usdValue(tokenID, "BTC") * e.coinbaseRate("EUR")
+	want := usd * e.coinbaseRate("EUR")
 	if got := parseMoney(t, cell); got < want-0.01 || got > want+0.01 {
 		t.Fatalf("BTC value %v EUR, want %v (USD value × Coinbase's EUR rate)", got, want)
 	}
@@ -111,13 +119,11 @@ func TestEURDisplayConverts(t *testing.T) {
 // shown at all: the values stay in USD, labelled USD, and the page says why.
 func TestUnknownCurrencyStaysUSD(t *testing.T) {
 	e := newEnv(t)
-	e.openAccount("vic", "vic-cb", "pw", "?fiat=JPY")
-	tokenID := e.storedTokenIDs()[0]
-	cell := e.textInFrame(overlayFrame, "[data-symbol=BTC] td:last-child")
+	cell, usd := e.btcValue("vic", "?fiat=JPY")
 	if !strings.HasPrefix(cell, "$") {
 		t.Fatalf("BTC value %q: want USD", cell)
 	}
-	if got, want := parseMoney(t, cell), e.usdValue(tokenID, "BTC"); got < want-0.01 || got > want+0.01 {
+	if got, want := parseMoney(t, cell), usd; got < want-0.01 || got > want+0.01 {
 		t.Fatalf("BTC value %v, want %v USD", got, want)
 	}
 	if note := e.textInFrame(overlayFrame, "#lv-rate"); !strings.Contains(note, "no JPY rate") {

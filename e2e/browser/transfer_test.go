@@ -46,6 +46,20 @@ func (e *env) fillTransferForm(frame, symbol, network, address, amount string) {
 	e.typeInFrame(frame, "#lv-amount", amount)
 }
 
+// confirmSendsOne clicks Confirm on the review and waits for the done screen (saved as
+// shot, when named); the simulated Coinbase must have executed exactly one transfer.
+func (e *env) confirmSendsOne(shot string) {
+	e.t.Helper()
+	e.clickInFrame(overlayFrame, "#lv-confirm")
+	e.waitInFrame(overlayFrame, "[data-screen=transfer-done]")
+	if shot != "" {
+		e.shotBoth(shot)
+	}
+	if n := e.st.Sim.Coinbase.Stats().Transfers; n != 1 {
+		e.t.Fatalf("the exchange executed %d transfers, want 1", n)
+	}
+}
+
 // selectInFrame chooses value in the select inner of the iframe frame, as the user
 // does (the value changes and the select fires change).
 func (e *env) selectInFrame(frame, inner, value string) {
@@ -226,12 +240,7 @@ func TestTransferReviewBackConfirm(t *testing.T) {
 
 	e.clickInFrame(overlayFrame, "#lv-submit")
 	e.waitInFrame(overlayFrame, "[data-screen=transfer-preview]")
-	e.clickInFrame(overlayFrame, "#lv-confirm")
-	e.waitInFrame(overlayFrame, "[data-screen=transfer-done]")
-	e.shotBoth("transfer-06-done")
-	if n := e.st.Sim.Coinbase.Stats().Transfers; n != 1 {
-		t.Fatalf("the exchange executed %d transfers, want 1", n)
-	}
+	e.confirmSendsOne("transfer-06-done")
 	e.run(chromedp.WaitVisible(chromedp.Search(`//ol[@id="events"]/li[contains(., "transferFinished success 0.25 BTC")]`)))
 }
 
@@ -275,11 +284,7 @@ func TestTransferQuoteExpires(t *testing.T) {
 	e.axeInFrame(overlayFrame, "transfer-quote-expired")
 	e.clickInFrame(overlayFrame, "#lv-repreview")
 	e.waitInFrame(overlayFrame, "#lv-confirm")
-	e.clickInFrame(overlayFrame, "#lv-confirm")
-	e.waitInFrame(overlayFrame, "[data-screen=transfer-done]")
-	if n := e.st.Sim.Coinbase.Stats().Transfers; n != 1 {
-		t.Fatalf("the exchange executed %d transfers, want 1", n)
-	}
+	e.confirmSendsOne("")
 }
 
 // TestTransferMFA: when the exchange asks for a second factor (the simulated
@@ -313,11 +318,7 @@ func TestTransferMFA(t *testing.T) {
 		t.Fatalf("sent with a wrong code: %d", n)
 	}
 	e.typeInFrame(overlayFrame, "#lv-mfa", "246810")
-	e.clickInFrame(overlayFrame, "#lv-confirm")
-	e.waitInFrame(overlayFrame, "[data-screen=transfer-done]")
-	if n := e.st.Sim.Coinbase.Stats().Transfers; n != 1 {
-		t.Fatalf("the exchange executed %d transfers, want 1", n)
-	}
+	e.confirmSendsOne("")
 	e.run(chromedp.WaitVisible(chromedp.Search(`//ol[@id="events"]/li[contains(., "transferFinished success 1 ETH")]`)))
 }
 
