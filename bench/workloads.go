@@ -117,6 +117,14 @@ func (w *workloads) postgres(ctx context.Context) (*target, error) {
 	return w.pg, err
 }
 
+// onDriver is the seeded PostgreSQL target when postgres is set, else the SQLite one.
+func (w *workloads) onDriver(ctx context.Context, postgres bool) (*target, error) {
+	if postgres {
+		return w.postgres(ctx)
+	}
+	return w.sqlite(ctx)
+}
+
 // sandbox starts the simulated exchanges in this process and seeds hot connections
 // whose credentials are grants minted on the sandbox exchange.
 func (w *workloads) sandbox(ctx context.Context) (*target, error) {
@@ -209,21 +217,13 @@ func (w *workloads) start(ctx context.Context, cfg, name string, launch launcher
 		}
 		return lv(t, cache, t.hot)
 	case ConfigSQLite, ConfigPostgres:
-		get := w.sqlite
-		if cfg == ConfigPostgres {
-			get = w.postgres
-		}
-		t, err := get(ctx)
+		t, err := w.onDriver(ctx, cfg == ConfigPostgres)
 		if err != nil {
 			return nil, Target{}, err
 		}
 		return lv(t, map[string]string{"LINKVAULT_RESOLVE_CACHE_SIZE": "0"}, t.requests)
 	case ConfigLinkTokenSQLite, ConfigLinkTokenPostgres:
-		get := w.sqlite
-		if cfg == ConfigLinkTokenPostgres {
-			get = w.postgres
-		}
-		t, err := get(ctx)
+		t, err := w.onDriver(ctx, cfg == ConfigLinkTokenPostgres)
 		if err != nil {
 			return nil, Target{}, err
 		}
