@@ -27,6 +27,7 @@ var testKits = []string{
 	"internal/envelope/envelopetest",
 	"internal/link/linktest",
 	"internal/meshspec",
+	"internal/metricstest",
 	"internal/proctest",
 	"internal/storetest",
 	"internal/testdb",

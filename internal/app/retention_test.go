@@ -14,6 +14,7 @@ import (
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/config"
 	"github.com/linkvault/linkvault/internal/envelope/envelopetest"
+	"github.com/linkvault/linkvault/internal/metricstest"
 	"github.com/linkvault/linkvault/internal/testdb"
 )
 
@@ -166,24 +167,8 @@ func auditAt(at time.Time) linkvault.AuditEntry {
 	return linkvault.AuditEntry{ClientID: "shop", KeyID: "k", Action: "token.get", Outcome: "ok", HTTPStatus: 200, CreatedAt: at}
 }
 
-// counter reads the value of a counter with the label table from g.
+// counter reads the counter name's series with the label table from g.
 func counter(t *testing.T, g prometheus.Gatherer, name, table string) float64 {
 	t.Helper()
-	mfs, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "table" && l.GetValue() == table {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
+	return metricstest.Counter(t, g, name, map[string]string{"table": table})
 }

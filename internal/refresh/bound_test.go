@@ -11,6 +11,7 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/exchangesim"
+	"github.com/linkvault/linkvault/internal/metricstest"
 	"github.com/linkvault/linkvault/internal/poller"
 	"github.com/linkvault/linkvault/internal/refresh"
 	"github.com/linkvault/linkvault/internal/testdb"
@@ -208,7 +209,7 @@ func TestOnDemandBeyondTheBoundWaitsThenAnswers503(t *testing.T) {
 	if busy == 0 || ok == 0 {
 		t.Fatalf("%d calls renewed, %d answered busy; want some of each (one slot, 1.2 s per renewal, 3 s lease)", ok, busy)
 	}
-	if got := counterValue(t, reg, "linkvault_refresh_on_demand_total", map[string]string{"outcome": "busy"}); int(got) != busy {
+	if got := metricstest.Counter(t, reg, "linkvault_refresh_on_demand_total", map[string]string{"outcome": "busy"}); int(got) != busy {
 		t.Errorf("on_demand_total{busy} = %v, want %d", got, busy)
 	}
 	if st := h.sim.Sandbox.Stats(); int(st.RefreshesOK) != ok || st.RefreshReuseDetected != 0 {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/exchangesim"
+	"github.com/linkvault/linkvault/internal/metricstest"
 	"github.com/linkvault/linkvault/internal/poller"
 	"github.com/linkvault/linkvault/internal/refresh"
 	"github.com/linkvault/linkvault/internal/testdb"
@@ -42,7 +43,7 @@ func TestEngineRefreshesDueConnections(t *testing.T) {
 	if st := h.sim.Sandbox.Stats(); st.RefreshesOK != n || st.RefreshReuseDetected != 0 || st.RefreshesRejected != 0 {
 		t.Fatalf("exchange: %d refreshes, %d reuse detections, %d rejected; want %d, 0, 0", st.RefreshesOK, st.RefreshReuseDetected, st.RefreshesRejected, n)
 	}
-	if got := counterValue(t, reg, "linkvault_refresh_refreshes_total", map[string]string{"outcome": "ok", "broker": "sandbox"}); got != n {
+	if got := metricstest.Counter(t, reg, "linkvault_refresh_refreshes_total", map[string]string{"outcome": "ok", "broker": "sandbox"}); got != n {
 		t.Errorf("refreshes_total{ok} = %v, want %d", got, n)
 	}
 	pol := testPolicy
@@ -189,9 +190,9 @@ func TestEngineOutcomes(t *testing.T) {
 		}
 		// More polls before the expiry send nothing more.
 		h.clock.Advance(30 * time.Minute)
-		polls := counterValue(t, reg, "linkvault_refresh_polls_total", map[string]string{"result": "ok"})
+		polls := metricstest.Counter(t, reg, "linkvault_refresh_polls_total", map[string]string{"result": "ok"})
 		runUntil(t, e, "a few polls", func() bool {
-			return counterValue(t, reg, "linkvault_refresh_polls_total", map[string]string{"result": "ok"}) > polls+20
+			return metricstest.Counter(t, reg, "linkvault_refresh_polls_total", map[string]string{"result": "ok"}) > polls+20
 		})
 		h.clock.Advance(20 * time.Minute)
 		runUntil(t, e, "re-auth marked", func() bool { return h.get(c.TokenID).Status == linkvault.StatusReauthRequired })
@@ -231,7 +232,7 @@ func TestLostLeaseNeverOverwritesAndEndsInReauth(t *testing.T) {
 		t.Fatalf("takeover: %v", err)
 	}
 	waitFor(t, "the slow worker's write-back", func() bool {
-		return counterValue(t, reg, "linkvault_refresh_refreshes_total", map[string]string{"outcome": "lease_lost"}) == 1
+		return metricstest.Counter(t, reg, "linkvault_refresh_refreshes_total", map[string]string{"outcome": "lease_lost"}) == 1
 	})
 	stopEngine(t, e)
 	got := h.get(c.TokenID)

@@ -14,6 +14,7 @@ import (
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	lvhttp "github.com/linkvault/linkvault/internal/http"
+	"github.com/linkvault/linkvault/internal/metricstest"
 	"github.com/linkvault/linkvault/internal/poller"
 	"github.com/linkvault/linkvault/internal/refresh"
 	"github.com/linkvault/linkvault/internal/testdb"
@@ -91,9 +92,9 @@ func TestEnsureFreshConcurrentCallsRefreshOnce(t *testing.T) {
 		t.Errorf("after renewal: lease %q status %s failures %d next %v", c.LeaseOwner, c.Status, c.FailureCount, c.NextCheckAt)
 	}
 	checkWorks(t, h, linkvault.BrokerCoinbase, stored.Credential)
-	joined := counterValue(t, reg, "linkvault_refresh_single_flight_joins_total", nil)
-	fromStore := counterValue(t, reg, "linkvault_refresh_on_demand_total", map[string]string{"outcome": "stored"})
-	if joined+fromStore != calls-1 || counterValue(t, reg, "linkvault_refresh_on_demand_total", map[string]string{"outcome": "ok"}) != 1 {
+	joined := metricstest.Counter(t, reg, "linkvault_refresh_single_flight_joins_total", nil)
+	fromStore := metricstest.Counter(t, reg, "linkvault_refresh_on_demand_total", map[string]string{"outcome": "stored"})
+	if joined+fromStore != calls-1 || metricstest.Counter(t, reg, "linkvault_refresh_on_demand_total", map[string]string{"outcome": "ok"}) != 1 {
 		t.Errorf("metrics: %v joins + %v answered from the store; want %d, and 1 renewal", joined, fromStore, calls-1)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/metricstest"
 	"github.com/linkvault/linkvault/internal/poller"
 	"github.com/linkvault/linkvault/internal/postgres"
 	"github.com/linkvault/linkvault/internal/refresh"
@@ -72,11 +73,11 @@ func TestThreeReplicasRefreshTenThousandOnce(t *testing.T) {
 	}
 	var total float64
 	for i, reg := range regs {
-		got := counterValue(t, reg, "linkvault_refresh_refreshes_total", map[string]string{"outcome": "ok"})
+		got := metricstest.Counter(t, reg, "linkvault_refresh_refreshes_total", map[string]string{"outcome": "ok"})
 		if got == 0 {
 			t.Errorf("replica %d refreshed nothing; all three should share the due set", i)
 		}
-		if other := counterValue(t, reg, "linkvault_refresh_refreshes_total", nil) - got; other != 0 {
+		if other := metricstest.Counter(t, reg, "linkvault_refresh_refreshes_total", nil) - got; other != 0 {
 			t.Errorf("replica %d: %v refreshes with another outcome than ok", i, other)
 		}
 		t.Logf("replica %d: %v refreshes", i, got)

@@ -13,6 +13,7 @@ import (
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/envelope/envelopetest"
+	"github.com/linkvault/linkvault/internal/metricstest"
 	"github.com/linkvault/linkvault/internal/poller"
 	"github.com/linkvault/linkvault/internal/revocation"
 	"github.com/linkvault/linkvault/internal/sqlite"
@@ -179,26 +180,7 @@ func TestTryOutcomes(t *testing.T) {
 // outcome reads linkvault_revocation_outcomes_total{broker="coinbase",reason="removed",state}.
 func (f *fixture) outcome(t *testing.T, state string) float64 {
 	t.Helper()
-	mfs, err := f.reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]string{"broker": "coinbase", "reason": "removed", "state": state}
-	for _, mf := range mfs {
-		if mf.GetName() != "linkvault_revocation_outcomes_total" {
-			continue
-		}
-	metrics:
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if want[l.GetName()] != l.GetValue() {
-					continue metrics
-				}
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	return 0
+	return metricstest.Counter(t, f.reg, "linkvault_revocation_outcomes_total", map[string]string{"broker": "coinbase", "reason": "removed", "state": state})
 }
 
 // TestWorkersRetryWithCappedBackoffUntilConfirmed: the workers claim the entry after

@@ -19,6 +19,7 @@ import (
 	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/envelope/envelopetest"
 	"github.com/linkvault/linkvault/internal/exchangesim"
+	"github.com/linkvault/linkvault/internal/metricstest"
 	"github.com/linkvault/linkvault/internal/poller"
 	"github.com/linkvault/linkvault/internal/postgres"
 	"github.com/linkvault/linkvault/internal/proctest"
@@ -200,25 +201,10 @@ func serveOn(t *testing.T, addr string, h http.Handler) string {
 	return ln.Addr().String()
 }
 
+// counter reads the counter name's series with the label outcome from g.
 func counter(t *testing.T, g prometheus.Gatherer, name, outcome string) float64 {
 	t.Helper()
-	mfs, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "outcome" && l.GetValue() == outcome {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
+	return metricstest.Counter(t, g, name, map[string]string{"outcome": outcome})
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
