@@ -15,24 +15,13 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/poller"
 	"github.com/linkvault/linkvault/internal/revocation"
 	"github.com/linkvault/linkvault/internal/sqlite"
 	"github.com/linkvault/linkvault/internal/testdb"
 	"github.com/linkvault/linkvault/internal/vault"
 )
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 type recordingRevoker struct {
 	mu      sync.Mutex
@@ -54,7 +43,7 @@ func (r *recordingRevoker) Revoke(_ context.Context, _ linkvault.BrokerType, c l
 type env struct {
 	db      *sqlite.DB
 	vault   *vault.Service
-	clock   *fakeClock
+	clock   *exchangesim.ManualClock
 	revoker *recordingRevoker
 }
 
@@ -74,7 +63,7 @@ func newMasterKeyring(t testing.TB) *envelope.MasterKeyring {
 func newEnv(t *testing.T, cacheSize int) *env {
 	t.Helper()
 	db := testdb.SQLite(t)
-	clock := &fakeClock{t: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
+	clock := exchangesim.NewManualClock(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
 	for _, id := range []string{"app1", "app2"} {
 		if err := db.CreateClient(context.Background(), &linkvault.Client{ID: id, Name: id, CreatedAt: clock.Now()}); err != nil {
 			t.Fatal(err)
