@@ -174,6 +174,11 @@ func TestLoadPrecedence(t *testing.T) {
 				}
 			},
 		},
+		{name: "trusted proxies: none by default", check: wantTrustedProxies("")},
+		{name: "trusted proxies: CIDR list with spaces", env: fakeEnv{"LINKVAULT_TRUSTED_PROXIES": " 10.0.0.0/8, 2001:db8::/32 ,"}, check: wantTrustedProxies("10.0.0.0/8,2001:db8::/32")},
+		{name: "trusted proxies: single addresses", env: fakeEnv{"LINKVAULT_TRUSTED_PROXIES": "192.0.2.7,::1"}, check: wantTrustedProxies("192.0.2.7/32,::1/128")},
+		{name: "trusted proxies: host bits are masked", env: fakeEnv{"LINKVAULT_TRUSTED_PROXIES": "10.1.2.3/8"}, check: wantTrustedProxies("10.0.0.0/8")},
+		{name: "trusted proxies from the file", path: "/lv.json", files: fakeFiles{"/lv.json": `{"trustedProxies": "172.16.0.0/12"}`}, check: wantTrustedProxies("172.16.0.0/12")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -183,6 +188,19 @@ func TestLoadPrecedence(t *testing.T) {
 			}
 			tt.check(t, c)
 		})
+	}
+}
+
+// wantTrustedProxies checks the loaded TrustedProxies (as Prefixes.String() writes
+// them) and that the configuration validates.
+func wantTrustedProxies(want string) func(t *testing.T, c *Config) {
+	return func(t *testing.T, c *Config) {
+		if got := c.TrustedProxies.String(); got != want {
+			t.Errorf("TrustedProxies = %q, want %q", got, want)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("Validate: %v", err)
+		}
 	}
 }
 
@@ -292,6 +310,16 @@ func TestLoadErrors(t *testing.T) {
 			env:   fakeEnv{"LINKVAULT_DATABASE_URL_FILE": "/run/secrets/db"},
 			files: fakeFiles{"/run/secrets/db": "\n"},
 			want:  []string{"LINKVAULT_DATABASE_URL_FILE: file /run/secrets/db is empty"},
+		},
+		{
+			name: "a trusted proxy that is not an address",
+			env:  fakeEnv{"LINKVAULT_TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal"},
+			want: []string{`LINKVAULT_TRUSTED_PROXIES: "proxy.internal" is not an IP address or CIDR prefix`},
+		},
+		{
+			name: "a trusted proxy prefix longer than the address",
+			env:  fakeEnv{"LINKVAULT_TRUSTED_PROXIES": "10.0.0.0/33"},
+			want: []string{`"10.0.0.0/33" is not a CIDR prefix`},
 		},
 	}
 	for _, tt := range tests {
