@@ -33,6 +33,7 @@ import (
 // rotation and never adds a version. --status reports where a rotation stands.
 func rotateMasterKey(ctx context.Context, fs *flags, args []string, stdout io.Writer, lookup env) (retErr error) {
 	status := fs.Bool("status", false, "report the rotation state and change nothing")
+	asJSON := jsonFlag(fs)
 	wait := fs.Duration("wait", 2*time.Minute, "how long to wait for running replicas to load the new version before giving up (resumable)")
 	st, cfg, err := adminStore(ctx, fs, args, lookup)
 	if err != nil {
@@ -45,8 +46,14 @@ func rotateMasterKey(ctx context.Context, fs *flags, args []string, stdout io.Wr
 		if err != nil {
 			return err
 		}
+		if *asJSON {
+			return writeJSON(stdout, s.report())
+		}
 		s.print(stdout)
 		return nil
+	}
+	if *asJSON {
+		return usageErrorf("keys rotate: --json goes with --status")
 	}
 	return r.run(ctx, *wait)
 }
@@ -147,31 +154,100 @@ func (s *rotationState) print(w io.Writer) {
 	if len(s.replicas) == 0 {
 		fmt.Fprintln(w, "(no live replica)")
 	}
+	_, verdict := s.verdict()
+	fmt.Fprintln(w, verdict)
+}
+
+// Rotation states, as `keys rotate --status --json` names them.
+const (
+	rotationBlocked    = "blocked"
+	rotationComplete   = "complete"
+	rotationInProgress = "inProgress"
+)
+
+// verdict is where the rotation stands, as a state and the sentence --status prints.
+func (s *rotationState) verdict() (state, sentence string) {
 	notHolding, notWrapping := s.lacking()
 	switch {
 	case s.blocked() != nil:
-		fmt.Fprintf(w, "rotation cannot proceed: %v\n", s.blocked())
+		return rotationBlocked, fmt.Sprintf("rotation cannot proceed: %v", s.blocked())
 	case s.complete():
-		var old []string
-		for _, v := range s.master.Versions() {
-			if v < s.target() {
-				old = append(old, fmt.Sprintf("v%d", v))
-			}
+		sentence = fmt.Sprintf("rotation complete: every data key is wrapped by v%d", s.target())
+		if old := s.removable(); len(old) > 0 {
+			sentence += fmt.Sprintf("; %s may be removed from the key file (keep them in escrow while backups wrapped under them are kept)", strings.Join(old, ", "))
 		}
-		fmt.Fprintf(w, "rotation complete: every data key is wrapped by v%d", s.target())
-		if len(old) > 0 {
-			fmt.Fprintf(w, "; %s may be removed from the key file (keep them in escrow while backups wrapped under them are kept)", strings.Join(old, ", "))
-		}
-		fmt.Fprintln(w)
+		return rotationComplete, sentence
 	case len(notHolding) > 0:
-		fmt.Fprintf(w, "rotation to v%d in progress: waiting for %s to load it (SIGHUP or their next check); %d data keys to re-wrap\n",
+		return rotationInProgress, fmt.Sprintf("rotation to v%d in progress: waiting for %s to load it (SIGHUP or their next check); %d data keys to re-wrap",
 			s.target(), strings.Join(notHolding, ", "), s.behind())
 	case len(notWrapping) > 0:
-		fmt.Fprintf(w, "rotation to v%d in progress: waiting for %s to wrap with it; %d data keys to re-wrap\n",
+		return rotationInProgress, fmt.Sprintf("rotation to v%d in progress: waiting for %s to wrap with it; %d data keys to re-wrap",
 			s.target(), strings.Join(notWrapping, ", "), s.behind())
 	default:
-		fmt.Fprintf(w, "rotation to v%d in progress: %d data keys to re-wrap (run `linkvault keys rotate` to finish)\n", s.target(), s.behind())
+		return rotationInProgress, fmt.Sprintf("rotation to v%d in progress: %d data keys to re-wrap (run `linkvault keys rotate` to finish)", s.target(), s.behind())
 	}
+}
+
+// removable lists the key file's versions older than the target ("v1", ...).
+func (s *rotationState) removable() []string {
+	var old []string
+	for _, v := range s.master.Versions() {
+		if v < s.target() {
+			old = append(old, fmt.Sprintf("v%d", v))
+		}
+	}
+	return old
+}
+
+// rotationReport is `keys rotate --status --json`: the facts --status prints, for scripts.
+type rotationReport struct {
+	KeyFile          string                `json:"keyFile"`
+	Versions         []int                 `json:"versions"`
+	Current          int                   `json:"current"`
+	DataKeysByMaster map[string]int        `json:"dataKeysByMasterVersion"`
+	Replicas         []rotationReplicaJSON `json:"liveReplicas"`
+	State            string                `json:"state"` // blocked, complete or inProgress
+	WaitingToLoad    []string              `json:"waitingToLoad"`
+	WaitingToWrap    []string              `json:"waitingToWrap"`
+	DataKeysBehind   int                   `json:"dataKeysToRewrap"`
+	Removable        []string              `json:"removableVersions"` // only when complete
+	Message          string                `json:"message"`
+}
+
+type rotationReplicaJSON struct {
+	ID        string    `json:"id"`
+	Holds     []int     `json:"holds"`
+	WrapsWith int       `json:"wrapsWith"`
+	SeenAt    time.Time `json:"seenAt"`
+}
+
+func (s *rotationState) report() rotationReport {
+	state, sentence := s.verdict()
+	notHolding, notWrapping := s.lacking()
+	r := rotationReport{
+		KeyFile: s.path, Versions: s.master.Versions(), Current: s.target(),
+		DataKeysByMaster: map[string]int{}, Replicas: []rotationReplicaJSON{},
+		State: state, WaitingToLoad: nonNil(notHolding), WaitingToWrap: nonNil(notWrapping),
+		DataKeysBehind: s.behind(), Removable: []string{}, Message: sentence,
+	}
+	for v, n := range s.byMaster {
+		r.DataKeysByMaster[fmt.Sprintf("v%d", v)] = n
+	}
+	for _, rep := range s.replicas {
+		r.Replicas = append(r.Replicas, rotationReplicaJSON{ID: rep.ID, Holds: nonNil(rep.Held), WrapsWith: rep.WrapVersion, SeenAt: rep.SeenAt.UTC()})
+	}
+	if state == rotationComplete {
+		r.Removable = nonNil(s.removable())
+	}
+	return r
+}
+
+// nonNil makes an empty list print as [] rather than null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 func (r *rotation) state(ctx context.Context) (*rotationState, error) {

@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -375,6 +377,28 @@ func TestConcurrentKeysRotateRefuses(t *testing.T) {
 	}
 	if out := e.mustRun("keys", "rotate", "--status"); !strings.Contains(out, "current v2") || !strings.Contains(out, "rotation complete") {
 		t.Fatalf("status:\n%s", out)
+	}
+	// The same facts for scripts.
+	var report struct {
+		Versions  []int          `json:"versions"`
+		Current   int            `json:"current"`
+		ByMaster  map[string]int `json:"dataKeysByMasterVersion"`
+		State     string         `json:"state"`
+		Behind    int            `json:"dataKeysToRewrap"`
+		Removable []string       `json:"removableVersions"`
+		Message   string         `json:"message"`
+	}
+	out := e.mustRun("keys", "rotate", "--status", "--json")
+	if err := json.Unmarshal([]byte(out), &report); err != nil {
+		t.Fatalf("--status --json: %v\n%s", err, out)
+	}
+	if report.State != "complete" || report.Current != 2 || !slices.Equal(report.Versions, []int{1, 2}) || report.Behind != 0 ||
+		report.ByMaster["v1"] != 0 || !slices.Equal(report.Removable, []string{"v1"}) ||
+		!strings.HasPrefix(report.Message, "rotation complete") {
+		t.Fatalf("--status --json: %+v", report)
+	}
+	if _, err := e.run("keys", "rotate", "--json"); err == nil || exitCode(err) != 2 {
+		t.Fatalf("keys rotate --json without --status: %v, want a usage error", err)
 	}
 }
 
