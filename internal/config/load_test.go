@@ -28,13 +28,16 @@ func (f fakeFiles) read(path string) ([]byte, error) {
 	return []byte(v), nil
 }
 
-func TestLoadPrecedence(t *testing.T) {
+// TestLoad: what Load makes of a config file, the environment and secret files (in
+// that order of precedence), or, for bad input, the one *config.Error it answers.
+func TestLoad(t *testing.T) {
 	tests := []struct {
-		name  string
-		path  string
-		env   fakeEnv
-		files fakeFiles
-		check func(t *testing.T, c *Config)
+		name    string
+		path    string
+		env     fakeEnv
+		files   fakeFiles
+		check   func(t *testing.T, c *Config) // what a successful load must hold
+		wantErr []string                      // else substrings, all expected in the one error
 	}{
 		{
 			name: "defaults when nothing is set",
@@ -179,60 +182,27 @@ func TestLoadPrecedence(t *testing.T) {
 		{name: "trusted proxies: single addresses", env: fakeEnv{"LINKVAULT_TRUSTED_PROXIES": "192.0.2.7,::1"}, check: wantTrustedProxies("192.0.2.7/32,::1/128")},
 		{name: "trusted proxies: host bits are masked", env: fakeEnv{"LINKVAULT_TRUSTED_PROXIES": "10.1.2.3/8"}, check: wantTrustedProxies("10.0.0.0/8")},
 		{name: "trusted proxies from the file", path: "/lv.json", files: fakeFiles{"/lv.json": `{"trustedProxies": "172.16.0.0/12"}`}, check: wantTrustedProxies("172.16.0.0/12")},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, err := Load(tt.path, tt.env.lookup, tt.files.read)
-			if err != nil {
-				t.Fatalf("Load: %v", err)
-			}
-			tt.check(t, c)
-		})
-	}
-}
-
-// wantTrustedProxies checks the loaded TrustedProxies (as Prefixes.String() writes
-// them) and that the configuration validates.
-func wantTrustedProxies(want string) func(t *testing.T, c *Config) {
-	return func(t *testing.T, c *Config) {
-		if got := c.TrustedProxies.String(); got != want {
-			t.Errorf("TrustedProxies = %q, want %q", got, want)
-		}
-		if err := c.Validate(); err != nil {
-			t.Errorf("Validate: %v", err)
-		}
-	}
-}
-
-func TestLoadErrors(t *testing.T) {
-	tests := []struct {
-		name  string
-		path  string
-		env   fakeEnv
-		files fakeFiles
-		want  []string // substrings, all expected in the one error
-	}{
 		{
-			name: "both a secret and its _FILE twin in the environment",
-			env:  fakeEnv{"LINKVAULT_DATABASE_URL": "postgres://x", "LINKVAULT_DATABASE_URL_FILE": "/s"},
-			want: []string{"set LINKVAULT_DATABASE_URL or LINKVAULT_DATABASE_URL_FILE, not both"},
+			name:    "both a secret and its _FILE twin in the environment",
+			env:     fakeEnv{"LINKVAULT_DATABASE_URL": "postgres://x", "LINKVAULT_DATABASE_URL_FILE": "/s"},
+			wantErr: []string{"set LINKVAULT_DATABASE_URL or LINKVAULT_DATABASE_URL_FILE, not both"},
 		},
 		{
-			name:  "both a secret and its twin in the file",
-			path:  "/c.json",
-			files: fakeFiles{"/c.json": `{"providers": {"uphold": {"clientSecret": "a", "clientSecretFile": "/s"}}}`},
-			want:  []string{`set "providers.uphold.clientSecret" or "providers.uphold.clientSecretFile", not both`},
+			name:    "both a secret and its twin in the file",
+			path:    "/c.json",
+			files:   fakeFiles{"/c.json": `{"providers": {"uphold": {"clientSecret": "a", "clientSecretFile": "/s"}}}`},
+			wantErr: []string{`set "providers.uphold.clientSecret" or "providers.uphold.clientSecretFile", not both`},
 		},
 		{
-			name: "both master key forms in the environment",
-			env:  fakeEnv{"LINKVAULT_MASTER_KEY": "v1:x", "LINKVAULT_MASTER_KEY_FILE": "/k"},
-			want: []string{"set LINKVAULT_MASTER_KEY or LINKVAULT_MASTER_KEY_FILE, not both"},
+			name:    "both master key forms in the environment",
+			env:     fakeEnv{"LINKVAULT_MASTER_KEY": "v1:x", "LINKVAULT_MASTER_KEY_FILE": "/k"},
+			wantErr: []string{"set LINKVAULT_MASTER_KEY or LINKVAULT_MASTER_KEY_FILE, not both"},
 		},
 		{
-			name:  "both master key forms in the file",
-			path:  "/c.json",
-			files: fakeFiles{"/c.json": `{"masterKey": "v1:x", "masterKeyFile": "/k"}`},
-			want:  []string{`set "masterKey" or "masterKeyFile", not both`},
+			name:    "both master key forms in the file",
+			path:    "/c.json",
+			files:   fakeFiles{"/c.json": `{"masterKey": "v1:x", "masterKeyFile": "/k"}`},
+			wantErr: []string{`set "masterKey" or "masterKeyFile", not both`},
 		},
 		{
 			name: "malformed values are all reported",
@@ -247,7 +217,7 @@ func TestLoadErrors(t *testing.T) {
 				"LINKVAULT_RESOLVE_CACHE_SIZE":    "1.5",
 				"LINKVAULT_HTTP_MAX_HEADER_BYTES": "",
 			},
-			want: []string{
+			wantErr: []string{
 				`LINKVAULT_HTTP_READ_TIMEOUT: "10" is not a duration`,
 				`LINKVAULT_REFRESH_WORKERS: "many" is not a whole number`,
 				`LINKVAULT_METRICS_ENABLED: "yes please" is not a boolean`,
@@ -260,71 +230,78 @@ func TestLoadErrors(t *testing.T) {
 			},
 		},
 		{
-			name:  "unknown keys in the file",
-			path:  "/c.json",
-			files: fakeFiles{"/c.json": `{"listenAdr": ":1", "http": {"readTimout": "1s"}, "providers": {"kraken": {}}}`},
-			want:  []string{`unknown setting "http.readTimout"`, `unknown setting "listenAdr"`, `unknown setting "providers.kraken"`},
+			name:    "unknown keys in the file",
+			path:    "/c.json",
+			files:   fakeFiles{"/c.json": `{"listenAdr": ":1", "http": {"readTimout": "1s"}, "providers": {"kraken": {}}}`},
+			wantErr: []string{`unknown setting "http.readTimout"`, `unknown setting "listenAdr"`, `unknown setting "providers.kraken"`},
 		},
 		{
-			name:  "wrong JSON shapes",
-			path:  "/c.json",
-			files: fakeFiles{"/c.json": `{"http": "fast", "listenAddr": [":1"], "log": {"level": {"v": 1}}}`},
-			want:  []string{`"http" must be an object`, `"listenAddr" must be a string, number or boolean`, `"log.level" must be a string, number or boolean`},
+			name:    "wrong JSON shapes",
+			path:    "/c.json",
+			files:   fakeFiles{"/c.json": `{"http": "fast", "listenAddr": [":1"], "log": {"level": {"v": 1}}}`},
+			wantErr: []string{`"http" must be an object`, `"listenAddr" must be a string, number or boolean`, `"log.level" must be a string, number or boolean`},
 		},
 		{
-			name:  "duration given as a bare number in the file",
-			path:  "/c.json",
-			files: fakeFiles{"/c.json": `{"link": {"sessionTtl": 600}}`},
-			want:  []string{`"link.sessionTtl": "600" is not a duration; use a number with a unit`},
+			name:    "duration given as a bare number in the file",
+			path:    "/c.json",
+			files:   fakeFiles{"/c.json": `{"link": {"sessionTtl": 600}}`},
+			wantErr: []string{`"link.sessionTtl": "600" is not a duration; use a number with a unit`},
 		},
 		{
-			name:  "file is not JSON",
-			path:  "/c.json",
-			files: fakeFiles{"/c.json": `listenAddr = ":1"`},
-			want:  []string{"is not valid JSON (syntax error at byte"},
+			name:    "file is not JSON",
+			path:    "/c.json",
+			files:   fakeFiles{"/c.json": `listenAddr = ":1"`},
+			wantErr: []string{"is not valid JSON (syntax error at byte"},
 		},
 		{
-			name:  "file is a JSON array",
-			path:  "/c.json",
-			files: fakeFiles{"/c.json": `[1]`},
-			want:  []string{"must hold one JSON object"},
+			name:    "file is a JSON array",
+			path:    "/c.json",
+			files:   fakeFiles{"/c.json": `[1]`},
+			wantErr: []string{"must hold one JSON object"},
 		},
 		{
-			name:  "trailing data after the object",
-			path:  "/c.json",
-			files: fakeFiles{"/c.json": `{} {}`},
-			want:  []string{"has data after its JSON object"},
+			name:    "trailing data after the object",
+			path:    "/c.json",
+			files:   fakeFiles{"/c.json": `{} {}`},
+			wantErr: []string{"has data after its JSON object"},
 		},
 		{
-			name: "missing config file",
-			path: "/nope.json",
-			want: []string{"cannot read config file", "/nope.json"},
+			name:    "missing config file",
+			path:    "/nope.json",
+			wantErr: []string{"cannot read config file", "/nope.json"},
 		},
 		{
-			name: "unreadable secret file",
-			env:  fakeEnv{"LINKVAULT_COINBASE_CLIENT_SECRET_FILE": "/run/secrets/missing"},
-			want: []string{"LINKVAULT_COINBASE_CLIENT_SECRET_FILE: cannot read", "/run/secrets/missing"},
+			name:    "unreadable secret file",
+			env:     fakeEnv{"LINKVAULT_COINBASE_CLIENT_SECRET_FILE": "/run/secrets/missing"},
+			wantErr: []string{"LINKVAULT_COINBASE_CLIENT_SECRET_FILE: cannot read", "/run/secrets/missing"},
 		},
 		{
-			name:  "empty secret file",
-			env:   fakeEnv{"LINKVAULT_DATABASE_URL_FILE": "/run/secrets/db"},
-			files: fakeFiles{"/run/secrets/db": "\n"},
-			want:  []string{"LINKVAULT_DATABASE_URL_FILE: file /run/secrets/db is empty"},
+			name:    "empty secret file",
+			env:     fakeEnv{"LINKVAULT_DATABASE_URL_FILE": "/run/secrets/db"},
+			files:   fakeFiles{"/run/secrets/db": "\n"},
+			wantErr: []string{"LINKVAULT_DATABASE_URL_FILE: file /run/secrets/db is empty"},
 		},
 		{
-			name: "a trusted proxy that is not an address",
-			env:  fakeEnv{"LINKVAULT_TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal"},
-			want: []string{`LINKVAULT_TRUSTED_PROXIES: "proxy.internal" is not an IP address or CIDR prefix`},
+			name:    "a trusted proxy that is not an address",
+			env:     fakeEnv{"LINKVAULT_TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal"},
+			wantErr: []string{`LINKVAULT_TRUSTED_PROXIES: "proxy.internal" is not an IP address or CIDR prefix`},
 		},
 		{
-			name: "a trusted proxy prefix longer than the address",
-			env:  fakeEnv{"LINKVAULT_TRUSTED_PROXIES": "10.0.0.0/33"},
-			want: []string{`"10.0.0.0/33" is not a CIDR prefix`},
+			name:    "a trusted proxy prefix longer than the address",
+			env:     fakeEnv{"LINKVAULT_TRUSTED_PROXIES": "10.0.0.0/33"},
+			wantErr: []string{`"10.0.0.0/33" is not a CIDR prefix`},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := Load(tt.path, tt.env.lookup, tt.files.read)
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatalf("Load: %v", err)
+				}
+				tt.check(t, c)
+				return
+			}
 			if err == nil {
 				t.Fatalf("Load succeeded: %+v", c)
 			}
@@ -332,12 +309,25 @@ func TestLoadErrors(t *testing.T) {
 			if !errors.As(err, &cfgErr) {
 				t.Fatalf("error %T is not *config.Error", err)
 			}
-			for _, w := range tt.want {
+			for _, w := range tt.wantErr {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error does not contain %q:\n%v", w, err)
 				}
 			}
 		})
+	}
+}
+
+// wantTrustedProxies checks the loaded TrustedProxies (as Prefixes.String() writes
+// them) and that the configuration validates.
+func wantTrustedProxies(want string) func(t *testing.T, c *Config) {
+	return func(t *testing.T, c *Config) {
+		if got := c.TrustedProxies.String(); got != want {
+			t.Errorf("TrustedProxies = %q, want %q", got, want)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("Validate: %v", err)
+		}
 	}
 }
 
