@@ -31,7 +31,8 @@ func (s *Server) handleTokenStatus(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	p := principal(r.Context())
-	res, err := s.deps.Vault.Resolve(r.Context(), p.ClientID, t.TokenID)
+	// Only read: the cached connection is not copied (vault.Service.Peek).
+	res, err := s.deps.Vault.Peek(r.Context(), p.ClientID, t.TokenID)
 	if err != nil {
 		return err
 	}

@@ -35,13 +35,12 @@ func scanCoinbaseAccounts(b []byte, w *coinbaseListWire[coinbaseAccountWire]) bo
 		if !ok {
 			return false
 		}
-		i := s.field(key, &seen, "pagination", "data")
-		switch {
-		case i == 0:
+		switch s.field(key, &seen, "pagination", "data") {
+		case 0:
 			ok = s.pagination(w)
-		case i == 1:
+		case 1:
 			ok = s.data(w)
-		case i == -1:
+		case -1:
 			ok = s.skip()
 		default:
 			ok = false

@@ -35,6 +35,19 @@ func newResolveCache(size int, ttl time.Duration) *resolveCache {
 }
 
 func (c *resolveCache) get(clientID, tokenID string, now time.Time) (*Resolved, bool) {
+	r, ok := c.peek(clientID, tokenID, now)
+	if !ok {
+		return nil, false
+	}
+	// Hand out a copy: callers may modify the connection (to save it back) while other
+	// requests read the cached one. The copy and its Resolved are one allocation.
+	cp := &resolvedCopy{conn: *r.Connection}
+	cp.r = Resolved{Connection: &cp.conn, Credential: r.Credential}
+	return &cp.r, true
+}
+
+// peek returns the cached entry itself (shared: never to be modified).
+func (c *resolveCache) peek(clientID, tokenID string, now time.Time) (*Resolved, bool) {
 	if c.lru == nil {
 		return nil, false
 	}
@@ -47,11 +60,7 @@ func (c *resolveCache) get(clientID, tokenID string, now time.Time) (*Resolved, 
 		c.lru.Remove(k)
 		return nil, false
 	}
-	// Hand out a copy: callers may modify the connection (to save it back) while other
-	// requests read the cached one. The copy and its Resolved are one allocation.
-	cp := &resolvedCopy{conn: *e.r.Connection}
-	cp.r = Resolved{Connection: &cp.conn, Credential: e.r.Credential}
-	return &cp.r, true
+	return e.r, true
 }
 
 // resolvedCopy holds a Resolved handed out by the cache together with the copy of the

@@ -367,6 +367,19 @@ func (s *Service) Resolve(ctx context.Context, clientID, tokenID string) (*Resol
 	return s.resolve(ctx, clientID, tokenID, true)
 }
 
+// Peek is Resolve for a caller that only reads the result (POST
+// /api/v1/managed/token/get): a cached connection is handed out without the copy
+// Resolve makes, so the result may be shared with the cache and other requests and
+// must never be modified.
+func (s *Service) Peek(ctx context.Context, clientID, tokenID string) (*Resolved, error) {
+	if linkvault.PlausibleTokenID(tokenID) {
+		if r, ok := s.cache.peek(clientID, tokenID, s.now()); ok {
+			return r, nil
+		}
+	}
+	return s.resolve(ctx, clientID, tokenID, false)
+}
+
 // ResolveFresh is Resolve reading the database even when the connection is cached:
 // for operations that move money, a connection removed or flagged for re-auth by
 // another replica a moment ago must never be used. It refreshes the cache entry.

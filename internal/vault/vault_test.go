@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -461,6 +462,39 @@ func TestCiphertextCopiedOntoAnotherRowDoesNotOpen(t *testing.T) {
 // TestResolveFreshIgnoresTheCache: after another process removed or flagged a
 // connection, Resolve may serve the cached copy within the TTL, but ResolveFresh (used
 // for transfers) reads the database, and evicts the stale entry.
+// Peek answers what Resolve answers, from the cache when it holds the connection (the
+// same entry each time: no copy) and from the store when it does not.
+func TestPeekReadsTheCacheWithoutCopying(t *testing.T) {
+	e := newEnv(t, 10)
+	ctx := context.Background()
+	c := e.connect(t, ident("app1", "u", linkvault.BrokerCoinbase, linkvault.PermissionRead), cred("a", time.Time{}))
+	p1, err := e.vault.Peek(ctx, "app1", c.TokenID) // a miss: read from the store
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.vault.Resolve(ctx, "app1", c.TokenID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := e.vault.Peek(ctx, "app1", c.TokenID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p3, _ := e.vault.Peek(ctx, "app1", c.TokenID)
+	if p2 != p3 || p2.Connection == r.Connection {
+		t.Fatal("Peek copied the cached entry, or Resolve did not")
+	}
+	if !reflect.DeepEqual(*p1.Connection, *r.Connection) || !reflect.DeepEqual(*p2.Connection, *r.Connection) || p2.Credential.AccessToken.Reveal() != "a" {
+		t.Fatalf("Peek %+v / %+v, Resolve %+v", p1.Connection, p2.Connection, r.Connection)
+	}
+	if _, err := e.vault.Peek(ctx, "app1", "tok_nope"); !linkvault.IsNotFound(err) {
+		t.Fatalf("unknown tokenId: %v", err)
+	}
+	if _, err := e.vault.Peek(ctx, "app2", c.TokenID); !linkvault.IsNotFound(err) {
+		t.Fatalf("another client's tokenId: %v", err)
+	}
+}
+
 func TestResolveFreshIgnoresTheCache(t *testing.T) {
 	e := newEnv(t, 10)
 	ctx := context.Background()
