@@ -53,7 +53,20 @@ func controlFault(r rune) textFault {
 // plainTextFault checks a decoded string (path, query value, header) where no control
 // character makes sense.
 func plainTextFault(s string) textFault {
-	for i := 0; i < len(s); {
+	// Printable ASCII, eight bytes at a time (paths and identity headers almost always
+	// are): a word with a byte below 0x20, or at or above 0x7f, goes byte by byte below.
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		const ones, highs = 0x0101010101010101, 0x8080808080808080
+		below20 := (x - 0x20*ones) &^ x & highs            // some byte < 0x20 (exact for a presence test)
+		from7f := ((x & (0x7f * ones)) + ones | x) & highs // some byte is 0x7f or has its top bit set
+		if below20|from7f != 0 {
+			break
+		}
+	}
+	for i < len(s) {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c < 0x20 || c == 0x7f {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -180,6 +181,37 @@ func FuzzCheckJSONText(f *testing.F) {
 		got := checkJSONText(data) == nil
 		if want := referenceTextOK(data); got != want {
 			t.Fatalf("checkJSONText(%q) accepted=%v, reference accepted=%v", data, got, want)
+		}
+	})
+}
+
+// plainTextFault (eight bytes at a time where it can) finds what a byte-by-byte scan
+// finds.
+func FuzzPlainTextFault(f *testing.F) {
+	for _, s := range []string{"", "/api/v1/managed/token/get", "abcdefg\x7f", "abcdefgh\x00ijk", "\x1fabcdefgh", "abcdefgh\u00e9abcdefgh",
+		"abcdefgh\xffabc", "abcdefgh\u0085abcdefgh", "~~~~~~~~~~~~~~~~ ", "abcdefghabcdefgh\t"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var want textFault
+		for i := 0; i < len(s); {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				want = faultUTF8
+				break
+			}
+			if r < utf8.RuneSelf && (r < 0x20 || r == 0x7f) {
+				want = controlFault(r)
+				break
+			}
+			if unicode.IsControl(r) {
+				want = faultControl
+				break
+			}
+			i += size
+		}
+		if got := plainTextFault(s); got != want {
+			t.Fatalf("%q: %q, want %q", s, got, want)
 		}
 	})
 }
