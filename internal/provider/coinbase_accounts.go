@@ -20,37 +20,22 @@ import (
 // (coinbase_accounts_test.go, also under fuzzing).
 
 // scanCoinbaseAccounts decodes a page into w; false: not decoded (w is then
-// unspecified and the caller uses encoding/json). Each object is walked by a loop of
-// its own (no closures, no recursion but for skipped values): the decoder runs on the
-// request's goroutine, whose stack it should not grow.
+// unspecified and the caller uses encoding/json). Each object and array is walked by a
+// loop of its own over member or item (no closures, no recursion but for skipped
+// values): the decoder runs on the request's goroutine, whose stack it should not grow.
 func scanCoinbaseAccounts(b []byte, w *coinbaseListWire[coinbaseAccountWire]) bool {
 	s := jsonScanner{b: b}
 	s.ws()
-	var seen uint64
-	for more, ok := s.enter(); more || !ok; more, ok = s.next() {
-		if !ok {
-			return false
-		}
-		key, ok := s.key()
-		if !ok {
-			return false
-		}
-		switch s.field(key, &seen, "pagination", "data") {
-		case 0:
+	o, ok := walk{names: listFields}, true
+	for ok && s.member(&o) {
+		if o.field == 0 {
 			ok = s.pagination(w)
-		case 1:
+		} else {
 			ok = s.data(w)
-		case -1:
-			ok = s.skip()
-		default:
-			ok = false
-		}
-		if !ok {
-			return false
 		}
 	}
 	s.ws()
-	return s.i == len(b)
+	return ok && o.ended && s.i == len(b)
 }
 
 // pagination reads {"next_uri": string or null, ...} (null: nothing, as encoding/json).
@@ -58,35 +43,17 @@ func (s *jsonScanner) pagination(w *coinbaseListWire[coinbaseAccountWire]) bool 
 	if s.null() {
 		return true
 	}
-	var seen uint64
-	for more, ok := s.enter(); more || !ok; more, ok = s.next() {
-		if !ok {
-			return false
+	o, ok := walk{names: paginationFields}, true
+	for ok && s.member(&o) { // next_uri, the only member read
+		if s.null() {
+			w.Pagination.NextURI = nil
+			continue
 		}
-		key, ok := s.key()
-		if !ok {
-			return false
-		}
-		switch s.field(key, &seen, "next_uri") {
-		case 0:
-			if s.null() {
-				w.Pagination.NextURI = nil
-				break
-			}
-			v, ok := s.plainString()
-			if !ok {
-				return false
-			}
-			w.Pagination.NextURI = &v
-		case -1:
-			if !s.skip() {
-				return false
-			}
-		default:
-			return false
-		}
+		var v string
+		v, ok = s.plainString()
+		w.Pagination.NextURI = &v
 	}
-	return true
+	return ok && o.ended
 }
 
 // data reads the "data" array (null leaves it nil, as encoding/json does).
@@ -95,28 +62,13 @@ func (s *jsonScanner) data(w *coinbaseListWire[coinbaseAccountWire]) bool {
 		w.Data = nil
 		return true
 	}
-	if !s.consume('[') {
-		return false
-	}
 	w.Data = make([]coinbaseAccountWire, 0, 8)
-	s.ws()
-	if s.consume(']') {
-		return true
-	}
-	for {
-		s.ws()
+	a, ok := walk{}, true
+	for ok && s.item(&a, '[', ']') {
 		w.Data = append(w.Data, coinbaseAccountWire{})
-		if !s.account(&w.Data[len(w.Data)-1]) {
-			return false
-		}
-		s.ws()
-		if s.consume(']') {
-			return true
-		}
-		if !s.consume(',') {
-			return false
-		}
+		ok = s.account(&w.Data[len(w.Data)-1])
 	}
+	return ok && a.ended
 }
 
 // account reads one account resource (null: a zero account, as encoding/json).
@@ -124,16 +76,9 @@ func (s *jsonScanner) account(a *coinbaseAccountWire) bool {
 	if s.null() {
 		return true
 	}
-	var seen uint64
-	for more, ok := s.enter(); more || !ok; more, ok = s.next() {
-		if !ok {
-			return false
-		}
-		key, ok := s.key()
-		if !ok {
-			return false
-		}
-		switch s.field(key, &seen, "id", "type", "currency", "balance") {
+	o, ok := walk{names: accountFields}, true
+	for ok && s.member(&o) {
+		switch o.field {
 		case 0:
 			ok = s.stringInto(&a.ID)
 		case 1:
@@ -143,16 +88,9 @@ func (s *jsonScanner) account(a *coinbaseAccountWire) bool {
 			ok = s.strings(currencyFields, &c.Code, &c.Name, &c.Type, &c.AddressRegex)
 		case 3:
 			ok = s.strings(moneyFields, &a.Balance.Amount, &a.Balance.Currency)
-		case -1:
-			ok = s.skip()
-		default:
-			ok = false
-		}
-		if !ok {
-			return false
 		}
 	}
-	return true
+	return ok && o.ended
 }
 
 // strings reads an object of string members (or null): the member names[i] into
@@ -161,34 +99,21 @@ func (s *jsonScanner) strings(names []string, dst ...*string) bool {
 	if s.null() {
 		return true
 	}
-	var seen uint64
-	for more, ok := s.enter(); more || !ok; more, ok = s.next() {
-		if !ok {
-			return false
-		}
-		key, ok := s.key()
-		if !ok {
-			return false
-		}
-		switch i := s.field(key, &seen, names...); {
-		case i >= 0:
-			ok = s.stringInto(dst[i])
-		case i == -1:
-			ok = s.skip()
-		default:
-			ok = false
-		}
-		if !ok {
-			return false
-		}
+	o, ok := walk{names: names}, true
+	for ok && s.member(&o) {
+		ok = s.stringInto(dst[o.field])
 	}
-	return true
+	return ok && o.ended
 }
 
-// The members read of an account's currency and balance.
+// The members read of a page, its pagination, an account, and an account's currency
+// and balance.
 var (
-	currencyFields = []string{"code", "name", "type", "address_regex"}
-	moneyFields    = []string{"amount", "currency"}
+	listFields       = []string{"pagination", "data"}
+	paginationFields = []string{"next_uri"}
+	accountFields    = []string{"id", "type", "currency", "balance"}
+	currencyFields   = []string{"code", "name", "type", "address_regex"}
+	moneyFields      = []string{"amount", "currency"}
 )
 
 // maxScanDepth bounds the nesting of skipped values (encoding/json allows 10,000;
@@ -196,9 +121,9 @@ var (
 const maxScanDepth = 64
 
 // jsonScanner reads JSON text that encoding/json would accept, for targeted decoders:
-// enter, key and next walk the members of an object, plainString reads a string
-// without escapes, skip steps over any value. Every method reports false for what it
-// does not handle.
+// member and item walk the members of an object and the elements of an array,
+// plainString reads a string without escapes, skip steps over any value. Every method
+// reports false for what it does not handle.
 type jsonScanner struct {
 	b     []byte
 	i     int
@@ -235,31 +160,63 @@ func (s *jsonScanner) null() bool {
 	return false
 }
 
-// enter consumes the '{' of an object; more: it has a member (the scanner is at its
-// key).
-func (s *jsonScanner) enter() (more, ok bool) {
-	if !s.consume('{') {
-		return false, false
-	}
-	s.ws()
-	if s.consume('}') {
-		return false, true
-	}
-	return true, true
+// walk is the state of a walk over the members of an object (member) or the elements
+// of an array (item).
+type walk struct {
+	names   []string // the members wanted (member skips the others)
+	seen    uint64   // which of names were read (field)
+	field   int      // the index in names of the member the scanner is at
+	started bool     // the opening '{' or '[' was read
+	ended   bool     // the closing '}' or ']' was read
 }
 
-// next consumes what follows a member's value: ',' (more: another member follows) or
-// the closing '}'.
-func (s *jsonScanner) next() (more, ok bool) {
-	s.ws()
-	switch {
-	case s.consume(','):
-		s.ws()
-		return true, true
-	case s.consume('}'):
-		return false, true
+// member moves to the value of the object's next member wanted by o (the first call
+// reads the '{'), skipping the others, and sets o.field. False: there is none; the
+// object was read to its end when o.ended is set, otherwise the input is not one the
+// scanner handles.
+func (s *jsonScanner) member(o *walk) bool {
+	for {
+		if !s.item(o, '{', '}') {
+			return false
+		}
+		key, ok := s.key()
+		if !ok {
+			return false
+		}
+		switch o.field = s.field(key, &o.seen, o.names...); o.field {
+		case -1:
+			if !s.skip() {
+				return false
+			}
+		case -2:
+			return false
+		default:
+			return true
+		}
 	}
-	return false, false
+}
+
+// item moves to the next item of the object or array that opening and closing delimit
+// (the first call reads opening, later ones the ',' after an item). False: there is
+// none; the object or array was read to its end when w.ended is set, otherwise the
+// input is not valid.
+func (s *jsonScanner) item(w *walk, opening, closing byte) bool {
+	if !w.started {
+		w.started = true
+		if !s.consume(opening) {
+			return false
+		}
+		s.ws()
+		w.ended = s.consume(closing)
+		return !w.ended
+	}
+	s.ws()
+	if s.consume(',') {
+		s.ws()
+		return true
+	}
+	w.ended = s.consume(closing)
+	return false
 }
 
 // key reads a member's key (without escapes) and its colon.
@@ -278,8 +235,8 @@ func (s *jsonScanner) key() ([]byte, bool) {
 
 // field is the index of key among names, or -1 when it is none of them. It is -2 (stop)
 // for a name seen before in this object (encoding/json would merge or overwrite), and
-// for a key that matches a name only case-insensitively or is not ASCII (encoding/json
-// matches names by Unicode case folding).
+// for a key that matches a name only case-insensitively or is not ASCII when there are
+// names (encoding/json matches names by Unicode case folding).
 func (s *jsonScanner) field(key []byte, seen *uint64, names ...string) int {
 	for i, n := range names {
 		if string(key) == n {
@@ -290,7 +247,7 @@ func (s *jsonScanner) field(key []byte, seen *uint64, names ...string) int {
 			return i
 		}
 	}
-	if !s.ascii {
+	if !s.ascii && len(names) > 0 {
 		return -2
 	}
 	for _, n := range names {
@@ -404,35 +361,18 @@ func (s *jsonScanner) skipContainer() bool {
 		return false
 	}
 	defer func() { s.depth-- }()
+	w := walk{} // no names: every member is skipped
 	if s.b[s.i] == '{' {
-		for more, ok := s.enter(); more || !ok; more, ok = s.next() {
-			if !ok {
-				return false
-			}
-			if _, ok := s.key(); !ok || !s.skip() {
-				return false
-			}
+		for s.member(&w) {
 		}
-		return true
+		return w.ended
 	}
-	s.i++ // [
-	s.ws()
-	if s.consume(']') {
-		return true
-	}
-	for {
-		s.ws()
+	for s.item(&w, '[', ']') {
 		if !s.skip() {
 			return false
 		}
-		s.ws()
-		if s.consume(']') {
-			return true
-		}
-		if !s.consume(',') {
-			return false
-		}
 	}
+	return w.ended
 }
 
 // skipString steps over a string, escapes included (each checked; invalid UTF-8 is
