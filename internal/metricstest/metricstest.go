@@ -11,6 +11,24 @@ import (
 	dto "github.com/prometheus/client_model/go"
 )
 
+// Registry is a Prometheus registry to give the component under test, whose counters
+// the test reads back with Counter.
+type Registry struct {
+	*prometheus.Registry
+	tb testing.TB
+}
+
+// NewRegistry returns an empty registry whose counters tb reads.
+func NewRegistry(tb testing.TB) *Registry {
+	return &Registry{Registry: prometheus.NewRegistry(), tb: tb}
+}
+
+// Counter is Counter(tb, r, name, labels) for the tb of NewRegistry.
+func (r *Registry) Counter(name string, labels map[string]string) float64 {
+	r.tb.Helper()
+	return Counter(r.tb, r.Registry, name, labels)
+}
+
 // Counter returns the sum of the counter series named name in g whose labels include
 // every pair of labels (all series of name when labels is empty; 0 when none match).
 func Counter(tb testing.TB, g prometheus.Gatherer, name string, labels map[string]string) float64 {

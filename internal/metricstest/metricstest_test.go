@@ -7,7 +7,7 @@ import (
 )
 
 func TestCounter(t *testing.T) {
-	reg := prometheus.NewRegistry()
+	reg := NewRegistry(t)
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "things_total", Help: "h"}, []string{"broker", "outcome"})
 	reg.MustRegister(c, prometheus.NewCounter(prometheus.CounterOpts{Name: "other_total", Help: "h"}))
 	c.WithLabelValues("coinbase", "ok").Add(2)
@@ -28,6 +28,9 @@ func TestCounter(t *testing.T) {
 	} {
 		if got := Counter(t, reg, tt.name, tt.labels); got != tt.want {
 			t.Errorf("Counter(%s, %v) = %v, want %v", tt.name, tt.labels, got, tt.want)
+		}
+		if got := reg.Counter(tt.name, tt.labels); got != tt.want {
+			t.Errorf("Registry.Counter(%s, %v) = %v, want %v", tt.name, tt.labels, got, tt.want)
 		}
 	}
 }

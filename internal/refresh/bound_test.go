@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/metricstest"
@@ -37,7 +35,7 @@ func TestWorkersBoundOnDemandAndLoopTogether(t *testing.T) {
 		apiConns = append(apiConns, h.resolve(c.TokenID))
 	}
 	h.sim.Sandbox.SetFaults(exchangesim.Faults{AnswerLatency: 400 * time.Millisecond})
-	reg := prometheus.NewRegistry()
+	reg := metricstest.NewRegistry(t)
 	e := h.engine(refresh.Config{QueueConfig: poller.QueueConfig{Workers: workers}}, reg)
 
 	var wg sync.WaitGroup
@@ -178,7 +176,7 @@ func TestOnDemandBeyondTheBoundWaitsThenAnswers503(t *testing.T) {
 		c := h.connect(linkvault.BrokerSandbox, u, func(c *linkvault.Credential) { c.Expiry = h.now().Add(10 * time.Second) })
 		rs = append(rs, h.resolve(c.TokenID))
 	}
-	reg := prometheus.NewRegistry()
+	reg := metricstest.NewRegistry(t)
 	e, err := refresh.New(refresh.Config{
 		QueueConfig:     poller.QueueConfig{Workers: 1, LeaseDuration: 3 * time.Second, WriteTimeout: 200 * time.Millisecond},
 		ProviderTimeout: time.Second,
@@ -209,7 +207,7 @@ func TestOnDemandBeyondTheBoundWaitsThenAnswers503(t *testing.T) {
 	if busy == 0 || ok == 0 {
 		t.Fatalf("%d calls renewed, %d answered busy; want some of each (one slot, 1.2 s per renewal, 3 s lease)", ok, busy)
 	}
-	if got := metricstest.Counter(t, reg, "linkvault_refresh_on_demand_total", map[string]string{"outcome": "busy"}); int(got) != busy {
+	if got := reg.Counter("linkvault_refresh_on_demand_total", map[string]string{"outcome": "busy"}); int(got) != busy {
 		t.Errorf("on_demand_total{busy} = %v, want %d", got, busy)
 	}
 	if st := h.sim.Sandbox.Stats(); int(st.RefreshesOK) != ok || st.RefreshReuseDetected != 0 {

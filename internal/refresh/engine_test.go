@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/metricstest"
@@ -31,7 +29,7 @@ func TestEngineRefreshesDueConnections(t *testing.T) {
 	const n = 300
 	h := newHarness(t, testdb.SQLite(t), harnessOptions{})
 	conns := h.connectMany(linkvault.BrokerSandbox, "user", n, 8)
-	reg := prometheus.NewRegistry()
+	reg := metricstest.NewRegistry(t)
 	e := h.engine(refresh.Config{QueueConfig: poller.QueueConfig{Workers: 8}}, reg)
 	startEngine(t, e)
 	waitFor(t, "every connection refreshed", func() bool {
@@ -43,7 +41,7 @@ func TestEngineRefreshesDueConnections(t *testing.T) {
 	if st := h.sim.Sandbox.Stats(); st.RefreshesOK != n || st.RefreshReuseDetected != 0 || st.RefreshesRejected != 0 {
 		t.Fatalf("exchange: %d refreshes, %d reuse detections, %d rejected; want %d, 0, 0", st.RefreshesOK, st.RefreshReuseDetected, st.RefreshesRejected, n)
 	}
-	if got := metricstest.Counter(t, reg, "linkvault_refresh_refreshes_total", map[string]string{"outcome": "ok", "broker": "sandbox"}); got != n {
+	if got := reg.Counter("linkvault_refresh_refreshes_total", map[string]string{"outcome": "ok", "broker": "sandbox"}); got != n {
 		t.Errorf("refreshes_total{ok} = %v, want %d", got, n)
 	}
 	pol := testPolicy
@@ -180,7 +178,7 @@ func TestEngineOutcomes(t *testing.T) {
 		if !c.NextCheckAt.Equal(expiry.Add(-testPolicy.WarnAhead)) {
 			t.Fatalf("created with next check %v, want expiry - WarnAhead", c.NextCheckAt)
 		}
-		reg := prometheus.NewRegistry()
+		reg := metricstest.NewRegistry(t)
 		e := h.engine(refresh.Config{}, reg)
 		h.clock.Advance(23*time.Hour + 10*time.Minute)
 		runUntil(t, e, "warning sent", func() bool { return slices.Contains(h.eventTypes(c.TokenID), linkvault.EventExpiryWarning) })
@@ -190,9 +188,9 @@ func TestEngineOutcomes(t *testing.T) {
 		}
 		// More polls before the expiry send nothing more.
 		h.clock.Advance(30 * time.Minute)
-		polls := metricstest.Counter(t, reg, "linkvault_refresh_polls_total", map[string]string{"result": "ok"})
+		polls := reg.Counter("linkvault_refresh_polls_total", map[string]string{"result": "ok"})
 		runUntil(t, e, "a few polls", func() bool {
-			return metricstest.Counter(t, reg, "linkvault_refresh_polls_total", map[string]string{"result": "ok"}) > polls+20
+			return reg.Counter("linkvault_refresh_polls_total", map[string]string{"result": "ok"}) > polls+20
 		})
 		h.clock.Advance(20 * time.Minute)
 		runUntil(t, e, "re-auth marked", func() bool { return h.get(c.TokenID).Status == linkvault.StatusReauthRequired })
@@ -216,7 +214,7 @@ func TestLostLeaseNeverOverwritesAndEndsInReauth(t *testing.T) {
 	h := newHarness(t, testdb.SQLite(t), harnessOptions{manualClock: true})
 	c := h.connect(linkvault.BrokerCoinbase, "u1", func(c *linkvault.Credential) { c.Expiry = clockStart.Add(time.Minute) })
 	h.sim.Coinbase.SetFaults(exchangesim.Faults{Latency: 300 * time.Millisecond})
-	reg := prometheus.NewRegistry()
+	reg := metricstest.NewRegistry(t)
 	e := h.engine(refresh.Config{QueueConfig: poller.QueueConfig{Owner: "slow-worker"}}, reg)
 	if err := e.Start(t.Context()); err != nil {
 		t.Fatal(err)
@@ -232,7 +230,7 @@ func TestLostLeaseNeverOverwritesAndEndsInReauth(t *testing.T) {
 		t.Fatalf("takeover: %v", err)
 	}
 	waitFor(t, "the slow worker's write-back", func() bool {
-		return metricstest.Counter(t, reg, "linkvault_refresh_refreshes_total", map[string]string{"outcome": "lease_lost"}) == 1
+		return reg.Counter("linkvault_refresh_refreshes_total", map[string]string{"outcome": "lease_lost"}) == 1
 	})
 	stopEngine(t, e)
 	got := h.get(c.TokenID)

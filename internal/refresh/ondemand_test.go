@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	lvhttp "github.com/linkvault/linkvault/internal/http"
@@ -51,7 +49,7 @@ func checkWorks(t *testing.T, h *harness, b linkvault.BrokerType, cred linkvault
 // and that credential was committed before any of them got it.
 func TestEnsureFreshConcurrentCallsRefreshOnce(t *testing.T) {
 	h := newHarness(t, testdb.SQLite(t), harnessOptions{manualClock: true})
-	reg := prometheus.NewRegistry()
+	reg := metricstest.NewRegistry(t)
 	e := h.engine(refresh.Config{}, reg)
 	r := expiredConnection(t, h, "alice")
 	// Slow the token endpoint so that the calls really overlap.
@@ -92,9 +90,9 @@ func TestEnsureFreshConcurrentCallsRefreshOnce(t *testing.T) {
 		t.Errorf("after renewal: lease %q status %s failures %d next %v", c.LeaseOwner, c.Status, c.FailureCount, c.NextCheckAt)
 	}
 	checkWorks(t, h, linkvault.BrokerCoinbase, stored.Credential)
-	joined := metricstest.Counter(t, reg, "linkvault_refresh_single_flight_joins_total", nil)
-	fromStore := metricstest.Counter(t, reg, "linkvault_refresh_on_demand_total", map[string]string{"outcome": "stored"})
-	if joined+fromStore != calls-1 || metricstest.Counter(t, reg, "linkvault_refresh_on_demand_total", map[string]string{"outcome": "ok"}) != 1 {
+	joined := reg.Counter("linkvault_refresh_single_flight_joins_total", nil)
+	fromStore := reg.Counter("linkvault_refresh_on_demand_total", map[string]string{"outcome": "stored"})
+	if joined+fromStore != calls-1 || reg.Counter("linkvault_refresh_on_demand_total", map[string]string{"outcome": "ok"}) != 1 {
 		t.Errorf("metrics: %v joins + %v answered from the store; want %d, and 1 renewal", joined, fromStore, calls-1)
 	}
 }

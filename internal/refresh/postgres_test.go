@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/metricstest"
 	"github.com/linkvault/linkvault/internal/poller"
@@ -45,10 +43,10 @@ func TestThreeReplicasRefreshTenThousandOnce(t *testing.T) {
 	conns := h.connectMany(linkvault.BrokerSandbox, "user", n, 16)
 
 	engines := make([]*refresh.Engine, replicas)
-	regs := make([]*prometheus.Registry, replicas)
+	regs := make([]*metricstest.Registry, replicas)
 	for i, db := range dbs {
 		v, k := h.newVault(db)
-		regs[i] = prometheus.NewRegistry()
+		regs[i] = metricstest.NewRegistry(t)
 		engines[i] = h.engineOn(db, v, k, refresh.Config{QueueConfig: poller.QueueConfig{Owner: "replica-" + string(rune('a'+i)), Workers: 16, PollInterval: 20 * time.Millisecond}}, regs[i])
 	}
 	start := time.Now()
@@ -73,11 +71,11 @@ func TestThreeReplicasRefreshTenThousandOnce(t *testing.T) {
 	}
 	var total float64
 	for i, reg := range regs {
-		got := metricstest.Counter(t, reg, "linkvault_refresh_refreshes_total", map[string]string{"outcome": "ok"})
+		got := reg.Counter("linkvault_refresh_refreshes_total", map[string]string{"outcome": "ok"})
 		if got == 0 {
 			t.Errorf("replica %d refreshed nothing; all three should share the due set", i)
 		}
-		if other := metricstest.Counter(t, reg, "linkvault_refresh_refreshes_total", nil) - got; other != 0 {
+		if other := reg.Counter("linkvault_refresh_refreshes_total", nil) - got; other != 0 {
 			t.Errorf("replica %d: %v refreshes with another outcome than ok", i, other)
 		}
 		t.Logf("replica %d: %v refreshes", i, got)

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/envelope/envelopetest"
@@ -46,7 +44,7 @@ type fixture struct {
 	sealer *envelope.Keyring
 	q      *revocation.Queue
 	rev    *scriptedRevoker
-	reg    *prometheus.Registry
+	reg    *metricstest.Registry
 	now    time.Time
 }
 
@@ -71,7 +69,7 @@ func newFixture(t *testing.T, script ...error) *fixture {
 	t.Helper()
 	db, raw := testdb.SQLiteWithIntruder(t)
 	master := envelopetest.MasterKeyring(t)
-	f := &fixture{db: db, raw: raw, rev: &scriptedRevoker{script: script}, reg: prometheus.NewRegistry(), now: time.Now()}
+	f := &fixture{db: db, raw: raw, rev: &scriptedRevoker{script: script}, reg: metricstest.NewRegistry(t), now: time.Now()}
 	f.sealer = envelope.New(db, master, time.Now)
 	var err error
 	f.q, err = revocation.New(revocation.Config{QueueConfig: poller.QueueConfig{Now: func() time.Time { return f.now }, BackoffBase: time.Second, BackoffMax: 4 * time.Second}},
@@ -180,7 +178,7 @@ func TestTryOutcomes(t *testing.T) {
 // outcome reads linkvault_revocation_outcomes_total{broker="coinbase",reason="removed",state}.
 func (f *fixture) outcome(t *testing.T, state string) float64 {
 	t.Helper()
-	return metricstest.Counter(t, f.reg, "linkvault_revocation_outcomes_total", map[string]string{"broker": "coinbase", "reason": "removed", "state": state})
+	return f.reg.Counter("linkvault_revocation_outcomes_total", map[string]string{"broker": "coinbase", "reason": "removed", "state": state})
 }
 
 // TestWorkersRetryWithCappedBackoffUntilConfirmed: the workers claim the entry after
