@@ -53,14 +53,18 @@ type Store interface {
 	WithdrawKeyring(ctx context.Context, id string) error
 }
 
+// conformanceTest is one entry of Run's list: a sub-test name and the test, which gets
+// a store of its own.
+type conformanceTest struct {
+	name string
+	run  func(t *testing.T, s Store)
+}
+
 // Run runs every conformance test. newStore must return an empty, migrated store that
 // is closed when the test ends; it is called once per sub-test, and sub-tests run in
 // parallel.
 func Run(t *testing.T, newStore func(t *testing.T) Store) {
-	tests := []struct {
-		name string
-		run  func(t *testing.T, s Store)
-	}{
+	tests := []conformanceTest{
 		{"Clients", testClients},
 		{"APIKeys", testAPIKeys},
 		{"DataKeys", testDataKeys},
