@@ -68,9 +68,7 @@ func (f *fixture) drain(t *testing.T, why string) {
 func newFixture(t *testing.T, script ...error) *fixture {
 	t.Helper()
 	db, raw := testdb.SQLiteWithIntruder(t)
-	master := envelopetest.MasterKeyring(t)
-	f := &fixture{db: db, raw: raw, rev: &scriptedRevoker{script: script}, reg: metricstest.NewRegistry(t), now: time.Now()}
-	f.sealer = envelope.New(db, master, time.Now)
+	f := &fixture{db: db, raw: raw, sealer: envelopetest.Keyring(t, db, time.Now), rev: &scriptedRevoker{script: script}, reg: metricstest.NewRegistry(t), now: time.Now()}
 	var err error
 	f.q, err = revocation.New(revocation.Config{QueueConfig: poller.QueueConfig{Now: func() time.Time { return f.now }, BackoffBase: time.Second, BackoffMax: 4 * time.Second}},
 		revocation.Deps{Store: db, Opener: f.sealer, Revoker: f.rev, Registerer: f.reg})

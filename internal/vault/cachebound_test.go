@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault"
-	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/testdb"
 	"github.com/linkvault/linkvault/internal/vault"
 )
@@ -28,11 +27,8 @@ func (s *readCounter) GetConnection(ctx context.Context, clientID, tokenID strin
 func TestResolveCacheIsBoundedBySize(t *testing.T) {
 	ctx := context.Background()
 	db := testdb.SQLite(t)
-	if err := db.CreateClient(ctx, &linkvault.Client{ID: "app", Name: "app", CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
 	store := &readCounter{Store: db}
-	v := vault.New(vault.Config{Store: store, Sealer: envelope.New(db, newMasterKeyring(t), time.Now), CacheSize: 2, CacheTTL: time.Hour})
+	v := vault.New(vault.Config{Store: store, Sealer: newSealer(t, db, time.Now, "app"), CacheSize: 2, CacheTTL: time.Hour})
 	var toks []string
 	for _, u := range []string{"u1", "u2", "u3"} {
 		c, err := v.Connect(ctx, vault.ConnectParams{ConnectionIdentity: ident("app", u, linkvault.BrokerCoinbase, linkvault.PermissionRead),

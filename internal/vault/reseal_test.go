@@ -31,10 +31,7 @@ func TestResealMovesOldRowsToTheRowBoundFormat(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			db := open(t)
-			if err := db.CreateClient(ctx, &linkvault.Client{ID: "app", Name: "app", CreatedAt: time.Now()}); err != nil {
-				t.Fatal(err)
-			}
-			ring := envelope.New(db, newMasterKeyring(t), time.Now)
+			ring := newSealer(t, db, time.Now, "app")
 			var old []*linkvault.Connection
 			for _, user := range []string{"u1", "u2", "u3"} {
 				cr := linkvault.Credential{AccessToken: linkvault.NewSecret("at-" + user), Subject: "upstream-" + user}

@@ -3,8 +3,6 @@ package vault_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
@@ -15,7 +13,7 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault"
-	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/envelope/envelopetest"
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/poller"
 	"github.com/linkvault/linkvault/internal/revocation"
@@ -48,30 +46,30 @@ type env struct {
 	revoker *recordingRevoker
 }
 
-func newMasterKeyring(t testing.TB) *envelope.MasterKeyring {
+// clientDB is a store tests create clients in, which keeps their data keys.
+type clientDB interface {
+	linkvault.DataKeyStore
+	CreateClient(ctx context.Context, c *linkvault.Client) error
+}
+
+// newSealer creates the clients ids in db (at now()) and returns a keyring over db
+// under a new master key: how every vault under test starts.
+func newSealer(t testing.TB, db clientDB, now func() time.Time, ids ...string) vault.Sealer {
 	t.Helper()
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		t.Fatal(err)
+	for _, id := range ids {
+		if err := db.CreateClient(context.Background(), &linkvault.Client{ID: id, Name: id, CreatedAt: now()}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	m, err := envelope.LoadMasterKeyring([]byte("v1:" + base64.StdEncoding.EncodeToString(key) + "\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return envelopetest.Keyring(t, db, now)
 }
 
 func newEnv(t *testing.T, cacheSize int) *env {
 	t.Helper()
 	db := testdb.SQLite(t)
 	clock := exchangesim.NewManualClock(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
-	for _, id := range []string{"app1", "app2"} {
-		if err := db.CreateClient(context.Background(), &linkvault.Client{ID: id, Name: id, CreatedAt: clock.Now()}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sealer := newSealer(t, db, clock.Now, "app1", "app2")
 	rev := &recordingRevoker{}
-	sealer := envelope.New(db, newMasterKeyring(t), clock.Now)
 	q, err := revocation.New(revocation.Config{QueueConfig: poller.QueueConfig{Now: clock.Now}}, revocation.Deps{Store: db, Opener: sealer, Revoker: rev})
 	if err != nil {
 		t.Fatal(err)
@@ -345,10 +343,7 @@ func TestDatabaseFileHoldsNoPlaintext(t *testing.T) {
 	path := filepath.Join(dir, "lv.db")
 	db := testdb.SQLiteAt(t, path, sqlite.Options{})
 	ctx := context.Background()
-	if err := db.CreateClient(ctx, &linkvault.Client{ID: "app1", Name: "app1", CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	v := vault.New(vault.Config{Store: db, Sealer: envelope.New(db, newMasterKeyring(t), time.Now)})
+	v := vault.New(vault.Config{Store: db, Sealer: newSealer(t, db, time.Now, "app1")})
 	const marker = "PLAINTEXT-MARKER-4f1c9e"
 	keep, err := v.Connect(ctx, vault.ConnectParams{ConnectionIdentity: ident("app1", "u1", linkvault.BrokerCoinbase, linkvault.PermissionRead), Credential: cred(marker+"-kept", time.Now().Add(time.Hour))})
 	if err != nil {

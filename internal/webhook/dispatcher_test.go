@@ -51,11 +51,10 @@ func newEnv(t *testing.T, db store, now func() time.Time) *env {
 	if now == nil {
 		now = time.Now
 	}
-	master := envelopetest.MasterKeyring(t)
 	if err := db.CreateClient(t.Context(), &linkvault.Client{ID: client, Name: client, CreatedAt: now()}); err != nil {
 		t.Fatal(err)
 	}
-	k := envelope.New(db, master, now)
+	k := envelopetest.Keyring(t, db, now)
 	return &env{t: t, db: db, sealer: k, admin: webhook.NewAdmin(db, k, now, time.Hour), now: now}
 }
 

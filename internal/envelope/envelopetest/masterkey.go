@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/linkvault/linkvault/internal/envelope"
 )
@@ -30,6 +31,13 @@ func MasterKeyring(tb testing.TB) *envelope.MasterKeyring {
 		tb.Fatal(err)
 	}
 	return m
+}
+
+// Keyring returns a keyring over store under a new master keyring (MasterKeyring), as
+// every test that seals credentials starts.
+func Keyring(tb testing.TB, store envelope.DataKeyStore, now func() time.Time) *envelope.Keyring {
+	tb.Helper()
+	return envelope.New(store, MasterKeyring(tb), now)
 }
 
 // WriteMasterKeyFile writes a new master key file (mode 0600) into dir and returns its
