@@ -10,13 +10,11 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/clients"
-	"github.com/linkvault/linkvault/internal/testdb"
 )
 
 func TestAuthenticate(t *testing.T) {
 	ctx := context.Background()
-	db := testdb.SQLite(t)
-	svc := clients.New(db, testKeyring(t, db), time.Now, time.Minute)
+	svc, _ := newService(t, time.Minute)
 	a, err := svc.CreateClient(ctx, "appA", "App A")
 	if err != nil {
 		t.Fatal(err)
@@ -89,8 +87,7 @@ func TestAuthenticate(t *testing.T) {
 
 func TestKeysAreStoredHashedAndShownOnce(t *testing.T) {
 	ctx := context.Background()
-	db := testdb.SQLite(t)
-	svc := clients.New(db, testKeyring(t, db), time.Now, 0)
+	svc, db := newService(t, 0)
 	k := clients.CreateAppKey(t, svc, linkvault.PermissionRead)
 	stored, err := db.GetAPIKey(ctx, k.Key.ID)
 	if err != nil {
@@ -110,8 +107,7 @@ func TestKeysAreStoredHashedAndShownOnce(t *testing.T) {
 
 func TestCreateKeyValidation(t *testing.T) {
 	ctx := context.Background()
-	db := testdb.SQLite(t)
-	svc := clients.New(db, testKeyring(t, db), time.Now, 0)
+	svc, _ := newService(t, 0)
 	if _, err := svc.CreateKey(ctx, "nobody", linkvault.PermissionRead); !linkvault.IsNotFound(err) {
 		t.Fatalf("key for unknown client: %v", err)
 	}

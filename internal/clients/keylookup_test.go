@@ -159,8 +159,7 @@ func TestKeysChangedElsewhereAreSeenWithinTheRefreshPeriod(t *testing.T) {
 // itself take effect immediately, without waiting for a reload.
 func TestLocalChangesApplyAtOnce(t *testing.T) {
 	ctx := context.Background()
-	db := testdb.SQLite(t)
-	svc := clients.New(db, testKeyring(t, db), time.Now, time.Hour)
+	svc, _ := newService(t, time.Hour)
 	a := clients.CreateAppKey(t, svc, linkvault.PermissionRead)
 	if _, err := svc.Authenticate(ctx, "app", a.Secret); err != nil {
 		t.Fatal(err)

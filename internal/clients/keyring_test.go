@@ -2,36 +2,30 @@ package clients_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/clients"
 	"github.com/linkvault/linkvault/internal/envelope"
+	"github.com/linkvault/linkvault/internal/envelope/envelopetest"
+	"github.com/linkvault/linkvault/internal/testdb"
 )
 
 // testKeyring is a real envelope keyring over st with a fresh random master key: API
 // key verifiers are keyed with what it derives.
 func testKeyring(t testing.TB, st envelope.DataKeyStore) *envelope.Keyring {
 	t.Helper()
-	return envelope.New(st, testMaster(t), time.Now)
+	return envelopetest.Keyring(t, st, time.Now)
 }
 
-func testMaster(t testing.TB) *envelope.MasterKeyring {
+// newService returns a client service over a new SQLite database with a testKeyring,
+// keeping verified keys for cacheTTL, and the database, to read back what it stored.
+func newService(t testing.TB, cacheTTL time.Duration) (*clients.Service, linkvault.Store) {
 	t.Helper()
-	m, err := envelope.LoadMasterKeyring([]byte("v1:" + randomKey()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-func randomKey() string {
-	b := make([]byte, envelope.MasterKeySize)
-	_, _ = rand.Read(b)
-	return base64.StdEncoding.EncodeToString(b)
+	db := testdb.SQLite(t)
+	return clients.New(db, testKeyring(t, db), time.Now, cacheTTL), db
 }
 
 // memDataKeys is an empty, in-memory data key store for a keyring that shares nothing

@@ -8,7 +8,6 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/clients"
-	"github.com/linkvault/linkvault/internal/testdb"
 )
 
 // TestParseOrigin: origins in the form browsers report them (the value a CSP
@@ -71,8 +70,7 @@ func TestLogoDataURI(t *testing.T) {
 // normalised and deduplicated; "*" stands alone; bad input changes nothing.
 func TestUpdateLinkSettings(t *testing.T) {
 	ctx := context.Background()
-	db := testdb.SQLite(t)
-	svc := clients.New(db, nil, time.Now, time.Minute)
+	svc, db := newService(t, time.Minute)
 	if _, err := svc.CreateClient(ctx, "appA", "App A"); err != nil {
 		t.Fatal(err)
 	}
