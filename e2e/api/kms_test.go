@@ -26,9 +26,7 @@ import (
 // file key; a restarted server opens the credential with v2 alone; and the key file never
 // holds a key.
 func TestMasterKeyFromAWSKMS(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs the linkvault binary and local-kms")
-	}
+	e2etest.SkipShort(t, "builds and runs the linkvault binary and local-kms")
 	ctx := context.Background()
 	endpoint := envelopetest.StartLocalKMS(t)
 	awsEnv := map[string]string{

@@ -20,9 +20,7 @@ import (
 // group or other users can read, says how to fix it, and changes nothing; the explicit
 // override (LINKVAULT_MASTER_KEY_FILE_ALLOW_READABLE) or chmod 600 lets it start.
 func TestReadableMasterKeyFileIsRefused(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs the linkvault binary")
-	}
+	e2etest.SkipShort(t, "builds and runs the linkvault binary")
 	bin := e2etest.Binary(t)
 	dir := t.TempDir()
 	keyFile, _ := envelopetest.WriteMasterKeyFile(t, dir)

@@ -27,9 +27,7 @@ import (
 // the open ones (a TCP proxy in front of PostgreSQL is closed). On 21fa79d the same calls
 // answered 500 internalError.
 func TestDatabaseOutageAnswers503(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs the linkvault binary")
-	}
+	e2etest.SkipShort(t, "builds and runs the linkvault binary")
 	dsn := testdb.PostgresDSN(t)
 	u, err := url.Parse(dsn)
 	if err != nil {

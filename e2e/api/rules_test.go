@@ -44,9 +44,7 @@ func forEachStore(t *testing.T, rule func(t *testing.T, w *world)) {
 
 func start(t *testing.T, postgresDSN string) *world {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs the linkvault binary")
-	}
+	e2etest.SkipShort(t, "builds and runs the linkvault binary")
 	env := e2etest.Start(t, e2etest.Options{PostgresDSN: postgresDSN})
 	w := &world{env: env}
 	spec, err := meshspec.Load()

@@ -31,9 +31,7 @@ type storeRun struct {
 // and runs test against each, in that order.
 func forEachStoreEnv(t *testing.T, vars map[string]string, test func(t *testing.T, run *storeRun)) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs the linkvault binary")
-	}
+	e2etest.SkipShort(t, "builds and runs the linkvault binary")
 	t.Run("sqlite", func(t *testing.T) {
 		env := e2etest.Start(t, e2etest.Options{Env: vars})
 		db, err := sql.Open("sqlite", "file:"+filepath.Join(env.Dir, "linkvault.db")+"?mode=ro")

@@ -63,9 +63,7 @@ func (o *otlpReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // and a holdings call (server spans by route, statements, exchange calls), named by the
 // service "linkvault"; the spans buffered at SIGTERM are flushed.
 func TestOTLPTracesFromTheBinary(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs the linkvault binary")
-	}
+	e2etest.SkipShort(t, "builds and runs the linkvault binary")
 	recv := &otlpReceiver{}
 	collector := httptest.NewServer(recv)
 	defer collector.Close()

@@ -26,9 +26,7 @@ import (
 // wrong token, and one with transit down, refuse to start with an error naming the
 // transit key and not the token.
 func TestMasterKeyFromVaultTransit(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs the linkvault binary")
-	}
+	e2etest.SkipShort(t, "builds and runs the linkvault binary")
 	ctx := context.Background()
 	var (
 		dev  envelopetest.VaultDev

@@ -16,7 +16,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -52,9 +51,7 @@ func repo(t *testing.T) string {
 // requireImage returns the image under test, or skips.
 func requireImage(t *testing.T) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts containers")
-	}
+	e2etest.SkipShort(t, "starts containers")
 	image := os.Getenv(ImageEnv)
 	if image == "" {
 		t.Skipf("%s is not set: build the image with deploy/container/build and set it (.ci/run does)", ImageEnv)
@@ -167,63 +164,54 @@ func (d *deployment) env() map[string]string {
 	return vars
 }
 
-// waitReady polls /readyz until it answers 200, or fails with what logs() returns.
+// waitReady waits until the admin listener at base is ready, or fails with what logs()
+// returns.
 func waitReady(t *testing.T, base string, logs func() string) {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s/readyz did not answer 200 within 90s (last: %v)\n%s", base, err, logs())
-		}
-		time.Sleep(200 * time.Millisecond)
+	if err := e2etest.WaitReady(base, 90*time.Second, nil); err != nil {
+		t.Fatalf("%v\n%s", err, logs())
 	}
 }
 
-var secretLine = regexp.MustCompile(`(?m)^\s*secret:\s+(\S+)$`)
-
 // connectOnce creates a write key for clientID with cli (the linkvault CLI as the
-// deployment runs it), then, as an app would, gets a linkToken, connects a Coinbase
-// account through Link and the simulated exchange, and reads its holdings.
-func connectOnce(t *testing.T, d *deployment, cli func(args ...string) string) {
+// deployment runs it), then uses it as an app would (connectAndRead).
+func connectOnce(t *testing.T, d *deployment, cli func(args ...string) string, logs func() string) {
 	t.Helper()
 	cli("clients", "create", "--id", "app", "--name", "Deploy test app")
-	m := secretLine.FindStringSubmatch(cli("keys", "create", "--client", "app", "--permission", "write"))
-	if m == nil {
+	secret := e2etest.KeySecret(cli("keys", "create", "--client", "app", "--permission", "write"))
+	if secret == "" {
 		t.Fatal("keys create printed no secret")
 	}
-	d.secrets = append(d.secrets, m[1])
-	hc := checkedClient(t, d.url())
-	c, err := lvclient.New(d.url(), "app", m[1], lvclient.WithHTTPClient(hc))
+	d.secrets = append(d.secrets, secret)
+	connectAndRead(t, d.url(), "app", secret, "deploy-user", logs)
+}
+
+// connectAndRead is an app's first use of linkvault at base with a write key (client,
+// secret): it gets a linkToken for user, connects a Coinbase account through Link and
+// the simulated exchange, and reads its holdings, every answer held to the API spec. A
+// failure shows logs() (the server's output).
+func connectAndRead(t *testing.T, base, client, secret, user string, logs func() string) {
+	t.Helper()
+	hc := checkedClient(t, base)
+	c, err := lvclient.New(base, client, secret, lvclient.WithHTTPClient(hc))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	lt, err := c.CreateLinkToken(ctx, lvclient.LinkTokenRequest{UserID: "deploy-user"})
+	lt, err := c.CreateLinkToken(ctx, lvclient.LinkTokenRequest{UserID: user})
 	if err != nil {
-		t.Fatalf("linktoken: %v", err)
+		t.Fatalf("linktoken: %v\n%s", err, logs())
 	}
-	payload, err := linktest.Connect(ctx, hc, lt.LinkToken, string(lvclient.Coinbase), "deploy-user", exchangesim.DefaultPassword)
+	payload, err := linktest.Connect(ctx, hc, lt.LinkToken, string(lvclient.Coinbase), user, exchangesim.DefaultPassword)
 	if err != nil {
-		t.Fatalf("Link connect: %v", err)
+		t.Fatalf("Link connect through the simulated Coinbase: %v\n%s", err, logs())
 	}
 	if len(payload.AccountTokens) == 0 || payload.AccountTokens[0].TokenID == "" {
 		t.Fatalf("Link payload without a tokenId: %+v", payload)
 	}
-	tok := payload.AccountTokens[0].TokenID
-	h, err := c.Holdings(ctx, tok, lvclient.Coinbase)
-	if err != nil {
-		t.Fatalf("holdings through the deployment: %v", err)
-	}
-	if h.Type != lvclient.Coinbase {
-		t.Fatalf("holdings = %+v", h)
+	h, err := c.Holdings(ctx, payload.AccountTokens[0].TokenID, lvclient.Coinbase)
+	if err != nil || h.Type != lvclient.Coinbase {
+		t.Fatalf("holdings = %+v, %v\n%s", h, err, logs())
 	}
 }
 
@@ -316,7 +304,7 @@ func TestContainerImage(t *testing.T) {
 	logs := func() string { return containerLogs(name) }
 	waitReady(t, d.adminURL(), logs)
 	checkPublicListener(t, d)
-	connectOnce(t, d, cli)
+	connectOnce(t, d, cli, logs)
 
 	podman(t, "stop", "-t", "30", name)
 	if code := strings.TrimSpace(podman(t, "inspect", "--format", "{{.State.ExitCode}}", name)); code != "0" {

@@ -340,6 +340,6 @@ func TestPodmanKubePlay(t *testing.T) {
 		t.Helper()
 		return podman(t, append([]string{"exec", server, "/usr/local/bin/linkvault"}, args...)...)
 	}
-	connectOnce(t, d, cli)
+	connectOnce(t, d, cli, logs)
 	d.checkLogs(t, logs())
 }

@@ -2,12 +2,10 @@ package deploy_test
 
 import (
 	"bufio"
-	"context"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,9 +13,6 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault/internal/e2etest"
-	"github.com/linkvault/linkvault/internal/exchangesim"
-	"github.com/linkvault/linkvault/internal/link/linktest"
-	lvclient "github.com/linkvault/linkvault/sdk/go"
 )
 
 // readmeBlock returns the lines of the ```sh block that follows the marker
@@ -58,11 +53,6 @@ type script struct {
 	done  chan struct{}
 }
 
-var (
-	listeningLine = regexp.MustCompile(`linkvault listening on (\S+)`)
-	adminLine     = regexp.MustCompile(`linkvault admin listening on (\S+)`)
-)
-
 // startScript runs lines as one `sh -e` script in dir with env, and returns at once.
 func startScript(t *testing.T, dir string, env, lines []string) *script {
 	t.Helper()
@@ -82,12 +72,14 @@ func startScript(t *testing.T, dir string, env, lines []string) *script {
 			s.mu.Lock()
 			s.out.WriteString(line + "\n")
 			s.mu.Unlock()
-			for re, ch := range map[*regexp.Regexp]chan string{listeningLine: s.addr, adminLine: s.admin} {
-				if m := re.FindStringSubmatch(line); m != nil {
-					select {
-					case ch <- m[1]:
-					default:
-					}
+			if a, admin := e2etest.ServeAddr(line); a != "" {
+				ch := s.addr
+				if admin {
+					ch = s.admin
+				}
+				select {
+				case ch <- a:
+				default:
 				}
 			}
 		}
@@ -152,9 +144,7 @@ func (s *script) stop(sig syscall.Signal) {
 // the API key the README's commands printed. A README change that breaks the path
 // breaks this test.
 func TestREADMEProductionPath(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
+	e2etest.SkipShort(t, "builds and runs the binary")
 	prod := readmeBlock(t, "production")
 	// The build line is the one command not run as written: the binary the test suite
 	// builds (the same `go build` of ./cmd/linkvault) is put where it would write it,
@@ -197,11 +187,10 @@ func TestREADMEProductionPath(t *testing.T) {
 			t.Errorf("the README commands' output lacks %q:\n%s", want, out)
 		}
 	}
-	m := secretLine.FindStringSubmatch(out)
-	if m == nil {
+	secret := e2etest.KeySecret(out)
+	if secret == "" {
 		t.Fatalf("keys create printed no secret:\n%s", out)
 	}
-	secret := m[1]
 	s.stop(syscall.SIGTERM)
 
 	sim := startScript(t, dir, env, readmeBlock(t, "simulators"))
@@ -210,27 +199,7 @@ func TestREADMEProductionPath(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "exchangesim.env")); err != nil {
 		t.Fatal(err)
 	}
-	hc := checkedClient(t, base)
-	c, err := lvclient.New(base, "my-app", secret, lvclient.WithHTTPClient(hc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	lt, err := c.CreateLinkToken(ctx, lvclient.LinkTokenRequest{UserID: "readme-user"})
-	if err != nil {
-		t.Fatalf("linktoken: %v\n%s", err, sim.output())
-	}
-	payload, err := linktest.Connect(ctx, hc, lt.LinkToken, string(lvclient.Coinbase), "readme-user", exchangesim.DefaultPassword)
-	if err != nil {
-		t.Fatalf("Link connect through the simulated Coinbase: %v\n%s", err, sim.output())
-	}
-	if len(payload.AccountTokens) == 0 {
-		t.Fatalf("Link payload without a tokenId: %+v", payload)
-	}
-	h, err := c.Holdings(ctx, payload.AccountTokens[0].TokenID, lvclient.Coinbase)
-	if err != nil || h.Type != lvclient.Coinbase {
-		t.Fatalf("holdings = %+v, %v", h, err)
-	}
+	connectAndRead(t, base, "my-app", secret, "readme-user", sim.output)
 	sim.stop(syscall.SIGTERM)
 	if strings.Contains(sim.output(), secret) {
 		t.Error("the server's output holds the API secret")

@@ -33,9 +33,7 @@ type call struct {
 }
 
 func TestMeshNodeClient(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs the linkvault binary")
-	}
+	e2etest.SkipShort(t, "builds and runs the linkvault binary")
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Skip("node is not installed; .ci/run installs it")

@@ -2,20 +2,14 @@ package replicas_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/linkvault/linkvault/internal/e2etest"
 	"github.com/linkvault/linkvault/internal/exchangesim"
-	"github.com/linkvault/linkvault/internal/testdb"
 )
 
 // Issue 13, defect 4: the crash window must hold its bound. docs/lifecycle.md ("The
@@ -32,51 +26,22 @@ const crashWorkers = 4
 // back by answerLatency (after rotating the refresh token at once).
 func crashEnv(t *testing.T, n int, lease string, answerLatency time.Duration) (*e2etest.Env, string, []string) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end: runs linkvault processes")
-	}
-	dsn := testdb.PostgresDSN(t)
-	vars := map[string]string{
+	env, dsn := startOnPostgres(t, "runs linkvault processes", withProviderTimeout(map[string]string{
 		"LINKVAULT_REFRESH_ENABLED":        "false",
 		"LINKVAULT_REFRESH_WORKERS":        fmt.Sprint(crashWorkers),
 		"LINKVAULT_REFRESH_LEASE_DURATION": lease,
 		"LINKVAULT_LOG_LEVEL":              "info",
-	}
-	for _, p := range []string{"COINBASE", "UPHOLD", "BINANCE", "SANDBOX"} {
-		vars["LINKVAULT_"+p+"_TIMEOUT"] = "5s"
-	}
-	env := e2etest.Start(t, e2etest.Options{PostgresDSN: dsn, Env: vars})
+	}, "5s"))
 	tokens := seedConnections(t, env, dsn, "crash", n, func() time.Time { return time.Now().Add(10 * time.Second) })
 	env.Sim.Sandbox.SetFaults(exchangesim.Faults{AnswerLatency: answerLatency})
 	return env, dsn, tokens
 }
 
-// apiAnswer is the outcome of one holdings call.
-type apiAnswer struct {
-	status    int
-	errorType string
-	err       error
-}
-
 // holdings asks server for a connection's holdings (an API call that needs a usable
 // credential, so it renews an expiring one first).
 func holdings(client *http.Client, env *e2etest.Env, server, tokenID string) apiAnswer {
-	req, _ := http.NewRequest(http.MethodPost, server+"/api/v1/holdings/get",
-		strings.NewReader(`{"authToken":"`+tokenID+`","type":"sandbox"}`))
-	req.Header.Set("X-Client-Id", env.ClientA.ID)
-	req.Header.Set("X-Client-Secret", env.ClientA.ReadSecret)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := client.Do(req)
-	if err != nil {
-		return apiAnswer{err: err}
-	}
-	defer res.Body.Close()
-	var body struct {
-		ErrorType string `json:"errorType"`
-	}
-	b, _ := io.ReadAll(res.Body)
-	_ = json.Unmarshal(b, &body)
-	return apiAnswer{status: res.StatusCode, errorType: body.ErrorType}
+	return apiCall(client, server, http.MethodPost, "/api/v1/holdings/get", env.ClientA.ID, env.ClientA.ReadSecret,
+		`{"authToken":"`+tokenID+`","type":"sandbox"}`)
 }
 
 // allHoldings calls holdings for every token concurrently and returns the answers.
@@ -107,15 +72,6 @@ func waitSteady(t *testing.T, f func() int64, settle time.Duration) int64 {
 	return last
 }
 
-func countRows(t *testing.T, conn *pgx.Conn, where string) int {
-	t.Helper()
-	var n int
-	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM connections WHERE `+where).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // TestKill9WithMaxOnDemandRefreshesInFlight: 40 API calls, each on a different
 // connection whose access token needs renewing, reach one replica at once. The
 // simulated exchange rotates each refresh token at once but holds its answer back
@@ -142,11 +98,7 @@ func TestKill9WithMaxOnDemandRefreshesInFlight(t *testing.T) {
 	victim.Kill()
 	sim.SetFaults(exchangesim.Faults{})
 
-	conn, err := pgx.Connect(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
+	conn := openDB(t, dsn)
 	// The killed replica's leases lapse after LINKVAULT_REFRESH_LEASE_DURATION.
 	for countRows(t, conn, `lease_expires_at > now()`) > 0 {
 		time.Sleep(100 * time.Millisecond)
@@ -161,10 +113,10 @@ func TestKill9WithMaxOnDemandRefreshesInFlight(t *testing.T) {
 		switch {
 		case a.status == http.StatusOK:
 			ok++
-		case a.errorType != "" && reauth > 0 && a.err == nil && a.status < 500:
+		case a.envelope.ErrorType != "" && reauth > 0 && a.err == nil && a.status < 500:
 			needUser++
 		default:
-			t.Errorf("call %d on the survivor: status %d errorType %q err %v", i, a.status, a.errorType, a.err)
+			t.Errorf("call %d on the survivor: status %d errorType %q err %v", i, a.status, a.envelope.ErrorType, a.err)
 		}
 	}
 	t.Logf("refreshes rotated at the exchange when the replica was killed: %d; grants lost (reuse detections): %d; bound (LINKVAULT_REFRESH_WORKERS): %d; survivor answers: %d ok, %d re-authentication required",
@@ -193,11 +145,7 @@ func TestDatabaseStallLosesNoGrant(t *testing.T) {
 	server := env.Servers[0]
 	sim := env.Sim.Sandbox
 
-	locker, err := pgx.Connect(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer locker.Close(context.Background())
+	locker := openDB(t, dsn)
 
 	client := &http.Client{Timeout: 2 * time.Minute}
 	done := make(chan []apiAnswer, 1)
@@ -229,7 +177,7 @@ func TestDatabaseStallLosesNoGrant(t *testing.T) {
 	for i := range tokens {
 		if first[i].status != http.StatusOK || second[i].status != http.StatusOK {
 			t.Errorf("connection %d: during the stall %d %q %v, after it %d %q %v", i,
-				first[i].status, first[i].errorType, first[i].err, second[i].status, second[i].errorType, second[i].err)
+				first[i].status, first[i].envelope.ErrorType, first[i].err, second[i].status, second[i].envelope.ErrorType, second[i].err)
 		}
 	}
 	if s.RefreshReuseDetected != 0 {

@@ -8,11 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/linkvault/linkvault/internal/e2etest"
 	"github.com/linkvault/linkvault/internal/exchangesim"
-	"github.com/linkvault/linkvault/internal/testdb"
 )
 
 // connections is how many due connections the replicas share.
@@ -25,22 +22,14 @@ const connections = 10_000
 // re-auth-required; the simulator's reuse detections match those one to one, so no
 // refresh token was ever presented twice by live replicas.
 func TestReplicasShareTheDueSetAndSurviveKill9(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: runs three linkvault processes")
-	}
-	dsn := testdb.PostgresDSN(t)
-	vars := map[string]string{
+	env, dsn := startOnPostgres(t, "runs three linkvault processes", withProviderTimeout(map[string]string{
 		"LINKVAULT_REFRESH_POLL_INTERVAL":  "50ms",
 		"LINKVAULT_REFRESH_LEASE_DURATION": "10s",
 		"LINKVAULT_REFRESH_AHEAD":          "1m",
 		"LINKVAULT_REFRESH_WORKERS":        "16",
 		"LINKVAULT_REFRESH_ENABLED":        "false", // seed first, then start the replicas
 		"LINKVAULT_LOG_LEVEL":              "info",
-	}
-	for _, p := range []string{"COINBASE", "UPHOLD", "BINANCE", "SANDBOX"} {
-		vars["LINKVAULT_"+p+"_TIMEOUT"] = "2s"
-	}
-	env := e2etest.Start(t, e2etest.Options{PostgresDSN: dsn, Env: vars})
+	}, "2s"))
 	seed(t, env, dsn)
 	// The replicas that do the work (the harness's first server only migrated and
 	// created the clients; it runs no engine).
@@ -50,11 +39,7 @@ func TestReplicasShareTheDueSetAndSurviveKill9(t *testing.T) {
 		replicas = append(replicas, env.StartServerWith(map[string]string{"LINKVAULT_REFRESH_ENABLED": "true"}))
 	}
 
-	conn, err := pgx.Connect(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
+	conn := openDB(t, dsn)
 	stats := func() exchangesim.Stats { return env.Sim.Sandbox.Stats() }
 
 	// Kill one replica once a quarter of the work is done.

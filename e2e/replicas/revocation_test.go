@@ -3,25 +3,16 @@ package replicas_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/linkvault/linkvault"
-	"github.com/linkvault/linkvault/internal/e2etest"
 	"github.com/linkvault/linkvault/internal/exchangesim"
-	"github.com/linkvault/linkvault/internal/proctest"
-	"github.com/linkvault/linkvault/internal/testdb"
 )
 
 // removals is how many connections are removed while the exchange is down.
@@ -39,32 +30,21 @@ const removals = 8
 // the bound). On main before the fix the removals answered a bare "ok" and the grants
 // stayed live for good.
 func TestRemovalRevokesAfterTheOutageOnAnotherReplica(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: runs three linkvault processes")
-	}
-	dsn := testdb.PostgresDSN(t)
-	env := e2etest.Start(t, e2etest.Options{
-		PostgresDSN: dsn,
-		Env: map[string]string{
-			// Replica A runs no queue workers: only its own immediate attempt.
-			"LINKVAULT_REFRESH_ENABLED":          "false",
-			"LINKVAULT_COINBASE_TIMEOUT":         "2s",
-			"LINKVAULT_REVOCATION_POLL_INTERVAL": "100ms",
-			"LINKVAULT_REVOCATION_BACKOFF_BASE":  "100ms",
-			"LINKVAULT_REVOCATION_BACKOFF_MAX":   "400ms",
-			"LINKVAULT_LOG_LEVEL":                "info",
-		},
+	env, dsn := startOnPostgres(t, "runs three linkvault processes", map[string]string{
+		// Replica A runs no queue workers: only its own immediate attempt.
+		"LINKVAULT_REFRESH_ENABLED":          "false",
+		"LINKVAULT_COINBASE_TIMEOUT":         "2s",
+		"LINKVAULT_REVOCATION_POLL_INTERVAL": "100ms",
+		"LINKVAULT_REVOCATION_BACKOFF_BASE":  "100ms",
+		"LINKVAULT_REVOCATION_BACKOFF_MAX":   "400ms",
+		"LINKVAULT_LOG_LEVEL":                "info",
 	})
 	ctx := context.Background()
 	cb := env.Sim.Coinbase
 	hooks := newHookReceiver(t)
 	env.CLI("webhooks", "set-url", "--client", env.ClientA.ID, "--url", hooks.srv.URL+"/hooks")
 	tokens := seedCoinbase(t, env, dsn, removals)
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close(ctx) }()
+	conn := openDB(t, dsn)
 	queue := func() (n, minAttempts int) {
 		t.Helper()
 		if err := conn.QueryRow(ctx, `SELECT count(*), coalesce(min(attempts), 0) FROM revocations`).Scan(&n, &minAttempts); err != nil {
@@ -170,57 +150,12 @@ func (h *hookReceiver) revoked() map[string]string {
 	return maps.Clone(h.got)
 }
 
-type envelopeAnswer struct {
-	Status  string `json:"status"`
-	Message string `json:"message"`
-}
-
 // call sends one API request with the client's key and decodes the envelope.
 func call(t *testing.T, base, method, path, secret, client, body string) (int, envelopeAnswer, http.Header) {
 	t.Helper()
-	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
+	a := apiCall(http.DefaultClient, base, method, path, client, secret, body)
+	if a.err != nil {
+		t.Fatal(a.err)
 	}
-	req.Header.Set("X-Client-Id", client)
-	req.Header.Set("X-Client-Secret", secret)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = res.Body.Close() }()
-	b, _ := io.ReadAll(res.Body)
-	var e envelopeAnswer
-	if err := json.Unmarshal(b, &e); err != nil {
-		t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, b)
-	}
-	return res.StatusCode, e, res.Header
-}
-
-// metric reads one sample of the Prometheus text exposition at admin/metrics.
-func metric(t *testing.T, admin, sample string) float64 {
-	t.Helper()
-	res, err := http.Get(admin + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = res.Body.Close() }()
-	b, _ := io.ReadAll(res.Body)
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(sample) + ` (\S+)$`).FindSubmatch(b)
-	if m == nil {
-		return 0
-	}
-	v, err := strconv.ParseFloat(string(m[1]), 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-// waitUntil polls cond for up to two minutes (a bound against hanging, not a timing
-// assertion).
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	proctest.WaitFor(t, what, 2*time.Minute, 10*time.Millisecond, cond)
+	return a.status, a.envelope, a.header
 }

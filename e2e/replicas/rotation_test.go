@@ -15,7 +15,6 @@ import (
 	"github.com/linkvault/linkvault/internal/e2etest"
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/link/linktest"
-	"github.com/linkvault/linkvault/internal/testdb"
 	lvclient "github.com/linkvault/linkvault/sdk/go"
 )
 
@@ -38,15 +37,11 @@ import (
 //
 // Zero requests may fail.
 func TestKeyRotationUnderLoadFailsNoRequest(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: runs two linkvault processes")
-	}
-	dsn := testdb.PostgresDSN(t)
-	env := e2etest.Start(t, e2etest.Options{PostgresDSN: dsn, Env: map[string]string{
+	env, _ := startOnPostgres(t, "runs two linkvault processes", map[string]string{
 		"LINKVAULT_MASTER_KEY_CHECK_INTERVAL": "500ms",
 		"LINKVAULT_RESOLVE_CACHE_SIZE":        "0",
 		"LINKVAULT_LOG_LEVEL":                 "info",
-	}})
+	})
 	mainKey := filepath.Join(env.Dir, "master.key")
 	replica0Key := filepath.Join(env.Dir, "replica0.key")
 	copyFile(t, mainKey, replica0Key)
@@ -159,7 +154,10 @@ func TestKeyRotationUnderLoadFailsNoRequest(t *testing.T) {
 	// A client created mid-rotation, connected through replica 1, used on both.
 	env.CLI("clients", "create", "--id", "client-mid")
 	keyOut := env.CLI("keys", "create", "--client", "client-mid", "--permission", "read")
-	secret := secretOf(t, keyOut)
+	secret := e2etest.KeySecret(keyOut)
+	if secret == "" {
+		t.Fatalf("keys create printed no secret:\n%s", keyOut)
+	}
 	env.AddSecret(secret, "an API key secret")
 	mid := target{"client-mid", secret, connectVia(t, r1.URL, "client-mid", secret, "mia"), ""}
 	for _, base := range []string{r0.URL, r1.URL} {
@@ -253,15 +251,4 @@ func dropVersion(t *testing.T, path, prefix string) {
 	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func secretOf(t *testing.T, out string) string {
-	t.Helper()
-	for _, line := range strings.Split(out, "\n") {
-		if f := strings.Fields(line); len(f) == 2 && f[0] == "secret:" {
-			return f[1]
-		}
-	}
-	t.Fatalf("no secret in:\n%s", out)
-	return ""
 }

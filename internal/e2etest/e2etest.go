@@ -33,6 +33,15 @@ var (
 	buildErr  error
 )
 
+// SkipShort skips t in -short mode, saying what it runs: end-to-end tests build and
+// run real processes and take seconds to minutes.
+func SkipShort(t testing.TB, what string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end: " + what)
+	}
+}
+
 // Binary builds cmd/linkvault (once per test process) and returns its path.
 func Binary(t testing.TB) string {
 	t.Helper()
@@ -167,21 +176,30 @@ func Start(t testing.TB, opts Options) *Env {
 
 var secretLine = regexp.MustCompile(`(?m)^\s*secret:\s+(\S+)$`)
 
+// KeySecret returns the secret in the output of `linkvault keys create`, or "" when the
+// output holds none.
+func KeySecret(out string) string {
+	if m := secretLine.FindStringSubmatch(out); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
 func (e *Env) createClient(id string) Client {
 	e.CLI("clients", "create", "--id", id, "--name", id)
 	c := Client{ID: id}
 	for _, perm := range []string{"read", "write"} {
 		out := e.CLI("keys", "create", "--client", id, "--permission", perm)
-		m := secretLine.FindStringSubmatch(out)
-		if m == nil {
+		secret := KeySecret(out)
+		if secret == "" {
 			e.t.Fatalf("keys create printed no secret:\n%s", out)
 		}
 		if perm == "read" {
-			c.ReadSecret = m[1]
+			c.ReadSecret = secret
 		} else {
-			c.WriteSecret = m[1]
+			c.WriteSecret = secret
 		}
-		e.AddSecret(m[1], "an API key secret")
+		e.AddSecret(secret, "an API key secret")
 	}
 	return c
 }
@@ -221,6 +239,18 @@ var (
 	listening      = regexp.MustCompile(`linkvault listening on (\S+)`)
 	adminListening = regexp.MustCompile(`linkvault admin listening on (\S+)`)
 )
+
+// ServeAddr reads one line of `linkvault serve` output: the address it says its public
+// listener, or (admin true) its admin listener, listens on; "" for any other line.
+func ServeAddr(line string) (addr string, admin bool) {
+	if m := adminListening.FindStringSubmatch(line); m != nil {
+		return m[1], true
+	}
+	if m := listening.FindStringSubmatch(line); m != nil {
+		return m[1], false
+	}
+	return "", false
+}
 
 // StartServer starts another serve process on a free loopback port and waits until it
 // is ready.
@@ -263,11 +293,10 @@ func (e *Env) StartServerWith(vars map[string]string) *Server {
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
-			}
-			if m := adminListening.FindStringSubmatch(sc.Text()); m != nil {
-				admin <- m[1]
+			if a, isAdmin := ServeAddr(sc.Text()); isAdmin {
+				admin <- a
+			} else if a != "" {
+				addr <- a
 			}
 		}
 	}()
@@ -284,7 +313,7 @@ func (e *Env) StartServerWith(vars map[string]string) *Server {
 			e.t.Fatal("linkvault serve did not start within 60s")
 		}
 	}
-	if err := waitReady(s.AdminURL, s.done); err != nil {
+	if err := WaitReady(s.AdminURL, 30*time.Second, s.done); err != nil {
 		log, _ := os.ReadFile(logPath)
 		e.t.Fatalf("%v\n%s", err, log)
 	}
@@ -292,9 +321,11 @@ func (e *Env) StartServerWith(vars map[string]string) *Server {
 	return s
 }
 
-func waitReady(base string, done <-chan struct{}) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+// WaitReady polls the admin listener at base until /readyz answers 200, for up to
+// within; it gives up at once when done is closed (a nil done never is).
+func WaitReady(base string, within time.Duration, done <-chan struct{}) error {
+	deadline := time.Now().Add(within)
+	for {
 		select {
 		case <-done:
 			return fmt.Errorf("server exited before it was ready")
@@ -306,10 +337,13 @@ func waitReady(base string, done <-chan struct{}) error {
 			if res.StatusCode == http.StatusOK {
 				return nil
 			}
+			err = fmt.Errorf("status %d", res.StatusCode)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s/readyz did not answer 200 within %v (last: %v)", base, within, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("server at %s not ready within 30s", base)
 }
 
 // Stop ends the process gracefully (SIGTERM) and waits for it.
