@@ -93,6 +93,14 @@ func mustCreateClient(t *testing.T, s Store, id string) *linkvault.Client {
 	return c
 }
 
+func mustCreateLinkSession(t *testing.T, s Store, ls *linkvault.LinkSession) *linkvault.LinkSession {
+	t.Helper()
+	if err := s.CreateLinkSession(t.Context(), ls); err != nil {
+		t.Fatalf("CreateLinkSession(%q): %v", ls.Key, err)
+	}
+	return ls
+}
+
 // checkConnection compares every field of got with want.
 func checkConnection(t *testing.T, want, got *linkvault.Connection) {
 	t.Helper()

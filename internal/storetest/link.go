@@ -23,10 +23,7 @@ func testLinkSessions(t *testing.T, s Store) {
 	}
 
 	t.Run("RoundTrip", func(t *testing.T) {
-		in := newSession("k-roundtrip", t0.Add(10*time.Minute))
-		if err := s.CreateLinkSession(ctx, in); err != nil {
-			t.Fatal(err)
-		}
+		in := mustCreateLinkSession(t, s, newSession("k-roundtrip", t0.Add(10*time.Minute)))
 		if in.Version != 1 {
 			t.Fatalf("Version = %d after create, want 1", in.Version)
 		}
@@ -92,14 +89,8 @@ func testLinkSessions(t *testing.T, s Store) {
 	})
 
 	t.Run("ConsumeOnce", func(t *testing.T) {
-		mustCreate := func(sess *linkvault.LinkSession) {
-			t.Helper()
-			if err := s.CreateLinkSession(ctx, sess); err != nil {
-				t.Fatal(err)
-			}
-		}
-		mustCreate(newSession("k-consume", t0.Add(10*time.Minute)))
-		mustCreate(newSession("k-expired", t0.Add(-time.Second)))
+		mustCreateLinkSession(t, s, newSession("k-consume", t0.Add(10*time.Minute)))
+		mustCreateLinkSession(t, s, newSession("k-expired", t0.Add(-time.Second)))
 		at := t0.Add(time.Minute)
 		got, err := s.ConsumeLinkSession(ctx, "k-consume", "page-1", at, at.Add(30*time.Minute))
 		if err != nil {
@@ -125,9 +116,7 @@ func testLinkSessions(t *testing.T, s Store) {
 	})
 
 	t.Run("ConcurrentConsumeHasOneWinner", func(t *testing.T) {
-		if err := s.CreateLinkSession(ctx, newSession("k-race", t0.Add(10*time.Minute))); err != nil {
-			t.Fatal(err)
-		}
+		mustCreateLinkSession(t, s, newSession("k-race", t0.Add(10*time.Minute)))
 		const n = 8
 		var wg sync.WaitGroup
 		wins := make(chan string, n)
@@ -159,10 +148,7 @@ func testLinkSessions(t *testing.T, s Store) {
 	})
 
 	t.Run("UpdateCompareAndSwap", func(t *testing.T) {
-		sess := newSession("k-update", t0.Add(10*time.Minute))
-		if err := s.CreateLinkSession(ctx, sess); err != nil {
-			t.Fatal(err)
-		}
+		sess := mustCreateLinkSession(t, s, newSession("k-update", t0.Add(10*time.Minute)))
 		stale := *sess
 		sess.PageKey, sess.StateKey = "page-u", "state-u"
 		sess.Pending, sess.PendingKeyVersion = []byte{0, 1, 2, 0xff}, 3
@@ -211,9 +197,7 @@ func testLinkSessions(t *testing.T, s Store) {
 
 	t.Run("DeleteExpired", func(t *testing.T) {
 		for i, exp := range []time.Duration{-3 * time.Hour, -2 * time.Hour, -time.Hour, time.Hour} {
-			if err := s.CreateLinkSession(ctx, newSession("k-sweep-"+string(rune('a'+i)), t0.Add(exp))); err != nil {
-				t.Fatal(err)
-			}
+			mustCreateLinkSession(t, s, newSession("k-sweep-"+string(rune('a'+i)), t0.Add(exp)))
 		}
 		// Sessions of the other sub-tests expire at t0+10min or later, or before t0.
 		n, err := s.DeleteExpiredLinkSessions(ctx, t0.Add(-90*time.Minute), 1)
