@@ -14,12 +14,13 @@ import (
 	"github.com/linkvault/linkvault/internal/link"
 )
 
-// view is how the app asked the Link page to look: lng, fiatCur, th and rt.
+// view is how the app asked the Link page to look: lng, fiatCur, th and rt. The page's
+// boot data carries it under the JSON names below.
 type view struct {
-	Lang       string // a catalog language (default en)
-	FiatCur    string // ISO 4217 code (default USD)
-	Theme      string // light | dark | system
-	RenderType string // overlay | embedded
+	Lang       string `json:"lang"`       // a catalog language (default en)
+	FiatCur    string `json:"fiatCur"`    // ISO 4217 code (default USD)
+	Theme      string `json:"theme"`      // light | dark | system
+	RenderType string `json:"renderType"` // overlay | embedded
 }
 
 var currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
@@ -56,10 +57,7 @@ func (v view) query() string {
 // linkBoot is the data the page script starts from (on <body data-boot>).
 type linkBoot struct {
 	Secret        string                  `json:"secret"`
-	Lang          string                  `json:"lang"`
-	FiatCur       string                  `json:"fiatCur"`
-	Theme         string                  `json:"theme"`
-	RenderType    string                  `json:"renderType"`
+	view                                  // lang, fiatCur, theme, renderType
 	Permission    linkvault.Permission    `json:"permission"`
 	Options       linkvault.LinkOptions   `json:"options"`
 	Integrations  []linkvault.Integration `json:"integrations"`
@@ -132,7 +130,7 @@ func (ui *linkUI) renderPage(w http.ResponseWriter, r *http.Request, v view, ses
 		origins = []string{}
 	}
 	boot, err := json.Marshal(linkBoot{
-		Secret: secret.Reveal(), Lang: v.Lang, FiatCur: v.FiatCur, Theme: v.Theme, RenderType: v.RenderType,
+		Secret: secret.Reveal(), view: v,
 		Permission: sess.Permission, Options: sess.Options, Integrations: ui.svc.Integrations(sess),
 		Messages: msgs, Outcome: outcome, ReauthTokenID: reauthTokenID,
 		App: bootApp{Name: client.Name, Logo: client.Logo}, AllowedOrigins: origins,
