@@ -151,16 +151,34 @@ function popupBlocked(integ, tokenId) {
  */
 function waitInPopup(integ, tokenId) {
   watchPopup(integ, tokenId);
-  const seq = show('waiting',
+  showWaiting(integ, tokenId, 'waiting',
+    t('oauthWaiting', { name: integ.name }), t('oauthWaitingHint', { name: integ.name }), t('oauthReopen'), () => {
+      if (popup && !popup.closed) popup.focus();
+      else startOAuth(integ, tokenId);
+    });
+}
+
+/**
+ * Shows a screen that waits, with a spinner, while the user signs in at the exchange
+ * (in the popup, or wherever the host took the navigation), and polls for the outcome.
+ * Cancel ends the wait, closes the popup (there is none in redirect mode) and goes back
+ * to the catalog.
+ * @param {Integration} integ
+ * @param {string} tokenId
+ * @param {string} name the screen's name
+ * @param {string} title
+ * @param {string} hint
+ * @param {string} againLabel the label of the button that opens the exchange again
+ * @param {() => void} again
+ */
+function showWaiting(integ, tokenId, name, title, hint, againLabel, again) {
+  const seq = show(name,
     h('div', { class: 'hero' }, logo(integ, true),
-      h('h1', { text: t('oauthWaiting', { name: integ.name }) }),
-      h('p', { class: 'muted', text: t('oauthWaitingHint', { name: integ.name }) }),
+      h('h1', { text: title }),
+      h('p', { class: 'muted', text: hint }),
       h('div', { class: 'spinner' })),
     h('div', { class: 'actions' },
-      button(t('oauthReopen'), () => {
-        if (popup && !popup.closed) popup.focus();
-        else startOAuth(integ, tokenId);
-      }, 'secondary', 'lv-reopen'),
+      button(againLabel, again, 'secondary', 'lv-reopen'),
       button(t('cancel'), () => {
         stopWaiting();
         closePopup();
@@ -254,18 +272,9 @@ function openExchange(url) {
  * @param {string} authUrl
  */
 function away(integ, tokenId, authUrl) {
-  const seq = show('oauth-away',
-    h('div', { class: 'hero' }, logo(integ, true),
-      h('h1', { text: t('oauthAway', { name: integ.name }) }),
-      h('p', { class: 'muted', text: t('oauthAwayHint', { name: integ.name }) }),
-      h('div', { class: 'spinner' })),
-    h('div', { class: 'actions' },
-      button(t('oauthOpenAgain', { name: integ.name }), () => openExchange(authUrl), 'secondary', 'lv-reopen'),
-      button(t('cancel'), () => {
-        stopWaiting();
-        catalog();
-      }, 'link', 'lv-cancel')));
-  waitFor(integ, tokenId, seq);
+  showWaiting(integ, tokenId, 'oauth-away',
+    t('oauthAway', { name: integ.name }), t('oauthAwayHint', { name: integ.name }), t('oauthOpenAgain', { name: integ.name }),
+    () => openExchange(authUrl));
   openExchange(authUrl);
 }
 
