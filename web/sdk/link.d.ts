@@ -67,8 +67,8 @@ export interface DelayedAuthPayload {
   brokerBrandInfo: BrandInfo;
 }
 
-export interface TransferFinishedPayload {
-  status: 'success';
+/** A transfer as its events report it (transferFinished's payload, transferExecuted's). */
+interface TransferDetails {
   txId: string;
   fromAddress: string;
   toAddress: string;
@@ -77,6 +77,10 @@ export interface TransferFinishedPayload {
   networkId: string;
   userId?: string;
   clientTransactionId?: string;
+}
+
+export interface TransferFinishedPayload extends TransferDetails {
+  status: 'success';
   amountInFiat?: number;
   totalAmountInFiat?: number;
   networkName?: string;
@@ -183,17 +187,7 @@ export interface TransferInitiated extends LinkEventBase {
 }
 export interface TransferExecuted extends LinkEventBase {
   type: 'transferExecuted';
-  payload: {
-    status: 'success' | 'pending';
-    txId: string;
-    fromAddress: string;
-    toAddress: string;
-    symbol: string;
-    amount: number;
-    networkId: string;
-    userId?: string;
-    clientTransactionId?: string;
-  };
+  payload: TransferDetails & { status: 'success' | 'pending' };
 }
 export interface TransferNoEligibleAssets extends LinkEventBase {
   type: 'transferNoEligibleAssets';
