@@ -56,43 +56,34 @@ func (e *Exchange) routeAdmin() {
 			LatencyMs: int(f.Latency / time.Millisecond), AnswerLatencyMs: int(f.AnswerLatency / time.Millisecond), ErrorDetail: f.ErrorDetail,
 		})
 	})
-	setFaults := func(w http.ResponseWriter, r *http.Request) {
-		var fw faultsWire
-		if !readJSON(r, &fw) || fw.ErrorRate < 0 || fw.ErrorRate > 1 || fw.RateLimitRate < 0 || fw.RateLimitRate > 1 ||
-			fw.RetryAfterSeconds < 0 || fw.LatencyMs < 0 || fw.AnswerLatencyMs < 0 {
-			adminError(w, http.StatusBadRequest, "invalid faults")
-			return
-		}
-		e.SetFaults(Faults{
-			ErrorRate: fw.ErrorRate, RateLimitRate: fw.RateLimitRate, RetryAfter: time.Duration(fw.RetryAfterSeconds) * time.Second,
-			Latency: time.Duration(fw.LatencyMs) * time.Millisecond, AnswerLatency: time.Duration(fw.AnswerLatencyMs) * time.Millisecond,
-			ErrorDetail: fw.ErrorDetail,
+	setFaults := adminCommand("invalid faults",
+		func(fw *faultsWire) bool {
+			return fw.ErrorRate >= 0 && fw.ErrorRate <= 1 && fw.RateLimitRate >= 0 && fw.RateLimitRate <= 1 &&
+				fw.RetryAfterSeconds >= 0 && fw.LatencyMs >= 0 && fw.AnswerLatencyMs >= 0
+		},
+		func(w http.ResponseWriter, _ *http.Request, fw *faultsWire) {
+			e.SetFaults(Faults{
+				ErrorRate: fw.ErrorRate, RateLimitRate: fw.RateLimitRate, RetryAfter: time.Duration(fw.RetryAfterSeconds) * time.Second,
+				Latency: time.Duration(fw.LatencyMs) * time.Millisecond, AnswerLatency: time.Duration(fw.AnswerLatencyMs) * time.Millisecond,
+				ErrorDetail: fw.ErrorDetail,
+			})
+			w.WriteHeader(http.StatusNoContent)
 		})
-		w.WriteHeader(http.StatusNoContent)
-	}
 	e.mux.HandleFunc("PUT /_sim/faults", setFaults)
 	e.mux.HandleFunc("POST /_sim/faults", setFaults)
-	e.mux.HandleFunc("POST /_sim/users", func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			Username string             `json:"username"`
-			Password string             `json:"password"`
-			MFACode  string             `json:"mfaCode"`
-			Balances map[string]float64 `json:"balances"`
-		}
-		if !readJSON(r, &req) || req.Username == "" || req.Password == "" {
-			adminError(w, http.StatusBadRequest, "username and password are required")
-			return
-		}
-		err := e.CreateUser(User{Username: req.Username, Password: req.Password, MFACode: req.MFACode, Balances: req.Balances})
-		if errors.Is(err, ErrUserExists) {
-			adminError(w, http.StatusConflict, "user exists")
-			return
-		} else if err != nil {
-			adminError(w, http.StatusBadRequest, "invalid user")
-			return
-		}
-		writeJSON(w, http.StatusCreated, map[string]string{"username": req.Username})
-	})
+	e.mux.HandleFunc("POST /_sim/users", adminCommand("username and password are required",
+		func(req *userRequest) bool { return req.Username != "" && req.Password != "" },
+		func(w http.ResponseWriter, _ *http.Request, req *userRequest) {
+			err := e.CreateUser(User{Username: req.Username, Password: req.Password, MFACode: req.MFACode, Balances: req.Balances})
+			if errors.Is(err, ErrUserExists) {
+				adminError(w, http.StatusConflict, "user exists")
+				return
+			} else if err != nil {
+				adminError(w, http.StatusBadRequest, "invalid user")
+				return
+			}
+			writeJSON(w, http.StatusCreated, map[string]string{"username": req.Username})
+		}))
 	e.mux.HandleFunc("GET /_sim/users/{username}", func(w http.ResponseWriter, r *http.Request) {
 		b, ok := e.Balances(r.PathValue("username"))
 		if !ok {
@@ -109,73 +100,89 @@ func (e *Exchange) routeAdmin() {
 		}
 		writeJSON(w, http.StatusOK, map[string]int{"revoked": n})
 	})
-	e.mux.HandleFunc("POST /_sim/users/{username}/password", func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			Password string `json:"password"`
-		}
-		if !readJSON(r, &req) || req.Password == "" {
-			adminError(w, http.StatusBadRequest, "password is required")
-			return
-		}
-		if err := e.ChangePassword(r.PathValue("username"), req.Password); err != nil {
-			adminError(w, http.StatusNotFound, "unknown user")
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
-	e.mux.HandleFunc("POST /_sim/grants", func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			Username string `json:"username"`
-		}
-		if !readJSON(r, &req) || req.Username == "" {
-			adminError(w, http.StatusBadRequest, "username is required")
-			return
-		}
-		tr, err := e.MintGrant(req.Username)
-		if err != nil {
-			adminError(w, http.StatusBadRequest, "cannot mint grant")
-			return
-		}
-		writeJSON(w, http.StatusOK, tr)
-	})
-	e.mux.HandleFunc("POST /_sim/apikeys", func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			Username    string   `json:"username"`
-			Withdrawals bool     `json:"withdrawals"`
-			Trading     bool     `json:"trading"`
-			TrustedIPs  []string `json:"trustedIps"`
-		}
-		if !readJSON(r, &req) || req.Username == "" {
-			adminError(w, http.StatusBadRequest, "username is required")
-			return
-		}
-		k, err := e.CreateAPIKey(req.Username, APIKeyPermissions{Withdrawals: req.Withdrawals, Trading: req.Trading, TrustedIPs: req.TrustedIPs})
-		if err != nil {
-			adminError(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		writeJSON(w, http.StatusCreated, k)
-	})
-	e.mux.HandleFunc("POST /_sim/users/{username}/deposit", func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			Currency string  `json:"currency"`
-			Network  string  `json:"network"`
-			Amount   float64 `json:"amount"`
-		}
-		if !readJSON(r, &req) || req.Amount <= 0 {
-			adminError(w, http.StatusBadRequest, "currency, network and a positive amount are required")
-			return
-		}
-		if err := e.Deposit(r.PathValue("username"), req.Currency, req.Network, req.Amount); err != nil {
-			adminError(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
+	e.mux.HandleFunc("POST /_sim/users/{username}/password", adminCommand("password is required",
+		func(req *passwordRequest) bool { return req.Password != "" },
+		func(w http.ResponseWriter, r *http.Request, req *passwordRequest) {
+			if err := e.ChangePassword(r.PathValue("username"), req.Password); err != nil {
+				adminError(w, http.StatusNotFound, "unknown user")
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+		}))
+	e.mux.HandleFunc("POST /_sim/grants", adminCommand("username is required",
+		func(req *grantRequest) bool { return req.Username != "" },
+		func(w http.ResponseWriter, _ *http.Request, req *grantRequest) {
+			tr, err := e.MintGrant(req.Username)
+			if err != nil {
+				adminError(w, http.StatusBadRequest, "cannot mint grant")
+				return
+			}
+			writeJSON(w, http.StatusOK, tr)
+		}))
+	e.mux.HandleFunc("POST /_sim/apikeys", adminCommand("username is required",
+		func(req *apiKeyRequest) bool { return req.Username != "" },
+		func(w http.ResponseWriter, _ *http.Request, req *apiKeyRequest) {
+			k, err := e.CreateAPIKey(req.Username, APIKeyPermissions{Withdrawals: req.Withdrawals, Trading: req.Trading, TrustedIPs: req.TrustedIPs})
+			if err != nil {
+				adminError(w, http.StatusBadRequest, err.Error())
+				return
+			}
+			writeJSON(w, http.StatusCreated, k)
+		}))
+	e.mux.HandleFunc("POST /_sim/users/{username}/deposit", adminCommand("currency, network and a positive amount are required",
+		func(req *depositRequest) bool { return req.Amount > 0 },
+		func(w http.ResponseWriter, r *http.Request, req *depositRequest) {
+			if err := e.Deposit(r.PathValue("username"), req.Currency, req.Network, req.Amount); err != nil {
+				adminError(w, http.StatusBadRequest, err.Error())
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+		}))
 	e.mux.HandleFunc("POST /_sim/expire", func(w http.ResponseWriter, _ *http.Request) {
 		e.ExpireAccessTokens()
 		w.WriteHeader(http.StatusNoContent)
 	})
+}
+
+// The bodies of the admin commands.
+type (
+	userRequest struct {
+		Username string             `json:"username"`
+		Password string             `json:"password"`
+		MFACode  string             `json:"mfaCode"`
+		Balances map[string]float64 `json:"balances"`
+	}
+	passwordRequest struct {
+		Password string `json:"password"`
+	}
+	grantRequest struct {
+		Username string `json:"username"`
+	}
+	apiKeyRequest struct {
+		Username    string   `json:"username"`
+		Withdrawals bool     `json:"withdrawals"`
+		Trading     bool     `json:"trading"`
+		TrustedIPs  []string `json:"trustedIps"`
+	}
+	depositRequest struct {
+		Currency string  `json:"currency"`
+		Network  string  `json:"network"`
+		Amount   float64 `json:"amount"`
+	}
+)
+
+// adminCommand is the handler of an admin command whose JSON body is a T: it answers
+// 400 with invalid when the body does not decode or valid rejects it, and leaves the
+// rest to run.
+func adminCommand[T any](invalid string, valid func(*T) bool, run func(http.ResponseWriter, *http.Request, *T)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req T
+		if !readJSON(r, &req) || !valid(&req) {
+			adminError(w, http.StatusBadRequest, invalid)
+			return
+		}
+		run(w, r, &req)
+	}
 }
 
 func adminError(w http.ResponseWriter, status int, msg string) {
