@@ -47,16 +47,7 @@ func runInit(ctx context.Context, args []string, stdout, _ io.Writer, lookup env
 	}
 	kctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	w, err := app.KeyWrapper(kctx, cfg)
-	if err != nil {
-		return fmt.Errorf("init: %w", err)
-	}
-	var created bool
-	if w != nil {
-		created, err = envelope.GenerateMasterKeyFileWrapped(kctx, path, w)
-	} else {
-		created, err = envelope.GenerateMasterKeyFile(path)
-	}
+	created, err := writeMasterKeyFile(kctx, cfg, path, envelope.GenerateMasterKeyFile, envelope.GenerateMasterKeyFileWrapped)
 	if err != nil {
 		return fmt.Errorf("init: %w", err)
 	}
@@ -65,7 +56,7 @@ func runInit(ctx context.Context, args []string, stdout, _ io.Writer, lookup env
 	}
 	abs, _ := filepath.Abs(path)
 	protection := "It holds the key itself: treat it like a password."
-	if w != nil {
+	if cfg.KMS.Kind != "" {
 		protection = fmt.Sprintf("It holds the key wrapped by %s: the file alone reveals nothing, but the KMS key must stay usable.", cfg.KMS.Kind)
 	}
 	fmt.Fprintf(stdout, `master key v1 written to %s (mode 0600)
@@ -79,4 +70,20 @@ Keep it safe:
 Next: linkvault migrate
 `, abs, protection, config.EnvPrefix)
 	return nil
+}
+
+// writeMasterKeyFile changes the master key file at path with plain, or with wrapped
+// when the configuration names a KMS (the file then holds keys wrapped by it, never a
+// key itself).
+func writeMasterKeyFile[T any](ctx context.Context, cfg *config.Config, path string,
+	plain func(path string) (T, error), wrapped func(ctx context.Context, path string, w envelope.KeyWrapper) (T, error)) (T, error) {
+	w, err := app.KeyWrapper(ctx, cfg)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	if w == nil {
+		return plain(path)
+	}
+	return wrapped(ctx, path, w)
 }

@@ -298,16 +298,7 @@ func (r *rotation) run(ctx context.Context, wait time.Duration) error {
 	if s.complete() {
 		// With a KMS configured, the new version is written wrapped by it (and a plain
 		// keyring starts moving to the KMS: see docs/operations.md).
-		w, err := app.KeyWrapper(ctx, r.cfg)
-		if err != nil {
-			return err
-		}
-		var v int
-		if w != nil {
-			v, err = envelope.AddMasterKeyVersionWrapped(ctx, path, w)
-		} else {
-			v, err = envelope.AddMasterKeyVersion(path)
-		}
+		v, err := writeMasterKeyFile(ctx, r.cfg, path, envelope.AddMasterKeyVersion, envelope.AddMasterKeyVersionWrapped)
 		if err != nil {
 			return err
 		}
