@@ -29,9 +29,16 @@ type Config struct {
 	// Workers) that the poller shares with work started elsewhere: a poll claims no more
 	// items than the semaphore has free places, so the poller and that other work
 	// together never exceed its capacity. Nil: the poller's own.
-	Slots  chan struct{}
-	Now    func() time.Time
-	Logger *slog.Logger
+	Slots chan struct{}
+	// Prefetch is how many claimed items may wait for a worker (0: none, a claim asks
+	// only for idle workers). A poll then claims up to Prefetch more items than it has
+	// idle workers, and a worker that finishes takes a waiting item before it goes
+	// idle, so workers do not sit through the next claim's round trip. An item waits
+	// at most until some worker finishes; its Work must check that the item's lease
+	// still covers the work (the refresh engine's callBudget does).
+	Prefetch int
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 // Claim leases up to limit due items at now.
@@ -42,16 +49,18 @@ type Work[T any] func(ctx context.Context, item T)
 
 // Poller is one claim-and-work loop. It is safe for concurrent use.
 type Poller[T any] struct {
-	cfg   Config
-	claim Claim[T]
-	work  Work[T]
-	slots chan struct{} // one per busy worker
+	cfg     Config
+	claim   Claim[T]
+	work    Work[T]
+	slots   chan struct{} // one per busy worker
+	pending chan T        // claimed ahead, waiting for a worker (capacity Prefetch)
 
 	mu       sync.Mutex
 	running  bool
 	stop     context.CancelFunc // stops the loop
 	abort    context.CancelFunc // cancels work in flight (Stop's deadline passed)
 	loopDone chan struct{}
+	workCtx  context.Context // the workers' context, for the items left waiting at Stop
 	inFlight sync.WaitGroup
 
 	lastPollOK  atomic.Int64 // unix nanos of the last successful claim
@@ -67,7 +76,7 @@ func New[T any](cfg Config, claim Claim[T], work Work[T]) *Poller[T] {
 	if slots == nil {
 		slots = make(chan struct{}, cfg.Workers)
 	}
-	return &Poller[T]{cfg: cfg, claim: claim, work: work, slots: slots}
+	return &Poller[T]{cfg: cfg, claim: claim, work: work, slots: slots, pending: make(chan T, max(cfg.Prefetch, 0))}
 }
 
 // Start runs the loop in the background until Stop is called or ctx ends. Cancelling
@@ -80,7 +89,7 @@ func (p *Poller[T]) Start(ctx context.Context) error {
 	}
 	loopCtx, stop := context.WithCancel(ctx)
 	workCtx, abort := context.WithCancel(context.WithoutCancel(ctx))
-	p.running, p.stop, p.abort, p.loopDone = true, stop, abort, make(chan struct{})
+	p.running, p.stop, p.abort, p.loopDone, p.workCtx = true, stop, abort, make(chan struct{}), workCtx
 	p.lastPollOK.Store(p.cfg.Now().UnixNano())
 	go p.loop(loopCtx, workCtx, p.loopDone)
 	return nil
@@ -95,11 +104,12 @@ func (p *Poller[T]) Stop(ctx context.Context) error {
 		return nil
 	}
 	p.running = false
-	stop, abort, loopDone := p.stop, p.abort, p.loopDone
+	stop, abort, loopDone, workCtx := p.stop, p.abort, p.loopDone, p.workCtx
 	p.mu.Unlock()
 
 	stop()
 	<-loopDone
+	p.startPending(ctx, workCtx)
 	idle := make(chan struct{})
 	go func() { p.inFlight.Wait(); close(idle) }()
 	select {
@@ -155,14 +165,28 @@ func (p *Poller[T]) loop(loopCtx, workCtx context.Context, done chan struct{}) {
 	}
 }
 
-// poll claims as many items as there are idle workers (waiting for at least one) and
-// hands each to a worker. It reports whether it claimed a full batch.
+// poll claims as many items as there are idle workers (waiting for at least one), and
+// up to Prefetch more to wait for a worker, and hands each to a worker. Items already
+// waiting go first. It reports whether more may be due at once: it claimed a full
+// batch, or items are waiting.
 func (p *Poller[T]) poll(loopCtx, workCtx context.Context) (full bool, err error) {
 	free, err := gatherSlots(loopCtx, p.slots, p.cfg.BatchSize)
 	if err != nil {
 		return false, err
 	}
-	items, err := p.claim(loopCtx, p.cfg.Now(), free)
+	for ; free > 0; free-- {
+		item, ok := p.next()
+		if !ok {
+			break
+		}
+		p.start(workCtx, item)
+	}
+	if free == 0 {
+		return true, nil
+	}
+	// Only this loop adds to pending, so the room it sees now stays free.
+	ahead := min(cap(p.pending)-len(p.pending), p.cfg.BatchSize-free)
+	items, err := p.claim(loopCtx, p.cfg.Now(), free+ahead)
 	if err != nil {
 		for range free {
 			<-p.slots
@@ -172,17 +196,61 @@ func (p *Poller[T]) poll(loopCtx, workCtx context.Context) (full bool, err error
 	}
 	p.pollFailing.Store(false)
 	p.lastPollOK.Store(p.cfg.Now().UnixNano())
-	for range free - len(items) {
+	now := min(len(items), free)
+	for range free - now {
 		<-p.slots
 	}
-	for _, item := range items {
-		p.inFlight.Add(1)
-		go func() {
-			defer func() { <-p.slots; p.inFlight.Done() }()
-			p.work(workCtx, item)
-		}()
+	for _, item := range items[:now] {
+		p.start(workCtx, item)
 	}
-	return len(items) == free && len(items) > 0, nil
+	for _, item := range items[now:] {
+		p.pending <- item
+	}
+	return (len(items) == free+ahead && len(items) > 0) || len(p.pending) > 0, nil
+}
+
+// start works on item in a new worker, which holds one slot (taken by the caller)
+// until it finds no item waiting.
+func (p *Poller[T]) start(workCtx context.Context, item T) {
+	p.inFlight.Add(1)
+	go func() {
+		defer func() { <-p.slots; p.inFlight.Done() }()
+		for {
+			p.work(workCtx, item)
+			var ok bool
+			if item, ok = p.next(); !ok {
+				return
+			}
+		}
+	}()
+}
+
+// next takes an item waiting for a worker, if any.
+func (p *Poller[T]) next() (T, bool) {
+	select {
+	case item := <-p.pending:
+		return item, true
+	default:
+		var zero T
+		return zero, false
+	}
+}
+
+// startPending hands the items still waiting when the loop stopped to workers, as
+// slots free up (claimed items are worked on, not left to lapse), until ctx ends.
+func (p *Poller[T]) startPending(ctx, workCtx context.Context) {
+	for {
+		item, ok := p.next()
+		if !ok {
+			return
+		}
+		select {
+		case p.slots <- struct{}{}:
+			p.start(workCtx, item)
+		case <-ctx.Done():
+			return // the rest lapse with their leases
+		}
+	}
 }
 
 // gatherWait bounds how long a poll waits for more idle workers before claiming.

@@ -3,6 +3,7 @@ package poller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,7 @@ type queue struct {
 	items  []int
 	fail   atomic.Bool
 	claims atomic.Int64
+	limits []int // the limit of every claim
 }
 
 func (q *queue) claim(_ context.Context, _ time.Time, limit int) ([]int, error) {
@@ -24,6 +26,7 @@ func (q *queue) claim(_ context.Context, _ time.Time, limit int) ([]int, error) 
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.limits = append(q.limits, limit)
 	n := min(limit, len(q.items))
 	out := append([]int(nil), q.items[:n]...)
 	q.items = q.items[n:]
@@ -31,6 +34,12 @@ func (q *queue) claim(_ context.Context, _ time.Time, limit int) ([]int, error) 
 }
 
 func TestEveryItemIsWorkedOnOnceWithinTheWorkerBound(t *testing.T) {
+	for _, prefetch := range []int{0, 3} {
+		t.Run(fmt.Sprintf("prefetch %d", prefetch), func(t *testing.T) { testEveryItemOnce(t, prefetch) })
+	}
+}
+
+func testEveryItemOnce(t *testing.T, prefetch int) {
 	q := &queue{}
 	for i := range 500 {
 		q.items = append(q.items, i)
@@ -39,7 +48,7 @@ func TestEveryItemIsWorkedOnOnceWithinTheWorkerBound(t *testing.T) {
 	seen := map[int]int{}
 	var busy, maxBusy atomic.Int64
 	done := make(chan struct{})
-	p := New(Config{Name: "test", PollInterval: time.Millisecond, BatchSize: 10, Workers: 4, Now: time.Now}, q.claim,
+	p := New(Config{Name: "test", PollInterval: time.Millisecond, BatchSize: 10, Workers: 4, Prefetch: prefetch, Now: time.Now}, q.claim,
 		func(_ context.Context, item int) {
 			if b := busy.Add(1); b > maxBusy.Load() {
 				maxBusy.Store(b)
@@ -182,5 +191,65 @@ func TestSharedSlotsBoundTheWorkTogether(t *testing.T) {
 	<-slots
 	if err := p.Stop(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// With Prefetch, a claim asks for the idle workers plus Prefetch items that wait for a
+// worker; the waiting items are worked on (by a worker that finishes, or at Stop), and
+// never more at once than the worker bound.
+func TestPrefetchedItemsWaitForAWorker(t *testing.T) {
+	q := &queue{items: []int{0, 1, 2, 3, 4, 5}}
+	gate := make(chan struct{})
+	var mu sync.Mutex
+	seen := map[int]int{}
+	var busy, maxBusy atomic.Int64
+	p := New(Config{Name: "test", PollInterval: time.Hour, BatchSize: 10, Workers: 2, Prefetch: 2, Now: time.Now}, q.claim,
+		func(_ context.Context, item int) {
+			if b := busy.Add(1); b > maxBusy.Load() {
+				maxBusy.Store(b)
+			}
+			defer busy.Add(-1)
+			<-gate
+			mu.Lock()
+			seen[item]++
+			mu.Unlock()
+		})
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Both workers busy and two items waiting: the loop waits for a slot.
+	for len(p.pending) < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	q.mu.Lock()
+	first := q.limits[0]
+	q.mu.Unlock()
+	if first != 4 {
+		t.Fatalf("first claim asked for %d items, want 2 idle workers + 2 ahead", first)
+	}
+	stopped := make(chan error)
+	go func() { stopped <- p.Stop(context.Background()) }()
+	close(gate)
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	q.mu.Lock()
+	claimed := 6 - len(q.items)
+	q.mu.Unlock()
+	if len(seen) != claimed || claimed < 4 {
+		t.Fatalf("%d of %d claimed items worked on (%v)", len(seen), claimed, seen)
+	}
+	for item, n := range seen {
+		if n != 1 {
+			t.Fatalf("item %d worked on %d times", item, n)
+		}
+	}
+	if len(p.pending) != 0 {
+		t.Fatalf("%d claimed items left waiting after Stop", len(p.pending))
+	}
+	if maxBusy.Load() > 2 {
+		t.Fatalf("%d items worked on at once, bound is 2", maxBusy.Load())
 	}
 }

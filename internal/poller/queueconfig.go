@@ -17,8 +17,9 @@ type QueueConfig struct {
 	// PollInterval is how often due items are looked for when the last poll found less
 	// than a full batch (a full batch polls again at once).
 	PollInterval time.Duration
-	// BatchSize caps the items one poll claims. A poll never claims more items than it
-	// has idle workers, so no claimed item waits in a queue while its lease runs.
+	// BatchSize caps the items one poll claims. A poll claims no more items than it has
+	// idle workers, plus Config.Prefetch where the user of the queue sets one (the
+	// refresh engine: half its workers).
 	BatchSize int
 	// Workers is how many items are worked on at once.
 	Workers int

@@ -144,7 +144,11 @@ func New(cfg Config, d Deps) (*Engine, error) {
 	e.m = m
 	e.loop = poller.New(poller.Config{
 		Name: "refresh", PollInterval: cfg.PollInterval, BatchSize: cfg.BatchSize, Workers: cfg.Workers,
-		Slots: e.slots, Now: cfg.Now, Logger: e.log,
+		// Half a round of work claimed ahead: workers that finish go on with those
+		// instead of waiting for the next claim; callBudget refuses an item whose lease
+		// no longer covers the call and its write-back.
+		Prefetch: cfg.Workers / 2,
+		Slots:    e.slots, Now: cfg.Now, Logger: e.log,
 	}, e.claim, e.process)
 	return e, nil
 }
@@ -181,7 +185,8 @@ func (e *Engine) Stop(ctx context.Context) error {
 func (e *Engine) Check(ctx context.Context) error { return e.loop.Check(ctx) }
 
 // claim leases up to limit due connections for this engine's workers (the poller asks
-// for no more than it has idle workers, so no claimed row waits while its lease runs).
+// for its idle workers plus at most Workers/2 rows that wait for the next free worker;
+// callBudget refuses a row whose lease no longer covers its call).
 func (e *Engine) claim(ctx context.Context, now time.Time, limit int) ([]*linkvault.Connection, error) {
 	rows, err := e.store.ClaimDueConnections(ctx, now, e.cfg.Owner, now.Add(e.cfg.LeaseDuration), limit)
 	if err != nil {
