@@ -9,10 +9,10 @@ import (
 )
 
 // groupCommit lets concurrent callers share write transactions (group commit): each
-// caller queues its write and waits; a writer goroutine, started when the queue fills
-// from empty, runs what is queued in one transaction, one caller's statements after the
-// other, answers every caller once that transaction committed (or failed), and goes on
-// until the queue is empty. Nothing waits for a batch to fill: a transaction takes what
+// caller queues its write and waits; a writer (the caller that finds the queue without
+// one, then a writer goroutine it hands over to, see drain) runs what is queued in one
+// transaction, one caller's statements after the other, answers every caller once that
+// transaction committed (or failed), and goes on until the queue is empty. Nothing waits for a batch to fill: a transaction takes what
 // queued while the previous one committed, so a lone caller pays only the hand-over to
 // the writer, and under load the commits (a WAL append on SQLite, a WAL flush on
 // PostgreSQL) and their round trips are shared.
@@ -72,17 +72,18 @@ const groupTimeout = 10 * time.Second
 
 // commit queues w, and returns its result once the transaction carrying it ended, or
 // ctx's error if ctx ends first (the write may then still be made, like a write whose
-// answer was lost; one not yet started when ctx ended is dropped). Errors of the
-// transaction are wrapped with op.
+// answer was lost; one not yet started when ctx ended is dropped). A caller that
+// writes the transaction itself (see drain) returns when that transaction ends, which
+// its deadline and groupTimeout bound. Errors of the transaction are wrapped with op.
 func (g *groupCommit[W]) commit(ctx context.Context, s *Store, op string, w W) error {
 	e := &groupEntry[W]{w: w, ctx: ctx, done: make(chan error, 1)}
 	g.mu.Lock()
 	g.queue = append(g.queue, e)
-	start := !g.writing
+	lead := !g.writing
 	g.writing = true
 	g.mu.Unlock()
-	if start {
-		go g.drain(s, op)
+	if lead {
+		g.drain(s, op, e)
 	}
 	select {
 	case err := <-e.done:
@@ -93,13 +94,26 @@ func (g *groupCommit[W]) commit(ctx context.Context, s *Store, op string, w W) e
 }
 
 // drain writes queued batches, a transaction at a time, until the queue is empty.
-func (g *groupCommit[W]) drain(s *Store, op string) {
+//
+// The caller that finds no writer writes, in its own goroutine (own is its entry):
+// a request goroutine has already grown its stack, where a new goroutine per
+// transaction grew one for the database engine every time (on SQLite at one request
+// at a time, stack copying was a fifth of a Link-token creation's instructions).
+// Once its own write is answered and more is queued, it hands the rest to a new
+// writer goroutine (own nil), which drains until the queue is empty, so no caller
+// waits for writes queued after its own.
+func (g *groupCommit[W]) drain(s *Store, op string, own *groupEntry[W]) {
 	for {
 		g.mu.Lock()
 		n := min(len(g.queue), maxGroup)
 		if n == 0 {
 			g.writing = false
 			g.mu.Unlock()
+			return
+		}
+		if own != nil && len(own.done) > 0 {
+			g.mu.Unlock()
+			go g.drain(s, op, nil)
 			return
 		}
 		batch := slices.Clone(g.queue[:n])
