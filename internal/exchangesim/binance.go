@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -289,12 +290,7 @@ func ipAllowed(trusted []string, remote string) bool {
 	if err != nil {
 		host = remote
 	}
-	for _, t := range trusted {
-		if t == host {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(trusted, host)
 }
 
 // weigh adds the used-weight headers of Binance's limits: request weight per IP and

@@ -3,6 +3,7 @@ package exchangesim
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -89,10 +90,8 @@ func (e *Exchange) withBearer(h func(http.ResponseWriter, *http.Request, *grant)
 // requireScope answers 403 invalid_scope (Coinbase) or forbidden (Uphold) when the
 // grant lacks scope.
 func (e *Exchange) requireScope(w http.ResponseWriter, g *grant, scope string) bool {
-	for _, s := range strings.Fields(g.scope) {
-		if s == scope {
-			return true
-		}
+	if hasScope(g, scope) {
+		return true
 	}
 	code := "invalid_scope"
 	if e.flavor == FlavorUphold {
@@ -129,13 +128,9 @@ func (e *Exchange) cbUser(w http.ResponseWriter, _ *http.Request, g *grant) {
 func first(u *user) string { f, _ := u.names(); return f }
 func last(u *user) string  { _, l := u.names(); return l }
 
+// hasScope reports whether the grant's space-separated scope includes scope.
 func hasScope(g *grant, scope string) bool {
-	for _, s := range strings.Fields(g.scope) {
-		if s == scope {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(strings.Fields(g.scope), scope)
 }
 
 type cbCurrency struct {

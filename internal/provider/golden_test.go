@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -258,7 +259,7 @@ func matchGoldenRequest(ex goldenExchange, r *http.Request) string {
 		}
 		gotF := map[string]string{}
 		for k, v := range form {
-			if !contains(want.Ignore, k) && (want.SignedWith == "" || k != "signature") {
+			if !slices.Contains(want.Ignore, k) && (want.SignedWith == "" || k != "signature") {
 				gotF[k] = strings.Join(v, ",")
 			}
 		}
@@ -287,15 +288,6 @@ func checkGoldenSignature(secret, query, body string) string {
 		return fmt.Sprintf("signature %s does not sign %q", got, signed)
 	}
 	return ""
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // goldenInput is the union of the inputs golden cases give an operation.
