@@ -8,6 +8,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
+	"strings"
 	"sync"
 
 	"github.com/linkvault/linkvault"
@@ -44,7 +46,7 @@ func decodeJSONBody(body io.Reader, v any) error {
 	defer releaseBody(buf)
 	buf.Reset()
 	if _, err := buf.ReadFrom(body); err != nil {
-		return jsonError(err)
+		return jsonError(err, nil)
 	}
 	return decodeJSONData(bytes.TrimSpace(buf.Bytes()), v)
 }
@@ -52,7 +54,7 @@ func decodeJSONBody(body io.Reader, v any) error {
 // decodeJSONData is decodeJSONBody of a body already read and trimmed.
 func decodeJSONData(data []byte, v any) error {
 	if len(data) == 0 {
-		return jsonError(io.EOF)
+		return jsonError(io.EOF, nil)
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		var syn *json.SyntaxError
@@ -60,7 +62,7 @@ func decodeJSONData(data []byte, v any) error {
 			// A complete value followed by more input.
 			return linkvault.Errorf(linkvault.StatusBadRequest, linkvault.ErrTypeInvalidJSON, "Request body must contain a single JSON object.")
 		}
-		return jsonError(err)
+		return jsonError(err, v)
 	}
 	return checkJSONText(data)
 }
@@ -75,7 +77,9 @@ func isTooLarge(err error) bool {
 	return errors.As(err, &mbe)
 }
 
-func jsonError(err error) error {
+// jsonError is the envelope error of a failed decode into v (nil when nothing was
+// decoded yet).
+func jsonError(err error, v any) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
@@ -87,12 +91,54 @@ func jsonError(err error) error {
 		return linkvault.Errorf(linkvault.StatusBadRequest, linkvault.ErrTypeInvalidJSON, "Request body is not valid JSON.")
 	case errors.As(err, &typ):
 		if typ.Field != "" {
-			return linkvault.Errorf(linkvault.StatusBadRequest, linkvault.ErrTypeInvalidJSON, "Field %q must be of type %s.", typ.Field, jsonTypeName(typ.Type.Kind().String()))
+			return linkvault.Errorf(linkvault.StatusBadRequest, linkvault.ErrTypeInvalidJSON, "Field %q must be of type %s.", jsonPath(v, typ.Field), jsonTypeName(typ.Type.Kind().String()))
 		}
 		return linkvault.Errorf(linkvault.StatusBadRequest, linkvault.ErrTypeInvalidJSON, "Request body must be a JSON object.")
 	default:
 		return linkvault.Errorf(linkvault.StatusBadRequest, linkvault.ErrTypeInvalidJSON, "Request body could not be read as JSON.")
 	}
+}
+
+// jsonPath is the JSON path of field, a path encoding/json reported for a decode into
+// v, without the names of embedded structs it puts in (encoding/json names a field of
+// an embedded struct "fromAccount.fromAuthToken" where the request has "fromAuthToken":
+// the request's own path is what the caller can act on, and Go type names are not part
+// of the API).
+func jsonPath(v any, field string) string {
+	if v == nil {
+		return field
+	}
+	t := reflect.TypeOf(v)
+	segs := strings.Split(field, ".")
+	out := segs[:0]
+	for _, seg := range segs {
+		for t != nil && (t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map) {
+			t = t.Elem()
+		}
+		if t == nil || t.Kind() != reflect.Struct {
+			out, t = append(out, seg), nil
+			continue
+		}
+		f, ok := t.FieldByName(seg)
+		if ok && f.Anonymous && f.Tag.Get("json") == "" {
+			t = f.Type // an embedded struct's Go name: not in the request
+			continue
+		}
+		out, t = append(out, seg), fieldByJSONName(t, seg)
+	}
+	return strings.Join(out, ".")
+}
+
+// fieldByJSONName is the type of t's field (embedded ones included) that JSON names
+// name, or nil.
+func fieldByJSONName(t reflect.Type, name string) reflect.Type {
+	for _, f := range reflect.VisibleFields(t) {
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == name || (tag == "" && strings.EqualFold(f.Name, name)) {
+			return f.Type
+		}
+	}
+	return nil
 }
 
 func jsonTypeName(kind string) string {

@@ -292,7 +292,7 @@ func readBody(r *http.Request) (data []byte, buf *bytes.Buffer, err error) {
 	buf.Reset()
 	if _, err := buf.ReadFrom(r.Body); err != nil {
 		releaseBody(buf)
-		return nil, nil, jsonError(err)
+		return nil, nil, jsonError(err, nil)
 	}
 	return bytes.TrimSpace(buf.Bytes()), buf, nil
 }

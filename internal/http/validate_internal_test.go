@@ -97,6 +97,36 @@ func TestDecodeRefusesWhatEncodingJSONWouldRepair(t *testing.T) {
 	}
 }
 
+// A wrongly typed field is named by its path in the request, never by the Go names of
+// the embedded structs it is declared in (encoding/json reports
+// "transferParties.fromAccount.fromAuthToken" for a top-level fromAuthToken).
+func TestDecodeErrorNamesTheRequestsPath(t *testing.T) {
+	type nested struct {
+		Inner struct {
+			fromAccount
+			Count int `json:"count"`
+		} `json:"inner"`
+		List []transferParties `json:"list"`
+	}
+	for _, tc := range []struct {
+		body string
+		into any
+		want string
+	}{
+		{`{"fromAuthToken":1}`, &configureBody{}, `Field "fromAuthToken" must be of type string.`},
+		{`{"toType":true}`, &previewBody{}, `Field "toType" must be of type string.`},
+		{`{"symbol":2}`, &configureBody{}, `Field "symbol" must be of type string.`},
+		{`{"inner":{"fromType":[]}}`, &nested{}, `Field "inner.fromType" must be of type string.`},
+		{`{"inner":{"count":"x"}}`, &nested{}, `Field "inner.count" must be of type number (int).`},
+		{`{"list":[{"fromAuthToken":{}}]}`, &nested{}, `Field "list.fromAuthToken" must be of type string.`},
+	} {
+		err := decodeJSONBody(strings.NewReader(tc.body), tc.into)
+		if err == nil || linkvault.ErrorMessage(err) != tc.want {
+			t.Errorf("decode %s: %v, want %q", tc.body, err, tc.want)
+		}
+	}
+}
+
 func TestCheckRequestText(t *testing.T) {
 	tests := []struct {
 		name    string
