@@ -80,17 +80,16 @@ type apiKey struct {
 	user      *user
 	secret    string
 	perms     APIKeyPermissions
-	seq       uint64
+	seq       uint64 // issue number (issueOrder)
 	created   time.Time
 	expiresAt time.Time // zero: never (real keys have no lifetime; Config.AccessTTL sets one)
 	deleted   bool
 }
 
 type apiKeyStore struct {
-	mu        sync.Mutex
-	byKey     map[string]*apiKey
-	seq       uint64
-	watermark uint64 // keys with seq <= watermark were deleted for inactivity
+	mu    sync.Mutex
+	byKey map[string]*apiKey
+	order issueOrder // keys whose number it retired were deleted for inactivity
 }
 
 func newAPIKeyStore() *apiKeyStore { return &apiKeyStore{byKey: map[string]*apiKey{}} }
@@ -125,8 +124,7 @@ func (e *Exchange) CreateAPIKey(username string, p APIKeyPermissions) (APIKey, e
 	now := e.now()
 	s := e.keys
 	s.mu.Lock()
-	s.seq++
-	rec := &apiKey{user: e.users.ensure(username), secret: k.Secret, perms: p, seq: s.seq, created: now}
+	rec := &apiKey{user: e.users.ensure(username), secret: k.Secret, perms: p, seq: s.order.next(), created: now}
 	if e.cfg.AccessTTL > 0 {
 		rec.expiresAt = now.Add(e.cfg.AccessTTL)
 	}
@@ -150,18 +148,12 @@ func (s *apiKeyStore) deleteUserKeys(u *user) int {
 	return n
 }
 
-func (s *apiKeyStore) deleteAll() {
-	s.mu.Lock()
-	s.watermark = s.seq
-	s.mu.Unlock()
-}
-
 func (s *apiKeyStore) live() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
 	for _, k := range s.byKey {
-		if !k.deleted && k.seq > s.watermark {
+		if !k.deleted && !s.order.isRetired(k.seq) {
 			n++
 		}
 	}
@@ -173,7 +165,7 @@ func (s *apiKeyStore) lookup(key string, now time.Time) *apiKey {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k, ok := s.byKey[key]
-	if !ok || k.deleted || k.seq <= s.watermark || (!k.expiresAt.IsZero() && !now.Before(k.expiresAt)) {
+	if !ok || k.deleted || s.order.isRetired(k.seq) || (!k.expiresAt.IsZero() && !now.Before(k.expiresAt)) {
 		return nil
 	}
 	c := *k

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -47,7 +48,7 @@ type grant struct {
 type tokenRecord struct {
 	grant     *grant
 	kind      tokenKind
-	seq       uint64    // issue order, for "expire everything issued so far"
+	seq       uint64    // issue number (issueOrder), for "expire everything issued so far"
 	expiresAt time.Time // zero: never
 	used      bool      // refresh tokens: already exchanged
 }
@@ -64,18 +65,41 @@ type authCode struct {
 	grantFromCode *grant // set once exchanged, revoked if the code is replayed
 }
 
+// issueOrder numbers what a store issues (tokens, API keys), so that everything issued
+// so far can be retired at once (ExpireAccessTokens).
+type issueOrder struct {
+	last    atomic.Uint64 // the number given last
+	retired atomic.Uint64 // the numbers up to this one are retired
+}
+
+// next is the number of a new item.
+func (o *issueOrder) next() uint64 { return o.last.Add(1) }
+
+// retireAll retires every number given so far.
+func (o *issueOrder) retireAll() {
+	last := o.last.Load()
+	for {
+		r := o.retired.Load()
+		if r >= last || o.retired.CompareAndSwap(r, last) {
+			return
+		}
+	}
+}
+
+// isRetired reports whether the item numbered n was retired.
+func (o *issueOrder) isRetired(n uint64) bool { return n <= o.retired.Load() }
+
 // grantStore holds every token of an exchange behind one RWMutex: API calls take the
 // read lock, issuing and refreshing the write lock.
 type grantStore struct {
 	observe func(string) // Config.OnIssue; nil when unset
 
-	mu        sync.RWMutex
-	tokens    map[tokenKey]*tokenRecord
-	codes     map[tokenKey]*authCode
-	byUser    map[*user]map[*grant]struct{}
-	seq       uint64
-	watermark uint64 // expiring access tokens with seq <= watermark are expired
-	live      int    // grants not revoked
+	mu     sync.RWMutex
+	tokens map[tokenKey]*tokenRecord
+	codes  map[tokenKey]*authCode
+	byUser map[*user]map[*grant]struct{}
+	order  issueOrder // expiring access tokens whose number it retired are expired
+	live   int        // grants not revoked
 }
 
 func newGrantStore() *grantStore {
@@ -145,9 +169,9 @@ func (s *grantStore) newGrant(u *user, clientID, scope string, now time.Time, lt
 }
 
 func (s *grantStore) addTokensLocked(g *grant, t issued, now time.Time, lt lifetimes) {
-	s.seq++
+	seq := s.order.next()
 	ak := keyOf(t.access)
-	s.tokens[ak] = &tokenRecord{grant: g, kind: kindAccess, seq: s.seq, expiresAt: expiryAt(now, lt.access)}
+	s.tokens[ak] = &tokenRecord{grant: g, kind: kindAccess, seq: seq, expiresAt: expiryAt(now, lt.access)}
 	g.access = append(g.access, ak)
 	if len(g.access) > liveAccessTokensPerGrant {
 		delete(s.tokens, g.access[0])
@@ -155,7 +179,7 @@ func (s *grantStore) addTokensLocked(g *grant, t issued, now time.Time, lt lifet
 	}
 	if t.refresh != "" {
 		rk := keyOf(t.refresh)
-		s.tokens[rk] = &tokenRecord{grant: g, kind: kindRefresh, seq: s.seq, expiresAt: expiryAt(now, lt.refresh)}
+		s.tokens[rk] = &tokenRecord{grant: g, kind: kindRefresh, seq: seq, expiresAt: expiryAt(now, lt.refresh)}
 		g.refresh = rk
 	}
 }
@@ -188,7 +212,7 @@ func (s *grantStore) authenticate(token string, now time.Time, killOnPasswordCha
 		return nil, tokenRevoked
 	case killOnPasswordChange && g.epoch != g.user.credentialEpoch.Load():
 		return nil, tokenRevoked
-	case !rec.expiresAt.IsZero() && (rec.seq <= s.watermark || !now.Before(rec.expiresAt)):
+	case !rec.expiresAt.IsZero() && (s.order.isRetired(rec.seq) || !now.Before(rec.expiresAt)):
 		return nil, tokenExpired
 	}
 	return g, tokenOK
@@ -278,13 +302,6 @@ func (s *grantStore) revokeUser(u *user) int {
 		}
 	}
 	return n
-}
-
-// expireAll makes every access token issued so far expired.
-func (s *grantStore) expireAll() {
-	s.mu.Lock()
-	s.watermark = s.seq
-	s.mu.Unlock()
 }
 
 // addCode stores a new authorization code.

@@ -351,7 +351,7 @@ func (e *Exchange) RevokeUserGrants(username string) (int, error) {
 // the Binance-like exchange every API key issued so far stops working, as Binance does
 // with keys it deletes (unrestricted keys left unused for a while).
 func (e *Exchange) ExpireAccessTokens() {
-	e.grants.expireAll()
-	e.keys.deleteAll() // Binance-like: every key issued so far stops working
+	e.grants.order.retireAll()
+	e.keys.order.retireAll() // Binance-like: every key issued so far stops working
 	e.log.Info("all access tokens expired")
 }
