@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/linkvault/linkvault"
-	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/envelope/envelopetest"
 	"github.com/linkvault/linkvault/internal/metricstest"
 	"github.com/linkvault/linkvault/internal/poller"
@@ -41,7 +40,7 @@ func (r *scriptedRevoker) Revoke(_ context.Context, _ linkvault.BrokerType, c li
 type fixture struct {
 	db     *sqlite.DB
 	raw    *testdb.Intruder
-	sealer *envelope.Keyring
+	sealer linkvault.Sealer
 	q      *revocation.Queue
 	rev    *scriptedRevoker
 	reg    *metricstest.Registry
