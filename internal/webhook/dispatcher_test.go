@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/linkvault/linkvault"
-	"github.com/linkvault/linkvault/internal/envelope"
 	"github.com/linkvault/linkvault/internal/envelope/envelopetest"
 	"github.com/linkvault/linkvault/internal/exchangesim"
 	"github.com/linkvault/linkvault/internal/metricstest"
@@ -41,7 +40,7 @@ const client = "app1"
 type env struct {
 	t      *testing.T
 	db     store
-	sealer *envelope.Keyring
+	sealer linkvault.Sealer
 	admin  *webhook.Admin
 	now    func() time.Time
 }
