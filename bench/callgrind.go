@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -31,6 +30,14 @@ type CallgrindParams struct {
 	Configs []string
 }
 
+// flags declares the scenario's flags into p.
+func (p *CallgrindParams) flags(fs *flagSet) {
+	fs.IntVar(&p.N, "n", 2000, "measured requests per configuration")
+	fs.IntVar(&p.Warmup, "warmup-requests", 500, "requests before the counters are zeroed")
+	fs.IntVar(&p.Rows, "rows", 5000, "connections seeded")
+	fs.list(&p.Configs, "configs", "hello,cached,sqlite,postgres,holdings,direct", "configurations to count")
+}
+
 // CallgrindRun is one configuration's count.
 type CallgrindRun struct {
 	Config          string        `json:"config"`
@@ -47,18 +54,6 @@ type CallgrindRun struct {
 type CallgrindResults struct {
 	Params CallgrindParams `json:"params"`
 	Runs   []CallgrindRun  `json:"runs"`
-}
-
-func callgrindFlags(fs *flag.FlagSet) func(context.Context, *harness) (any, error) {
-	p := CallgrindParams{}
-	fs.IntVar(&p.N, "n", 2000, "measured requests per configuration")
-	fs.IntVar(&p.Warmup, "warmup-requests", 500, "requests before the counters are zeroed")
-	fs.IntVar(&p.Rows, "rows", 5000, "connections seeded")
-	configs := fs.String("configs", "hello,cached,sqlite,postgres,holdings,direct", "configurations to count")
-	return func(ctx context.Context, h *harness) (any, error) {
-		p.Configs = strings.Split(*configs, ",")
-		return RunCallgrind(ctx, h, p)
-	}
 }
 
 // ValgrindAvailable reports whether valgrind and callgrind_control are installed.

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -55,6 +54,12 @@ type LinkParams struct {
 	Chromium string
 }
 
+// flags declares the scenario's flags into p.
+func (p *LinkParams) flags(fs *flagSet) {
+	fs.IntVar(&p.Visits, "visits", 20, "return visits to time (the first in a fresh browser profile)")
+	fs.StringVar(&p.Chromium, "chromium", "/usr/bin/chromium", "Chromium executable")
+}
+
 // LinkResults is what the link scenario returns.
 type LinkResults struct {
 	Params LinkParams   `json:"params"`
@@ -70,15 +75,6 @@ type AssetSize struct {
 	Gzip        int    `json:"gzipBytes"` // gzip -9
 	ContentEnc  string `json:"servedEncoding"`
 	CacheHeader string `json:"cacheControl"`
-}
-
-func linkFlags(fs *flag.FlagSet, newBrowser NewBrowser) func(context.Context, *harness) (any, error) {
-	p := LinkParams{}
-	fs.IntVar(&p.Visits, "visits", 20, "return visits to time (the first in a fresh browser profile)")
-	fs.StringVar(&p.Chromium, "chromium", "/usr/bin/chromium", "Chromium executable")
-	return func(ctx context.Context, h *harness) (any, error) {
-		return RunLink(ctx, h, p, newBrowser)
-	}
 }
 
 // appPage is the app page of the link scenario: it imports the web SDK from the

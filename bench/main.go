@@ -71,15 +71,16 @@ func Main(ctx context.Context, opts Options, args []string, stdout, stderr io.Wr
 		m := Machine(ctx, defaultPostgresDSN())
 		fmt.Fprint(stdout, m.Markdown())
 		return nil
-	case "resolve", "scale", "refresh", "link", "callgrind":
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
-	default:
+	}
+	scenario, ok := scenarios[args[0]]
+	if !ok {
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown scenario %q", args[0])
 	}
-	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	fs := &flagSet{FlagSet: flag.NewFlagSet(args[0], flag.ContinueOnError)}
 	fs.SetOutput(stderr)
 	c := &common{}
 	fs.StringVar(&c.pgDSN, "pg-dsn", defaultPostgresDSN(), "PostgreSQL DSN (a fresh schema is created in it and dropped after); empty skips PostgreSQL")
@@ -87,20 +88,8 @@ func Main(ctx context.Context, opts Options, args []string, stdout, stderr io.Wr
 	fs.StringVar(&c.jsonOut, "json", "", "also write the results as JSON to this file")
 	fs.Float64Var(&c.quietCores, "quiet", 0.25, "before each measured run, wait until other processes use less than this many cores (0: do not check)")
 	fs.DurationVar(&c.quietWait, "quiet-wait", 3*time.Minute, "longest wait for the machine to be quiet before measuring anyway (noted in the results)")
-	var run func(context.Context, *harness) (any, error)
-	switch args[0] {
-	case "resolve":
-		run = resolveFlags(fs)
-	case "scale":
-		run = scaleFlags(fs)
-	case "refresh":
-		run = refreshFlags(fs)
-	case "link":
-		run = linkFlags(fs, opts.Browser)
-	case "callgrind":
-		run = callgrindFlags(fs)
-	}
-	if err := fs.Parse(args[1:]); err != nil {
+	run := scenario(fs, opts)
+	if err := fs.parse(args[1:]); err != nil {
 		return err
 	}
 	h, cleanup, err := newHarness(ctx, opts, c, stdout, stderr)
@@ -125,6 +114,56 @@ func Main(ctx context.Context, opts Options, args []string, stdout, stderr io.Wr
 		if err := os.WriteFile(c.jsonOut, append(b, '\n'), 0o644); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// runner runs a measuring scenario with the parameters its flags were parsed into.
+type runner func(context.Context, *harness) (any, error)
+
+// scenarios are the measuring scenarios by name: each declares its flags on fs and
+// returns its run.
+var scenarios = map[string]func(fs *flagSet, opts Options) runner{
+	"resolve":   func(fs *flagSet, _ Options) runner { return bind(fs, (*ResolveParams).flags, RunResolve) },
+	"scale":     func(fs *flagSet, _ Options) runner { return bind(fs, (*ScaleParams).flags, RunScale) },
+	"refresh":   func(fs *flagSet, _ Options) runner { return bind(fs, (*RefreshParams).flags, RunRefresh) },
+	"callgrind": func(fs *flagSet, _ Options) runner { return bind(fs, (*CallgrindParams).flags, RunCallgrind) },
+	"link": func(fs *flagSet, opts Options) runner {
+		return bind(fs, (*LinkParams).flags, func(ctx context.Context, h *harness, p LinkParams) (*LinkResults, error) {
+			return RunLink(ctx, h, p, opts.Browser)
+		})
+	},
+}
+
+// bind declares a scenario's flags into new parameters P and returns the run that
+// measures with them once they are parsed.
+func bind[P, R any](fs *flagSet, declare func(*P, *flagSet), run func(context.Context, *harness, P) (R, error)) runner {
+	p := new(P)
+	declare(p, fs)
+	return func(ctx context.Context, h *harness) (any, error) { return run(ctx, h, *p) }
+}
+
+// flagSet is a scenario's command line: its flags, and the comma-separated lists among
+// them, split into their parameters by parse.
+type flagSet struct {
+	*flag.FlagSet
+	lists []func()
+}
+
+// list declares a comma-separated list flag (shown in -h as the string flag it is);
+// after parse, *dst holds its items.
+func (fs *flagSet) list(dst *[]string, name, value, usage string) {
+	s := fs.String(name, value, usage)
+	fs.lists = append(fs.lists, func() { *dst = strings.Split(*s, ",") })
+}
+
+// parse parses args and splits the list flags.
+func (fs *flagSet) parse(args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	for _, split := range fs.lists {
+		split()
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
-	"flag"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -31,6 +30,18 @@ type RefreshParams struct {
 	// the first ProfileSeconds of the drain (LINKVAULT_ADMIN_PPROF is turned on).
 	ProfileDir     string `json:"-"`
 	ProfileSeconds int    `json:"-"`
+}
+
+// flags declares the scenario's flags into p.
+func (p *RefreshParams) flags(fs *flagSet) {
+	fs.IntVar(&p.N, "n", 20000, "due connections per run")
+	fs.IntVar(&p.Workers, "workers", 32, "refresh workers per replica (LINKVAULT_REFRESH_WORKERS)")
+	fs.IntVar(&p.BatchSize, "batch", 100, "rows claimed per poll at most (LINKVAULT_REFRESH_BATCH_SIZE)")
+	fs.DurationVar(&p.PollInterval, "poll", 100*time.Millisecond, "poll interval when the due set looked empty (LINKVAULT_REFRESH_POLL_INTERVAL)")
+	fs.DurationVar(&p.Timeout, "timeout", 5*time.Minute, "bound of one run")
+	fs.list(&p.Setups, "setups", "sqlite-1,postgres-1,postgres-3", "driver-replicas setups to run")
+	fs.StringVar(&p.ProfileDir, "profile", "", "also take a CPU profile of the first replica during the drain, into this directory as <setup>.pprof (enables LINKVAULT_ADMIN_PPROF)")
+	fs.IntVar(&p.ProfileSeconds, "profile-seconds", 4, "length of that profile, from the release of the due set")
 }
 
 // RefreshRun is the outcome of one setup.
@@ -66,22 +77,6 @@ type RefreshRun struct {
 type RefreshResults struct {
 	Params RefreshParams `json:"params"`
 	Runs   []RefreshRun  `json:"runs"`
-}
-
-func refreshFlags(fs *flag.FlagSet) func(context.Context, *harness) (any, error) {
-	p := RefreshParams{}
-	fs.IntVar(&p.N, "n", 20000, "due connections per run")
-	fs.IntVar(&p.Workers, "workers", 32, "refresh workers per replica (LINKVAULT_REFRESH_WORKERS)")
-	fs.IntVar(&p.BatchSize, "batch", 100, "rows claimed per poll at most (LINKVAULT_REFRESH_BATCH_SIZE)")
-	fs.DurationVar(&p.PollInterval, "poll", 100*time.Millisecond, "poll interval when the due set looked empty (LINKVAULT_REFRESH_POLL_INTERVAL)")
-	fs.DurationVar(&p.Timeout, "timeout", 5*time.Minute, "bound of one run")
-	setups := fs.String("setups", "sqlite-1,postgres-1,postgres-3", "driver-replicas setups to run")
-	fs.StringVar(&p.ProfileDir, "profile", "", "also take a CPU profile of the first replica during the drain, into this directory as <setup>.pprof (enables LINKVAULT_ADMIN_PPROF)")
-	fs.IntVar(&p.ProfileSeconds, "profile-seconds", 4, "length of that profile, from the release of the due set")
-	return func(ctx context.Context, h *harness) (any, error) {
-		p.Setups = strings.Split(*setups, ",")
-		return RunRefresh(ctx, h, p)
-	}
 }
 
 // RunRefresh measures the lifecycle engine: for each setup it seeds N connections whose

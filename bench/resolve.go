@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -43,6 +42,20 @@ type ResolveParams struct {
 	ProfileDir string `json:"-"`
 }
 
+// flags declares the scenario's flags into p.
+func (p *ResolveParams) flags(fs *flagSet) {
+	fs.IntVar(&p.Rows, "rows", 100000, "connections seeded in each database")
+	fs.IntVar(&p.Hot, "hot", 10000, "size of the cached hot set (tokenIds)")
+	fs.IntVar(&p.Conns, "conns", 32, "concurrent keep-alive connections")
+	fs.DurationVar(&p.Duration, "duration", 10*time.Second, "measured time per run")
+	fs.DurationVar(&p.Warmup, "warmup", 3*time.Second, "unmeasured load before each run")
+	fs.IntVar(&p.Rounds, "rounds", 3, "measure every configuration this many times (interleaved)")
+	fs.Int64Var(&p.Max, "max-requests", 5_000_000, "request cap per run (safety bound)")
+	fs.list(&p.Configs, "configs", "hello,cached,sqlite,postgres", "configurations to measure")
+	fs.StringVar(&p.ProfileDir, "profile", "", "also take a CPU profile of each server during its measured built-in-generator run, into this directory (enables LINKVAULT_ADMIN_PPROF)")
+	fs.list(&p.Gens, "gen", "go", `load generators, comma-separated: "go" (built in) and/or "wrk" (apt-get install -y wrk)`)
+}
+
 // ResolveRun is one measured run.
 type ResolveRun struct {
 	Config    string        `json:"config"`
@@ -74,43 +87,28 @@ type ResolveResults struct {
 	Summary []ResolveSummary `json:"summary"`
 }
 
-func resolveFlags(fs *flag.FlagSet) func(context.Context, *harness) (any, error) {
-	p := ResolveParams{}
-	fs.IntVar(&p.Rows, "rows", 100000, "connections seeded in each database")
-	fs.IntVar(&p.Hot, "hot", 10000, "size of the cached hot set (tokenIds)")
-	fs.IntVar(&p.Conns, "conns", 32, "concurrent keep-alive connections")
-	fs.DurationVar(&p.Duration, "duration", 10*time.Second, "measured time per run")
-	fs.DurationVar(&p.Warmup, "warmup", 3*time.Second, "unmeasured load before each run")
-	fs.IntVar(&p.Rounds, "rounds", 3, "measure every configuration this many times (interleaved)")
-	fs.Int64Var(&p.Max, "max-requests", 5_000_000, "request cap per run (safety bound)")
-	configs := fs.String("configs", "hello,cached,sqlite,postgres", "configurations to measure")
-	fs.StringVar(&p.ProfileDir, "profile", "", "also take a CPU profile of each server during its measured built-in-generator run, into this directory (enables LINKVAULT_ADMIN_PPROF)")
-	gens := fs.String("gen", "go", `load generators, comma-separated: "go" (built in) and/or "wrk" (apt-get install -y wrk)`)
-	return func(ctx context.Context, h *harness) (any, error) {
-		p.Configs = strings.Split(*configs, ",")
-		for _, g := range strings.Split(*gens, ",") {
-			switch {
-			case g == GenWrk && !WrkAvailable():
-				h.logf("wrk is not installed (apt-get install -y wrk): measuring with the built-in generator only")
-			case g == GenGo || g == GenWrk:
-				if !slices.Contains(p.Gens, g) {
-					p.Gens = append(p.Gens, g)
-				}
-			default:
-				return nil, fmt.Errorf("bench: unknown generator %q", g)
-			}
-		}
-		if len(p.Gens) == 0 {
-			p.Gens = []string{GenGo}
-		}
-		return RunResolve(ctx, h, p)
-	}
-}
-
 // RunResolve seeds the databases and measures every configuration p.Rounds times,
 // interleaved (hello, cached, sqlite, postgres, hello, ...), so drift of the machine
-// shows as spread rather than as a bias against one configuration.
+// shows as spread rather than as a bias against one configuration. Of p.Gens, wrk is
+// left out (and said so) when it is not installed; none left means the built-in one.
 func RunResolve(ctx context.Context, h *harness, p ResolveParams) (*ResolveResults, error) {
+	var gens []string
+	for _, g := range p.Gens {
+		switch {
+		case g == GenWrk && !WrkAvailable():
+			h.logf("wrk is not installed (apt-get install -y wrk): measuring with the built-in generator only")
+		case g == GenGo || g == GenWrk:
+			if !slices.Contains(gens, g) {
+				gens = append(gens, g)
+			}
+		default:
+			return nil, fmt.Errorf("bench: unknown generator %q", g)
+		}
+	}
+	if len(gens) == 0 {
+		gens = []string{GenGo}
+	}
+	p.Gens = gens
 	if p.Hot > p.Rows {
 		p.Hot = p.Rows
 	}

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"database/sql"
-	"flag"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -29,6 +28,20 @@ type ScaleParams struct {
 	Distinct   int           // memory test: distinct tokenIds requested
 	ColdStarts int           // cold start repetitions
 	Settle     time.Duration // idle time before and after the memory test's load
+}
+
+// flags declares the scenario's flags into p.
+func (p *ScaleParams) flags(fs *flagSet) {
+	fs.IntVar(&p.Rows, "rows", 1_000_000, "connections in the large database")
+	fs.IntVar(&p.SmallRows, "small-rows", 10_000, "connections in the comparison database (same due set)")
+	fs.IntVar(&p.Due, "due", 1000, "connections due now (the due set)")
+	fs.IntVar(&p.ClaimLimit, "claim", 100, "rows per claim (the engine's batch size)")
+	fs.IntVar(&p.Conns, "conns", 32, "load generator connections for the memory test")
+	fs.DurationVar(&p.LoadFor, "load", 20*time.Second, "memory test: resolve load duration")
+	fs.IntVar(&p.Distinct, "distinct", 200_000, "memory test: distinct tokenIds requested (random rows)")
+	fs.IntVar(&p.ColdStarts, "cold-starts", 5, "cold start repetitions")
+	fs.DurationVar(&p.Settle, "settle", 5*time.Second, "memory test: idle time before and after the load")
+	fs.list(&p.Drivers, "drivers", "sqlite,postgres", "databases to measure")
 }
 
 // ScaleDB is the result for one database.
@@ -62,24 +75,6 @@ type ScaleDB struct {
 type ScaleResults struct {
 	Params ScaleParams `json:"params"`
 	DBs    []ScaleDB   `json:"dbs"`
-}
-
-func scaleFlags(fs *flag.FlagSet) func(context.Context, *harness) (any, error) {
-	p := ScaleParams{}
-	fs.IntVar(&p.Rows, "rows", 1_000_000, "connections in the large database")
-	fs.IntVar(&p.SmallRows, "small-rows", 10_000, "connections in the comparison database (same due set)")
-	fs.IntVar(&p.Due, "due", 1000, "connections due now (the due set)")
-	fs.IntVar(&p.ClaimLimit, "claim", 100, "rows per claim (the engine's batch size)")
-	fs.IntVar(&p.Conns, "conns", 32, "load generator connections for the memory test")
-	fs.DurationVar(&p.LoadFor, "load", 20*time.Second, "memory test: resolve load duration")
-	fs.IntVar(&p.Distinct, "distinct", 200_000, "memory test: distinct tokenIds requested (random rows)")
-	fs.IntVar(&p.ColdStarts, "cold-starts", 5, "cold start repetitions")
-	fs.DurationVar(&p.Settle, "settle", 5*time.Second, "memory test: idle time before and after the load")
-	drivers := fs.String("drivers", "sqlite,postgres", "databases to measure")
-	return func(ctx context.Context, h *harness) (any, error) {
-		p.Drivers = strings.Split(*drivers, ",")
-		return RunScale(ctx, h, p)
-	}
 }
 
 // RunScale measures, for each driver, a database of p.Rows connections next to one of
