@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -84,12 +83,8 @@ func TestCoinbaseAuthCodeURL(t *testing.T) {
 		hasSend   bool
 		hasCreate bool
 	}{{linkvault.PermissionRead, false, false}, {linkvault.PermissionWrite, true, true}} {
-		u, err := url.Parse(p.AuthCodeURL(linkvault.AuthCodeRequest{State: "st4te", CodeVerifier: "verifier-verifier-verifier-verifier-1234",
+		q := authQuery(t, p.AuthCodeURL(linkvault.AuthCodeRequest{State: "st4te", CodeVerifier: "verifier-verifier-verifier-verifier-1234",
 			RedirectURL: testRedirect, Scope: tt.perm}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
 		for k, want := range map[string]string{
 			"client_id": exchangesim.DemoClientID, "response_type": "code", "state": "st4te",
 			"redirect_uri": testRedirect, "code_challenge_method": "S256",

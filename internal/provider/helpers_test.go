@@ -86,6 +86,16 @@ func tryConnect(p linkvault.OAuthProvider, username, password string) (linkvault
 	return p.Exchange(ctx, code, verifier, testRedirect)
 }
 
+// authQuery is the query of an authorization URL an adapter built.
+func authQuery(t *testing.T, authURL string) url.Values {
+	t.Helper()
+	u, err := url.Parse(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query()
+}
+
 // wantProviderError checks that err is a *linkvault.ProviderError of kind and code
 // (code "" matches any).
 func wantProviderError(t *testing.T, err error, kind linkvault.ProviderErrorKind, code string) {

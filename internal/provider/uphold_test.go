@@ -40,12 +40,12 @@ func TestUpholdProductionAuthURL(t *testing.T) {
 	if !strings.HasPrefix(u, "https://wallet.uphold.com/authorize/abc%20123?") {
 		t.Fatalf("AuthCodeURL = %s", u)
 	}
-	q, _ := url.ParseQuery(u[strings.Index(u, "?")+1:])
+	q := authQuery(t, u)
 	if q.Get("state") != "st" || q.Get("code_challenge") != "" || q.Get("scope") != "user:read cards:read transactions:read" {
 		t.Fatalf("query = %v; want state, read scopes, no PKCE", q)
 	}
 	w := p.AuthCodeURL(linkvault.AuthCodeRequest{State: "st", Scope: linkvault.PermissionWrite})
-	q, _ = url.ParseQuery(w[strings.Index(w, "?")+1:])
+	q = authQuery(t, w)
 	if scopes := strings.Fields(q.Get("scope")); !slices.Contains(scopes, "transactions:withdraw") || !slices.Contains(scopes, "cards:write") {
 		t.Fatalf("write scopes = %v", scopes)
 	}
