@@ -50,39 +50,35 @@ func TestDemoRunsTheWholeStack(t *testing.T) {
 		t.Fatalf("the demo printed no URL to open:\n%s\n%s", out.String(), errOut.String())
 	}
 
+	// answer is the response to a request and its body, read and closed; a request that
+	// could not be sent fails the test.
+	answer := func(res *http.Response, err error) (*http.Response, []byte) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res, body
+	}
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Jar: jar, Timeout: 10 * time.Second}
-	res, err := browser.PostForm(appURL+"/signin", url.Values{"name": {"alice"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(res.Body)
-	res.Body.Close()
+	res, page := answer(browser.PostForm(appURL+"/signin", url.Values{"name": {"alice"}}))
 	if res.StatusCode != 200 || !strings.Contains(string(page), `data-linkvault="`+lvURL+`"`) {
 		t.Fatalf("signed-in app page: %d, does not point the SDK at linkvault %s", res.StatusCode, lvURL)
 	}
-	res, err = browser.Post(appURL+"/api/linktoken", "application/json", strings.NewReader(`{}`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	res, body := answer(browser.Post(appURL+"/api/linktoken", "application/json", strings.NewReader(`{}`)))
 	var lt struct {
 		LinkToken string `json:"linkToken"`
 	}
-	err = json.NewDecoder(res.Body).Decode(&lt)
-	res.Body.Close()
-	if err != nil || res.StatusCode != 200 {
+	if err := json.Unmarshal(body, &lt); err != nil || res.StatusCode != 200 {
 		t.Fatalf("the app's backend got no linkToken: %d %v", res.StatusCode, err)
 	}
 	linkURL, err := base64.StdEncoding.DecodeString(lt.LinkToken)
 	if err != nil || !strings.HasPrefix(string(linkURL), lvURL+"/link/") {
 		t.Fatalf("linkToken %q is not the base64 of a Link URL on %s", lt.LinkToken, lvURL)
 	}
-	res, err = http.Get(string(linkURL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
+	res, body = answer(http.Get(string(linkURL)))
 	if res.StatusCode != 200 || !strings.Contains(string(body), "data-boot") || res.Header.Get("Content-Security-Policy") == "" {
 		t.Fatalf("Link page: %d (CSP %q)", res.StatusCode, res.Header.Get("Content-Security-Policy"))
 	}
@@ -91,20 +87,13 @@ func TestDemoRunsTheWholeStack(t *testing.T) {
 		t.Fatalf("the demo printed no admin URL:\n%s", out.String())
 	}
 	for _, u := range []string{lvURL + "/sdk/link.js", admin[1] + "/readyz", admin[1] + "/metrics"} {
-		res, err := http.Get(u)
-		if err != nil || res.StatusCode != 200 {
-			t.Fatalf("%s: %v %v", u, err, res.StatusCode)
+		if res, _ := answer(http.Get(u)); res.StatusCode != 200 {
+			t.Fatalf("%s: %d", u, res.StatusCode)
 		}
-		res.Body.Close()
 	}
 	// The public listener serves no health, metrics or profiles.
 	for _, path := range []string{"/readyz", "/healthz", "/metrics", "/debug/pprof/"} {
-		res, err := http.Get(lvURL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != http.StatusNotFound {
+		if res, _ := answer(http.Get(lvURL + path)); res.StatusCode != http.StatusNotFound {
 			t.Errorf("public %s answered %d, want 404", path, res.StatusCode)
 		}
 	}
