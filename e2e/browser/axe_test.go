@@ -1,23 +1,17 @@
 package browser_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/linkvault/linkvault"
-	"github.com/linkvault/linkvault/internal/exchangesim"
-	"github.com/linkvault/linkvault/internal/link/linktest"
 )
 
 // axe-core (npm, pinned in web/package.json; scripts/webcheck installs it) checks every
@@ -28,9 +22,9 @@ import (
 // axeSource is axe-core's browser build from web/node_modules.
 func axeSource(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "web", "node_modules", "axe-core", "axe.min.js"))
+	b, err := os.ReadFile(nodeModule(t, "axe-core/axe.min.js"))
 	if err != nil {
-		t.Skipf("axe-core not installed (run scripts/webcheck): %v", err)
+		t.Fatal(err)
 	}
 	return string(b)
 }
@@ -103,9 +97,7 @@ func TestAxeEveryScreen(t *testing.T) {
 	src := axeSource(t)
 	e := newEnv(t)
 	e.axeWalk(src, axeVariant{user: "wes"})
-	if err := e.st.Sim.Coinbase.Exchange.CreateUser(exchangesim.User{Username: "xoan-cb", Password: "pw", MFACode: "246810", TwoFactor: true}); err != nil {
-		t.Fatal(err)
-	}
+	e.addCoinbaseMFAUser("xoan-cb", "pw", "246810")
 	e.axeWalk(src, axeVariant{name: "-es-dark", user: "xoan", query: "lng=es&th=dark&fiatCur=EUR", mfa: "246810"})
 	e.signIn("wes")
 	e.axeBoth(src, "example-app")
@@ -122,7 +114,7 @@ func (e *env) axeWalk(src string, v axeVariant) {
 	t := e.t
 	t.Helper()
 	open := func() string {
-		u, _ := linktest.DecodeLinkToken(e.st.LinkToken(t, "app1", linkvault.PermissionWrite, v.user))
+		u := e.linkURL(linkvault.PermissionWrite, v.user)
 		if v.query != "" {
 			q := u.Query()
 			extra, _ := url.ParseQuery(v.query)
@@ -147,14 +139,7 @@ func (e *env) axeWalk(src string, v axeVariant) {
 	// Return user with a write connection: account, transfer form (with errors), review,
 	// verification code, done.
 	p := e.connectHeadless(v.user, linkvault.PermissionWrite)
-	tokens, _ := json.Marshal([]map[string]string{{"accessToken": p.AccountTokens[0].TokenID, "brokerType": "coinbase", "brokerName": "", "accountId": "", "accountName": ""}})
-	inject := `window.accessTokens = ` + jsString(string(tokens)) + `; window.ReactNativeWebView = { postMessage: () => {} };`
-	var script page.ScriptIdentifier
-	e.run(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		r, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: inject})
-		script = r.Identifier
-		return err
-	}))
+	removeScript := e.addInitScript(accessTokensScript(p.AccountTokens[0].TokenID) + ` window.ReactNativeWebView = { postMessage: () => {} };`)
 	u := open()
 	e.run(chromedp.Navigate(u), chromedp.WaitVisible(chromedp.CSS("#lv-positions")))
 	e.axeBoth(src, "account"+v.name)
@@ -180,10 +165,7 @@ func (e *env) axeWalk(src string, v axeVariant) {
 	// The expired page (the Link token was used).
 	e.run(chromedp.Navigate(u), chromedp.WaitVisible(chromedp.CSS("#lv-message")))
 	e.axeBoth(src, "expired"+v.name)
-	e.run(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, page.RemoveScriptToEvaluateOnNewDocument, page.RemoveScriptToEvaluateOnNewDocumentParams{Identifier: script})
-		return err
-	}))
+	removeScript()
 }
 
 // axeInFrame runs axe-core inside the Link iframe sel (the overlay the app page

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 
@@ -213,6 +216,58 @@ func (e *env) connectHeadless(user string, perm linkvault.Permission) *link.Acce
 	return p
 }
 
+// linkURL is the Link page's URL for a fresh linkToken of client app1 for user with
+// permission perm: what a native shell opens.
+func (e *env) linkURL(perm linkvault.Permission, user string) *url.URL {
+	e.t.Helper()
+	u, err := linktest.DecodeLinkToken(e.st.LinkToken(e.t, "app1", perm, user))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return u
+}
+
+// storedToken is the entry for a stored Coinbase tokenId in window.accessTokens, as an
+// app (or a native SDK) passes it to Link.
+func storedToken(tokenID string) map[string]string {
+	return map[string]string{"accessToken": tokenID, "brokerType": "coinbase", "brokerName": "", "accountId": "", "accountName": ""}
+}
+
+// accessTokensScript sets window.accessTokens to the stored Coinbase tokenId as a
+// native shell injects it: a JSON string.
+func accessTokensScript(tokenID string) string {
+	return `window.accessTokens = ` + jsString(jsonOf([]map[string]string{storedToken(tokenID)})) + `;`
+}
+
+// addCoinbaseMFAUser creates username (password) on the simulated Coinbase with
+// two-step verification: it confirms with the code mfa.
+func (e *env) addCoinbaseMFAUser(username, password, mfa string) {
+	e.t.Helper()
+	if err := e.st.Sim.Coinbase.Exchange.CreateUser(exchangesim.User{Username: username, Password: password, MFACode: mfa, TwoFactor: true}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// addInitScript has the tab run src at the start of every document it loads from now
+// on, before the page's own scripts (as a native shell's injection does); remove stops
+// that.
+func (e *env) addInitScript(src string) (remove func()) {
+	e.t.Helper()
+	var id page.ScriptIdentifier
+	e.run(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		r, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src})
+		id = r.Identifier
+		return err
+	}))
+	return func() {
+		e.t.Helper()
+		e.run(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, page.RemoveScriptToEvaluateOnNewDocument, page.RemoveScriptToEvaluateOnNewDocumentParams{Identifier: id})
+			return err
+		}))
+	}
+}
+
 // enterNewAPIKey creates an API key with withdrawals, restricted to the loopback
 // addresses, on the exchange's key page manage as username (password pw), enters it in
 // the API-key form of the Link frame frame and waits until Link has connected.
@@ -309,6 +364,15 @@ func (e *env) textInFrame(sel, inner string) string {
 	})
 }
 
+// wantText reports (and goes on) unless the text of inner inside the iframe sel is
+// want; what names it in the report.
+func (e *env) wantText(sel, inner, want, what string) {
+	e.t.Helper()
+	if got := e.textInFrame(sel, inner); got != want {
+		e.t.Errorf("%s: %q, want %q", what, got, want)
+	}
+}
+
 // attrInFrame reads an attribute of inner inside the iframe sel.
 func (e *env) attrInFrame(sel, inner, name string) chromedp.AttributeResult {
 	e.t.Helper()
@@ -394,6 +458,17 @@ func save(t *testing.T, name string, png []byte) {
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// nodeModule is the path of rel in web/node_modules; it skips t when that is not
+// installed (scripts/webcheck installs the npm tools; .ci/run does).
+func nodeModule(t *testing.T, rel string) string {
+	t.Helper()
+	path := filepath.Join(repoRoot(t), "web", "node_modules", filepath.FromSlash(rel))
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("web/node_modules/%s is not installed (run scripts/webcheck install; .ci/run does)", rel)
+	}
+	return path
 }
 
 func repoRoot(t *testing.T) string {

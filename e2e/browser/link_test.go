@@ -1,15 +1,12 @@
 package browser_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/linkvault/linkvault"
@@ -283,14 +280,9 @@ func TestNativeWebViewBridgeAndRedirect(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
 	tokenID := e.connectHeadless("erin", linkvault.PermissionRead).AccountTokens[0].TokenID
-	tokens, _ := json.Marshal([]map[string]string{{"accessToken": tokenID, "brokerType": "coinbase", "brokerName": "", "accountId": "", "accountName": ""}})
-	inject := `window.accessTokens = ` + jsString(string(tokens)) + `;
-window.ReactNativeWebView = { postMessage: (m) => { const l = JSON.parse(sessionStorage.getItem('native') || '[]'); l.push(m); sessionStorage.setItem('native', JSON.stringify(l)); } };`
-	e.run(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: inject})
-		return err
-	}))
-	u, _ := linktest.DecodeLinkToken(e.st.LinkToken(t, "app1", linkvault.PermissionRead, "erin"))
+	e.addInitScript(accessTokensScript(tokenID) + `
+window.ReactNativeWebView = { postMessage: (m) => { const l = JSON.parse(sessionStorage.getItem('native') || '[]'); l.push(m); sessionStorage.setItem('native', JSON.stringify(l)); } };`)
+	u := e.linkURL(linkvault.PermissionRead, "erin")
 	e.run(chromedp.Navigate(u.String()), chromedp.WaitVisible(chromedp.CSS("#lv-positions")))
 	native := func() []map[string]any {
 		raw := value(e, chromedp.Evaluate[string](`sessionStorage.getItem('native') || '[]'`))

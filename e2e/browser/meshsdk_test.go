@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -27,14 +26,10 @@ import (
 // tools are not installed.
 func meshBundle(t *testing.T) []byte {
 	t.Helper()
-	web := filepath.Join(repoRoot(t), "web")
-	for _, p := range []string{"node_modules/.bin/esbuild", "node_modules/@meshconnect/web-link-sdk/index.js"} {
-		if _, err := os.Stat(filepath.Join(web, p)); err != nil {
-			t.Skipf("Mesh SDK browser tests skipped: web/%s missing (run scripts/webcheck install; .ci/run does)", p)
-		}
-	}
-	cmd := exec.Command(filepath.Join(web, "node_modules/.bin/esbuild"), "--bundle", "--format=esm", "--platform=browser", "--log-level=warning")
-	cmd.Dir = web
+	esbuild := nodeModule(t, ".bin/esbuild")
+	nodeModule(t, "@meshconnect/web-link-sdk/index.js")
+	cmd := exec.Command(esbuild, "--bundle", "--format=esm", "--platform=browser", "--log-level=warning")
+	cmd.Dir = filepath.Join(repoRoot(t), "web")
 	cmd.Stdin = strings.NewReader("export { createLink } from '@meshconnect/web-link-sdk';\n")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -114,7 +109,7 @@ func (a *meshApp) open(user string, embedded bool, tokenIDs ...string) {
 	lt := a.e.st.LinkToken(a.e.t, "app1", linkvault.PermissionWrite, user)
 	var tokens []map[string]string
 	for _, id := range tokenIDs {
-		tokens = append(tokens, map[string]string{"accessToken": id, "brokerType": "coinbase", "brokerName": "", "accountId": "", "accountName": ""})
+		tokens = append(tokens, storedToken(id))
 	}
 	value(a.e, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`window.openMesh(%s, %v, %s)`, jsString(lt), embedded, jsonOf(tokens))))
 }

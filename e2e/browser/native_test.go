@@ -1,7 +1,6 @@
 package browser_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -10,12 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/linkvault/linkvault"
-	"github.com/linkvault/linkvault/internal/link/linktest"
 )
 
 // nativeSDK is one of Mesh's native SDKs as the Link page meets it inside a WebView:
@@ -191,11 +187,12 @@ type nativeMsg struct {
 
 // nativeShell plays the native side of one SDK around a browser tab.
 type nativeShell struct {
-	t        *testing.T
-	sdk      nativeSDK
-	e        *env
-	scriptID page.ScriptIdentifier
-	offset   int // calls before the current visit
+	t   *testing.T
+	sdk nativeSDK
+	e   *env
+	// removeScript removes the bridge and answer installed last (nil: none yet).
+	removeScript func()
+	offset       int // calls before the current visit
 }
 
 // install registers the SDK's bridge and its native answer for the documents the tab
@@ -213,19 +210,10 @@ func (s *nativeShell) install(tokens []map[string]string) {
 		reply = fmt.Sprintf("window.addEventListener('load', () => setTimeout(() => { %s }, %d));", s.sdk.script(tokens), ms)
 	}
 	src := bridgePrelude + s.sdk.bridge + "\n" + reply
-	s.e.run(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		if s.scriptID != "" {
-			if _, err := cdp.Call(ctx, tg, page.RemoveScriptToEvaluateOnNewDocument, page.RemoveScriptToEvaluateOnNewDocumentParams{Identifier: s.scriptID}); err != nil {
-				return err
-			}
-		}
-		res, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src})
-		if err != nil {
-			return err
-		}
-		s.scriptID = res.Identifier
-		return nil
-	}))
+	if s.removeScript != nil {
+		s.removeScript()
+	}
+	s.removeScript = s.e.addInitScript(src)
 	s.offset = len(s.rawCalls())
 }
 
@@ -342,10 +330,7 @@ func runNativeSDK(t *testing.T, base *env, sdk nativeSDK, user string) {
 	e := base.newBrowser(t)
 	sh := &nativeShell{t: t, sdk: sdk, e: e}
 	open := func() {
-		u, err := linktest.DecodeLinkToken(e.st.LinkToken(t, "app1", linkvault.PermissionWrite, user))
-		if err != nil {
-			t.Fatal(err)
-		}
+		u := e.linkURL(linkvault.PermissionWrite, user)
 		sep := "?"
 		if u.RawQuery != "" {
 			sep = "&"
@@ -492,10 +477,10 @@ func TestNativeForeignTokensAreDropped(t *testing.T) {
 	sdk := nativeSDKs[1]
 	sh := &nativeShell{t: t, sdk: sdk, e: e}
 	sh.install([]map[string]string{
-		{"accountId": "", "accountName": "", "accessToken": p.AccountTokens[0].TokenID, "brokerType": "coinbase", "brokerName": ""},
-		{"accountId": "", "accountName": "", "accessToken": "never-issued-token-id-000000", "brokerType": "coinbase", "brokerName": ""},
+		storedToken(p.AccountTokens[0].TokenID),
+		storedToken("never-issued-token-id-000000"),
 	})
-	u, _ := linktest.DecodeLinkToken(e.st.LinkToken(t, "app1", linkvault.PermissionWrite, "not-olga"))
+	u := e.linkURL(linkvault.PermissionWrite, "not-olga")
 	e.run(chromedp.Navigate(u.String()+"?"+sdk.query), chromedp.WaitVisible(chromedp.CSS("[data-screen=catalog]")))
 	if got := value(e, chromedp.Evaluate[[]string](`window.__lvScreens`)); !slices.Equal(got, []string{"loading", "catalog"}) {
 		t.Fatalf("screens %v, want loading then catalog", got)

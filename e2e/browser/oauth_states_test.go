@@ -51,9 +51,7 @@ func TestOAuthDenyOffersPickAgain(t *testing.T) {
 	wcancel()
 	cancel()
 	e.waitInFrame(overlayFrame, "[data-screen=cancelled]")
-	if got := e.textInFrame(overlayFrame, "h1"); got != "Connection cancelled" {
-		t.Errorf("title after Deny: %q", got)
-	}
+	e.wantText(overlayFrame, "h1", "Connection cancelled", "title after Deny")
 	if got := e.textInFrame(overlayFrame, "#lv-cancelled"); !strings.Contains(got, "did not allow access at Coinbase") {
 		t.Errorf("text after Deny: %q", got)
 	}
@@ -72,12 +70,8 @@ func TestAPIKeyEmptyFields(t *testing.T) {
 	e.waitInFrame(overlayFrame, "[data-screen=apikey]")
 	e.clickInFrame(overlayFrame, "#lv-submit")
 	e.waitInFrame(overlayFrame, "#lv-apikey-error")
-	if got := e.textInFrame(overlayFrame, "#lv-apikey-error"); got != "Enter the API key." {
-		t.Errorf("empty key: %q", got)
-	}
-	if got := e.textInFrame(overlayFrame, "#lv-apisecret-error"); got != "Enter the secret key." {
-		t.Errorf("empty secret: %q", got)
-	}
+	e.wantText(overlayFrame, "#lv-apikey-error", "Enter the API key.", "empty key")
+	e.wantText(overlayFrame, "#lv-apisecret-error", "Enter the secret key.", "empty secret")
 	e.typeInFrame(overlayFrame, "#lv-apikey", "some-key")
 	e.clickInFrame(overlayFrame, "#lv-submit")
 	if e.visibleInFrame("#lv-apikey-error") || !e.visibleInFrame("#lv-apisecret-error") {

@@ -24,12 +24,8 @@ func TestFirstScreenNamesTheAppAndSearches(t *testing.T) {
 	e.signIn("yara")
 	e.run(chromedp.Click(chromedp.CSS("#connect")))
 	e.waitInFrame(overlayFrame, "[data-screen=catalog]")
-	if got := e.textInFrame(overlayFrame, "#lv-app-name"); got != "Demo Wallet" {
-		t.Errorf("app named %q", got)
-	}
-	if got := e.textInFrame(overlayFrame, "#lv-app-title"); got != "Demo Wallet" {
-		t.Errorf("header %q", got)
-	}
+	e.wantText(overlayFrame, "#lv-app-name", "Demo Wallet", "app name")
+	e.wantText(overlayFrame, "#lv-app-title", "Demo Wallet", "header")
 	if got := e.textInFrame(overlayFrame, "#lv-can"); !strings.Contains(got, "balances") || !strings.Contains(got, "transfers") {
 		t.Errorf("capabilities %q", got)
 	}

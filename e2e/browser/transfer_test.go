@@ -9,7 +9,6 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/dom"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -162,12 +161,8 @@ func TestTransferChecksBeforePreview(t *testing.T) {
 
 	e.clickInFrame(overlayFrame, "#lv-submit")
 	e.waitInFrame(overlayFrame, "#lv-address-error")
-	if got := e.textInFrame(overlayFrame, "#lv-address-error"); got != "Enter the destination address." {
-		t.Errorf("empty address: %q", got)
-	}
-	if got := e.textInFrame(overlayFrame, "#lv-amount-error"); got != "Enter an amount." {
-		t.Errorf("empty amount: %q", got)
-	}
+	e.wantText(overlayFrame, "#lv-address-error", "Enter the destination address.", "empty address")
+	e.wantText(overlayFrame, "#lv-amount-error", "Enter an amount.", "empty amount")
 	if got := e.attrInFrame(overlayFrame, "#lv-address", "aria-invalid"); got.Value != "true" {
 		t.Errorf("address aria-invalid = %q", got.Value)
 	}
@@ -176,9 +171,7 @@ func TestTransferChecksBeforePreview(t *testing.T) {
 	e.fillTransferForm(overlayFrame, "", "", "0x326a8825472bb0f4719998e708a1eeeb4473ed1b", "999999999")
 	e.clickInFrame(overlayFrame, "#lv-submit")
 	e.waitInFrame(overlayFrame, "#lv-amount-error")
-	if got := e.textInFrame(overlayFrame, "#lv-address-error"); got != "This is not a valid Bitcoin address." {
-		t.Errorf("Ethereum address on Bitcoin: %q", got)
-	}
+	e.wantText(overlayFrame, "#lv-address-error", "This is not a valid Bitcoin address.", "Ethereum address on Bitcoin")
 	if got := e.textInFrame(overlayFrame, "#lv-amount-error"); !strings.Contains(got, "up to 1.5 BTC") {
 		t.Errorf("999,999,999 BTC against 1.5: %q", got)
 	}
@@ -260,10 +253,7 @@ func (e *env) installFrameClock() {
 	const src = `(() => { const real = Date.now.bind(Date); let off = 0;
   window.addEventListener('message', (ev) => { if (ev.data && typeof ev.data.__lvTestClock === 'number') off += ev.data.__lvTestClock; });
   Date.now = () => real() + off; })();`
-	e.run(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src})
-		return err
-	}))
+	e.addInitScript(src)
 }
 
 // TestTransferQuoteExpires: once the quote's time is up Confirm goes away and the
@@ -293,9 +283,7 @@ func TestTransferQuoteExpires(t *testing.T) {
 // transferFinished; the right one sends once.
 func TestTransferMFA(t *testing.T) {
 	e := newEnv(t)
-	if err := e.st.Sim.Coinbase.Exchange.CreateUser(exchangesim.User{Username: "mia-cb", Password: "s3cret", MFACode: "246810", TwoFactor: true}); err != nil {
-		t.Fatal(err)
-	}
+	e.addCoinbaseMFAUser("mia-cb", "s3cret", "246810")
 	e.openTransferForm("mia", "mia-cb", "")
 	e.fillTransferForm(overlayFrame, "ETH", "", "0x326a8825472bb0f4719998e708a1eeeb4473ed1b", "1")
 	e.clickInFrame(overlayFrame, "#lv-submit")
@@ -333,17 +321,13 @@ func TestTransferSpanish(t *testing.T) {
 	if got := e.textInFrame(overlayFrame, "#lv-amount-error"); !strings.HasPrefix(got, "Supera lo disponible") || !strings.Contains(got, "1,5 BTC") {
 		t.Errorf("amount error in Spanish: %q", got)
 	}
-	if got := e.textInFrame(overlayFrame, "#lv-address-error"); got != "No es una dirección válida de Bitcoin." {
-		t.Errorf("address error in Spanish: %q", got)
-	}
+	e.wantText(overlayFrame, "#lv-address-error", "No es una dirección válida de Bitcoin.", "address error in Spanish")
 	e.shot("transfer-10-invalid-es-desktop")
 	e.setInFrame(overlayFrame, "#lv-address", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq")
 	e.setInFrame(overlayFrame, "#lv-amount", "0,1")
 	e.clickInFrame(overlayFrame, "#lv-submit")
 	e.waitInFrame(overlayFrame, "[data-screen=transfer-preview]")
-	if got := e.textInFrame(overlayFrame, "#lv-pv-fee"); got != "La fija Coinbase al enviar" {
-		t.Errorf("fee line in Spanish: %q", got)
-	}
+	e.wantText(overlayFrame, "#lv-pv-fee", "La fija Coinbase al enviar", "fee line in Spanish")
 	e.shotBoth("transfer-11-review-es")
 }
 
