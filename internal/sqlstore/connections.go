@@ -30,7 +30,7 @@ func (s *Store) scanConnection(row Row) (*linkvault.Connection, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := decodeJSON("accounts of a connection", accounts, &c.Accounts); err != nil {
+	if c.Accounts, err = decodeAccounts(accounts); err != nil {
 		return nil, err
 	}
 	c.BrokerType = linkvault.BrokerType(broker)
