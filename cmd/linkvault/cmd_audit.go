@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -27,8 +26,8 @@ type auditStore interface {
 }
 
 // auditCmd is `linkvault audit`: the trail of every use of a client's tokenIds, newest
-// first. Its flags are registered on a caller's FlagSet so they can sit beside
-// --config (see runAudit for the standalone form).
+// first. Its flags are registered on a caller's flags so they can sit beside --config
+// (runAuditCommand) or stand alone (runAudit).
 type auditCmd struct {
 	client, token *string
 	since         *time.Duration
@@ -37,7 +36,7 @@ type auditCmd struct {
 	prune         *time.Duration
 }
 
-func newAuditCmd(fs *flag.FlagSet) *auditCmd {
+func newAuditCmd(fs *flags) *auditCmd {
 	return &auditCmd{
 		client: fs.String("client", "", "client id (required)"),
 		token:  fs.String("token", "", "only uses of this tokenId (also finds probes with it by other clients' keys: matched by fingerprint; with the master key configured, also the entries of the removed connection it was)"),
@@ -53,7 +52,7 @@ func newAuditCmd(fs *flag.FlagSet) *auditCmd {
 func runAuditCommand(ctx context.Context, args []string, stdout, _ io.Writer, lookup env) (retErr error) {
 	fs := newFlags("audit", auditUsage, stdout)
 	cfgPath := configFlag(fs.FlagSet)
-	cmd := newAuditCmd(fs.FlagSet)
+	cmd := newAuditCmd(fs)
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -84,16 +83,13 @@ func runAuditCommand(ctx context.Context, args []string, stdout, _ io.Writer, lo
 // key is not available.
 type fingerprinter func(ctx context.Context, clientID, tokenID string) (string, error)
 
-// runAudit parses args and prints the selected entries of st to stdout.
+// runAudit parses args as `linkvault audit` does, without --config, and prints the
+// selected entries of st to stdout.
 func runAudit(ctx context.Context, args []string, stdout io.Writer, st auditStore, fp fingerprinter) error {
-	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("audit", auditUsage, stdout)
 	cmd := newAuditCmd(fs)
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w\n%s", err, auditUsage)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q\n%s", fs.Arg(0), auditUsage)
+	if err := fs.parse(args); err != nil {
+		return err
 	}
 	return cmd.run(ctx, stdout, st, fp, time.Now())
 }
