@@ -42,36 +42,33 @@ func scanAccounts(s string) ([]linkvault.Account, bool) {
 			}
 		}
 		var a linkvault.Account
-		if s, ok = strings.CutPrefix(s, `{"accountId":`); !ok {
-			return nil, false
+		a.AccountID, s, ok = field(s, `{"accountId":`, scanPlainString)
+		if ok {
+			a.AccountName, s, ok = field(s, `,"accountName":`, scanPlainString)
 		}
-		if a.AccountID, s, ok = scanPlainString(s); !ok {
-			return nil, false
+		if ok {
+			a.Fund, s, ok = field(s, `,"fund":`, scanNumber)
 		}
-		if s, ok = strings.CutPrefix(s, `,"accountName":`); !ok {
-			return nil, false
+		if ok {
+			a.Cash, s, ok = field(s, `,"cash":`, scanNumber)
 		}
-		if a.AccountName, s, ok = scanPlainString(s); !ok {
-			return nil, false
+		if ok {
+			s, ok = strings.CutPrefix(s, "}")
 		}
-		if s, ok = strings.CutPrefix(s, `,"fund":`); !ok {
-			return nil, false
-		}
-		if a.Fund, s, ok = scanNumber(s); !ok {
-			return nil, false
-		}
-		if s, ok = strings.CutPrefix(s, `,"cash":`); !ok {
-			return nil, false
-		}
-		if a.Cash, s, ok = scanNumber(s); !ok {
-			return nil, false
-		}
-		if s, ok = strings.CutPrefix(s, "}"); !ok {
+		if !ok {
 			return nil, false
 		}
 		as = append(as, a)
 	}
 	return as, true
+}
+
+// field reads key, then a value with scan.
+func field[T any](s, key string, scan func(string) (T, string, bool)) (v T, rest string, ok bool) {
+	if s, ok = strings.CutPrefix(s, key); !ok {
+		return v, s, false
+	}
+	return scan(s)
 }
 
 // scanPlainString reads a JSON string at the start of s that encoding/json would
