@@ -121,13 +121,20 @@ func decimalPtr(d linkvault.Decimal, ok bool) *linkvault.Decimal {
 
 // --- configure
 
-type configureBody struct {
-	transferParties
+// transferAsset is what Mesh's configure and preview requests both say of the asset
+// to send: its symbol and network, and the amount in the asset or in fiat (configure
+// accepts the amount and leaves it to preview).
+type transferAsset struct {
 	Symbol       string   `json:"symbol"`
+	NetworkID    string   `json:"networkId"`
 	Amount       *float64 `json:"amount"`
 	AmountInFiat *float64 `json:"amountInFiat"`
 	FiatCurrency string   `json:"fiatCurrency"`
-	NetworkID    string   `json:"networkId"`
+}
+
+type configureBody struct {
+	transferParties
+	transferAsset
 }
 
 type configureHolding struct {
@@ -205,14 +212,10 @@ func (a *accountAPI) handleConfigure(w http.ResponseWriter, r *http.Request) err
 
 type previewBody struct {
 	transferParties
-	NetworkID     string   `json:"networkId"`
-	Symbol        string   `json:"symbol"`
-	ToAddress     string   `json:"toAddress"`
-	AddressTag    string   `json:"addressTag"`
-	Amount        *float64 `json:"amount"`
-	AmountInFiat  *float64 `json:"amountInFiat"`
-	FiatCurrency  string   `json:"fiatCurrency"`
-	TransactionID string   `json:"transactionId"`
+	transferAsset
+	ToAddress     string `json:"toAddress"`
+	AddressTag    string `json:"addressTag"`
+	TransactionID string `json:"transactionId"`
 }
 
 // previewResult is Mesh's PreviewTransferResult.

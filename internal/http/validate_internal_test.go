@@ -116,6 +116,7 @@ func TestDecodeErrorNamesTheRequestsPath(t *testing.T) {
 		{`{"fromAuthToken":1}`, &configureBody{}, `Field "fromAuthToken" must be of type string.`},
 		{`{"toType":true}`, &previewBody{}, `Field "toType" must be of type string.`},
 		{`{"symbol":2}`, &configureBody{}, `Field "symbol" must be of type string.`},
+		{`{"amount":"1"}`, &previewBody{}, `Field "amount" must be of type number (float64).`},
 		{`{"inner":{"fromType":[]}}`, &nested{}, `Field "inner.fromType" must be of type string.`},
 		{`{"inner":{"count":"x"}}`, &nested{}, `Field "inner.count" must be of type number (int).`},
 		{`{"list":[{"fromAuthToken":{}}]}`, &nested{}, `Field "list.fromAuthToken" must be of type string.`},
