@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	vault "github.com/hashicorp/vault/api"
-
 	"github.com/linkvault/linkvault/internal/e2etest"
 	"github.com/linkvault/linkvault/internal/envelope/envelopetest"
 	"github.com/linkvault/linkvault/internal/envelope/transit"
@@ -36,22 +34,11 @@ func TestMasterKeyFromVaultTransit(t *testing.T) {
 		dev = d
 	} else {
 		peer = envelopetest.StartTransitPeer(t)
-		dev = envelopetest.VaultDev{Addr: peer.Addr, Token: peer.Token}
+		dev = peer.Dev()
 	}
-	// The operator's side: `vault secrets enable transit`, `vault write -f transit/keys/linkvault`.
-	cfg := vault.DefaultConfig()
-	cfg.Address = dev.Addr
-	admin, err := vault.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin.SetToken(dev.Token)
-	if err := admin.Sys().MountWithContext(ctx, "transit", &vault.MountInput{Type: "transit"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Logical().WriteWithContext(ctx, "transit/keys/linkvault", map[string]any{}); err != nil {
-		t.Fatal(err)
-	}
+	// The operator's side: `vault secrets enable transit`, `vault write
+	// transit/keys/linkvault type=aes256-gcm96` (the default type).
+	admin := dev.SetUpTransit(t, "linkvault", "aes256-gcm96")
 	w, err := transit.New(transit.Config{Address: dev.Addr, Token: dev.Token, Key: "linkvault"})
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -38,11 +37,7 @@ import (
 func TestRemovalLeavesNothingIdentifying(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "linkvault.db")
-		db, err := sqlite.Open(context.Background(), path, sqlite.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
+		db := testdb.SQLiteAt(t, path, sqlite.Options{})
 		raw, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
 		if err != nil {
 			t.Fatal(err)
@@ -52,18 +47,9 @@ func TestRemovalLeavesNothingIdentifying(t *testing.T) {
 		if err := db.Checkpoint(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		for _, p := range []string{path, path + "-wal"} {
-			b, err := os.ReadFile(p)
-			if os.IsNotExist(err) {
-				continue
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			for what, v := range needles {
-				if bytes.Contains(b, []byte(v)) {
-					t.Errorf("%s still holds the removed connection's %s", filepath.Base(p), what)
-				}
+		for what, v := range needles {
+			for _, f := range testdb.SQLiteFilesHolding(t, path, []byte(v)) {
+				t.Errorf("%s still holds the removed connection's %s", f, what)
 			}
 		}
 	})

@@ -77,7 +77,7 @@ func TestDeletedCredentialLeavesNoTraceOnDisk(t *testing.T) {
 		}
 	}
 	checkpoint(t, db)
-	if !filesContain(t, path, marker) {
+	if len(testdb.SQLiteFilesHolding(t, path, marker)) == 0 {
 		t.Fatal("marker not found on disk before delete: the test would prove nothing")
 	}
 
@@ -85,8 +85,8 @@ func TestDeletedCredentialLeavesNoTraceOnDisk(t *testing.T) {
 	if err := db.DeleteConnection(ctx, "c", gone.TokenID); err != nil {
 		t.Fatal(err)
 	}
-	if filesContain(t, path, marker) {
-		t.Fatal("deleted sealed credential still present in the database files")
+	if files := testdb.SQLiteFilesHolding(t, path, marker); len(files) > 0 {
+		t.Fatalf("deleted sealed credential still present in the database files %v", files)
 	}
 	if _, err := db.GetConnection(ctx, "c", keep.TokenID); err != nil {
 		t.Fatalf("surviving connection: %v", err)
@@ -98,24 +98,6 @@ func checkpoint(t *testing.T, db *sqlite.DB) {
 	if err := db.Checkpoint(t.Context()); err != nil {
 		t.Fatalf("checkpoint: %v", err)
 	}
-}
-
-// filesContain reports whether the database file or its -wal file contains b.
-func filesContain(t *testing.T, path string, b []byte) bool {
-	t.Helper()
-	for _, p := range []string{path, path + "-wal"} {
-		data, err := os.ReadFile(p)
-		if os.IsNotExist(err) {
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if bytes.Contains(data, b) {
-			return true
-		}
-	}
-	return false
 }
 
 func TestMigrationVersion(t *testing.T) {

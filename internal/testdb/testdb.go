@@ -5,6 +5,7 @@
 package testdb
 
 import (
+	"bytes"
 	"context"
 	"net/url"
 	"os"
@@ -44,6 +45,27 @@ func SQLiteAt(tb testing.TB, path string, opts sqlite.Options) *sqlite.DB {
 		}
 	})
 	return db
+}
+
+// SQLiteFilesHolding lists the files of the SQLite database at path, the database file
+// and its -wal file (by base name), whose bytes contain b: what a reader of the disk,
+// not of the tables, would find.
+func SQLiteFilesHolding(tb testing.TB, path string, b []byte) []string {
+	tb.Helper()
+	var found []string
+	for _, p := range []string{path, path + "-wal"} {
+		data, err := os.ReadFile(p)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if bytes.Contains(data, b) {
+			found = append(found, filepath.Base(p))
+		}
+	}
+	return found
 }
 
 // Postgres opens a migrated store in a fresh schema of the test database, dropped when

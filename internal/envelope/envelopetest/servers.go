@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	vault "github.com/hashicorp/vault/api"
+
 	"github.com/linkvault/linkvault/internal/proctest"
 )
 
@@ -140,6 +142,35 @@ const VaultEnv = "LINKVAULT_TEST_VAULT"
 type VaultDev struct {
 	Addr  string // http://127.0.0.1:port
 	Token string // its root token
+}
+
+// Admin returns the operator's client for d: the real github.com/hashicorp/vault/api
+// client with d's root token.
+func (d VaultDev) Admin(t testing.TB) *vault.Client {
+	t.Helper()
+	cfg := vault.DefaultConfig()
+	cfg.Address = d.Addr
+	c, err := vault.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetToken(d.Token)
+	return c
+}
+
+// SetUpTransit does on d what an operator does before linkvault can use it: `vault
+// secrets enable transit` and `vault write transit/keys/<key> type=<keyType>`. It
+// returns the operator's client (Admin).
+func (d VaultDev) SetUpTransit(t testing.TB, key, keyType string) *vault.Client {
+	t.Helper()
+	admin := d.Admin(t)
+	if err := admin.Sys().MountWithContext(t.Context(), "transit", &vault.MountInput{Type: "transit"}); err != nil {
+		t.Fatalf("enable transit: %v", err)
+	}
+	if _, err := admin.Logical().WriteWithContext(t.Context(), "transit/keys/"+key, map[string]any{"type": keyType}); err != nil {
+		t.Fatalf("create transit key %s: %v", key, err)
+	}
+	return admin
 }
 
 // StartVaultDev starts `vault server -dev` (or `bao server -dev`: in-memory storage,

@@ -96,6 +96,9 @@ func (p *TransitPeer) SetDown(down bool) {
 // Close stops the listener: later calls get connection refused.
 func (p *TransitPeer) Close() { p.srv.Close() }
 
+// Dev is the peer as a VaultDev: its address and root token.
+func (p *TransitPeer) Dev() VaultDev { return VaultDev{Addr: p.Addr, Token: p.Token} }
+
 // StartTransit returns a transit server for the tests: a real `vault server -dev` or
 // `bao server -dev` when one is available (VaultEnv or the PATH), otherwise a
 // TransitPeer. real says which.
@@ -109,8 +112,7 @@ func StartTransit(t testing.TB) (dev VaultDev, real bool) {
 			return StartVaultDev(t), true
 		}
 	}
-	p := StartTransitPeer(t)
-	return VaultDev{Addr: p.Addr, Token: p.Token}, false
+	return StartTransitPeer(t).Dev(), false
 }
 
 func writeVaultError(w http.ResponseWriter, status int, msgs ...string) {

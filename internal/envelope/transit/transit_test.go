@@ -21,21 +21,7 @@ import (
 func setup(t *testing.T, keyType string) (envelopetest.VaultDev, *vault.Client) {
 	t.Helper()
 	dev, _ := envelopetest.StartTransit(t)
-	cfg := vault.DefaultConfig()
-	cfg.Address = dev.Addr
-	admin, err := vault.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin.SetToken(dev.Token)
-	ctx := t.Context()
-	if err := admin.Sys().MountWithContext(ctx, "transit", &vault.MountInput{Type: "transit"}); err != nil {
-		t.Fatalf("enable transit: %v", err)
-	}
-	if _, err := admin.Logical().WriteWithContext(ctx, "transit/keys/linkvault", map[string]any{"type": keyType}); err != nil {
-		t.Fatalf("create key: %v", err)
-	}
-	return dev, admin
+	return dev, dev.SetUpTransit(t, "linkvault", keyType)
 }
 
 func wrapper(t *testing.T, cfg transit.Config) *transit.Wrapper {
@@ -157,7 +143,7 @@ func TestNewValidates(t *testing.T) {
 // with an error naming the operation and path, never the token.
 func TestTransitUnavailable(t *testing.T) {
 	peer := envelopetest.StartTransitPeer(t)
-	admin := adminClient(t, peer.Addr, peer.Token)
+	admin := peer.Dev().Admin(t)
 	if err := admin.Sys().MountWithContext(t.Context(), "transit", &vault.MountInput{Type: "transit"}); err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +171,7 @@ func TestTransitNamespace(t *testing.T) {
 	if real {
 		t.Skip("namespaces need Vault Enterprise or OpenBao's namespaces; checked on the peer")
 	}
-	admin := adminClient(t, dev.Addr, dev.Token)
+	admin := dev.Admin(t)
 	admin.SetNamespace("team-a")
 	if err := admin.Sys().MountWithContext(t.Context(), "transit", &vault.MountInput{Type: "transit"}); err != nil {
 		t.Fatal(err)
@@ -202,16 +188,4 @@ func TestTransitNamespace(t *testing.T) {
 	if _, err := root.Unwrap(t.Context(), 1, wrapped); err == nil || !strings.Contains(err.Error(), "HTTP 404") {
 		t.Fatalf("Unwrap outside the namespace: %v; want a 404 (no such mount)", err)
 	}
-}
-
-func adminClient(t *testing.T, addr, token string) *vault.Client {
-	t.Helper()
-	cfg := vault.DefaultConfig()
-	cfg.Address = addr
-	c, err := vault.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SetToken(token)
-	return c
 }
