@@ -111,13 +111,20 @@ func newDB(t *testing.T) *sqlite.DB {
 	return db
 }
 
-func readFile(t *testing.T, path string) string {
-	t.Helper()
+func readFile(tb testing.TB, path string) string {
+	tb.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return string(b)
+}
+
+// KeyFileEntries returns the entries of the master key file at path, the oldest version
+// first: its lines but blank lines and comments.
+func KeyFileEntries(tb testing.TB, path string) []string {
+	tb.Helper()
+	return entries(readFile(tb, path))
 }
 
 // entries returns the key lines of a key file.
@@ -144,7 +151,7 @@ func testRotationRunbook(t *testing.T, w envelope.KeyWrapper) {
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("key file mode %v (%v), want 0600", fi.Mode().Perm(), err)
 	}
-	lines := entries(readFile(t, path))
+	lines := KeyFileEntries(t, path)
 	if len(lines) != 1 || !strings.HasPrefix(lines[0], "v1:"+w.Kind()+":") {
 		t.Fatalf("key file entries %q; want one v1:%s: entry", lines, w.Kind())
 	}
@@ -221,7 +228,7 @@ func testFromFileKey(t *testing.T, w envelope.KeyWrapper) {
 	if n, err := envelope.New(db, mixed, time.Now).RotateMaster(ctx); err != nil || n != 2 {
 		t.Fatalf("RotateMaster = %d, %v", n, err)
 	}
-	lines := entries(readFile(t, path))
+	lines := KeyFileEntries(t, path)
 	if err := os.WriteFile(path, []byte(lines[1]+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
