@@ -139,13 +139,10 @@ func TestWriteBackWaitsForTheLease(t *testing.T) {
 			r := h.resolve(c.TokenID)
 			sv := &slowVault{Service: h.vault, delay: tt.delay}
 			sv.failFirst.Store(tt.failFirst)
-			e, err := refresh.New(refresh.Config{
-				QueueConfig:     poller.QueueConfig{LeaseDuration: 10 * time.Second, WriteTimeout: 200 * time.Millisecond, PollInterval: 5 * time.Millisecond},
+			e := h.engineOn(h.store, sv, h.sealer, refresh.Config{
+				QueueConfig:     poller.QueueConfig{LeaseDuration: 10 * time.Second, WriteTimeout: 200 * time.Millisecond},
 				ProviderTimeout: 2 * time.Second,
-			}, refresh.Deps{Store: h.store, Vault: sv, Sealer: h.sealer, Providers: h.reg})
-			if err != nil {
-				t.Fatal(err)
-			}
+			}, nil)
 			got, err := e.EnsureFresh(t.Context(), r)
 			if err != nil {
 				t.Fatalf("EnsureFresh: %v", err)
@@ -177,13 +174,10 @@ func TestOnDemandBeyondTheBoundWaitsThenAnswers503(t *testing.T) {
 		rs = append(rs, h.resolve(c.TokenID))
 	}
 	reg := metricstest.NewRegistry(t)
-	e, err := refresh.New(refresh.Config{
+	e := h.engineOn(h.store, &slowVault{Service: h.vault, delay: 1200 * time.Millisecond}, h.sealer, refresh.Config{
 		QueueConfig:     poller.QueueConfig{Workers: 1, LeaseDuration: 3 * time.Second, WriteTimeout: 200 * time.Millisecond},
 		ProviderTimeout: time.Second,
-	}, refresh.Deps{Store: h.store, Vault: &slowVault{Service: h.vault, delay: 1200 * time.Millisecond}, Sealer: h.sealer, Providers: h.reg, Registerer: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
+	}, reg)
 	errs := make([]error, len(rs))
 	var wg sync.WaitGroup
 	for i, r := range rs {

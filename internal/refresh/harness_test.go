@@ -117,7 +117,9 @@ func (h *harness) engine(cfg refresh.Config, reg prometheus.Registerer) *refresh
 	return h.engineOn(h.store, h.vault, h.sealer, cfg, reg)
 }
 
-func (h *harness) engineOn(st testStore, v *vault.Service, k *envelope.Keyring, cfg refresh.Config, reg prometheus.Registerer) *refresh.Engine {
+// engineOn is engine over another store, vault and sealer (another replica's, or a vault
+// that misbehaves).
+func (h *harness) engineOn(st testStore, v refresh.Vault, k *envelope.Keyring, cfg refresh.Config, reg prometheus.Registerer) *refresh.Engine {
 	h.t.Helper()
 	if cfg.PollInterval == 0 {
 		cfg.PollInterval = 5 * time.Millisecond
