@@ -218,6 +218,7 @@ func parseTokenBody(data []byte) (tokenRequest, bool) {
 	}
 	// One allocation holds every value: the body is copied into a string once.
 	var body string
+	var seenAuth, seenType bool
 	for {
 		key, j, ok := scanPlainString(data, i)
 		if !ok {
@@ -239,9 +240,15 @@ func parseTokenBody(data []byte) (tokenRequest, bool) {
 		v := body[vs : j-1]
 		switch string(key) {
 		case "authToken":
-			req.AuthToken = v
+			if seenAuth {
+				return req, false // refused on the full path (objectNames)
+			}
+			req.AuthToken, seenAuth = v, true
 		case "type":
-			req.Type = v
+			if seenType {
+				return req, false
+			}
+			req.Type, seenType = v, true
 		default:
 			return req, false
 		}

@@ -141,10 +141,21 @@ func checkText(next http.Handler) http.Handler {
 // JSON document, and names the field at fault. It reads the raw bytes because
 // encoding/json has already replaced invalid UTF-8 and unpaired surrogates by U+FFFD
 // when it hands strings over.
+//
+// It also refuses a field name given twice in one object (objectNames).
 func checkJSONText(data []byte) error {
 	var lastKey []byte // the most recent field name (a slice of data: no allocation)
+	var objs objectNames
 	for i := 0; i < len(data); i++ {
-		if data[i] != '"' {
+		switch data[i] {
+		case '{': // outside strings: the loop steps over every string whole
+			objs.open()
+			continue
+		case '}':
+			objs.close()
+			continue
+		case '"':
+		default:
 			continue
 		}
 		start := i + 1
@@ -159,6 +170,9 @@ func checkJSONText(data []byte) error {
 		}
 		if isKey {
 			lastKey = data[start:end]
+			if err := objs.add(lastKey); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package http
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -246,3 +247,61 @@ func FuzzPlainTextFault(f *testing.F) {
 		}
 	})
 }
+
+// A field name given twice in one object is refused: encoding/json would keep the last
+// one, matching names without regard to case, so the request would be read as only one
+// of the two things it says. The same name in different objects is fine.
+func TestDuplicateFieldNamesAreRefused(t *testing.T) {
+	many := func(extra string) string {
+		var b strings.Builder
+		b.WriteString(`{"options":{`)
+		for i := range 40 {
+			fmt.Fprintf(&b, `"k%d":%d,`, i, i)
+		}
+		b.WriteString(extra + `"z":1},"userId":"u"}`)
+		return b.String()
+	}
+	for _, tc := range []struct {
+		body string
+		dup  string // the name refused; "" for none
+	}{
+		{`{"userId":"a","userId":"b"}`, "userId"},
+		{`{"userId":"a","UserID":"b"}`, "UserID"},
+		{`{"userId":"a","\u0075serId":"b"}`, "userId"},
+		{`{"userId":"a","restrictMultipleAccounts":true,"RESTRICTMULTIPLEACCOUNTS":false}`, "RESTRICTMULTIPLEACCOUNTS"},
+		{`{"userId":"a","x":{"userId":"b"},"y":[{"userId":"c"},{"userId":"d"}]}`, ""},
+		{`{"userId":"a","x":{"k":1,"k":2}}`, "k"},
+		{`{"userId":"u","s":"{\"userId\":1}","t":"}"}`, ""}, // braces and names inside strings
+		{many(""), ""},
+		{many(`"K7":0,`), "K7"},     // found through the set of a large object
+		{many(`"ſ":1,"S":2,`), "S"}, // U+017F folds with s and S, as in bytes.EqualFold
+	} {
+		var req linkTokenRequest
+		err := decodeJSONBody(strings.NewReader(tc.body), &req)
+		if tc.dup == "" {
+			if err != nil && strings.Contains(linkvault.ErrorMessage(err), "more than once") {
+				t.Errorf("%s: refused: %v", tc.body, err)
+			}
+			continue
+		}
+		want := `Field "` + tc.dup + `" is given more than once in one object; field names are matched without regard to case.`
+		if tc.dup == "ſ" || !isPlainName(tc.dup) {
+			want = "A field is given more than once in one object; field names are matched without regard to case."
+		}
+		if linkvault.ErrorStatus(err) != linkvault.StatusBadRequest || linkvault.ErrorMessage(err) != want {
+			t.Errorf("%s: %v, want %q", tc.body, err, want)
+		}
+	}
+	// token/get's fast path hands a repeated name to the full path, which refuses it.
+	for _, body := range []string{`{"authToken":"a","authToken":"b","type":"coinbase"}`, `{"type":"a","authToken":"t","type":"b"}`} {
+		if _, ok := parseTokenBody([]byte(body)); ok {
+			t.Errorf("fast path took %s", body)
+		}
+		var req tokenRequest
+		if err := decodeJSONBody(strings.NewReader(body), &req); linkvault.ErrorStatus(err) != linkvault.StatusBadRequest {
+			t.Errorf("%s: %v, want a 400", body, err)
+		}
+	}
+}
+
+func isPlainName(s string) bool { return named("Field", s) != "A field" }
