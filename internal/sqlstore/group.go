@@ -12,10 +12,11 @@ import (
 // caller queues its write and waits; a writer (the caller that finds the queue without
 // one, then a writer goroutine it hands over to, see drain) runs what is queued in one
 // transaction, one caller's statements after the other, answers every caller once that
-// transaction committed (or failed), and goes on until the queue is empty. Nothing waits for a batch to fill: a transaction takes what
-// queued while the previous one committed, so a lone caller pays only the hand-over to
-// the writer, and under load the commits (a WAL append on SQLite, a WAL flush on
-// PostgreSQL) and their round trips are shared.
+// transaction committed (or failed), and goes on until the queue is empty. Nothing
+// waits for a batch to fill: a transaction takes what queued while the previous one
+// committed, so a lone caller writes its own transaction at once, and under load the
+// commits (a WAL append on SQLite, a WAL flush on PostgreSQL) and their round trips are
+// shared.
 //
 // A caller's write reports two things: its own result (a domain error such as a
 // conflict, which leaves the transaction usable and fails that caller only) and an
