@@ -5,6 +5,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/linkvault/linkvault"
@@ -26,7 +27,8 @@ func TestExecBatchIsOneTransaction(t *testing.T) {
 	}
 	defer pool.Close()
 	e := newEngine(pool)
-	table := "exec_batch_" + linkvault.NewRandomID(6)
+	// Quoted: a random ID can hold "-", which an unquoted identifier cannot.
+	table := pgx.Identifier{"exec_batch_" + linkvault.NewRandomID(6)}.Sanitize()
 	if _, err := pool.Exec(ctx, `CREATE TABLE `+table+` (id integer PRIMARY KEY)`); err != nil {
 		t.Fatal(err)
 	}
