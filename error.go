@@ -24,14 +24,17 @@ const (
 
 // Error types: the stable, machine-readable errorType of the envelope that callers branch on.
 const (
-	ErrTypeInvalidRequest     = "invalidRequest"
-	ErrTypeInvalidJSON        = "invalidJson"
-	ErrTypeBodyTooLarge       = "requestTooLarge"
-	ErrTypeUnauthorized       = "invalidClientCredentials"
-	ErrTypeScopeMismatch      = "scopeMismatch"
-	ErrTypeReadOnlyKey        = "readOnlyApiKey"
-	ErrTypeTokenNotFound      = "tokenNotFound"
-	ErrTypeNotFound           = "notFound"
+	ErrTypeInvalidRequest = "invalidRequest"
+	ErrTypeInvalidJSON    = "invalidJson"
+	ErrTypeBodyTooLarge   = "requestTooLarge"
+	ErrTypeUnauthorized   = "invalidClientCredentials"
+	ErrTypeScopeMismatch  = "scopeMismatch"
+	ErrTypeReadOnlyKey    = "readOnlyApiKey"
+	ErrTypeTokenNotFound  = "tokenNotFound"
+	ErrTypeNotFound       = "notFound"
+	// ErrTypeMethodNotAllowed: the path is an endpoint, but not for this HTTP method
+	// (answered 405 with an Allow header listing the methods it takes).
+	ErrTypeMethodNotAllowed   = "methodNotAllowed"
 	ErrTypeUnknownBrokerType  = "unknownBrokerType"
 	ErrTypeReauthRequired     = "reauthenticationRequired"
 	ErrTypeProviderFailure    = "integrationUnavailable"

@@ -39,6 +39,7 @@ var httpStatus = map[string]int{
 // httpStatusByType refines the table for error types that have a more precise code.
 var httpStatusByType = map[string]int{
 	linkvault.ErrTypeBodyTooLarge:     http.StatusRequestEntityTooLarge,
+	linkvault.ErrTypeMethodNotAllowed: http.StatusMethodNotAllowed,
 	linkvault.ErrTypeProviderFailure:  http.StatusBadGateway,
 	linkvault.ErrTypeRateLimited:      http.StatusTooManyRequests,
 	linkvault.ErrTypeProviderRejected: http.StatusUnprocessableEntity,

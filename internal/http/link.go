@@ -70,7 +70,7 @@ func (s *Server) routeLink(mux *routeMux) {
 	mux.Handle("POST /link/api/transfer/execute", ui.pageAPI(ui.handleTransferExecute))
 	mux.HandleFunc("/link/api/", func(w http.ResponseWriter, r *http.Request) {
 		setLinkHeaders(w.Header())
-		writeErrorEnvelope(w, linkvault.ErrNotFound("Endpoint"))
+		ui.s.unrouted(w, r)
 	})
 }
 

@@ -2,6 +2,8 @@ package http
 
 import (
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/api"
@@ -37,7 +39,40 @@ func (s *Server) routes(mux *routeMux) {
 	s.routeLink(mux)
 
 	// Anything else under /api is a clear envelope error, not the mux's text answer.
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeErrorEnvelope(w, linkvault.ErrNotFound("Endpoint"))
-	})
+	mux.HandleFunc("/api/", s.unrouted)
+}
+
+// unrouted answers a request no route took: 405 with Allow when its path is an
+// endpoint of other methods, else 404. Both are envelopes.
+func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
+	if allow, ok := s.allow[r.URL.Path]; ok {
+		w.Header().Set("Allow", allow)
+		writeErrorEnvelope(w, &linkvault.Error{Status: linkvault.StatusBadRequest, Type: linkvault.ErrTypeMethodNotAllowed,
+			Message: "This endpoint does not take that HTTP method; it takes " + allow + "."})
+		return
+	}
+	writeErrorEnvelope(w, linkvault.ErrNotFound("Endpoint"))
+}
+
+// allowedMethods maps the path of every method-bound pattern without wildcards to the
+// methods registered for it, as an Allow header value ("GET, HEAD"; a GET route also
+// answers HEAD).
+func allowedMethods(patterns []string) map[string]string {
+	byPath := map[string][]string{}
+	for _, p := range patterns {
+		method, path, ok := strings.Cut(p, " ")
+		if !ok || strings.Contains(path, "{") {
+			continue
+		}
+		byPath[path] = append(byPath[path], method)
+		if method == http.MethodGet {
+			byPath[path] = append(byPath[path], http.MethodHead)
+		}
+	}
+	allow := make(map[string]string, len(byPath))
+	for path, methods := range byPath {
+		slices.Sort(methods)
+		allow[path] = strings.Join(slices.Compact(methods), ", ")
+	}
+	return allow
 }

@@ -111,8 +111,9 @@ type Server struct {
 	adminLn  net.Listener // nil: no admin listener
 	limits   limits
 	ids      *requestIDs
-	patterns []string     // every route registered on the public listener
-	metrics  *httpMetrics // nil: not counted
+	patterns []string          // every route registered on the public listener
+	allow    map[string]string // Allow header by endpoint path, for 405s (read-only after New)
+	metrics  *httpMetrics      // nil: not counted
 }
 
 // NewServer builds the server and its routes.
@@ -131,6 +132,7 @@ func NewServer(cfg Config, deps Deps) *Server {
 	mux := &routeMux{ServeMux: http.NewServeMux()}
 	s.routes(mux)
 	s.patterns = mux.patterns
+	s.allow = allowedMethods(mux.patterns)
 	if deps.Registerer != nil {
 		m, err := newHTTPMetrics(deps.Registerer, mux.patterns)
 		if err != nil {

@@ -190,11 +190,32 @@ func TestNotFoundAnswersAreIdentical(t *testing.T) {
 	}
 }
 
-func TestUnknownAPIPathIsAnEnvelope(t *testing.T) {
+// TestUnroutedRequestsAreEnvelopes: an unknown path is 404 notFound; a known endpoint
+// asked with another method is 405 methodNotAllowed with an Allow header (RFC 9110
+// 15.5.6), on the REST API and the Link page's API alike.
+func TestUnroutedRequestsAreEnvelopes(t *testing.T) {
 	ts := newTestServer(t, 0)
-	r := ts.do(t, "GET", "/api/v1/nope", nil, "")
-	if r.code != 404 || r.env.Status != "notFound" {
-		t.Fatalf("got %d %s", r.code, r.body)
+	for _, tc := range []struct {
+		method, path string
+		code         int
+		errorType    string
+		allow        string
+	}{
+		{"GET", "/api/v1/nope", 404, "notFound", ""},
+		{"POST", "/api/v1/nope", 404, "notFound", ""},
+		{"GET", "/api/v1/holdings/get", 405, "methodNotAllowed", "POST"},
+		{"PUT", "/api/v1/linktoken", 405, "methodNotAllowed", "POST"},
+		{"POST", "/api/v1/status", 405, "methodNotAllowed", "GET, HEAD"},
+		{"PATCH", "/api/v1/account", 405, "methodNotAllowed", "DELETE"},
+		{"GET", "/api/v1/holdings/get/", 404, "notFound", ""},
+		{"GET", "/link/api/nope", 404, "notFound", ""},
+		{"GET", "/link/api/transfer/preview", 405, "methodNotAllowed", "POST"},
+		{"POST", "/link/api/oauth/status", 405, "methodNotAllowed", "GET, HEAD"},
+	} {
+		r := ts.do(t, tc.method, tc.path, ts.auth("app1"), "")
+		if r.code != tc.code || r.env.ErrorType != tc.errorType || r.hdr.Get("Allow") != tc.allow {
+			t.Errorf("%s %s: %d %s, Allow %q; want %d %s, Allow %q", tc.method, tc.path, r.code, r.body, r.hdr.Get("Allow"), tc.code, tc.errorType, tc.allow)
+		}
 	}
 }
 
