@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -91,7 +90,7 @@ func jsonError(err error, v any) error {
 		return linkvault.Errorf(linkvault.StatusBadRequest, linkvault.ErrTypeInvalidJSON, "Request body is not valid JSON.")
 	case errors.As(err, &typ):
 		if typ.Field != "" {
-			return linkvault.Errorf(linkvault.StatusBadRequest, linkvault.ErrTypeInvalidJSON, "Field %q must be of type %s.", jsonPath(v, typ.Field), jsonTypeName(typ.Type.Kind().String()))
+			return linkvault.Errorf(linkvault.StatusBadRequest, linkvault.ErrTypeInvalidJSON, "Field %q %s.", jsonPath(v, typ.Field), typeMismatch(typ))
 		}
 		return linkvault.Errorf(linkvault.StatusBadRequest, linkvault.ErrTypeInvalidJSON, "Request body must be a JSON object.")
 	default:
@@ -141,17 +140,32 @@ func fieldByJSONName(t reflect.Type, name string) reflect.Type {
 	return nil
 }
 
-func jsonTypeName(kind string) string {
-	switch kind {
-	case "string":
-		return "string"
-	case "bool":
-		return "boolean"
-	case "struct", "map":
-		return "object"
-	case "slice", "array":
-		return "array"
+// typeMismatch says what a field's JSON value should have been ("must be of type
+// string"). A number given for an integer field that does not fit it is told apart: a
+// fraction or exponent is not a whole number, and too many digits are out of range
+// (encoding/json reports both as a number of the wrong type).
+func typeMismatch(typ *json.UnmarshalTypeError) string {
+	switch typ.Type.Kind() {
+	case reflect.String:
+		return "must be of type string"
+	case reflect.Bool:
+		return "must be of type boolean"
+	case reflect.Struct, reflect.Map:
+		return "must be of type object"
+	case reflect.Slice, reflect.Array:
+		return "must be of type array"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		digits, isNumber := strings.CutPrefix(typ.Value, "number ")
+		switch {
+		case !isNumber:
+			return "must be of type integer"
+		case strings.ContainsAny(digits, ".eE"):
+			return "must be a whole number"
+		default:
+			return "is out of range"
+		}
 	default:
-		return fmt.Sprintf("number (%s)", kind)
+		return "must be of type number"
 	}
 }

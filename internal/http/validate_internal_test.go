@@ -117,9 +117,13 @@ func TestDecodeErrorNamesTheRequestsPath(t *testing.T) {
 		{`{"fromAuthToken":1}`, &configureBody{}, `Field "fromAuthToken" must be of type string.`},
 		{`{"toType":true}`, &previewBody{}, `Field "toType" must be of type string.`},
 		{`{"symbol":2}`, &configureBody{}, `Field "symbol" must be of type string.`},
-		{`{"amount":"1"}`, &previewBody{}, `Field "amount" must be of type number (float64).`},
+		{`{"amount":"1"}`, &previewBody{}, `Field "amount" must be of type number.`},
 		{`{"inner":{"fromType":[]}}`, &nested{}, `Field "inner.fromType" must be of type string.`},
-		{`{"inner":{"count":"x"}}`, &nested{}, `Field "inner.count" must be of type number (int).`},
+		{`{"inner":{"count":"x"}}`, &nested{}, `Field "inner.count" must be of type integer.`},
+		{`{"inner":{"count":1.5}}`, &nested{}, `Field "inner.count" must be a whole number.`},
+		{`{"inner":{"count":1e3}}`, &nested{}, `Field "inner.count" must be a whole number.`},
+		{`{"inner":{"count":99999999999999999999}}`, &nested{}, `Field "inner.count" is out of range.`},
+		{`{"inner":{"count":-99999999999999999999}}`, &nested{}, `Field "inner.count" is out of range.`},
 		{`{"list":[{"fromAuthToken":{}}]}`, &nested{}, `Field "list.fromAuthToken" must be of type string.`},
 	} {
 		err := decodeJSONBody(strings.NewReader(tc.body), tc.into)
