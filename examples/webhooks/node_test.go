@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,6 +28,7 @@ import (
 	"github.com/linkvault/linkvault/internal/envelope/envelopetest"
 	"github.com/linkvault/linkvault/internal/poller"
 	"github.com/linkvault/linkvault/internal/proctest"
+	"github.com/linkvault/linkvault/internal/revocation"
 	"github.com/linkvault/linkvault/internal/testdb"
 	"github.com/linkvault/linkvault/internal/vault"
 	"github.com/linkvault/linkvault/internal/webhook"
@@ -186,7 +188,14 @@ func TestNodeReceiverAcceptsRealDeliveries(t *testing.T) {
 		t.Fatal(err)
 	}
 	admin := webhook.NewAdmin(db, keyring, time.Now, time.Hour)
-	vlt := vault.New(vault.Config{Store: db, Sealer: keyring})
+	// Removals reach connection.revoked at once: the sandbox stands in for an exchange
+	// whose grants cannot be revoked (as Binance's API keys), so the production vault
+	// and revocation queue emit the event with the data of a removed connection.
+	queue, err := revocation.New(revocation.Config{}, revocation.Deps{Store: db, Opener: keyring, Revoker: noRevocation{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vlt := vault.New(vault.Config{Store: db, Sealer: keyring, Revoker: noRevocation{}, Revocations: queue})
 
 	// The receiver's URL is known only once it runs, and it needs the secret first:
 	// set a placeholder URL to mint the secret, then point it at the receiver.
@@ -242,20 +251,31 @@ func TestNodeReceiverAcceptsRealDeliveries(t *testing.T) {
 			t.Fatal(err)
 		}
 		deliver()
-		evs := r.waitEvents(t, 2) // delivered concurrently: in any order
-		types := map[string]bool{}
+		evs := r.waitEvents(t, 3) // delivered concurrently: in any order
+		types, ids := map[string]bool{}, map[string]bool{}
 		for _, ev := range evs {
-			if ev["tokenId"] != tok || ev["userId"] != "user-"+strconv.Itoa(i) {
+			// connection.revoked carries no userId (the connection is gone): the
+			// receiver's type has it optional and logs none.
+			wantUser := "user-" + strconv.Itoa(i)
+			if ev["type"] == linkvault.EventConnectionRevoked {
+				wantUser = ""
+			}
+			if ev["tokenId"] != tok || ev["userId"] != wantUser {
 				t.Fatalf("receiver %d handled %v for %s", i, ev, tok)
 			}
-			types[ev["type"]] = true
+			types[ev["type"]], ids[ev["id"]] = true, true
 		}
-		if len(evs) != 2 || !types[linkvault.EventConnectionCreated] || !types[linkvault.EventConnectionRemoved] || evs[0]["id"] == evs[1]["id"] {
-			t.Fatalf("receiver %d handled %v; want connection.created and connection.removed for %s", i, evs, tok)
+		if len(evs) != 3 || len(ids) != 3 || !types[linkvault.EventConnectionCreated] || !types[linkvault.EventConnectionRemoved] || !types[linkvault.EventConnectionRevoked] {
+			t.Fatalf("receiver %d handled %v; want connection.created, .removed and .revoked for %s", i, evs, tok)
 		}
-		log, err := admin.Deliveries(ctx, "app", 2)
-		if err != nil || len(log) != 2 || log[0].StatusCode != http.StatusNoContent || log[1].StatusCode != http.StatusNoContent {
+		log, err := admin.Deliveries(ctx, "app", 3)
+		if err != nil || len(log) != 3 {
 			t.Fatalf("delivery log: %+v, %v", log, err)
+		}
+		for _, d := range log {
+			if d.StatusCode != http.StatusNoContent {
+				t.Fatalf("delivery log: %+v", log)
+			}
 		}
 	}
 }
@@ -319,4 +339,14 @@ func TestNodeReceiverRefusesForgeries(t *testing.T) {
 	if len(evs) != 2 || evs[0]["id"] != "evt_ok" || evs[1]["id"] != "evt_last" {
 		t.Fatalf("handled %v; want evt_ok once, then evt_last", evs)
 	}
+}
+
+// noRevocation is an exchange without grant revocation (as Binance): removals end in
+// revocationUnsupported, and nothing is ever revoked.
+type noRevocation struct{}
+
+func (noRevocation) CanRevoke(linkvault.BrokerType) bool { return false }
+
+func (noRevocation) Revoke(context.Context, linkvault.BrokerType, linkvault.Credential) error {
+	return errors.New("noRevocation: no grant can be revoked")
 }

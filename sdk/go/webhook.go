@@ -260,7 +260,8 @@ type WebhookEvent struct {
 }
 
 // ConnectionEvent is the data of every connection.* event. It never carries
-// credentials.
+// credentials. connection.revoked, sent for a connection already removed, carries
+// TokenID, BrokerType and Details only: UserID, Scope and Status are empty.
 type ConnectionEvent struct {
 	TokenID    string     `json:"tokenId"`
 	UserID     string     `json:"userId"`

@@ -10,14 +10,21 @@ import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Webhook, WebhookVerificationError } from "standardwebhooks";
 
-/** The data of every connection.* event (never credentials). */
+/**
+ * The data of every connection.* event (never credentials). connection.revoked, sent
+ * for a connection already removed, carries tokenId, brokerType and details only.
+ */
 interface ConnectionEvent {
   tokenId: string;
-  userId: string;
+  userId?: string;
   brokerType: string;
-  scope: "read" | "write";
-  status: string;
-  /** "reason" on connection.reauth_required, "expiresAt" on connection.expiry_warning. */
+  scope?: "read" | "write";
+  status?: string;
+  /**
+   * "reason" on connection.reauth_required, "expiresAt" on connection.expiry_warning,
+   * "revocation" on connection.revoked, "previousAccountIds" and "accountIds" on
+   * connection.account_changed.
+   */
   details?: Record<string, string>;
 }
 
