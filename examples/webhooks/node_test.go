@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -347,6 +346,6 @@ type noRevocation struct{}
 
 func (noRevocation) CanRevoke(linkvault.BrokerType) bool { return false }
 
-func (noRevocation) Revoke(context.Context, linkvault.BrokerType, linkvault.Credential) error {
-	return errors.New("noRevocation: no grant can be revoked")
+func (noRevocation) Revoke(_ context.Context, broker linkvault.BrokerType, _ linkvault.Credential) error {
+	return fmt.Errorf("noRevocation: %s grants cannot be revoked", broker)
 }
