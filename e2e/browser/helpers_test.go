@@ -46,19 +46,44 @@ type env struct {
 	console []string // the main tab's console messages, printed when a step fails
 }
 
-// pathCounter counts requests per path on the linkvault server.
+// pathCounter counts requests per path on the linkvault server; it can also lose the
+// answer to a request the server handled (as a proxy that times out does).
 type pathCounter struct {
-	mu sync.Mutex
-	n  map[string]int
+	mu   sync.Mutex
+	n    map[string]int
+	lose map[string]int // path → how many of its next answers to replace by a 502
 }
 
 func (c *pathCounter) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.mu.Lock()
 		c.n[r.URL.Path]++
+		lose := c.lose[r.URL.Path] > 0
+		if lose {
+			c.lose[r.URL.Path]--
+		}
 		c.mu.Unlock()
+		if lose {
+			// The server does the work; its answer never reaches the browser.
+			next.ServeHTTP(httptest.NewRecorder(), r)
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusBadGateway)
+			_, _ = w.Write([]byte("<html><body>502 Bad Gateway</body></html>"))
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// loseNextAnswer makes the next request to path get a proxy's 502 instead of the
+// server's answer, after the server handled it.
+func (c *pathCounter) loseNextAnswer(path string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lose == nil {
+		c.lose = map[string]int{}
+	}
+	c.lose[path]++
 }
 
 func (c *pathCounter) get(path string) int {

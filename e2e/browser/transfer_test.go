@@ -277,6 +277,63 @@ func TestTransferQuoteExpires(t *testing.T) {
 	e.confirmSendsOne("")
 }
 
+// TestTransferAnswerLostThenQuoteExpires: Confirm's answer is lost on the way (a
+// proxy's 502 after the server had the exchange send the transfer). The page says to
+// try again; when the user does, after the quote's time is up, Confirm must still
+// ask the server about this preview (which answers what it became) rather than offer
+// a fresh quote: main hid Confirm and offered "Preview again", whose Confirm sent the
+// money a second time.
+func TestTransferAnswerLostThenQuoteExpires(t *testing.T) {
+	e := newEnv(t)
+	e.installFrameClock()
+	e.openTransferForm("tess", "tess-cb", "")
+	e.fillTransferForm(overlayFrame, "ETH", "", "0x326a8825472bb0f4719998e708a1eeeb4473ed1b", "0.5")
+	e.clickInFrame(overlayFrame, "#lv-submit")
+	e.waitInFrame(overlayFrame, "#lv-confirm")
+	e.calls.loseNextAnswer("/link/api/transfer/execute")
+	e.clickInFrame(overlayFrame, "#lv-confirm")
+	if got := e.textInFrame(overlayFrame, "#lv-error"); !strings.Contains(got, "may have sent this transfer") {
+		t.Errorf("after a lost answer the page says %q, not that the transfer may have been sent", got)
+	}
+	if n := e.st.Sim.Coinbase.Stats().Transfers; n != 1 {
+		t.Fatalf("the exchange executed %d transfers, want 1 (the answer was lost after it)", n)
+	}
+	e.shotBoth("transfer-10-answer-lost")
+	e.advanceFrameClock(6 * time.Minute)
+	// The user presses Confirm again (as the error says), the quote's time being up.
+	callInFrame(e, overlayFrame, "#lv-confirm", `function() { this.click(); }`)
+	e.waitInFrame(overlayFrame, "[data-screen=transfer-done], #lv-repreview:not([hidden])")
+	if e.visibleInFrame("#lv-repreview") {
+		e.shot("FAIL-transfer-answer-lost-repreview")
+		t.Fatal("after a lost answer, the page offers a fresh quote for a transfer the exchange already sent")
+	}
+	e.waitInFrame(overlayFrame, "[data-screen=transfer-done]")
+	if n := e.st.Sim.Coinbase.Stats().Transfers; n != 1 {
+		t.Fatalf("the exchange executed %d transfers, want 1", n)
+	}
+	e.run(chromedp.WaitVisible(chromedp.Search(`//ol[@id="events"]/li[contains(., "transferFinished success 0.5 ETH")]`)))
+}
+
+// callInFrame calls the JavaScript function fn with this = the element inner of the
+// iframe frame (shown or not).
+func callInFrame(e *env, frame, inner, fn string) {
+	e.t.Helper()
+	inFrame(e, frame, func(f *chromedp.Node) chromedp.Action[chromedp.Void] {
+		return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+			nodes, err := chromedp.Nodes(chromedp.CSS(inner), chromedp.FromNode(f))(ctx, tg)
+			if err != nil {
+				return chromedp.Void{}, err
+			}
+			obj, err := cdp.Call(ctx, tg, dom.ResolveNode, dom.ResolveNodeParams{BackendNodeID: nodes[0].BackendNodeID})
+			if err != nil {
+				return chromedp.Void{}, err
+			}
+			_, err = cdp.Call(ctx, tg, runtime.CallFunctionOn, runtime.CallFunctionOnParams{ObjectID: obj.Object.ObjectID, FunctionDeclaration: fn})
+			return chromedp.Void{}, err
+		}
+	})
+}
+
 // TestTransferMFA: when the exchange asks for a second factor (the simulated
 // Coinbase user has two-step verification), the review asks for the code; a wrong
 // one is said so next to the field, the app hears transferExecutionError and no

@@ -348,6 +348,12 @@ function preview(k, holdings, input, pv) {
   const fCode = field(t('transferCode'), code, h('p', { class: 'field-hint', id: 'lv-mfa-hint', text: t('transferCodeHint', { name: integ.name }) }));
   fCode.wrap.hidden = true;
   let needsCode = false;
+  // Confirm was pressed and its answer never came (the connection dropped, a proxy
+  // answered) or said the transfer is still being executed: the exchange may have
+  // sent it. Only this preview can tell (the server answers what it became, even
+  // after the quote's time is up; a fresh quote would be a second transfer), so
+  // Confirm stays until the server says the quote expired unsent.
+  let unsure = false;
   const expiresAt = Date.now() + Math.max(pv.expiresInSeconds || 0, 0) * 1000;
   const again = h('button', { type: 'button', class: 'button', id: 'lv-repreview', hidden: true, onclick: () => {
     again.setAttribute('disabled', '');
@@ -395,8 +401,11 @@ function preview(k, holdings, input, pv) {
       executed(k, input, pv, res);
     } catch (e2) {
       const info = asError(e2);
-      confirm.disabled = stale();
-      const msg = errorText(info);
+      const unknown = !info.type || info.type === 'internalError' || info.type === 'conflict';
+      unsure = info.type !== 'previewExpired';
+      if (unsure) confirm.disabled = false;
+      else expire();
+      const msg = unknown ? t('transferUnsure', { name: integ.name }) : errorText(info);
       event('transferExecutionError', null, { errorMessage: msg });
       showError(err, msg);
     }
@@ -404,12 +413,16 @@ function preview(k, holdings, input, pv) {
   const expiredNote = h('p', { class: 'muted', id: 'lv-expired', hidden: true, text: t('quoteExpired') });
   /** True (and the screen says so) once the quote is no longer valid. */
   function stale() {
-    if (!pv.expiresInSeconds || Date.now() < expiresAt) return false;
+    if (unsure || !pv.expiresInSeconds || Date.now() < expiresAt) return false;
+    expire();
+    return true;
+  }
+  /** Replaces Confirm by Preview again. */
+  function expire() {
     confirm.disabled = true;
     confirm.hidden = true;
     expiredNote.hidden = false;
     again.hidden = false;
-    return true;
   }
   const seq = show('transfer-preview',
     h('h1', { text: t('reviewTitle') }),
