@@ -63,25 +63,7 @@ func (e *env) confirmSendsOne(shot string) {
 // does (the value changes and the select fires change).
 func (e *env) selectInFrame(frame, inner, value string) {
 	e.t.Helper()
-	inFrame(e, frame, func(f *chromedp.Node) chromedp.Action[chromedp.Void] {
-		return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-			nodes, err := chromedp.Nodes(chromedp.CSS(inner), chromedp.FromNode(f))(ctx, tg)
-			if err != nil {
-				return chromedp.Void{}, err
-			}
-			obj, err := cdp.Call(ctx, tg, dom.ResolveNode, dom.ResolveNodeParams{BackendNodeID: nodes[0].BackendNodeID})
-			if err != nil {
-				return chromedp.Void{}, err
-			}
-			arg, _ := json.Marshal(value)
-			_, err = cdp.Call(ctx, tg, runtime.CallFunctionOn, runtime.CallFunctionOnParams{
-				ObjectID:            obj.Object.ObjectID,
-				FunctionDeclaration: `function(v) { this.value = v; this.dispatchEvent(new Event('change', { bubbles: true })); }`,
-				Arguments:           []*runtime.CallArgument{{Value: arg}},
-			})
-			return chromedp.Void{}, err
-		}
-	})
+	callInFrame(e, frame, inner, `function(v) { this.value = v; this.dispatchEvent(new Event('change', { bubbles: true })); }`, value)
 }
 
 // valueInFrame reads the value of a form control inside the Link frame.
@@ -256,15 +238,22 @@ func (e *env) installFrameClock() {
 	e.addInitScript(src)
 }
 
-// TestTransferQuoteExpires: once the quote's time is up Confirm goes away and the
-// page offers a fresh preview instead; the fresh one can be confirmed.
-func TestTransferQuoteExpires(t *testing.T) {
+// reviewWithClock opens the review of 0.5 ETH from tess's Coinbase account, with the
+// Link frame's clock under the test's control (advanceFrameClock).
+func reviewWithClock(t *testing.T) *env {
 	e := newEnv(t)
 	e.installFrameClock()
 	e.openTransferForm("tess", "tess-cb", "")
 	e.fillTransferForm(overlayFrame, "ETH", "", "0x326a8825472bb0f4719998e708a1eeeb4473ed1b", "0.5")
 	e.clickInFrame(overlayFrame, "#lv-submit")
 	e.waitInFrame(overlayFrame, "#lv-confirm")
+	return e
+}
+
+// TestTransferQuoteExpires: once the quote's time is up Confirm goes away and the
+// page offers a fresh preview instead; the fresh one can be confirmed.
+func TestTransferQuoteExpires(t *testing.T) {
+	e := reviewWithClock(t)
 	e.advanceFrameClock(6 * time.Minute)
 	e.waitInFrame(overlayFrame, "#lv-repreview")
 	if e.visibleInFrame("#lv-confirm") {
@@ -284,12 +273,7 @@ func TestTransferQuoteExpires(t *testing.T) {
 // a fresh quote: main hid Confirm and offered "Preview again", whose Confirm sent the
 // money a second time.
 func TestTransferAnswerLostThenQuoteExpires(t *testing.T) {
-	e := newEnv(t)
-	e.installFrameClock()
-	e.openTransferForm("tess", "tess-cb", "")
-	e.fillTransferForm(overlayFrame, "ETH", "", "0x326a8825472bb0f4719998e708a1eeeb4473ed1b", "0.5")
-	e.clickInFrame(overlayFrame, "#lv-submit")
-	e.waitInFrame(overlayFrame, "#lv-confirm")
+	e := reviewWithClock(t)
 	e.calls.loseNextAnswer("/link/api/transfer/execute")
 	e.clickInFrame(overlayFrame, "#lv-confirm")
 	if got := e.textInFrame(overlayFrame, "#lv-error"); !strings.Contains(got, "may have sent this transfer") {
@@ -315,9 +299,17 @@ func TestTransferAnswerLostThenQuoteExpires(t *testing.T) {
 }
 
 // callInFrame calls the JavaScript function fn with this = the element inner of the
-// iframe frame (shown or not).
-func callInFrame(e *env, frame, inner, fn string) {
+// iframe frame (shown or not) and args (JSON values) as its arguments.
+func callInFrame(e *env, frame, inner, fn string, args ...any) {
 	e.t.Helper()
+	var callArgs []*runtime.CallArgument
+	for _, a := range args {
+		raw, err := json.Marshal(a)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		callArgs = append(callArgs, &runtime.CallArgument{Value: raw})
+	}
 	inFrame(e, frame, func(f *chromedp.Node) chromedp.Action[chromedp.Void] {
 		return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
 			nodes, err := chromedp.Nodes(chromedp.CSS(inner), chromedp.FromNode(f))(ctx, tg)
@@ -328,7 +320,9 @@ func callInFrame(e *env, frame, inner, fn string) {
 			if err != nil {
 				return chromedp.Void{}, err
 			}
-			_, err = cdp.Call(ctx, tg, runtime.CallFunctionOn, runtime.CallFunctionOnParams{ObjectID: obj.Object.ObjectID, FunctionDeclaration: fn})
+			_, err = cdp.Call(ctx, tg, runtime.CallFunctionOn, runtime.CallFunctionOnParams{
+				ObjectID: obj.Object.ObjectID, FunctionDeclaration: fn, Arguments: callArgs,
+			})
 			return chromedp.Void{}, err
 		}
 	})
