@@ -350,7 +350,7 @@ func TestPreviewAndExecute(t *testing.T) {
 					Amount    float64 `json:"amount"`
 					NetworkID string  `json:"networkId"`
 					Total     float64 `json:"totalEstimatedAmount"`
-					Fee       struct {
+					Fee       *struct {
 						Fee         float64 `json:"fee"`
 						FeeCurrency string  `json:"feeCurrency"`
 					} `json:"estimatedNetworkGasFee"`
@@ -358,10 +358,19 @@ func TestPreviewAndExecute(t *testing.T) {
 			}
 			r.content(t, &p)
 			if p.Status != "succeeded" || p.Result.PreviewID == "" || p.Result.Symbol != "ETH" || p.Result.Amount != 0.01 ||
-				p.Result.NetworkID != ethereumID || p.Result.Fee.FeeCurrency != "ETH" ||
-				// Uphold and Binance quote the fee up front; Coinbase sets it when it sends.
-				p.Result.Fee.Fee < 0 || (b == linkvault.BrokerUphold || b == linkvault.BrokerBinance) && p.Result.Fee.Fee <= 0 {
+				p.Result.NetworkID != ethereumID {
 				t.Fatalf("preview = %s", r.body)
+			}
+			// Uphold and Binance quote the fee up front; Coinbase sets it only when it sends,
+			// so its preview has no estimatedNetworkGasFee (nullable in Mesh's schema): a fee
+			// of 0 would tell the app the transfer is free.
+			switch fee := p.Result.Fee; {
+			case b == linkvault.BrokerCoinbase && fee != nil:
+				t.Fatalf("preview quotes a fee Coinbase does not quote: %s", r.body)
+			case (b == linkvault.BrokerUphold || b == linkvault.BrokerBinance) && (fee == nil || fee.Fee <= 0):
+				t.Fatalf("preview without the exchange's fee: %s", r.body)
+			case fee != nil && (fee.FeeCurrency != "ETH" || fee.Fee < 0):
+				t.Fatalf("preview fee: %s", r.body)
 			}
 			if st := e.exchange(b).Stats(); st.Transfers != 0 {
 				t.Fatal("a preview executed a transfer")

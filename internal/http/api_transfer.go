@@ -231,7 +231,7 @@ type previewResult struct {
 	TotalEstimatedInFiat    *linkvault.Decimal `json:"totalEstimatedAmountInFiat,omitempty"`
 	NetworkID               string             `json:"networkId"`
 	NetworkName             string             `json:"networkName"`
-	EstimatedNetworkGasFee  transferFee        `json:"estimatedNetworkGasFee"`
+	EstimatedNetworkGasFee  *transferFee       `json:"estimatedNetworkGasFee,omitempty"`
 	UnitPrice               *linkvault.Decimal `json:"unitPrice,omitempty"`
 	ClientTransactionID     *string            `json:"clientTransactionId,omitempty"`
 	FiatCurrency            string             `json:"fiatCurrency"`
@@ -241,12 +241,18 @@ type previewResult struct {
 	TransferAmountToRequest linkvault.Decimal  `json:"transferAmountToRequest"`
 }
 
+// previewResultOf is the preview in Mesh's shape. estimatedNetworkGasFee (nullable in
+// Mesh's PreviewTransferResult) is left out when the exchange quotes no fee before it
+// sends (Coinbase): a fee of 0 would tell the app the transfer is free, and the total
+// would read as final.
 func previewResultOf(p *account.Preview) previewResult {
 	res := previewResult{
 		PreviewID: p.ID, PreviewExpiresIn: int64(p.ExpiresIn / time.Second), ToAddress: p.ToAddress, Symbol: p.Symbol,
 		Amount: p.Amount, TotalEstimatedAmount: p.Total, NetworkID: p.Network.ID, NetworkName: p.Network.Name,
-		EstimatedNetworkGasFee: transferFee{Fee: p.Fee, FeeCurrency: p.FeeCurrency},
-		FiatCurrency:           "USD", TransferType: "deposit", AmountToReceive: p.Amount, TransferAmountToRequest: p.Amount,
+		FiatCurrency: "USD", TransferType: "deposit", AmountToReceive: p.Amount, TransferAmountToRequest: p.Amount,
+	}
+	if p.FeeKnown {
+		res.EstimatedNetworkGasFee = &transferFee{Fee: p.Fee, FeeCurrency: p.FeeCurrency}
 	}
 	if p.AddressTag != "" {
 		res.AddressTag = &p.AddressTag
@@ -258,7 +264,7 @@ func previewResultOf(p *account.Preview) previewResult {
 		res.UnitPrice = &p.UnitPrice
 		res.AmountInFiat = decimalPtr(p.InFiat(p.Amount))
 		res.TotalEstimatedInFiat = decimalPtr(p.InFiat(p.Total))
-		if p.FeeCurrency == p.Symbol {
+		if res.EstimatedNetworkGasFee != nil && p.FeeCurrency == p.Symbol {
 			res.EstimatedNetworkGasFee.FeeInFiat = decimalPtr(p.InFiat(p.Fee))
 		}
 	}
