@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -208,7 +207,7 @@ func runKeys(ctx context.Context, args []string, stdout, _ io.Writer, lookup env
 		}
 		p, err := linkvault.ParsePermission(*perm)
 		if err != nil {
-			return usageErrorf("keys create: --permission: %v", err)
+			return usageErrorf("keys create: --permission must be read or write, got %q", *perm)
 		}
 		// The verifier is keyed with a key derived from the master key.
 		st, ring, err := openSealing(ctx, *cfgPath, lookup)
@@ -339,17 +338,24 @@ func updateClient(ctx context.Context, args []string, stdout io.Writer, lookup e
 	fs.Var(&origins, "allowed-origin", "web origin allowed to frame Link and receive its messages, e.g. https://app.example (repeatable; * = any site)")
 	noOrigins := fs.Bool("no-allowed-origins", false, "allow no site to frame Link")
 	asJSON := jsonFlag(fs)
-	st, _, err := adminStore(ctx, fs, args, lookup)
+	cfgPath := configFlag(fs.FlagSet)
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if err := fs.require("id"); err != nil {
+		return err
+	}
+	if *noOrigins && len(origins) > 0 {
+		return usageErrorf("clients update: --no-allowed-origins and --allowed-origin exclude each other")
+	}
+	if *noLogo && *logo != "" {
+		return usageErrorf("clients update: --no-logo and --logo exclude each other")
+	}
+	st, _, err := openConfigured(ctx, *cfgPath, lookup)
 	if err != nil {
 		return err
 	}
 	defer closeJoin(&retErr, st)
-	if *id == "" {
-		return errors.New("clients update: --id is required")
-	}
-	if *noOrigins && len(origins) > 0 {
-		return errors.New("clients update: --no-allowed-origins and --allowed-origin exclude each other")
-	}
 	var u clients.LinkSettings
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "name" {
@@ -357,8 +363,6 @@ func updateClient(ctx context.Context, args []string, stdout io.Writer, lookup e
 		}
 	})
 	switch {
-	case *noLogo && *logo != "":
-		return errors.New("clients update: --no-logo and --logo exclude each other")
 	case *noLogo:
 		empty := ""
 		u.Logo = &empty

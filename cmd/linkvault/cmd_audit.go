@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -43,7 +42,7 @@ func newAuditCmd(fs *flags) *auditCmd {
 		since:  fs.Duration("since", 0, "only entries newer than this, e.g. 24h (default: no bound)"),
 		limit:  fs.Int("limit", linkvault.AuditDefaultLimit, fmt.Sprintf("at most this many entries (1-%d)", linkvault.AuditMaxLimit)),
 		json:   fs.Bool("json", false, "print one JSON object per line instead of a table"),
-		prune:  fs.Duration("prune-older-than", 0, "delete the entries of every client older than this, e.g. 2160h, and print how many"),
+		prune:  fs.Duration("prune-older-than", 0, "delete the entries of every client older than this (at least 1h), e.g. 2160h, and print how many"),
 	}
 }
 
@@ -56,8 +55,8 @@ func runAuditCommand(ctx context.Context, args []string, stdout, _ io.Writer, lo
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	if *cmd.prune == 0 && *cmd.client == "" {
-		return usageErrorf("audit: --client is required\n%s", auditUsage)
+	if err := cmd.check(); err != nil {
+		return err
 	}
 	st, cfg, err := openConfigured(ctx, *cfgPath, lookup)
 	if err != nil {
@@ -94,15 +93,40 @@ func runAudit(ctx context.Context, args []string, stdout io.Writer, st auditStor
 	return cmd.run(ctx, stdout, st, fp, time.Now())
 }
 
+// minAuditPrune is the shortest --prune-older-than, the floor LINKVAULT_RETENTION_AUDIT
+// has too: a unit slip (24s for 24h) must not empty the audit trail.
+const minAuditPrune = time.Hour
+
+// check rejects flag values the command cannot run with, as usage errors (exit 2),
+// before any database is opened.
+func (c *auditCmd) check() error {
+	if *c.prune != 0 {
+		if *c.prune < minAuditPrune {
+			return usageErrorf("audit: --prune-older-than must be at least %v (e.g. 2160h), got %v", minAuditPrune, *c.prune)
+		}
+		if *c.client != "" || *c.token != "" || *c.since != 0 || *c.json || *c.limit != linkvault.AuditDefaultLimit {
+			return usageErrorf("audit: --prune-older-than applies to every client and takes no other flag")
+		}
+		return nil
+	}
+	if *c.client == "" {
+		return usageErrorf("audit: --client is required\n%s", auditUsage)
+	}
+	if *c.since < 0 {
+		return usageErrorf("audit: --since must be a positive duration, e.g. 24h")
+	}
+	if *c.limit < 1 || *c.limit > linkvault.AuditMaxLimit {
+		return usageErrorf("audit: --limit must be between 1 and %d, got %d", linkvault.AuditMaxLimit, *c.limit)
+	}
+	return nil
+}
+
 // run prints the entries the parsed flags select.
 func (c *auditCmd) run(ctx context.Context, stdout io.Writer, st auditStore, fp fingerprinter, now time.Time) error {
+	if err := c.check(); err != nil {
+		return err
+	}
 	if *c.prune != 0 {
-		if *c.prune < 0 {
-			return errors.New("--prune-older-than must be a positive duration, e.g. 2160h")
-		}
-		if *c.client != "" || *c.token != "" || *c.since != 0 || *c.json {
-			return errors.New("--prune-older-than applies to every client and takes no other flag")
-		}
 		before := now.Add(-*c.prune)
 		n, err := app.PruneAll(ctx, st.PruneAudit, before)
 		if err != nil {
@@ -110,12 +134,6 @@ func (c *auditCmd) run(ctx context.Context, stdout io.Writer, st auditStore, fp 
 		}
 		fmt.Fprintf(stdout, "deleted %d audit entries older than %s\n", n, before.UTC().Format(time.RFC3339))
 		return nil
-	}
-	if *c.client == "" {
-		return errors.New("--client is required\n" + auditUsage)
-	}
-	if *c.since < 0 {
-		return errors.New("--since must be a positive duration, e.g. 24h")
 	}
 	q := linkvault.AuditQuery{ClientID: *c.client, TokenID: *c.token, Limit: *c.limit}
 	if q.TokenID != "" && fp != nil {
@@ -126,9 +144,6 @@ func (c *auditCmd) run(ctx context.Context, stdout io.Writer, st auditStore, fp 
 	}
 	if *c.since > 0 {
 		q.Since = now.Add(-*c.since)
-	}
-	if q.Limit == 0 {
-		return fmt.Errorf("--limit must be between 1 and %d", linkvault.AuditMaxLimit)
 	}
 	entries, err := st.ListAudit(ctx, q)
 	if err != nil {

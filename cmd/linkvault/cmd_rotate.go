@@ -35,7 +35,17 @@ func rotateMasterKey(ctx context.Context, fs *flags, args []string, stdout io.Wr
 	status := fs.Bool("status", false, "report the rotation state and change nothing")
 	asJSON := jsonFlag(fs)
 	wait := fs.Duration("wait", 2*time.Minute, "how long to wait for running replicas to load the new version before giving up (resumable)")
-	st, cfg, err := adminStore(ctx, fs, args, lookup)
+	cfgPath := configFlag(fs.FlagSet)
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if *wait < 0 {
+		return usageErrorf("keys rotate: --wait must not be negative, got %v", *wait)
+	}
+	if *asJSON && !*status {
+		return usageErrorf("keys rotate: --json goes with --status")
+	}
+	st, cfg, err := openConfigured(ctx, *cfgPath, lookup)
 	if err != nil {
 		return err
 	}
@@ -51,9 +61,6 @@ func rotateMasterKey(ctx context.Context, fs *flags, args []string, stdout io.Wr
 		}
 		s.print(stdout)
 		return nil
-	}
-	if *asJSON {
-		return usageErrorf("keys rotate: --json goes with --status")
 	}
 	return r.run(ctx, *wait)
 }

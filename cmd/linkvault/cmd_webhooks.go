@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -46,7 +45,7 @@ func newWebhooksCmd(sub string, fs *flag.FlagSet) (*webhooksCmd, error) {
 	case "rotate-secret":
 		c.overlap = fs.Duration("overlap", webhook.DefaultOverlap, "how long the previous secrets keep signing")
 	case "deliveries":
-		c.limit = fs.Int("limit", 50, "at most this many attempts, newest first (1-1000)")
+		c.limit = fs.Int("limit", 50, fmt.Sprintf("at most this many attempts, newest first (1-%d)", maxDeliveries))
 	default:
 		return nil, fmt.Errorf("unknown webhooks subcommand %q\n%s", sub, webhooksUsage)
 	}
@@ -66,6 +65,9 @@ func runWebhooksCommand(ctx context.Context, args []string, stdout, _ io.Writer,
 		olderThan := fs.Duration("older-than", 0, "prune finished events created longer ago than this (at least 1h)")
 		if err := fs.parse(rest); err != nil {
 			return err
+		}
+		if *olderThan == 0 {
+			return usageErrorf("webhooks prune: --older-than is required (e.g. 720h)\n%s", webhooksUsage)
 		}
 		if *olderThan < time.Hour {
 			return usageErrorf("webhooks prune: --older-than must be at least 1h (got %v)\n%s", *olderThan, webhooksUsage)
@@ -90,6 +92,9 @@ func runWebhooksCommand(ctx context.Context, args []string, stdout, _ io.Writer,
 	if err := fs.require("client"); err != nil {
 		return err
 	}
+	if err := c.check(); err != nil {
+		return err
+	}
 	st, ring, err := openSealing(ctx, *cfgPath, lookup)
 	if err != nil {
 		return err
@@ -98,16 +103,31 @@ func runWebhooksCommand(ctx context.Context, args []string, stdout, _ io.Writer,
 	return c.run(ctx, stdout, st, ring, time.Now)
 }
 
+// maxDeliveries is the most delivery attempts `webhooks deliveries` lists.
+const maxDeliveries = 1000
+
+// check rejects flag values the subcommand cannot run with, as usage errors (exit 2),
+// before any database is opened.
+func (c *webhooksCmd) check() error {
+	if *c.client == "" {
+		return usageErrorf("webhooks %s: --client is required\n%s", c.sub, webhooksUsage)
+	}
+	if c.overlap != nil && *c.overlap <= 0 {
+		return usageErrorf("webhooks %s: --overlap must be a positive duration, e.g. 24h", c.sub)
+	}
+	if c.limit != nil && (*c.limit < 1 || *c.limit > maxDeliveries) {
+		return usageErrorf("webhooks %s: --limit must be between 1 and %d, got %d", c.sub, maxDeliveries, *c.limit)
+	}
+	return nil
+}
+
 // run executes the parsed subcommand.
 func (c *webhooksCmd) run(ctx context.Context, stdout io.Writer, st webhookStore, sealer linkvault.Sealer, now func() time.Time) error {
-	if *c.client == "" {
-		return errors.New("--client is required\n" + webhooksUsage)
+	if err := c.check(); err != nil {
+		return err
 	}
 	var overlap time.Duration
 	if c.overlap != nil {
-		if *c.overlap <= 0 {
-			return errors.New("--overlap must be a positive duration, e.g. 24h")
-		}
 		overlap = *c.overlap
 	}
 	admin := webhook.NewAdmin(st, sealer, now, overlap)
