@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -32,7 +33,7 @@ func runExchangeSim(ctx context.Context, args []string, stdout, _ io.Writer, _ e
 	clientSecret := fs.String("client-secret", exchangesim.DemoClientSecret, "OAuth client secret the exchanges accept")
 	mfaCode := fs.String("mfa-code", exchangesim.DefaultMFACode, "MFA code of auto-provisioned users")
 	verbose := fs.Bool("v", false, "log admin actions and faults to stdout")
-	envFile := fs.String("env-file", "", "write the LINKVAULT_* settings pointing linkvault serve at these exchanges to this file (mode 0600; KEY=value lines for a shell's `set -a; . FILE` or systemd's EnvironmentFile)")
+	envFile := fs.String("env-file", "", "write the LINKVAULT_* settings pointing linkvault serve at these exchanges to `FILE` (mode 0600; KEY=value lines for a shell's \"set -a; . FILE\" or systemd's EnvironmentFile), written once they listen and removed when they stop")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -42,6 +43,14 @@ func runExchangeSim(ctx context.Context, args []string, stdout, _ io.Writer, _ e
 	}
 	base := func(ttl time.Duration) exchangesim.Config {
 		return exchangesim.Config{ClientID: *clientID, ClientSecret: *clientSecret, MFACode: *mfaCode, AccessTTL: ttl}
+	}
+	if *envFile != "" {
+		// A file left by an earlier run (killed, or stopped by SIGHUP) names exchanges
+		// that no longer listen: remove it first, so that waiting for the file to appear
+		// (README: until [ -s FILE ]) waits for this run's.
+		if err := os.Remove(*envFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("exchangesim: --env-file: %w", err)
+		}
 	}
 	c, err := exchangesim.Start(ctx, exchangesim.ClusterConfig{
 		Host: *host, CoinbasePort: *coinbase, UpholdPort: *uphold, BinancePort: *binance, SandboxPort: *sandbox,
@@ -56,6 +65,12 @@ func runExchangeSim(ctx context.Context, args []string, stdout, _ io.Writer, _ e
 		if err := writeSimulatorEnv(*envFile, c, *clientID, *clientSecret); err != nil {
 			return err
 		}
+		// The settings describe exchanges that stop with this process.
+		defer func() {
+			if err := os.Remove(*envFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+				retErr = errors.Join(retErr, fmt.Errorf("exchangesim: --env-file: %w", err))
+			}
+		}()
 	}
 
 	fmt.Fprintln(stdout, "Simulated exchanges:")

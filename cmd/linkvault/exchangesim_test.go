@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestExchangeSimEnvFileLivesWithTheSimulators: the --env-file that README's
+// "Trying it without exchange accounts" waits for (until [ -s exchangesim.env ]) and
+// sources describes exchanges that listen. A file left by an earlier run is removed
+// before the exchanges start (even when they fail to), and the file is removed when they
+// stop; it was left behind, so a second run of the README block sourced the first run's
+// dead ports at once. -h names the flag's argument FILE (it showed "set -a; . FILE").
+func TestExchangeSimEnvFileLivesWithTheSimulators(t *testing.T) {
+	envFile := filepath.Join(t.TempDir(), "exchangesim.env")
+	stale := "LINKVAULT_COINBASE_API_BASE_URL=http://127.0.0.1:1\n"
+
+	// A start that fails leaves no earlier run's file behind.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	if err := os.WriteFile(envFile, []byte(stale), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(busy.Addr().(*net.TCPAddr).Port)
+	if code, _, errOut := runCLI(t, nil, "exchangesim", "--env-file", envFile, "--coinbase-port", port); code != exitFailure {
+		t.Fatalf("exchangesim on a busy port: exit %d (%s), want %d", code, errOut, exitFailure)
+	}
+	if _, err := os.Stat(envFile); !os.IsNotExist(err) {
+		t.Fatalf("after a failed start the earlier run's env file is still there (stat: %v)", err)
+	}
+
+	// A run writes the file while its exchanges listen and removes it when they stop.
+	if err := os.WriteFile(envFile, []byte(stale), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		var out, errOut bytes.Buffer
+		done <- run(ctx, []string{"exchangesim", "--env-file", envFile}, &out, &errOut, func(string) (string, bool) { return "", false })
+	}()
+	var vars map[string]string
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if data, err := os.ReadFile(envFile); err == nil && !bytes.Equal(data, []byte(stale)) {
+			vars = parseEnvFile(t, data)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("exchangesim wrote no env file of its own")
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("exchangesim returned early: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	base := vars["LINKVAULT_COINBASE_API_BASE_URL"]
+	if !strings.HasPrefix(base, "http://127.0.0.1:") {
+		t.Fatalf("env file: LINKVAULT_COINBASE_API_BASE_URL=%q", base)
+	}
+	resp, err := http.Get(base + "/_sim/stats")
+	if err != nil {
+		t.Fatalf("the exchange the env file names does not answer: %v", err)
+	}
+	_ = resp.Body.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("exchangesim: %v", err)
+	}
+	if _, err := os.Stat(envFile); !os.IsNotExist(err) {
+		t.Fatalf("the env file outlives the exchanges it names (stat: %v)", err)
+	}
+
+	code, out, _ := runCLI(t, nil, "exchangesim", "-h")
+	if code != 0 || !strings.Contains(out, "-env-file FILE\n") {
+		t.Fatalf("exchangesim -h: exit %d, the -env-file line does not name FILE:\n%s", code, out)
+	}
+}
+
+// parseEnvFile reads KEY=value lines, skipping comments.
+func parseEnvFile(t *testing.T, data []byte) map[string]string {
+	t.Helper()
+	vars := make(map[string]string)
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			t.Fatalf("env file line %q is not KEY=value", line)
+		}
+		vars[k] = v
+	}
+	return vars
+}
