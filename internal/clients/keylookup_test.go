@@ -109,16 +109,7 @@ func randomHex16() string {
 // set is staleLimit periods old, so a revocation is never ignored for long.
 func TestKeysChangedElsewhereAreSeenWithinTheRefreshPeriod(t *testing.T) {
 	ctx := context.Background()
-	db := testdb.SQLite(t)
-	store := &countingStore{Store: db}
-	clock := exchangesim.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	ring := testKeyring(t, db)
-	svc := clients.New(store, ring, clock.Now, 5*time.Second)
-	other := clients.New(db, ring, clock.Now, 0) // the CLI
-	first := clients.CreateAppKey(t, other, linkvault.PermissionRead)
-	if _, err := svc.Authenticate(ctx, "app", first.Secret); err != nil {
-		t.Fatalf("key created before the first use: %v", err)
-	}
+	store, clock, svc, other, first := servingAndCLI(t)
 	second, err := other.CreateKey(ctx, "app", linkvault.PermissionWrite)
 	if err != nil {
 		t.Fatal(err)
@@ -188,4 +179,60 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("timed out waiting for %s", what)
+}
+
+// TestKeyRevokedElsewhereIsRefusedOnceThePeriodHasPassed: `linkvault keys revoke` (or
+// another replica) revokes a key; the first request this server answers a full key
+// refresh period later is refused, without any request before it to start a reload
+// (an idle server). The set used to be reloaded only in the background, after a
+// request had been answered from it, so a server idle for a while accepted a key
+// revoked elsewhere for up to four periods (seen on the demo: 200 eight seconds after
+// "keys revoke" printed "within 5s"). A key created elsewhere likewise works at once.
+func TestKeyRevokedElsewhereIsRefusedOnceThePeriodHasPassed(t *testing.T) {
+	ctx := context.Background()
+	_, clock, svc, other, first := servingAndCLI(t)
+	// Idle for most of a period, then revoked elsewhere; a key is created too.
+	clock.Advance(3 * time.Second)
+	if err := other.RevokeKey(ctx, "app", first.Key.ID); err != nil {
+		t.Fatal(err)
+	}
+	second, err := other.CreateKey(ctx, "app", linkvault.PermissionWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 5 s after the set was loaded (2 s after the revocation): the first request is refused.
+	clock.Advance(2 * time.Second)
+	if _, err := svc.Authenticate(ctx, "app", first.Secret); err == nil {
+		t.Fatal("the first request a key refresh period after the set was loaded accepted a key revoked elsewhere before it")
+	}
+	if _, err := svc.Authenticate(ctx, "app", second.Secret); err != nil {
+		t.Fatalf("a key created elsewhere before the period ended: %v", err)
+	}
+	// After a long idle time (shorter than the stale limit) too.
+	clock.Advance(12 * time.Second)
+	if err := other.RevokeKey(ctx, "app", second.Key.ID); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(5 * time.Second)
+	if _, err := svc.Authenticate(ctx, "app", second.Secret); err == nil {
+		t.Fatal("idle for 17 s, then a key revoked elsewhere 5 s before was accepted")
+	}
+}
+
+// servingAndCLI is a serving Service (key refresh period 5 s, on a store that can be
+// made to fail) and a CLI's Service on the same database, sharing a manual clock, with
+// a read key the CLI created and the server has used once.
+func servingAndCLI(t *testing.T) (*countingStore, *exchangesim.ManualClock, *clients.Service, *clients.Service, *clients.NewKey) {
+	t.Helper()
+	db := testdb.SQLite(t)
+	store := &countingStore{Store: db}
+	clock := exchangesim.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	ring := testKeyring(t, db)
+	svc := clients.New(store, ring, clock.Now, 5*time.Second)
+	other := clients.New(db, ring, clock.Now, 0) // the CLI
+	first := clients.CreateAppKey(t, other, linkvault.PermissionRead)
+	if _, err := svc.Authenticate(context.Background(), "app", first.Secret); err != nil {
+		t.Fatalf("key created before the first use: %v", err)
+	}
+	return store, clock, svc, other, first
 }

@@ -11,16 +11,19 @@ import (
 
 // keys holds every API key record in memory, so authentication looks a key id up the
 // same way whether it exists or not: a map read, never a database read that only
-// unknown ids would need (which made them measurably slower, issue 15 failure 6). The
-// set is reloaded from the store when it is older than the refresh period, in the
-// background, while requests keep using the current set; the request that notices
-// does not wait, so nothing about the presented key id decides who waits. Keys created
-// or revoked through this Service change the set at once; changes made elsewhere (the
-// CLI, another replica) are seen within the refresh period.
+// unknown ids would need (which made them measurably slower, issue 15 failure 6).
+// Keys created or revoked through this Service change the set at once; changes made
+// elsewhere (the CLI, another replica) are seen by the first request that starts a
+// refresh period or more after they were made. The set is reloaded in the background
+// once it is older than four fifths of the period, so a busy server never waits for
+// it; a request that finds it a whole period old (a server that was idle) reloads it
+// before answering. Which request waits depends on the set's age only, never on the
+// key id it presents.
 //
 // If reloading fails, the current set is used until it is staleLimit refresh periods
-// old; after that, lookups reload synchronously and fail with the store's error, so a
-// revocation can never go unseen for long.
+// old (a failed reload is retried at most once per retryGap); after that, lookups
+// reload synchronously and fail with the store's error, so a revocation can never go
+// unseen for long.
 type keys struct {
 	store   Store
 	now     func() time.Time
@@ -30,6 +33,7 @@ type keys struct {
 	mu        sync.Mutex   // serialises loads and local changes
 	reloading atomic.Bool  // a background reload is running
 	lastTry   atomic.Int64 // unix nanoseconds of the last background reload attempt
+	lastFail  atomic.Int64 // unix nanoseconds of the last failed reload
 }
 
 // keySet is one immutable snapshot of the api_keys table.
@@ -41,6 +45,10 @@ type keySet struct {
 // staleLimit is how many refresh periods a set may be used when reloads fail.
 const staleLimit = 4
 
+// retryGap is the least time between two reloads a request waits for while the store
+// fails (a fraction of the period): the requests in between use the current set.
+func (k *keys) retryGap() time.Duration { return k.refresh / 5 }
+
 func newKeys(store Store, now func() time.Time, refresh time.Duration) *keys {
 	return &keys{store: store, now: now, refresh: refresh}
 }
@@ -51,11 +59,22 @@ func (k *keys) current(ctx context.Context) (*keySet, error) {
 	if ks == nil || k.refresh <= 0 {
 		return k.reload(ctx, nil)
 	}
-	age := k.now().Sub(ks.loaded)
+	now := k.now()
+	age := now.Sub(ks.loaded)
 	switch {
 	case age >= staleLimit*k.refresh:
 		return k.reload(ctx, ks)
 	case age >= k.refresh:
+		// Too old to answer from: a key revoked elsewhere a period ago would still
+		// pass. Reload first, unless the store failed just now (then the set serves
+		// until staleLimit, as it would have had the background reload failed).
+		if now.UnixNano()-k.lastFail.Load() < int64(k.retryGap()) {
+			return ks, nil
+		}
+		if fresh, err := k.reload(ctx, ks); err == nil {
+			return fresh, nil
+		}
+	case age >= k.refresh-k.retryGap():
 		k.reloadInBackground()
 	}
 	return ks, nil
@@ -88,12 +107,14 @@ func (k *keys) reload(ctx context.Context, seen *keySet) (*keySet, error) {
 	start := k.now()
 	cls, err := k.store.ListClients(ctx)
 	if err != nil {
+		k.lastFail.Store(start.UnixNano())
 		return nil, err
 	}
 	byID := make(map[string]*linkvault.APIKey)
 	for _, c := range cls {
 		list, err := k.store.ListAPIKeys(ctx, c.ID)
 		if err != nil {
+			k.lastFail.Store(start.UnixNano())
 			return nil, err
 		}
 		for _, key := range list {
