@@ -29,6 +29,10 @@ func runBackup(ctx context.Context, args []string, stdout, _ io.Writer, lookup e
 	if err := b.Backup(ctx, *out); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "backup written to %s\nIt holds sealed credentials only: keep the master key (%s) backed up separately, never beside it.\n", *out, cfg.MasterKeyPath())
+	key := cfg.MasterKeyPath()
+	if key == "" { // the key is given as a value
+		key = config.EnvPrefix + "MASTER_KEY"
+	}
+	fmt.Fprintf(stdout, "backup written to %s\nIt holds sealed credentials only: keep the master key (%s) backed up separately, never beside it.\n", *out, key)
 	return nil
 }

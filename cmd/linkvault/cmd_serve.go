@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"strings"
@@ -12,13 +13,20 @@ import (
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env) (retErr error) {
 	var u strings.Builder
-	u.WriteString("Usage: linkvault serve [--config FILE]\n\nRuns the server: REST API and Link UI on the listen address, metrics and health on the\nadmin address, the refresh engine and webhook delivery. It migrates the schema on start.\n\nEnvironment variables:\n")
+	u.WriteString("Usage: linkvault serve [--config FILE]\n\nRuns the server: REST API and Link UI on the listen address, metrics and health on the\nadmin address, the refresh engine and webhook delivery. It migrates the schema on start.\n\nEnvironment variables (an empty value counts as unset):\n")
 	for _, v := range config.EnvVars() {
-		fmt.Fprintf(&u, "  %-48s %s\n", v.Name, v.Description)
+		desc := v.Description
+		if v.Default != "" {
+			desc += " (default " + v.Default + ")"
+		}
+		fmt.Fprintf(&u, "  %-48s %s\n", v.Name, desc)
 	}
 	fs := newFlags("serve", u.String(), stdout)
 	cfg, err := parseConfig(fs, args, lookup)
 	if err != nil {
+		return err
+	}
+	if err := checkTLSFiles(cfg.TLS); err != nil {
 		return err
 	}
 	log := app.NewLogger(cfg, stderr)
@@ -40,4 +48,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		fmt.Fprintf(stdout, "linkvault admin listening on %s\n", a.HTTP.AdminAddr())
 	}
 	return a.Run(ctx)
+}
+
+// checkTLSFiles loads the configured certificate and key once before anything starts,
+// so that a missing or malformed file stops serve with the settings to fix, instead of
+// failing the listener after serve said it was listening.
+func checkTLSFiles(t config.TLS) error {
+	if !t.Enabled() {
+		return nil
+	}
+	if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
+		return fmt.Errorf("configuration: %sTLS_CERT_FILE (%s) and %sTLS_KEY_FILE (%s) do not load as a certificate and its key: %v",
+			config.EnvPrefix, t.CertFile, config.EnvPrefix, t.KeyFile, err)
+	}
+	return nil
 }

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/linkvault/linkvault/internal/config"
+)
+
+// TestServeRefusesUnloadableTLSFiles: a TLS certificate or key that is missing or not
+// PEM stops serve before it listens, with an error naming LINKVAULT_TLS_CERT_FILE and
+// LINKVAULT_TLS_KEY_FILE. serve once printed "linkvault listening on", started its
+// workers, and then failed with a bare "open /path: no such file or directory".
+func TestServeRefusesUnloadableTLSFiles(t *testing.T) {
+	e, _ := newShopEnv(t)
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.pem")
+	if err := os.WriteFile(garbage, []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, files := range map[string][2]string{
+		"missing": {filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")},
+		"not PEM": {garbage, garbage},
+	} {
+		t.Run(name, func(t *testing.T) {
+			vars := map[string]string{
+				"LINKVAULT_LISTEN_ADDR":   "127.0.0.1:0",
+				"LINKVAULT_ADMIN_ADDR":    "off",
+				"LINKVAULT_TLS_CERT_FILE": files[0],
+				"LINKVAULT_TLS_KEY_FILE":  files[1],
+			}
+			for k, v := range e.vars {
+				vars[k] = v
+			}
+			code, out, errOut := runCLI(t, vars, "serve")
+			if code != exitFailure || !strings.Contains(errOut, "LINKVAULT_TLS_CERT_FILE") || !strings.Contains(errOut, "LINKVAULT_TLS_KEY_FILE") {
+				t.Errorf("serve: exit %d, stderr %q; want exit %d naming both TLS settings", code, errOut, exitFailure)
+			}
+			if strings.Contains(out, "listening") {
+				t.Errorf("serve said it was listening with unloadable TLS files: %q", out)
+			}
+		})
+	}
+}
+
+// TestBackupNamesTheMasterKeyGivenAsAValue: backup's reminder to keep the master key
+// apart names LINKVAULT_MASTER_KEY when the key is given as a value (it printed "()").
+func TestBackupNamesTheMasterKeyGivenAsAValue(t *testing.T) {
+	e, _ := newShopEnv(t)
+	key, err := os.ReadFile(e.vars["LINKVAULT_MASTER_KEY_FILE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"LINKVAULT_SQLITE_PATH": e.vars["LINKVAULT_SQLITE_PATH"], "LINKVAULT_MASTER_KEY": string(key)}
+	code, out, errOut := runCLI(t, vars, "backup", "--out", filepath.Join(t.TempDir(), "copy.db"))
+	if code != 0 || !strings.Contains(out, "master key (LINKVAULT_MASTER_KEY)") {
+		t.Fatalf("backup: exit %d, stdout %q, stderr %q; want the reminder naming LINKVAULT_MASTER_KEY", code, out, errOut)
+	}
+}
+
+// TestServeHelpShowsEveryDefault: `serve -h`, which README and the chart's values point
+// operators to for the variables, shows each variable's default next to it (it listed the
+// descriptions only; the defaults were in config.go's comments), and no value of a secret.
+func TestServeHelpShowsEveryDefault(t *testing.T) {
+	code, out, _ := runCLI(t, nil, "serve", "-h")
+	if code != 0 {
+		t.Fatalf("serve -h: exit %d", code)
+	}
+	lines := make(map[string]string)
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) > 0 && strings.HasPrefix(f[0], config.EnvPrefix) {
+			lines[f[0]] = l
+		}
+	}
+	for _, v := range config.EnvVars() {
+		l, ok := lines[v.Name]
+		switch {
+		case !ok:
+			t.Errorf("serve -h does not list %s", v.Name)
+		case v.Secret && strings.Contains(l, "(default"):
+			t.Errorf("serve -h shows a default of the secret %s: %q", v.Name, l)
+		case v.Default != "" && !strings.HasSuffix(l, "(default "+v.Default+")"):
+			t.Errorf("serve -h line of %s lacks its default %q: %q", v.Name, v.Default, l)
+		}
+	}
+	for _, want := range []string{"LINKVAULT_HTTP_SHUTDOWN_GRACE", "LINKVAULT_RETENTION_AUDIT"} {
+		if !strings.Contains(lines[want], "(default ") {
+			t.Errorf("serve -h line of %s: %q", want, lines[want])
+		}
+	}
+}
