@@ -3,8 +3,10 @@ package clients
 import (
 	"context"
 	"encoding/base64"
+	"net/netip"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/linkvault/linkvault"
@@ -69,6 +71,13 @@ func ParseOrigin(s string) (string, error) {
 		return bad()
 	}
 	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if !originHost(host) || !originPort(port) {
+		// The origin is written into the Link page's Content-Security-Policy header
+		// (frame-ancestors) and compared with browsers' event.origin: anything but a
+		// host name, an IP address and a port (";", ",", quotes, a port above 65535)
+		// would be an origin no browser reports, or extra policy text.
+		return "", linkvault.ErrInvalid("allowed origin %q must be scheme://host[:port] with a DNS name (international names in their xn-- form), an IP address and a port of 1-65535, or *.", s)
+	}
 	if (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
 		port = ""
 	}
@@ -133,4 +142,37 @@ func (s *Service) UpdateLinkSettings(ctx context.Context, id string, u LinkSetti
 		return nil, err
 	}
 	return c, nil
+}
+
+// originHost reports whether host (lowercase, without brackets) is an IP address or a
+// DNS name of ASCII letters, digits, hyphens and underscores in non-empty dot-separated
+// labels.
+func originHost(host string) bool {
+	if a, err := netip.ParseAddr(host); err == nil {
+		return a.Zone() == ""
+	}
+	if host == "" || len(host) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(host, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// originPort reports whether port is empty or a decimal number within 1..65535.
+func originPort(port string) bool {
+	if port == "" {
+		return true
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535 && port[0] != '0'
 }

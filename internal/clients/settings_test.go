@@ -29,6 +29,22 @@ func TestParseOrigin(t *testing.T) {
 		{"https://*.app.example", ""},
 		{"javascript:alert(1)", ""},
 		{"", ""},
+		// Only a host name, an IP address and a port: the origin goes into the Link
+		// page's CSP header, where ";" starts a directive and "," a second policy.
+		{"https://app.example;script-src", ""},
+		{"https://app.example,evil.example", ""},
+		{"https://app.ex'ample", ""},
+		{`https://app.ex"ample`, ""},
+		{"https://app..example", ""},
+		{"https://app.example.", ""},
+		{"https://bücher.example", ""},
+		{"https://xn--bcher-kva.example", "https://xn--bcher-kva.example"},
+		{"https://my_shop.example", "https://my_shop.example"},
+		{"https://app.example:99999", ""},
+		{"https://app.example:0", ""},
+		{"https://app.example:08080", ""},
+		{"https://app.example:8443", "https://app.example:8443"},
+		{"http://[fe80::1%25eth0]:8081", ""},
 	} {
 		got, err := clients.ParseOrigin(c.in)
 		if got != c.want || (err == nil) != (c.want != "") {

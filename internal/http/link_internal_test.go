@@ -71,3 +71,29 @@ func TestCatalogsAreCompleteAndEnglishFillsGaps(t *testing.T) {
 		}
 	}
 }
+
+// TestStoredOriginsThatAreNotOriginsStayOutOfThePolicy: a client row whose allowed
+// origins hold text that is not an origin (written by an older release, which accepted
+// ";" and "," in a host, or straight into the database) adds nothing to the Link
+// page's frame-ancestors or its postMessage list; the well-formed ones stay.
+func TestStoredOriginsThatAreNotOriginsStayOutOfThePolicy(t *testing.T) {
+	for _, c := range []struct {
+		stored []string
+		want   string
+	}{
+		{nil, "'none'"},
+		{[]string{"https://app.example", "http://127.0.0.1:8081"}, "https://app.example http://127.0.0.1:8081"},
+		{[]string{"https://app.example;script-src", "https://a.example,https://b.example"}, "'none'"},
+		{[]string{"https://app.example", "https://x.example; script-src *"}, "https://app.example"},
+		{[]string{"HTTPS://App.Example"}, "'none'"}, // not the form ParseOrigin stores
+		{[]string{"*"}, "*"},
+	} {
+		got := pageOrigins(c.stored)
+		if fa := frameAncestors(got); fa != c.want {
+			t.Errorf("stored %q: frame-ancestors %q, want %q", c.stored, fa, c.want)
+		}
+		if got == nil {
+			t.Errorf("stored %q: nil list (the boot data needs [])", c.stored)
+		}
+	}
+}

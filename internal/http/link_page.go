@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/linkvault/linkvault"
+	"github.com/linkvault/linkvault/internal/clients"
 	"github.com/linkvault/linkvault/internal/link"
 )
 
@@ -76,6 +77,20 @@ type bootApp struct {
 	Logo string `json:"logo,omitempty"`
 }
 
+// pageOrigins is the part of a client's stored allowed origins the Link page uses: each
+// one clients.ParseOrigin accepts as it is. Settings are checked when they are set;
+// this keeps a row written otherwise (an older release accepted ";" and "," in a host)
+// from putting policy text into the page's Content-Security-Policy header.
+func pageOrigins(stored []string) []string {
+	origins := []string{}
+	for _, o := range stored {
+		if n, err := clients.ParseOrigin(o); err == nil && n == o {
+			origins = append(origins, o)
+		}
+	}
+	return origins
+}
+
 // frameAncestors is the CSP frame-ancestors source list of a client's allowed origins:
 // 'none' when it has none, * only when the operator set it.
 func frameAncestors(origins []string) string {
@@ -125,10 +140,7 @@ func (ui *linkUI) renderPage(w http.ResponseWriter, r *http.Request, v view, ses
 		ui.renderMessage(w, r, code, v, msgGeneric)
 		return
 	}
-	origins := client.AllowedOrigins
-	if origins == nil {
-		origins = []string{}
-	}
+	origins := pageOrigins(client.AllowedOrigins)
 	boot, err := json.Marshal(linkBoot{
 		Secret: secret.Reveal(), view: v,
 		Permission: sess.Permission, Options: sess.Options, Integrations: ui.svc.Integrations(sess),
