@@ -6,6 +6,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/linkvault/linkvault/internal/exchangesim"
 )
 
 // TestModalKeyboardOnly (issue 16.3): the web SDK's overlay used by keyboard alone. It
@@ -75,4 +77,49 @@ func TestModalKeyboardOnly(t *testing.T) {
 	if id := value(e, chromedp.Evaluate[string](`document.activeElement ? document.activeElement.id : ''`)); id != "connect" {
 		t.Fatalf("focus after the close button on %q", id)
 	}
+}
+
+// TestKeyboardFocusAfterServerError: a keyboard user presses a button that calls the
+// server (the API-key form's Connect, the transfer form's Preview, the review's
+// Confirm), which is disabled while the call runs; when the server refuses, focus must
+// be back on that button (Enter tries again, Shift+Tab reaches the fields), not lost
+// on the page's body, from where Tab starts over at the close button.
+func TestKeyboardFocusAfterServerError(t *testing.T) {
+	e := newEnv(t)
+	press := func(id string) {
+		t.Helper()
+		inFrame(e, overlayFrame, func(f *chromedp.Node) chromedp.Action[chromedp.Void] {
+			return chromedp.Focus(chromedp.CSS("#"+id), chromedp.FromNode(f))
+		})
+		e.run(chromedp.KeyEvent(kb.Enter))
+		e.waitInFrame(overlayFrame, "#lv-error")
+		if got := e.focusInFrame(); got != id {
+			e.shot("FAIL-focus-after-error-" + id)
+			t.Errorf("after the server refused, focus is on %q, want the button pressed (%s)", got, id)
+		}
+	}
+	e.openTransferForm("tess", "tess-cb", "")
+	e.fillTransferForm(overlayFrame, "ETH", "", "0x326a8825472bb0f4719998e708a1eeeb4473ed1b", "0.5")
+	e.st.Sim.Coinbase.SetFaults(exchangesim.Faults{ErrorRate: 1})
+	press("lv-submit")
+	e.st.Sim.Coinbase.SetFaults(exchangesim.Faults{})
+	inFrame(e, overlayFrame, func(f *chromedp.Node) chromedp.Action[chromedp.Void] {
+		return chromedp.Focus(chromedp.CSS("#lv-submit"), chromedp.FromNode(f))
+	})
+	e.run(chromedp.KeyEvent(kb.Enter))
+	e.waitInFrame(overlayFrame, "#lv-confirm")
+	e.st.Sim.Coinbase.SetFaults(exchangesim.Faults{ErrorRate: 1})
+	press("lv-confirm")
+	e.st.Sim.Coinbase.SetFaults(exchangesim.Faults{})
+
+	// Back to the account, Connect another, an API-key exchange with a made-up key.
+	e.clickInFrame(overlayFrame, "#lv-back")
+	e.waitInFrame(overlayFrame, "[data-screen=transfer]")
+	e.clickInFrame(overlayFrame, "#lv-back")
+	e.clickInFrame(overlayFrame, "#lv-another")
+	e.clickInFrame(overlayFrame, "[data-integration=binanceInternationalDirect]")
+	e.waitInFrame(overlayFrame, "[data-screen=apikey]")
+	e.setInFrame(overlayFrame, "#lv-apikey", "not-a-key")
+	e.setInFrame(overlayFrame, "#lv-apisecret", "not-a-secret")
+	press("lv-submit")
 }

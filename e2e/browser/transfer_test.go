@@ -299,8 +299,9 @@ func TestTransferAnswerLostThenQuoteExpires(t *testing.T) {
 }
 
 // callInFrame calls the JavaScript function fn with this = the element inner of the
-// iframe frame (shown or not) and args (JSON values) as its arguments.
-func callInFrame(e *env, frame, inner, fn string, args ...any) {
+// iframe frame (shown or not) and args (JSON values) as its arguments; it returns
+// fn's result as JSON.
+func callInFrame(e *env, frame, inner, fn string, args ...any) []byte {
 	e.t.Helper()
 	var callArgs []*runtime.CallArgument
 	for _, a := range args {
@@ -310,22 +311,38 @@ func callInFrame(e *env, frame, inner, fn string, args ...any) {
 		}
 		callArgs = append(callArgs, &runtime.CallArgument{Value: raw})
 	}
-	inFrame(e, frame, func(f *chromedp.Node) chromedp.Action[chromedp.Void] {
-		return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+	return inFrame(e, frame, func(f *chromedp.Node) chromedp.Action[[]byte] {
+		return func(ctx context.Context, tg *chromedp.Target) ([]byte, error) {
 			nodes, err := chromedp.Nodes(chromedp.CSS(inner), chromedp.FromNode(f))(ctx, tg)
 			if err != nil {
-				return chromedp.Void{}, err
+				return nil, err
 			}
 			obj, err := cdp.Call(ctx, tg, dom.ResolveNode, dom.ResolveNodeParams{BackendNodeID: nodes[0].BackendNodeID})
 			if err != nil {
-				return chromedp.Void{}, err
+				return nil, err
 			}
-			_, err = cdp.Call(ctx, tg, runtime.CallFunctionOn, runtime.CallFunctionOnParams{
-				ObjectID: obj.Object.ObjectID, FunctionDeclaration: fn, Arguments: callArgs,
+			byValue := true
+			res, err := cdp.Call(ctx, tg, runtime.CallFunctionOn, runtime.CallFunctionOnParams{
+				ObjectID: obj.Object.ObjectID, FunctionDeclaration: fn, Arguments: callArgs, ReturnByValue: &byValue,
 			})
-			return chromedp.Void{}, err
+			if err != nil || res.Result == nil {
+				return nil, err
+			}
+			return []byte(res.Result.Value), nil
 		}
 	})
+}
+
+// focusInFrame describes the element that has focus in the Link frame: its id, or its
+// tag name when it has none ("BODY": nothing has focus).
+func (e *env) focusInFrame() string {
+	e.t.Helper()
+	var s string
+	raw := callInFrame(e, overlayFrame, "body", `function() { const a = document.activeElement; return a ? (a.id || a.tagName) : ''; }`)
+	if err := json.Unmarshal(raw, &s); err != nil {
+		e.t.Fatalf("focus in the Link frame: %s: %v", raw, err)
+	}
+	return s
 }
 
 // TestTransferMFA: when the exchange asks for a second factor (the simulated

@@ -1,7 +1,7 @@
 // Connecting an exchange: the catalog, an API key the user creates at the exchange,
 // account selection, and the success and error screens. OAuth sign-in is in oauth.js.
 
-import { h, button, show, errorLine, showError, field } from './dom.js';
+import { h, button, show, errorLine, showError, field, busy } from './dom.js';
 import { boot, t, errorText, money, byType } from './state.js';
 import { api, ApiError } from './api.js';
 import { send } from './channel.js';
@@ -140,7 +140,7 @@ function apiKeyEntry(integ, tokenId, preselected) {
         (key.value.trim() ? secret : key).focus();
         return;
       }
-      submit.disabled = true;
+      const idle = busy(submit);
       err.hidden = true;
       event('credentialsEntered', integ);
       try {
@@ -149,7 +149,7 @@ function apiKeyEntry(integ, tokenId, preselected) {
         secret.value = '';
         connected(res.payload, !!tokenId);
       } catch (e2) {
-        submit.disabled = false;
+        idle();
         const msg = errorText(asError(e2));
         event('integrationConnectionError', integ, { errorMessage: msg });
         showError(err, msg);

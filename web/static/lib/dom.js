@@ -89,6 +89,22 @@ export function field(label, control, hint) {
   };
 }
 
+/**
+ * Disables btn while the call it started runs. The returned function enables it
+ * again and, when btn had focus (disabling a focused button drops focus to the
+ * page's body, from where Tab starts over), gives it focus back.
+ * @param {HTMLButtonElement} btn
+ * @returns {() => void}
+ */
+export function busy(btn) {
+  const had = document.activeElement === btn;
+  btn.disabled = true;
+  return () => {
+    btn.disabled = false;
+    if (had && btn.isConnected && !btn.hidden && (!document.activeElement || document.activeElement === document.body)) btn.focus();
+  };
+}
+
 let seq = 0;
 
 /**

@@ -10,7 +10,7 @@
 // Mesh's transfer events: transferFinished only for a transfer the exchange took,
 // failures as transferPreviewError / transferExecutionError.
 
-import { h, show, errorLine, showError, field } from './dom.js';
+import { h, show, errorLine, showError, field, busy } from './dom.js';
 import { t, errorText, amountFmt } from './state.js';
 import { api } from './api.js';
 import { send } from './channel.js';
@@ -259,10 +259,10 @@ function form(k, holdings, assets, values) {
           return;
         }
         const n = /** @type {TransferAssetNetwork} */ (net());
-        submit.disabled = true;
+        const idle = busy(submit);
         /** @type {TransferInput} */
         const input = { symbol: symbol.value, network: n.code, toAddress: address.value.trim(), addressTag: n.tagRequired ? tag.value.trim() : '', amount: amount.value.trim() };
-        requestPreview(k, holdings, input, err, () => { submit.disabled = false; });
+        requestPreview(k, holdings, input, err, idle);
       },
     },
     fAsset.wrap, fNetwork.wrap, fAddress.wrap, fTag.wrap, fAmount.wrap, err,
@@ -355,11 +355,11 @@ function preview(k, holdings, input, pv) {
   // Confirm stays until the server says the quote expired unsent.
   let unsure = false;
   const expiresAt = Date.now() + Math.max(pv.expiresInSeconds || 0, 0) * 1000;
-  const again = h('button', { type: 'button', class: 'button', id: 'lv-repreview', hidden: true, onclick: () => {
-    again.setAttribute('disabled', '');
+  const again = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', class: 'button', id: 'lv-repreview', hidden: true, onclick: () => {
+    const idle = busy(again);
     err.hidden = true;
-    requestPreview(k, holdings, input, err, () => again.removeAttribute('disabled'));
-  } }, t('previewAgain'));
+    requestPreview(k, holdings, input, err, idle);
+  } }, t('previewAgain')));
   const confirm = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', class: 'button', id: 'lv-confirm', onclick: async () => {
     if (stale()) return;
     if (needsCode && !code.value.trim()) {
@@ -367,7 +367,7 @@ function preview(k, holdings, input, pv) {
       code.focus();
       return;
     }
-    confirm.disabled = true;
+    const idle = busy(confirm);
     err.hidden = true;
     /** @type {Record<string, string>} */
     const body = { tokenId: k.tokenId, previewId: pv.previewId };
@@ -380,7 +380,7 @@ function preview(k, holdings, input, pv) {
       const res = await api('POST', '/link/api/transfer/execute', body);
       if (res.status === 'mfaRequired' || res.status === 'mfaFailed') {
         // Nothing moved: the exchange wants a (correct) code.
-        confirm.disabled = false;
+        idle();
         if (!needsCode) event('transferMfaRequired');
         needsCode = true;
         fCode.wrap.hidden = false;
@@ -403,7 +403,7 @@ function preview(k, holdings, input, pv) {
       const info = asError(e2);
       const unknown = !info.type || info.type === 'internalError' || info.type === 'conflict';
       unsure = info.type !== 'previewExpired';
-      if (unsure) confirm.disabled = false;
+      if (unsure) idle();
       else expire();
       const msg = unknown ? t('transferUnsure', { name: integ.name }) : errorText(info);
       event('transferExecutionError', null, { errorMessage: msg });
@@ -417,12 +417,15 @@ function preview(k, holdings, input, pv) {
     expire();
     return true;
   }
-  /** Replaces Confirm by Preview again. */
+  /** Replaces Confirm by Preview again (which takes focus when Confirm had it). */
   function expire() {
+    const a = document.activeElement;
+    const focused = a === confirm || !a || a === document.body;
     confirm.disabled = true;
     confirm.hidden = true;
     expiredNote.hidden = false;
     again.hidden = false;
+    if (focused) again.focus();
   }
   const seq = show('transfer-preview',
     h('h1', { text: t('reviewTitle') }),
