@@ -119,13 +119,13 @@ func (s *Service) checkPreview(in PreviewInput) (*checked, error) {
 	case in.Amount != nil && in.AmountInFiat != nil:
 		return nil, linkvault.ErrInvalid("Give amount or amountInFiat, not both.")
 	}
-	for _, a := range []*linkvault.Decimal{in.Amount, in.AmountInFiat} {
+	for field, a := range map[string]*linkvault.Decimal{"amount": in.Amount, "amountInFiat": in.AmountInFiat} {
 		switch {
 		case a == nil:
 		case a.Sign() <= 0:
-			return nil, linkvault.ErrInvalid("amount must be greater than zero.")
+			return nil, linkvault.ErrInvalid("%s must be greater than zero.", field)
 		case a.Cmp(maxAmount) > 0:
-			return nil, linkvault.ErrInvalid("amount is too large.")
+			return nil, linkvault.ErrInvalid("%s is too large.", field)
 		}
 	}
 	if in.AmountInFiat != nil && in.FiatCurrency != "" && !strings.EqualFold(in.FiatCurrency, "USD") {

@@ -520,12 +520,14 @@ func TestExecuteRetryAfterALostAnswer(t *testing.T) {
 func TestTransferBadInputWritesNothing(t *testing.T) {
 	e := newAPIEnv(t)
 	tok := e.connect(t, "app1", "kate", linkvault.BrokerCoinbase, write)
-	with := func(k string, v any) map[string]any {
+	with := func(kv ...any) map[string]any {
 		b := previewBody(tok, linkvault.BrokerCoinbase, "tx-bad")
-		if v == nil {
-			delete(b, k)
-		} else {
-			b[k] = v
+		for i := 0; i < len(kv); i += 2 {
+			if k, v := kv[i].(string), kv[i+1]; v == nil {
+				delete(b, k)
+			} else {
+				b[k] = v
+			}
 		}
 		return b
 	}
@@ -553,6 +555,10 @@ func TestTransferBadInputWritesNothing(t *testing.T) {
 		{"zero amount", with("amount", 0), linkvault.ErrTypeInvalidRequest, "greater than zero"},
 		{"negative amount", with("amount", -1), linkvault.ErrTypeInvalidRequest, "greater than zero"},
 		{"huge amount", with("amount", 1e300), linkvault.ErrTypeInvalidRequest, "too large"},
+		{"amount beyond a double", `{"fromAuthToken":"` + tok + `","fromType":"coinbase","amount":1e400}`, linkvault.ErrTypeInvalidJSON, `Field "amount" is out of range.`},
+		{"zero amountInFiat", with("amount", nil, "amountInFiat", 0), linkvault.ErrTypeInvalidRequest, "amountInFiat must be greater than zero"},
+		{"negative amountInFiat", with("amount", nil, "amountInFiat", -5), linkvault.ErrTypeInvalidRequest, "amountInFiat must be greater than zero"},
+		{"huge amountInFiat", with("amount", nil, "amountInFiat", 1e19), linkvault.ErrTypeInvalidRequest, "amountInFiat is too large"},
 		{"transactionId with spaces", with("transactionId", "a b"), linkvault.ErrTypeInvalidRequest, "transactionId"},
 		{"transactionId too long", with("transactionId", strings.Repeat("x", 129)), linkvault.ErrTypeInvalidRequest, "transactionId"},
 	}
@@ -766,5 +772,50 @@ func TestExecuteAsksForMFA(t *testing.T) {
 	r.content(t, &x)
 	if x.Status != "succeeded" || e.sim.Coinbase.Stats().Transfers != 1 {
 		t.Fatalf("execute with the code: %s", r.body)
+	}
+}
+
+// TestManagedTransfersQuery: GET /api/v1/transfers/managed/mesh reads Mesh's query
+// parameters (Count and Offset are int32, Id a UUID): a page, one transfer by Id (a
+// GUID in any case, as Mesh's .NET server parses it) or by ClientTransactionId, and a
+// clear 400 naming the parameter for each bad value.
+func TestManagedTransfersQuery(t *testing.T) {
+	e := newAPIEnv(t)
+	tok := e.connect(t, "app1", "quinn", linkvault.BrokerCoinbase, write)
+	id := e.previewID(t, "app1", previewBody(tok, linkvault.BrokerCoinbase, "q-1"))
+	expect(t, e.post(t, "/api/v1/transfers/managed/execute", "app1", write, executeBody(tok, linkvault.BrokerCoinbase, id)), 200, "ok", "")
+	pages := map[string]int{ // query -> items on the page
+		"": 1, "?Count=1&Offset=0": 1, "?Offset=1": 0,
+		"?Id=" + id: 1, "?Id=" + strings.ToUpper(id): 1, "?Id=00000000-0000-4000-8000-000000000000": 0,
+		"?ClientTransactionId=q-1": 1, "?ClientTransactionId=q-2": 0,
+	}
+	for query, want := range pages {
+		r := e.do(t, "GET", "/api/v1/transfers/managed/mesh"+query, "app1", read, "")
+		var page struct {
+			Items []struct {
+				ID string `json:"id"`
+			} `json:"items"`
+		}
+		if r.code != 200 {
+			t.Errorf("%s: %d %s", query, r.code, r.body)
+			continue
+		}
+		r.content(t, &page)
+		if len(page.Items) != want || want == 1 && page.Items[0].ID != id {
+			t.Errorf("%s: %s, want %d item(s)", query, r.body, want)
+		}
+	}
+	refused := map[string]string{ // query -> message
+		"?Count=abc": "Count must be a whole number.", "?Count=1.5": "Count must be a whole number.",
+		"?Count=101": "Count must be between 1 and 100.", "?Count=-1": "Count must be between 1 and 100.",
+		"?Offset=-1": "Offset must not be negative.", "?Offset=99999999999999999999": "Offset is out of range.",
+		"?Offset=2147483648": "Offset is out of range.", "?Count=-99999999999999999999": "Count is out of range.",
+		"?Id=nope": "Id must be a transfer id (a UUID).",
+	}
+	for query, msg := range refused {
+		r := e.do(t, "GET", "/api/v1/transfers/managed/mesh"+query, "app1", read, "")
+		if r.code != 400 || r.env.ErrorType != linkvault.ErrTypeInvalidRequest || r.env.Message != msg {
+			t.Errorf("%s: %d %s, want 400 %q", query, r.code, r.body, msg)
+		}
 	}
 }

@@ -18,17 +18,18 @@ import (
 
 // amountOf turns an amount decoded as a JSON number (Mesh's schemas declare amounts
 // as numbers, so a string is refused by the decoder) into the exact decimal that was
-// sent: the shortest decimal that reads back as the float64. nil stays nil.
-func amountOf(f *float64) (*linkvault.Decimal, error) {
+// sent: the shortest decimal that reads back as the float64. nil stays nil. field is
+// the request's name for it (amount, amountInFiat), which a refusal names.
+func amountOf(f *float64, field string) (*linkvault.Decimal, error) {
 	if f == nil {
 		return nil, nil
 	}
 	if math.Abs(*f) >= 1e18 {
-		return nil, linkvault.ErrInvalid("amount is too large.")
+		return nil, linkvault.ErrInvalid("%s is too large.", field)
 	}
 	d, ok := linkvault.DecimalFromFloat(*f)
 	if !ok {
-		return nil, linkvault.ErrInvalid("amount must be greater than zero.")
+		return nil, linkvault.ErrInvalid("%s must be greater than zero.", field)
 	}
 	return &d, nil
 }
@@ -279,11 +280,11 @@ func (a *accountAPI) handlePreviewTransfer(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	amount, err := amountOf(b.Amount)
+	amount, err := amountOf(b.Amount, "amount")
 	if err != nil {
 		return err
 	}
-	fiat, err := amountOf(b.AmountInFiat)
+	fiat, err := amountOf(b.AmountInFiat, "amountInFiat")
 	if err != nil {
 		return err
 	}
@@ -451,15 +452,21 @@ func (a *accountAPI) handleTransferStatus(w http.ResponseWriter, r *http.Request
 	return nil
 }
 
+// queryInt reads an integer query parameter, an int32 in Mesh's document (Count,
+// Offset); 0 when absent. A value with too many digits is out of range, not "not a
+// whole number".
 func queryInt(v, name string) (int, error) {
 	if v == "" {
 		return 0, nil
 	}
-	n, err := strconv.Atoi(v)
+	n, err := strconv.ParseInt(v, 10, 32)
+	if errors.Is(err, strconv.ErrRange) {
+		return 0, linkvault.ErrInvalid("%s is out of range.", name)
+	}
 	if err != nil {
 		return 0, linkvault.ErrInvalid("%s must be a whole number.", name)
 	}
-	return n, nil
+	return int(n), nil
 }
 
 func (a *accountAPI) transferModelOf(t *account.Transfer) transferModel {

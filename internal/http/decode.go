@@ -143,7 +143,8 @@ func fieldByJSONName(t reflect.Type, name string) reflect.Type {
 // typeMismatch says what a field's JSON value should have been ("must be of type
 // string"). A number given for an integer field that does not fit it is told apart: a
 // fraction or exponent is not a whole number, and too many digits are out of range
-// (encoding/json reports both as a number of the wrong type).
+// (encoding/json reports both as a number of the wrong type); so is a number beyond a
+// double's range (1e400) given for a number field.
 func typeMismatch(typ *json.UnmarshalTypeError) string {
 	switch typ.Type.Kind() {
 	case reflect.String:
@@ -166,6 +167,9 @@ func typeMismatch(typ *json.UnmarshalTypeError) string {
 			return "is out of range"
 		}
 	default:
+		if strings.HasPrefix(typ.Value, "number") {
+			return "is out of range"
+		}
 		return "must be of type number"
 	}
 }

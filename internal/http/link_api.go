@@ -281,7 +281,7 @@ func (ui *linkUI) handleTransferPreview(w http.ResponseWriter, r *http.Request, 
 	if err := ui.decodeAccountCall(r, &b); err != nil {
 		return err
 	}
-	amount, err := amountOf(b.Amount)
+	amount, err := amountOf(b.Amount, "amount")
 	if err != nil {
 		return err
 	}
