@@ -30,7 +30,9 @@ import (
 // linkvault.ValidateUserID, no control character at all and 1..300 characters;
 // tokenIds: linkvault.PlausibleID; client ids: linkvault.ValidateClientID).
 
-// identityHeaders are the request headers whose values are used as data.
+// identityHeaders are the request headers whose values are used as data. Each may be
+// given once: a second value (a second field line, or a comma-separated list would be
+// one value that no check accepts) is refused, whatever the two values are.
 var identityHeaders = []string{"X-Client-Id", "X-Client-Secret", PageSecretHeader}
 
 // textFault is why a string is not acceptable text; "" when it is.
@@ -113,6 +115,12 @@ func checkRequestText(r *http.Request) error {
 		}
 	}
 	for _, h := range identityHeaders {
+		if len(r.Header[h]) > 1 {
+			// Which one counts would be up to each reader (net/http's Get takes the
+			// first, some proxies the last): refuse the request rather than pick.
+			return linkvault.Errorf(linkvault.StatusBadRequest, linkvault.ErrTypeInvalidRequest,
+				"Header %s is given more than once; send it once.", h)
+		}
 		for _, v := range r.Header[h] {
 			if f := plainTextFault(v); f != "" {
 				return textError("Header "+h, f)

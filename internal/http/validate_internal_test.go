@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"unicode"
@@ -174,6 +175,48 @@ func TestCheckRequestText(t *testing.T) {
 				t.Fatalf("checkRequestText = %v, want a 400 containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestIdentityHeadersGivenTwiceAreRefused: a request carrying X-Client-Id,
+// X-Client-Secret or X-Link-Page twice (any casing) is a 400 envelope naming the header,
+// before anything is authenticated. It used to be authenticated with the first value
+// while a proxy or log in front may read the last: one request, two callers.
+func TestIdentityHeadersGivenTwiceAreRefused(t *testing.T) {
+	h := NewServer(Config{}, Deps{}).Handler()
+	for _, tc := range []struct {
+		target, header string
+		values         []string
+	}{
+		{"/api/v1/linktoken", "X-Client-Id", []string{"app1", "app2"}},
+		{"/api/v1/linktoken", "x-client-id", []string{"app1", "app1"}},
+		{"/api/v1/linktoken", "X-Client-Secret", []string{"lvsk_0123456789abcdef_a", "lvsk_0123456789abcdef_b"}},
+		{"/link/api/tokens", PageSecretHeader, []string{"secret-one", "secret-two"}},
+	} {
+		r := httptest.NewRequest("POST", tc.target, strings.NewReader(`{"userId":"u"}`))
+		r.Header.Set("Content-Type", "application/json")
+		for _, v := range tc.values {
+			r.Header.Add(tc.header, v)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		var env struct {
+			Status, Message, ErrorType string
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &env); err != nil || w.Code != http.StatusBadRequest ||
+			env.ErrorType != linkvault.ErrTypeInvalidRequest || !strings.Contains(env.Message, http.CanonicalHeaderKey(tc.header)+" is given more than once") {
+			t.Errorf("%s twice on %s: %d %s", tc.header, tc.target, w.Code, w.Body)
+		}
+		if strings.HasPrefix(tc.target, "/link/") && w.Header().Get("Content-Security-Policy") == "" {
+			t.Errorf("%s twice on %s: no Link headers", tc.header, tc.target)
+		}
+	}
+	// Once is checked as text only.
+	r := httptest.NewRequest("GET", "/api/v1/status", nil)
+	r.Header.Set("X-Client-Id", "app1")
+	r.Header.Set("X-Client-Secret", "lvsk_0123456789abcdef_a")
+	if err := checkRequestText(r); err != nil {
+		t.Fatalf("each header once: %v", err)
 	}
 }
 
