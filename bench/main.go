@@ -58,11 +58,16 @@ Scenarios:
   hello     (internal) run the hello-world baseline server
 `
 
-// Main runs a scenario. ctx ends the run early (servers are stopped either way).
+// ErrUsage is wrapped by Main's errors for a command line it cannot run (no or an unknown
+// scenario, an unknown or malformed flag), which linkvault exits 2 for.
+var ErrUsage = errors.New("usage error")
+
+// Main runs a scenario. ctx ends the run early (servers are stopped either way). -h
+// (after a scenario too) prints the usage to stdout and returns flag.ErrHelp.
 func Main(ctx context.Context, opts Options, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return errors.New("a scenario is required")
+		return fmt.Errorf("%w: a scenario is required", ErrUsage)
 	}
 	switch args[0] {
 	case "hello":
@@ -78,10 +83,10 @@ func Main(ctx context.Context, opts Options, args []string, stdout, stderr io.Wr
 	scenario, ok := scenarios[args[0]]
 	if !ok {
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown scenario %q", args[0])
+		return fmt.Errorf("%w: unknown scenario %q", ErrUsage, args[0])
 	}
 	fs := &flagSet{FlagSet: flag.NewFlagSet(args[0], flag.ContinueOnError)}
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
 	c := &common{}
 	fs.StringVar(&c.pgDSN, "pg-dsn", defaultPostgresDSN(), "PostgreSQL DSN (a fresh schema is created in it and dropped after); empty skips PostgreSQL")
 	fs.StringVar(&c.dir, "dir", "", "work directory (default: a new temporary directory, removed after)")
@@ -90,7 +95,12 @@ func Main(ctx context.Context, opts Options, args []string, stdout, stderr io.Wr
 	fs.DurationVar(&c.quietWait, "quiet-wait", 3*time.Minute, "longest wait for the machine to be quiet before measuring anyway (noted in the results)")
 	run := scenario(fs, opts)
 	if err := fs.parse(args[1:]); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fs.Usage()
+			return err
+		}
+		return fmt.Errorf("%w: %s: %v (-h after the scenario lists its flags)", ErrUsage, args[0], err)
 	}
 	h, cleanup, err := newHarness(ctx, opts, c, stdout, stderr)
 	if err != nil {

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/linkvault/linkvault/bench"
 )
@@ -16,5 +18,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, _ en
 	if err != nil {
 		return err
 	}
-	return bench.Main(ctx, bench.Options{LinkvaultBin: exe, Self: []string{exe, "bench"}}, args, stdout, stderr)
+	err = bench.Main(ctx, bench.Options{LinkvaultBin: exe, Self: []string{exe, "bench"}}, args, stdout, stderr)
+	if errors.Is(err, bench.ErrUsage) {
+		return usageErrorf("bench: %s", strings.TrimPrefix(err.Error(), bench.ErrUsage.Error()+": "))
+	}
+	return err
 }

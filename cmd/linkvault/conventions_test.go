@@ -57,11 +57,9 @@ func TestCommandConventions(t *testing.T) {
 					t.Errorf("%s %s: exit %d, stdout %q, stderr %q; want the usage on stdout and exit 0", name, h, code, out, errOut)
 				}
 			}
-			if path[0] != "bench" { // bench's flags are its own (bench.Main); -h is the convention checked
-				code, _, errOut := runCLI(t, vars, append(append([]string{}, path...), "--no-such-flag")...)
-				if code != exitUsage {
-					t.Errorf("%s --no-such-flag: exit %d (%s), want %d", name, code, errOut, exitUsage)
-				}
+			code, _, errOut := runCLI(t, vars, append(append([]string{}, path...), "--no-such-flag")...)
+			if code != exitUsage {
+				t.Errorf("%s --no-such-flag: exit %d (%s), want %d", name, code, errOut, exitUsage)
 			}
 		})
 	}

@@ -91,3 +91,23 @@ func TestServeHelpShowsEveryDefault(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchFollowsTheConventions: `linkvault bench` keeps the command line's conventions
+// (docs/operations.md, "Commands"): no or an unknown scenario, an unknown flag and a
+// malformed value are usage errors (exit 2; they exited 1), and -h after a scenario
+// prints its flags on stdout (it printed them on stderr) and exits 0.
+func TestBenchFollowsTheConventions(t *testing.T) {
+	for _, args := range [][]string{
+		{"bench"}, {"bench", "nope"}, {"bench", "resolve", "--no-such-flag"}, {"bench", "scale", "-duration", "soon"},
+	} {
+		if code, out, errOut := runCLI(t, nil, args...); code != exitUsage || out != "" || !strings.Contains(errOut, "linkvault: bench: ") {
+			t.Errorf("linkvault %s: exit %d, stdout %q, stderr %q; want exit %d and the reason on stderr", strings.Join(args, " "), code, out, errOut, exitUsage)
+		}
+	}
+	for _, scenario := range []string{"resolve", "callgrind", "scale", "refresh", "link"} {
+		code, out, errOut := runCLI(t, nil, "bench", scenario, "-h")
+		if code != 0 || !strings.Contains(out, "Usage of "+scenario) || !strings.Contains(out, "-pg-dsn") || errOut != "" {
+			t.Errorf("linkvault bench %s -h: exit %d, stdout %q, stderr %q; want its flags on stdout and exit 0", scenario, code, out, errOut)
+		}
+	}
+}
