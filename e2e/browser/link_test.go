@@ -85,6 +85,30 @@ func TestFirstConnectThenReturnVisit(t *testing.T) {
 	e.shot("07-link-expired")
 }
 
+// TestReturnVisitWhenTokensCannotBeChecked: the answer to the check of the stored
+// tokenIds is lost (a proxy's 502). Link must not greet the return user with the
+// exchange catalog, as if they had no connection (main did: connecting again there
+// replaces the connection the app stored); it says something went wrong and Try again
+// opens the account.
+func TestReturnVisitWhenTokensCannotBeChecked(t *testing.T) {
+	e := newEnv(t)
+	e.openAccount("uma", "uma-cb", "s3cret", "")
+	e.clickInFrame(overlayFrame, "#lv-done")
+	e.run(chromedp.WaitNotPresent(chromedp.CSS("[data-linkvault=overlay]")))
+	e.calls.loseNextAnswer("/link/api/tokens")
+	e.run(chromedp.Click(chromedp.CSS(`[data-action=open]`)))
+	e.waitInFrame(overlayFrame, "[data-screen=catalog], [data-screen=error]")
+	e.shotBoth("return-visit-tokens-unchecked")
+	if e.visibleInFrame("[data-screen=catalog]") {
+		t.Fatal("a return user whose tokens could not be checked sees the catalog of a new user")
+	}
+	e.clickInFrame(overlayFrame, "#lv-retry")
+	e.waitInFrame(overlayFrame, "#lv-positions")
+	if n := e.calls.get("/link/api/oauth/start") + e.calls.get("/link/api/apikey"); n != 1 {
+		t.Fatalf("%d authentication starts, want only the first visit's", n)
+	}
+}
+
 // TestReauthAfterRevocationKeepsTokenID: the exchange revokes the user's grant; the next
 // Link session with the stored tokenId asks only for that integration's sign-in and
 // reports the same tokenId.

@@ -251,12 +251,14 @@ function success(integ, payload, reauthenticated) {
 }
 
 /**
- * The error screen: try again (same integration) or close.
+ * The error screen: try again (retry, else the same integration, else the catalog) or
+ * close.
  * @param {Integration | null} integ
  * @param {ErrorInfo} err
  * @param {string} tokenId
+ * @param {() => void} [retry]
  */
-export function failure(integ, err, tokenId) {
+export function failure(integ, err, tokenId, retry) {
   if (err && err.type === 'accessDenied') {
     cancelled(integ, tokenId);
     return;
@@ -272,7 +274,8 @@ export function failure(integ, err, tokenId) {
     h('div', { class: 'actions' },
       err && err.type === 'linkTokenInvalid' ? null
         : button(t('tryAgain'), () => {
-          if (integ) selectIntegration(integ, tokenId, false);
+          if (retry) retry();
+          else if (integ) selectIntegration(integ, tokenId, false);
           else catalog();
         }, '', 'lv-retry'),
       button(t('close'), () => close(msg), 'secondary', 'lv-exit')));

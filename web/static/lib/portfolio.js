@@ -7,7 +7,7 @@ import { h, button, show, currentScreen } from './dom.js';
 import { boot, t, money, moneyIn, amountFmt, timeFmt, byType } from './state.js';
 import { api } from './api.js';
 import { Pages, atPage, done } from './protocol.js';
-import { logo, home, catalog, selectIntegration, report } from './connect.js';
+import { logo, home, catalog, selectIntegration, report, failure, asError } from './connect.js';
 import { transfer } from './transfer.js';
 
 /** @typedef {import('./types.js').Known} Known */
@@ -38,8 +38,21 @@ export async function returnUser(refs) {
     if (reauth) selectIntegration(integrationOf(reauth), reauth.tokenId, false);
     else if (found.length === 1) account(found[0]);
     else accounts();
-  } catch {
-    home();
+  } catch (e) {
+    if (known.length) return; // the user is on their accounts already
+    const info = asError(e);
+    // Tokens the server calls malformed are no connections: a new user's first screen.
+    // Otherwise the server could not say (down, overloaded, the answer lost): showing
+    // the catalog would tell a return user they have no connection, and connecting
+    // again would replace the one the app stored. The error screen offers Try again
+    // (not for an expired session).
+    if (info.type === 'invalidRequest' || info.type === 'invalidJson') home();
+    else {
+      failure(null, info, '', () => {
+        show('loading', h('div', { class: 'spinner', role: 'progressbar', 'aria-label': t('loading') }));
+        returnUser(refs);
+      });
+    }
   }
 }
 
