@@ -219,6 +219,26 @@ func TestKeyRevokedElsewhereIsRefusedOnceThePeriodHasPassed(t *testing.T) {
 	}
 }
 
+// TestHangingUpDoesNotKeepARevokedKeyAlive: the request that finds the key set a period
+// old reloads it; a caller that cancels its request (hangs up at once) must not make
+// that reload count as a store failure, which would let the next requests be answered
+// from the old set, a key revoked elsewhere included.
+func TestHangingUpDoesNotKeepARevokedKeyAlive(t *testing.T) {
+	_, clock, svc, other, first := servingAndCLI(t)
+	if err := other.RevokeKey(context.Background(), "app", first.Key.ID); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(5 * time.Second)
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := svc.Authenticate(gone, "app", first.Secret); err == nil {
+		t.Fatal("a cancelled request authenticated a key revoked elsewhere")
+	}
+	if _, err := svc.Authenticate(context.Background(), "app", first.Secret); err == nil {
+		t.Fatal("after a cancelled request, the next one authenticated a key revoked elsewhere")
+	}
+}
+
 // servingAndCLI is a serving Service (key refresh period 5 s, on a store that can be
 // made to fail) and a CLI's Service on the same database, sharing a manual clock, with
 // a read key the CLI created and the server has used once.

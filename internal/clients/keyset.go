@@ -34,6 +34,8 @@ type keys struct {
 	reloading atomic.Bool  // a background reload is running
 	lastTry   atomic.Int64 // unix nanoseconds of the last background reload attempt
 	lastFail  atomic.Int64 // unix nanoseconds of the last failed reload
+	lastErr   error        // the error of that reload (guarded by mu)
+	failures  atomic.Int64 // failed reloads so far
 }
 
 // keySet is one immutable snapshot of the api_keys table.
@@ -63,7 +65,7 @@ func (k *keys) current(ctx context.Context) (*keySet, error) {
 	age := now.Sub(ks.loaded)
 	switch {
 	case age >= staleLimit*k.refresh:
-		return k.reload(ctx, ks)
+		return k.reloadDetached(ctx, ks)
 	case age >= k.refresh:
 		// Too old to answer from: a key revoked elsewhere a period ago would still
 		// pass. Reload first, unless the store failed just now (then the set serves
@@ -71,13 +73,23 @@ func (k *keys) current(ctx context.Context) (*keySet, error) {
 		if now.UnixNano()-k.lastFail.Load() < int64(k.retryGap()) {
 			return ks, nil
 		}
-		if fresh, err := k.reload(ctx, ks); err == nil {
+		if fresh, err := k.reloadDetached(ctx, ks); err == nil {
 			return fresh, nil
 		}
 	case age >= k.refresh-k.retryGap():
 		k.reloadInBackground()
 	}
 	return ks, nil
+}
+
+// reloadDetached is a reload a request waits for, not cancelled with the request: a
+// caller that hangs up must not make the reload look failed, which would keep the old
+// set serving the next requests (or hand them its cancellation). It is bounded by one
+// refresh period.
+func (k *keys) reloadDetached(ctx context.Context, seen *keySet) (*keySet, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), k.refresh)
+	defer cancel()
+	return k.reload(ctx, seen)
 }
 
 // reloadInBackground starts one background reload, at most one per refresh period
@@ -98,24 +110,34 @@ func (k *keys) reloadInBackground() {
 
 // reload reads every key from the store. seen is the set the caller found too old;
 // if another load replaced it meanwhile, that newer set is returned without reading.
+// Callers that waited while another's reload failed get that failure without
+// trying again, so a slow, failing store is not queried once per waiting request.
 func (k *keys) reload(ctx context.Context, seen *keySet) (*keySet, error) {
+	failures := k.failures.Load()
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if cur := k.set.Load(); seen != nil && cur != seen {
 		return cur, nil
 	}
+	if seen != nil && k.failures.Load() != failures {
+		return nil, k.lastErr
+	}
 	start := k.now()
+	failed := func(err error) (*keySet, error) {
+		k.lastFail.Store(k.now().UnixNano())
+		k.lastErr = err
+		k.failures.Add(1)
+		return nil, err
+	}
 	cls, err := k.store.ListClients(ctx)
 	if err != nil {
-		k.lastFail.Store(start.UnixNano())
-		return nil, err
+		return failed(err)
 	}
 	byID := make(map[string]*linkvault.APIKey)
 	for _, c := range cls {
 		list, err := k.store.ListAPIKeys(ctx, c.ID)
 		if err != nil {
-			k.lastFail.Store(start.UnixNano())
-			return nil, err
+			return failed(err)
 		}
 		for _, key := range list {
 			byID[key.ID] = key
