@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/linkvault/linkvault"
@@ -34,6 +35,27 @@ type demoCredentials struct {
 	WriteSecret string `json:"writeSecret"`
 }
 
+// checkDemoAddrs reports a malformed or shared listen address of demo's flags as a
+// usage error naming the flag, before the demo creates its directory or key.
+func checkDemoAddrs(addr, appAddr, adminAddr string) error {
+	named := [][2]string{{"addr", addr}, {"app-addr", appAddr}}
+	if adminAddr != config.AdminOff {
+		named = append(named, [2]string{"admin-addr", adminAddr})
+	}
+	seen := make(map[string]string)
+	for _, n := range named {
+		_, port, err := net.SplitHostPort(n[1])
+		if p, perr := strconv.Atoi(port); err != nil || perr != nil || p < 0 || p > 65535 {
+			return usageErrorf("demo: --%s must be host:port (e.g. 127.0.0.1:8080), got %q", n[0], n[1])
+		}
+		if other, ok := seen[n[1]]; ok && port != "0" {
+			return usageErrorf("demo: --%s and --%s are both %s; give each its own address", other, n[0], n[1])
+		}
+		seen[n[1]] = n[0]
+	}
+	return nil
+}
+
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env) (retErr error) {
 	fs := newFlags("demo", "Usage: linkvault demo [flags]\n\nRuns the server on embedded SQLite with the simulated exchanges and an example app,\nand prints the URL to open. State lives in --dir (delete it to start over).", stdout)
 	dir := fs.String("dir", ".linkvault-demo", "data directory (SQLite database, master key, demo state)")
@@ -42,6 +64,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 	adminAddr := fs.String("admin-addr", config.DefaultAdminAddr, `admin listener address (metrics, health), or "off"`)
 	verbose := fs.Bool("v", false, "debug logging")
 	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if err := checkDemoAddrs(*addr, *appAddr, *adminAddr); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(*dir, 0o700); err != nil {

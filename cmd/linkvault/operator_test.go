@@ -111,3 +111,30 @@ func TestBenchFollowsTheConventions(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoRefusesBadAddressesFirst: a malformed or shared --addr, --app-addr or
+// --admin-addr is a usage error naming the flag, before the demo creates its directory.
+// It exited 1 naming LINKVAULT_LISTEN_ADDR, a variable the demo does not read, after
+// creating --dir.
+func TestDemoRefusesBadAddressesFirst(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--addr", "foo"}, "--addr must be host:port"},
+		{[]string{"--app-addr", "127.0.0.1:70000"}, "--app-addr must be host:port"},
+		{[]string{"--admin-addr", "localhost"}, "--admin-addr must be host:port"},
+		{[]string{"--addr", "127.0.0.1:18080", "--admin-addr", "127.0.0.1:18080"}, "--addr and --admin-addr are both"},
+		{[]string{"--addr", "127.0.0.1:18080", "--app-addr", "127.0.0.1:18080"}, "--addr and --app-addr are both"},
+	} {
+		args := append([]string{"demo", "--dir", dir}, tc.args...)
+		code, _, errOut := runCLI(t, nil, args...)
+		if code != exitUsage || !strings.Contains(errOut, tc.want) {
+			t.Errorf("linkvault %s: exit %d, %q; want exit %d mentioning %q", strings.Join(args, " "), code, errOut, exitUsage, tc.want)
+		}
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Fatalf("linkvault %s created --dir (stat: %v)", strings.Join(args, " "), err)
+		}
+	}
+}
