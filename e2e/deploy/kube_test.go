@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -342,4 +343,40 @@ func TestPodmanKubePlay(t *testing.T) {
 	}
 	connectOnce(t, d, cli, logs)
 	d.checkLogs(t, logs())
+}
+
+// TestHelmNotesCheckReadinessOnTheAdminPort: the chart's NOTES.txt checks readiness where
+// it is served, the admin port of a pod; it port-forwarded the Service (API port only) and
+// curled /readyz there, which the public listener answers 404 (docs/operations.md,
+// "Health and readiness").
+func TestHelmNotesCheckReadinessOnTheAdminPort(t *testing.T) {
+	notes, err := os.ReadFile(filepath.Join(repo(t), "deploy", "helm", "linkvault", "templates", "NOTES.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Template actions ({{ include "linkvault.fullname" . }}) become one word.
+	text := regexp.MustCompile(`\{\{[^}]*\}\}`).ReplaceAllString(string(notes), "X")
+	forwards := map[string]string{} // local port -> "target remote"
+	var checked int
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		for i, w := range f {
+			if w == "port-forward" && i+2 < len(f) {
+				local, remote, _ := strings.Cut(f[i+2], ":")
+				forwards[local] = f[i+1] + " " + remote
+			}
+			for _, path := range []string{"/readyz", "/healthz", "/metrics"} {
+				if rest, ok := strings.CutPrefix(w, "http://127.0.0.1:"); ok && strings.HasSuffix(rest, path) {
+					checked++
+					fwd := forwards[strings.TrimSuffix(rest, path)]
+					if !strings.HasPrefix(fwd, "deploy/") || !strings.HasSuffix(fwd, " admin") {
+						t.Errorf("NOTES.txt curls %s through port-forward %q; want a pod's admin port (deploy/NAME PORT:admin)", w, fwd)
+					}
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("NOTES.txt no longer shows how to check readiness")
+	}
 }
