@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -35,6 +36,34 @@ func TestOAuthPopupClosed(t *testing.T) {
 	e.run(chromedp.WaitVisible(chromedp.Search(`//ol[@id="events"]/li[@data-type="integrationConnectionError"]`)))
 	e.consentInPopup(overlayFrame, "#lv-retry", "paula-cb", "pw", "")
 	e.waitInFrame(overlayFrame, "[data-screen=success]")
+}
+
+// TestOAuthWaitSurvivesALostStatusAnswer: while the user signs in at the exchange, one
+// answer to the page's status poll is lost (a proxy's 502; a 503 or a 429 does the
+// same). Link keeps waiting and shows the connection once the user approves; main
+// ended the wait on the error screen, and the connection made at the exchange never
+// reached the app.
+func TestOAuthWaitSurvivesALostStatusAnswer(t *testing.T) {
+	e := newEnv(t)
+	e.pickIntegration("rita", "", "coinbase")
+	e.waitInFrame(overlayFrame, "[data-screen=oauth]")
+	const status = "/link/api/oauth/status"
+	e.calls.loseNextAnswer(status)
+	popup, _, cancel := e.openConsentPopup(overlayFrame, "#lv-continue")
+	defer cancel()
+	e.waitInFrame(overlayFrame, "[data-screen=waiting]")
+	// The page's first poll gets the 502 while the user is at the exchange; it must poll
+	// again rather than give up.
+	for e.calls.get(status) < 2 {
+		if e.visibleInFrame("[data-screen=error]") {
+			e.shot("FAIL-oauth-lost-status")
+			t.Fatalf("one lost status answer ended the sign-in: %q", e.textInFrame(overlayFrame, "#lv-error"))
+		}
+		e.run(chromedp.Sleep(100 * time.Millisecond))
+	}
+	consentAt(&env{t: t, ctx: popup}, "rita-cb", false)
+	e.waitInFrame(overlayFrame, "[data-screen=success]")
+	e.run(chromedp.WaitVisible(chromedp.Search(`//ol[@id="events"]/li[contains(., "integrationConnected coinbase")]`)))
 }
 
 // TestOAuthDenyOffersPickAgain: Deny at the exchange (OAuth error=access_denied) is

@@ -323,15 +323,16 @@ async function pollNow() {
   } catch (err) {
     w.busy = false;
     if (w !== waiting) return;
-    if (err instanceof ApiError) {
-      // The server answered: the session expired or is gone; waiting longer cannot help.
+    if (err instanceof ApiError && err.type === 'linkTokenInvalid') {
+      // The session expired or is gone; waiting longer cannot help.
       stopWaiting();
       closePopup();
       failure(w.integ, asError(err), w.tokenId);
       return;
     }
-    // No answer (the app is coming back from the background, the network is down):
-    // keep waiting.
+    // No answer (the app is coming back from the background, the network is down) or a
+    // passing one (a proxy's 502, 503 serviceUnavailable, 429 rateLimited): the user
+    // may be approving at the exchange right now; keep waiting.
   }
   w.delay = Math.min(w.delay * POLL_FACTOR, POLL_MAX_MS);
   schedule(w, w.delay);
