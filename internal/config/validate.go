@@ -138,10 +138,24 @@ func (v *validator) database() {
 	case DriverPostgres:
 		if db.URL.IsZero() {
 			v.addf("Database.URL", "is required with the postgres driver (or use %sDATABASE_URL_FILE)", EnvPrefix)
+		} else if !postgresConnString(db.URL.Reveal()) {
+			// Never quoted: it holds the password.
+			v.addf("Database.URL", "is not a PostgreSQL connection string: use postgres://USER:PASSWORD@HOST:5432/DATABASE?sslmode=verify-full "+
+				"(percent-encode special characters of the password, e.g. %% as %%25) or key=value pairs (host=... dbname=...)")
 		}
 	default:
 		v.addf("Database.Driver", "must be %q or %q, got %q", DriverSQLite, DriverPostgres, db.Driver)
 	}
+}
+
+// postgresConnString reports whether s has the form of a connection string the
+// PostgreSQL driver parses: a postgres:// or postgresql:// URL, or key=value pairs.
+func postgresConnString(s string) bool {
+	if strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://") {
+		_, err := url.Parse(s) // as the driver does; a host may also come as ?host=
+		return err == nil
+	}
+	return strings.Contains(s, "=")
 }
 
 func (v *validator) masterKey() {

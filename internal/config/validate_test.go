@@ -47,6 +47,23 @@ func TestValidate(t *testing.T) {
 		{"public URL with query", func(c *Config) { c.PublicURL = "https://v.example.com/?a=b" }, []string{"LINKVAULT_PUBLIC_URL", "query or fragment"}},
 		{"unknown driver", func(c *Config) { c.Database.Driver = "mysql" }, []string{"LINKVAULT_DATABASE_DRIVER", `"mysql"`}},
 		{"sqlite without path", func(c *Config) { c.Database.SQLitePath = "" }, []string{"LINKVAULT_SQLITE_PATH", "required"}},
+		{"postgres key=value string", func(c *Config) {
+			c.Database.Driver, c.MasterKeyFile = DriverPostgres, "/keys/lv.key"
+			c.Database.URL = linkvault.NewSecret("host=/var/run/postgresql dbname=lv")
+		}, nil},
+		{"postgres URL to a socket", func(c *Config) {
+			c.Database.Driver, c.MasterKeyFile = DriverPostgres, "/keys/lv.key"
+			c.Database.URL = linkvault.NewSecret("postgresql:///lv?host=/var/run/postgresql")
+		}, nil},
+		// The driver's own error named no setting ("postgres: open: invalid connection string").
+		{"postgres URL with a raw % in the password", func(c *Config) {
+			c.Database.Driver, c.MasterKeyFile = DriverPostgres, "/keys/lv.key"
+			c.Database.URL = linkvault.NewSecret("postgres://lv:hunter2%zz@db:5432/lv")
+		}, []string{"LINKVAULT_DATABASE_URL (file key \"database.url\"): is not a PostgreSQL connection string", "percent-encode"}},
+		{"postgres URL that is no connection string", func(c *Config) {
+			c.Database.Driver, c.MasterKeyFile = DriverPostgres, "/keys/lv.key"
+			c.Database.URL = linkvault.NewSecret("db.internal:5432/hunter2")
+		}, []string{"LINKVAULT_DATABASE_URL", "is not a PostgreSQL connection string"}},
 		{"postgres URL with sqlite driver", func(c *Config) { c.Database.URL = linkvault.NewSecret("postgres://x") }, []string{"LINKVAULT_DATABASE_URL", "driver is sqlite"}},
 		{"postgres without URL or master key", func(c *Config) { c.Database.Driver = DriverPostgres }, []string{
 			"LINKVAULT_DATABASE_URL (file key \"database.url\"): is required",
