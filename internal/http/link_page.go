@@ -119,12 +119,36 @@ func (ui *linkUI) handlePage(w http.ResponseWriter, r *http.Request) {
 		ui.renderMessage(w, r, http.StatusNotFound, v, msgExpired)
 		return
 	}
+	if r.Method == http.MethodHead {
+		ui.headPage(w, r, v)
+		return
+	}
 	page, err := ui.svc.Open(r.Context(), r.PathValue("session"))
 	if err != nil {
 		ui.renderFailure(w, r, v, err, "link page failed", linkvault.ErrTypeLinkTokenInvalid, http.StatusGone, msgExpired)
 		return
 	}
 	ui.renderPage(w, r, v, page.Session, page.Secret, nil, "")
+}
+
+// headPage answers HEAD /link/{session} with the status and headers a GET would get,
+// without opening the session: a HEAD answer carries no page (and so no page secret),
+// so it must not use up the single-use link (link checkers and previewers send HEAD).
+func (ui *linkUI) headPage(w http.ResponseWriter, r *http.Request, v view) {
+	sess, err := ui.svc.Peek(r.Context(), r.PathValue("session"))
+	if err != nil {
+		ui.renderFailure(w, r, v, err, "link page failed", linkvault.ErrTypeLinkTokenInvalid, http.StatusGone, msgExpired)
+		return
+	}
+	client, err := ui.svc.Client(r.Context(), sess.ClientID)
+	if err != nil {
+		ui.s.log.ErrorContext(r.Context(), "link page client", "error", err)
+		ui.renderMessage(w, r, http.StatusInternalServerError, v, msgGeneric)
+		return
+	}
+	setPageCSP(w.Header(), pageOrigins(client.AllowedOrigins))
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
 }
 
 func (ui *linkUI) renderPage(w http.ResponseWriter, r *http.Request, v view, sess *linkvault.LinkSession, secret linkvault.Secret, outcome *link.Outcome, reauthTokenID string) {

@@ -133,6 +133,43 @@ func TestLinkTokenOpensOncePerSession(t *testing.T) {
 	}
 }
 
+// TestHeadDoesNotUseUpTheLink: HEAD on a Link URL answers as GET would (200 with the
+// page's headers, 410 for a used or unknown link) without opening the session. It used
+// to open it: the HEAD answer carried no page, and the GET after it found the link
+// used (410), so a link checker or previewer sending HEAD burnt the user's link.
+func TestHeadDoesNotUseUpTheLink(t *testing.T) {
+	st := linktest.NewStack(t, linktest.StackOptions{})
+	u, err := linktest.DecodeLinkToken(st.LinkToken(t, "app1", permWrite, "alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := func() *http.Response {
+		t.Helper()
+		resp, err := http.Head(u.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for range 2 {
+		resp := head()
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			t.Fatalf("HEAD on a fresh link: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		checkLinkHeaders(t, resp)
+	}
+	if resp, body := get(t, u.String()); resp.StatusCode != http.StatusOK || !strings.Contains(body, "data-boot") {
+		t.Fatalf("GET after HEAD: %d, want the Link page", resp.StatusCode)
+	}
+	if resp := head(); resp.StatusCode != http.StatusGone {
+		t.Fatalf("HEAD on a used link: %d, want 410", resp.StatusCode)
+	}
+	if resp, _ := get(t, u.String()); resp.StatusCode != http.StatusGone {
+		t.Fatalf("second GET: %d, want 410", resp.StatusCode)
+	}
+}
+
 func checkLinkHeaders(t *testing.T, resp *http.Response) {
 	t.Helper()
 	csp := resp.Header.Get("Content-Security-Policy")

@@ -247,22 +247,44 @@ func (s *Service) Open(ctx context.Context, sessionID string) (*Page, error) {
 	return &Page{Session: sess, Secret: linkvault.NewSecret(secret)}, nil
 }
 
-// Authenticate returns the live session of an opened page from its page secret.
-func (s *Service) Authenticate(ctx context.Context, pageSecret linkvault.Secret) (*linkvault.LinkSession, error) {
-	if !plausibleBearer(pageSecret.Reveal()) {
+// Peek returns the session named by the id in a Link URL if Open would open it now
+// (never opened, not expired), without consuming it: for HEAD requests, which carry no
+// page back, so must not use the link up. Any other session gives ErrSessionInvalid,
+// as Open does.
+func (s *Service) Peek(ctx context.Context, sessionID string) (*linkvault.LinkSession, error) {
+	return s.liveSession(ctx, sessionID, s.store.GetLinkSession, func(sess *linkvault.LinkSession) string {
+		if !sess.ConsumedAt.IsZero() {
+			return "" // opened: no digest matches
+		}
+		return sess.Key
+	})
+}
+
+// liveSession finds the session of a presented bearer value (a session id or a page
+// secret) with get, by the value's digest, and returns it if it has not expired and
+// keyOf(session), its stored digest of that kind, matches; ErrSessionInvalid for
+// everything else, without a lookup when the value cannot be one of ours.
+func (s *Service) liveSession(ctx context.Context, bearer string, get func(context.Context, string) (*linkvault.LinkSession, error),
+	keyOf func(*linkvault.LinkSession) string) (*linkvault.LinkSession, error) {
+	if !plausibleBearer(bearer) {
 		return nil, ErrSessionInvalid()
 	}
-	sess, err := s.store.GetLinkSessionByPage(ctx, digest(pageSecret.Reveal()))
+	sess, err := get(ctx, digest(bearer))
 	if linkvault.IsNotFound(err) {
 		return nil, ErrSessionInvalid()
 	}
 	if err != nil {
 		return nil, err
 	}
-	if !s.now().Before(sess.ExpiresAt) || !sameDigest(sess.PageKey, digest(pageSecret.Reveal())) {
+	if !s.now().Before(sess.ExpiresAt) || !sameDigest(keyOf(sess), digest(bearer)) {
 		return nil, ErrSessionInvalid()
 	}
 	return sess, nil
+}
+
+// Authenticate returns the live session of an opened page from its page secret.
+func (s *Service) Authenticate(ctx context.Context, pageSecret linkvault.Secret) (*linkvault.LinkSession, error) {
+	return s.liveSession(ctx, pageSecret.Reveal(), s.store.GetLinkSessionByPage, func(sess *linkvault.LinkSession) string { return sess.PageKey })
 }
 
 // reissue gives an opened session a new page secret (after a full-page OAuth redirect
