@@ -110,7 +110,14 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 		return fmt.Errorf("listen on %s: %w (choose another with --app-addr)", *appAddr, err)
 	}
 	defer func() { _ = appLn.Close() }()
-	a, err := app.New(ctx, &cfg, app.Options{Logger: log, Listener: ln})
+	var adminLn net.Listener
+	if cfg.AdminEnabled() {
+		if adminLn, err = net.Listen("tcp", *adminAddr); err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("listen on %s: %w (choose another with --admin-addr, or --admin-addr off)", *adminAddr, err)
+		}
+	}
+	a, err := app.New(ctx, &cfg, app.Options{Logger: log, Listener: ln, AdminListener: adminLn})
 	if err != nil {
 		return err
 	}

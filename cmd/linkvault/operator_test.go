@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -136,5 +137,32 @@ func TestDemoRefusesBadAddressesFirst(t *testing.T) {
 		if _, err := os.Stat(dir); !os.IsNotExist(err) {
 			t.Fatalf("linkvault %s created --dir (stat: %v)", strings.Join(args, " "), err)
 		}
+	}
+}
+
+// TestBusyAddressNamesItsSetting: an address already in use names what sets it: serve's
+// public listener LINKVAULT_LISTEN_ADDR (as its admin listener named
+// LINKVAULT_ADMIN_ADDR; it said only "bind: address already in use"), and demo's admin
+// listener the --admin-addr flag (it named LINKVAULT_ADMIN_ADDR, which demo does not read).
+func TestBusyAddressNamesItsSetting(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	addr := busy.Addr().String()
+
+	e, _ := newShopEnv(t)
+	vars := map[string]string{"LINKVAULT_LISTEN_ADDR": addr, "LINKVAULT_ADMIN_ADDR": "off"}
+	for k, v := range e.vars {
+		vars[k] = v
+	}
+	if code, out, errOut := runCLI(t, vars, "serve"); code != exitFailure || !strings.Contains(errOut, "LINKVAULT_LISTEN_ADDR") || strings.Contains(out, "listening") {
+		t.Errorf("serve on a busy address: exit %d, stdout %q, stderr %q; want exit %d naming LINKVAULT_LISTEN_ADDR", code, out, errOut, exitFailure)
+	}
+
+	args := []string{"demo", "--dir", filepath.Join(t.TempDir(), "demo"), "--addr", "127.0.0.1:0", "--app-addr", "127.0.0.1:0", "--admin-addr", addr}
+	if code, _, errOut := runCLI(t, nil, args...); code != exitFailure || !strings.Contains(errOut, "--admin-addr") || strings.Contains(errOut, "LINKVAULT_ADMIN_ADDR") {
+		t.Errorf("demo with a busy admin address: exit %d, stderr %q; want exit %d naming --admin-addr", code, errOut, exitFailure)
 	}
 }

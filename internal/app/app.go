@@ -172,7 +172,7 @@ func (a *App) build(ctx context.Context) error {
 	if a.ln == nil {
 		ln, err := net.Listen("tcp", cfg.ListenAddr)
 		if err != nil {
-			return err
+			return fmt.Errorf("listener (%sLISTEN_ADDR): %w", config.EnvPrefix, err)
 		}
 		a.ln = ln
 	}
