@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -326,6 +327,24 @@ type HistoryQuery struct {
 	Limit  int
 	Cursor string
 	Since  time.Time
+	// States keeps only the transfers whose ReportedState is one of them (Mesh's
+	// statuses filter); empty keeps all. The exchange's page is filtered, so a page
+	// may hold fewer than Limit transfers and still have a cursor.
+	States []linkvault.TransferState
+}
+
+// StateUnknown is the ReportedState of a transfer the exchange reports in no state
+// linkvault knows.
+const StateUnknown linkvault.TransferState = "unknown"
+
+// ReportedState is the state the API reports for a transfer of the history: pending,
+// succeeded, failed, or StateUnknown.
+func ReportedState(s linkvault.TransferState) linkvault.TransferState {
+	switch s {
+	case linkvault.TransferPending, linkvault.TransferSucceeded, linkvault.TransferFailed:
+		return s
+	}
+	return StateUnknown
 }
 
 // TransferHistory lists the account's crypto withdrawals and deposits at the exchange.
@@ -341,6 +360,11 @@ func (s *Service) TransferHistory(ctx context.Context, c Caller, t Target, q His
 	})
 	if err != nil {
 		return nil, err
+	}
+	if len(q.States) > 0 {
+		out.Transfers = slices.DeleteFunc(out.Transfers, func(tr linkvault.TransferResult) bool {
+			return !slices.Contains(q.States, ReportedState(tr.Status))
+		})
 	}
 	return &out, nil
 }

@@ -819,3 +819,51 @@ func TestManagedTransfersQuery(t *testing.T) {
 		}
 	}
 }
+
+// TestTransferHistoryStatuses: POST /api/v1/transfers/list applies Mesh's statuses
+// filter (BrokerCryptocurrencyTransactionStatus values) to the exchange's history; a
+// value outside that enum is a 400 that never reaches the exchange.
+func TestTransferHistoryStatuses(t *testing.T) {
+	e := newAPIEnv(t)
+	tok := e.connect(t, "app1", "rosa", linkvault.BrokerCoinbase, write)
+	id := e.previewID(t, "app1", previewBody(tok, linkvault.BrokerCoinbase, ""))
+	expect(t, e.post(t, "/api/v1/transfers/managed/execute", "app1", write, executeBody(tok, linkvault.BrokerCoinbase, id)), 200, "ok", "")
+	list := func(statuses any) apiResponse {
+		b := tokenBody(tok, linkvault.BrokerCoinbase)
+		if statuses != nil {
+			b["statuses"] = statuses
+		}
+		return e.post(t, "/api/v1/transfers/list", "app1", read, b)
+	}
+	for name, tc := range map[string]struct {
+		statuses any
+		want     int
+	}{
+		"no filter": {nil, 1}, "empty filter": {[]string{}, 1}, "succeeded": {[]string{"succeeded"}, 1},
+		"pending or failed": {[]string{"pending", "failed"}, 0}, "a status linkvault never reports": {[]string{"frozen"}, 0},
+		"pending or succeeded": {[]string{"pending", "succeeded"}, 1},
+	} {
+		r := list(tc.statuses)
+		expect(t, r, 200, "ok", "")
+		var page struct {
+			Transfers []struct {
+				Status string `json:"status"`
+			} `json:"transfers"`
+			Total int `json:"total"`
+		}
+		r.content(t, &page)
+		if len(page.Transfers) != tc.want || page.Total != tc.want || tc.want == 1 && page.Transfers[0].Status != "succeeded" {
+			t.Errorf("%s: %s, want %d transfer(s)", name, r.body, tc.want)
+		}
+	}
+	calls := e.sim.Coinbase.Stats().APICalls
+	for _, bad := range []any{[]string{"Succeeded"}, []string{"done"}, "succeeded"} {
+		r := list(bad)
+		if r.code != 400 || !strings.Contains(r.env.Message, "statuses") {
+			t.Errorf("statuses %v: %d %s, want a 400 naming statuses", bad, r.code, r.body)
+		}
+	}
+	if e.sim.Coinbase.Stats().APICalls != calls {
+		t.Error("a refused statuses filter reached the exchange")
+	}
+}

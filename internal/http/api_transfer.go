@@ -4,7 +4,9 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/linkvault/linkvault"
@@ -544,9 +546,28 @@ func (a *accountAPI) handleDepositAddress(w http.ResponseWriter, r *http.Request
 
 type historyBody struct {
 	tokenAccount
-	Count  int    `json:"count"`
-	Cursor string `json:"cursor"`
-	From   *int64 `json:"from"`
+	Count    int      `json:"count"`
+	Cursor   string   `json:"cursor"`
+	From     *int64   `json:"from"`
+	Statuses []string `json:"statuses"`
+}
+
+// brokerTransactionStatuses are the values of Mesh's BrokerCryptocurrencyTransactionStatus,
+// which transfers/list's statuses filter takes. linkvault reports pending, succeeded,
+// failed and unknown; the others are accepted and match no transfer.
+var brokerTransactionStatuses = []string{"unknown", "failed", "frozen", "succeeded", "mfaRequired", "pending",
+	"expired", "canceled", "waitingForSignature", "waitingForClearing", "awaitingApproval", "awaitingConfirmation"}
+
+// historyStates is the statuses filter of a transfers/list request as states.
+func historyStates(statuses []string) ([]linkvault.TransferState, error) {
+	states := make([]linkvault.TransferState, 0, len(statuses))
+	for _, st := range statuses {
+		if !slices.Contains(brokerTransactionStatuses, st) {
+			return nil, linkvault.ErrInvalid("statuses holds an unknown status; expected any of %s.", strings.Join(brokerTransactionStatuses, ", "))
+		}
+		states = append(states, linkvault.TransferState(st))
+	}
+	return states, nil
 }
 
 // handleTransferHistory is POST /api/v1/transfers/list: the account's crypto
@@ -556,7 +577,11 @@ func (a *accountAPI) handleTransferHistory(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	q := account.HistoryQuery{Limit: b.Count, Cursor: b.Cursor}
+	states, err := historyStates(b.Statuses)
+	if err != nil {
+		return err
+	}
+	q := account.HistoryQuery{Limit: b.Count, Cursor: b.Cursor, States: states}
 	if b.From != nil {
 		q.Since = time.Unix(*b.From, 0)
 	}
@@ -596,11 +621,7 @@ func (a *accountAPI) handleTransferHistory(w http.ResponseWriter, r *http.Reques
 }
 
 func brokerTransactionStatus(t linkvault.TransferResult) string {
-	switch t.Status {
-	case linkvault.TransferSucceeded, linkvault.TransferFailed, linkvault.TransferPending:
-		return string(t.Status)
-	}
-	return "unknown"
+	return string(account.ReportedState(t.Status))
 }
 
 func directionOf(t linkvault.TransferResult) string {
