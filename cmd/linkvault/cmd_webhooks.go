@@ -55,7 +55,7 @@ func newWebhooksCmd(sub string, fs *flag.FlagSet) (*webhooksCmd, error) {
 // runWebhooksCommand is `linkvault webhooks SUBCOMMAND`: flags are parsed (-h prints
 // the usage) and the master key loaded before the existing database is opened.
 func runWebhooksCommand(ctx context.Context, args []string, stdout, _ io.Writer, lookup env) (retErr error) {
-	sub, rest, err := subcommand("webhooks", webhooksUsage+"\n", args, stdout, "set-url", "rotate-secret", "deliveries", "prune")
+	sub, rest, err := subcommand("webhooks", webhooksUsage+"\n\nEvery subcommand takes --config FILE and reads the database of the configuration;\n\"linkvault webhooks SUBCOMMAND -h\" describes one.\n", args, stdout, "set-url", "rotate-secret", "deliveries", "prune")
 	if err != nil {
 		return err
 	}

@@ -166,3 +166,14 @@ func TestBusyAddressNamesItsSetting(t *testing.T) {
 		t.Errorf("demo with a busy admin address: exit %d, stderr %q; want exit %d naming --admin-addr", code, errOut, exitFailure)
 	}
 }
+
+// TestGroupUsageNamesConfig: each command group's -h says its subcommands take --config
+// (webhooks' did not) and how to get a subcommand's flags.
+func TestGroupUsageNamesConfig(t *testing.T) {
+	for _, group := range []string{"clients", "keys", "webhooks"} {
+		code, out, _ := runCLI(t, nil, group, "-h")
+		if code != 0 || !strings.Contains(out, "--config FILE") || !strings.Contains(out, "linkvault "+group+" SUBCOMMAND -h") {
+			t.Errorf("linkvault %s -h: exit %d, %q; want --config and SUBCOMMAND -h mentioned", group, code, out)
+		}
+	}
+}
