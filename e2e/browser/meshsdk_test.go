@@ -11,9 +11,11 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/exchangesim"
+	"github.com/linkvault/linkvault/internal/link/linktest"
 )
 
 // The web side of issue 11's matrix, driven through Mesh's real web SDK: the npm
@@ -346,4 +348,29 @@ func inFrameFill(e *env, frame, symbol, network, address, amount string) {
 	e.clickInFrame(frame, "#lv-transfer")
 	e.waitInFrame(frame, "[data-screen=transfer]")
 	e.fillTransferForm(frame, symbol, network, address, amount)
+}
+
+// TestMeshWebSDKExpiredLinkEscape: a linkToken already used opens Link's "link expired"
+// page in Mesh's overlay. Escape closes it (onExit with the error page's summary), as it
+// closes every screen of the Link page; main ignored Escape there, leaving a keyboard
+// user to find the Close button.
+func TestMeshWebSDKExpiredLinkEscape(t *testing.T) {
+	e := newEnv(t)
+	app := newMeshApp(t, e)
+	app.load()
+	lt := e.st.LinkToken(t, "app1", linkvault.PermissionRead, "wes")
+	if _, err := linktest.Open(t.Context(), nil, lt); err != nil {
+		t.Fatal(err)
+	}
+	value(e, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`window.openMesh(%s, false, null)`, jsString(lt))))
+	e.waitInFrame(meshOverlayFrame, "#lv-exit")
+	inFrame(e, meshOverlayFrame, func(f *chromedp.Node) chromedp.Action[chromedp.Void] {
+		return chromedp.Focus(chromedp.CSS("#lv-exit"), chromedp.FromNode(f))
+	})
+	e.run(chromedp.KeyEvent(kb.Escape))
+	exit := app.waitCall("onExit", "")
+	if !strings.Contains(string(exit.Payload), `"page":"errorPage"`) || exit.Error == nil || *exit.Error == "" {
+		t.Fatalf("onExit after Escape on the expired page: %v %s", exit.Error, exit.Payload)
+	}
+	e.run(chromedp.WaitNotPresent(chromedp.CSS("#mesh-link-popup")))
 }
