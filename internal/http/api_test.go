@@ -841,7 +841,7 @@ func TestTransferHistoryStatuses(t *testing.T) {
 	}{
 		"no filter": {nil, 1}, "empty filter": {[]string{}, 1}, "succeeded": {[]string{"succeeded"}, 1},
 		"pending or failed": {[]string{"pending", "failed"}, 0}, "a status linkvault never reports": {[]string{"frozen"}, 0},
-		"pending or succeeded": {[]string{"pending", "succeeded"}, 1},
+		"pending or succeeded": {[]string{"pending", "succeeded"}, 1}, "Succeeded (case as .NET reads enums)": {[]string{"Succeeded"}, 1},
 	} {
 		r := list(tc.statuses)
 		expect(t, r, 200, "ok", "")
@@ -857,7 +857,7 @@ func TestTransferHistoryStatuses(t *testing.T) {
 		}
 	}
 	calls := e.sim.Coinbase.Stats().APICalls
-	for _, bad := range []any{[]string{"Succeeded"}, []string{"done"}, "succeeded"} {
+	for _, bad := range []any{[]string{"success"}, []string{"done"}, "succeeded"} {
 		r := list(bad)
 		if r.code != 400 || !strings.Contains(r.env.Message, "statuses") {
 			t.Errorf("statuses %v: %d %s, want a 400 naming statuses", bad, r.code, r.body)
@@ -865,5 +865,38 @@ func TestTransferHistoryStatuses(t *testing.T) {
 	}
 	if e.sim.Coinbase.Stats().APICalls != calls {
 		t.Error("a refused statuses filter reached the exchange")
+	}
+}
+
+// TestExchangeVerifyAccountInfo: POST /api/v1/exchange/verify answers the fields of
+// accountInfo (Mesh's AccountInfoType values) the exchange exposes, and refuses a value
+// outside that enum with a 400 naming accountInfo instead of silently answering
+// nothing for it.
+func TestExchangeVerifyAccountInfo(t *testing.T) {
+	e := newAPIEnv(t)
+	tok := e.connect(t, "app1", "sam", linkvault.BrokerCoinbase, read)
+	verify := func(info any) apiResponse {
+		return e.post(t, "/api/v1/exchange/verify", "app1", read, map[string]any{
+			"authToken": tok, "integrationId": account.IntegrationID(linkvault.BrokerCoinbase), "accountInfo": info})
+	}
+	// Enum values are matched without regard to case, as Mesh's .NET server reads them.
+	for _, info := range [][]string{{"email", "middleName"}, {"Email"}} {
+		r := verify(info)
+		expect(t, r, 200, "ok", "")
+		var got map[string]any
+		r.content(t, &got)
+		if got["email"] == nil || got["firstName"] != nil || got["integrationName"] != "Coinbase" {
+			t.Errorf("accountInfo %v: %s", info, r.body)
+		}
+	}
+	calls := e.sim.Coinbase.Stats().APICalls
+	for _, bad := range []any{[]string{"emial"}, []string{"email", "e-mail"}, "email"} {
+		r := verify(bad)
+		if r.code != 400 || !strings.Contains(r.env.Message, "accountInfo") {
+			t.Errorf("accountInfo %v: %d %s, want a 400 naming accountInfo", bad, r.code, r.body)
+		}
+	}
+	if e.sim.Coinbase.Stats().APICalls != calls {
+		t.Error("a refused accountInfo reached the exchange")
 	}
 }

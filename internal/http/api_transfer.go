@@ -562,12 +562,23 @@ var brokerTransactionStatuses = []string{"unknown", "failed", "frozen", "succeed
 func historyStates(statuses []string) ([]linkvault.TransferState, error) {
 	states := make([]linkvault.TransferState, 0, len(statuses))
 	for _, st := range statuses {
-		if !slices.Contains(brokerTransactionStatuses, st) {
+		name, ok := enumValue(brokerTransactionStatuses, st)
+		if !ok {
 			return nil, linkvault.ErrInvalid("statuses holds an unknown status; expected any of %s.", strings.Join(brokerTransactionStatuses, ", "))
 		}
-		states = append(states, linkvault.TransferState(st))
+		states = append(states, linkvault.TransferState(name))
 	}
 	return states, nil
+}
+
+// enumValue is the value of a Mesh string enum that v names, matched without regard to
+// case as Mesh's .NET server reads enums ("Succeeded" is succeeded).
+func enumValue(values []string, v string) (string, bool) {
+	i := slices.IndexFunc(values, func(x string) bool { return strings.EqualFold(x, v) })
+	if i < 0 {
+		return "", false
+	}
+	return values[i], true
 }
 
 // handleTransferHistory is POST /api/v1/transfers/list: the account's crypto
@@ -657,6 +668,13 @@ type verifyBody struct {
 	AccountInfo   []string `json:"accountInfo"`
 }
 
+// accountInfoTypes are the values of Mesh's AccountInfoType that exchange/verify's
+// accountInfo takes, and dateOfBirth (a field of Mesh's answer, which linkvault lets an
+// app ask for by name too). A field the exchange does not expose is left out of the
+// answer.
+var accountInfoTypes = []string{"firstName", "middleName", "lastName", "accountNumber", "email", "mobileNumber",
+	"companyName", "countryCode", "city", "postalCode", "address", "id", "dateOfBirth"}
+
 // handleExchangeVerify is POST /api/v1/exchange/verify {authToken, integrationId,
 // accountInfo}: the account-holder fields the exchange exposes; notSupported where it
 // exposes none.
@@ -674,6 +692,13 @@ func (a *accountAPI) handleExchangeVerify(w http.ResponseWriter, r *http.Request
 	bt, ok := account.BrokerOfIntegrationID(b.IntegrationID)
 	if !ok {
 		return linkvault.ErrInvalid("Unknown integrationId; use an id from GET /api/v1/integrations.")
+	}
+	for i, f := range b.AccountInfo {
+		name, ok := enumValue(accountInfoTypes, f)
+		if !ok {
+			return linkvault.ErrInvalid("accountInfo holds an unknown field; expected any of %s.", strings.Join(accountInfoTypes, ", "))
+		}
+		b.AccountInfo[i] = name
 	}
 	h, name, err := a.s.account.AccountHolder(r.Context(), caller(r), account.Target{TokenID: b.AuthToken, Broker: bt})
 	if err != nil {
