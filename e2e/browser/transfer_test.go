@@ -238,6 +238,29 @@ func (e *env) installFrameClock() {
 	e.addInitScript(src)
 }
 
+// TestTransferOptionsRetry: the exchange does not answer when the transfer form loads
+// the account's options. The screen says so and offers Try again (main offered only
+// Back, while its message said to try again), which opens the form once the exchange
+// answers; the app hears transferStarted once.
+func TestTransferOptionsRetry(t *testing.T) {
+	e := newEnv(t)
+	e.openAccount("tess", "tess-cb", "s3cret", "")
+	e.st.Sim.Coinbase.SetFaults(exchangesim.Faults{ErrorRate: 1})
+	e.clickInFrame(overlayFrame, "#lv-transfer")
+	e.waitInFrame(overlayFrame, "[data-screen=transfer-unavailable]")
+	e.shotBoth("transfer-11-options-unavailable")
+	if !e.visibleInFrame("#lv-retry") {
+		t.Fatal("the exchange did not answer and the screen offers no Try again")
+	}
+	e.st.Sim.Coinbase.SetFaults(exchangesim.Faults{})
+	e.clickInFrame(overlayFrame, "#lv-retry")
+	e.waitInFrame(overlayFrame, "[data-screen=transfer]")
+	started := value(e, chromedp.Evaluate[int](`[...document.querySelectorAll('#events li[data-type="transferStarted"]')].length`))
+	if started != 1 {
+		t.Fatalf("transferStarted %d times, want 1", started)
+	}
+}
+
 // reviewWithClock opens the review of 0.5 ETH from tess's Coinbase account, with the
 // Link frame's clock under the test's control (advanceFrameClock).
 func reviewWithClock(t *testing.T) *env {

@@ -10,7 +10,7 @@
 // Mesh's transfer events: transferFinished only for a transfer the exchange took,
 // failures as transferPreviewError / transferExecutionError.
 
-import { h, show, errorLine, showError, field, busy } from './dom.js';
+import { h, button, show, errorLine, showError, field, busy } from './dom.js';
 import { t, errorText, amountFmt } from './state.js';
 import { api } from './api.js';
 import { send } from './channel.js';
@@ -97,6 +97,13 @@ export function addressProblem(addr, net) {
 }
 
 /**
+ * A form left empty: Try again after the options failed opens the form as new without
+ * a second transferStarted.
+ * @type {TransferInput}
+ */
+const emptyInput = { symbol: '', network: '', toAddress: '', amount: '' };
+
+/**
  * Opens the transfer form: loads the account's options first (once per visit).
  * values, when set, fills it in (coming back from the preview).
  * @param {Known} k
@@ -126,8 +133,13 @@ export async function transfer(k, holdings, values) {
       const msg = info.type === 'scopeMismatch' ? t('transferNotAllowed') : errorText(info);
       event('transferConfigureError', null, { errorMessage: msg });
       const err = errorLine();
+      // Try again where it can help: not for a connection that may not transfer, nor
+      // for a session that is over.
+      const final = info.type === 'scopeMismatch' || info.type === 'linkTokenInvalid';
       show('transfer-unavailable', h('h1', { text: t('transferTitle', { name: integ.name }) }), err,
-        h('div', { class: 'actions' }, backButton(() => account(k, holdings))));
+        h('div', { class: 'actions' },
+          final ? null : button(t('tryAgain'), () => transfer(k, holdings, values || emptyInput), '', 'lv-retry'),
+          backButton(() => account(k, holdings))));
       showError(err, msg);
       return;
     }
