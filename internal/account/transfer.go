@@ -12,6 +12,7 @@ import (
 
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/audit"
+	"github.com/linkvault/linkvault/internal/bech32"
 )
 
 // Managed transfers, as Mesh's API runs them: preview (the transfer is checked, quoted by
@@ -146,6 +147,11 @@ func checkAddress(n CatalogNetwork, addr string) error {
 		return invalidAddress(n)
 	}
 	if re, ok := addressPatterns[n.Type]; ok && !re.MatchString(addr) {
+		return invalidAddress(n)
+	}
+	// A segwit address carries a checksum (BIP 173/350) that catches a mistyped
+	// character; the exchange would send to whatever address it is given.
+	if n.Type == "bitcoin" && strings.HasPrefix(addr, "bc1") && !bech32.ValidSegwit(addr) {
 		return invalidAddress(n)
 	}
 	return nil

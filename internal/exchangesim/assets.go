@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+
+	"github.com/linkvault/linkvault/internal/bech32"
 )
 
 // netSpec is one network an asset moves on at the simulated exchanges. Network names
@@ -121,12 +123,13 @@ func newAddress(n netSpec) string {
 	case "evm":
 		return "0x" + randomHex(20)
 	case "bitcoin":
-		const bech = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-		b := make([]byte, 38)
+		// A P2WPKH address: version q, a 20-byte program, a valid bech32 checksum.
+		b := make([]byte, 32)
 		for i := range b {
-			b[i] = bech[randInt(len(bech))]
+			b[i] = bech32.Charset[randInt(len(bech32.Charset))]
 		}
-		return "bc1q" + string(b)
+		data := "q" + string(b)
+		return "bc1" + data + bech32.Checksum("bc", data)
 	default:
 		b := make([]byte, 44)
 		for i := range b {
