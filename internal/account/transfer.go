@@ -13,6 +13,7 @@ import (
 	"github.com/linkvault/linkvault"
 	"github.com/linkvault/linkvault/internal/audit"
 	"github.com/linkvault/linkvault/internal/bech32"
+	"github.com/linkvault/linkvault/internal/eip55"
 )
 
 // Managed transfers, as Mesh's API runs them: preview (the transfer is checked, quoted by
@@ -152,6 +153,10 @@ func checkAddress(n CatalogNetwork, addr string) error {
 	// A segwit address carries a checksum (BIP 173/350) that catches a mistyped
 	// character; the exchange would send to whatever address it is given.
 	if n.Type == "bitcoin" && strings.HasPrefix(addr, "bc1") && !bech32.ValidSegwit(addr) {
+		return invalidAddress(n)
+	}
+	// So does a mixed-case EVM address (EIP-55); one in a single case carries none.
+	if n.Type == "evm" && !eip55.Valid(addr) {
 		return invalidAddress(n)
 	}
 	return nil

@@ -546,6 +546,8 @@ func TestTransferBadInputWritesNothing(t *testing.T) {
 		{"missing toAddress", with("toAddress", nil), linkvault.ErrTypeInvalidRequest, "toAddress"},
 		{"garbage toAddress", with("toAddress", "0x12 34; DROP"), account.ErrTypeInvalidAddress, "toAddress"},
 		{"Bitcoin address on Ethereum", with("toAddress", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"), account.ErrTypeInvalidAddress, "Ethereum"},
+		// EIP-55's example with one letter's case flipped (…BeAed → …BeaEd).
+		{"mistyped Ethereum address", with("toAddress", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeaEd"), account.ErrTypeInvalidAddress, "Ethereum"},
 		// One character of a valid segwit address changed: its checksum no longer holds.
 		{"mistyped Bitcoin address", with("networkId", "0880db06-7c7c-4738-898f-cf74efc03c47", "symbol", "BTC", "toAddress", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdx"), account.ErrTypeInvalidAddress, "Bitcoin"},
 		{"missing symbol", with("symbol", nil), linkvault.ErrTypeInvalidRequest, "symbol"},
