@@ -58,6 +58,8 @@ r = await m.v1TransfersManagedMeshList({ Id: previewId });
 out('transferStatus', 'GET', '/api/v1/transfers/managed/mesh', r);
 r = await m.v1TransfersManagedMeshList({ Count: 10 });
 out('transferHistory', 'GET', '/api/v1/transfers/managed/mesh', r);
+r = await m.v1TransfersManagedMeshList({ UserId: 'node-api-user', Count: 10 });
+out('transferHistoryByUser', 'GET', '/api/v1/transfers/managed/mesh', r);
 r = await m.v1TransfersManagedAddressGetCreate({ authToken: token, type, symbol: 'ETH', networkId: ethereum });
 out('depositAddress', 'POST', '/api/v1/transfers/managed/address/get', r);
 r = await api.transfers.v1TransfersListCreate({ authToken: token, type, count: 10 });

@@ -94,7 +94,7 @@ func run(t *testing.T, node, dsn string) {
 	want := map[string]int{
 		"integrations": 200, "linktoken": 200, "status": 200, "networks": 200, "tokens": 200, "transferIntegrations": 200,
 		"holdings": 200, "holdingsValue": 200, "balance": 200, "configure": 200, "preview": 200, "execute": 200,
-		"executeAgain": 200, "transferStatus": 200, "transferHistory": 200, "depositAddress": 200, "transfersList": 200,
+		"executeAgain": 200, "transferStatus": 200, "transferHistory": 200, "transferHistoryByUser": 400, "depositAddress": 200, "transfersList": 200,
 		"tokenRefresh": 400, "quote": 404, "transactionsList": 404,
 	}
 	for op, code := range want {
@@ -131,6 +131,11 @@ func run(t *testing.T, node, dsn string) {
 	_ = json.Unmarshal(calls["transferHistory"].Body, &hist)
 	if hist.Content.Total != 1 || len(hist.Content.Items) != 1 || hist.Content.Items[0].ID != first.Content.Result.TransferID {
 		t.Errorf("managed transfers list: %s", calls["transferHistory"].Body)
+	}
+	// linkvault applies no UserId filter: the real client's UserId is refused, naming
+	// it, rather than answered with every user's transfers.
+	if body := calls["transferHistoryByUser"].Body; !bytes.Contains(body, []byte(`"message":"UserId is not supported`)) {
+		t.Errorf("managed transfers list by UserId: %s", body)
 	}
 	var ne struct {
 		ErrorType string `json:"errorType"`

@@ -816,6 +816,24 @@ func TestManagedTransfersQuery(t *testing.T) {
 		"?Offset=2147483648": "Offset is out of range.", "?Count=-99999999999999999999": "Count is out of range.",
 		"?Id=nope": "Id must be a transfer id (a UUID).",
 	}
+	// Filters linkvault does not apply are refused, never ignored: an app asking for one
+	// user's transfers must not be handed every user's.
+	const notApplied = " is not supported: linkvault does not filter managed transfers by it. " +
+		"Ask for one transfer by Id or ClientTransactionId, or read the pages (Count, Offset) and filter them."
+	for query, name := range map[string]string{
+		"?UserId=quinn": "UserId", "?userid=quinn": "UserId", "?Id=" + id + "&UserId=someone": "UserId",
+		"?Statuses=succeeded": "Statuses", "?IntegrationIds=" + id: "IntegrationIds", "?FromTimestamp=1": "FromTimestamp",
+		"?ToTimestamp=1": "ToTimestamp", "?MinAmountInFiat=1": "MinAmountInFiat", "?MaxAmountInFiat=1": "MaxAmountInFiat",
+		"?OrderBy=amount": "OrderBy", "?Hash=0xabc": "Hash", "?SubClientId=" + id: "SubClientId",
+		"?DescendingOrder=false": "DescendingOrder other than true",
+	} {
+		refused[query] = name + notApplied
+	}
+	for _, query := range []string{"?DescendingOrder=true", "?UserId=", "?IsSandBox=false"} {
+		if r := e.do(t, "GET", "/api/v1/transfers/managed/mesh"+query, "app1", read, ""); r.code != 200 {
+			t.Errorf("%s: %d %s", query, r.code, r.body)
+		}
+	}
 	for query, msg := range refused {
 		r := e.do(t, "GET", "/api/v1/transfers/managed/mesh"+query, "app1", read, "")
 		if r.code != 400 || r.env.ErrorType != linkvault.ErrTypeInvalidRequest || r.env.Message != msg {

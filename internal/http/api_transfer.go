@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -421,6 +422,10 @@ type transferIntegration struct {
 // managed transfers, newest first, as recorded when they executed.
 func (a *accountAPI) handleTransferStatus(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
+	if name := unappliedTransferFilter(q); name != "" {
+		return linkvault.ErrInvalid("%s is not supported: linkvault does not filter managed transfers by it. "+
+			"Ask for one transfer by Id or ClientTransactionId, or read the pages (Count, Offset) and filter them.", name)
+	}
 	id, txID := q.Get("Id"), q.Get("ClientTransactionId")
 	if id == "" && txID == "" {
 		count, err := queryInt(q.Get("Count"), "Count")
@@ -452,6 +457,38 @@ func (a *accountAPI) handleTransferStatus(w http.ResponseWriter, r *http.Request
 	}
 	writeOK(w, map[string]any{"items": []transferModel{a.transferModelOf(t)}, "total": 1})
 	return nil
+}
+
+// unappliedTransferFilters are the filters of Mesh's GET /api/v1/transfers/managed/mesh
+// that linkvault does not apply. Ignoring one would answer more than was asked for (every
+// user's transfers to a request for one user's), so a request giving one is refused.
+var unappliedTransferFilters = []string{"UserId", "IntegrationIds", "Statuses", "FromTimestamp", "ToTimestamp",
+	"MinAmountInFiat", "MaxAmountInFiat", "OrderBy", "Hash", "SubClientId"}
+
+// unappliedTransferFilter names the first filter q gives a value that linkvault does
+// not apply, or "". DescendingOrder=true is the order linkvault answers in, and IsSandBox
+// selects nothing here.
+func unappliedTransferFilter(q url.Values) string {
+	for _, name := range unappliedTransferFilters {
+		if queryGiven(q, name, func(v string) bool { return v != "" }) {
+			return name
+		}
+	}
+	if queryGiven(q, "DescendingOrder", func(v string) bool { return v != "" && !strings.EqualFold(v, "true") }) {
+		return "DescendingOrder other than true"
+	}
+	return ""
+}
+
+// queryGiven reports whether q holds a value that ok accepts under name. Names match
+// without regard to case, as Mesh's server binds query parameters.
+func queryGiven(q url.Values, name string, ok func(string) bool) bool {
+	for key, values := range q {
+		if strings.EqualFold(key, name) && slices.ContainsFunc(values, ok) {
+			return true
+		}
+	}
+	return false
 }
 
 // queryInt reads an integer query parameter, an int32 in Mesh's document (Count,
