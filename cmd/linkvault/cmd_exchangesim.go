@@ -120,7 +120,11 @@ func writeSimulatorEnv(path string, c *exchangesim.Cluster, clientID, clientSecr
 	var b strings.Builder
 	b.WriteString("# linkvault exchangesim: settings pointing linkvault at the simulated exchanges\n")
 	for _, k := range slices.Sorted(maps.Keys(vars)) {
-		fmt.Fprintf(&b, "%s=%s\n", k, vars[k])
+		v, err := envFileValue(vars[k])
+		if err != nil {
+			return fmt.Errorf("exchangesim: --env-file: %s: %w", k, err)
+		}
+		fmt.Fprintf(&b, "%s=%s\n", k, v)
 	}
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
@@ -131,4 +135,25 @@ func writeSimulatorEnv(path string, c *exchangesim.Cluster, clientID, clientSecr
 		return fmt.Errorf("exchangesim: --env-file: %w", err)
 	}
 	return nil
+}
+
+// envFileValue writes v for both readers of the env file: as is when it holds only
+// characters neither a shell nor systemd treats specially, else in single quotes (within
+// which both take every character literally). A value holding a quote or a line break
+// cannot be written that way.
+func envFileValue(v string) (string, error) {
+	plain := v != ""
+	for _, r := range v {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-.,:/@%+=", r)) {
+			plain = false
+			break
+		}
+	}
+	switch {
+	case plain:
+		return v, nil
+	case strings.ContainsAny(v, "'\"\\\n\r"):
+		return "", errors.New("the value holds a quote, a backslash or a line break, which the file cannot carry")
+	}
+	return "'" + v + "'", nil
 }

@@ -7,9 +7,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -45,18 +47,46 @@ func TestExchangeSimEnvFileLivesWithTheSimulators(t *testing.T) {
 	if err := os.WriteFile(envFile, []byte(stale), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	data, stop := startExchangeSim(t, envFile, stale)
+	vars := parseEnvFile(t, data)
+	base := vars["LINKVAULT_COINBASE_API_BASE_URL"]
+	if !strings.HasPrefix(base, "http://127.0.0.1:") {
+		t.Fatalf("env file: LINKVAULT_COINBASE_API_BASE_URL=%q", base)
+	}
+	resp, err := http.Get(base + "/_sim/stats")
+	if err != nil {
+		t.Fatalf("the exchange the env file names does not answer: %v", err)
+	}
+	_ = resp.Body.Close()
+	if err := stop(); err != nil {
+		t.Fatalf("exchangesim: %v", err)
+	}
+	if _, err := os.Stat(envFile); !os.IsNotExist(err) {
+		t.Fatalf("the env file outlives the exchanges it names (stat: %v)", err)
+	}
+
+	code, out, _ := runCLI(t, nil, "exchangesim", "-h")
+	if code != 0 || !strings.Contains(out, "-env-file FILE\n") {
+		t.Fatalf("exchangesim -h: exit %d, the -env-file line does not name FILE:\n%s", code, out)
+	}
+}
+
+// startExchangeSim runs `linkvault exchangesim --env-file envFile args...` until the
+// file holds something else than before, and returns that content and a stop function.
+func startExchangeSim(t *testing.T, envFile, before string, args ...string) ([]byte, func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	done := make(chan error, 1)
 	go func() {
 		var out, errOut bytes.Buffer
-		done <- run(ctx, []string{"exchangesim", "--env-file", envFile}, &out, &errOut, func(string) (string, bool) { return "", false })
+		done <- run(ctx, append([]string{"exchangesim", "--env-file", envFile}, args...), &out, &errOut, func(string) (string, bool) { return "", false })
 	}()
-	var vars map[string]string
 	for deadline := time.Now().Add(30 * time.Second); ; {
-		if data, err := os.ReadFile(envFile); err == nil && !bytes.Equal(data, []byte(stale)) {
-			vars = parseEnvFile(t, data)
-			break
+		if data, err := os.ReadFile(envFile); err == nil && string(data) != before {
+			var once sync.Once
+			var runErr error
+			return data, func() error { once.Do(func() { cancel(); runErr = <-done }); return runErr }
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("exchangesim wrote no env file of its own")
@@ -67,26 +97,29 @@ func TestExchangeSimEnvFileLivesWithTheSimulators(t *testing.T) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	base := vars["LINKVAULT_COINBASE_API_BASE_URL"]
-	if !strings.HasPrefix(base, "http://127.0.0.1:") {
-		t.Fatalf("env file: LINKVAULT_COINBASE_API_BASE_URL=%q", base)
-	}
-	resp, err := http.Get(base + "/_sim/stats")
-	if err != nil {
-		t.Fatalf("the exchange the env file names does not answer: %v", err)
-	}
-	_ = resp.Body.Close()
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("exchangesim: %v", err)
-	}
-	if _, err := os.Stat(envFile); !os.IsNotExist(err) {
-		t.Fatalf("the env file outlives the exchanges it names (stat: %v)", err)
-	}
+}
 
-	code, out, _ := runCLI(t, nil, "exchangesim", "-h")
-	if code != 0 || !strings.Contains(out, "-env-file FILE\n") {
-		t.Fatalf("exchangesim -h: exit %d, the -env-file line does not name FILE:\n%s", code, out)
+// TestExchangeSimEnvFileQuotesValues: a -client-secret with a space or a $ reaches
+// `set -a; . FILE` intact (it was written bare: the shell ran the rest as a command and
+// kept the part before the space), and one the file cannot carry is refused.
+func TestExchangeSimEnvFileQuotesValues(t *testing.T) {
+	envFile := filepath.Join(t.TempDir(), "exchangesim.env")
+	secret := "sim secret $HOME;`x`"
+	_, stop := startExchangeSim(t, envFile, "", "--client-secret", secret, "--client-id", "lv demo")
+	defer func() { _ = stop() }()
+	out, err := exec.Command("sh", "-c", `set -a; . "$1" >/dev/null 2>&1; set +a; printf '%s|%s' "$LINKVAULT_COINBASE_CLIENT_SECRET" "$LINKVAULT_UPHOLD_CLIENT_ID"`, "sh", envFile).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(out), secret+"|lv demo"; got != want {
+		t.Fatalf("the shell read %q from the env file, want %q", got, want)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, nil, "exchangesim", "--env-file", envFile, "--client-secret", "it's")
+	if code != exitFailure || !strings.Contains(errOut, "LINKVAULT_COINBASE_CLIENT_SECRET") || strings.Contains(errOut, "it's") {
+		t.Fatalf("exchangesim with a quote in the secret: exit %d, %q; want exit %d naming the variable, not the value", code, errOut, exitFailure)
 	}
 }
 
