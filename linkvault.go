@@ -81,12 +81,15 @@ func ParseBrokerType(s string) (BrokerType, error) {
 const MaxUserIDLength = 300
 
 // ValidateUserID checks the userId rule of the wire contract (1..300 characters) and
-// that it is an identifier: valid UTF-8 without control characters (Unicode category
-// Cc). Invalid text is refused rather than repaired, since repairing it (U+FFFD) would
+// that it is an identifier: not only white space, valid UTF-8 without control
+// characters (Unicode category Cc). Invalid text is refused rather than repaired, since repairing it (U+FFFD) would
 // give two different userIds the same connections.
 func ValidateUserID(userID string) error {
 	if userID == "" {
 		return ErrInvalid("userId is required.")
+	}
+	if strings.TrimFunc(userID, unicode.IsSpace) == "" {
+		return ErrInvalid("userId must not be blank (only spaces).")
 	}
 	if !utf8.ValidString(userID) {
 		return ErrInvalid("userId must be valid UTF-8 text.")

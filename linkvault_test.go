@@ -61,6 +61,10 @@ func TestValidateUserID(t *testing.T) {
 		{strings.Repeat("😀", 300), true},
 		{"user@example.com", true},
 		{"a b", true},
+		{" a ", true},
+		{" ", false},
+		{"   ", false},
+		{"\u00a0\u2003", false}, // no-break and em spaces: blank too
 		{"a\x00b", false},         // NUL: PostgreSQL cannot store it
 		{"a\tb", false},           // control characters make no sense in an identifier
 		{"a\u0085b", false},       // C1 control (NEL)

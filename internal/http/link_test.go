@@ -61,6 +61,7 @@ func TestLinkTokenValidation(t *testing.T) {
 		{"missing auth", "", `{"userId":"alice"}`, 401, linkvault.ErrTypeUnauthorized, "X-Client-Id"},
 		{"empty userId", "app1", `{"userId":""}`, 400, linkvault.ErrTypeInvalidRequest, "userId is required"},
 		{"no userId", "app1", `{}`, 400, linkvault.ErrTypeInvalidRequest, "userId is required"},
+		{"blank userId", "app1", `{"userId":"   "}`, 400, linkvault.ErrTypeInvalidRequest, "userId must not be blank"},
 		{"userId over 300 chars", "app1", `{"userId":"` + strings.Repeat("é", 301) + `"}`, 400, linkvault.ErrTypeInvalidRequest, "at most 300"},
 		{"malformed JSON", "app1", `{"userId":`, 400, linkvault.ErrTypeInvalidJSON, "not valid JSON"},
 		{"wrong type", "app1", `{"userId":7}`, 400, linkvault.ErrTypeInvalidJSON, "userId"},
