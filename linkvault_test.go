@@ -64,7 +64,7 @@ func TestValidateUserID(t *testing.T) {
 		{" a ", true},
 		{" ", false},
 		{"   ", false},
-		{"\u00a0\u2003", false}, // no-break and em spaces: blank too
+		{"\u00a0\u2003", false},   // no-break and em spaces: blank too
 		{"a\x00b", false},         // NUL: PostgreSQL cannot store it
 		{"a\tb", false},           // control characters make no sense in an identifier
 		{"a\u0085b", false},       // C1 control (NEL)
