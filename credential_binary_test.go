@@ -17,13 +17,18 @@ func TestCredentialLayouts(t *testing.T) {
 	tests := []struct {
 		name string
 		c    Credential
+		// notUTF8: the JSON layout of format 1 replaces such bytes with U+FFFD, which
+		// is why nothing is sealed in it any more (revocation entries were until the
+		// fuzz pass found it).
+		notUTF8 bool
 	}{
-		{"empty", Credential{}},
+		{"empty", Credential{}, false},
 		{"oauth", Credential{AccessToken: NewSecret("at-é\x00"), RefreshToken: NewSecret("rt"), TokenType: "Bearer",
-			Expiry: exp, RefreshExpiry: exp.Add(90 * 24 * time.Hour), Subject: "user-1"}},
-		{"api key", Credential{AccessToken: NewSecret("key"), APISecret: NewSecret("secret"), Expiry: time.Unix(0, 0)}},
-		{"before 1970", Credential{Expiry: time.Date(1960, 1, 1, 0, 0, 0, 1, time.UTC)}},
-		{"long token", Credential{AccessToken: NewSecret(string(bytes.Repeat([]byte("a"), 70000)))}},
+			Expiry: exp, RefreshExpiry: exp.Add(90 * 24 * time.Hour), Subject: "user-1"}, false},
+		{"api key", Credential{AccessToken: NewSecret("key"), APISecret: NewSecret("secret"), Expiry: time.Unix(0, 0)}, false},
+		{"before 1970", Credential{Expiry: time.Date(1960, 1, 1, 0, 0, 0, 1, time.UTC)}, false},
+		{"long token", Credential{AccessToken: NewSecret(string(bytes.Repeat([]byte("a"), 70000)))}, false},
+		{"bytes that are not UTF-8", Credential{RefreshToken: NewSecret("0\xb0"), APISecret: NewSecret("\xff\xfe")}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -37,7 +42,7 @@ func TestCredentialLayouts(t *testing.T) {
 			}
 			// The JSON layout that format 1 sealed still decodes.
 			got, err = DecodeCredential(EncodeCredential(tt.c))
-			if err != nil || !sameCredential(got, tt.c) {
+			if err != nil || !sameCredential(got, tt.c) && !tt.notUTF8 {
 				t.Fatalf("JSON round trip: %+v, %v", got, err)
 			}
 			// Every truncation and every trailing byte is refused, never misread.

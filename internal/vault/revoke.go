@@ -33,7 +33,9 @@ func (s *Service) pendingRevocation(ctx context.Context, c *linkvault.Connection
 		ID: linkvault.NewRevocationID(), ClientID: c.ClientID, TokenID: c.TokenID, BrokerType: c.BrokerType,
 		Reason: reason, NextAttemptAt: now, CreatedAt: now,
 	}
-	plain := linkvault.EncodeCredential(cred)
+	// The compact layout keeps every byte of the credential; the JSON one
+	// (EncodeCredential) would replace bytes that are not UTF-8 and revoke another token.
+	plain := linkvault.AppendCredential(make([]byte, 0, linkvault.CredentialSize(cred)), cred)
 	sealed, ver, err := s.sealer.Seal(ctx, c.ClientID, r.SealID(), plain)
 	clear(plain)
 	if err != nil {
